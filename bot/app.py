@@ -1,0 +1,144 @@
+"""The composition root: settings → database → migrations → services → router and
+handlers → transports → sender → scheduler. Shutdown runs in reverse."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import replace
+from typing import TextIO
+
+import handlers
+from bot.clock import Clock, SystemClock
+from bot.config import Identity, Settings
+from bot.jobs import register_jobs
+from bot.messaging import Inbound, Outbound
+from bot.router import Router
+from bot.scheduler import Scheduler
+from bot.sender import Lane, Sender
+from bot.services import Services
+from bot.storage.db import Database
+from bot.transports import Transport
+from bot.transports.console import ConsoleTransport
+from bot.transports.telegram import TelegramTransport
+
+log = logging.getLogger(__name__)
+
+
+class Relais:
+    """One running bot: every messenger, one database, one event loop."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock | None = None,
+        *,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+    ) -> None:
+        if not settings.telegram_token:
+            # The console's own user is the admin, so every flow can be tried offline.
+            settings = replace(settings, admins=settings.admins | {Identity("console", "1")})
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.db = Database(settings.database_path)
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stopping = asyncio.Event()
+        self.transports: list[Transport] = []
+        self.console: ConsoleTransport | None = None
+        self.telegram: TelegramTransport | None = None
+
+    async def run(self) -> None:
+        """Run until SIGTERM/SIGINT (or the end of console input)."""
+        await self.db.open()
+        try:
+            await self.db.migrate()
+            services = Services.build(self.settings, self.clock, self.db)
+            router = Router(services)
+            handlers.register(router)
+            self.router = router
+            sender = Sender(services.outbox, self.clock)
+            services.wake_sender = sender.wake
+            self._build_transports(services, router, sender)
+            scheduler = Scheduler(self.settings.timezone)
+            register_jobs(scheduler, services)
+            for transport in self.transports:
+                await transport.start()
+            await self._publish_menus(services, router)
+            await sender.start()
+            scheduler.start()
+            self._install_signals()
+            log.info("Relais is running (%s)", ", ".join(t.channel for t in self.transports))
+            try:
+                if self.console is not None:
+                    console_task = asyncio.create_task(self.console.run())
+                    stop_task = asyncio.create_task(self.stopping.wait())
+                    await asyncio.wait(
+                        {console_task, stop_task}, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    for task in (console_task, stop_task):
+                        task.cancel()
+                else:
+                    await self.stopping.wait()
+            finally:
+                log.info("Relais is stopping")
+                scheduler.stop()
+                await sender.stop()
+                for transport in reversed(self.transports):
+                    await transport.stop()
+        finally:
+            await self.db.close()
+
+    def _build_transports(self, services: Services, router: Router, sender: Sender) -> None:
+        settings = self.settings
+        if settings.telegram_token:
+            self.telegram = TelegramTransport(
+                settings, router.dispatch, on_blocked=self._blocked_handler(services)
+            )
+            self.transports.append(self.telegram)
+            sender.add(self.telegram, Lane(per_second=28.0, concurrency=32))
+        else:
+            self.console = ConsoleTransport(
+                router.dispatch, settings.language, stdin=self.stdin, stdout=self.stdout
+            )
+            self.transports.append(self.console)
+            sender.add(self.console, Lane(per_second=50.0, per_chat_interval=0.0))
+
+    def _blocked_handler(self, services: Services):  # type: ignore[no-untyped-def]
+        async def on_blocked(chat_id: str, blocked: bool) -> None:
+            if blocked:
+                await services.outbox.mark_unreachable("telegram", chat_id, services.clock.now())
+
+        return on_blocked
+
+    async def _publish_menus(self, services: Services, router: Router) -> None:
+        if self.telegram is None:
+            return
+
+        def menu(rank: str) -> list[tuple[str, str]]:
+            from bot.i18n import _
+
+            return [(c.name, _(c.description)) for c in router.menu(rank)]
+
+        try:
+            await self.telegram.publish_menu(menu)
+            for admin in self.settings.admins:
+                if admin.channel == "telegram":
+                    await self.telegram.publish_chat_menu(
+                        admin.user_id, "admin", self.settings.language, menu
+                    )
+        except Exception:
+            log.exception("command menus could not be published")
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(signum, self.stopping.set)
+            except (NotImplementedError, RuntimeError):
+                pass
+
+    async def dispatch(self, inbound: Inbound) -> list[Outbound]:
+        return await self.router.dispatch(inbound)

@@ -1,0 +1,233 @@
+"""Settings read from the environment (and an optional `.env` file), checked at start."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+LANGUAGES = ("fr", "en")
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+class ConfigError(ValueError):
+    """A variable is missing or wrong; the message names it in one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A value that never shows in logs or reprs."""
+
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self.value else "Secret('')"
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A person's address on one messenger: ("telegram", "12345")."""
+
+    channel: str
+    user_id: str
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """Hours during which nobody is messaged unless they asked or it is urgent."""
+
+    start: time
+    end: time
+
+    def contains(self, moment: time) -> bool:
+        if self.start <= self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything Relais needs to know about its deployment."""
+
+    telegram_token: Secret = Secret("")
+    telegram_api_base_url: str = DEFAULT_API_BASE_URL
+    database_path: Path = Path("data/relais.sqlite3")
+    admins: frozenset[Identity] = frozenset()
+    language: str = "fr"
+    timezone: ZoneInfo = ZoneInfo("Europe/Paris")
+    webhook_url: str = ""
+    webhook_secret: Secret = Secret("")
+    port: int = 8443
+    retention_days: int = 730
+    quiet_hours: QuietHours | None = QuietHours(time(21, 0), time(9, 0))
+    daily_offer_cap: int = 2
+    alert_ack_minutes: int = 5
+    digest_time: time = time(20, 0)
+    paid_broadcast: bool = False
+    signal_cli_url: str = ""
+    signal_account: str = ""
+    controller: str = "la campagne"
+    pseudonym_key: Secret = Secret("")
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from variables; raise ConfigError naming the first bad one."""
+        env = {k: v.strip() for k, v in environ.items()}
+
+        def get(name: str, default: str = "") -> str:
+            return env.get(name) or default
+
+        secret = get("RELAIS_WEBHOOK_SECRET")
+        if secret and not _SECRET_RE.match(secret):
+            raise ConfigError(
+                "RELAIS_WEBHOOK_SECRET: use 1 to 256 characters among A-Z, a-z, 0-9, _ and -"
+            )
+        webhook_url = get("RELAIS_WEBHOOK_URL")
+        if webhook_url and not webhook_url.startswith("https://"):
+            raise ConfigError("RELAIS_WEBHOOK_URL: must start with https://")
+        if webhook_url and not secret:
+            raise ConfigError("RELAIS_WEBHOOK_SECRET: required when RELAIS_WEBHOOK_URL is set")
+        token = get("TELEGRAM_BOT_TOKEN")
+        if token and not re.match(r"^\d+:[A-Za-z0-9_-]+$", token) and token != "x":
+            raise ConfigError("TELEGRAM_BOT_TOKEN: expected the form 123456:ABC-… from @BotFather")
+        base_url = get("TELEGRAM_API_BASE_URL", DEFAULT_API_BASE_URL)
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigError("TELEGRAM_API_BASE_URL: must be an http:// or https:// address")
+        language = get("RELAIS_LANGUAGE", "fr")
+        if language not in LANGUAGES:
+            raise ConfigError(f"RELAIS_LANGUAGE: must be one of {', '.join(LANGUAGES)}")
+        return cls(
+            telegram_token=Secret(token),
+            telegram_api_base_url=base_url,
+            database_path=_database_path(get("DATABASE_URL", "sqlite:///data/relais.sqlite3")),
+            admins=_admins(get("RELAIS_ADMINS")),
+            language=language,
+            timezone=_timezone("RELAIS_TIMEZONE", get("RELAIS_TIMEZONE", "Europe/Paris")),
+            webhook_url=webhook_url,
+            webhook_secret=Secret(secret),
+            port=_integer("PORT", get("PORT", "8443"), 1, 65535),
+            retention_days=_integer(
+                "RELAIS_RETENTION_DAYS", get("RELAIS_RETENTION_DAYS", "730"), 31, 36500
+            ),
+            quiet_hours=_quiet_hours(env.get("RELAIS_QUIET_HOURS", "21:00-09:00")),
+            daily_offer_cap=_integer(
+                "RELAIS_DAILY_OFFER_CAP", get("RELAIS_DAILY_OFFER_CAP", "2"), 0, 100
+            ),
+            alert_ack_minutes=_integer(
+                "RELAIS_ALERT_ACK_MINUTES", get("RELAIS_ALERT_ACK_MINUTES", "5"), 1, 1440
+            ),
+            digest_time=_clock_time("RELAIS_DIGEST_TIME", get("RELAIS_DIGEST_TIME", "20:00")),
+            paid_broadcast=_boolean("RELAIS_PAID_BROADCAST", get("RELAIS_PAID_BROADCAST", "no")),
+            signal_cli_url=get("SIGNAL_CLI_URL").rstrip("/"),
+            signal_account=get("SIGNAL_ACCOUNT"),
+            controller=get("RELAIS_CONTROLLER", "la campagne"),
+            pseudonym_key=Secret(get("RELAIS_PSEUDONYM_KEY")),
+            log_level=_log_level(get("RELAIS_LOG_LEVEL", "INFO")),
+        )
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Read KEY=VALUE lines from a `.env` file; comments and blank lines are skipped."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the process environment over `.env` (the environment wins)."""
+    env = dict(read_dotenv(Path(".env")))
+    env.update(os.environ if environ is None else environ)
+    return Settings.from_env(env)
+
+
+def _database_path(url: str) -> Path:
+    # sqlite:///relative/path and sqlite:////absolute/path, as SQLAlchemy spells them.
+    if not url.startswith("sqlite:///") or len(url) <= len("sqlite:///"):
+        raise ConfigError("DATABASE_URL: expected sqlite:///path/to/file.sqlite3")
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def _admins(text: str) -> frozenset[Identity]:
+    admins = set()
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        channel, _, user_id = item.partition(":")
+        if channel == "telegram" and user_id.isdigit():
+            admins.add(Identity("telegram", user_id))
+        elif channel == "signal" and re.match(r"^(\+\d{6,15}|[0-9a-f-]{36})$", user_id):
+            admins.add(Identity("signal", user_id))
+        else:
+            raise ConfigError(
+                f"RELAIS_ADMINS: {item!r} is not telegram:<numeric id> or signal:<number or uuid>"
+            )
+    return frozenset(admins)
+
+
+def _timezone(name: str, value: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{name}: unknown time zone {value!r} (e.g. Europe/Paris)") from None
+
+
+def _integer(name: str, value: str, low: int, high: int) -> int:
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise ConfigError(f"{name}: expected a whole number from {low} to {high}, got {value!r}")
+    return int(value)
+
+
+def _boolean(name: str, value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{name}: expected yes or no, got {value!r}")
+
+
+def _clock_time(name: str, value: str) -> time:
+    match = re.match(r"^([01]?\d|2[0-3]):([0-5]\d)$", value)
+    if not match:
+        raise ConfigError(f"{name}: expected HH:MM, got {value!r}")
+    return time(int(match[1]), int(match[2]))
+
+
+def _quiet_hours(value: str) -> QuietHours | None:
+    value = value.strip()
+    if not value:
+        return None
+    start, sep, end = value.partition("-")
+    if not sep:
+        raise ConfigError(f"RELAIS_QUIET_HOURS: expected HH:MM-HH:MM or empty, got {value!r}")
+    return QuietHours(
+        _clock_time("RELAIS_QUIET_HOURS", start.strip()),
+        _clock_time("RELAIS_QUIET_HOURS", end.strip()),
+    )
+
+
+def _log_level(value: str) -> str:
+    level = value.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("RELAIS_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR")
+    return level

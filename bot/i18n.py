@@ -1,0 +1,107 @@
+"""Translations: French first, English second. The locale is per update, per recipient."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime, tzinfo
+from functools import cache
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_date as _format_date
+from babel.dates import format_datetime as _format_datetime
+from babel.dates import format_time as _format_time
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
+
+from bot.config import LANGUAGES
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+_current: ContextVar[str] = ContextVar("relais_locale", default="fr")
+
+
+@cache
+def translations(language: str) -> Translations:
+    """The compiled catalog for a language, built in memory from its .po file."""
+    po_path = LOCALES_DIR / language / "LC_MESSAGES" / "messages.po"
+    with po_path.open("rb") as po_file:
+        catalog = read_po(po_file, locale=language)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+def current_language() -> str:
+    return _current.get()
+
+
+def set_language(language: str) -> None:
+    """Use this language for the rest of the current task (one update, one job step)."""
+    _current.set(language if language in LANGUAGES else LANGUAGES[0])
+
+
+@contextmanager
+def use_language(language: str) -> Iterator[None]:
+    """Speak `language` inside the block, e.g. for one recipient of a broadcast."""
+    token = _current.set(language if language in LANGUAGES else LANGUAGES[0])
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def _(message: str) -> str:
+    """Translate a message into the current language."""
+    return translations(_current.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """Translate a message whose form depends on a count."""
+    return translations(_current.get()).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated later, where it is shown."""
+    return message
+
+
+def pick_language(code: str | None, default: str) -> str:
+    """The supported language closest to a messenger's language code ('fr-BE' → 'fr')."""
+    if code:
+        base = code.replace("-", "_").split("_")[0].lower()
+        if base in LANGUAGES:
+            return base
+    return default
+
+
+def format_datetime(moment: datetime, zone: tzinfo) -> str:
+    """A date and time, in the reader's language and time zone."""
+    return _format_datetime(moment, "medium", tzinfo=zone, locale=_current.get())
+
+
+def format_date(day: date | datetime, zone: tzinfo | None = None) -> str:
+    """A date in the reader's language."""
+    if isinstance(day, datetime):
+        day = day.astimezone(zone).date() if zone else day.date()
+    return _format_date(day, "long", locale=_current.get())
+
+
+def format_time(moment: datetime, zone: tzinfo) -> str:
+    """A time of day in the reader's language."""
+    return _format_time(moment, "short", tzinfo=zone, locale=_current.get())
+
+
+def format_number(number: float) -> str:
+    """A number with the reader's separators (1 234,5 in French)."""
+    return format_decimal(number, locale=_current.get())
+
+
+def language_name(language: str) -> str:
+    """A language's own name, e.g. 'Français'."""
+    return (Locale.parse(language).get_display_name(language) or language).capitalize()

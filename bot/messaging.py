@@ -1,0 +1,129 @@
+"""Neutral messages: what a person sent (Inbound) and what Relais answers (Outbound).
+
+Nothing here knows a messenger. Transports turn their updates into `Inbound` and render
+`Outbound`. Text uses Relais markup, Telegram's HTML subset (<b>, <i>, <a href>, <code>);
+transports without formatting show it as plain text.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Request = Literal["location", "contact"]
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A button: `data` is a short payload (≤ 64 bytes) checked again when tapped."""
+
+    label: str
+    data: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with a message: a chart, an export, a /mydata document."""
+
+    filename: str
+    content: bytes
+    kind: Literal["photo", "document"] = "document"
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """One message to show a person."""
+
+    text: str = ""
+    choices: tuple[tuple[Choice, ...], ...] = ()
+    request: Request | None = None
+    attachment: Attachment | None = None
+    # Replace the message whose button was tapped instead of sending a new one.
+    edit: bool = False
+    # Message to edit by id (e.g. a progress message the system keeps updating).
+    edit_message_id: str = ""
+    # Telegram only: cost-bearing high-rate broadcast.
+    paid: bool = False
+
+    def to_json(self) -> str:
+        """Serialize for the outbox."""
+        data: dict[str, Any] = {"text": self.text}
+        if self.choices:
+            data["choices"] = [[[c.label, c.data, c.url] for c in row] for row in self.choices]
+        if self.request:
+            data["request"] = self.request
+        if self.attachment:
+            data["attachment"] = [
+                self.attachment.filename,
+                base64.b64encode(self.attachment.content).decode(),
+                self.attachment.kind,
+            ]
+        if self.edit_message_id:
+            data["edit_message_id"] = self.edit_message_id
+        if self.paid:
+            data["paid"] = True
+        return json.dumps(data, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Outbound:
+        """Read back an outbox payload."""
+        data = json.loads(text)
+        attachment = None
+        if "attachment" in data:
+            name, content, kind = data["attachment"]
+            attachment = Attachment(name, base64.b64decode(content), kind)
+        return cls(
+            text=data.get("text", ""),
+            choices=tuple(
+                tuple(Choice(label, payload, url) for label, payload, url in row)
+                for row in data.get("choices", [])
+            ),
+            request=data.get("request"),
+            attachment=attachment,
+            edit_message_id=data.get("edit_message_id", ""),
+            paid=bool(data.get("paid", False)),
+        )
+
+
+def choices(*rows: list[Choice] | tuple[Choice, ...] | Choice) -> tuple[tuple[Choice, ...], ...]:
+    """Lay out buttons: each argument is a row (or a single button on its own row)."""
+    return tuple((row,) if isinstance(row, Choice) else tuple(row) for row in rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One thing a person did in a chat: a message, a tapped button, a shared location."""
+
+    channel: str
+    user_id: str
+    chat_id: str
+    private: bool = True
+    text: str = ""
+    choice: str = ""
+    location: tuple[float, float] | None = None
+    contact_phone: str = ""
+    first_name: str = ""
+    language_code: str = ""
+    # Messenger-side key for de-duplication (update_id, timestamp+sender).
+    update_key: str = ""
+    # The message a tapped button belongs to, so the answer can replace it.
+    message_id: str = ""
+    forwarded: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def command(self) -> str:
+        """'start' for '/start abc' (or 'start@relais_bot'); '' if not a command."""
+        if not self.text.startswith("/"):
+            return ""
+        head = self.text[1:].split(maxsplit=1)[0] if len(self.text) > 1 else ""
+        return head.split("@", 1)[0].lower()
+
+    @property
+    def args(self) -> str:
+        """What follows the command: 'abc' for '/start abc'."""
+        parts = self.text.split(maxsplit=1)
+        return parts[1].strip() if self.command and len(parts) > 1 else ""

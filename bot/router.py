@@ -1,0 +1,295 @@
+"""The router: one Inbound in, the right handler called, Outbounds back.
+
+Order for each update: drop replays, hold back floods, resolve who is talking and their
+language, then `/cancel`, a command, a tapped button, the pending step of a flow, and
+finally the fallbacks (which always end in a helpful answer).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.clock import from_iso
+from bot.config import Identity
+from bot.i18n import _, pick_language, set_language
+from bot.messaging import Inbound, Outbound
+from bot.services.people import RANK, VOLUNTEER, Actor, NotAllowed
+from bot.storage.conversations import Conversation
+from bot.storage.db import StorageBusy, StorageError
+from bot.text import MAX_TEXT
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+Reply = Outbound | Sequence[Outbound] | None
+Handler = Callable[["Request"], Awaitable[Reply]]
+ACTIVITY_GRANULARITY = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A slash command, who may use it, and how it appears in the menu."""
+
+    name: str
+    handler: Handler
+    rank: str = VOLUNTEER
+    personal: bool = True  # refers to the sender's own data: private chats only
+    description: str = ""  # marked with N_, translated when the menu is shown
+    menu: bool = True
+
+
+@dataclass(slots=True)
+class Request:
+    """Everything a handler needs about one update."""
+
+    inbound: Inbound
+    actor: Actor
+    services: Services
+    conversation: Conversation | None
+    now: datetime
+    router: Router
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return self.inbound.text
+
+    async def begin(self, flow: str, step: str, data: dict[str, Any] | None = None) -> None:
+        """Start (or restart) a multi-step flow in this chat."""
+        self.conversation = Conversation(flow, step, dict(data or {}))
+        await self._save()
+
+    async def goto(self, step: str, **updates: Any) -> None:
+        """Move the current flow to `step`, adding answers to its data."""
+        if self.conversation is None:
+            raise RuntimeError("no flow in progress")
+        data = {**self.conversation.data, **updates}
+        self.conversation = Conversation(self.conversation.flow, step, data)
+        await self._save()
+
+    async def finish(self) -> None:
+        """End the flow in progress, if any."""
+        self.conversation = None
+        await self.services.conversations.delete(self.inbound.channel, self.inbound.chat_id)
+
+    async def _save(self) -> None:
+        assert self.conversation is not None
+        await self.services.conversations.put(
+            self.inbound.channel, self.inbound.chat_id, self.conversation, self.now
+        )
+
+
+class FloodGate:
+    """At most `limit` updates per person per `window` seconds; warn once, then drop."""
+
+    def __init__(self, limit: int = 15, window: float = 10.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._seen: dict[str, deque[float]] = {}
+        self._warned: set[str] = set()
+
+    def check(self, key: str) -> str:
+        """'ok', 'warn' (first excess) or 'drop'."""
+        now = time.monotonic()
+        stamps = self._seen.setdefault(key, deque())
+        while stamps and now - stamps[0] > self.window:
+            stamps.popleft()
+        if len(stamps) < self.limit:
+            stamps.append(now)
+            self._warned.discard(key)
+            if len(self._seen) > 10_000:
+                self._prune(now)
+            return "ok"
+        if key in self._warned:
+            return "drop"
+        self._warned.add(key)
+        return "warn"
+
+    def _prune(self, now: float) -> None:
+        stale = [k for k, v in self._seen.items() if not v or now - v[-1] > self.window]
+        for key in stale:
+            del self._seen[key]
+
+
+def as_list(reply: Reply) -> list[Outbound]:
+    if reply is None:
+        return []
+    if isinstance(reply, Outbound):
+        return [reply]
+    return list(reply)
+
+
+class Router:
+    """Finds the handler for each update."""
+
+    def __init__(self, services: Services, flood: FloodGate | None = None) -> None:
+        self.services = services
+        self.flood = flood or FloodGate()
+        self.commands: dict[str, Command] = {}
+        self.choices: dict[str, Handler] = {}
+        self.flows: dict[str, Handler] = {}
+        self.fallbacks: list[Handler] = []
+
+    # -- registration -------------------------------------------------------------------
+
+    def command(
+        self,
+        name: str,
+        handler: Handler,
+        *,
+        rank: str = VOLUNTEER,
+        personal: bool = True,
+        description: str = "",
+        menu: bool = True,
+    ) -> None:
+        """Route `/name` to `handler` for people of at least `rank`."""
+        if name in self.commands:
+            raise ValueError(f"command /{name} registered twice")
+        self.commands[name] = Command(name, handler, rank, personal, description, menu)
+
+    def choice(self, prefix: str, handler: Handler) -> None:
+        """Route taps on buttons whose payload starts with `prefix:`."""
+        if prefix in self.choices:
+            raise ValueError(f"choice prefix {prefix!r} registered twice")
+        self.choices[prefix] = handler
+
+    def flow(self, name: str, handler: Handler) -> None:
+        """Route what a person types while flow `name` waits for an answer."""
+        self.flows[name] = handler
+
+    def fallback(self, handler: Handler) -> None:
+        """Try `handler` for anything else; it returns None to pass."""
+        self.fallbacks.append(handler)
+
+    def menu(self, rank: str) -> list[Command]:
+        """Commands shown to someone of this rank, in registration order."""
+        return [c for c in self.commands.values() if c.menu and RANK[c.rank] <= RANK[rank]]
+
+    # -- dispatch -----------------------------------------------------------------------
+
+    async def dispatch(self, inbound: Inbound) -> list[Outbound]:
+        """Handle one update and return what to answer (possibly nothing)."""
+        services = self.services
+        now = services.clock.now()
+        set_language(pick_language(inbound.language_code, services.settings.language))
+        try:
+            if inbound.update_key and not await services.updates.first_time(
+                f"{inbound.channel}:{inbound.update_key}", now
+            ):
+                log.info("replayed update %s ignored", inbound.update_key)
+                return []
+            gate = self.flood.check(f"{inbound.channel}:{inbound.user_id}")
+            if gate == "drop":
+                return []
+            identity = Identity(inbound.channel, inbound.user_id)
+            actor = await services.people.actor(identity, inbound.chat_id)
+            if actor.volunteer:
+                set_language(actor.volunteer.language)
+            if gate == "warn":
+                return [Outbound(_("You are going too fast. Wait a few seconds and try again."))]
+            await self._note_activity(actor, now)
+            conversation = None
+            if inbound.private:
+                conversation = await services.conversations.get(
+                    inbound.channel, inbound.chat_id, now
+                )
+            request = Request(inbound, actor, services, conversation, now, self)
+            return as_list(await self._route(request))
+        except NotAllowed:
+            return [Outbound(_("Sorry, this is for organizers only."))]
+        except StorageBusy:
+            log.warning("database busy; update %s answered with a retry notice", inbound.update_key)
+            return [
+                Outbound(
+                    _(
+                        "Relais is very busy right now. Nothing was changed: please try "
+                        "again in a minute."
+                    )
+                )
+            ]
+        except StorageError:
+            log.exception("storage error on update %s", inbound.update_key)
+            return [
+                Outbound(
+                    _(
+                        "Something went wrong on our side. Nothing was changed: please "
+                        "try again later."
+                    )
+                )
+            ]
+        except Exception:
+            log.exception("error on update %s", inbound.update_key)
+            return [
+                Outbound(
+                    _(
+                        "Something went wrong on our side. Nothing was changed: please "
+                        "try again later."
+                    )
+                )
+            ]
+
+    async def _note_activity(self, actor: Actor, now: datetime) -> None:
+        volunteer = actor.volunteer
+        if volunteer is None:
+            return
+        if now - from_iso(volunteer.last_active_at) > ACTIVITY_GRANULARITY:
+            await self.services.volunteers.touch(volunteer.id, now)
+            await self.services.volunteers.reachable_again(
+                actor.identity.channel, actor.identity.user_id
+            )
+
+    async def _route(self, request: Request) -> Reply:
+        inbound = request.inbound
+        if len(inbound.text) > MAX_TEXT:
+            return Outbound(
+                _("That message is too long (over 4096 characters). Please send a shorter one.")
+            )
+        command = inbound.command
+        if command == "cancel":
+            return await self._cancel(request)
+        if command:
+            spec = self.commands.get(command)
+            if spec is None:
+                return Outbound(
+                    _(
+                        "I don't know the command /{command}. Send /help to see what I can do."
+                    ).format(command=command[:32])
+                )
+            if spec.personal and not inbound.private:
+                return Outbound(_("Write to me in a private chat for that."))
+            request.actor.require(spec.rank)
+            return await spec.handler(request)
+        if not inbound.private:
+            return None  # in groups Relais only answers commands
+        if inbound.choice:
+            prefix = inbound.choice.split(":", 1)[0]
+            handler = self.choices.get(prefix)
+            if handler is None:
+                return expired()
+            return await handler(request)
+        if request.conversation and request.conversation.flow in self.flows:
+            return await self.flows[request.conversation.flow](request)
+        for fallback in self.fallbacks:
+            reply = await fallback(request)
+            if reply is not None:
+                return reply
+        return Outbound(_("I didn't understand that. Send /help to see what I can do."))
+
+    async def _cancel(self, request: Request) -> Reply:
+        if request.conversation is None:
+            return Outbound(_("There is nothing to cancel."))
+        await request.finish()
+        return Outbound(_("Cancelled. Nothing more was saved."))
+
+
+def expired() -> Outbound:
+    """The answer to a stale, forged or someone else's button."""
+    return Outbound(_("This button has expired. Nothing was changed."))

@@ -1,0 +1,70 @@
+"""Who is talking: their volunteer record, their roles, and what they may do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.config import Identity, Settings
+from bot.storage.volunteers import Role, Volunteer, VolunteerRepository
+
+VOLUNTEER, ORGANIZER, ADMIN = "volunteer", "organizer", "admin"
+RANK = {VOLUNTEER: 0, ORGANIZER: 1, ADMIN: 2}
+
+
+class NotAllowed(Exception):
+    """The actor's role does not allow this; nothing was changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The person behind an update, resolved once per update."""
+
+    identity: Identity
+    chat_id: str
+    volunteer: Volunteer | None
+    roles: tuple[Role, ...]
+    is_admin: bool
+
+    @property
+    def volunteer_id(self) -> int | None:
+        return self.volunteer.id if self.volunteer else None
+
+    @property
+    def is_organizer(self) -> bool:
+        return self.is_admin or any(r.role == ORGANIZER for r in self.roles)
+
+    @property
+    def is_comms(self) -> bool:
+        return self.is_admin or any(r.role == "comms" for r in self.roles)
+
+    @property
+    def rank(self) -> str:
+        """The highest role: volunteer, organizer or admin."""
+        if self.is_admin:
+            return ADMIN
+        return ORGANIZER if self.is_organizer else VOLUNTEER
+
+    def team_scope(self) -> frozenset[int] | None:
+        """Teams this organizer acts on; None means every team (admins)."""
+        if self.is_admin:
+            return None
+        return frozenset(r.team_id for r in self.roles if r.role == ORGANIZER and r.team_id)
+
+    def require(self, rank: str) -> None:
+        """Raise NotAllowed unless the actor holds at least this rank."""
+        if RANK[self.rank] < RANK[rank]:
+            raise NotAllowed(rank)
+
+
+class PeopleService:
+    """Resolves actors from identities."""
+
+    def __init__(self, settings: Settings, volunteers: VolunteerRepository) -> None:
+        self.settings = settings
+        self.volunteers = volunteers
+
+    async def actor(self, identity: Identity, chat_id: str) -> Actor:
+        volunteer = await self.volunteers.by_identity(identity.channel, identity.user_id)
+        roles = await self.volunteers.roles(volunteer.id) if volunteer else ()
+        is_admin = identity in self.settings.admins or any(r.role == ADMIN for r in roles)
+        return Actor(identity, chat_id, volunteer, roles, is_admin)

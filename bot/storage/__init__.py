@@ -1,0 +1,1 @@
+"""Storage: repositories over one SQLite file. No SQL lives outside this package."""

@@ -1,0 +1,207 @@
+"""The SQLite database: one writer behind a lock, one reader, WAL, numbered migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+Params = Sequence[Any] | dict[str, Any]
+BUSY_TIMEOUT_MS = 10_000
+_MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+class StorageError(RuntimeError):
+    """The database could not do what was asked; nothing was half-written."""
+
+
+class StorageBusy(StorageError):
+    """Another process held the database longer than we are willing to wait."""
+
+
+class StorageFull(StorageError):
+    """The disk is full."""
+
+
+def _translate(exc: sqlite3.Error) -> StorageError:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return StorageBusy(str(exc))
+    if "full" in text:
+        return StorageFull(str(exc))
+    return StorageError(str(exc))
+
+
+class Database:
+    """One SQLite file: writes in BEGIN IMMEDIATE transactions, reads on their own connection."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        """Open both connections with the pragmas Relais relies on."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._writer = await self._connect()
+            await self._pragma(self._writer, "journal_mode=WAL")
+            self._reader = await self._connect()
+        except sqlite3.Error as exc:
+            await self.close()
+            raise _translate(exc) from exc
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(
+            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+        )
+        conn.row_factory = aiosqlite.Row
+        # FULL: consent, erasure and sent-status must survive a power cut; volume is small.
+        for pragma in (
+            "foreign_keys=ON",
+            f"busy_timeout={BUSY_TIMEOUT_MS}",
+            "secure_delete=ON",
+            "synchronous=FULL",
+        ):
+            await self._pragma(conn, pragma)
+        return conn
+
+    @staticmethod
+    async def _pragma(conn: aiosqlite.Connection, pragma: str) -> None:
+        # Close the cursor at once: an open PRAGMA statement keeps a lock on the file.
+        async with conn.execute(f"PRAGMA {pragma}") as cursor:
+            await cursor.fetchall()
+
+    async def close(self) -> None:
+        """Close both connections, checkpointing the WAL into the main file."""
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._writer = None
+
+    @property
+    def writer(self) -> aiosqlite.Connection:
+        if self._writer is None:
+            raise StorageError("database is not open")
+        return self._writer
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            raise StorageError("database is not open")
+        return self._reader
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction; commits on success, rolls back on any error."""
+        async with self._write_lock:
+            conn = self.writer
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _translate(exc) from exc
+            try:
+                yield conn
+                await conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    await conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise _translate(exc) from exc
+                raise
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+        """Rows of a read-only query, from committed data."""
+        try:
+            async with self.reader.execute(sql, params) as cursor:
+                return list(await cursor.fetchall())
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+        """The first row of a read-only query, or None."""
+        try:
+            async with self.reader.execute(sql, params) as cursor:
+                return await cursor.fetchone()
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+
+    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
+        """The first column of the first row, or None."""
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
+
+    async def iterate(
+        self, sql: str, params: Params = (), chunk: int = 500
+    ) -> AsyncIterator[aiosqlite.Row]:
+        """Stream rows without holding the whole result in memory."""
+        async with self.reader.execute(sql, params) as cursor:
+            while rows := await cursor.fetchmany(chunk):
+                for row in rows:
+                    yield row
+
+    async def checkpoint(self) -> None:
+        """Fold the WAL into the main file and truncate it (erased data must not linger)."""
+        async with self._write_lock:
+            await self._pragma(self.writer, "wal_checkpoint(TRUNCATE)")
+
+    async def backup(self, target: Path) -> None:
+        """Copy the live database to `target` through SQLite's online backup API."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        async with aiosqlite.connect(target) as dest:
+            await self.writer.backup(dest)
+
+    async def version(self) -> int:
+        return int(await self.fetch_value("PRAGMA user_version") or 0)
+
+    async def migrate(self) -> list[int]:
+        """Apply every migration newer than the database, each in its own transaction."""
+        current = await self.version()
+        known = available_migrations()
+        newest = max((number for number, _ in known), default=0)
+        if current > newest:
+            raise StorageError(
+                f"the database is at version {current}, newer than this Relais ({newest})"
+            )
+        applied = []
+        for number, sql in known:
+            if number <= current:
+                continue
+            async with self._write_lock:
+                script = f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;"
+                try:
+                    await self.writer.executescript(script)
+                except sqlite3.Error as exc:
+                    if self.writer.in_transaction:
+                        await self.writer.execute("ROLLBACK")
+                    raise StorageError(f"migration {number:04d} failed: {exc}") from exc
+            log.info("database migrated to version %d", number)
+            applied.append(number)
+        return applied
+
+
+def available_migrations() -> list[tuple[int, str]]:
+    """The numbered SQL migrations shipped with Relais, in order."""
+    folder = resources.files("bot.storage") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        match = _MIGRATION_RE.match(entry.name)
+        if match:
+            found.append((int(match[1]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def placeholders(values: Iterable[Any]) -> str:
+    """'?, ?, ?' for an IN (...) clause."""
+    return ", ".join("?" for _ in values)

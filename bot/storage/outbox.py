@@ -1,0 +1,192 @@
+"""The outbox: every message the system initiates, one row per recipient, before sending."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.clock import to_iso
+from bot.messaging import Outbound
+from bot.storage.db import Database
+
+URGENT, NORMAL, BULK = 0, 5, 9
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One message waiting in the outbox for one recipient."""
+
+    kind: str
+    channel: str
+    chat_id: str
+    outbound: Outbound
+    volunteer_id: int | None = None
+    ref_id: int | None = None
+    priority: int = NORMAL
+    dedupe_key: str | None = None
+    not_before: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """An outbox row claimed for sending."""
+
+    id: int
+    kind: str
+    ref_id: int | None
+    volunteer_id: int | None
+    channel: str
+    chat_id: str
+    outbound: Outbound
+    priority: int
+    attempts: int
+
+
+class OutboxRepository:
+    """Writes, claims and settles outbox rows."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(self, envelopes: Iterable[Envelope], now: datetime) -> int:
+        """Queue messages; an envelope whose dedupe key is already queued is skipped."""
+        rows = [
+            (
+                e.kind,
+                e.ref_id,
+                e.dedupe_key,
+                e.volunteer_id,
+                e.channel,
+                e.chat_id,
+                e.outbound.to_json(),
+                e.priority,
+                int(e.outbound.paid),
+                to_iso(e.not_before or now),
+                to_iso(now),
+            )
+            for e in envelopes
+        ]
+        if not rows:
+            return 0
+        async with self.db.transaction() as tx:
+            before = tx.total_changes
+            await tx.executemany(
+                "INSERT INTO outbox (kind, ref_id, dedupe_key, volunteer_id, channel, chat_id,"
+                " payload, priority, paid, not_before, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+                rows,
+            )
+            return tx.total_changes - before
+
+    async def claim(self, channel: str, now: datetime, limit: int) -> list[Delivery]:
+        """Mark up to `limit` due rows as sending (urgent first) and return them."""
+        async with self.db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE outbox SET status = 'sending', claimed_at = ?, attempts = attempts + 1"
+                " WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND channel = ?"
+                " AND not_before <= ? ORDER BY priority, id LIMIT ?)"
+                " RETURNING id, kind, ref_id, volunteer_id, channel, chat_id, payload, priority,"
+                " attempts",
+                (to_iso(now), channel, to_iso(now), limit),
+            )
+            rows = await cursor.fetchall()
+        deliveries = [
+            Delivery(
+                r["id"],
+                r["kind"],
+                r["ref_id"],
+                r["volunteer_id"],
+                r["channel"],
+                r["chat_id"],
+                Outbound.from_json(r["payload"]),
+                r["priority"],
+                r["attempts"],
+            )
+            for r in rows
+        ]
+        return sorted(deliveries, key=lambda d: (d.priority, d.id))
+
+    async def settle(
+        self,
+        delivery_id: int,
+        status: str,
+        now: datetime,
+        *,
+        message_id: str = "",
+        error: str = "",
+        retry_at: datetime | None = None,
+    ) -> None:
+        """Record how a send ended; `retry_at` puts the row back in the queue."""
+        async with self.db.transaction() as tx:
+            if retry_at is not None:
+                await tx.execute(
+                    "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ?"
+                    " WHERE id = ?",
+                    (to_iso(retry_at), error[:500], delivery_id),
+                )
+            else:
+                await tx.execute(
+                    "UPDATE outbox SET status = ?, sent_at = ?, message_id = ?, last_error = ?"
+                    " WHERE id = ?",
+                    (status, to_iso(now), message_id or None, error[:500] or None, delivery_id),
+                )
+
+    async def requeue_without_attempt(self, delivery_id: int, retry_at: datetime) -> None:
+        """Put a row back as if it had not been tried (after a rate-limit answer)."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbox SET status = 'pending', not_before = ?,"
+                " attempts = MAX(attempts - 1, 0) WHERE id = ?",
+                (to_iso(retry_at), delivery_id),
+            )
+
+    async def mark_unreachable(self, channel: str, chat_id: str, now: datetime) -> None:
+        """A blocked chat: flag its identity and drop what else waits for it."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE identities SET unreachable_at = ? WHERE channel = ? AND chat_id = ?",
+                (to_iso(now), channel, chat_id),
+            )
+            await tx.execute(
+                "UPDATE outbox SET status = 'blocked', last_error = 'unreachable'"
+                " WHERE status = 'pending' AND channel = ? AND chat_id = ?",
+                (channel, chat_id),
+            )
+
+    async def recover(self, now: datetime, lease: timedelta = timedelta(minutes=5)) -> int:
+        """After a crash: rows left 'sending' may or may not have left; mark them uncertain."""
+        async with self.db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE outbox SET status = 'uncertain', last_error = 'interrupted while sending'"
+                " WHERE status = 'sending' AND claimed_at <= ?",
+                (to_iso(now - lease),),
+            )
+            return cursor.rowcount
+
+    async def next_due(self, channel: str) -> str | None:
+        """When the earliest pending row for a channel becomes due (ISO), or None."""
+        value = await self.db.fetch_value(
+            "SELECT MIN(not_before) FROM outbox WHERE status = 'pending' AND channel = ?",
+            (channel,),
+        )
+        return str(value) if value else None
+
+    async def counts(self, kind: str, ref_id: int) -> dict[str, int]:
+        """How many rows of one broadcast/alert are in each state."""
+        rows = await self.db.fetch_all(
+            "SELECT status, COUNT(*) AS n FROM outbox WHERE kind = ? AND ref_id = ?"
+            " GROUP BY status",
+            (kind, ref_id),
+        )
+        return {row["status"]: row["n"] for row in rows}
+
+    async def cancel(self, kind: str, ref_id: int) -> int:
+        """Withdraw what has not been sent yet."""
+        async with self.db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE outbox SET status = 'cancelled' WHERE kind = ? AND ref_id = ?"
+                " AND status = 'pending'",
+                (kind, ref_id),
+            )
+            return cursor.rowcount

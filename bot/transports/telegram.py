@@ -1,0 +1,406 @@
+"""Telegram, through python-telegram-bot 22: updates in as Inbound, Outbound rendered out.
+
+PTB is driven by hand (initialize, start, start_polling or start_webhook) so that Telegram,
+Signal and the scheduler share one event loop. PTB's own persistence, conversation
+handlers and job queue are not used: the database is the source of truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, TypeHandler
+from telegram.request import HTTPXRequest
+
+from bot.config import LANGUAGES, Settings
+from bot.i18n import _, use_language
+from bot.messaging import Inbound, Outbound
+from bot.transports import (
+    PermanentFailure,
+    RateLimited,
+    TransientFailure,
+    UncertainDelivery,
+    Unreachable,
+)
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+
+Dispatch = Callable[[Inbound], Awaitable[list[Outbound]]]
+MenuSource = Callable[[str], list[tuple[str, str]]]
+
+
+class PerChatProcessor(BaseUpdateProcessor):
+    """Updates of one chat in order, different chats in parallel."""
+
+    def __init__(self, max_concurrent_updates: int = 128) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = (
+            update.effective_chat.id if isinstance(update, Update) and update.effective_chat else 0
+        )
+        lock = self._locks[chat]
+        async with lock:
+            await coroutine
+        if not lock.locked() and len(self._locks) > 10_000:
+            self._locks.pop(chat, None)
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+
+def to_inbound(update: Update) -> Inbound | None:
+    """The neutral form of a Telegram update, or None for updates Relais ignores."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None or user.is_bot:
+        return None
+    base: dict[str, Any] = {
+        "channel": CHANNEL,
+        "user_id": str(user.id),
+        "chat_id": str(chat.id),
+        "private": chat.type == "private",
+        "first_name": user.first_name or "",
+        "language_code": user.language_code or "",
+        "update_key": str(update.update_id),
+    }
+    if update.callback_query is not None:
+        query = update.callback_query
+        message_id = str(query.message.message_id) if query.message else ""
+        return Inbound(**base, choice=str(query.data or ""), message_id=message_id)
+    message = update.effective_message
+    if message is None or update.edited_message is not None:
+        return None
+    if message.location is not None:
+        return Inbound(**base, location=(message.location.latitude, message.location.longitude))
+    if message.contact is not None:
+        # Only a person's own number counts as theirs.
+        if message.contact.user_id not in (None, user.id):
+            return Inbound(**base, text=message.contact.phone_number)
+        return Inbound(**base, contact_phone=message.contact.phone_number)
+    text = message.text or message.caption or ""
+    return Inbound(
+        **base,
+        text=text,
+        forwarded=message.forward_origin is not None,
+        extra={"urls": _urls(message)},
+    )
+
+
+def _urls(message: Message) -> list[str]:
+    entities = message.parse_entities(["url", "text_link"]) or message.parse_caption_entities(
+        ["url", "text_link"]
+    )
+    return [entity.url or text for entity, text in entities.items()]
+
+
+def inline_keyboard(outbound: Outbound) -> InlineKeyboardMarkup | None:
+    if not outbound.choices:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(c.label, url=c.url)
+                if c.url
+                else InlineKeyboardButton(c.label, callback_data=c.data)
+                for c in row
+            ]
+            for row in outbound.choices
+        ]
+    )
+
+
+def request_keyboard(outbound: Outbound) -> ReplyKeyboardMarkup | None:
+    if outbound.request == "location":
+        button = KeyboardButton(_("📍 Share my location"), request_location=True)
+    elif outbound.request == "contact":
+        button = KeyboardButton(_("📞 Share my number"), request_contact=True)
+    else:
+        return None
+    return ReplyKeyboardMarkup([[button]], one_time_keyboard=True, resize_keyboard=True)
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Cut a long text into messages at line breaks (or hard, for one huge line)."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        parts.append(current)
+    return parts
+
+
+class TelegramTransport:
+    """The Telegram side of Relais."""
+
+    channel = CHANNEL
+
+    def __init__(
+        self,
+        settings: Settings,
+        dispatch: Dispatch,
+        *,
+        on_blocked: Callable[[str, bool], Coroutine[Any, Any, None]] | None = None,
+        request: Any = None,
+    ) -> None:
+        self.settings = settings
+        self.dispatch = dispatch
+        self.on_blocked = on_blocked
+        builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+            ApplicationBuilder()
+            .token(settings.telegram_token.value)
+            .base_url(settings.telegram_api_base_url)
+            .concurrent_updates(PerChatProcessor())
+            .job_queue(None)
+        )
+        builder = builder.request(
+            request or HTTPXRequest(connection_pool_size=64, read_timeout=10, write_timeout=10)
+        ).get_updates_request(HTTPXRequest(connection_pool_size=1, read_timeout=40))
+        self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self.app.add_handler(TypeHandler(Update, self._on_update))
+        self.app.add_error_handler(self._on_error)
+        self._reply_keyboard_open: set[str] = set()
+
+    @property
+    def bot_username(self) -> str:
+        return self.app.bot.username or ""
+
+    async def start(self) -> None:
+        await self.app.initialize()
+        await self.app.start()
+        updater = self.app.updater
+        assert updater is not None
+        allowed = ["message", "callback_query", "my_chat_member"]
+        if self.settings.webhook_url:
+            await updater.start_webhook(
+                listen="0.0.0.0",
+                port=self.settings.port,
+                url_path="telegram",
+                webhook_url=self.settings.webhook_url.rstrip("/") + "/telegram",
+                secret_token=self.settings.webhook_secret.value,
+                allowed_updates=allowed,
+                drop_pending_updates=False,
+            )
+            log.info("Telegram webhook listening on port %d", self.settings.port)
+        else:
+            await updater.start_polling(
+                allowed_updates=allowed, drop_pending_updates=False, timeout=30
+            )
+            log.info("Telegram polling as @%s", self.bot_username)
+
+    async def stop(self) -> None:
+        updater = self.app.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+
+    # -- incoming -----------------------------------------------------------------------
+
+    async def _on_update(self, update: object, _context: object) -> None:
+        if not isinstance(update, Update):
+            return
+        if update.my_chat_member is not None:
+            await self._on_membership(update)
+            return
+        inbound = to_inbound(update)
+        if inbound is None:
+            return
+        query = update.callback_query
+        if query is not None:
+            # Answer at once: the client shows a spinner until we do.
+            try:
+                await query.answer()
+            except TelegramError as exc:
+                log.info("callback query could not be answered: %s", exc)
+        replies = await self.dispatch(inbound)
+        for outbound in replies:
+            await self._reply(inbound, outbound)
+
+    async def _on_membership(self, update: Update) -> None:
+        member = update.my_chat_member
+        if member is None or member.chat.type != "private" or self.on_blocked is None:
+            return
+        blocked = member.new_chat_member.status in (ChatMemberStatus.BANNED, "kicked")
+        await self.on_blocked(str(member.chat.id), blocked)
+
+    async def _on_error(self, update: object, context: Any) -> None:
+        log.error("Telegram handler error: %s", context.error, exc_info=context.error)
+
+    async def _reply(self, inbound: Inbound, outbound: Outbound) -> None:
+        try:
+            if outbound.edit and inbound.message_id and not outbound.attachment:
+                if await self._edit(inbound.chat_id, inbound.message_id, outbound):
+                    return
+            await self._send(inbound.chat_id, outbound)
+        except RetryAfter as exc:
+            # A reply to a person is worth one wait; the outbox handles the rest.
+            await asyncio.sleep(_seconds(exc.retry_after))
+            await self._send(inbound.chat_id, outbound)
+        except TelegramError as exc:
+            log.warning("reply to chat %s failed: %s", inbound.chat_id, exc)
+
+    # -- outgoing -----------------------------------------------------------------------
+
+    async def _edit(self, chat_id: str, message_id: str, outbound: Outbound) -> bool:
+        try:
+            await self.app.bot.edit_message_text(
+                chat_id=int(chat_id),
+                message_id=int(message_id),
+                text=outbound.text[:MAX_TEXT],
+                parse_mode=ParseMode.HTML,
+                reply_markup=inline_keyboard(outbound),
+                disable_web_page_preview=True,
+            )
+            return True
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return True
+            log.info("edit failed (%s); sending a new message instead", exc)
+            return False
+
+    async def _send(self, chat_id: str, outbound: Outbound) -> str:
+        chat = int(chat_id)
+        markup: Any = request_keyboard(outbound) or inline_keyboard(outbound)
+        if outbound.request:
+            self._reply_keyboard_open.add(chat_id)
+        elif markup is None and chat_id in self._reply_keyboard_open:
+            markup = ReplyKeyboardRemove()
+            self._reply_keyboard_open.discard(chat_id)
+        extra: dict[str, Any] = {"allow_paid_broadcast": True} if outbound.paid else {}
+        attachment = outbound.attachment
+        if attachment is not None:
+            caption = outbound.text[:MAX_CAPTION] or None
+            file = InputFile(attachment.content, filename=attachment.filename)
+            if attachment.kind == "photo":
+                message = await self.app.bot.send_photo(
+                    chat,
+                    file,
+                    caption=caption,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    **extra,
+                )
+            else:
+                message = await self.app.bot.send_document(
+                    chat,
+                    file,
+                    caption=caption,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    **extra,
+                )
+            return str(message.message_id)
+        parts = split_text(outbound.text or "…")
+        message_id = ""
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            message = await self.app.bot.send_message(
+                chat,
+                part,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup if last else None,
+                disable_web_page_preview=True,
+                **extra,
+            )
+            message_id = str(message.message_id)
+        return message_id
+
+    async def deliver(self, chat_id: str, outbound: Outbound) -> str:
+        """Send one outbox message, translating Telegram's errors into outbox outcomes."""
+        try:
+            if outbound.edit_message_id:
+                if await self._edit(chat_id, outbound.edit_message_id, outbound):
+                    return outbound.edit_message_id
+            return await self._send(chat_id, outbound)
+        except RetryAfter as exc:
+            raise RateLimited(_seconds(exc.retry_after), str(exc)) from exc
+        except Forbidden as exc:
+            raise Unreachable(str(exc)) from exc
+        except ChatMigrated as exc:
+            raise PermanentFailure(f"chat migrated to {exc.new_chat_id}") from exc
+        except BadRequest as exc:
+            raise PermanentFailure(str(exc)) from exc
+        except TimedOut as exc:
+            # The request may have reached Telegram: do not resend blindly.
+            raise UncertainDelivery(str(exc)) from exc
+        except NetworkError as exc:
+            raise TransientFailure(str(exc)) from exc
+        except TelegramError as exc:
+            raise PermanentFailure(str(exc)) from exc
+
+    # -- command menus ------------------------------------------------------------------
+
+    async def publish_menu(self, menu: MenuSource) -> None:
+        """Set the volunteer command menu, in every language (default: the campaign's)."""
+        for language in (*LANGUAGES, ""):
+            with use_language(language or self.settings.language):
+                commands = [BotCommand(name, text) for name, text in menu("volunteer")]
+            await self.app.bot.set_my_commands(
+                commands, scope=BotCommandScopeDefault(), language_code=language or None
+            )
+
+    async def publish_chat_menu(
+        self, chat_id: str, rank: str, language: str, menu: MenuSource
+    ) -> None:
+        """Give one organizer or admin the menu of their role, in their language."""
+        with use_language(language):
+            commands = [BotCommand(name, text) for name, text in menu(rank)]
+        try:
+            await self.app.bot.set_my_commands(commands, scope=BotCommandScopeChat(int(chat_id)))
+        except TelegramError as exc:
+            log.info("menu for chat %s not set: %s", chat_id, exc)
+
+
+def _seconds(value: Any) -> float:
+    return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)

@@ -1,0 +1,38 @@
+"""/help and the answer to anything Relais does not understand."""
+
+from __future__ import annotations
+
+from bot.i18n import N_, _
+from bot.messaging import Outbound
+from bot.router import Reply, Request, Router
+from bot.services.people import ADMIN, ORGANIZER
+
+
+async def cmd_help(request: Request) -> Reply:
+    """Lists the commands this person's role allows, each with one line of explanation."""
+    router = request.router
+    rank = request.actor.rank
+    lines = [_("Here is what I can do:"), ""]
+    sections: list[tuple[str | None, str]] = [(None, _("For everyone"))]
+    if rank in (ORGANIZER, ADMIN):
+        sections.append((ORGANIZER, _("For organizers")))
+    if rank == ADMIN:
+        sections.append((ADMIN, _("For admins")))
+    for section_rank, title in sections:
+        commands = [c for c in router.menu(rank) if _section(c.rank) == section_rank]
+        if not commands:
+            continue
+        if len(sections) > 1:
+            lines.append(f"<b>{title}</b>")
+        lines.extend(f"/{c.name} — {_(c.description)}" for c in commands)
+        lines.append("")
+    lines.append(_("/cancel stops whatever is in progress."))
+    return Outbound("\n".join(lines).strip())
+
+
+def _section(rank: str) -> str | None:
+    return None if rank == "volunteer" else rank
+
+
+def register(router: Router) -> None:
+    router.command("help", cmd_help, personal=False, description=N_("What I can do"))
