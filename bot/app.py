@@ -46,6 +46,7 @@ class Relais:
         self.stdin = stdin
         self.stdout = stdout
         self.stopping = asyncio.Event()
+        self.started = asyncio.Event()
         self.transports: list[Transport] = []
         self.console: ConsoleTransport | None = None
         self.telegram: TelegramTransport | None = None
@@ -59,6 +60,7 @@ class Relais:
             router = Router(services)
             handlers.register(router)
             self.router = router
+            self.services = services
             sender = Sender(services.outbox, self.clock)
             services.wake_sender = sender.wake
             self._build_transports(services, router, sender)
@@ -71,6 +73,7 @@ class Relais:
             scheduler.start()
             self._install_signals()
             log.info("Relais is running (%s)", ", ".join(t.channel for t in self.transports))
+            self.started.set()
             try:
                 if self.console is not None:
                     console_task = asyncio.create_task(self.console.run())

@@ -8,13 +8,16 @@ from pathlib import Path
 import pytest
 
 import handlers
+from bot.app import Relais
 from bot.config import Settings
 from bot.i18n import set_language
 from bot.router import Router
 from bot.services import Services
 from bot.storage.db import Database
+from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
+from tests.fakes.relais import running_relais, telegram_env
 
 ADMIN_ID = "1"
 
@@ -73,3 +76,20 @@ def admin_chat(chat: Callable[..., Chat]) -> Chat:
 
 
 AsyncCallable = Callable[[], Awaitable[None]]
+
+
+@pytest.fixture
+async def bot_api() -> AsyncIterator[FakeBotAPI]:
+    """A fake Telegram Bot API server on loopback."""
+    async with FakeBotAPI() as api:
+        yield api
+
+
+@pytest.fixture
+async def telegram_relais(
+    bot_api: FakeBotAPI, tmp_path: Path, clock: FakeClock
+) -> AsyncIterator[Relais]:
+    """Relais running in-process against the fake Bot API, on a fresh database."""
+    env = telegram_env(bot_api, tmp_path / "relais.sqlite3")
+    async with running_relais(env, clock) as relais:
+        yield relais
