@@ -794,7 +794,7 @@ class FakeBotAPI:
     async def wait_for(
         self,
         predicate: Callable[[SentCall], bool],
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 5.0,
         *,
         since: int = 0,
     ) -> SentCall:
@@ -829,7 +829,7 @@ class FakeBotAPI:
         self,
         chat_id: ChatId,
         substring: str,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 5.0,
         *,
         since: int = 0,
     ) -> SentCall:
