@@ -1,0 +1,103 @@
+"""The SQLite file: migrations, transactions, backups, a locked or read-only database."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.storage.db import Database, StorageBusy, StorageError, available_migrations
+
+
+async def test_an_empty_database_migrates_to_the_newest_version(tmp_path: Path) -> None:
+    db = Database(tmp_path / "new.sqlite3")
+    await db.open()
+    try:
+        applied = await db.migrate()
+        newest = available_migrations()[-1][0]
+        assert applied[-1] == newest and await db.version() == newest
+        assert await db.migrate() == []  # nothing twice
+        assert await db.fetch_value("PRAGMA journal_mode") == "wal"
+        assert await db.fetch_value("PRAGMA foreign_keys") == 1
+        assert await db.fetch_value("PRAGMA secure_delete") == 1
+    finally:
+        await db.close()
+
+
+async def test_a_database_at_every_earlier_version_migrates(tmp_path: Path) -> None:
+    migrations = available_migrations()
+    for index, (number, _) in enumerate(migrations):
+        path = tmp_path / f"v{number}.sqlite3"
+        # Build the database as an older Relais would have left it.
+        with sqlite3.connect(path) as conn:
+            for earlier, sql in migrations[: index + 1]:
+                conn.executescript(sql)
+                conn.execute(f"PRAGMA user_version = {earlier}")
+        db = Database(path)
+        await db.open()
+        try:
+            await db.migrate()
+            assert await db.version() == migrations[-1][0]
+        finally:
+            await db.close()
+
+
+async def test_a_database_newer_than_relais_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 9999")
+    db = Database(path)
+    await db.open()
+    try:
+        with pytest.raises(StorageError, match="newer"):
+            await db.migrate()
+    finally:
+        await db.close()
+
+
+async def test_a_failed_transaction_leaves_nothing_behind(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO teams (name, created_at) VALUES ('Lyon 3', '2026-01-01')")
+            raise RuntimeError("boom")
+    assert await db.fetch_value("SELECT COUNT(*) FROM teams") == 0
+
+
+async def test_concurrent_transactions_do_not_mix(db: Database) -> None:
+    async def add(name: str) -> None:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO teams (name, created_at) VALUES (?, 'x')", (name,))
+            await asyncio.sleep(0)
+            await tx.execute("UPDATE teams SET created_at = 'y' WHERE name = ?", (name,))
+
+    await asyncio.gather(*(add(f"team {i}") for i in range(50)))
+    assert await db.fetch_value("SELECT COUNT(*) FROM teams WHERE created_at = 'y'") == 50
+
+
+async def test_backup_is_a_consistent_copy(db: Database, tmp_path: Path) -> None:
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO teams (name, created_at) VALUES ('Paris 11', 'x')")
+    target = tmp_path / "backups" / "copy.sqlite3"
+    await db.backup(target)
+    with sqlite3.connect(target) as conn:
+        assert conn.execute("SELECT name FROM teams").fetchall() == [("Paris 11",)]
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+async def test_a_database_locked_too_long_is_reported_busy(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another process holds the write lock; our wait is shortened for the test.
+    other = sqlite3.connect(db.path, timeout=0)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        await db.writer.execute("PRAGMA busy_timeout=200")
+        with pytest.raises(StorageBusy):
+            async with db.transaction() as tx:
+                await tx.execute("INSERT INTO teams (name, created_at) VALUES ('x', 'x')")
+    finally:
+        other.rollback()
+        other.close()
+    assert await db.fetch_value("SELECT COUNT(*) FROM teams") == 0
