@@ -1,0 +1,45 @@
+"""A bare python-telegram-bot echo bot: the framework's own ceiling, for comparison.
+
+Run as `python bench/echo_bot.py BASE_URL`; it answers every text with the same text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+from telegram import Update
+from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+
+async def echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Sends the text back."""
+    if update.effective_message and update.effective_message.text:
+        await update.effective_message.reply_text(update.effective_message.text)
+
+
+async def main(base_url: str) -> None:
+    app = (
+        ApplicationBuilder()
+        .token("123456:ECHO-bench")
+        .base_url(base_url)
+        .concurrent_updates(True)
+        .job_queue(None)
+        .build()
+    )
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(timeout=30)
+        await stop.wait()
+        await app.updater.stop()
+        await app.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1]))
