@@ -36,14 +36,22 @@ async def _start(kind: str, api: FakeBotAPI, workdir: Path) -> asyncio.subproces
         env = dict(os.environ)
     else:
         args = [sys.executable, "-m", "bot"]
-        env = {**os.environ, **telegram_env(api, workdir / "bench.sqlite3"),
-               "RELAIS_LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            **telegram_env(api, workdir / "bench.sqlite3"),
+            "RELAIS_LOG_LEVEL": "WARNING",
+        }
     process = await asyncio.create_subprocess_exec(
-        *args, cwd=ROOT, env=env, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL, stderr=(workdir / f"{kind}.log").open("wb"),
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=(workdir / f"{kind}.log").open("wb"),
     )
-    await api.wait_for(lambda call: call.method.lower() in ("getupdates", "deletewebhook"),
-                       timeout=30)
+    await api.wait_for(
+        lambda call: call.method.lower() in ("getupdates", "deletewebhook"), timeout=30
+    )
     return process
 
 
