@@ -136,7 +136,8 @@ class PrivacyService:
             await self.volunteers.mark_retention_warned(volunteer.id, now)
         to_erase = await self.volunteers.to_erase_for_retention(
             now - retention,
-            now - timedelta(days=WARNING_DAYS - 1),
+            # A late or early daily run still counts the warning's 30 days.
+            now - timedelta(days=WARNING_DAYS) + timedelta(hours=1),
             now - ABANDONED_ONBOARDING,
         )
         for volunteer_id in to_erase:

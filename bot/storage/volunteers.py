@@ -503,7 +503,7 @@ class VolunteerRepository:
         """Members inactive since before `inactive_since` and not yet warned since."""
         rows = await self.db.fetch_all(
             "SELECT * FROM volunteers WHERE status IN ('active', 'paused', 'stopped')"
-            " AND last_active_at < ? AND (retention_warned_at IS NULL"
+            " AND last_active_at <= ? AND (retention_warned_at IS NULL"
             " OR retention_warned_at < last_active_at) ORDER BY id",
             (to_iso(inactive_since),),
         )
@@ -524,7 +524,7 @@ class VolunteerRepository:
         `abandoned_since`."""
         rows = await self.db.fetch_all(
             "SELECT id FROM volunteers WHERE (status IN ('active', 'paused', 'stopped')"
-            " AND last_active_at < ? AND retention_warned_at >= last_active_at"
+            " AND last_active_at <= ? AND retention_warned_at >= last_active_at"
             " AND retention_warned_at <= ?)"
             " OR (status = 'onboarding' AND last_active_at < ?) ORDER BY id",
             (to_iso(inactive_since), to_iso(warned_before), to_iso(abandoned_since)),
