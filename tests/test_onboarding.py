@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from bot.router import Router
 from bot.services import Services
+from bot.services import volunteers as volunteers_service
 from tests.fakes.chat import Chat
 
 ChatFactory = Callable[..., Chat]
@@ -266,3 +269,29 @@ async def test_start_in_a_group_is_refused(chat: ChatFactory, services: Services
     await group.send("/start")
     assert group.last_text == "Écrivez-moi en message privé pour cela."
     assert await count(services, "conversations") == 0
+
+
+async def test_a_new_consent_text_is_asked_again_and_kept_in_the_history(
+    chat: ChatFactory, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ana = chat("80", language="fr")
+    await join(ana)
+    bo = chat("81", language="en")
+    await join(bo)
+    monkeypatch.setattr(volunteers_service, "CONSENT_VERSION", "2027-01-1")
+    await ana.send("/start")
+    assert "Notre information sur vos données a changé" in ana.texts(ana.replies[-2:])
+    await ana.tap("J'accepte")
+    assert ana.last_text == "Merci. Envoyez /help pour voir ce que je sais faire."
+    volunteer = await services.volunteers.by_identity("telegram", "80")
+    assert volunteer is not None
+    versions = [c.text_version for c in await services.volunteers.consents(volunteer.id)]
+    assert versions == ["2026-11-1", "2027-01-1"]
+    await ana.send("/start")
+    assert ana.last_text.startswith("Bon retour, Ana !")
+
+    await bo.send("/start")
+    await bo.tap("No, thanks")
+    assert "I will not send you anything more. Send /forget" in bo.last_text
+    refused = await services.volunteers.by_identity("telegram", "81")
+    assert refused is not None and refused.status == "stopped"
