@@ -89,15 +89,17 @@ class PrivacyService:
         document = await self.export(volunteer_id)
         return json.dumps(document, ensure_ascii=False, indent=2, default=str).encode("utf-8")
 
-    async def erase(self, volunteer_id: int) -> None:
+    async def erase(self, volunteer_id: int, *, checkpoint: bool = True) -> None:
         """Erase a volunteer's personal data everywhere, in one transaction, then fold the
-        WAL into the file so nothing of it stays readable on disk."""
+        WAL into the file so nothing of it stays readable on disk (a batch of erasures may
+        checkpoint once at the end instead)."""
         now = self.clock.now()
         async with self.db.transaction() as tx:
             for part in personal_data_parts():
                 await part.erase(tx, volunteer_id, now)
             await erase_core(tx, volunteer_id, now)
-        await self.db.checkpoint()
+        if checkpoint:
+            await self.db.checkpoint()
         log.info("volunteer %s erased", volunteer_id)
 
     # -- retention ------------------------------------------------------------------------
@@ -132,8 +134,7 @@ class PrivacyService:
         # Queue first, then mark: a crash in between re-sends nothing (dedupe key).
         if envelopes:
             await send_later(envelopes)
-        for volunteer in warned:
-            await self.volunteers.mark_retention_warned(volunteer.id, now)
+        await self.volunteers.mark_retention_warned([v.id for v in warned], now)
         to_erase = await self.volunteers.to_erase_for_retention(
             now - retention,
             # A late or early daily run still counts the warning's 30 days.
@@ -141,7 +142,9 @@ class PrivacyService:
             now - ABANDONED_ONBOARDING,
         )
         for volunteer_id in to_erase:
-            await self.erase(volunteer_id)
+            await self.erase(volunteer_id, checkpoint=False)
+        if to_erase:
+            await self.db.checkpoint()
         if warned or to_erase:
             log.info("retention: %d warned, %d erased", len(warned), len(to_erase))
         return len(warned), len(to_erase)

@@ -509,12 +509,12 @@ class VolunteerRepository:
         )
         return [Volunteer.from_row(r) for r in rows]
 
-    async def mark_retention_warned(self, volunteer_id: int, moment: datetime) -> None:
+    async def mark_retention_warned(self, volunteer_ids: Iterable[int], moment: datetime) -> None:
+        rows = [(to_iso(moment), volunteer_id) for volunteer_id in volunteer_ids]
+        if not rows:
+            return
         async with self.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE volunteers SET retention_warned_at = ? WHERE id = ?",
-                (to_iso(moment), volunteer_id),
-            )
+            await tx.executemany("UPDATE volunteers SET retention_warned_at = ? WHERE id = ?", rows)
 
     async def to_erase_for_retention(
         self, inactive_since: datetime, warned_before: datetime, abandoned_since: datetime
