@@ -195,7 +195,9 @@ async def cmd_start(request: Request) -> Reply:
         return await _start_new(request, code)
     notes: list[Outbound] = []
     if code:
-        notes.append(await _redeem(request, volunteer, code, new_member=False))
+        # Someone still answering the questions is joining now: a recruiter gets credit.
+        joining = volunteer.status == "onboarding"
+        notes.append(await _redeem(request, volunteer, code, new_member=joining))
     if volunteer.status == "onboarding":
         return [*notes, *await _continue(request, volunteer)]
     services = request.services

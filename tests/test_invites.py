@@ -155,3 +155,20 @@ async def test_a_recruit_code_is_long_random_and_lasts_a_year(services: Services
     assert re.fullmatch(r"[A-Za-z0-9_-]{32,64}", invite.code)
     assert from_iso(invite.expires_at) - services.clock.now() == timedelta(days=365)
     assert services.deep_link("console", invite.code) == f"/start {invite.code}"
+
+
+async def test_a_link_sent_while_still_answering_the_questions_still_credits(
+    chat: ChatFactory, services: Services
+) -> None:
+    recruiter = await make_volunteer(services, "70")
+    actor = await services.people.actor(Identity("telegram", "70"), "70")
+    invite = await services.teams.invite(actor, "recruit")
+    late = chat("71", language="en")
+    await late.send("/start")
+    await late.tap("English")
+    await late.tap("I agree")
+    await late.send(f"/start {invite.code}")
+    assert "Thanks for coming through a friend's invitation!" in late.texts(late.replies[-2:])
+    assert "What first name" in late.last_text
+    volunteer = await services.volunteers.by_identity("telegram", "71")
+    assert volunteer is not None and volunteer.recruited_by == recruiter.id

@@ -87,3 +87,15 @@ async def test_an_invite_link_points_at_the_bot_and_a_promotion_refreshes_the_me
         since=since,
     )
     assert "volunteers" in [c["command"] for c in menu.params["commands"]]
+
+
+async def test_refusing_consent_in_english_leaves_no_trace(
+    telegram_relais: Relais, bot_api: FakeBotAPI
+) -> None:
+    api, me = bot_api, 5151
+    await say(api, me, "/start", "Hello Inès! I am Relais", "en")
+    await tap(api, me, "English", "Do you agree?", "en")
+    await tap(api, me, "No, thanks", "nothing about you was saved", "en")
+    db = telegram_relais.services.db
+    for table in ("volunteers", "identities", "consents", "conversations"):
+        assert await db.fetch_value(f"SELECT COUNT(*) FROM {table}") == 0, table
