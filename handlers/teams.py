@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from bot.clock import from_iso
-from bot.i18n import N_, _, format_datetime
+from bot.i18n import N_, _, format_datetime, use_language
 from bot.messaging import Choice, Outbound, choices
 from bot.router import Reply, Request, Router, expired
 from bot.services.people import ADMIN, ORGANIZER, NotAllowed
 from bot.services.teams import INVITE_TERMS
 from bot.services.volunteers import Invalid
+from bot.storage.outbox import Envelope
 from bot.storage.teams import Invite
 from bot.text import esc
 from handlers.onboarding import member_or_prompt
@@ -178,10 +179,41 @@ async def on_promote_tap(request: Request) -> Reply:
         changed = await request.services.teams.promote(request.actor, volunteer_id, role, team_id)
     except NotAllowed:
         return expired()
+    if changed:
+        await _tell_new_role(request, volunteer_id, role, team_id)
     text = (
         _("Done: #{number} has the new role.") if changed else _("#{number} already had this role.")
     )
     return Outbound(text.format(number=volunteer_id), edit=True)
+
+
+async def _tell_new_role(
+    request: Request, volunteer_id: int, role: str, team_id: int | None
+) -> None:
+    """Let the promoted person know, in their language, through the outbox."""
+    services = request.services
+    volunteer = await services.volunteers.get(volunteer_id)
+    addresses = await services.volunteers.addresses(volunteer_id)
+    if volunteer is None or not addresses:
+        return
+    team = await services.teams.teams.get(team_id) if team_id else None
+    with use_language(volunteer.language):
+        if team is not None:
+            text = _("You are now an organizer of {team}. Send /help to see your commands.")
+        else:
+            text = _("You are now an admin of Relais. Send /help to see your commands.")
+        outbound = Outbound(text.format(team=esc(team.name) if team else ""))
+    await services.send_later(
+        [
+            Envelope(
+                "notice",
+                addresses[0].channel,
+                addresses[0].chat_id,
+                outbound,
+                volunteer_id=volunteer_id,
+            )
+        ]
+    )
 
 
 async def cmd_demote(request: Request) -> Reply:

@@ -99,6 +99,9 @@ async def test_admin_promotes_and_demotes_with_the_menu_refreshed(
     await admin_chat.tap("Organisateur de Bordeaux")
     assert admin_chat.last_text == f"C'est fait : #{volunteer.id} a le nouveau rôle."
     assert changed == [volunteer.id]
+    notices = await services.db.fetch_all("SELECT chat_id, payload FROM outbox")
+    assert [r["chat_id"] for r in notices] == ["330"]
+    assert "Vous êtes maintenant organisateur de Bordeaux" in notices[0]["payload"]
 
     bea = chat("330", language="fr")
     await bea.send("/volunteers")
