@@ -121,6 +121,7 @@ async def test_admin_promotes_and_demotes_with_the_menu_refreshed(
     await admin_chat.send("/audit")
     audit = admin_chat.last_text
     assert "role.grant.organizer" in audit and "role.revoke.organizer" in audit
+    assert "volunteer.view" in audit  # looking someone up is audited too
     assert f"volunteer:{volunteer.id}" in audit and "un admin (configuration)" in audit
 
 

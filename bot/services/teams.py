@@ -201,7 +201,15 @@ class TeamService:
     # -- roles ----------------------------------------------------------------------------
 
     async def target(self, actor: Actor, volunteer_id: int) -> Volunteer | None:
-        """A member an admin wants to promote or demote."""
+        """A member an admin wants to promote or demote (looking them up is audited)."""
+        volunteer = await self._member(actor, volunteer_id)
+        if volunteer is not None:
+            await self.audit.record(
+                actor.volunteer_id, "volunteer.view", f"volunteer:{volunteer_id}"
+            )
+        return volunteer
+
+    async def _member(self, actor: Actor, volunteer_id: int) -> Volunteer | None:
         actor.require(ADMIN)
         volunteer = await self.volunteers.get(volunteer_id)
         return volunteer if volunteer and volunteer.is_member else None
@@ -212,7 +220,7 @@ class TeamService:
         actor.require(ADMIN)
         if role not in (ORGANIZER, ADMIN) or (role == ORGANIZER) != (team_id is not None):
             raise NotAllowed(ADMIN)
-        if await self.target(actor, volunteer_id) is None:
+        if await self._member(actor, volunteer_id) is None:
             raise NotAllowed(ADMIN)
         if team_id is not None:
             if await self.teams.get(team_id) is None:
