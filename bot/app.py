@@ -68,6 +68,7 @@ class Relais:
             register_jobs(scheduler, services)
             for transport in self.transports:
                 await transport.start()
+            self._wire_volunteers(services, router)
             await self._publish_menus(services, router)
             await sender.start()
             scheduler.start()
@@ -116,14 +117,37 @@ class Relais:
 
         return on_blocked
 
+    def _wire_volunteers(self, services: Services, router: Router) -> None:
+        """Invite links point at this bot; a role change refreshes that person's menu."""
+        telegram = self.telegram
+        if telegram is None:
+            return
+        username = telegram.bot_username
+
+        def deep_link(channel: str, code: str) -> str:
+            if channel == "telegram" and username:
+                return f"https://t.me/{username}?start={code}"
+            return f"/start {code}"
+
+        async def refresh_menu(volunteer_id: int) -> None:
+            for channel, user_id, chat_id in await services.volunteers.identities(volunteer_id):
+                if channel != "telegram":
+                    continue
+                actor = await services.people.actor(Identity(channel, user_id), chat_id)
+                language = actor.volunteer.language if actor.volunteer else self.settings.language
+                await telegram.publish_chat_menu(
+                    chat_id, actor.rank, language, lambda rank: _menu(router, rank)
+                )
+
+        services.deep_link = deep_link
+        services.roles_changed.append(refresh_menu)
+
     async def _publish_menus(self, services: Services, router: Router) -> None:
         if self.telegram is None:
             return
 
         def menu(rank: str) -> list[tuple[str, str]]:
-            from bot.i18n import _
-
-            return [(c.name, _(c.description)) for c in router.menu(rank)]
+            return _menu(router, rank)
 
         try:
             await self.telegram.publish_menu(menu)
@@ -145,3 +169,10 @@ class Relais:
 
     async def dispatch(self, inbound: Inbound) -> list[Outbound]:
         return await self.router.dispatch(inbound)
+
+
+def _menu(router: Router, rank: str) -> list[tuple[str, str]]:
+    """The command menu of a rank, in the current language."""
+    from bot.i18n import _
+
+    return [(c.name, _(c.description)) for c in router.menu(rank)]

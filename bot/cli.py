@@ -20,6 +20,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="bring the database up to date")
     backup = commands.add_parser("backup", help="copy the live database safely to PATH")
     backup.add_argument("path", type=Path)
+    export = commands.add_parser(
+        "export-volunteer", help="print everything stored about volunteer ID (JSON)"
+    )
+    export.add_argument("volunteer_id", type=int)
+    erase = commands.add_parser(
+        "erase-volunteer", help="erase volunteer ID's personal data (a request by e-mail…)"
+    )
+    erase.add_argument("volunteer_id", type=int)
+    erase.add_argument("--yes", action="store_true", help="do it (without: say what it would do)")
     return parser
 
 
@@ -40,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_migrate(settings))
         elif args.command == "backup":
             asyncio.run(_backup(settings, args.path))
+        elif args.command in ("export-volunteer", "erase-volunteer"):
+            return asyncio.run(_privacy(settings, args.command, args.volunteer_id, args))
     except StorageError as exc:
         print(f"Database error: {exc}", file=sys.stderr)
         return 1
@@ -68,5 +79,33 @@ async def _backup(settings: Settings, target: Path) -> None:
     try:
         await db.backup(target)
         print(f"backed up {settings.database_path} to {target}")
+    finally:
+        await db.close()
+
+
+async def _privacy(
+    settings: Settings, command: str, volunteer_id: int, args: argparse.Namespace
+) -> int:
+    """The rights of someone who cannot use the chat any more, exercised by an admin."""
+    from bot.clock import SystemClock
+    from bot.services import Services
+
+    db = Database(settings.database_path)
+    await db.open()
+    try:
+        services = Services.build(settings, SystemClock(), db)
+        volunteer = await services.volunteers.get(volunteer_id)
+        if volunteer is None or volunteer.status == "erased":
+            print(f"no volunteer #{volunteer_id} (or already erased)", file=sys.stderr)
+            return 1
+        if command == "export-volunteer":
+            sys.stdout.write((await services.privacy.export_json(volunteer_id)).decode() + "\n")
+        elif not args.yes:
+            print(f"would erase volunteer #{volunteer_id}; add --yes to do it")
+        else:
+            await services.privacy.erase(volunteer_id)
+            await services.audit.record(None, "volunteer.erase.cli", f"volunteer:{volunteer_id}")
+            print(f"volunteer #{volunteer_id} erased")
+        return 0
     finally:
         await db.close()

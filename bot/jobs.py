@@ -19,6 +19,13 @@ async def tidy(services: Services) -> None:
     await services.updates.forget_before(now - timedelta(days=2))
 
 
+async def retention(services: Services) -> None:
+    """Warn volunteers inactive for almost the retention period; erase those who did not
+    answer (see bot.services.privacy)."""
+    await services.privacy.retention_sweep(services.send_later)
+
+
 def register_jobs(scheduler: Scheduler, services: Services) -> None:
     """Every recurring job, in one place."""
     scheduler.every(3600, lambda: tidy(services), "tidy")
+    scheduler.daily(10, 30, lambda: retention(services), "retention")

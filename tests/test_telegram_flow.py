@@ -14,7 +14,7 @@ async def test_start_greets_admin_in_french_and_stranger_in_english(
     assert "Relais" in (reply.text or "")
     bot_api.send_text(555, "/start", first_name="Sam", language_code="en-GB")
     reply = await bot_api.wait_for_text(555, "Hello Sam")
-    assert "/help" in (reply.text or "")
+    assert "Which language do you prefer?" in (reply.text or "")
 
 
 async def test_unknown_text_gets_a_helpful_answer(

@@ -8,10 +8,14 @@ from dataclasses import dataclass, field
 from bot.clock import Clock
 from bot.config import Settings
 from bot.services.people import PeopleService
+from bot.services.privacy import PrivacyService
+from bot.services.teams import TeamService
+from bot.services.volunteers import VolunteerService
 from bot.storage.audit import AuditLog
 from bot.storage.conversations import ConversationRepository, UpdateLog
 from bot.storage.db import Database
 from bot.storage.outbox import Envelope, OutboxRepository
+from bot.storage.teams import TeamRepository
 from bot.storage.volunteers import VolunteerRepository
 
 
@@ -28,14 +32,21 @@ class Services:
     updates: UpdateLog
     outbox: OutboxRepository
     audit: AuditLog
+    profiles: VolunteerService
+    teams: TeamService
+    privacy: PrivacyService
     # Called after anything is queued, so the sender looks at once.
     wake_sender: Callable[[], None] = field(default=lambda: None)
     # Called when someone's roles change, so messengers refresh their command menu.
     roles_changed: list[Callable[[int], object]] = field(default_factory=list)
+    # (channel, invite code) → what to show: a t.me link on Telegram, the bare code elsewhere.
+    deep_link: Callable[[str, str], str] = field(default=lambda channel, code: f"/start {code}")
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock, db: Database) -> Services:
         volunteers = VolunteerRepository(db, clock)
+        audit = AuditLog(db, clock)
+        roles_changed: list[Callable[[int], object]] = []
         return cls(
             settings=settings,
             clock=clock,
@@ -45,7 +56,11 @@ class Services:
             conversations=ConversationRepository(db),
             updates=UpdateLog(db),
             outbox=OutboxRepository(db),
-            audit=AuditLog(db, clock),
+            audit=audit,
+            profiles=VolunteerService(settings, clock, volunteers),
+            teams=TeamService(clock, volunteers, TeamRepository(db, clock), audit, roles_changed),
+            privacy=PrivacyService(settings, clock, db, volunteers),
+            roles_changed=roles_changed,
         )
 
     async def send_later(self, envelopes: Iterable[Envelope]) -> int:

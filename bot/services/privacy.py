@@ -1,0 +1,163 @@
+"""The volunteer's rights in the chat: /mydata (everything stored) and /forget (erasure),
+and the retention purge of inactive volunteers.
+
+Each feature that stores personal data in its own tables registers how to export and
+erase its part, once, at import time of its storage module:
+
+    from bot.services.privacy import register_personal_data
+    register_personal_data("tasks", export_tasks, erase_tasks)
+
+`export(db, volunteer_id)` returns JSON-ready data (shown under the part's name in the
+/mydata document); `erase(tx, volunteer_id, now)` runs inside the erasure transaction,
+before the foundation tables are erased (identities are still there to look up chats).
+Erase personal data and free text; keep anonymous rows that reports count.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiosqlite
+
+from bot.clock import Clock, to_iso
+from bot.config import Settings
+from bot.i18n import _, use_language
+from bot.messaging import Choice, Outbound, choices
+from bot.storage.db import Database
+from bot.storage.outbox import NORMAL, Envelope
+from bot.storage.personal_data import erase_core, export_core
+from bot.storage.volunteers import VolunteerRepository
+
+log = logging.getLogger(__name__)
+
+Exporter = Callable[[Database, int], Awaitable[Any]]
+Eraser = Callable[[aiosqlite.Connection, int, datetime], Awaitable[None]]
+WARNING_DAYS = 30
+ABANDONED_ONBOARDING = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalDataPart:
+    """How one feature exports and erases what it stores about a volunteer."""
+
+    name: str
+    export: Exporter
+    erase: Eraser
+
+
+_PARTS: dict[str, PersonalDataPart] = {}
+
+
+def register_personal_data(name: str, export: Exporter, erase: Eraser) -> None:
+    """Add (or replace) a feature's part of /mydata and /forget."""
+    _PARTS[name] = PersonalDataPart(name, export, erase)
+
+
+def personal_data_parts() -> tuple[PersonalDataPart, ...]:
+    return tuple(_PARTS.values())
+
+
+class PrivacyService:
+    """Export, erasure and retention."""
+
+    def __init__(
+        self, settings: Settings, clock: Clock, db: Database, volunteers: VolunteerRepository
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.db = db
+        self.volunteers = volunteers
+
+    async def export(self, volunteer_id: int) -> dict[str, Any]:
+        """Everything stored about a volunteer."""
+        document: dict[str, Any] = {
+            "generated_at": to_iso(self.clock.now()),
+            "controller": self.settings.controller,
+            "retention_days": self.settings.retention_days,
+        }
+        document.update(await export_core(self.db, volunteer_id))
+        for part in personal_data_parts():
+            document[part.name] = await part.export(self.db, volunteer_id)
+        return document
+
+    async def export_json(self, volunteer_id: int) -> bytes:
+        document = await self.export(volunteer_id)
+        return json.dumps(document, ensure_ascii=False, indent=2, default=str).encode("utf-8")
+
+    async def erase(self, volunteer_id: int, *, checkpoint: bool = True) -> None:
+        """Erase a volunteer's personal data everywhere, in one transaction, then fold the
+        WAL into the file so nothing of it stays readable on disk (a batch of erasures may
+        checkpoint once at the end instead)."""
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            for part in personal_data_parts():
+                await part.erase(tx, volunteer_id, now)
+            await erase_core(tx, volunteer_id, now)
+        if checkpoint:
+            await self.db.checkpoint()
+        log.info("volunteer %s erased", volunteer_id)
+
+    # -- retention ------------------------------------------------------------------------
+
+    async def retention_sweep(
+        self, send_later: Callable[[list[Envelope]], Awaitable[int]]
+    ) -> tuple[int, int]:
+        """Warn members inactive for (retention − 30) days, erase those inactive for the
+        whole retention period who were warned and did not answer; abandoned onboardings
+        go after 30 days. `send_later` queues the warnings. Returns (warned, erased)."""
+        now = self.clock.now()
+        retention = timedelta(days=self.settings.retention_days)
+        await self.volunteers.end_pauses(now)
+        envelopes = []
+        warned = await self.volunteers.to_warn_for_retention(
+            now - retention + timedelta(days=WARNING_DAYS)
+        )
+        for volunteer in warned:
+            for address in (await self.volunteers.addresses(volunteer.id))[:1]:
+                with use_language(volunteer.language):
+                    envelopes.append(
+                        Envelope(
+                            "notice",
+                            address.channel,
+                            address.chat_id,
+                            retention_warning(self.settings.retention_days),
+                            volunteer_id=volunteer.id,
+                            priority=NORMAL,
+                            dedupe_key=f"retention:{volunteer.id}:{volunteer.last_active_at}",
+                        )
+                    )
+        # Queue first, then mark: a crash in between re-sends nothing (dedupe key).
+        if envelopes:
+            await send_later(envelopes)
+        await self.volunteers.mark_retention_warned([v.id for v in warned], now)
+        to_erase = await self.volunteers.to_erase_for_retention(
+            now - retention,
+            # A late or early daily run still counts the warning's 30 days.
+            now - timedelta(days=WARNING_DAYS) + timedelta(hours=1),
+            now - ABANDONED_ONBOARDING,
+        )
+        for volunteer_id in to_erase:
+            await self.erase(volunteer_id, checkpoint=False)
+        if to_erase:
+            await self.db.checkpoint()
+        if warned or to_erase:
+            log.info("retention: %d warned, %d erased", len(warned), len(to_erase))
+        return len(warned), len(to_erase)
+
+
+def retention_warning(days: int) -> Outbound:
+    """The message warning an inactive volunteer that their data will be erased."""
+    return Outbound(
+        _(
+            "Hello! You have not used Relais for a long time. To protect your data, we erase "
+            "the data of volunteers inactive for {days} days: yours will be erased in "
+            "{warning} days.\n\nTo stay with us, just tap the button below or send any "
+            "message. To leave now, send /forget."
+        ).format(days=days, warning=WARNING_DAYS),
+        choices=choices(Choice(_("Keep my data"), "rt:keep")),
+    )

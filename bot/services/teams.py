@@ -1,0 +1,254 @@
+"""Teams, invite links and roles: who may organize whom, checked for every change and
+written to the audit log."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.clock import Clock, from_iso
+from bot.i18n import _
+from bot.services.people import ADMIN, ORGANIZER, Actor, NotAllowed
+from bot.services.volunteers import Invalid
+from bot.storage.audit import AuditLog
+from bot.storage.teams import Invite, NameTaken, Team, TeamRepository
+from bot.storage.volunteers import Volunteer, VolunteerRepository
+from bot.text import clean_name
+
+log = logging.getLogger(__name__)
+
+MAX_TEAM_NAME = 60
+# Telegram's start parameter allows 64 characters of [A-Za-z0-9_-]; 24 random bytes
+# make 32 characters and 192 bits, far beyond guessing.
+CODE_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+# How long and how often each kind of link works.
+INVITE_TERMS = {
+    "recruit": (timedelta(days=365), 1000),
+    "team": (timedelta(days=30), 500),
+    "organizer": (timedelta(days=7), 1),
+}
+
+
+class InviteProblem(Exception):
+    """A deep-link code that cannot be used: 'unknown', 'expired' or 'used'."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def message(self) -> str:
+        if self.reason == "expired":
+            return _("This invitation link has expired.")
+        if self.reason == "used":
+            return _("This invitation link has already been used as many times as allowed.")
+        return _("I don't know this invitation link.")
+
+
+@dataclass(frozen=True, slots=True)
+class Redeemed:
+    """What a code did for the person who used it."""
+
+    kind: str
+    team: Team | None
+    changed: bool  # False when they already were a member / organizer
+
+
+def team_name(text: str) -> str:
+    """A team name as stored; raises Invalid if empty or too long."""
+    name = clean_name(text)
+    if not name or len(name) > MAX_TEAM_NAME:
+        raise Invalid(_("A team name has 1 to {limit} characters.").format(limit=MAX_TEAM_NAME))
+    return name
+
+
+def new_code() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class TeamService:
+    """Creates teams and invites, grants and removes roles."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        volunteers: VolunteerRepository,
+        teams: TeamRepository,
+        audit: AuditLog,
+        roles_changed: list[Callable[[int], object]],
+    ) -> None:
+        self.clock = clock
+        self.volunteers = volunteers
+        self.teams = teams
+        self.audit = audit
+        self.roles_changed = roles_changed
+
+    # -- teams ----------------------------------------------------------------------------
+
+    async def visible(self, actor: Actor) -> list[Team]:
+        """The teams this organizer acts on (admins: all)."""
+        actor.require(ORGANIZER)
+        return await self.teams.in_scope(actor.team_scope())
+
+    async def create(self, actor: Actor, name: str) -> Team:
+        actor.require(ADMIN)
+        try:
+            team = await self.teams.create(team_name(name))
+        except NameTaken:
+            raise Invalid(_("There is already a team with this name.")) from None
+        await self.audit.record(actor.volunteer_id, "team.create", f"team:{team.id}")
+        return team
+
+    async def rename(self, actor: Actor, team_id: int, name: str) -> Team:
+        self._require_team(actor, team_id)
+        try:
+            await self.teams.rename(team_id, team_name(name))
+        except NameTaken:
+            raise Invalid(_("There is already a team with this name.")) from None
+        await self.audit.record(actor.volunteer_id, "team.rename", f"team:{team_id}")
+        team = await self.teams.get(team_id)
+        if team is None:
+            raise NotAllowed(ORGANIZER)
+        return team
+
+    @staticmethod
+    def _require_team(actor: Actor, team_id: int) -> None:
+        scope = actor.team_scope()
+        actor.require(ORGANIZER)
+        if scope is not None and team_id not in scope:
+            raise NotAllowed(ORGANIZER)
+
+    # -- invites --------------------------------------------------------------------------
+
+    async def invite(self, actor: Actor, kind: str, team_id: int | None = None) -> Invite:
+        """A new deep-link code: a recruit link (any member, reused while valid), a team
+        join link (that team's organizers) or an organizer invite (admins)."""
+        now = self.clock.now()
+        if kind == "recruit":
+            if actor.volunteer is None or not actor.volunteer.is_member:
+                raise NotAllowed("volunteer")
+            existing = await self.teams.recruit_invite(actor.volunteer.id, now)
+            if existing is not None:
+                return existing
+        elif kind == "team":
+            if team_id is None:
+                raise NotAllowed(ORGANIZER)
+            self._require_team(actor, team_id)
+        elif kind == "organizer":
+            actor.require(ADMIN)
+        else:
+            raise NotAllowed(ADMIN)
+        if team_id is not None and await self.teams.get(team_id) is None:
+            raise NotAllowed(ORGANIZER)
+        lifetime, max_uses = INVITE_TERMS[kind]
+        invite = await self.teams.add_invite(
+            new_code(), kind, team_id, actor.volunteer_id, max_uses, now + lifetime
+        )
+        if kind != "recruit":
+            await self.audit.record(actor.volunteer_id, f"invite.{kind}", f"team:{team_id}")
+        return invite
+
+    async def check(self, code: str) -> Invite:
+        """The invite behind a code, or InviteProblem saying why it cannot be used."""
+        if not CODE_RE.match(code):
+            raise InviteProblem("unknown")
+        invite = await self.teams.invite(code)
+        if invite is None:
+            raise InviteProblem("unknown")
+        if from_iso(invite.expires_at) <= self.clock.now():
+            raise InviteProblem("expired")
+        if invite.uses >= invite.max_uses:
+            raise InviteProblem("used")
+        return invite
+
+    async def redeem(self, volunteer: Volunteer, code: str, *, new_member: bool) -> Redeemed:
+        """Use a code for this volunteer: join its team, become its organizer, or credit
+        the recruiter (only for someone who is joining now)."""
+        invite = await self.check(code)
+        if invite.kind == "recruit" and (not new_member or invite.created_by == volunteer.id):
+            return Redeemed("recruit", None, False)
+        if invite.kind == "team" and invite.team_id in {
+            t.id for t in await self.teams.of_volunteer(volunteer.id)
+        }:
+            return Redeemed("team", await self.teams.get(invite.team_id), False)
+        used = await self.teams.redeem(code, self.clock.now())
+        if used is None:  # used up or expired between the check and now
+            await self.check(code)
+            raise InviteProblem("used")
+        team = await self.teams.get(used.team_id) if used.team_id else None
+        if used.kind == "recruit":
+            if used.created_by is not None:
+                await self.volunteers.credit_recruiter(volunteer.id, used.created_by)
+            return Redeemed("recruit", None, True)
+        if team is None:
+            raise InviteProblem("unknown")
+        await self.teams.add_member(team.id, volunteer.id)
+        if used.kind == "organizer":
+            changed = await self.volunteers.grant_role(
+                volunteer.id, ORGANIZER, team.id, used.created_by
+            )
+            await self.audit.record(
+                used.created_by, "role.grant.organizer", f"volunteer:{volunteer.id}"
+            )
+            await self._roles_changed(volunteer.id)
+            return Redeemed("organizer", team, changed)
+        return Redeemed("team", team, True)
+
+    # -- roles ----------------------------------------------------------------------------
+
+    async def target(self, actor: Actor, volunteer_id: int) -> Volunteer | None:
+        """A member an admin wants to promote or demote (looking them up is audited)."""
+        volunteer = await self._member(actor, volunteer_id)
+        if volunteer is not None:
+            await self.audit.record(
+                actor.volunteer_id, "volunteer.view", f"volunteer:{volunteer_id}"
+            )
+        return volunteer
+
+    async def _member(self, actor: Actor, volunteer_id: int) -> Volunteer | None:
+        actor.require(ADMIN)
+        volunteer = await self.volunteers.get(volunteer_id)
+        return volunteer if volunteer and volunteer.is_member else None
+
+    async def promote(
+        self, actor: Actor, volunteer_id: int, role: str, team_id: int | None
+    ) -> bool:
+        actor.require(ADMIN)
+        if role not in (ORGANIZER, ADMIN) or (role == ORGANIZER) != (team_id is not None):
+            raise NotAllowed(ADMIN)
+        if await self._member(actor, volunteer_id) is None:
+            raise NotAllowed(ADMIN)
+        if team_id is not None:
+            if await self.teams.get(team_id) is None:
+                raise NotAllowed(ADMIN)
+            await self.teams.add_member(team_id, volunteer_id)
+        changed = await self.volunteers.grant_role(volunteer_id, role, team_id, actor.volunteer_id)
+        await self.audit.record(
+            actor.volunteer_id, f"role.grant.{role}", f"volunteer:{volunteer_id}"
+        )
+        if changed:
+            await self._roles_changed(volunteer_id)
+        return changed
+
+    async def demote(self, actor: Actor, volunteer_id: int, role: str, team_id: int | None) -> bool:
+        actor.require(ADMIN)
+        changed = await self.volunteers.revoke_role(volunteer_id, role, team_id)
+        await self.audit.record(
+            actor.volunteer_id, f"role.revoke.{role}", f"volunteer:{volunteer_id}"
+        )
+        if changed:
+            await self._roles_changed(volunteer_id)
+        return changed
+
+    async def _roles_changed(self, volunteer_id: int) -> None:
+        for hook in self.roles_changed:
+            try:
+                result = hook(volunteer_id)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("roles_changed hook failed for volunteer %s", volunteer_id)

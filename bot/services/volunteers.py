@@ -1,0 +1,210 @@
+"""Volunteers joining and looking after their profile: consent, answers, pause and stop."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.i18n import _
+from bot.services.areas import looks_like_postcode, parse_postcode
+from bot.storage.volunteers import Volunteer, VolunteerRepository
+from bot.text import MAX_NAME, clean, clean_name
+
+# Bump when the consent text changes in substance: members are asked again at /start.
+CONSENT_VERSION = "2026-11-1"
+SKILLS = ("share", "canvass", "call", "text", "events")
+AVAILABILITY = ("evenings", "weekends", "daytime")
+MAX_PLACE = 200
+MAX_PAUSE_DAYS = 366
+
+
+class Invalid(ValueError):
+    """An answer Relais cannot accept; the message says why, in the person's language."""
+
+
+def consent_text(settings: Settings) -> str:
+    """The consent notice, in the current language (versioned by CONSENT_VERSION)."""
+    return _(
+        "<b>Before we start: your data</b>\n"
+        "Joining means telling {controller} that you support the campaign — a political "
+        "opinion, which the law protects specially. So we ask first.\n\n"
+        "• <b>Who</b>: {controller} is responsible for this data.\n"
+        "• <b>Why</b>: only to offer you campaign tasks and to organize volunteers.\n"
+        "• <b>What</b>: your first name, your area (postcode or location), what you are "
+        "willing to do and when, your teams, the tasks you take and their outcomes, and the "
+        "messages we send you. Nothing else, and it is never sold or shared outside the "
+        "campaign.\n"
+        "• <b>How long</b>: until you leave, and erased after {days} days without activity "
+        "(you are warned a month before).\n"
+        "• <b>Your rights</b>: /mydata sends you everything stored; /forget erases it; "
+        "/stop ends messages you did not ask for.\n\n"
+        "Messages pass through your messenger's servers: do not send anything sensitive. "
+        "Do you agree?"
+    ).format(controller=settings.controller, days=settings.retention_days)
+
+
+def consent_fingerprint(text: str) -> str:
+    """SHA-256 of the exact text shown, kept with the consent record."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def parse_name(text: str) -> str:
+    """A first name as stored: cleaned; raises Invalid if empty or too long."""
+    name = clean_name(text)
+    if not name:
+        raise Invalid(_("Please type your first name."))
+    if len(name) > MAX_NAME:
+        raise Invalid(
+            _("That name is too long (over {limit} characters). Please type a shorter one.").format(
+                limit=MAX_NAME
+            )
+        )
+    return name
+
+
+def parse_place(text: str) -> dict[str, Any]:
+    """Profile columns for a typed place: a French postcode, or free text for elsewhere."""
+    if looks_like_postcode(text):
+        postcode = parse_postcode(text)
+        if postcode is None:
+            raise Invalid(
+                _(
+                    "{code} is not a French postcode. Type the 5 digits of your postcode "
+                    "(e.g. 75011), or your town and country if you live abroad."
+                ).format(code="".join(text.split())[:12])
+            )
+        return {
+            "postcode": postcode.code,
+            "department": postcode.department,
+            "place": None,
+            "latitude": None,
+            "longitude": None,
+        }
+    place = clean_name(text)
+    if not place:
+        raise Invalid(_("Please type your postcode, or share your location."))
+    if len(place) > MAX_PLACE:
+        raise Invalid(
+            _("That is too long (over {limit} characters). Please type a shorter one.").format(
+                limit=MAX_PLACE
+            )
+        )
+    return {
+        "postcode": None,
+        "department": None,
+        "place": place,
+        "latitude": None,
+        "longitude": None,
+    }
+
+
+def parse_location(latitude: float, longitude: float) -> dict[str, Any]:
+    """Profile columns for a shared location (coordinates only, for distance targeting)."""
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise Invalid(_("That location looks wrong. Please type your postcode instead."))
+    return {
+        "postcode": None,
+        "department": None,
+        "place": None,
+        "latitude": round(latitude, 5),
+        "longitude": round(longitude, 5),
+    }
+
+
+def next_step(volunteer: Volunteer) -> str | None:
+    """The first onboarding question a volunteer has not answered yet, or None."""
+    if not volunteer.first_name:
+        return "name"
+    if not volunteer.has_place:
+        return "where"
+    if not volunteer.skills:
+        return "skills"
+    if not volunteer.availability:
+        return "availability"
+    return None
+
+
+class VolunteerService:
+    """Joining, answering the onboarding questions, editing the profile, pausing, stopping."""
+
+    def __init__(self, settings: Settings, clock: Clock, volunteers: VolunteerRepository) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.volunteers = volunteers
+
+    async def join(
+        self, channel: str, user_id: str, chat_id: str, language: str, update_key: str
+    ) -> Volunteer:
+        """Create the volunteer with the consent they just gave (the text in `language`)."""
+        text = consent_text(self.settings)
+        return await self.volunteers.join(
+            channel,
+            user_id,
+            chat_id,
+            language,
+            (CONSENT_VERSION, consent_fingerprint(text), update_key),
+        )
+
+    async def reconsent(self, volunteer: Volunteer, channel: str, update_key: str) -> None:
+        text = consent_text(self.settings)
+        await self.volunteers.record_consent(
+            volunteer.id, channel, (CONSENT_VERSION, consent_fingerprint(text), update_key)
+        )
+
+    async def needs_consent(self, volunteer: Volunteer) -> bool:
+        """True if their last consent was to an older text (or withdrawn)."""
+        consents = await self.volunteers.consents(volunteer.id)
+        return not consents or consents[-1].text_version != CONSENT_VERSION
+
+    async def set_name(self, volunteer: Volunteer, text: str) -> Volunteer:
+        return await self.volunteers.update(volunteer.id, first_name=parse_name(text))
+
+    async def set_place(self, volunteer: Volunteer, text: str) -> Volunteer:
+        return await self.volunteers.update(volunteer.id, **parse_place(clean(text)))
+
+    async def set_location(
+        self, volunteer: Volunteer, latitude: float, longitude: float
+    ) -> Volunteer:
+        return await self.volunteers.update(volunteer.id, **parse_location(latitude, longitude))
+
+    async def set_skills(self, volunteer: Volunteer, codes: set[str]) -> Volunteer:
+        chosen = frozenset(codes) & frozenset(SKILLS)
+        if not chosen:
+            raise Invalid(_("Pick at least one, then tap Done."))
+        return await self.volunteers.update(volunteer.id, skills=chosen)
+
+    async def set_availability(self, volunteer: Volunteer, codes: set[str]) -> Volunteer:
+        chosen = frozenset(codes) & frozenset(AVAILABILITY)
+        if not chosen:
+            raise Invalid(_("Pick at least one, then tap Done."))
+        return await self.volunteers.update(volunteer.id, availability=chosen)
+
+    async def set_language(self, volunteer: Volunteer, language: str) -> Volunteer:
+        if language not in ("fr", "en"):
+            raise Invalid(_("This button has expired. Nothing was changed."))
+        return await self.volunteers.update(volunteer.id, language=language)
+
+    async def finish_onboarding(self, volunteer: Volunteer) -> Volunteer:
+        """All questions answered: the volunteer becomes active."""
+        if next_step(volunteer) is not None:
+            raise Invalid(_("A few questions are still unanswered."))
+        return await self.volunteers.set_status(volunteer.id, "active")
+
+    async def pause(self, volunteer: Volunteer, until: datetime) -> Volunteer:
+        now = self.clock.now()
+        if until <= now:
+            raise Invalid(_("That date is already past. Please give a date in the future."))
+        if (until - now).days > MAX_PAUSE_DAYS:
+            raise Invalid(_("Please pause for a year at most."))
+        return await self.volunteers.set_status(volunteer.id, "paused", until)
+
+    async def resume(self, volunteer: Volunteer) -> Volunteer:
+        """Back to active (after a pause or a /stop)."""
+        return await self.volunteers.set_status(volunteer.id, "active")
+
+    async def stop(self, volunteer: Volunteer) -> Volunteer:
+        """No more messages they did not ask for, until /start or /resume."""
+        return await self.volunteers.set_status(volunteer.id, "stopped")

@@ -1,0 +1,397 @@
+"""/start: joining Relais in six short steps, resumed where it stopped, and deep links.
+
+The same questions (name, where, skills, availability) edit the profile: then the flow's
+data says mode "profile" and the answer leads back to the profile card.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from bot.config import LANGUAGES
+from bot.i18n import N_, _, language_name, set_language
+from bot.messaging import Choice, Outbound, choices
+from bot.router import Reply, Request, Router, expired
+from bot.services.teams import InviteProblem, Redeemed
+from bot.services.volunteers import (
+    AVAILABILITY,
+    SKILLS,
+    Invalid,
+    consent_text,
+    next_step,
+)
+from bot.storage.volunteers import Volunteer
+from bot.text import esc
+
+FLOW = "onboarding"
+# step            what the person sees                              how they answer
+STEPS = (
+    "language",  # the messenger's language first                  a tap
+    "consent",  # who, why, what, how long, rights (versioned)    a tap: agree / no thanks
+    "name",  # first name, the messenger's one offered          a tap, or type another
+    "where",  # postcode, or share a location; abroad: free text type, or share location
+    "skills",  # what they are willing to do                    taps, then Done
+    "availability",  # when                                     taps, then Done
+)  # … then the welcome, with what to do next.
+
+SKILL_LABELS = {
+    "share": N_("📣 Share online"),
+    "canvass": N_("🚪 Canvass"),
+    "call": N_("📞 Call"),
+    "text": N_("💬 Text"),
+    "events": N_("🎪 Events"),
+}
+AVAILABILITY_LABELS = {
+    "evenings": N_("🌙 Weekday evenings"),
+    "weekends": N_("☀️ Weekends"),
+    "daytime": N_("🕘 Daytime"),
+}
+
+
+# -- what each step shows -------------------------------------------------------------------
+
+
+def _step_header(step: str, data: dict[str, Any]) -> str:
+    if data.get("mode") in ("profile", "reconsent"):
+        return ""
+    return (
+        "<i>"
+        + _("Step {step} of {total}").format(step=STEPS.index(step) + 1, total=len(STEPS))
+        + "</i>\n"
+    )
+
+
+def ask(request: Request, step: str, *, edit: bool = False) -> Outbound:
+    """The question of `step`, with its buttons."""
+    data = request.conversation.data if request.conversation else {}
+    header = _step_header(step, data)
+    if step == "language":
+        current = data.get("language", LANGUAGES[0])
+        ordered = sorted(LANGUAGES, key=lambda code: code != current)
+        name = request.inbound.first_name.strip()
+        hello = (
+            _("Hello {name}! I am Relais, the campaign's volunteer bot.").format(name=esc(name))
+            if name
+            else _("Hello! I am Relais, the campaign's volunteer bot.")
+        )
+        return Outbound(
+            header + hello + "\n\n" + _("Which language do you prefer?"),
+            choices=choices(
+                *(
+                    Choice(
+                        ("✓ " if code == current else "") + language_name(code), f"ob:lang:{code}"
+                    )
+                    for code in ordered
+                )
+            ),
+            edit=edit,
+        )
+    if step == "consent":
+        return Outbound(
+            header + consent_text(request.services.settings),
+            choices=choices(
+                [
+                    Choice(_("✅ I agree"), "ob:consent:yes"),
+                    Choice(_("No, thanks"), "ob:consent:no"),
+                ]
+            ),
+            edit=edit,
+        )
+    if step == "name":
+        suggestion = request.inbound.first_name.strip()
+        text = header + _("What first name should the team call you?")
+        buttons: tuple[tuple[Choice, ...], ...] = ()
+        if suggestion:
+            text += " " + _("Tap the button, or type another name.")
+            label = _("Keep “{name}”").format(name=suggestion[:40])
+            buttons = choices(Choice(label, "ob:name:keep"))
+        return Outbound(text, choices=buttons, edit=edit)
+    if step == "where":
+        return Outbound(
+            header
+            + _(
+                "Where are you? Type your postcode (e.g. 75011), or share your location with "
+                "the button below. Living abroad? Type your town and country."
+            ),
+            request="location",
+        )
+    picked = set(data.get("picked", []))
+    if step == "skills":
+        text = _("What are you willing to do? Tap all that apply, then Done.")
+        labels, prefix = SKILL_LABELS, "ob:skill"
+    else:
+        text = _("When are you usually available? Tap all that apply, then Done.")
+        labels, prefix = AVAILABILITY_LABELS, "ob:avail"
+    rows = [
+        Choice(("✅ " if code in picked else "▫️ ") + _(label), f"{prefix}:{code}")
+        for code, label in labels.items()
+    ]
+    return Outbound(
+        header + text,
+        choices=choices(*rows, Choice(_("Done ▶"), f"{prefix}:done")),
+        edit=edit,
+    )
+
+
+def welcome(volunteer: Volunteer) -> Outbound:
+    """The end of onboarding: what happens next and the commands that matter."""
+    return Outbound(
+        _("Welcome to the team, {name}! 🎉").format(name=esc(volunteer.first_name))
+        + "\n\n"
+        + _(
+            "What happens next: I will send you small tasks that match what you can do and "
+            "when you are available. Meanwhile:"
+        )
+        + "\n"
+        + "\n".join(
+            (
+                _("• /invite — your personal link to bring friends"),
+                _("• /profile — see or change your answers"),
+                _("• /pause or /stop — take a break, or no more messages"),
+                _("• /mydata and /forget — your data, your rights"),
+                _("• /help — everything I can do"),
+            )
+        )
+    )
+
+
+def redeemed_text(result: Redeemed) -> str:
+    """What a used invite code did, in one sentence."""
+    team = esc(result.team.name) if result.team else ""
+    if result.kind == "organizer":
+        if not result.changed:
+            return _("You are already an organizer of {team}.").format(team=team)
+        return _("You are now an organizer of {team}. Send /help to see your commands.").format(
+            team=team
+        )
+    if result.kind == "team":
+        if not result.changed:
+            return _("You are already a member of {team}.").format(team=team)
+        return _("You joined the team {team}.").format(team=team)
+    if result.changed:
+        return _("Thanks for coming through a friend's invitation!")
+    return _("You are already registered: this invitation is for newcomers.")
+
+
+async def member_or_prompt(request: Request) -> Volunteer | Outbound:
+    """The volunteer behind the request if they have joined, else an invitation to /start."""
+    volunteer = request.actor.volunteer
+    if volunteer is None or volunteer.status == "erased":
+        return Outbound(_("You have not joined yet. Send /start to join."))
+    if volunteer.status == "onboarding":
+        return Outbound(_("You have not finished joining. Send /start to continue."))
+    return volunteer
+
+
+# -- /start ---------------------------------------------------------------------------------
+
+
+async def cmd_start(request: Request) -> Reply:
+    """Starts (or resumes) joining; for members, says welcome back and uses any invite code."""
+    code = request.inbound.args
+    volunteer = request.actor.volunteer
+    if volunteer is None or volunteer.status == "erased":
+        return await _start_new(request, code)
+    notes: list[Outbound] = []
+    if code:
+        # Someone still answering the questions is joining now: a recruiter gets credit.
+        joining = volunteer.status == "onboarding"
+        notes.append(await _redeem(request, volunteer, code, new_member=joining))
+    if volunteer.status == "onboarding":
+        return [*notes, *await _continue(request, volunteer)]
+    services = request.services
+    if await services.profiles.needs_consent(volunteer):
+        await request.begin(FLOW, "consent", {"mode": "reconsent"})
+        return [
+            *notes,
+            Outbound(_("Our privacy notice has changed. Please read it again.")),
+            ask(request, "consent"),
+        ]
+    if volunteer.status == "stopped":
+        volunteer = await services.profiles.resume(volunteer)
+        text = _("Welcome back, {name}! Messages are on again.")
+    else:
+        text = _("Welcome back, {name}!")
+    reply = text.format(name=esc(volunteer.first_name))
+    if volunteer.status == "paused":
+        reply += "\n" + _("You are on a break. Send /resume to receive tasks again.")
+    reply += "\n\n" + _("Send /help to see what I can do.")
+    return [*notes, Outbound(reply)]
+
+
+async def _start_new(request: Request, code: str) -> Reply:
+    """Someone Relais does not know: ask their language (resume if already asked)."""
+    notes: list[Outbound] = []
+    conversation = request.conversation
+    data: dict[str, Any] = {}
+    if conversation and conversation.flow == FLOW and conversation.step in ("language", "consent"):
+        data = dict(conversation.data)
+    if code:
+        try:
+            await request.services.teams.check(code)
+            data["invite"] = code
+        except InviteProblem as problem:
+            notes.append(Outbound(problem.message() + " " + _("Let's continue without it.")))
+    step = conversation.step if data.get("language") and conversation else "language"
+    data.setdefault("language", _messenger_language(request))
+    set_language(data["language"])
+    await request.begin(FLOW, step, data)
+    return [*notes, ask(request, step)]
+
+
+def _messenger_language(request: Request) -> str:
+    code = request.inbound.language_code.replace("-", "_").split("_")[0].lower()
+    return code if code in LANGUAGES else request.services.settings.language
+
+
+async def _continue(
+    request: Request, volunteer: Volunteer, *, edit: bool = False
+) -> list[Outbound]:
+    """Ask the first unanswered question, or finish with the welcome."""
+    step = next_step(volunteer)
+    if step is None:
+        await request.finish()
+        volunteer = await request.services.profiles.finish_onboarding(volunteer)
+        return [welcome(volunteer)]
+    picked = sorted(volunteer.skills if step == "skills" else volunteer.availability)
+    await request.begin(FLOW, step, {"picked": picked})
+    return [ask(request, step, edit=edit)]
+
+
+async def _redeem(
+    request: Request, volunteer: Volunteer, code: str, *, new_member: bool
+) -> Outbound:
+    try:
+        result = await request.services.teams.redeem(volunteer, code, new_member=new_member)
+    except InviteProblem as problem:
+        return Outbound(problem.message())
+    return Outbound(redeemed_text(result))
+
+
+# -- taps -----------------------------------------------------------------------------------
+
+
+async def on_tap(request: Request) -> Reply:
+    """Handles every onboarding button; a tap that does not match the current step expires."""
+    parts = request.inbound.choice.split(":")
+    conversation = request.conversation
+    if len(parts) != 3 or conversation is None or conversation.flow != FLOW:
+        return expired()
+    _prefix, kind, value = parts
+    step = conversation.step
+    data = conversation.data
+    if kind == "lang" and step == "language" and value in LANGUAGES:
+        set_language(value)
+        await request.goto("consent", language=value)
+        return ask(request, "consent", edit=True)
+    if kind == "consent" and step == "consent" and value in ("yes", "no"):
+        if data.get("language"):
+            set_language(data["language"])
+        return await _consent(request, value == "yes")
+    volunteer = request.actor.volunteer
+    if volunteer is None or volunteer.status == "erased":
+        return expired()
+    if kind == "name" and step == "name" and value == "keep":
+        return await _save(request, volunteer, "name", request.inbound.first_name)
+    if (kind, step) in (("skill", "skills"), ("avail", "availability")):
+        codes = SKILLS if step == "skills" else AVAILABILITY
+        if value == "done":
+            return await _save(request, volunteer, step, set(data.get("picked", [])))
+        if value in codes:
+            picked = set(data.get("picked", [])) ^ {value}
+            await request.goto(step, picked=sorted(picked))
+            return ask(request, step, edit=True)
+    return expired()
+
+
+async def _consent(request: Request, agreed: bool) -> Reply:
+    services = request.services
+    inbound = request.inbound
+    conversation = request.conversation
+    assert conversation is not None
+    data = conversation.data
+    volunteer = request.actor.volunteer
+    if data.get("mode") == "reconsent" and volunteer is not None:
+        await request.finish()
+        if agreed:
+            await services.profiles.reconsent(volunteer, inbound.channel, inbound.update_key)
+            return Outbound(_("Thank you. Send /help to see what I can do."), edit=True)
+        await services.profiles.stop(volunteer)
+        return Outbound(
+            _(
+                "Understood. I will not send you anything more. Send /forget to erase your "
+                "data, or /start if you change your mind."
+            ),
+            edit=True,
+        )
+    if not agreed:
+        await request.finish()
+        return Outbound(
+            _(
+                "Understood: nothing about you was saved. Thank you for your time, and if you "
+                "change your mind, just send /start. Goodbye!"
+            ),
+            edit=True,
+        )
+    if volunteer is None or volunteer.status == "erased":
+        volunteer = await services.profiles.join(
+            inbound.channel, inbound.user_id, inbound.chat_id, data["language"], inbound.update_key
+        )
+    # Keep the notice they agreed to in the chat, minus its buttons.
+    agreed_text = consent_text(services.settings) + "\n\n✅ " + _("You agreed.")
+    replies = [Outbound(agreed_text, edit=True), Outbound(_("Thank you! A few quick questions."))]
+    if data.get("invite"):
+        replies.append(await _redeem(request, volunteer, data["invite"], new_member=True))
+    return [*replies, *await _continue(request, volunteer)]
+
+
+# -- typed answers --------------------------------------------------------------------------
+
+
+async def on_text(request: Request) -> Reply:
+    """Takes a typed (or shared) answer to the current question."""
+    conversation = request.conversation
+    assert conversation is not None
+    step = conversation.step
+    inbound = request.inbound
+    volunteer = request.actor.volunteer
+    if data_language := conversation.data.get("language"):
+        set_language(data_language)
+    if step == "name" and volunteer is not None and inbound.text:
+        return await _save(request, volunteer, "name", inbound.text)
+    if step == "where" and volunteer is not None and (inbound.text or inbound.location):
+        answer: Any = inbound.location if inbound.location else inbound.text
+        return await _save(request, volunteer, "where", answer)
+    return [Outbound(_("Please answer with the buttons below.")), ask(request, step)]
+
+
+async def _save(request: Request, volunteer: Volunteer, step: str, answer: Any) -> Reply:
+    """Store one answer, then go on: next question, the welcome, or back to the profile."""
+    profiles = request.services.profiles
+    try:
+        if step == "name":
+            volunteer = await profiles.set_name(volunteer, answer)
+        elif step == "where" and isinstance(answer, tuple):
+            volunteer = await profiles.set_location(volunteer, *answer)
+        elif step == "where":
+            volunteer = await profiles.set_place(volunteer, answer)
+        elif step == "skills":
+            volunteer = await profiles.set_skills(volunteer, answer)
+        else:
+            volunteer = await profiles.set_availability(volunteer, answer)
+    except Invalid as problem:
+        reply = Outbound(str(problem))
+        return [reply] if step in ("skills", "availability") else [reply, ask(request, step)]
+    assert request.conversation is not None
+    if request.conversation.data.get("mode") == "profile":
+        await request.finish()
+        request.actor = replace(request.actor, volunteer=volunteer)
+        return await request.router.commands["profile"].handler(request)
+    return await _continue(request, volunteer, edit=step in ("skills", "availability"))
+
+
+def register(router: Router) -> None:
+    router.command("start", cmd_start, description=N_("Join the campaign or resume"))
+    router.choice("ob", on_tap)
+    router.flow(FLOW, on_text)
