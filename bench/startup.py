@@ -26,8 +26,13 @@ async def _once(api: FakeBotAPI, env: dict[str, str]) -> float:
     polls = api.stats.requests.get("getUpdates", 0)
     start = time.monotonic()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", cwd=ROOT, env={**os.environ, **env},
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
     while api.stats.requests.get("getUpdates", 0) == polls:
@@ -41,8 +46,10 @@ async def _once(api: FakeBotAPI, env: dict[str, str]) -> float:
 async def main() -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         async with FakeBotAPI(strict=False) as api:
-            env = {**telegram_env(api, Path(tmp) / "startup.sqlite3"),
-                   "RELAIS_LOG_LEVEL": "WARNING"}
+            env = {
+                **telegram_env(api, Path(tmp) / "startup.sqlite3"),
+                "RELAIS_LOG_LEVEL": "WARNING",
+            }
             await _once(api, env)  # first run creates and migrates the database
             times = [await _once(api, env) for _ in range(RUNS)]
     median = statistics.median(times)
