@@ -203,7 +203,9 @@ class Router:
                 )
             request = Request(inbound, actor, services, conversation, now, self)
             return as_list(await self._route(request))
-        except NotAllowed:
+        except NotAllowed as refusal:
+            if refusal.args and refusal.args[0] == "admin":
+                return [Outbound(_("Sorry, this is for admins only."))]
             return [Outbound(_("Sorry, this is for organizers only."))]
         except StorageBusy:
             log.warning("database busy; update %s answered with a retry notice", inbound.update_key)

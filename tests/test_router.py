@@ -90,3 +90,15 @@ async def test_organizer_commands_are_refused_to_volunteers(
     ana = chat("42", language="en")
     await ana.send("/secret")
     assert ana.last_text == "Sorry, this is for organizers only."
+
+
+async def test_admin_commands_say_they_are_for_admins(
+    router: Router, chat: Callable[..., Chat]
+) -> None:
+    async def settings(request):  # type: ignore[no-untyped-def]
+        return None
+
+    router.command("settings_demo", settings, rank="admin", description="x")
+    ana = chat("42", language="en")
+    await ana.send("/settings_demo")
+    assert ana.last_text == "Sorry, this is for admins only."
