@@ -101,3 +101,22 @@ async def test_a_database_locked_too_long_is_reported_busy(
         other.rollback()
         other.close()
     assert await db.fetch_value("SELECT COUNT(*) FROM teams") == 0
+
+
+async def test_a_transaction_cancelled_midway_leaves_the_connection_usable(db: Database) -> None:
+    async def slow_write() -> None:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO teams (name, created_at) VALUES ('half', 'x')")
+            await asyncio.sleep(10)
+
+    for delay in (0, 0.0001, 0.001, 0.01):
+        task = asyncio.create_task(slow_write())
+        await asyncio.sleep(delay)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not db.writer.in_transaction
+        async with db.transaction() as tx:  # the next writer is not stuck in a transaction
+            await tx.execute("INSERT INTO teams (name, created_at) VALUES (?, 'x')", (str(delay),))
+    assert await db.fetch_value("SELECT COUNT(*) FROM teams WHERE name = 'half'") == 0
+    assert await db.fetch_value("SELECT COUNT(*) FROM teams") == 4

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -104,19 +104,24 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A write transaction; commits on success, rolls back on any error."""
+        """A write transaction; commits on success, rolls back on any error or cancellation."""
         async with self._write_lock:
             conn = self.writer
             try:
-                await conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise _translate(exc) from exc
+                await _to_completion(conn.execute("BEGIN IMMEDIATE"))
+            except BaseException as exc:
+                # Cancelled while BEGIN ran in the worker thread: it may still have begun.
+                if conn.in_transaction:
+                    await _to_completion(conn.execute("ROLLBACK"))
+                if isinstance(exc, sqlite3.Error):
+                    raise _translate(exc) from exc
+                raise
             try:
                 yield conn
-                await conn.execute("COMMIT")
+                await _to_completion(conn.execute("COMMIT"))
             except BaseException as exc:
                 if conn.in_transaction:
-                    await conn.execute("ROLLBACK")
+                    await _to_completion(conn.execute("ROLLBACK"))
                 if isinstance(exc, sqlite3.Error):
                     raise _translate(exc) from exc
                 raise
@@ -189,6 +194,20 @@ class Database:
             log.info("database migrated to version %d", number)
             applied.append(number)
         return applied
+
+
+async def _to_completion(statement: Awaitable[Any]) -> None:
+    """Await a statement; if the caller is cancelled meanwhile, let it finish first.
+
+    aiosqlite runs statements on a worker thread that a cancellation does not stop, so
+    the connection's state must be known (in a transaction or not) before we move on.
+    """
+    task = asyncio.ensure_future(statement)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait({task})
+        raise
 
 
 def available_migrations() -> list[tuple[int, str]]:
