@@ -20,6 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="bring the database up to date")
     backup = commands.add_parser("backup", help="copy the live database safely to PATH")
     backup.add_argument("path", type=Path)
+    comms = commands.add_parser("comms", help="the comms team paged by alerts")
+    comms.add_argument("action", choices=["add", "remove", "list"])
+    comms.add_argument("who", nargs="?", help="telegram:<numeric id> or signal:<number>")
     return parser
 
 
@@ -40,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_migrate(settings))
         elif args.command == "backup":
             asyncio.run(_backup(settings, args.path))
+        elif args.command == "comms":
+            return asyncio.run(_comms(settings, args.action, args.who or ""))
     except StorageError as exc:
         print(f"Database error: {exc}", file=sys.stderr)
         return 1
@@ -68,5 +73,33 @@ async def _backup(settings: Settings, target: Path) -> None:
     try:
         await db.backup(target)
         print(f"backed up {settings.database_path} to {target}")
+    finally:
+        await db.close()
+
+
+async def _comms(settings: Settings, action: str, who: str) -> int:
+    from bot.clock import SystemClock
+    from bot.services import Services
+    from handlers.duty import parse_identity
+
+    identity = parse_identity(who, "telegram")
+    if action != "list" and identity is None:
+        print("expected telegram:<numeric id> or signal:<number>", file=sys.stderr)
+        return 2
+    db = Database(settings.database_path)
+    await db.open()
+    try:
+        await db.migrate()
+        alerts = Services.build(settings, SystemClock(), db).alerts
+        if action == "list":
+            print(", ".join(await alerts.comms_team()) or "nobody")
+            return 0
+        assert identity is not None
+        if action == "add":
+            result = await alerts.grant_comms(None, identity.channel, identity.user_id)
+        else:
+            result = await alerts.revoke_comms(None, identity.channel, identity.user_id)
+        print(f"{identity}: {result}")
+        return 1 if result == "unknown" else 0
     finally:
         await db.close()

@@ -22,3 +22,5 @@ async def tidy(services: Services) -> None:
 def register_jobs(scheduler: Scheduler, services: Services) -> None:
     """Every recurring job, in one place."""
     scheduler.every(3600, lambda: tidy(services), "tidy")
+    # Rapid response: page the next ring when nobody answered, widen ripostes that fall short.
+    scheduler.every(15, services.alerts.sweep, "alerts")

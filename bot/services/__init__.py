@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.services.alerts import AlertService
 from bot.services.people import PeopleService
+from bot.storage.alerts import AlertRepository
 from bot.storage.audit import AuditLog
 from bot.storage.conversations import ConversationRepository, UpdateLog
 from bot.storage.db import Database
@@ -32,11 +34,13 @@ class Services:
     wake_sender: Callable[[], None] = field(default=lambda: None)
     # Called when someone's roles change, so messengers refresh their command menu.
     roles_changed: list[Callable[[int], object]] = field(default_factory=list)
+    # Rapid response: incidents, duty, escalation, ripostes (needs the bundle to queue pages).
+    alerts: AlertService = field(init=False)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock, db: Database) -> Services:
         volunteers = VolunteerRepository(db, clock)
-        return cls(
+        services = cls(
             settings=settings,
             clock=clock,
             db=db,
@@ -47,6 +51,8 @@ class Services:
             outbox=OutboxRepository(db),
             audit=AuditLog(db, clock),
         )
+        services.alerts = AlertService(services, AlertRepository(db))
+        return services
 
     async def send_later(self, envelopes: Iterable[Envelope]) -> int:
         """Queue system-initiated messages in the outbox and wake the sender."""
