@@ -186,9 +186,11 @@ def parse_identity(text: str, default_channel: str) -> Identity | None:
 
 
 def register(router: Router) -> None:
-    # Comms organizers may hold no organizer role: /duty checks the comms role itself.
     router.command(
-        "duty", cmd_duty, description=N_("Who is on duty for alerts; go on or off duty"), menu=False
+        "duty",
+        cmd_duty,
+        rank="organizer",
+        description=N_("Who is on duty for alerts; go on or off duty"),
     )
     router.command("comms", cmd_comms, rank="admin", description=N_("Who is on the comms team"))
     router.choice("duty", on_choice)

@@ -200,7 +200,7 @@ def register(router: Router) -> None:
     router.command(
         "incidents",
         cmd_incidents,
+        rank="organizer",
         description=N_("Alerts and ripostes, with how fast they were answered"),
-        menu=False,
     )
     router.choice("inc", on_choice)
