@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.i18n import N_, _, ngettext
+from bot.links import find_links
 from bot.messaging import Choice, Outbound, choices
 from bot.router import Reply, Request, Router, expired
 from bot.services.alerts import MAX_OPENED_PER_HOUR, NotAVolunteer, NothingToReport, Subject
@@ -55,8 +56,13 @@ async def on_step(request: Request) -> Reply:
             await request.finish()
             return expired()
         return await raise_alarm(request, subject, inbound.text)
+    urls = inbound.extra.get("urls", ())
+    if conversation.step == "offer" and not (inbound.forwarded or urls or find_links(inbound.text)):
+        # They moved on without answering the offer: drop it rather than insist.
+        await request.finish()
+        return Outbound(_("All right, nothing was sent."))
     try:
-        subject = find_subject(inbound.text, inbound.extra.get("urls", ()))
+        subject = find_subject(inbound.text, urls)
     except NothingToReport:
         return need_link()
     await request.goto("comment", **_subject_data(subject))
@@ -68,7 +74,7 @@ async def on_pasted_post(request: Request) -> Reply:
     inbound = request.inbound
     if request.actor.volunteer is None or not inbound.private or inbound.command:
         return None
-    if not (inbound.forwarded or inbound.extra.get("urls") or "/" in inbound.text):
+    if not (inbound.forwarded or inbound.extra.get("urls") or find_links(inbound.text)):
         return None
     try:
         subject = find_subject(inbound.text, inbound.extra.get("urls", ()))

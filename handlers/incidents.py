@@ -91,7 +91,7 @@ def _taken_buttons(incident_id: int) -> tuple[tuple[Choice, ...], ...]:
 async def cmd_incidents(request: Request) -> Reply:
     """Lists recent incidents and ripostes with their measured times, or one timeline."""
     alerts = request.services.alerts
-    alerts.require_reader(request.actor)
+    await alerts.require_reader(request.actor)
     args = request.inbound.args
     if args:
         if not args.lstrip("#").isdigit():
@@ -99,6 +99,7 @@ async def cmd_incidents(request: Request) -> Reply:
         incident = await alerts.repo.incident(int(args.lstrip("#")))
         if incident is None:
             return Outbound(_("There is no alert #{id}.").format(id=esc(args[:12])))
+        await alerts.require_reader(request.actor, str(incident.id))
         return await _timeline(request, incident)
     incidents, ripostes = await alerts.recent()
     if not incidents and not ripostes:

@@ -328,3 +328,40 @@ async def test_a_restarted_sweep_never_repeats_a_ring(
     rows = await make.outbox(services, "alert")
     assert sorted(str(r["chat_id"]) for r in rows) == ["7", "8"]
     assert (await fresh.alerts.repo.incident(incident.id)).ring == 2  # type: ignore[union-attr]
+
+
+async def test_backup_asked_by_the_taker_says_so_on_the_next_ring(
+    services: Services, chat: Callable[..., Chat]
+) -> None:
+    await make.comms(services, "7", name="Léa")
+    await make.comms(services, "8", name="Marc")
+    lea = chat("7")
+    await lea.send("/duty on")
+    await make.volunteer(services, "42")
+    await raise_alarm(chat("42"), TWEET, "vite")
+    await lea.tap_data("inc:take:1")
+    await lea.tap("Escalader")
+    marc_page = pages_to(await make.outbox(services, "alert"), "8")[0]
+    assert "Léa s'en occupe et demande du renfort" in marc_page
+
+
+async def test_moving_on_without_answering_the_offer_drops_it(
+    services: Services, chat: Callable[..., Chat]
+) -> None:
+    await make.volunteer(services, "42")
+    ana = chat("42")
+    await ana.send(f"tiens {TWEET}")
+    await ana.send("ah non, rien")
+    assert "rien n'a été envoyé" in ana.last_text
+    assert await services.alerts.repo.recent_incidents() == []
+
+
+async def test_erasure_removes_a_reporters_comments_but_keeps_the_count(
+    services: Services, chat: Callable[..., Chat]
+) -> None:
+    ana = await make.volunteer(services, "42")
+    await raise_alarm(chat("42"), TWEET, "mon commentaire")
+    await services.alerts.repo.forget(ana.id)
+    incident = await services.alerts.repo.incident(1)
+    assert incident is not None and incident.reports == 1 and incident.opened_by is None
+    assert await services.alerts.repo.comments(1) == []

@@ -256,7 +256,13 @@ class AlertService:
         """The page: what was reported, how many times, the link, and the three buttons."""
         with use_language(language):
             lines = [self._headline(incident)]
-            if ring > DUTY:
+            if incident.status == "taken":
+                lines.append(
+                    _("{name} is on it and asks for backup.").format(
+                        name=esc(incident.taken_by_name) or _("an organizer")
+                    )
+                )
+            elif ring > DUTY:
                 lines.append(
                     _("Nobody on duty took it within {minutes} min: you are the next ring.").format(
                         minutes=self.services.settings.alert_ack_minutes
@@ -751,10 +757,12 @@ class AlertService:
         ripostes = [(r, await self.tally(r)) for r in await self.repo.recent_ripostes(5)]
         return incidents, ripostes
 
-    def require_reader(self, actor: Actor) -> None:
-        """Incidents are for the comms team and organizers."""
+    async def require_reader(self, actor: Actor, subject: str = "") -> None:
+        """Incidents are for the comms team and organizers; reading comments is audited."""
         if not (actor.is_comms or actor.is_organizer):
             raise NotAllowed("organizer")
+        if subject:
+            await self.services.audit.record(actor.volunteer_id, "incident.read", subject)
 
 
 def page_key(incident_id: int, channel: str, chat_id: str) -> str:

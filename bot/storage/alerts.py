@@ -516,6 +516,26 @@ class AlertRepository:
         )
         return {r["id"]: r["first_name"] or "" for r in rows}
 
+    async def forget(self, volunteer_id: int) -> None:
+        """Erasure: remove what rapid response keeps about a volunteer (reports and their
+        comments, calls, pages, duty); incidents stay, counted, without them."""
+        async with self.db.transaction() as tx:
+            for table in (
+                "incident_reports",
+                "riposte_calls",
+                "incident_pages",
+                "duty",
+                "duty_slots",
+            ):
+                await tx.execute(f"DELETE FROM {table} WHERE volunteer_id = ?", (volunteer_id,))
+            await tx.execute(
+                "UPDATE incidents SET taken_by = NULL, taken_by_name = NULL WHERE taken_by = ?",
+                (volunteer_id,),
+            )
+            await tx.execute(
+                "UPDATE incidents SET opened_by = NULL WHERE opened_by = ?", (volunteer_id,)
+            )
+
     # -- duty ---------------------------------------------------------------------------
 
     async def set_duty(
