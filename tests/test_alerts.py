@@ -127,8 +127,31 @@ async def test_twenty_reports_of_one_post_make_one_incident(
     assert incident.reports == 20
     assert incident.first_seen_at < incident.last_seen_at
     assert (await services.alerts.repo.comments(incident.id))[:2] == ["vu à 0h", "vu à 1h"]
-    # Nobody on duty: the whole comms team was paged once, not twenty times.
-    assert len(pages_to(await make.outbox(services, "alert"), "7")) == 1
+    # Nobody on duty: the whole comms team was paged once, not twenty times, and the page
+    # (still waiting to leave) shows the latest count.
+    pages = pages_to(await make.outbox(services, "alert"), "7")
+    assert len(pages) == 1 and "20 signalements" in pages[0]
+
+
+async def test_a_sent_page_is_edited_with_the_new_count_in_one_edit(
+    services: Services, chat: Callable[..., Chat]
+) -> None:
+    await make.comms(services, "7", name="Léa")
+    lea = chat("7")
+    for user in ("42", "43", "44"):
+        await make.volunteer(services, user)
+    await raise_alarm(chat("42"), TWEET, "vite")
+    await make.deliver_all(services, first_message_id=700)
+    await raise_alarm(chat("43"), TWEET, "encore")
+    await raise_alarm(chat("44"), TWEET, "toujours")
+    rows = await make.outbox(services, "alert")
+    assert [(r["chat_id"], r["status"]) for r in rows] == [("7", "sent"), ("7", "pending")]
+    edit = Outbound.from_json(str(rows[1]["payload"]))
+    assert edit.edit_message_id == "700" and "3 signalements" in edit.text
+    assert "✋ Je m'en occupe" in [c.label for row in edit.choices for c in row]
+    await lea.tap_data("inc:take:1")
+    rows = await make.outbox(services, "alert")
+    assert rows[1]["status"] == "cancelled"  # the buttons do not come back after the answer
 
 
 async def test_reporting_the_same_post_twice_counts_once(

@@ -163,8 +163,11 @@ class AlertService:
             merge_window=MERGE_WINDOW,
             max_opened_per_hour=MAX_OPENED_PER_HOUR,
         )
-        if reported.opened and reported.incident is not None:
-            await self.climb(reported.incident)
+        incident = reported.incident
+        if reported.opened and incident is not None:
+            await self.climb(incident)
+        elif incident is not None and incident.status == "new" and not reported.again:
+            await self._refresh_pages(incident)
         return reported
 
     async def want_outcome(self, actor: Actor, incident_id: int) -> bool:
@@ -202,6 +205,24 @@ class AlertService:
             if fresh:
                 return
             ring = target
+
+    async def _refresh_pages(self, incident: Incident) -> None:
+        """A new report of a post nobody took yet: the pages show the new count."""
+        comments = await self.repo.comments(incident.id)
+        now = self.services.clock.now()
+        for page in await self.repo.pages(incident.id):
+            await self.repo.show_latest(
+                kind="alert",
+                ref_id=incident.id,
+                channel=page.channel,
+                chat_id=page.chat_id,
+                first_key=page_key(incident.id, page.channel, page.chat_id),
+                outbound=self.page(incident, page.ring, page.language, comments),
+                volunteer_id=page.volunteer_id,
+                now=now,
+                create=False,
+            )
+        self.services.wake_sender()
 
     async def ring(self, ring: int, now: datetime) -> list[Recipient]:
         """Who a ring pages: on duty now, every comms organizer, or the admins."""
@@ -352,6 +373,8 @@ class AlertService:
         )
         incident = await self.repo.incident(incident_id)
         if changed and incident is not None:
+            # A count update still waiting must not bring the buttons back after this answer.
+            await self.repo.drop_pending_updates("alert", incident_id)
             await self.services.audit.record(
                 actor.volunteer_id, f"incident.{after}", str(incident_id)
             )
@@ -682,8 +705,16 @@ class AlertService:
             return
         tally = await self.tally(riposte)
         outbound = self.board(riposte, tally)
-        await self.repo.show_board(
-            riposte, outbound, riposte.organizer_id, self.services.clock.now()
+        await self.repo.show_latest(
+            kind="riposte_board",
+            ref_id=riposte.id,
+            channel=riposte.channel,
+            chat_id=riposte.chat_id,
+            first_key=f"riposte:{riposte.id}:board",
+            outbound=outbound,
+            volunteer_id=riposte.organizer_id,
+            now=self.services.clock.now(),
+            create=True,
         )
         self.services.wake_sender()
 

@@ -768,58 +768,81 @@ class AlertRepository:
             )
             return cursor.rowcount > 0
 
-    async def show_board(
-        self, riposte: Riposte, outbound: Outbound, volunteer_id: int | None, now: datetime
-    ) -> None:
-        """Queue the organizer's live board: the first send, or an edit of the sent message.
+    async def drop_pending_updates(self, kind: str, ref_id: int) -> None:
+        """Withdraw updates not sent yet (a page's new count, once someone answered it)."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbox SET status = 'cancelled' WHERE kind = ? AND ref_id = ?"
+                " AND status = 'pending' AND dedupe_key IS NULL",
+                (kind, ref_id),
+            )
 
-        A board update still waiting is rewritten rather than queued again, so a burst of
-        answers costs one edit, and it always shows the latest counts.
+    async def show_latest(
+        self,
+        *,
+        kind: str,
+        ref_id: int,
+        channel: str,
+        chat_id: str,
+        first_key: str,
+        outbound: Outbound,
+        volunteer_id: int | None,
+        now: datetime,
+        create: bool,
+    ) -> bool:
+        """Show the latest state of a message the system keeps up to date (a riposte board,
+        a page whose report count grows): rewrite it while it waits, else edit the sent one.
+
+        An update still waiting is rewritten rather than queued again, so a burst costs one
+        edit and always shows the latest state. `create` sends the first message if there
+        is none (or if it is in flight with no id yet); otherwise nothing is queued then.
         """
-        key = f"riposte:{riposte.id}:board"
         at = to_iso(now)
         async with self.db.transaction() as tx:
             cursor = await tx.execute(
-                "SELECT id, status, message_id FROM outbox WHERE dedupe_key = ?", (key,)
+                "SELECT id, status, message_id FROM outbox WHERE dedupe_key = ?", (first_key,)
             )
             first = await cursor.fetchone()
             if first is not None and first["status"] == "pending":
                 await tx.execute(
                     "UPDATE outbox SET payload = ? WHERE id = ?", (outbound.to_json(), first["id"])
                 )
-                return
+                return True
+            message_id = first["message_id"] if first is not None else None
+            if not message_id and not create:
+                return False
+            if message_id:
+                outbound = Outbound(outbound.text, outbound.choices, edit_message_id=message_id)
             cursor = await tx.execute(
-                "SELECT id FROM outbox WHERE kind = 'riposte_board' AND ref_id = ?"
-                " AND status = 'pending' AND dedupe_key IS NULL",
-                (riposte.id,),
+                "SELECT id FROM outbox WHERE kind = ? AND ref_id = ? AND channel = ?"
+                " AND chat_id = ? AND status = 'pending' AND dedupe_key IS NULL",
+                (kind, ref_id, channel, chat_id),
             )
             waiting = await cursor.fetchone()
-            if first is not None and first["message_id"]:
-                outbound = Outbound(
-                    outbound.text, outbound.choices, edit_message_id=first["message_id"]
-                )
             if waiting is not None:
                 await tx.execute(
                     "UPDATE outbox SET payload = ? WHERE id = ?",
                     (outbound.to_json(), waiting["id"]),
                 )
-                return
+                return True
             await tx.execute(
                 "INSERT INTO outbox (kind, ref_id, dedupe_key, volunteer_id, channel, chat_id,"
                 " payload, priority, not_before, created_at)"
-                " VALUES ('riposte_board', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    riposte.id,
-                    key if first is None else None,
+                    kind,
+                    ref_id,
+                    first_key if first is None else None,
                     volunteer_id,
-                    riposte.channel,
-                    riposte.chat_id,
+                    channel,
+                    chat_id,
                     outbound.to_json(),
                     URGENT,
                     at,
                     at,
                 ),
             )
+            return True
 
 
 async def _event(
