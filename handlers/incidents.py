@@ -106,7 +106,7 @@ async def cmd_incidents(request: Request) -> Reply:
         return Outbound(_("No alert has been raised yet."))
     lines = [_("<b>Recent alerts</b>")]
     for incident in incidents:
-        where = incident.url or incident.summary[:40]
+        where = (incident.url.removeprefix("https://") or incident.summary)[:50]
         lines.append(
             f"#{incident.id} {status_label(incident.status)} · "
             + ngettext("{n} report", "{n} reports", incident.reports).format(n=incident.reports)

@@ -388,3 +388,32 @@ async def test_erasure_removes_a_reporters_comments_but_keeps_the_count(
     incident = await services.alerts.repo.incident(1)
     assert incident is not None and incident.reports == 1 and incident.opened_by is None
     assert await services.alerts.repo.comments(1) == []
+
+
+async def test_stopped_or_unreachable_comms_organizers_are_not_paged(
+    services: Services, chat: Callable[..., Chat]
+) -> None:
+    stopped = await make.comms(services, "7", name="Léa")
+    await make.comms(services, "8", name="Marc")
+    await make.comms(services, "9", name="Nina")
+    await chat("7").send("/duty on")
+    async with services.db.transaction() as tx:
+        await tx.execute("UPDATE volunteers SET status = 'stopped' WHERE id = ?", (stopped.id,))
+    await services.outbox.mark_unreachable("telegram", "9", services.clock.now())
+    await make.volunteer(services, "42")
+    await raise_alarm(chat("42"), TWEET, "vite")
+    # Léa (on duty, but stopped) is skipped: the ring is empty, so the comms ring at once.
+    assert [r["chat_id"] for r in await make.outbox(services, "alert")] == ["8"]
+
+
+async def test_incidents_answers_clearly_when_there_is_nothing_or_a_bad_number(
+    services: Services, chat: Callable[..., Chat]
+) -> None:
+    await make.comms(services, "7", name="Sam", language="en")
+    sam = chat("7", language="en")
+    await sam.send("/incidents")
+    assert "No alert has been raised yet." in sam.last_text
+    await sam.send("/incidents twelve")
+    assert "followed by an alert number" in sam.last_text
+    await sam.send("/incidents 12")
+    assert "There is no alert #12." in sam.last_text

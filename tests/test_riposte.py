@@ -268,3 +268,32 @@ async def test_incidents_report_shows_riposte_milestones_and_incident_times(
     reporter = chat("42")
     await reporter.send("/incidents")
     assert "réservé aux organisateurs" in reporter.last_text
+
+
+async def test_calls_written_before_a_crash_are_queued_once_by_the_sweep(
+    services: Services, chat: Callable[..., Chat], clock: FakeClock
+) -> None:
+    await ring(services, clock)
+    # The riposte and its calls were written, then Relais stopped before queuing them.
+    callers = await services.alerts.repo.callable_volunteers(
+        clock.now(), scope=None, rapid_response=True
+    )
+    await services.alerts.repo.create_riposte(
+        organizer_id=None,
+        channel="telegram",
+        chat_id="1",
+        language="fr",
+        incident_id=None,
+        url=ANSWER,
+        suggested_text="",
+        target=3,
+        scope=None,
+        widen_at=clock.now() + timedelta(minutes=15),
+        callers=callers,
+        now=clock.now(),
+    )
+    assert await make.outbox(services, "riposte") == []
+    restarted = Services.build(services.settings, clock, services.db)
+    await restarted.alerts.sweep()
+    await restarted.alerts.sweep()
+    assert called(await make.outbox(services, "riposte")) == ["201", "202", "203", "204", "303"]

@@ -312,8 +312,8 @@ class AlertService:
         zone = self.services.settings.timezone
         lines = []
         if incident.url:
-            lines.append(f'<a href="{esc(incident.url)}">{esc(incident.url)}</a>')
-        if incident.summary and (not incident.url or incident.summary != incident.url):
+            lines.append(link(incident.url))
+        if incident.summary:
             lines.append(f"<i>{esc(incident.summary[:200])}</i>")
         lines.append(
             _("First seen at {time}.").format(
@@ -634,7 +634,7 @@ class AlertService:
             lines = [
                 _("⚡ <b>Urgent: the campaign needs you now</b>"),
                 _("Share our answer in the next few minutes:"),
-                f'<a href="{esc(riposte.url)}">{esc(riposte.url)}</a>',
+                link(riposte.url),
             ]
             if riposte.suggested_text:
                 lines += [
@@ -725,7 +725,7 @@ class AlertService:
                 _("⚡ <b>Riposte #{id}</b> · target {target}").format(
                     id=riposte.id, target=riposte.target
                 ),
-                f'<a href="{esc(riposte.url)}">{esc(riposte.url)}</a>',
+                link(riposte.url),
                 ngettext("{n} volunteer called", "{n} volunteers called", tally.called).format(
                     n=tally.called
                 ),
@@ -794,6 +794,13 @@ class AlertService:
             raise NotAllowed("organizer")
         if subject:
             await self.services.audit.record(actor.volunteer_id, "incident.read", subject)
+
+
+def link(url: str, shown: int = 60) -> str:
+    """A link in Relais markup, its visible text cut short (the address stays whole)."""
+    text = url.removeprefix("https://")
+    text = text if len(text) <= shown else text[: shown - 1] + "…"
+    return f'<a href="{esc(url)}">{esc(text)}</a>'
 
 
 def page_key(incident_id: int, channel: str, chat_id: str) -> str:
