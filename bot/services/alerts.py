@@ -178,8 +178,9 @@ class AlertService:
 
     # -- the escalation ladder ------------------------------------------------------------
 
-    async def climb(self, incident: Incident) -> None:
-        """Page the next ring; an empty ring passes straight to the one after."""
+    async def climb(self, incident: Incident, *, asked: bool = False) -> None:
+        """Page the next ring; an empty ring passes straight to the one after. Unless an
+        organizer `asked` for backup, an incident answered meanwhile stops the climb."""
         now = self.services.clock.now()
         ring = incident.ring
         while ring < LAST_RING:
@@ -192,8 +193,10 @@ class AlertService:
             fresh = [
                 r for r in await self.ring(target, now) if (r.channel, r.chat_id) not in earlier
             ]
-            await self.repo.add_pages(incident.id, target, fresh, now)
             current = await self.repo.incident(incident.id) or incident
+            if current.status != "new" and not asked:
+                return
+            await self.repo.add_pages(incident.id, target, fresh, now)
             comments = await self.repo.comments(incident.id)
             await self.services.send_later(self._pages(current, target, fresh, comments))
             if target == LAST_RING:
@@ -360,7 +363,7 @@ class AlertService:
             return Outcome(False, await self.repo.incident(incident_id))
         incident = await self.repo.incident(incident_id)
         assert incident is not None
-        await self.climb(incident)
+        await self.climb(incident, asked=True)
         return Outcome(True, await self.repo.incident(incident_id))
 
     async def _answer(
