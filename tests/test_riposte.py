@@ -89,7 +89,7 @@ async def test_an_organizer_sends_a_riposte_to_the_rapid_response_ring_in_french
     assert "Riposte n° 1 envoyée" in lea.last_text
     calls = await make.outbox(services, "riposte")
     assert called(calls) == ["201", "202", "203", "204"]
-    assert {r["priority"] for r in calls} == {0}
+    assert {r["priority"] for r in calls} == {1}  # right behind pages, ahead of the rest
     card = Outbound.from_json(str(next(r for r in calls if r["chat_id"] == "201")["payload"]))
     assert "la campagne a besoin de vous" in card.text
     assert "https://x.com/i/status/1862599999999999999" in card.text
@@ -297,3 +297,17 @@ async def test_calls_written_before_a_crash_are_queued_once_by_the_sweep(
     await restarted.alerts.sweep()
     await restarted.alerts.sweep()
     assert called(await make.outbox(services, "riposte")) == ["201", "202", "203", "204", "303"]
+
+
+async def test_a_new_page_leaves_before_the_calls_of_a_riposte_in_progress(
+    services: Services, chat: Callable[..., Chat], clock: FakeClock
+) -> None:
+    await ring(services, clock)
+    await make.comms(services, "7", name="Léa")
+    lea = chat("7")
+    await lea.send("/duty on")
+    await send_riposte(lea)
+    await make.volunteer(services, "42")
+    await chat("42").send("/alerte https://example.org/post/1 encore une attaque")
+    claimed = await services.outbox.claim("telegram", clock.now(), 2)
+    assert [d.kind for d in claimed] == ["riposte_board", "alert"]

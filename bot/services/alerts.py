@@ -48,6 +48,9 @@ RIPOSTE_SKILL = "share"
 MAX_COMMENT = 500
 MAX_SUMMARY = 300
 SHARE_MILESTONES = (10, 50, 90)
+# Riposte calls can be thousands: they go right behind pages, so a new page never waits
+# for a riposte to finish sending, and ahead of everything else.
+CALL_PRIORITY = URGENT + 1
 
 
 class NotAVolunteer(Exception):
@@ -624,7 +627,7 @@ class AlertService:
                     outbound=self.call_card(riposte, call.language),
                     volunteer_id=call.volunteer_id,
                     ref_id=riposte.id,
-                    priority=URGENT,
+                    priority=CALL_PRIORITY,
                     dedupe_key=f"riposte:{riposte.id}:call:{call.volunteer_id}",
                 )
             )
