@@ -364,6 +364,7 @@ class AlertService:
         now = self.services.clock.now()
         if not await self.repo.escalate_now(incident_id, name, now):
             return Outcome(False, await self.repo.incident(incident_id))
+        await self.services.audit.record(actor.volunteer_id, "incident.escalated", str(incident_id))
         incident = await self.repo.incident(incident_id)
         assert incident is not None
         await self.climb(incident, asked=True)

@@ -697,8 +697,8 @@ class AlertRepository:
     async def mark_queued(self, riposte_id: int, ring: int) -> None:
         async with self.db.transaction() as tx:
             await tx.execute(
-                "UPDATE ripostes SET queued_ring = MAX(queued_ring, ?) WHERE id = ?",
-                (ring, riposte_id),
+                "UPDATE ripostes SET queued_ring = ? WHERE id = ? AND queued_ring < ?",
+                (ring, riposte_id, ring),
             )
 
     async def answer(self, riposte_id: int, volunteer_id: int, answer: str, now: datetime) -> bool:
