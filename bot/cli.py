@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     erase.add_argument("volunteer_id", type=int)
     erase.add_argument("--yes", action="store_true", help="do it (without: say what it would do)")
+    comms = commands.add_parser("comms", help="the comms team paged by alerts")
+    comms.add_argument("action", choices=["add", "remove", "list"])
+    comms.add_argument("who", nargs="?", help="telegram:<numeric id> or signal:<number>")
     return parser
 
 
@@ -51,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_backup(settings, args.path))
         elif args.command in ("export-volunteer", "erase-volunteer"):
             return asyncio.run(_privacy(settings, args.command, args.volunteer_id, args))
+        elif args.command == "comms":
+            return asyncio.run(_comms(settings, args.action, args.who or ""))
     except StorageError as exc:
         print(f"Database error: {exc}", file=sys.stderr)
         return 1
@@ -107,5 +112,33 @@ async def _privacy(
             await services.audit.record(None, "volunteer.erase.cli", f"volunteer:{volunteer_id}")
             print(f"volunteer #{volunteer_id} erased")
         return 0
+    finally:
+        await db.close()
+
+
+async def _comms(settings: Settings, action: str, who: str) -> int:
+    from bot.clock import SystemClock
+    from bot.services import Services
+    from handlers.duty import parse_identity
+
+    identity = parse_identity(who, "telegram")
+    if action != "list" and identity is None:
+        print("expected telegram:<numeric id> or signal:<number>", file=sys.stderr)
+        return 2
+    db = Database(settings.database_path)
+    await db.open()
+    try:
+        await db.migrate()
+        alerts = Services.build(settings, SystemClock(), db).alerts
+        if action == "list":
+            print(", ".join(await alerts.comms_team()) or "nobody")
+            return 0
+        assert identity is not None
+        if action == "add":
+            result = await alerts.grant_comms(None, identity.channel, identity.user_id)
+        else:
+            result = await alerts.revoke_comms(None, identity.channel, identity.user_id)
+        print(f"{identity}: {result}")
+        return 1 if result == "unknown" else 0
     finally:
         await db.close()

@@ -29,3 +29,5 @@ def register_jobs(scheduler: Scheduler, services: Services) -> None:
     """Every recurring job, in one place."""
     scheduler.every(3600, lambda: tidy(services), "tidy")
     scheduler.daily(10, 30, lambda: retention(services), "retention")
+    # Rapid response: page the next ring when nobody answered, widen ripostes that fall short.
+    scheduler.every(15, services.alerts.sweep, "alerts")

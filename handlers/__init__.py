@@ -5,10 +5,32 @@ from __future__ import annotations
 from types import ModuleType
 
 from bot.router import Router
-from handlers import help, onboarding, privacy, profile, teams, volunteers
+from handlers import (
+    alerts,
+    duty,
+    help,
+    incidents,
+    onboarding,
+    privacy,
+    profile,
+    riposte,
+    teams,
+    volunteers,
+)
 
 # Order matters only for fallbacks: the first module's fallback is tried first.
-FLOWS: tuple[ModuleType, ...] = (onboarding, profile, privacy, teams, volunteers, help)
+FLOWS: tuple[ModuleType, ...] = (
+    onboarding,
+    profile,
+    privacy,
+    teams,
+    volunteers,
+    alerts,
+    duty,
+    incidents,
+    riposte,
+    help,
+)
 
 
 def register(router: Router) -> None:

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.services.alerts import AlertService
 from bot.services.people import PeopleService
 from bot.services.privacy import PrivacyService
 from bot.services.teams import TeamService
 from bot.services.volunteers import VolunteerService
+from bot.storage.alerts import AlertRepository
 from bot.storage.audit import AuditLog
 from bot.storage.conversations import ConversationRepository, UpdateLog
 from bot.storage.db import Database
@@ -41,13 +43,15 @@ class Services:
     roles_changed: list[Callable[[int], object]] = field(default_factory=list)
     # (channel, invite code) → what to show: a t.me link on Telegram, the bare code elsewhere.
     deep_link: Callable[[str, str], str] = field(default=lambda channel, code: f"/start {code}")
+    # Rapid response: incidents, duty, escalation, ripostes (needs the bundle to queue pages).
+    alerts: AlertService = field(init=False)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock, db: Database) -> Services:
         volunteers = VolunteerRepository(db, clock)
         audit = AuditLog(db, clock)
         roles_changed: list[Callable[[int], object]] = []
-        return cls(
+        services = cls(
             settings=settings,
             clock=clock,
             db=db,
@@ -62,6 +66,8 @@ class Services:
             privacy=PrivacyService(settings, clock, db, volunteers),
             roles_changed=roles_changed,
         )
+        services.alerts = AlertService(services, AlertRepository(db))
+        return services
 
     async def send_later(self, envelopes: Iterable[Envelope]) -> int:
         """Queue system-initiated messages in the outbox and wake the sender."""

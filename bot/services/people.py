@@ -42,7 +42,8 @@ class Actor:
         """The highest role: volunteer, organizer or admin."""
         if self.is_admin:
             return ADMIN
-        return ORGANIZER if self.is_organizer else VOLUNTEER
+        # The comms team organizes too (alerts, ripostes), even without a team of its own.
+        return ORGANIZER if self.is_organizer or self.is_comms else VOLUNTEER
 
     def team_scope(self) -> frozenset[int] | None:
         """Teams this organizer acts on; None means every team (admins)."""

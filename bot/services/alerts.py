@@ -1,0 +1,849 @@
+"""Rapid response: volunteers raise the alarm, the comms team on duty is paged at once and
+the ladder climbs until someone answers; organizers send ripostes to the rapid-response ring.
+
+The escalation ladder lives in the database (incidents.ring and next_ring_at, and one
+incident_pages row per person paged), so a restart neither skips nor repeats a ring:
+a ring is written, then queued with one dedupe key per person, then recorded as paged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.clock import from_iso
+from bot.config import QuietHours
+from bot.i18n import _, format_time, ngettext, use_language
+from bot.links import display_url, find_links, link_key
+from bot.messaging import Choice, Outbound, choices
+from bot.services.people import Actor, NotAllowed
+from bot.storage.alerts import (
+    INCIDENT_OPEN,
+    AlertRepository,
+    Call,
+    DutySlot,
+    Incident,
+    Recipient,
+    Reported,
+    Riposte,
+)
+from bot.storage.outbox import URGENT, Envelope
+from bot.text import clean, esc
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+DUTY, COMMS, ADMINS = 1, 2, 3
+LAST_RING = ADMINS
+MAX_OPENED_PER_HOUR = 3
+MERGE_WINDOW = timedelta(days=3)
+RIPOSTE_WIDEN_MINUTES = 15
+RIPOSTE_SKILL = "share"
+MAX_COMMENT = 500
+MAX_SUMMARY = 300
+SHARE_MILESTONES = (10, 50, 90)
+# Riposte calls can be thousands: they go right behind pages, so a new page never waits
+# for a riposte to finish sending, and ahead of everything else.
+CALL_PRIORITY = URGENT + 1
+
+
+class NotAVolunteer(Exception):
+    """Only people who joined can raise the alarm or go on duty."""
+
+
+class NothingToReport(ValueError):
+    """The report holds neither a link nor enough text to act on."""
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What a report is about: a post's link key, the address to open, the text seen."""
+
+    key: str
+    url: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a tap on an incident button did."""
+
+    done: bool
+    incident: Incident | None
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Where a riposte stands."""
+
+    called: int
+    widened: int
+    on_it: int
+    done: int
+    cant: int
+    silent: int
+    milestones: dict[int, timedelta | None]
+
+
+def subject_of(text: str, urls: Iterable[str] = ()) -> Subject:
+    """The post a report is about: its first link, else the forwarded or typed text."""
+    text = clean(text)
+    links = find_links(text)
+    for url in [*urls, *links]:
+        try:
+            key = link_key(url)
+        except ValueError:
+            continue
+        # What surrounds the link (a forwarded post's words) says what the post is about.
+        around = text
+        for link in links:
+            around = around.replace(link, " ")
+        around = " ".join(around.split()).strip(" .,;:!?-—()[]")
+        return Subject(key, display_url(key), around[:MAX_SUMMARY])
+    words = " ".join(text.lower().split())
+    if len(words) < 10:
+        raise NothingToReport(text)
+    digest = hashlib.sha256(words.encode()).hexdigest()[:24]
+    return Subject(f"text:{digest}", "", text[:MAX_SUMMARY])
+
+
+def quiet_now(
+    recipient: Recipient, default: QuietHours | None, zone: ZoneInfo, now: datetime
+) -> bool:
+    """Whether it is within this volunteer's quiet hours (their own, else the campaign's)."""
+    hours = default if recipient.quiet_hours is None else _parse_quiet(recipient.quiet_hours)
+    if hours is None:
+        return False
+    try:
+        local_zone = ZoneInfo(recipient.timezone) if recipient.timezone else zone
+    except (ZoneInfoNotFoundError, ValueError):
+        local_zone = zone
+    return hours.contains(now.astimezone(local_zone).time())
+
+
+def _parse_quiet(text: str) -> QuietHours | None:
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", text.strip())
+    if not match:
+        return None
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+        return None
+    return QuietHours(time(h1, m1), time(h2, m2))
+
+
+class AlertService:
+    """Incidents, the duty roster, the escalation ladder and ripostes."""
+
+    def __init__(self, services: Services, repo: AlertRepository) -> None:
+        self.services = services
+        self.repo = repo
+
+    @property
+    def ack_delay(self) -> timedelta:
+        return timedelta(minutes=self.services.settings.alert_ack_minutes)
+
+    # -- raising the alarm ----------------------------------------------------------------
+
+    async def report(self, actor: Actor, subject: Subject, comment: str) -> Reported:
+        """Add a volunteer's report; a new incident pages the duty ring at once."""
+        volunteer = actor.volunteer
+        if volunteer is None or volunteer.status == "erased":
+            raise NotAVolunteer()
+        now = self.services.clock.now()
+        reported = await self.repo.report(
+            link_key=subject.key,
+            url=subject.url,
+            summary=subject.summary,
+            volunteer_id=volunteer.id,
+            comment=clean(comment)[:MAX_COMMENT],
+            now=now,
+            merge_window=MERGE_WINDOW,
+            max_opened_per_hour=MAX_OPENED_PER_HOUR,
+        )
+        incident = reported.incident
+        if reported.opened and incident is not None:
+            await self.climb(incident)
+        elif incident is not None and incident.status == "new" and not reported.again:
+            await self._refresh_pages(incident)
+        return reported
+
+    async def want_outcome(self, actor: Actor, incident_id: int) -> bool:
+        """The reporter asked to be told when the incident is handled."""
+        if actor.volunteer is None:
+            return False
+        return await self.repo.set_notify(incident_id, actor.volunteer.id)
+
+    # -- the escalation ladder ------------------------------------------------------------
+
+    async def climb(self, incident: Incident, *, asked: bool = False) -> None:
+        """Page the next ring; an empty ring passes straight to the one after. Unless an
+        organizer `asked` for backup, an incident answered meanwhile stops the climb."""
+        now = self.services.clock.now()
+        ring = incident.ring
+        while ring < LAST_RING:
+            target = ring + 1
+            earlier = {
+                (p.channel, p.chat_id)
+                for p in await self.repo.pages(incident.id)
+                if p.ring < target
+            }
+            fresh = [
+                r for r in await self.ring(target, now) if (r.channel, r.chat_id) not in earlier
+            ]
+            current = await self.repo.incident(incident.id) or incident
+            if current.status != "new" and not asked:
+                return
+            await self.repo.add_pages(incident.id, target, fresh, now)
+            comments = await self.repo.comments(incident.id)
+            await self.services.send_later(self._pages(current, target, fresh, comments))
+            if target == LAST_RING:
+                next_at = None
+            else:
+                next_at = now + self.ack_delay if fresh else now
+            if not await self.repo.advance(incident.id, ring, target, len(fresh), next_at, now):
+                return  # another sweep moved the ladder first
+            if fresh:
+                return
+            ring = target
+
+    async def _refresh_pages(self, incident: Incident) -> None:
+        """A new report of a post nobody took yet: the pages show the new count."""
+        comments = await self.repo.comments(incident.id)
+        now = self.services.clock.now()
+        for page in await self.repo.pages(incident.id):
+            await self.repo.show_latest(
+                kind="alert",
+                ref_id=incident.id,
+                channel=page.channel,
+                chat_id=page.chat_id,
+                first_key=page_key(incident.id, page.channel, page.chat_id),
+                outbound=self.page(incident, page.ring, page.language, comments),
+                volunteer_id=page.volunteer_id,
+                now=now,
+                create=False,
+            )
+        self.services.wake_sender()
+
+    async def ring(self, ring: int, now: datetime) -> list[Recipient]:
+        """Who a ring pages: on duty now, every comms organizer, or the admins."""
+        if ring == DUTY:
+            return await self.repo.reachable(await self.on_duty(now))
+        if ring == COMMS:
+            return await self.repo.reachable(await self.repo.role_holders("comms"))
+        found = await self.repo.reachable(await self.repo.role_holders("admin"))
+        seen = {(r.channel, r.chat_id) for r in found}
+        for identity in sorted(self.services.settings.admins, key=str):
+            volunteer = await self.services.volunteers.by_identity(
+                identity.channel, identity.user_id
+            )
+            if volunteer is not None:
+                if volunteer.status in ("stopped", "erased"):
+                    continue
+                for recipient in await self.repo.reachable([volunteer.id]):
+                    if (recipient.channel, recipient.chat_id) not in seen:
+                        found.append(recipient)
+                        seen.add((recipient.channel, recipient.chat_id))
+            elif (identity.channel, identity.user_id) not in seen:
+                # An admin from RELAIS_ADMINS who never joined: their private chat id is
+                # their user id on Telegram and Signal alike.
+                found.append(
+                    Recipient(
+                        identity.channel, identity.user_id, None, self.services.settings.language
+                    )
+                )
+                seen.add((identity.channel, identity.user_id))
+        return found
+
+    def _pages(
+        self, incident: Incident, ring: int, people: Sequence[Recipient], comments: Sequence[str]
+    ) -> list[Envelope]:
+        return [
+            Envelope(
+                kind="alert",
+                channel=person.channel,
+                chat_id=person.chat_id,
+                outbound=self.page(incident, ring, person.language, comments),
+                volunteer_id=person.volunteer_id,
+                ref_id=incident.id,
+                priority=URGENT,
+                dedupe_key=page_key(incident.id, person.channel, person.chat_id),
+            )
+            for person in people
+        ]
+
+    def page(
+        self, incident: Incident, ring: int, language: str, comments: Sequence[str] = ()
+    ) -> Outbound:
+        """The page: what was reported, how many times, the link, and the three buttons."""
+        with use_language(language):
+            lines = [self._headline(incident)]
+            if incident.status == "taken":
+                lines.append(
+                    _("{name} is on it and asks for backup.").format(
+                        name=esc(incident.taken_by_name) or _("an organizer")
+                    )
+                )
+            elif ring > DUTY:
+                lines.append(
+                    _("Nobody on duty took it within {minutes} min: you are the next ring.").format(
+                        minutes=self.services.settings.alert_ack_minutes
+                    )
+                    if ring == COMMS
+                    else _("Still nobody took it: admins, over to you.")
+                )
+            lines.extend(self._details(incident, comments))
+            buttons = choices(
+                [Choice(_("✋ Take it"), f"inc:take:{incident.id}")],
+                [
+                    Choice(_("🚫 Not relevant"), f"inc:drop:{incident.id}"),
+                    Choice(_("📣 Escalate"), f"inc:up:{incident.id}"),
+                ],
+            )
+            return Outbound("\n".join(lines), buttons)
+
+    def _headline(self, incident: Incident) -> str:
+        return (
+            _("🚨 <b>Alert #{id}</b>").format(id=incident.id)
+            + " · "
+            + ngettext("{n} report", "{n} reports", incident.reports).format(n=incident.reports)
+        )
+
+    def _details(self, incident: Incident, comments: Sequence[str] = ()) -> list[str]:
+        zone = self.services.settings.timezone
+        lines = []
+        if incident.url:
+            lines.append(link(incident.url))
+        if incident.summary:
+            lines.append(f"<i>{esc(incident.summary[:200])}</i>")
+        lines.append(
+            _("First seen at {time}.").format(
+                time=format_time(from_iso(incident.first_seen_at), zone)
+            )
+        )
+        if comments:
+            lines.append(_("What reporters said:"))
+            lines.extend(f"• {esc(c[:200])}" for c in comments)
+        return lines
+
+    async def page_with_comments(self, incident: Incident, language: str) -> list[str]:
+        """The incident's details with the reporters' comments, for /incidents <id>."""
+        with use_language(language):
+            comments = await self.repo.comments(incident.id)
+            return [self._headline(incident), *self._details(incident, comments)]
+
+    # -- answering a page -----------------------------------------------------------------
+
+    def _require_comms(self, actor: Actor) -> None:
+        if not actor.is_comms:
+            raise NotAllowed("comms")
+
+    async def take(self, actor: Actor, incident_id: int, name: str) -> Outcome:
+        """Take an incident: paging stops, and everyone else paged sees who took it."""
+        return await self._answer(actor, incident_id, name, ("new",), "taken")
+
+    async def dismiss(self, actor: Actor, incident_id: int, name: str) -> Outcome:
+        """Not relevant: paging stops and the incident is closed."""
+        return await self._answer(actor, incident_id, name, ("new",), "dismissed")
+
+    async def handled(self, actor: Actor, incident_id: int, name: str) -> Outcome:
+        """Handled: closed, and reporters who asked are told."""
+        outcome = await self._answer(actor, incident_id, name, INCIDENT_OPEN, "handled")
+        if outcome.done and outcome.incident is not None:
+            await self._tell_reporters(outcome.incident)
+        return outcome
+
+    async def escalate(self, actor: Actor, incident_id: int, name: str) -> Outcome:
+        """Page the next ring now."""
+        self._require_comms(actor)
+        now = self.services.clock.now()
+        if not await self.repo.escalate_now(incident_id, name, now):
+            return Outcome(False, await self.repo.incident(incident_id))
+        await self.services.audit.record(actor.volunteer_id, "incident.escalated", str(incident_id))
+        incident = await self.repo.incident(incident_id)
+        assert incident is not None
+        await self.climb(incident, asked=True)
+        return Outcome(True, await self.repo.incident(incident_id))
+
+    async def _answer(
+        self, actor: Actor, incident_id: int, name: str, before: Sequence[str], after: str
+    ) -> Outcome:
+        self._require_comms(actor)
+        now = self.services.clock.now()
+        changed = await self.repo.transition(
+            incident_id, before, after, actor_id=actor.volunteer_id, actor_name=name, now=now
+        )
+        incident = await self.repo.incident(incident_id)
+        if changed and incident is not None:
+            # A count update still waiting must not bring the buttons back after this answer.
+            await self.repo.drop_pending_updates("alert", incident_id)
+            await self.services.audit.record(
+                actor.volunteer_id, f"incident.{after}", str(incident_id)
+            )
+            await self._tell_others(incident, actor, name, after)
+        return Outcome(changed, incident)
+
+    async def _tell_others(self, incident: Incident, actor: Actor, name: str, status: str) -> None:
+        """Everyone else paged sees who answered: their page is edited (or replaced while it
+        still waits in the outbox); if it is being sent right now, a short message follows."""
+        zone = self.services.settings.timezone
+        now = self.services.clock.now()
+        envelopes = []
+        for page in await self.repo.pages(incident.id):
+            if (page.channel, page.chat_id) == (actor.identity.channel, actor.chat_id):
+                continue
+            with use_language(page.language):
+                line = status_line(status, name, format_time(now, zone))
+                notice = Outbound(
+                    "\n".join([self._headline(incident), *self._details(incident), "", line])
+                )
+            key = page_key(incident.id, page.channel, page.chat_id)
+            if await self.repo.replace_pending(key, notice):
+                continue
+            delivered = await self.repo.delivered_message(key)
+            message_id = delivered[1] if delivered and delivered[0] == "sent" else ""
+            if not message_id:
+                notice = Outbound(f"{self._headline(incident)}\n{line}")
+            envelopes.append(
+                Envelope(
+                    kind="alert",
+                    channel=page.channel,
+                    chat_id=page.chat_id,
+                    outbound=Outbound(notice.text, edit_message_id=message_id),
+                    volunteer_id=page.volunteer_id,
+                    ref_id=incident.id,
+                    priority=URGENT,
+                    dedupe_key=f"incident:{incident.id}:{status}:{page.channel}:{page.chat_id}",
+                )
+            )
+        await self.services.send_later(envelopes)
+        self.services.wake_sender()
+
+    async def _tell_reporters(self, incident: Incident) -> None:
+        envelopes = []
+        for person in await self.repo.to_notify(incident.id):
+            with use_language(person.language):
+                text = _(
+                    "Thanks to you, the campaign answered the post you reported (alert #{id}). "
+                    "Thank you for watching out!"
+                ).format(id=incident.id)
+                if incident.url:
+                    text += f"\n{esc(incident.url)}"
+            envelopes.append(
+                Envelope(
+                    kind="notice",
+                    channel=person.channel,
+                    chat_id=person.chat_id,
+                    outbound=Outbound(text),
+                    volunteer_id=person.volunteer_id,
+                    ref_id=incident.id,
+                    dedupe_key=f"incident:{incident.id}:handled-notice:{person.volunteer_id}",
+                )
+            )
+        await self.services.send_later(envelopes)
+
+    # -- duty -----------------------------------------------------------------------------
+
+    async def on_duty(self, now: datetime) -> list[int]:
+        """Volunteer ids on duty now: switched on by hand, or in a weekly slot not
+        switched off."""
+        states = {s.volunteer_id: s for s in await self.repo.duty_states()}
+        local = now.astimezone(self.services.settings.timezone)
+        minute = local.hour * 60 + local.minute
+        on: set[int] = set()
+        for slot in await self.repo.duty_slots():
+            if slot.weekday == local.weekday() and slot.start_minute <= minute < slot.end_minute:
+                on.add(slot.volunteer_id)
+        for volunteer_id, state in states.items():
+            current = not state.until or from_iso(state.until) > now
+            if state.state == "on" and current:
+                on.add(volunteer_id)
+            elif state.state == "off" and current:
+                on.discard(volunteer_id)
+        return sorted(on)
+
+    async def duty_on(self, actor: Actor, hours: int | None) -> datetime | None:
+        """Go on duty now, for `hours` or until switched off; returns the end if any."""
+        volunteer_id = self._duty_member(actor)
+        now = self.services.clock.now()
+        until = now + timedelta(hours=hours) if hours else None
+        await self.repo.set_duty(volunteer_id, "on", until, now)
+        await self.services.audit.record(volunteer_id, "duty.on")
+        return until
+
+    async def duty_off(self, actor: Actor) -> None:
+        """Go off duty now, including for the rest of a scheduled slot."""
+        volunteer_id = self._duty_member(actor)
+        now = self.services.clock.now()
+        slot_end = self._slot_end(await self.repo.duty_slots(), volunteer_id, now)
+        if slot_end is None:
+            await self.repo.clear_duty(volunteer_id)
+        else:
+            await self.repo.set_duty(volunteer_id, "off", slot_end, now)
+        await self.services.audit.record(volunteer_id, "duty.off")
+
+    async def add_slot(self, actor: Actor, weekday: int, start: int, end: int) -> None:
+        volunteer_id = self._duty_member(actor)
+        await self.repo.add_slot(DutySlot(volunteer_id, weekday, start, end))
+
+    async def clear_slots(self, actor: Actor) -> int:
+        return await self.repo.clear_slots(self._duty_member(actor))
+
+    async def roster(self) -> tuple[list[str], list[tuple[str, DutySlot]]]:
+        """Names on duty now, and the weekly schedule with names."""
+        now = self.services.clock.now()
+        on = await self.on_duty(now)
+        slots = await self.repo.duty_slots()
+        names = await self.repo.names([*on, *(s.volunteer_id for s in slots)])
+        return (
+            [names.get(v) or f"#{v}" for v in on],
+            [(names.get(s.volunteer_id) or f"#{s.volunteer_id}", s) for s in slots],
+        )
+
+    def _duty_member(self, actor: Actor) -> int:
+        self._require_comms(actor)
+        if actor.volunteer is None:
+            raise NotAVolunteer()
+        return actor.volunteer.id
+
+    def _slot_end(self, slots: list[DutySlot], volunteer_id: int, now: datetime) -> datetime | None:
+        zone = self.services.settings.timezone
+        local = now.astimezone(zone)
+        minute = local.hour * 60 + local.minute
+        for slot in slots:
+            if (
+                slot.volunteer_id == volunteer_id
+                and slot.weekday == local.weekday()
+                and slot.start_minute <= minute < slot.end_minute
+            ):
+                midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+                return midnight + timedelta(minutes=slot.end_minute)
+        return None
+
+    # -- the comms role -------------------------------------------------------------------
+
+    async def grant_comms(self, actor: Actor | None, channel: str, user_id: str) -> str:
+        """Give someone the comms role: 'granted', 'already' or 'unknown' (never joined)."""
+        if actor is not None and not actor.is_admin:
+            raise NotAllowed("admin")
+        volunteer = await self.services.volunteers.by_identity(channel, user_id)
+        if volunteer is None or volunteer.status == "erased":
+            return "unknown"
+        by = actor.volunteer_id if actor else None
+        if not await self.repo.grant(volunteer.id, "comms", by, self.services.clock.now()):
+            return "already"
+        await self.services.audit.record(by, "role.grant.comms", str(volunteer.id))
+        for callback in self.services.roles_changed:
+            callback(volunteer.id)
+        return "granted"
+
+    async def revoke_comms(self, actor: Actor | None, channel: str, user_id: str) -> str:
+        """Take the comms role away (and their duty): 'revoked', 'absent' or 'unknown'."""
+        if actor is not None and not actor.is_admin:
+            raise NotAllowed("admin")
+        volunteer = await self.services.volunteers.by_identity(channel, user_id)
+        if volunteer is None:
+            return "unknown"
+        if not await self.repo.revoke(volunteer.id, "comms"):
+            return "absent"
+        await self.services.audit.record(
+            actor.volunteer_id if actor else None, "role.revoke.comms", str(volunteer.id)
+        )
+        for callback in self.services.roles_changed:
+            callback(volunteer.id)
+        return "revoked"
+
+    async def comms_team(self) -> list[str]:
+        ids = await self.repo.role_holders("comms")
+        names = await self.repo.names(ids)
+        return [names.get(v) or f"#{v}" for v in ids]
+
+    # -- ripostes -------------------------------------------------------------------------
+
+    def riposte_scope(self, actor: Actor) -> frozenset[int] | None:
+        """Comms organizers and admins reach everyone; other organizers their teams."""
+        actor.require("organizer")
+        return None if actor.is_admin or actor.is_comms else actor.team_scope()
+
+    async def first_ring(self, actor: Actor) -> list[Recipient]:
+        """Who a riposte would call now: the rapid-response ring, out of quiet hours."""
+        now = self.services.clock.now()
+        people = await self.repo.callable_volunteers(
+            now, scope=self.riposte_scope(actor), rapid_response=True
+        )
+        return self._awake(people, now)
+
+    def _awake(self, people: Sequence[Recipient], now: datetime) -> list[Recipient]:
+        settings = self.services.settings
+        return [p for p in people if not quiet_now(p, settings.quiet_hours, settings.timezone, now)]
+
+    async def start_riposte(
+        self,
+        actor: Actor,
+        *,
+        url: str,
+        suggested_text: str,
+        target: int,
+        incident_id: int | None,
+        language: str,
+    ) -> Riposte:
+        """Call the rapid-response ring now and open the organizer's live board."""
+        scope = self.riposte_scope(actor)
+        now = self.services.clock.now()
+        callers = self._awake(
+            await self.repo.callable_volunteers(now, scope=scope, rapid_response=True), now
+        )
+        riposte = await self.repo.create_riposte(
+            organizer_id=actor.volunteer_id,
+            channel=actor.identity.channel,
+            chat_id=actor.chat_id,
+            language=language,
+            incident_id=incident_id,
+            url=url,
+            suggested_text=clean(suggested_text)[:1000],
+            target=target,
+            scope=scope,
+            widen_at=now + timedelta(minutes=RIPOSTE_WIDEN_MINUTES),
+            callers=callers,
+            now=now,
+        )
+        await self.services.audit.record(actor.volunteer_id, "riposte.start", str(riposte.id))
+        await self._queue_calls(riposte, 1)
+        await self.refresh_board(riposte.id)
+        return riposte
+
+    async def _queue_calls(self, riposte: Riposte, ring: int) -> None:
+        envelopes = []
+        for call in await self.repo.calls(riposte.id, ring):
+            envelopes.append(
+                Envelope(
+                    kind="riposte",
+                    channel=call.channel,
+                    chat_id=call.chat_id,
+                    outbound=self.call_card(riposte, call.language),
+                    volunteer_id=call.volunteer_id,
+                    ref_id=riposte.id,
+                    priority=CALL_PRIORITY,
+                    dedupe_key=f"riposte:{riposte.id}:call:{call.volunteer_id}",
+                )
+            )
+        await self.services.send_later(envelopes)
+        await self.repo.mark_queued(riposte.id, ring)
+
+    def call_card(self, riposte: Riposte, language: str, answer: str = "") -> Outbound:
+        """What a called volunteer sees: the link, the suggested text, the buttons."""
+        with use_language(language):
+            lines = [
+                _("⚡ <b>Urgent: the campaign needs you now</b>"),
+                _("Share our answer in the next few minutes:"),
+                link(riposte.url),
+            ]
+            if riposte.suggested_text:
+                lines += [
+                    "",
+                    _("Suggested text (copy it, change it as you like):"),
+                    f"<code>{esc(riposte.suggested_text)}</code>",
+                ]
+            if answer == "on_it":
+                lines += ["", _("Thank you! Tap Done once you have shared it.")]
+                buttons = choices([Choice(_("🏁 Done"), f"rip:done:{riposte.id}")])
+            elif answer == "done":
+                lines += ["", _("Done. Thank you, that is how we win the day!")]
+                buttons = ()
+            elif answer == "cant":
+                lines += ["", _("No problem. If you can after all:")]
+                buttons = choices([Choice(_("✅ I'm on it"), f"rip:on:{riposte.id}")])
+            else:
+                buttons = choices(
+                    [
+                        Choice(_("✅ I'm on it"), f"rip:on:{riposte.id}"),
+                        Choice(_("❌ Can't now"), f"rip:no:{riposte.id}"),
+                    ]
+                )
+            return Outbound("\n".join(lines), buttons)
+
+    async def respond(self, actor: Actor, riposte_id: int, answer: str) -> Outbound | None:
+        """A called volunteer answers ('on_it', 'cant' or 'done'); None if they were not
+        called. Each volunteer counts once, whatever they tap and how often."""
+        volunteer = actor.volunteer
+        if volunteer is None:
+            return None
+        call = await self.repo.call(riposte_id, volunteer.id)
+        riposte = await self.repo.riposte(riposte_id)
+        if call is None or riposte is None:
+            return None
+        now = self.services.clock.now()
+        if answer == "done":
+            changed = await self.repo.done(riposte_id, volunteer.id, now)
+        else:
+            changed = await self.repo.answer(riposte_id, volunteer.id, answer, now)
+        if changed:
+            await self.refresh_board(riposte_id)
+        call = await self.repo.call(riposte_id, volunteer.id) or call
+        return self.call_card(riposte, volunteer.language, _card_state(call))
+
+    async def tally(self, riposte: Riposte) -> Tally:
+        calls = await self.repo.calls(riposte.id)
+        created = from_iso(riposte.created_at)
+        done_times = sorted(from_iso(c.done_at) - created for c in calls if c.done_at)
+        milestones: dict[int, timedelta | None] = {}
+        for percent in SHARE_MILESTONES:
+            needed = max(1, math.ceil(riposte.target * percent / 100))
+            milestones[percent] = done_times[needed - 1] if len(done_times) >= needed else None
+        return Tally(
+            called=len(calls),
+            widened=sum(1 for c in calls if c.ring == 2),
+            on_it=sum(1 for c in calls if c.answer == "on_it"),
+            done=len(done_times),
+            cant=sum(1 for c in calls if c.answer == "cant"),
+            silent=sum(1 for c in calls if not c.answer),
+            milestones=milestones,
+        )
+
+    async def refresh_board(self, riposte_id: int) -> None:
+        """Queue the organizer's live board with the latest counts (one message, edited)."""
+        riposte = await self.repo.riposte(riposte_id)
+        if riposte is None:
+            return
+        tally = await self.tally(riposte)
+        outbound = self.board(riposte, tally)
+        await self.repo.show_latest(
+            kind="riposte_board",
+            ref_id=riposte.id,
+            channel=riposte.channel,
+            chat_id=riposte.chat_id,
+            first_key=f"riposte:{riposte.id}:board",
+            outbound=outbound,
+            volunteer_id=riposte.organizer_id,
+            now=self.services.clock.now(),
+            create=True,
+        )
+        self.services.wake_sender()
+
+    def board(self, riposte: Riposte, tally: Tally) -> Outbound:
+        zone = self.services.settings.timezone
+        with use_language(riposte.language):
+            lines = [
+                _("⚡ <b>Riposte #{id}</b> · target {target}").format(
+                    id=riposte.id, target=riposte.target
+                ),
+                link(riposte.url),
+                ngettext("{n} volunteer called", "{n} volunteers called", tally.called).format(
+                    n=tally.called
+                ),
+                _(
+                    "✅ On it: {on_it} · 🏁 Done: {done} · ❌ Can't now: {cant}"
+                    " · ⏳ No answer: {silent}"
+                ).format(on_it=tally.on_it, done=tally.done, cant=tally.cant, silent=tally.silent),
+            ]
+            if riposte.widened_at:
+                lines.append(
+                    _("Widened at {time} to volunteers who share posts ({n} more).").format(
+                        time=format_time(from_iso(riposte.widened_at), zone), n=tally.widened
+                    )
+                )
+            elif riposte.widen_at:
+                lines.append(
+                    _("If fewer than {target} are on it at {time}, I will widen the call.").format(
+                        target=riposte.target,
+                        time=format_time(from_iso(riposte.widen_at), zone),
+                    )
+                )
+            if tally.called == 0:
+                lines.append(_("Nobody in the rapid-response ring can be reached right now."))
+            return Outbound("\n".join(lines))
+
+    # -- the sweep ------------------------------------------------------------------------
+
+    async def sweep(self) -> None:
+        """Page rings that are due, queue calls a crash left unqueued, widen ripostes."""
+        now = self.services.clock.now()
+        for incident in await self.repo.due_incidents(now):
+            await self.climb(incident)
+        for riposte in await self.repo.ripostes_to_queue():
+            for ring in range(riposte.queued_ring + 1, riposte.ring + 1):
+                await self._queue_calls(riposte, ring)
+        for riposte in await self.repo.due_to_widen(now):
+            await self._maybe_widen(riposte, now)
+
+    async def _maybe_widen(self, riposte: Riposte, now: datetime) -> None:
+        tally = await self.tally(riposte)
+        if tally.on_it >= riposte.target:
+            await self.repo.no_widening(riposte.id)
+            await self.refresh_board(riposte.id)
+            return
+        called = {c.volunteer_id for c in await self.repo.calls(riposte.id, 1)}
+        people = await self.repo.callable_volunteers(
+            now, scope=riposte.scope, rapid_response=False, skill=RIPOSTE_SKILL
+        )
+        fresh = [p for p in self._awake(people, now) if p.volunteer_id not in called]
+        if await self.repo.widen(riposte.id, fresh, now):
+            widened = await self.repo.riposte(riposte.id)
+            assert widened is not None
+            await self._queue_calls(widened, 2)
+            await self.refresh_board(riposte.id)
+
+    # -- measures -------------------------------------------------------------------------
+
+    async def recent(self) -> tuple[list[Incident], list[tuple[Riposte, Tally]]]:
+        incidents = await self.repo.recent_incidents(10)
+        ripostes = [(r, await self.tally(r)) for r in await self.repo.recent_ripostes(5)]
+        return incidents, ripostes
+
+    async def require_reader(self, actor: Actor, subject: str = "") -> None:
+        """Incidents are for the comms team and organizers; reading comments is audited."""
+        if not (actor.is_comms or actor.is_organizer):
+            raise NotAllowed("organizer")
+        if subject:
+            await self.services.audit.record(actor.volunteer_id, "incident.read", subject)
+
+
+def link(url: str, shown: int = 60) -> str:
+    """A link in Relais markup, its visible text cut short (the address stays whole)."""
+    text = url.removeprefix("https://")
+    text = text if len(text) <= shown else text[: shown - 1] + "…"
+    return f'<a href="{esc(url)}">{esc(text)}</a>'
+
+
+def page_key(incident_id: int, channel: str, chat_id: str) -> str:
+    return f"incident:{incident_id}:page:{channel}:{chat_id}"
+
+
+def status_line(status: str, name: str, at: str) -> str:
+    """'Taken by Ana at 14:03', in the current language."""
+    who = esc(name) or _("an organizer")
+    if status == "taken":
+        return _("✋ Taken by {name} at {time}.").format(name=who, time=at)
+    if status == "dismissed":
+        return _("🚫 Marked not relevant by {name} at {time}.").format(name=who, time=at)
+    return _("✅ Handled by {name} at {time}.").format(name=who, time=at)
+
+
+def _card_state(call: Call) -> str:
+    if call.done_at:
+        return "done"
+    return call.answer
+
+
+def elapsed(start: str, end: str) -> timedelta | None:
+    """Time between two stored moments, or None if either is missing."""
+    if not start or not end:
+        return None
+    return from_iso(end) - from_iso(start)
+
+
+def short_duration(delta: timedelta | None) -> str:
+    """'45 s', '3 min', '2 h 05' — or '–' when it has not happened."""
+    if delta is None:
+        return "–"
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d}"

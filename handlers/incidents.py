@@ -1,0 +1,207 @@
+"""The buttons of a page (Take it / Not relevant / Escalate / Handled / Riposte) and
+/incidents: recent incidents and ripostes with their measured times, or one timeline."""
+
+from __future__ import annotations
+
+from bot.clock import from_iso
+from bot.i18n import N_, _, current_language, format_time, ngettext
+from bot.messaging import Choice, Outbound, choices
+from bot.router import Reply, Request, Router, expired
+from bot.services.alerts import Outcome, elapsed, short_duration, status_line
+from bot.storage.alerts import Event, Incident
+from bot.text import clean_name, esc
+from handlers import riposte
+
+
+async def on_choice(request: Request) -> Reply:
+    """Take it, Not relevant, Escalate, Handled or Riposte, on a page or an incident card."""
+    parts = request.inbound.choice.split(":")
+    if len(parts) != 3 or not parts[2].isdigit():
+        return expired()
+    action, incident_id = parts[1], int(parts[2])
+    alerts = request.services.alerts
+    name = actor_name(request)
+    if action == "take":
+        outcome = await alerts.take(request.actor, incident_id, name)
+    elif action == "drop":
+        outcome = await alerts.dismiss(request.actor, incident_id, name)
+    elif action == "done":
+        outcome = await alerts.handled(request.actor, incident_id, name)
+    elif action == "up":
+        outcome = await alerts.escalate(request.actor, incident_id, name)
+        if outcome.incident is None:
+            return expired()
+        if outcome.done:
+            return Outbound(
+                _("📣 Escalated: the next ring has been paged (alert #{id}).").format(
+                    id=incident_id
+                )
+            )
+        return Outbound(_("There is no one left to page for alert #{id}.").format(id=incident_id))
+    elif action == "rip":
+        incident = await alerts.repo.incident(incident_id)
+        if incident is None:
+            return expired()
+        return await riposte.begin_for_incident(request, incident)
+    else:
+        return expired()
+    return await _after_answer(request, outcome, action)
+
+
+async def _after_answer(request: Request, outcome: Outcome, action: str) -> Reply:
+    incident = outcome.incident
+    if incident is None:
+        return expired()
+    zone = request.services.settings.timezone
+    if not outcome.done:
+        # Someone else answered first: say who, and change nothing.
+        if incident.status == "taken":
+            when = format_time(from_iso(incident.acked_at), zone) if incident.acked_at else ""
+            line = status_line("taken", incident.taken_by_name, when)
+        else:
+            line = status_label(incident.status)
+        return Outbound(_("Alert #{id} was already answered.").format(id=incident.id) + "\n" + line)
+    lines = await request.services.alerts.page_with_comments(incident, current_language())
+    if action == "take":
+        lines += [
+            "",
+            _(
+                "✋ You took it. The others paged can see it. Answer the post, then tap "
+                "Handled. Need volunteers to share the campaign's answer? Tap Riposte."
+            ),
+        ]
+        return Outbound("\n".join(lines), _taken_buttons(incident.id), edit=True)
+    if action == "drop":
+        lines += ["", _("🚫 Marked not relevant. Paging stopped.")]
+    else:
+        lines += ["", _("✅ Marked handled. Reporters who asked to know are told.")]
+    return Outbound("\n".join(lines), edit=True)
+
+
+def _taken_buttons(incident_id: int) -> tuple[tuple[Choice, ...], ...]:
+    return choices(
+        [
+            Choice(_("✅ Handled"), f"inc:done:{incident_id}"),
+            Choice(_("⚡ Riposte"), f"inc:rip:{incident_id}"),
+        ],
+        [Choice(_("📣 Escalate"), f"inc:up:{incident_id}")],
+    )
+
+
+async def cmd_incidents(request: Request) -> Reply:
+    """Lists recent incidents and ripostes with their measured times, or one timeline."""
+    alerts = request.services.alerts
+    await alerts.require_reader(request.actor)
+    args = request.inbound.args
+    if args:
+        if not args.lstrip("#").isdigit():
+            return Outbound(_("Send /incidents, or /incidents followed by an alert number."))
+        incident = await alerts.repo.incident(int(args.lstrip("#")))
+        if incident is None:
+            return Outbound(_("There is no alert #{id}.").format(id=esc(args[:12])))
+        await alerts.require_reader(request.actor, str(incident.id))
+        return await _timeline(request, incident)
+    incidents, ripostes = await alerts.recent()
+    if not incidents and not ripostes:
+        return Outbound(_("No alert has been raised yet."))
+    lines = [_("<b>Recent alerts</b>")]
+    for incident in incidents:
+        where = (incident.url.removeprefix("https://") or incident.summary)[:50]
+        lines.append(
+            f"#{incident.id} {status_label(incident.status)} · "
+            + ngettext("{n} report", "{n} reports", incident.reports).format(n=incident.reports)
+            + f" · {esc(where)}"
+        )
+        lines.append(
+            "   "
+            + _("paged after {paged} · answered after {answered} · escalations: {rings}").format(
+                paged=short_duration(elapsed(incident.first_seen_at, incident.first_paged_at)),
+                answered=short_duration(elapsed(incident.first_seen_at, incident.acked_at)),
+                rings=max(0, incident.ring - 1),
+            )
+        )
+    if ripostes:
+        lines += ["", _("<b>Recent ripostes</b>")]
+        for item, tally in ripostes:
+            lines.append(
+                f"#{item.id} · "
+                + _("{done}/{target} done · {on_it} on it · {called} called").format(
+                    done=tally.done, target=item.target, on_it=tally.on_it, called=tally.called
+                )
+            )
+            lines.append(
+                "   "
+                + " · ".join(
+                    _("{percent}% in {time}").format(percent=p, time=short_duration(t))
+                    for p, t in tally.milestones.items()
+                )
+            )
+    lines += ["", _("Send /incidents followed by a number to see an alert's timeline.")]
+    return Outbound("\n".join(lines))
+
+
+async def _timeline(request: Request, incident: Incident) -> Reply:
+    alerts = request.services.alerts
+    zone = request.services.settings.timezone
+    lines = await alerts.page_with_comments(incident, current_language())
+    lines += ["", status_label(incident.status), "", _("<b>Timeline</b>")]
+    for event in await alerts.repo.events(incident.id):
+        lines.append(f"{format_time(from_iso(event.at), zone)} · {event_label(event)}")
+    buttons: tuple[tuple[Choice, ...], ...] = ()
+    if incident.status == "new" and request.actor.is_comms:
+        buttons = choices(
+            [Choice(_("✋ Take it"), f"inc:take:{incident.id}")],
+            [
+                Choice(_("🚫 Not relevant"), f"inc:drop:{incident.id}"),
+                Choice(_("📣 Escalate"), f"inc:up:{incident.id}"),
+            ],
+        )
+    elif incident.status == "taken" and request.actor.is_comms:
+        buttons = _taken_buttons(incident.id)
+    return Outbound("\n".join(lines), buttons)
+
+
+def status_label(status: str) -> str:
+    labels = {
+        "new": _("🆕 waiting for an answer"),
+        "taken": _("✋ taken"),
+        "dismissed": _("🚫 not relevant"),
+        "handled": _("✅ handled"),
+    }
+    return labels.get(status, status)
+
+
+def event_label(event: Event) -> str:
+    who = esc(event.actor_name)
+    if event.kind == "opened":
+        return _("first report")
+    if event.kind == "paged":
+        ring = {1: _("on duty"), 2: _("comms team"), 3: _("admins")}.get(event.ring or 0, "?")
+        return _("paged {ring}: {n} people").format(ring=ring, n=event.count or 0)
+    if event.kind == "taken":
+        return _("taken by {name}").format(name=who)
+    if event.kind == "dismissed":
+        return _("marked not relevant by {name}").format(name=who)
+    if event.kind == "handled":
+        return _("handled by {name}").format(name=who)
+    if event.kind == "escalated":
+        return _("escalated by {name}").format(name=who)
+    return esc(event.kind)
+
+
+def actor_name(request: Request) -> str:
+    """How others see who answered: the organizer's first name."""
+    volunteer = request.actor.volunteer
+    return clean_name((volunteer.first_name if volunteer else "") or request.inbound.first_name)[
+        :64
+    ]
+
+
+def register(router: Router) -> None:
+    router.command(
+        "incidents",
+        cmd_incidents,
+        rank="organizer",
+        description=N_("Alerts and ripostes, with how fast they were answered"),
+    )
+    router.choice("inc", on_choice)

@@ -1,0 +1,194 @@
+"""/riposte: an organizer calls the rapid-response ring to share the campaign's answer;
+called volunteers answer I'm on it / Can't now, then Done."""
+
+from __future__ import annotations
+
+from bot.i18n import N_, _, current_language, ngettext
+from bot.links import display_url, find_links, link_key
+from bot.messaging import Choice, Outbound, choices
+from bot.router import Reply, Request, Router, expired
+from bot.services.alerts import RIPOSTE_WIDEN_MINUTES
+from bot.storage.alerts import Incident
+from bot.text import clean, esc
+
+FLOW = "riposte"
+# Steps of the riposte flow: what Relais waits for in each.
+STEPS = {
+    "link": "the link volunteers should share",
+    "text": "a suggested text, or Skip",
+    "target": "how many volunteers should share it",
+    "confirm": "Send now or Cancel",
+}
+TARGETS = (5, 10, 25, 50)
+MAX_TARGET = 10_000
+
+
+async def cmd_riposte(request: Request) -> Reply:
+    """Asks for the link to share (or takes the one given), then text, target, confirmation."""
+    request.services.alerts.riposte_scope(request.actor)
+    url = _link_in(request, request.inbound.args)
+    if url:
+        await request.begin(FLOW, "text", {"url": url})
+        return ask_text(url)
+    await request.begin(FLOW, "link")
+    return Outbound(
+        _("⚡ Riposte: send me the link volunteers should share (usually the campaign's answer).")
+    )
+
+
+async def begin_for_incident(request: Request, incident: Incident) -> Reply:
+    """From a page: a riposte about this incident; asks for the link to share."""
+    request.services.alerts.riposte_scope(request.actor)
+    await request.begin(FLOW, "link", {"incident": incident.id})
+    return Outbound(
+        _(
+            "⚡ Riposte to alert #{id}: send me the link volunteers should share "
+            "(usually the campaign's answer)."
+        ).format(id=incident.id)
+    )
+
+
+async def on_step(request: Request) -> Reply:
+    """Takes the link, the suggested text and the target, in that order."""
+    conversation = request.conversation
+    assert conversation is not None
+    text = clean(request.inbound.text)
+    if conversation.step == "link":
+        url = _link_in(request, text)
+        if not url:
+            return Outbound(_("I need a link (https://…). Try again, or /cancel."))
+        await request.goto("text", url=url)
+        return ask_text(url)
+    if conversation.step == "text":
+        if not text:
+            return ask_text(str(conversation.data.get("url", "")))
+        await request.goto("target", text=text[:1000])
+        return ask_target()
+    if conversation.step == "target":
+        if not text.isdigit() or not 1 <= int(text) <= MAX_TARGET:
+            return Outbound(
+                _("Send a number from 1 to {max}, or tap one.").format(max=MAX_TARGET),
+                ask_target().choices,
+            )
+        return await _confirm(request, int(text))
+    return Outbound(_("Tap Send now, or /cancel."))
+
+
+async def on_flow_choice(request: Request) -> Reply:
+    """Skip the text, pick a target, Send now or Cancel."""
+    conversation = request.conversation
+    if conversation is None or conversation.flow != FLOW:
+        return expired()
+    parts = request.inbound.choice.split(":")
+    action = parts[1] if len(parts) > 1 else ""
+    if action == "cancel":
+        await request.finish()
+        return Outbound(_("Cancelled. Nobody was called."), edit=True)
+    if action == "skip" and conversation.step == "text":
+        await request.goto("target", text="")
+        return ask_target(edit=True)
+    if action == "t" and conversation.step == "target" and len(parts) == 3:
+        if parts[2].isdigit() and int(parts[2]) in TARGETS:
+            return await _confirm(request, int(parts[2]))
+    if action == "send" and conversation.step == "confirm":
+        data = conversation.data
+        await request.finish()
+        incident = data.get("incident")
+        riposte = await request.services.alerts.start_riposte(
+            request.actor,
+            url=str(data.get("url", "")),
+            suggested_text=str(data.get("text", "")),
+            target=int(data.get("target", 1)),
+            incident_id=incident if isinstance(incident, int) else None,
+            language=current_language(),
+        )
+        return Outbound(
+            _(
+                "⚡ Riposte #{id} sent. Your live board follows and updates as volunteers answer."
+            ).format(id=riposte.id),
+            edit=True,
+        )
+    return expired()
+
+
+async def _confirm(request: Request, target: int) -> Reply:
+    await request.goto("confirm", target=target)
+    data = request.conversation.data if request.conversation else {}
+    ring = await request.services.alerts.first_ring(request.actor)
+    lines = [
+        _("<b>Ready to call the rapid-response ring</b>"),
+        esc(str(data.get("url", ""))),
+    ]
+    if data.get("text"):
+        lines.append(f"<code>{esc(str(data['text']))}</code>")
+    lines += [
+        _("Target: {n} volunteers sharing it.").format(n=target),
+        ngettext(
+            "{n} volunteer of the rapid-response ring can be reached now.",
+            "{n} volunteers of the rapid-response ring can be reached now.",
+            len(ring),
+        ).format(n=len(ring)),
+        _(
+            "If fewer than {target} are on it after {minutes} min, I will widen the call to "
+            "every volunteer who shares posts. Stopped and paused volunteers are never called."
+        ).format(target=target, minutes=RIPOSTE_WIDEN_MINUTES),
+    ]
+    return Outbound(
+        "\n".join(lines),
+        choices(
+            [Choice(_("⚡ Send now"), "rpf:send")],
+            [Choice(_("Cancel"), "rpf:cancel")],
+        ),
+    )
+
+
+async def on_answer(request: Request) -> Reply:
+    """A called volunteer taps I'm on it, Can't now or Done; the card changes in place."""
+    parts = request.inbound.choice.split(":")
+    if len(parts) != 3 or not parts[2].isdigit():
+        return expired()
+    answer = {"on": "on_it", "no": "cant", "done": "done"}.get(parts[1])
+    if answer is None:
+        return expired()
+    card = await request.services.alerts.respond(request.actor, int(parts[2]), answer)
+    if card is None:
+        return expired()
+    return Outbound(card.text, card.choices, edit=True)
+
+
+def ask_text(url: str) -> Outbound:
+    return Outbound(
+        _("Link: {url}").format(url=esc(url))
+        + "\n\n"
+        + _("Suggest a text volunteers can copy when they share it, or skip."),
+        choices([Choice(_("Skip"), "rpf:skip")]),
+    )
+
+
+def ask_target(*, edit: bool = False) -> Outbound:
+    return Outbound(
+        _("How many volunteers should share it? Tap a number or type one."),
+        choices([Choice(str(n), f"rpf:t:{n}") for n in TARGETS]),
+        edit=edit,
+    )
+
+
+def _link_in(request: Request, text: str) -> str:
+    for url in [*request.inbound.extra.get("urls", ()), *find_links(text)]:
+        try:
+            return display_url(link_key(url))
+        except ValueError:
+            continue
+    return ""
+
+
+def register(router: Router) -> None:
+    router.command(
+        "riposte",
+        cmd_riposte,
+        rank="organizer",
+        description=N_("Call the rapid-response ring to share the campaign's answer"),
+    )
+    router.flow(FLOW, on_step)
+    router.choice("rpf", on_flow_choice)
+    router.choice("rip", on_answer)
