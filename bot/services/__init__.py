@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.services.link import LinkService
 from bot.services.people import PeopleService
 from bot.storage.audit import AuditLog
 from bot.storage.conversations import ConversationRepository, UpdateLog
 from bot.storage.db import Database
+from bot.storage.link import LinkRepository
+from bot.storage.numbered import ShownChoicesRepository
 from bot.storage.outbox import Envelope, OutboxRepository
 from bot.storage.volunteers import VolunteerRepository
 
@@ -28,6 +31,9 @@ class Services:
     updates: UpdateLog
     outbox: OutboxRepository
     audit: AuditLog
+    # One volunteer on several messengers (/link); choices shown as numbered lists.
+    links: LinkService
+    shown_choices: ShownChoicesRepository
     # Called after anything is queued, so the sender looks at once.
     wake_sender: Callable[[], None] = field(default=lambda: None)
     # Called when someone's roles change, so messengers refresh their command menu.
@@ -36,6 +42,7 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, clock: Clock, db: Database) -> Services:
         volunteers = VolunteerRepository(db, clock)
+        audit = AuditLog(db, clock)
         return cls(
             settings=settings,
             clock=clock,
@@ -45,7 +52,9 @@ class Services:
             conversations=ConversationRepository(db),
             updates=UpdateLog(db),
             outbox=OutboxRepository(db),
-            audit=AuditLog(db, clock),
+            audit=audit,
+            links=LinkService(LinkRepository(db), audit, clock),
+            shown_choices=ShownChoicesRepository(db),
         )
 
     async def send_later(self, envelopes: Iterable[Envelope]) -> int:
