@@ -301,6 +301,8 @@ class SignalTransport:
         self._listener: asyncio.Task[None] | None = None
         self._paused_until = 0.0
         self._captcha_reported = False
+        # Recipients Signal said are not registered: not asked again until they write.
+        self._unregistered: set[str] = set()
 
     async def start(self) -> None:
         if not await self.client.check():
@@ -354,6 +356,7 @@ class SignalTransport:
         if payload.get("exception"):
             log.info("signal-cli could not decrypt a message: %s", payload["exception"])
         sender = str(envelope.get("sourceUuid") or "")
+        self._unregistered.discard(sender)
         if sender and self.on_sender is not None:
             self.on_sender(sender, str(envelope.get("sourceNumber") or ""))
         chat = self._chat_of(envelope)
@@ -469,8 +472,13 @@ class SignalTransport:
         return await self._deliver(chat_id, outbound, remember=True)
 
     async def _deliver(self, chat_id: str, outbound: Outbound, *, remember: bool) -> str:
+        if chat_id in self._unregistered:
+            raise Unreachable("not on Signal (unregistered)")
         try:
             message_id = await self._send(chat_id, outbound)
+        except Unreachable:
+            self._unregistered.add(chat_id)
+            raise
         except RateLimited as exc:
             self._pause(exc.retry_after)
             raise

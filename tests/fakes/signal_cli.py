@@ -25,6 +25,7 @@ import itertools
 import json
 import re
 import socket
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -62,7 +63,8 @@ class FakeSignalCli:
         self.unregistered: set[str] = set()
         self.stream_connections = 0
         self._faults: list[tuple[str, dict[str, Any]]] = []
-        self._events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._pending: deque[dict[str, Any]] = deque()
+        self._arrived = asyncio.Event()
         self._drop = asyncio.Event()
         self._timestamps = itertools.count(1_700_000_000_000)
         self._runner: web.AppRunner | None = None
@@ -157,7 +159,8 @@ class FakeSignalCli:
 
     def enqueue_envelope(self, envelope: dict[str, Any]) -> None:
         """Queue any raw envelope (receipts, typing, sync messages...)."""
-        self._events.put_nowait({"account": self.account, "envelope": envelope})
+        self._pending.append({"account": self.account, "envelope": envelope})
+        self._arrived.set()
 
     def drop_stream(self) -> None:
         """Close every open event stream, as when signal-cli restarts or a proxy cuts it."""
@@ -228,24 +231,28 @@ class FakeSignalCli:
         )
         await response.prepare(request)
         self.stream_connections += 1
-        drop = self._drop = asyncio.Event() if self._drop.is_set() else self._drop
+        if self._drop.is_set():
+            self._drop = asyncio.Event()
+        drop = self._drop
         try:
             while not drop.is_set():
-                getter = asyncio.ensure_future(self._events.get())
-                dropper = asyncio.ensure_future(drop.wait())
-                done, _ = await asyncio.wait(
-                    {getter, dropper},
-                    timeout=self.keepalive,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                dropper.cancel()
-                if getter in done:
-                    event = getter.result()
+                transport = request.transport
+                if transport is None or transport.is_closing():
+                    break  # the bot went away: leave the events for its next connection
+                if self._pending:
+                    event = self._pending.popleft()
                     await response.write(f"event:receive\ndata:{json.dumps(event)}\n\n".encode())
-                else:
-                    getter.cancel()
-                    if not drop.is_set():
-                        await response.write(b":\n")
+                    continue
+                self._arrived.clear()
+                arrived = asyncio.ensure_future(self._arrived.wait())
+                dropped = asyncio.ensure_future(drop.wait())
+                done, _ = await asyncio.wait(
+                    {arrived, dropped}, timeout=self.keepalive, return_when=asyncio.FIRST_COMPLETED
+                )
+                arrived.cancel()
+                dropped.cancel()
+                if not done:
+                    await response.write(b":\n")
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         return response
@@ -354,3 +361,16 @@ def _decode(uri: str) -> tuple[str, str, bytes]:
     if not match:
         raise ValueError(f"not a data URI: {uri[:40]}")
     return match[1], match[2] or "", base64.b64decode(match[3])
+
+
+def signal_env(fake: FakeSignalCli, database: Any, **extra: str) -> dict[str, str]:
+    """The environment of a deployment on Signal, pointed at the fake daemon."""
+    return {
+        "SIGNAL_CLI_URL": fake.url,
+        "SIGNAL_ACCOUNT": fake.account,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "RELAIS_PSEUDONYM_KEY": "test-key",
+        # Fast enough for tests; deployments keep the slow default.
+        "RELAIS_SIGNAL_RATE": "50",
+        **extra,
+    }
