@@ -40,12 +40,6 @@ def demo_flow(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-async def signal_cli() -> AsyncIterator[FakeSignalCli]:
-    async with FakeSignalCli() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def signal_relais(
     signal_cli: FakeSignalCli, tmp_path: Path, clock: FakeClock
 ) -> AsyncIterator[Relais]:
