@@ -227,3 +227,23 @@ async def test_linking_end_to_end_from_telegram_to_signal(
         assert volunteer is not None
         addresses = await relais.services.volunteers.addresses(volunteer.id)
         assert [(a.channel, a.chat_id) for a in addresses] == [("signal", UUID), ("telegram", "42")]
+
+
+async def test_a_new_signal_account_replaces_the_old_one_and_keeps_its_preference(
+    chat: Callable[..., Chat], services: Services, db: Database
+) -> None:
+    volunteer = await joined(services, db, "telegram", "42")
+    telegram = chat("42")
+    await telegram.send("/link")
+    await chat(UUID, channel="signal").send(f"/link {code_in(telegram.last.text)}")
+    await telegram.send("/link")
+    await telegram.tap("Les recevoir sur Signal")
+    new_phone = "7e7e7e7e-1111-4222-8333-444444444444"
+    await telegram.send("/link")
+    await chat(new_phone, channel="signal").send(f"/link {code_in(telegram.last.text)}")
+    addresses = await services.volunteers.addresses(volunteer.id)
+    assert [(a.channel, a.chat_id) for a in addresses] == [
+        ("signal", new_phone),
+        ("telegram", "42"),
+    ]
+    assert await services.volunteers.by_identity("signal", UUID) is None

@@ -204,6 +204,10 @@ async def test_a_free_answer_after_choices_reaches_the_flow(
     await signal_cli.wait_for_text(ANA, "How many doors")
     signal_cli.send_text(ANA, "2")
     await signal_cli.wait_for_text(ANA, "Counted 2")
+    # "cancel" without its slash stops a flow, as /cancel does.
+    signal_cli.send_text(ANA, "count")
+    signal_cli.send_text(ANA, "Cancel")
+    await signal_cli.wait_for_text(ANA, "Annulé. Rien de plus n'a été enregistré.")
 
 
 async def test_numbered_choices_survive_a_restart(

@@ -3,8 +3,10 @@ how signal-cli's answers become outbox outcomes."""
 
 from __future__ import annotations
 
+import sqlite3
 import string
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +16,7 @@ from hypothesis import strategies as st
 
 from bot.messaging import Choice, Outbound, choices
 from bot.services import Services
+from bot.storage.db import Database, available_migrations
 from bot.storage.numbered import Shown
 from bot.transports import (
     PermanentFailure,
@@ -288,3 +291,23 @@ async def test_the_fake_daemon_checks_the_content_type(signal_cli: FakeSignalCli
         wrong_method = await http.get("/api/v1/rpc")
         health = await http.get("/api/v1/check")
     assert (refused.status_code, wrong_method.status_code, health.status_code) == (415, 405, 200)
+
+
+async def test_migration_0006_upgrades_a_database_with_volunteers(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    first = dict(available_migrations())[1]
+    with sqlite3.connect(path) as conn:
+        conn.executescript(first + "\nPRAGMA user_version = 1;")
+        conn.execute(
+            "INSERT INTO volunteers (status, language, created_at, last_active_at)"
+            " VALUES ('active', 'fr', '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')"
+        )
+    db = Database(path)
+    await db.open()
+    try:
+        assert 6 in await db.migrate()
+        assert await db.fetch_value("SELECT COUNT(*) FROM volunteers") == 1
+        assert await db.fetch_value("SELECT COUNT(*) FROM link_codes") == 0
+        assert await db.fetch_value("SELECT COUNT(*) FROM numbered_choices") == 0
+    finally:
+        await db.close()
