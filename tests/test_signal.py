@@ -269,6 +269,7 @@ async def test_a_chart_goes_out_as_a_picture_attachment(
     signal_cli.send_text(ANA, "chart")
     sent = await signal_cli.wait_for_text(ANA, "Your chart")
     assert sent.message == "Your chart"
+    assert sent.text_styles == ["5:5:BOLD"]
     assert sent.attachments == [("image/png", "chart.png", signal_demo_flow.PNG)]
 
 

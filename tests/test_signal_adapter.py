@@ -26,7 +26,13 @@ from bot.transports import (
 )
 from bot.transports import signal as signal_transport
 from bot.transports.numbered import resolve_numbered
-from bot.transports.signal import Captcha, SignalTransport, check_results, to_inbound
+from bot.transports.signal import (
+    Captcha,
+    SignalTransport,
+    check_results,
+    text_styles,
+    to_inbound,
+)
 from bot.transports.signal_client import SignalClient, parse_sse
 from tests.fakes.signal_cli import ACCOUNT, FakeSignalCli
 
@@ -311,3 +317,29 @@ async def test_migration_0006_upgrades_a_database_with_volunteers(tmp_path: Path
         assert await db.fetch_value("SELECT COUNT(*) FROM numbered_choices") == 0
     finally:
         await db.close()
+
+
+@pytest.mark.parametrize(
+    ("markup", "plain", "styles"),
+    [
+        ("<b>Task 7</b>: share", "Task 7: share", ["0:6:BOLD"]),
+        ("🎉 <b>Go</b> <i>now</i>", "🎉 Go now", ["3:2:BOLD", "6:3:ITALIC"]),
+        ("A &amp; <code>x&lt;y</code>", "A & x<y", ["4:3:MONOSPACE"]),
+        (
+            'Read <a href="https://x.org/?a=1&amp;b=2">the <b>post</b></a>!',
+            "Read the post (https://x.org/?a=1&b=2)!",
+            ["9:4:BOLD"],
+        ),
+        ("<b>unclosed", "unclosed", []),
+        ("plain", "plain", []),
+    ],
+)
+def test_markup_becomes_signal_text_styles(markup: str, plain: str, styles: list[str]) -> None:
+    assert text_styles(markup) == (plain, styles)
+
+
+async def test_bold_goes_out_as_a_signal_text_style(
+    adapter: Transport, signal_cli: FakeSignalCli
+) -> None:
+    await adapter.signal.deliver(ANA, Outbound("<b>Task 7</b>: share the post"))
+    assert signal_cli.sent[0].text_styles == ["0:6:BOLD"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import html
 import logging
 import mimetypes
 import random
@@ -29,7 +30,7 @@ from typing import Any
 from bot.clock import Clock, SystemClock
 from bot.messaging import Attachment, Inbound, Outbound
 from bot.storage.numbered import Shown, ShownChoicesRepository
-from bot.text import clean_name
+from bot.text import clean_name, to_plain
 from bot.transports import (
     PermanentFailure,
     RateLimited,
@@ -192,6 +193,60 @@ def split_text(text: str, limit: int) -> list[str]:
     return parts
 
 
+_STYLES = {
+    "b": "BOLD",
+    "strong": "BOLD",
+    "i": "ITALIC",
+    "em": "ITALIC",
+    "s": "STRIKETHROUGH",
+    "strike": "STRIKETHROUGH",
+    "del": "STRIKETHROUGH",
+    "code": "MONOSPACE",
+    "pre": "MONOSPACE",
+    "tg-spoiler": "SPOILER",
+}
+_TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z-]*)([^>]*)>")
+_HREF_RE = re.compile(r'href="([^"]*)"')
+
+
+def text_styles(markup: str) -> tuple[str, list[str]]:
+    """Relais markup as Signal shows it: the plain text (as `to_plain` gives it) and
+    signal-cli text styles "start:length:BOLD", counted in UTF-16 code units."""
+    parts: list[str] = []
+    length = 0
+    opened: dict[str, list[int]] = {}
+    links: list[str] = []
+    styles: list[str] = []
+
+    def add(text: str) -> None:
+        nonlocal length
+        parts.append(text)
+        length += len(text.encode("utf-16-le")) // 2
+
+    position = 0
+    for match in _TAG_RE.finditer(markup):
+        add(html.unescape(markup[position : match.start()]))
+        position = match.end()
+        closing, tag = bool(match[1]), match[2].lower()
+        if tag == "a":
+            if not closing:
+                found = _HREF_RE.search(match[3])
+                links.append(html.unescape(found[1]) if found else "")
+            elif links and (url := links.pop()):
+                add(f" ({url})")
+        elif tag in _STYLES:
+            if not closing:
+                opened.setdefault(tag, []).append(length)
+            elif opened.get(tag):
+                start = opened[tag].pop()
+                if length > start:
+                    styles.append(f"{start}:{length - start}:{_STYLES[tag]}")
+    add(html.unescape(markup[position:]))
+    plain = "".join(parts)
+    # Markup this reading does not follow exactly is sent plain rather than mis-styled.
+    return (plain, styles) if plain == to_plain(markup) else (to_plain(markup), [])
+
+
 def data_uri(attachment: Attachment) -> str:
     """An attachment as signal-cli takes it: data:<mime>;filename=<name>;base64,<data>."""
     mime = mimetypes.guess_type(attachment.filename)[0] or (
@@ -350,6 +405,8 @@ class SignalTransport:
         log.info("Signal event stream connected")
 
     def _receive(self, payload: dict[str, Any]) -> None:
+        if "envelope" not in payload and isinstance(payload.get("params"), dict):
+            payload = payload["params"]  # a whole JSON-RPC "receive" notification
         envelope = payload.get("envelope")
         if not isinstance(envelope, dict):
             return
@@ -443,6 +500,9 @@ class SignalTransport:
         if remaining > 0:
             raise RateLimited(remaining, "Signal sends are paused")
         texts, _shown = render(outbound)
+        body, styles = text_styles(outbound.text)
+        if len(texts) > 1 or not texts[0].startswith(body):
+            styles = []  # offsets would not hold once the text is cut
         target = (
             {"group_id": chat_id.removeprefix(GROUP_PREFIX)}
             if chat_id.startswith(GROUP_PREFIX)
@@ -454,7 +514,10 @@ class SignalTransport:
             for index, text in enumerate(texts):
                 # The file goes with the first part, as a captioned picture or document.
                 result = await self.client.send(
-                    **target, message=text, attachments=attachments if index == 0 else None
+                    **target,
+                    message=text,
+                    attachments=attachments if index == 0 else None,
+                    text_styles=styles,
                 )
                 check_results(result)
                 message_id = str(result.get("timestamp") or message_id)

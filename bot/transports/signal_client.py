@@ -121,6 +121,7 @@ class SignalClient:
         group_id: str = "",
         message: str = "",
         attachments: list[str] | None = None,
+        text_styles: list[str] | None = None,
     ) -> dict[str, Any]:
         """Send one message to a person (UUID or number) or a group; return signal-cli's result."""
         params: dict[str, Any] = {"message": message}
@@ -130,6 +131,8 @@ class SignalClient:
             params["recipient"] = [recipient]
         if attachments:
             params["attachments"] = attachments
+        if text_styles:
+            params["textStyle"] = text_styles
         result = await self.rpc("send", params)
         return result if isinstance(result, dict) else {}
 

@@ -46,6 +46,7 @@ class SentMessage:
     attachments: list[tuple[str, str, bytes]] = field(default_factory=list)  # mime, name, data
     timestamp: int = 0
     error: str = ""
+    text_styles: list[str] = field(default_factory=list)  # "start:length:STYLE"
 
     @property
     def ok(self) -> bool:
@@ -282,7 +283,15 @@ class FakeSignalCli:
         attachments = [_decode(a) for a in params.get("attachments") or []]
         stamp = next(self._timestamps)
         address = {"uuid": target, "number": None, "username": None}
+        styles = params.get("textStyle") or []
+        styles = [styles] if isinstance(styles, str) else list(styles)
+        if any(
+            not re.fullmatch(r"\d+:\d+:(BOLD|ITALIC|SPOILER|STRIKETHROUGH|MONOSPACE)", t)
+            for t in styles
+        ):
+            return self._error(request_id, -1, "Invalid textStyle syntax")
         message = SentMessage(target, params.get("message", ""), attachments, stamp)
+        message.text_styles = styles
         if self._faults:
             kind, options = self._faults.pop(0)
             message.error = kind
