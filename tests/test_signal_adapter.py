@@ -343,3 +343,18 @@ async def test_bold_goes_out_as_a_signal_text_style(
 ) -> None:
     await adapter.signal.deliver(ANA, Outbound("<b>Task 7</b>: share the post"))
     assert signal_cli.sent[0].text_styles == ["0:6:BOLD"]
+
+
+async def test_a_message_kept_up_to_date_is_edited_in_place(
+    adapter: Transport, signal_cli: FakeSignalCli
+) -> None:
+    first = await adapter.signal.deliver(ANA, Outbound("Sent: 10/100"))
+    again = await adapter.signal.deliver(ANA, Outbound("Sent: 50/100", edit_message_id=first))
+    assert again == first
+    assert [(m.message, m.edit_of) for m in signal_cli.sent] == [
+        ("Sent: 10/100", 0),
+        ("Sent: 50/100", int(first)),
+    ]
+    # A message Signal cannot edit any more is sent anew.
+    fresh = await adapter.signal.deliver(ANA, Outbound("Sent: 100/100", edit_message_id="42"))
+    assert fresh != "42" and signal_cli.sent[-1].edit_of == 0

@@ -503,18 +503,20 @@ class SignalTransport:
         body, styles = text_styles(outbound.text)
         if len(texts) > 1 or not texts[0].startswith(body):
             styles = []  # offsets would not hold once the text is cut
-        target = (
-            {"group_id": chat_id.removeprefix(GROUP_PREFIX)}
-            if chat_id.startswith(GROUP_PREFIX)
-            else {"recipient": chat_id}
-        )
+        group = chat_id.removeprefix(GROUP_PREFIX) if chat_id.startswith(GROUP_PREFIX) else ""
+        recipient = "" if group else chat_id
         attachments = [data_uri(outbound.attachment)] if outbound.attachment else None
         message_id = ""
         try:
+            if (edited := outbound.edit_message_id).isdigit() and len(texts) == 1:
+                # A message the system keeps up to date (a progress count): edit it in place.
+                if await self._edit(recipient, group, int(edited), texts[0], styles):
+                    return edited
             for index, text in enumerate(texts):
                 # The file goes with the first part, as a captioned picture or document.
                 result = await self.client.send(
-                    **target,
+                    recipient=recipient,
+                    group_id=group,
                     message=text,
                     attachments=attachments if index == 0 else None,
                     text_styles=styles,
@@ -525,6 +527,26 @@ class SignalTransport:
             _from_rpc_error(exc)
         self._captcha_reported = False
         return message_id
+
+    async def _edit(
+        self, recipient: str, group: str, timestamp: int, text: str, styles: list[str]
+    ) -> bool:
+        """Edit a message sent earlier; False if Signal refuses (too old, too many edits)."""
+        try:
+            result = await self.client.send(
+                recipient=recipient,
+                group_id=group,
+                message=text,
+                text_styles=styles,
+                edit_timestamp=timestamp,
+            )
+        except RpcError as exc:
+            if exc.code == USER_ERROR and not exc.results:
+                log.info("Signal edit refused (%s); sending a new message", exc.message)
+                return False
+            raise
+        check_results(result)
+        return True
 
     def _pause(self, seconds: float) -> None:
         loop = asyncio.get_running_loop()

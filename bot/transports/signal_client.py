@@ -122,8 +122,10 @@ class SignalClient:
         message: str = "",
         attachments: list[str] | None = None,
         text_styles: list[str] | None = None,
+        edit_timestamp: int | None = None,
     ) -> dict[str, Any]:
-        """Send one message to a person (UUID or number) or a group; return signal-cli's result."""
+        """Send one message to a person (UUID or number) or a group, or replace the text of
+        the message sent at `edit_timestamp`; return signal-cli's result."""
         params: dict[str, Any] = {"message": message}
         if group_id:
             params["groupId"] = group_id
@@ -133,6 +135,8 @@ class SignalClient:
             params["attachments"] = attachments
         if text_styles:
             params["textStyle"] = text_styles
+        if edit_timestamp:
+            params["editTimestamp"] = edit_timestamp
         result = await self.rpc("send", params)
         return result if isinstance(result, dict) else {}
 

@@ -47,6 +47,7 @@ class SentMessage:
     timestamp: int = 0
     error: str = ""
     text_styles: list[str] = field(default_factory=list)  # "start:length:STYLE"
+    edit_of: int = 0  # the timestamp of the message this one edits
 
     @property
     def ok(self) -> bool:
@@ -292,6 +293,11 @@ class FakeSignalCli:
             return self._error(request_id, -1, "Invalid textStyle syntax")
         message = SentMessage(target, params.get("message", ""), attachments, stamp)
         message.text_styles = styles
+        if edit := params.get("editTimestamp"):
+            # Signal refuses edits of messages it does not know (or too old ones).
+            if not any(m.timestamp == edit and m.recipient == target for m in self.sent):
+                return self._error(request_id, -1, "Failed to edit message: not found")
+            message.edit_of = int(edit)
         if self._faults:
             kind, options = self._faults.pop(0)
             message.error = kind
