@@ -34,6 +34,7 @@ from bot.transports.signal import (
     to_inbound,
 )
 from bot.transports.signal_client import SignalClient, parse_sse
+from tests.fakes.clock import FakeClock
 from tests.fakes.signal_cli import ACCOUNT, FakeSignalCli
 
 ANA = "a0a0a0a0-1111-4222-8333-444444444444"
@@ -346,8 +347,9 @@ async def test_bold_goes_out_as_a_signal_text_style(
 
 
 async def test_a_message_kept_up_to_date_is_edited_in_place(
-    adapter: Transport, signal_cli: FakeSignalCli
+    adapter: Transport, signal_cli: FakeSignalCli, clock: FakeClock
 ) -> None:
+    signal_cli.set_time(int(clock.now().timestamp() * 1000))
     first = await adapter.signal.deliver(ANA, Outbound("Sent: 10/100"))
     again = await adapter.signal.deliver(ANA, Outbound("Sent: 50/100", edit_message_id=first))
     assert again == first
@@ -358,3 +360,7 @@ async def test_a_message_kept_up_to_date_is_edited_in_place(
     # A message Signal cannot edit any more is sent anew.
     fresh = await adapter.signal.deliver(ANA, Outbound("Sent: 100/100", edit_message_id="42"))
     assert fresh != "42" and signal_cli.sent[-1].edit_of == 0
+    # Signal apps ignore edits of day-old messages: those are sent anew, without asking.
+    clock.advance(hours=25)
+    later = await adapter.signal.deliver(ANA, Outbound("Sent: 100/100", edit_message_id=first))
+    assert later != first and signal_cli.sent[-1].edit_of == 0

@@ -62,6 +62,8 @@ DOWN_RETRY = 15.0
 # A CAPTCHA needs a person: try again every so often until someone has solved it.
 CAPTCHA_RETRY = 300.0
 CAPTCHA_URL = "https://signalcaptchas.org/challenge/generate.html"
+# Signal apps apply edits only to messages under a day old; later ones become new messages.
+EDIT_WINDOW_MS = 23 * 3600 * 1000
 
 Dispatch = Callable[[Inbound], Awaitable[list[Outbound]]]
 _COORDS_RE = re.compile(r"^\s*(-?\d{1,2}(?:[.,]\d+)?)\s*[,; ]\s*(-?\d{1,3}(?:[.,]\d+)?)\s*$")
@@ -508,7 +510,8 @@ class SignalTransport:
         attachments = [data_uri(outbound.attachment)] if outbound.attachment else None
         message_id = ""
         try:
-            if (edited := outbound.edit_message_id).isdigit() and len(texts) == 1:
+            edited = outbound.edit_message_id
+            if edited.isdigit() and len(texts) == 1 and self._editable(int(edited)):
                 # A message the system keeps up to date (a progress count): edit it in place.
                 if await self._edit(recipient, group, int(edited), texts[0], styles):
                     return edited
@@ -527,6 +530,11 @@ class SignalTransport:
             _from_rpc_error(exc)
         self._captcha_reported = False
         return message_id
+
+    def _editable(self, timestamp: int) -> bool:
+        # Signal apps ignore edits of messages older than a day.
+        age_ms = self.clock.now().timestamp() * 1000 - timestamp
+        return 0 <= age_ms < EDIT_WINDOW_MS
 
     async def _edit(
         self, recipient: str, group: str, timestamp: int, text: str, styles: list[str]

@@ -164,6 +164,10 @@ class FakeSignalCli:
         self._pending.append({"account": self.account, "envelope": envelope})
         self._arrived.set()
 
+    def set_time(self, milliseconds: int) -> None:
+        """Number the next messages from this Unix time in milliseconds (Signal's ids)."""
+        self._timestamps = itertools.count(milliseconds)
+
     def drop_stream(self) -> None:
         """Close every open event stream, as when signal-cli restarts or a proxy cuts it."""
         self._drop.set()
