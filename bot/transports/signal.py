@@ -6,7 +6,9 @@ offered is kept in memory and in the database (`numbered_choices`), so a restart
 the question and the answer changes nothing. Commands work with or without the slash in
 private chats ("help" is /help); in groups only "/help" counts, so that conversation
 among members does not wake the bot. Requests for a location or a phone number become
-text: "48.85, 2.35", a map link or a typed number are read as the answer.
+text: "48.85, 2.35", a map link or a typed number are read as the answer. Bold, italic and
+code become Signal text styles; files go as attachments; a message the system keeps up to
+date (`edit_message_id`) is edited in place while Signal apps still accept edits.
 
 Signal's rate limits are unpublished and strict. When it asks us to wait (rate limit,
 CAPTCHA) or signal-cli is down, every send pauses: system messages stay in the outbox
