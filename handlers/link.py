@@ -117,5 +117,10 @@ async def on_prefer(request: Request) -> Reply:
 
 
 def register(router: Router) -> None:
-    router.command("link", cmd_link, description=N_("Link your Telegram and Signal accounts"))
+    settings = router.services.settings
+    # In the menu only where there is something to link: Telegram and Signal both running.
+    both = bool(settings.telegram_token and settings.signal_cli_url)
+    router.command(
+        "link", cmd_link, description=N_("Link your Telegram and Signal accounts"), menu=both
+    )
     router.choice(PREFIX, on_prefer)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import Relais
 from bot.services import Services
 from bot.storage.db import Database
 from bot.storage.volunteers import Volunteer
@@ -212,6 +213,7 @@ async def test_linking_end_to_end_from_telegram_to_signal(
     async with running_relais(env, clock) as relais:
         await signal_cli.wait_for_connections(1)
         await joined(relais.services, relais.db, "telegram", "42")
+        assert "link" in {c["command"] for c in bot_api.commands_for(language_code="fr")}
         bot_api.send_text(42, "/link", language_code="fr")
         shown = await bot_api.wait_for_text(42, "/link ")
         code = code_in(shown.text or "")
@@ -247,3 +249,10 @@ async def test_a_new_signal_account_replaces_the_old_one_and_keeps_its_preferenc
         ("telegram", "42"),
     ]
     assert await services.volunteers.by_identity("signal", UUID) is None
+
+
+async def test_link_is_not_in_the_menu_when_only_telegram_runs(
+    telegram_relais: Relais, bot_api: FakeBotAPI
+) -> None:
+    assert "link" not in {c["command"] for c in bot_api.commands_for(language_code="fr")}
+    assert "help" in {c["command"] for c in bot_api.commands_for(language_code="fr")}
