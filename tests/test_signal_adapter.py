@@ -23,6 +23,7 @@ from bot.transports import (
     RateLimited,
     TransientFailure,
     Unreachable,
+    signal_client,
 )
 from bot.transports import signal as signal_transport
 from bot.transports.numbered import resolve_numbered
@@ -364,3 +365,16 @@ async def test_a_message_kept_up_to_date_is_edited_in_place(
     clock.advance(hours=25)
     later = await adapter.signal.deliver(ANA, Outbound("Sent: 100/100", edit_message_id=first))
     assert later != first and signal_cli.sent[-1].edit_of == 0
+
+
+async def test_a_silent_event_stream_is_taken_for_dead_and_reopened(
+    adapter: Transport, signal_cli: FakeSignalCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(signal_client, "STREAM_SILENCE", 0.3)
+    signal_cli.keepalive = 30  # a half-open connection: not even keep-alives arrive
+    adapter.signal.backoff = (0.05, 0.1)
+    await adapter.signal.start()
+    try:
+        await signal_cli.wait_for_connections(2)
+    finally:
+        await adapter.signal.stop()

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 RPC_PATH = "/api/v1/rpc"
 EVENTS_PATH = "/api/v1/events"
 CHECK_PATH = "/api/v1/check"
+STREAM_SILENCE = 60.0
 
 
 class SignalCliError(Exception):
@@ -161,8 +162,9 @@ class SignalClient:
                 "GET",
                 EVENTS_PATH,
                 headers={"Accept": "text/event-stream"},
-                # No read timeout: keep-alive comments come every 15 s, messages whenever.
-                timeout=httpx.Timeout(None, connect=5.0),
+                # signal-cli writes a keep-alive comment every 15 s: a minute of silence
+                # means the connection is dead even if TCP has not noticed.
+                timeout=httpx.Timeout(None, connect=5.0, read=STREAM_SILENCE),
             ) as response:
                 if response.status_code != 200:
                     raise SignalCliHttpError(response.status_code, "")
