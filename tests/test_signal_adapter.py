@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.config import ConfigError, Settings
 from bot.messaging import Choice, Outbound, choices
 from bot.services import Services
 from bot.storage.db import Database, available_migrations
@@ -378,3 +379,21 @@ async def test_a_silent_event_stream_is_taken_for_dead_and_reopened(
         await signal_cli.wait_for_connections(2)
     finally:
         await adapter.signal.stop()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("RELAIS_SIGNAL_RATE", "fast", "RELAIS_SIGNAL_RATE: expected messages per second"),
+        ("RELAIS_SIGNAL_RATE", "0", "RELAIS_SIGNAL_RATE: expected messages per second"),
+        ("SIGNAL_CLI_URL", "127.0.0.1:8080", "SIGNAL_CLI_URL: expected http://host:port"),
+    ],
+)
+def test_bad_signal_settings_are_named(variable: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env({variable: value})
+
+
+def test_signal_settings_default_to_a_slow_lane() -> None:
+    settings = Settings.from_env({"SIGNAL_CLI_URL": "http://127.0.0.1:8080/"})
+    assert (settings.signal_cli_url, settings.signal_rate) == ("http://127.0.0.1:8080", 0.5)
