@@ -8,12 +8,17 @@ It serves the three endpoints of `signal-cli daemon --http`:
   incoming message, ``:`` keep-alive comments;
 * ``GET /api/v1/check``: 200.
 
-Test side: :meth:`FakeSignalCli.send_text` (a person writes), :attr:`sent` and
-:meth:`wait_for_text` (what Relais sent), :meth:`fail_next` (scripted errors: ``"rate_limit"``
-→ -5 with ``RATE_LIMIT_FAILURE`` and ``retryAfterSeconds``, ``"captcha"`` → -6 with a challenge
-token, ``"network"``), :attr:`unregistered` (recipients answered ``UNREGISTERED_FAILURE``),
-:meth:`drop_stream` (close the event streams), :meth:`go_down` / :meth:`come_back` (the
-daemon stops listening, then listens again on the same port).
+Test side: :meth:`FakeSignalCli.send_text` (a person writes; ``group_id=``, ``contacts=``,
+``timestamp=`` for a replay) and :meth:`enqueue_envelope` (any raw envelope); :attr:`sent`,
+:meth:`messages_to` and :meth:`wait_for_text` (what Relais sent: text, decoded data-URI
+attachments, ``textStyle`` and ``editTimestamp``); :meth:`fail_next` (scripted errors:
+``"rate_limit"`` → -5 with ``RATE_LIMIT_FAILURE`` and ``retryAfterSeconds``, ``"captcha"`` →
+-6 with a challenge token, ``"network"`` → -1 with ``NETWORK_FAILURE``, ``"internal"`` →
+-32603); :attr:`unregistered` (recipients answered -1 with ``UNREGISTERED_FAILURE``);
+:meth:`drop_stream` (close the event streams), :meth:`go_down` / :meth:`come_back` (the daemon
+stops listening, then listens again on the same port); :attr:`stream_connections` and
+:meth:`wait_for_connections`. Events queued while no stream is open wait for the next one,
+as with ``--receive-mode on-connection``.
 """
 
 from __future__ import annotations
