@@ -18,9 +18,13 @@ from bot.router import Router
 from bot.scheduler import Scheduler
 from bot.sender import Lane, Sender
 from bot.services import Services
+from bot.services.signal_account import report_captcha
 from bot.storage.db import Database
+from bot.storage.outbox import URGENT, Envelope
 from bot.transports import Transport
 from bot.transports.console import ConsoleTransport
+from bot.transports.signal import Captcha, SignalTransport
+from bot.transports.signal_client import SignalClient
 from bot.transports.telegram import TelegramTransport
 
 log = logging.getLogger(__name__)
@@ -37,7 +41,7 @@ class Relais:
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
     ) -> None:
-        if not settings.telegram_token:
+        if not settings.telegram_token and not settings.signal_cli_url:
             # The console's own user is the admin, so every flow can be tried offline.
             settings = replace(settings, admins=settings.admins | {Identity("console", "1")})
         self.settings = settings
@@ -50,6 +54,7 @@ class Relais:
         self.transports: list[Transport] = []
         self.console: ConsoleTransport | None = None
         self.telegram: TelegramTransport | None = None
+        self.signal: SignalTransport | None = None
 
     async def run(self) -> None:
         """Run until SIGTERM/SIGINT (or the end of console input)."""
@@ -103,12 +108,51 @@ class Relais:
             )
             self.transports.append(self.telegram)
             sender.add(self.telegram, Lane(per_second=28.0, concurrency=32))
-        else:
+        if settings.signal_cli_url:
+            self.signal = self._signal_transport(services, router)
+            self.transports.append(self.signal)
+            # One at a time, slowly: Signal's limits are unpublished and it bans bursts.
+            rate = settings.signal_rate
+            sender.add(
+                self.signal, Lane(per_second=rate, per_chat_interval=1 / rate, concurrency=1)
+            )
+        if not self.transports:
             self.console = ConsoleTransport(
                 router.dispatch, settings.language, stdin=self.stdin, stdout=self.stdout
             )
             self.transports.append(self.console)
             sender.add(self.console, Lane(per_second=50.0, per_chat_interval=0.0))
+
+    def _signal_transport(self, services: Services, router: Router) -> SignalTransport:
+        settings = self.settings
+
+        async def queue_reply(chat_id: str, outbound: Outbound) -> None:
+            envelope = Envelope("reply", "signal", chat_id, outbound, priority=URGENT)
+            await services.send_later([envelope])
+
+        async def on_captcha(captcha: Captcha) -> None:
+            await report_captcha(services, captcha.token)
+
+        def on_sender(uuid: str, number: str) -> None:
+            # RELAIS_ADMINS may name a Signal admin by number; Relais knows people by UUID.
+            admins = services.settings.admins
+            if number and Identity("signal", number) in admins:
+                identity = Identity("signal", uuid)
+                if identity not in admins:
+                    updated = replace(services.settings, admins=admins | {identity})
+                    self.settings = services.settings = services.people.settings = updated
+
+        return SignalTransport(
+            SignalClient(settings.signal_cli_url, settings.signal_account),
+            router.dispatch,
+            services.shown_choices,
+            account=settings.signal_account,
+            clock=self.clock,
+            commands=lambda: router.commands.keys(),
+            queue_reply=queue_reply,
+            on_captcha=on_captcha,
+            on_sender=on_sender,
+        )
 
     def _blocked_handler(self, services: Services):  # type: ignore[no-untyped-def]
         async def on_blocked(chat_id: str, blocked: bool) -> None:

@@ -80,6 +80,8 @@ class Settings:
     paid_broadcast: bool = False
     signal_cli_url: str = ""
     signal_account: str = ""
+    # Messages per second on Signal's outbox lane: its limits are unpublished and strict.
+    signal_rate: float = 0.5
     controller: str = "la campagne"
     pseudonym_key: Secret = Secret("")
     log_level: str = "INFO"
@@ -108,6 +110,9 @@ class Settings:
         base_url = get("TELEGRAM_API_BASE_URL", DEFAULT_API_BASE_URL)
         if not base_url.startswith(("http://", "https://")):
             raise ConfigError("TELEGRAM_API_BASE_URL: must be an http:// or https:// address")
+        signal_url = get("SIGNAL_CLI_URL").rstrip("/")
+        if signal_url and not signal_url.startswith(("http://", "https://")):
+            raise ConfigError("SIGNAL_CLI_URL: expected http://host:port of signal-cli's daemon")
         language = get("RELAIS_LANGUAGE", "fr")
         if language not in LANGUAGES:
             raise ConfigError(f"RELAIS_LANGUAGE: must be one of {', '.join(LANGUAGES)}")
@@ -133,8 +138,9 @@ class Settings:
             ),
             digest_time=_clock_time("RELAIS_DIGEST_TIME", get("RELAIS_DIGEST_TIME", "20:00")),
             paid_broadcast=_boolean("RELAIS_PAID_BROADCAST", get("RELAIS_PAID_BROADCAST", "no")),
-            signal_cli_url=get("SIGNAL_CLI_URL").rstrip("/"),
+            signal_cli_url=signal_url,
             signal_account=get("SIGNAL_ACCOUNT"),
+            signal_rate=_rate("RELAIS_SIGNAL_RATE", get("RELAIS_SIGNAL_RATE", "0.5")),
             controller=get("RELAIS_CONTROLLER", "la campagne"),
             pseudonym_key=Secret(get("RELAIS_PSEUDONYM_KEY")),
             log_level=_log_level(get("RELAIS_LOG_LEVEL", "INFO")),
@@ -195,6 +201,16 @@ def _integer(name: str, value: str, low: int, high: int) -> int:
     if not value.isdigit() or not low <= int(value) <= high:
         raise ConfigError(f"{name}: expected a whole number from {low} to {high}, got {value!r}")
     return int(value)
+
+
+def _rate(name: str, value: str) -> float:
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = 0.0
+    if not 0.01 <= rate <= 50:
+        raise ConfigError(f"{name}: expected messages per second from 0.01 to 50, got {value!r}")
+    return rate
 
 
 def _boolean(name: str, value: str) -> bool:

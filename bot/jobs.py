@@ -17,6 +17,8 @@ async def tidy(services: Services) -> None:
     now = services.clock.now()
     await services.conversations.purge_expired(now)
     await services.updates.forget_before(now - timedelta(days=2))
+    await services.shown_choices.purge_expired(now)
+    await services.links.links.purge_expired(now)
 
 
 async def retention(services: Services) -> None:

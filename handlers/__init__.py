@@ -10,6 +10,7 @@ from handlers import (
     duty,
     help,
     incidents,
+    link,
     onboarding,
     privacy,
     profile,
@@ -29,6 +30,7 @@ FLOWS: tuple[ModuleType, ...] = (
     duty,
     incidents,
     riposte,
+    link,
     help,
 )
 

@@ -18,6 +18,7 @@ from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
 from tests.fakes.relais import running_relais, telegram_env
+from tests.fakes.signal_cli import FakeSignalCli
 
 ADMIN_ID = "1"
 
@@ -93,3 +94,10 @@ async def telegram_relais(
     env = telegram_env(bot_api, tmp_path / "relais.sqlite3")
     async with running_relais(env, clock) as relais:
         yield relais
+
+
+@pytest.fixture
+async def signal_cli() -> AsyncIterator[FakeSignalCli]:
+    """A fake signal-cli daemon (HTTP mode) on loopback."""
+    async with FakeSignalCli() as fake:
+        yield fake

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from bot.clock import Clock
 from bot.config import Settings
 from bot.services.alerts import AlertService
+from bot.services.link import LinkService
 from bot.services.people import PeopleService
 from bot.services.privacy import PrivacyService
 from bot.services.teams import TeamService
@@ -16,6 +17,8 @@ from bot.storage.alerts import AlertRepository
 from bot.storage.audit import AuditLog
 from bot.storage.conversations import ConversationRepository, UpdateLog
 from bot.storage.db import Database
+from bot.storage.link import LinkRepository
+from bot.storage.numbered import ShownChoicesRepository
 from bot.storage.outbox import Envelope, OutboxRepository
 from bot.storage.teams import TeamRepository
 from bot.storage.volunteers import VolunteerRepository
@@ -37,6 +40,9 @@ class Services:
     profiles: VolunteerService
     teams: TeamService
     privacy: PrivacyService
+    # One volunteer on several messengers (/link); choices shown as numbered lists.
+    links: LinkService
+    shown_choices: ShownChoicesRepository
     # Called after anything is queued, so the sender looks at once.
     wake_sender: Callable[[], None] = field(default=lambda: None)
     # Called when someone's roles change, so messengers refresh their command menu.
@@ -65,6 +71,8 @@ class Services:
             teams=TeamService(clock, volunteers, TeamRepository(db, clock), audit, roles_changed),
             privacy=PrivacyService(settings, clock, db, volunteers),
             roles_changed=roles_changed,
+            links=LinkService(LinkRepository(db), audit, clock),
+            shown_choices=ShownChoicesRepository(db),
         )
         services.alerts = AlertService(services, AlertRepository(db))
         return services

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from bot.i18n import _
 from bot.messaging import Outbound
 from bot.text import to_plain
@@ -31,15 +34,34 @@ def render_numbered(outbound: Outbound) -> tuple[str, list[str]]:
 
 
 def resolve_numbered(text: str, payloads: list[str], labels: list[str] | None = None) -> str:
-    """The payload a reply like '2' (or the choice's own word) stands for, or ''."""
-    answer = text.strip().rstrip(".").lower()
-    if answer.isdigit() and 1 <= int(answer) <= len(payloads):
-        return payloads[int(answer) - 1]
-    if labels:
-        for label, payload in zip(labels, payloads, strict=False):
-            if answer and answer == to_plain(label).strip().lower():
-                return payload
+    """The payload a reply like '2' (or the choice's own word) stands for, or ''.
+
+    '2', '2.', '#2' and the keycap emoji 2️⃣ are the second choice. A word matches a choice
+    whose whole label it is ('accept' for '✅ Accept'), or failing that the one label that
+    contains it as a word; case, accents, emoji and punctuation are ignored.
+    """
+    answer = _words(text.replace("\ufe0f", "").replace("\u20e3", ""))
+    if answer.isdigit() and answer.isascii():
+        index = int(answer)
+        return payloads[index - 1] if 1 <= index <= len(payloads) else ""
+    if not answer or not labels:
+        return ""
+    pairs = list(zip((_words(label) for label in labels), payloads, strict=False))
+    for words, payload in pairs:
+        if words and answer == words:
+            return payload
+    if " " not in answer:
+        found = [payload for words, payload in pairs if answer in words.split()]
+        if len(found) == 1:
+            return found[0]
     return ""
+
+
+def _words(text: str) -> str:
+    """Lower-case words without accents, emoji or punctuation, single-spaced."""
+    decomposed = unicodedata.normalize("NFKD", to_plain(text).casefold())
+    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(re.findall(r"\w+", letters))
 
 
 def choice_labels(outbound: Outbound) -> list[str]:

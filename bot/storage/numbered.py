@@ -1,0 +1,76 @@
+"""The numbered choices last shown in each chat, for messengers without buttons."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.clock import from_iso, to_iso
+from bot.storage.db import Database
+
+# After this long, a bare "2" is just text again.
+SHOWN_LIFETIME = timedelta(days=2)
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """What a chat was last offered: choice payloads and labels in order, a pending request."""
+
+    payloads: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    request: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.payloads or self.request)
+
+
+class ShownChoicesRepository:
+    """Remembers, per chat, what the numbers in the last message stood for."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, channel: str, chat_id: str, now: datetime) -> Shown:
+        row = await self.db.fetch_one(
+            "SELECT choices, request, updated_at FROM numbered_choices"
+            " WHERE channel = ? AND chat_id = ?",
+            (channel, chat_id),
+        )
+        if row is None or from_iso(row["updated_at"]) + SHOWN_LIFETIME <= now:
+            return Shown()
+        pairs = json.loads(row["choices"])
+        return Shown(
+            tuple(str(p) for p, _ in pairs), tuple(str(label) for _, label in pairs), row["request"]
+        )
+
+    async def put(self, channel: str, chat_id: str, shown: Shown, now: datetime) -> None:
+        """Replace what the chat was offered; an empty Shown forgets it."""
+        async with self.db.transaction() as tx:
+            if not shown:
+                await tx.execute(
+                    "DELETE FROM numbered_choices WHERE channel = ? AND chat_id = ?",
+                    (channel, chat_id),
+                )
+                return
+            await tx.execute(
+                "INSERT INTO numbered_choices (channel, chat_id, choices, request, updated_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, chat_id) DO UPDATE SET"
+                " choices = excluded.choices, request = excluded.request,"
+                " updated_at = excluded.updated_at",
+                (
+                    channel,
+                    chat_id,
+                    json.dumps(list(zip(shown.payloads, shown.labels, strict=True))),
+                    shown.request,
+                    to_iso(now),
+                ),
+            )
+
+    async def purge_expired(self, now: datetime) -> int:
+        async with self.db.transaction() as tx:
+            cursor = await tx.execute(
+                "DELETE FROM numbered_choices WHERE updated_at <= ?",
+                (to_iso(now - SHOWN_LIFETIME),),
+            )
+            return cursor.rowcount
