@@ -244,6 +244,7 @@ class Router:
             return
         if now - from_iso(volunteer.last_active_at) > ACTIVITY_GRANULARITY:
             await self.services.volunteers.touch(volunteer.id, now)
+        if actor.unreachable:
             await self.services.volunteers.reachable_again(
                 actor.identity.channel, actor.identity.user_id
             )

@@ -417,3 +417,23 @@ async def test_incidents_answers_clearly_when_there_is_nothing_or_a_bad_number(
     assert "followed by an alert number" in sam.last_text
     await sam.send("/incidents 12")
     assert "There is no alert #12." in sam.last_text
+
+
+async def test_forget_erases_the_alarms_a_volunteer_raised_with_their_comments(
+    services: Services, chat: Callable[..., Chat]
+) -> None:
+    await make.volunteer(services, "42", name="Ana")
+    ana = chat("42")
+    await raise_alarm(ana, "https://x.com/opponent/status/123", "Zphrqx-commentaire-unique")
+    await ana.send("/mydata")
+    assert ana.last.attachment is not None
+    assert b"Zphrqx-commentaire-unique" in ana.last.attachment.content
+    await ana.send("/forget")
+    await ana.tap("fg:yes")
+    await services.db.checkpoint()
+    data = b"".join(
+        p.read_bytes() for p in services.db.path.parent.glob(services.db.path.name + "*")
+    )
+    assert b"Zphrqx-commentaire-unique" not in data
+    # The incident itself stays, counted, for the comms team.
+    assert await services.db.fetch_value("SELECT reports FROM incidents") == 1

@@ -6,7 +6,10 @@ from collections.abc import Callable
 
 from bot.messaging import Inbound
 from bot.router import FloodGate, Router
+from bot.services import Services
+from tests.factories import make_volunteer
 from tests.fakes.chat import Chat
+from tests.fakes.clock import FakeClock
 
 
 async def test_cancel_with_nothing_in_progress_says_so(chat: Callable[..., Chat]) -> None:
@@ -102,3 +105,13 @@ async def test_admin_commands_say_they_are_for_admins(
     ana = chat("42", language="en")
     await ana.send("/settings_demo")
     assert ana.last_text == "Sorry, this is for admins only."
+
+
+async def test_someone_who_blocked_the_bot_is_reachable_again_once_they_write(
+    services: Services, chat: Callable[..., Chat], clock: FakeClock
+) -> None:
+    volunteer = await make_volunteer(services, "77")
+    await services.outbox.mark_unreachable("telegram", "77", clock.now())
+    assert await services.volunteers.addresses(volunteer.id) == []
+    await chat("77", language="en").send("/help")  # a minute later, well within the hour
+    assert [a.chat_id for a in await services.volunteers.addresses(volunteer.id)] == ["77"]

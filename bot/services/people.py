@@ -24,6 +24,8 @@ class Actor:
     volunteer: Volunteer | None
     roles: tuple[Role, ...]
     is_admin: bool
+    # This identity was marked unreachable (blocked the bot); writing to us undoes it.
+    unreachable: bool = False
 
     @property
     def volunteer_id(self) -> int | None:
@@ -65,7 +67,9 @@ class PeopleService:
         self.volunteers = volunteers
 
     async def actor(self, identity: Identity, chat_id: str) -> Actor:
-        volunteer = await self.volunteers.by_identity(identity.channel, identity.user_id)
+        volunteer, unreachable = await self.volunteers.by_identity_with_reach(
+            identity.channel, identity.user_id
+        )
         roles = await self.volunteers.roles(volunteer.id) if volunteer else ()
         is_admin = identity in self.settings.admins or any(r.role == ADMIN for r in roles)
-        return Actor(identity, chat_id, volunteer, roles, is_admin)
+        return Actor(identity, chat_id, volunteer, roles, is_admin, unreachable)

@@ -3,6 +3,7 @@ ripostes and their calls; the comms role."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,8 +12,10 @@ import aiosqlite
 
 from bot.clock import to_iso
 from bot.messaging import Outbound
+from bot.services.privacy import register_personal_data
 from bot.storage.db import Database, placeholders
 from bot.storage.outbox import URGENT
+from bot.text import esc
 
 INCIDENT_OPEN = ("new", "taken")
 
@@ -517,24 +520,9 @@ class AlertRepository:
         return {r["id"]: r["first_name"] or "" for r in rows}
 
     async def forget(self, volunteer_id: int) -> None:
-        """Erasure: remove what rapid response keeps about a volunteer (reports and their
-        comments, calls, pages, duty); incidents stay, counted, without them."""
+        """Erasure on its own (the /forget erasure calls `erase_alerts` in its transaction)."""
         async with self.db.transaction() as tx:
-            for table in (
-                "incident_reports",
-                "riposte_calls",
-                "incident_pages",
-                "duty",
-                "duty_slots",
-            ):
-                await tx.execute(f"DELETE FROM {table} WHERE volunteer_id = ?", (volunteer_id,))
-            await tx.execute(
-                "UPDATE incidents SET taken_by = NULL, taken_by_name = NULL WHERE taken_by = ?",
-                (volunteer_id,),
-            )
-            await tx.execute(
-                "UPDATE incidents SET opened_by = NULL WHERE opened_by = ?", (volunteer_id,)
-            )
+            await erase_alerts(tx, volunteer_id, datetime.now())
 
     # -- duty ---------------------------------------------------------------------------
 
@@ -897,3 +885,54 @@ def _first_per_volunteer(rows: Iterable[aiosqlite.Row]) -> list[Recipient]:
             )
         )
     return found
+
+
+async def export_alerts(db: Database, volunteer_id: int) -> dict[str, object]:
+    """What rapid response keeps about a volunteer, for /mydata."""
+    reports = await db.fetch_all(
+        "SELECT r.incident_id, r.comment, i.url FROM incident_reports r"
+        " JOIN incidents i ON i.id = r.incident_id WHERE r.volunteer_id = ?",
+        (volunteer_id,),
+    )
+    calls = await db.fetch_value(
+        "SELECT COUNT(*) FROM riposte_calls WHERE volunteer_id = ?", (volunteer_id,)
+    )
+    on_duty = await db.fetch_value(
+        "SELECT COUNT(*) FROM duty WHERE volunteer_id = ?", (volunteer_id,)
+    )
+    return {
+        "alarms_raised": [
+            {"incident": r["incident_id"], "link": r["url"], "comment": r["comment"]}
+            for r in reports
+        ],
+        "riposte_calls": calls,
+        "on_duty_roster": bool(on_duty),
+    }
+
+
+async def erase_alerts(tx: aiosqlite.Connection, volunteer_id: int, now: datetime) -> None:
+    """Remove what rapid response keeps about a volunteer (reports and their comments,
+    calls, pages, duty); incidents stay, counted, without them."""
+    # Their comments were quoted in the pages sent to the comms team: take them out there too.
+    reports = await tx.execute(
+        "SELECT incident_id, comment FROM incident_reports WHERE volunteer_id = ?",
+        (volunteer_id,),
+    )
+    for incident_id, comment in await reports.fetchall():
+        if comment:
+            quoted = json.dumps(esc(comment), ensure_ascii=False)[1:-1]
+            await tx.execute(
+                "UPDATE outbox SET payload = REPLACE(payload, ?, '…')"
+                " WHERE kind = 'alert' AND ref_id = ?",
+                (quoted, incident_id),
+            )
+    for table in ("incident_reports", "riposte_calls", "incident_pages", "duty", "duty_slots"):
+        await tx.execute(f"DELETE FROM {table} WHERE volunteer_id = ?", (volunteer_id,))
+    await tx.execute(
+        "UPDATE incidents SET taken_by = NULL, taken_by_name = NULL WHERE taken_by = ?",
+        (volunteer_id,),
+    )
+    await tx.execute("UPDATE incidents SET opened_by = NULL WHERE opened_by = ?", (volunteer_id,))
+
+
+register_personal_data("rapid_response", export_alerts, erase_alerts)

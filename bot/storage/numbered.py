@@ -6,7 +6,10 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import aiosqlite
+
 from bot.clock import from_iso, to_iso
+from bot.services.privacy import register_personal_data
 from bot.storage.db import Database
 
 # After this long, a bare "2" is just text again.
@@ -74,3 +77,24 @@ class ShownChoicesRepository:
                 (to_iso(now - SHOWN_LIFETIME),),
             )
             return cursor.rowcount
+
+
+async def _export_shown(db: Database, volunteer_id: int) -> list[dict[str, object]]:
+    rows = await db.fetch_all(
+        "SELECT n.channel, n.choices FROM numbered_choices n JOIN identities i"
+        " ON i.channel = n.channel AND i.chat_id = n.chat_id WHERE i.volunteer_id = ?",
+        (volunteer_id,),
+    )
+    return [{"messenger": r["channel"], "last_choices": json.loads(r["choices"])} for r in rows]
+
+
+async def _erase_shown(tx: aiosqlite.Connection, volunteer_id: int, now: datetime) -> None:
+    # The labels can quote what the person typed; identities still exist at this point.
+    await tx.execute(
+        "DELETE FROM numbered_choices WHERE (channel, chat_id) IN"
+        " (SELECT channel, chat_id FROM identities WHERE volunteer_id = ?)",
+        (volunteer_id,),
+    )
+
+
+register_personal_data("numbered_choices", _export_shown, _erase_shown)

@@ -159,12 +159,21 @@ class VolunteerRepository:
         self.clock = clock
 
     async def by_identity(self, channel: str, user_id: str) -> Volunteer | None:
+        volunteer, _ = await self.by_identity_with_reach(channel, user_id)
+        return volunteer
+
+    async def by_identity_with_reach(
+        self, channel: str, user_id: str
+    ) -> tuple[Volunteer | None, bool]:
+        """The volunteer behind an identity, and whether that identity is marked unreachable."""
         row = await self.db.fetch_one(
-            "SELECT v.* FROM volunteers v JOIN identities i ON i.volunteer_id = v.id "
-            "WHERE i.channel = ? AND i.user_id = ?",
+            "SELECT v.*, i.unreachable_at AS identity_unreachable_at FROM volunteers v"
+            " JOIN identities i ON i.volunteer_id = v.id WHERE i.channel = ? AND i.user_id = ?",
             (channel, user_id),
         )
-        return Volunteer.from_row(row) if row else None
+        if row is None:
+            return None, False
+        return Volunteer.from_row(row), row["identity_unreachable_at"] is not None
 
     async def get(self, volunteer_id: int) -> Volunteer | None:
         row = await self.db.fetch_one("SELECT * FROM volunteers WHERE id = ?", (volunteer_id,))
