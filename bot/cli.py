@@ -20,6 +20,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="bring the database up to date")
     backup = commands.add_parser("backup", help="copy the live database safely to PATH")
     backup.add_argument("path", type=Path)
+    tasks = commands.add_parser("tasks", help="micro-tasks: import FILE (CSV or YAML)")
+    tasks_commands = tasks.add_subparsers(dest="action", required=True)
+    tasks_import = tasks_commands.add_parser("import", help="add tasks from a CSV or YAML file")
+    tasks_import.add_argument("file", type=Path)
+    calls = commands.add_parser("calls", help="phone banking: import TASK_ID FILE (CSV)")
+    calls_commands = calls.add_subparsers(dest="action", required=True)
+    calls_import = calls_commands.add_parser("import", help="add a call list to a call task")
+    calls_import.add_argument("task_id", type=int)
+    calls_import.add_argument("file", type=Path)
     return parser
 
 
@@ -40,6 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_migrate(settings))
         elif args.command == "backup":
             asyncio.run(_backup(settings, args.path))
+        elif args.command in ("tasks", "calls"):
+            from bot.task_cli import run_import
+
+            return asyncio.run(run_import(settings, args))
     except StorageError as exc:
         print(f"Database error: {exc}", file=sys.stderr)
         return 1

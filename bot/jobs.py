@@ -19,6 +19,15 @@ async def tidy(services: Services) -> None:
     await services.updates.forget_before(now - timedelta(days=2))
 
 
+async def task_offers(services: Services) -> None:
+    """Close tasks whose time is up, remind those who accepted, offer open tasks."""
+    now = services.clock.now()
+    await services.offers.expire_round(now)
+    await services.offers.remind_round(now)
+    await services.offers.offer_round(now)
+
+
 def register_jobs(scheduler: Scheduler, services: Services) -> None:
     """Every recurring job, in one place."""
     scheduler.every(3600, lambda: tidy(services), "tidy")
+    scheduler.every(600, lambda: task_offers(services), "task_offers")

@@ -7,11 +7,16 @@ from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.services.calls import CallService
+from bot.services.offers import OfferService
 from bot.services.people import PeopleService
+from bot.services.tasks import TaskService
 from bot.storage.audit import AuditLog
+from bot.storage.calls import CallRepository
 from bot.storage.conversations import ConversationRepository, UpdateLog
 from bot.storage.db import Database
 from bot.storage.outbox import Envelope, OutboxRepository
+from bot.storage.tasks import TaskRepository
 from bot.storage.volunteers import VolunteerRepository
 
 
@@ -28,10 +33,19 @@ class Services:
     updates: UpdateLog
     outbox: OutboxRepository
     audit: AuditLog
+    tasks: TaskService = field(init=False)
+    calls: CallService = field(init=False)
+    offers: OfferService = field(init=False)
     # Called after anything is queued, so the sender looks at once.
     wake_sender: Callable[[], None] = field(default=lambda: None)
     # Called when someone's roles change, so messengers refresh their command menu.
     roles_changed: list[Callable[[int], object]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        task_repository = TaskRepository(self.db)
+        self.tasks = TaskService(self.settings, self.clock, task_repository, self.audit)
+        self.calls = CallService(self.clock, CallRepository(self.db), task_repository)
+        self.offers = OfferService(self.settings, task_repository, self.volunteers, self.send_later)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock, db: Database) -> Services:

@@ -33,6 +33,9 @@ CREATE TABLE tasks (
     starts_at           TEXT,                        -- when the canvass or event begins
     -- targeting that is not a list (lists are in task_targets)
     radius_km           REAL,                        -- from latitude/longitude; NULL: anywhere
+    -- Target kinds present in task_targets, e.g. ',team,skill,': lets the next-task query
+    -- skip the lookups for kinds a task does not target.
+    target_kinds        TEXT NOT NULL DEFAULT ',',
     team_id             INTEGER REFERENCES teams(id) ON DELETE SET NULL,  -- owning team; NULL: campaign-wide
     created_by          INTEGER REFERENCES volunteers(id) ON DELETE SET NULL,
     created_at          TEXT NOT NULL,

@@ -1,0 +1,171 @@
+"""/tasks: an organizer follows their tasks' progress and pauses, resumes, closes or edits them.
+
+Buttons: tadm:<action>:<task id> (pause, resume, close, closeok, edit) and
+tadm:ef:<task id>:<field> to pick the field to edit; every tap re-checks the scope.
+"""
+
+from __future__ import annotations
+
+from bot.i18n import N_, _
+from bot.messaging import Choice, Outbound, choices
+from bot.router import Reply, Request, Router, expired
+from bot.services.people import ORGANIZER
+from bot.services.task_cards import kind_label
+from bot.storage.tasks import Progress, Task
+from bot.text import clean, esc
+from handlers.newtask import parse_moment
+
+STATUS_LABELS = {
+    "open": N_("open"),
+    "paused": N_("paused"),
+    "closed": N_("closed"),
+    "draft": N_("draft"),
+}
+EDITABLE = {
+    "title": N_("Title"),
+    "quota": N_("Quota"),
+    "closes_at": N_("Closing time"),
+    "priority": N_("Priority"),
+}
+EDIT_PROMPTS = {
+    "title": N_("New title?"),
+    "quota": N_("New quota? A number, or - for no limit."),
+    "closes_at": N_("New closing time? For example 12/12 20:00."),
+    "priority": N_("New priority? A whole number; higher comes first."),
+}
+
+
+def progress_line(item: Progress) -> str:
+    task = item.task
+    quota = str(task.quota) if task.quota else "∞"
+    return _(
+        "<b>#{id} {title}</b> · {kind} · {status}\n"
+        "Done {done} / {quota} · accepted {accepted} · skipped {skipped}"
+    ).format(
+        id=task.id,
+        title=esc(task.title),
+        kind=kind_label(task.kind),
+        status=_(STATUS_LABELS[task.status]),
+        done=item.done,
+        quota=quota,
+        accepted=item.accepted,
+        skipped=item.skipped,
+    )
+
+
+def task_buttons(task: Task) -> tuple[tuple[Choice, ...], ...]:
+    if task.status == "closed":
+        return ()
+    toggle = (
+        Choice(_("Resume"), f"tadm:resume:{task.id}")
+        if task.status == "paused"
+        else Choice(_("Pause"), f"tadm:pause:{task.id}")
+    )
+    return choices(
+        [
+            toggle,
+            Choice(_("Edit"), f"tadm:edit:{task.id}"),
+            Choice(_("Close"), f"tadm:close:{task.id}"),
+        ]
+    )
+
+
+async def cmd_tasks(request: Request) -> Reply:
+    """Lists the organizer's tasks with progress, each with Pause/Resume, Edit, Close."""
+    items = await request.services.tasks.overview(request.actor)
+    if not items:
+        return Outbound(_("No tasks yet. Create one with /newtask."))
+    replies = [Outbound(_("Your tasks (newest first, closed ones last):"))]
+    for item in items[:20]:
+        replies.append(Outbound(progress_line(item), choices=task_buttons(item.task)))
+    return replies
+
+
+async def on_button(request: Request) -> Reply:
+    """Pause, resume, close (after a confirmation) or start editing a task in scope."""
+    pieces = request.inbound.choice.split(":")
+    if (
+        not request.actor.is_organizer
+        or len(pieces) not in (3, 4)
+        or not pieces[2].isdigit()
+        or len(pieces[2]) > 12
+    ):
+        return expired()
+    action, task_id = pieces[1], int(pieces[2])
+    service = request.services.tasks
+    task = await service.manageable(request.actor, task_id)
+    if task is None or task.status == "closed":
+        return expired()
+    if action == "close":
+        return Outbound(
+            _("Close “{title}”? Volunteers can no longer take it; accepted ones expire.").format(
+                title=esc(task.title)
+            ),
+            choices=choices(
+                [
+                    Choice(_("Yes, close it"), f"tadm:closeok:{task.id}"),
+                    Choice(_("No"), f"tadm:keep:{task.id}"),
+                ]
+            ),
+            edit=True,
+        )
+    if action == "keep":
+        return Outbound(_("Kept open."), edit=True)
+    if action == "edit":
+        fields = [Choice(_(label), f"tadm:ef:{task.id}:{f}") for f, label in EDITABLE.items()]
+        return Outbound(_("What do you want to change?"), choices=choices(fields[:2], fields[2:]))
+    if action == "ef" and len(pieces) == 4 and pieces[3] in EDITABLE:
+        await request.begin("taskedit", pieces[3], {"task": task.id})
+        return Outbound(_(EDIT_PROMPTS[pieces[3]]))
+    status = {"pause": "paused", "resume": "open", "closeok": "closed"}.get(action)
+    if status is None:
+        return expired()
+    updated = await service.set_status(request.actor, task.id, status)
+    if updated is None:
+        return expired()
+    said = {
+        "paused": _("Paused: nobody is offered this task until you resume it."),
+        "open": _("Resumed: the task is back in the queue."),
+        "closed": _("Closed."),
+    }[status]
+    return Outbound(
+        said + "\n\n" + progress_line(Progress(updated, 0, 0, 0)).split("\n")[0], edit=True
+    )
+
+
+async def on_edit(request: Request) -> Reply:
+    """The new value for the field being edited."""
+    assert request.conversation is not None
+    field, task_id = request.conversation.step, int(request.conversation.data["task"])
+    text = clean(request.text)
+    value: object
+    if field == "title":
+        if not text or len(text) > 200:
+            return Outbound(_("Please send a title of 1 to 200 characters."))
+        value = text
+    elif field == "quota":
+        if text != "-" and (not text.isdigit() or not 0 < int(text) <= 1_000_000):
+            return Outbound(_("Please send a number (or - to skip)."))
+        value = None if text == "-" else int(text)
+    elif field == "priority":
+        if not text.lstrip("-").isdigit() or abs(int(text)) > 1000:
+            return Outbound(_("Please send a whole number between -1000 and 1000."))
+        value = int(text)
+    else:
+        moment = parse_moment(text, request.services.settings.timezone, request.now)
+        if moment is None or moment <= request.now:
+            return Outbound(_("I did not understand that date. Write it like 05/12 18:30."))
+        value = moment
+    updated = await request.services.tasks.edit(request.actor, task_id, **{field: value})
+    await request.finish()
+    if updated is None:
+        return expired()
+    return Outbound(_("Saved.") + "\n\n" + progress_line(Progress(updated, 0, 0, 0)).split("\n")[0])
+
+
+def register(router: Router) -> None:
+    router.command(
+        "tasks", cmd_tasks, rank=ORGANIZER, description=N_("Follow and manage your tasks")
+    )
+    router.choice("tadm", on_button)
+    router.flow("taskedit", on_edit)
