@@ -129,7 +129,9 @@ async def on_button(request: Request) -> Reply:
         "closed": _("Closed."),
     }[status]
     return Outbound(
-        said + "\n\n" + progress_line(Progress(updated, 0, 0, 0)).split("\n")[0], edit=True
+        said + "\n\n" + progress_line(Progress(updated, 0, 0, 0)).split("\n")[0],
+        choices=task_buttons(updated),
+        edit=True,
     )
 
 

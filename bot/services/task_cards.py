@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import tzinfo
 
 from bot.clock import from_iso
-from bot.i18n import N_, _, format_datetime
+from bot.i18n import N_, _, format_date, format_time
 from bot.messaging import Choice, Outbound, choices
 from bot.storage.tasks import Assignment, Task
 from bot.text import esc
@@ -29,7 +29,8 @@ def kind_label(kind: str) -> str:
 
 
 def _when(iso: str, tz: tzinfo) -> str:
-    return format_datetime(from_iso(iso), tz)
+    moment = from_iso(iso)
+    return f"{format_date(moment, tz)}, {format_time(moment, tz)}"
 
 
 def describe(task: Task, instructions: str, tz: tzinfo) -> str:

@@ -225,7 +225,9 @@ class TaskService:
         now = self.clock.now()
         if fit is None or not await self.tasks.fits(fit, task_id, now):
             task = await self.tasks.get(task_id)
-            if task is None or task.status != "open":
+            if task is None:
+                raise ClaimRefused("target")
+            if task.status != "open":
                 raise ClaimRefused("closed")
             if task.quota is not None and task.slots_taken >= task.quota:
                 raise ClaimRefused("full")

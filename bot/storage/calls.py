@@ -127,7 +127,11 @@ class CallRepository:
         now: datetime,
         callback_at: datetime | None = None,
     ) -> Contact | None:
-        """Record a call by the caller holding the contact; None if they no longer hold it."""
+        """Record a call by the caller holding the contact; None if they no longer hold it.
+
+        A lapsed hold still counts while nobody else has taken the contact: a long call
+        is not an abandoned one.
+        """
         if result not in RESULTS:
             raise ValueError(result)
         stamp = to_iso(now)
@@ -136,8 +140,7 @@ class CallRepository:
             cursor = await tx.execute(
                 "UPDATE call_contacts SET state = ?, held_by = NULL, held_until = NULL,"
                 " callback_at = ?, last_result = ?, attempts = attempts + 1, updated_at = ?"
-                " WHERE id = ? AND held_by = ? AND state = 'held' AND held_until > ?"
-                " RETURNING *",
+                " WHERE id = ? AND held_by = ? AND state = 'held' RETURNING *",
                 (
                     state,
                     to_iso(callback_at) if callback_at and state == "callback" else None,
@@ -145,7 +148,6 @@ class CallRepository:
                     stamp,
                     contact_id,
                     volunteer_id,
-                    stamp,
                 ),
             )
             row = await cursor.fetchone()
