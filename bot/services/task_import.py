@@ -20,6 +20,15 @@ from bot.services.tasks import TaskError, TaskService
 from bot.storage.tasks import KINDS, TARGET_KINDS, Task, TaskDraft
 
 MAX_FILE_BYTES = 1_000_000
+TASK_ERRORS = {
+    "title": "title is missing or longer than 200 characters",
+    "instructions": "instructions longer than 3000 characters",
+    "quota": "quota must be at least 1",
+    "numbers": "per_volunteer_cap must be at least 1 and points not negative",
+    "link": "link must start with https://",
+    "radius": "radius_km needs latitude and longitude",
+    "closes": "closes_at must come after opens_at",
+}
 # File column → target kind; values separated by commas (or a YAML list).
 TARGET_COLUMNS = {
     "teams": "team",
@@ -115,7 +124,7 @@ def to_draft(record: Mapping[str, Any], teams: Mapping[str, int], tz: tzinfo) ->
     kind = _text(record.get("kind"))
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
-    values: dict[str, Any] = {"kind": kind}
+    values: dict[str, Any] = {"kind": kind, "title": ""}
     for column in TEXT_COLUMNS:
         if _text(record.get(column)):
             values[column] = _text(record[column])
@@ -183,7 +192,7 @@ async def import_tasks(service: TaskService, name: str, content: bytes) -> list[
         try:
             drafts.append(service.validate(to_draft(record, teams, tz)))
         except TaskError as exc:
-            problems.append(FileProblem(line, f"invalid {exc.code}"))
+            problems.append(FileProblem(line, TASK_ERRORS.get(exc.code, exc.code)))
         except (ValueError, TypeError) as exc:
             problems.append(FileProblem(line, str(exc)))
     if not records:
