@@ -6,10 +6,11 @@ accepted task; out:<step>:<value> for quick answers while the outcome flow waits
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import timedelta, tzinfo
 from typing import Any
 
-from bot.i18n import N_, _, ngettext
+from bot.clock import from_iso
+from bot.i18n import N_, _, format_date, format_time, ngettext
 from bot.messaging import Choice, Outbound, choices
 from bot.router import Reply, Request, Router, expired
 from bot.services.task_cards import accepted_card, assignment_choices, describe, offer_card
@@ -82,6 +83,16 @@ async def _card(request: Request, volunteer: Volunteer, task: Task) -> Outbound:
 async def _next_card(request: Request, volunteer: Volunteer) -> Outbound:
     task = await request.services.tasks.next_task(volunteer.id)
     if task is None:
+        back = await request.services.tasks.tasks.comes_back_at(volunteer.id, request.now)
+        if back and from_iso(back) - request.now < timedelta(days=2):
+            tz = _tz(request, volunteer)
+            moment = from_iso(back)
+            return Outbound(
+                _(
+                    "No task fits you right now. Come back after {time} on {day}: "
+                    "something will be ready for you."
+                ).format(time=format_time(moment, tz), day=format_date(moment, tz))
+            )
         return Outbound(
             _(
                 "No task fits you right now. Come back in a few hours: new tasks arrive "

@@ -141,6 +141,9 @@ async def test_event_text_and_custom_tasks_to_their_outcomes(
     assert "6 points" in ana.last_text
     await ana.send("/task")
     assert "No task fits you right now" in ana.last_text
+    await task(services, "custom", title="Tonight", opens_at=services.clock.now().replace(hour=19))
+    await ana.send("/task")
+    assert "Come back after 8:00" in ana.last_text  # 19:00 UTC is 20:00 in Paris
 
 
 async def test_stale_foreign_and_forged_taps_change_nothing(

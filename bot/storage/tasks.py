@@ -408,17 +408,15 @@ class TaskRepository:
         """What targeting needs to know about a volunteer."""
         row = await self.db.fetch_one(
             "SELECT id, postcode, department, skills, language, availability, latitude,"
-            " longitude FROM volunteers WHERE id = ?",
+            " longitude, (SELECT group_concat(team_id) FROM team_members"
+            " WHERE volunteer_id = v.id) AS teams FROM volunteers v WHERE id = ?",
             (volunteer_id,),
         )
         if row is None:
             return None
-        teams = await self.db.fetch_all(
-            "SELECT team_id FROM team_members WHERE volunteer_id = ?", (volunteer_id,)
-        )
         return Fit(
             volunteer_id=row["id"],
-            teams=frozenset(r["team_id"] for r in teams),
+            teams=frozenset(int(t) for t in (row["teams"] or "").split(",") if t),
             postcode=row["postcode"] or "",
             department=row["department"] or "",
             skills=frozenset(filter(None, (row["skills"] or "").split(","))),
@@ -450,12 +448,22 @@ class TaskRepository:
             params.update(_distance_params(fit.latitude, fit.longitude))
         params["priority"] = best.priority
         nearest = await self.db.fetch_one(
-            f"SELECT t.* FROM tasks t INDEXED BY tasks_queue WHERE {where}"
-            " AND t.priority = :priority"
-            f" ORDER BY t.latitude IS NULL, {_DISTANCE2}, t.id LIMIT 1",
+            f"SELECT t.* FROM tasks t INDEXED BY tasks_located WHERE {where}"
+            " AND t.priority = :priority AND t.latitude IS NOT NULL"
+            f" ORDER BY {_DISTANCE2}, t.id LIMIT 1",
             params,
         )
         return Task.from_row(nearest) if nearest else best
+
+    async def comes_back_at(self, volunteer_id: int, now: datetime) -> str | None:
+        """When something may fit again (ISO): a task opening, or one put off coming back."""
+        value = await self.db.fetch_value(
+            "SELECT MIN(at) FROM (SELECT MIN(opens_at) AS at FROM tasks WHERE status = 'open'"
+            " AND opens_at > :now UNION ALL SELECT MIN(later_until) FROM assignments"
+            " WHERE volunteer_id = :volunteer AND state = 'later' AND later_until > :now)",
+            {"now": to_iso(now), "volunteer": volunteer_id},
+        )
+        return str(value) if value else None
 
     async def fits(self, fit: Fit, task_id: int, now: datetime) -> bool:
         """Whether this open task is one the volunteer could take now."""

@@ -45,6 +45,8 @@ CREATE TABLE tasks (
 );
 -- The next-task query walks open tasks by priority.
 CREATE INDEX tasks_queue ON tasks(status, priority DESC, id);
+-- ... and, among the same priority, field tasks with a place to find the nearest.
+CREATE INDEX tasks_located ON tasks(status, priority, id) WHERE latitude IS NOT NULL;
 CREATE INDEX tasks_closing ON tasks(status, closes_at);
 CREATE INDEX tasks_team ON tasks(team_id);
 
