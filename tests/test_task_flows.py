@@ -156,8 +156,11 @@ async def test_stale_foreign_and_forged_taps_change_nothing(
     open_task = await task(services, "custom", title="For all")
     ana, bob = chat("230", language="en"), chat("231", language="en")
     await ana.send("/task")
+    skip_payload = ana.find_choice("Skip")
     await ana.tap("Accept")
     done_payload = ana.find_choice("Done")
+    await ana.tap_data(skip_payload)  # the card she already accepted
+    assert EXPIRED_EN in ana.last_text
     for forged in (
         done_payload,  # someone else's assignment
         f"task:acc:{t.id}",  # a task outside their target

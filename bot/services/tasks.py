@@ -236,8 +236,11 @@ class TaskService:
         return await self.tasks.claim(task_id, volunteer_id, now, source)
 
     async def skip(self, volunteer_id: int, task_id: int, later: bool) -> bool:
-        """Skip for good or put off for a few hours; False if there is no such task."""
+        """Skip for good or put off for a few hours; False if there is no such task or the
+        volunteer already took it (an old card)."""
         if await self.tasks.get(task_id) is None:
+            return False
+        if any(a.task_id == task_id for a, _ in await self.tasks.in_hand(volunteer_id)):
             return False
         now = self.clock.now()
         if later:
