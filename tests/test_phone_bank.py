@@ -188,3 +188,49 @@ async def test_many_callers_at_once_never_get_the_same_contact(
             await database.close()
     got = [c.id for c in held if c is not None]
     assert len(got) == 20 and len(set(got)) == 20
+
+
+async def test_call_lists_are_blanked_a_month_after_their_task_closes(
+    services: Services, clock: FakeClock
+) -> None:
+    me = await volunteer(services, "340")
+    call = await task(services, "call")
+    await services.calls.import_list(call.id, LIST)
+    camille = await services.calls.current_or_next(me, call.id)
+    assert camille is not None
+    await services.calls.record(me, camille.id, "do_not_call")
+    await services.tasks.tasks.expire(call.id, clock.now())
+    clock.advance(days=29)
+    await services.offers.expire_round(clock.now())
+    assert (await services.calls.calls.get(camille.id)).name == "Camille Martin"  # type: ignore[union-attr]
+    clock.advance(days=2)
+    await services.offers.expire_round(clock.now())
+    blanked = await services.calls.calls.get(camille.id)
+    assert blanked is not None and blanked.name == "" and blanked.phone.startswith("erased:")
+    assert await services.calls.calls.barred("+33612345678")  # still never called again
+    assert (await services.calls.calls.summary(call.id))["result_do_not_call"] == 1
+
+
+async def test_erasure_gives_back_slots_and_held_contacts_and_drops_comments(
+    services: Services, chat: ChatFactory
+) -> None:
+    me = await volunteer(services, "350", language="en")
+    other = await volunteer(services, "351")
+    await task(services, "canvass", quota=1, priority=2)
+    call = await task(services, "call", priority=1)
+    await services.calls.import_list(call.id, LIST)
+    ana = chat("350", language="en")
+    await ana.send("/task")
+    await ana.tap("Accept")
+    await ana.tap("Done")
+    for answer in ("10", "5", "2", "Ask for Mme Roux"):
+        await ana.send(answer)
+    await services.tasks.accept(me, call.id)
+    held = await services.calls.current_or_next(me, call.id)
+    assert held is not None
+    await services.tasks.forget(me)
+    assert await services.db.fetch_value("SELECT comment FROM outcomes") is None
+    assert await services.db.fetch_value("SELECT doors_knocked FROM outcomes") == 10
+    again = await services.calls.current_or_next(other, call.id)
+    assert again is not None and again.id == held.id
+    assert (await services.tasks.tasks.get(call.id)).slots_taken == 0  # type: ignore[union-attr]

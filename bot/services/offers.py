@@ -24,6 +24,8 @@ from bot.storage.volunteers import VolunteerRepository
 log = logging.getLogger(__name__)
 
 REMIND_BEFORE = timedelta(hours=24)
+# Call lists hold third parties' numbers: blanked this long after their task closed.
+CALL_LIST_RETENTION = timedelta(days=30)
 # Offer a task to a few more people than it has slots: some will skip.
 OFFERS_PER_SLOT = 3
 MAX_OFFERS_PER_TASK_PER_ROUND = 200
@@ -162,6 +164,7 @@ class OfferService:
         for task_id in await self.tasks.due_to_close(now):
             await self.tasks.expire(task_id, now)
             closed += 1
+        await self.tasks.purge_call_lists(now - CALL_LIST_RETENTION)
         return RoundReport(expired_tasks=closed)
 
     async def _queue(self, envelopes: list[Envelope]) -> None:

@@ -277,6 +277,10 @@ class TaskService:
             streak=streak([from_iso(t).astimezone(tz) for t in times], local_now),
         )
 
+    async def forget(self, volunteer_id: int) -> None:
+        """Part of erasure (/forget): see TaskRepository.forget_volunteer."""
+        await self.tasks.forget_volunteer(volunteer_id, self.clock.now())
+
     async def leaderboard(self) -> list[tuple[str, int]]:
         """This month's leaderboard of volunteers who opted in."""
         return await self.tasks.leaderboard(self.clock.now() - timedelta(days=30))

@@ -791,6 +791,55 @@ class TaskRepository:
             )
             return cursor.rowcount == 1
 
+    async def forget_volunteer(self, volunteer_id: int, now: datetime) -> None:
+        """Erasure: drop what a volunteer wrote, give back their slots and held contacts.
+
+        Counts (doors, calls, points) stay for the campaign's totals, tied only to the
+        volunteer id, which erasure leaves without a name or an address.
+        """
+        stamp = to_iso(now)
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outcomes SET proof = NULL, comment = NULL WHERE volunteer_id = ?",
+                (volunteer_id,),
+            )
+            cursor = await tx.execute(
+                "UPDATE assignments SET state = 'expired', finished_at = ?, updated_at = ?"
+                " WHERE volunteer_id = ? AND state = 'accepted' RETURNING task_id",
+                (stamp, stamp, volunteer_id),
+            )
+            for row in await cursor.fetchall():
+                await tx.execute(
+                    "UPDATE tasks SET slots_taken = MAX(slots_taken - 1, 0) WHERE id = ?",
+                    (row["task_id"],),
+                )
+            await tx.execute("DELETE FROM offers WHERE volunteer_id = ?", (volunteer_id,))
+            await tx.execute(
+                "UPDATE call_contacts SET state = 'ready', held_by = NULL, held_until = NULL,"
+                " updated_at = ? WHERE held_by = ? AND state = 'held'",
+                (stamp, volunteer_id),
+            )
+            await tx.execute(
+                "UPDATE call_results SET volunteer_id = NULL WHERE volunteer_id = ?",
+                (volunteer_id,),
+            )
+
+    async def purge_call_lists(self, closed_before: datetime) -> int:
+        """Blank the names, numbers and notes of call lists of tasks closed long ago.
+
+        Results stay for reports; the do-not-call list keeps its numbers, since honouring
+        it is the point.
+        """
+        async with self.db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE call_contacts SET name = '', notes = NULL, phone = 'erased:' || id,"
+                " state = 'done', held_by = NULL, held_until = NULL, callback_at = NULL"
+                " WHERE phone NOT LIKE 'erased:%' AND task_id IN (SELECT id FROM tasks"
+                " WHERE status = 'closed' AND closed_at <= ?)",
+                (to_iso(closed_before),),
+            )
+            return cursor.rowcount
+
     # -- points ---------------------------------------------------------------------------
 
     async def points(self, volunteer_id: int) -> int:
