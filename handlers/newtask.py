@@ -17,7 +17,7 @@ from bot.services.people import ORGANIZER
 from bot.services.task_cards import KIND_LABELS, describe
 from bot.services.tasks import TaskError
 from bot.storage.tasks import KINDS, Task, TaskDraft
-from bot.text import clean
+from bot.text import clean, esc
 
 # The steps, in order. Each kind asks its own details between instructions and area.
 COMMON_BEFORE = ("kind", "team", "title", "instructions")
@@ -29,7 +29,28 @@ DETAILS: dict[str, tuple[str, ...]] = {
     "event": ("location", "radius", "starts"),
     "custom": (),
 }
-COMMON_AFTER = ("area", "quota", "closes", "preview")
+COMMON_AFTER = ("area", "who", "quota", "closes", "preview")
+# The skill a volunteer chose in their profile that matches each kind of task.
+KIND_SKILL = {
+    "share": "share",
+    "canvass": "canvass",
+    "call": "call",
+    "text": "text",
+    "event": "events",
+}
+# Words accepted at the "who" step (English and French), and what they target.
+AUDIENCE_WORDS = {
+    **{w: ("skill", "share") for w in ("share", "sharing", "partage", "partager")},
+    **{w: ("skill", "canvass") for w in ("canvass", "canvassing", "porte-à-porte", "tractage")},
+    **{w: ("skill", "call") for w in ("call", "calls", "appels", "appel")},
+    **{w: ("skill", "text") for w in ("text", "texts", "sms", "messages")},
+    **{w: ("skill", "events") for w in ("events", "event", "événements", "événement")},
+    **{w: ("language", "fr") for w in ("fr", "french", "français", "francais")},
+    **{w: ("language", "en") for w in ("en", "english", "anglais")},
+    **{w: ("availability", "evenings") for w in ("evenings", "evening", "soirs", "soir", "soirée")},
+    **{w: ("availability", "weekends") for w in ("weekends", "weekend", "week-end", "week-ends")},
+    **{w: ("availability", "daytime") for w in ("daytime", "day", "journée", "jour", "journées")},
+}
 PROMPTS = {
     "title": N_("Title of the task? (short, e.g. “Share the video on pensions”)"),
     "instructions": N_(
@@ -47,6 +68,11 @@ PROMPTS = {
     "area": N_(
         "Only for some départements or postcodes? Send them separated by commas "
         "(e.g. 75, 93200), or - for no restriction."
+    ),
+    "who": N_(
+        "Only some volunteers? Tap a button, or type skills (share, canvass, call, text, "
+        "events), languages (fr, en) or times (evenings, weekends, daytime) separated by "
+        "commas."
     ),
     "quota": N_("How many completions do you need? Send a number, or - for no limit."),
     "closes": N_("When does it close? For example 12/12 20:00, or - to keep it open."),
@@ -119,6 +145,14 @@ async def _ask(request: Request, step: str) -> Reply:
         return await _advance(request, "radius", None)
     if step == "preview":
         return await _preview(request)
+    if step == "who":
+        buttons = [Choice(_("Everyone"), "nt:who:all")]
+        skill = KIND_SKILL.get(data.get("kind", ""))
+        if skill:
+            buttons.append(
+                Choice(_("Only those who chose “{skill}”").format(skill=skill), "nt:who:skill")
+            )
+        return Outbound(_(PROMPTS[step]), choices=tuple((b,) for b in buttons))
     return Outbound(_(PROMPTS[step]))
 
 
@@ -142,6 +176,8 @@ def _draft(data: dict[str, Any]) -> TaskDraft:
         targets["postcode"] = tuple(p for p in places if len(p) == 5)
     if any(len(p) != 5 for p in places):
         targets["department"] = tuple(p for p in places if len(p) != 5)
+    for kind, values in (data.get("who") or {}).items():
+        targets[kind] = tuple(values)
     return TaskDraft(
         kind=data["kind"],
         title=data.get("title", ""),
@@ -247,6 +283,10 @@ async def on_button(request: Request) -> Reply:
         if (team == 0 and scope is not None) or (team and scope is not None and team not in scope):
             return expired()
         return await _advance(request, "team", team)
+    if step == "who" and value in ("all", "skill"):
+        skill = KIND_SKILL.get(conversation.data.get("kind", ""))
+        chosen = {"skill": [skill]} if value == "skill" and skill else {}
+        return await _advance(request, "who", chosen)
     if step == "preview" and value == "publish":
         return await _publish(request)
     if step == "preview" and value == "cancel":
@@ -262,6 +302,21 @@ async def on_text(request: Request) -> Reply:
     text = clean(request.text)
     inbound = request.inbound
     skip = text == "-"
+    if step == "who":
+        if skip:
+            return await _advance(request, step, {})
+        chosen: dict[str, list[str]] = {}
+        for word in (w.strip().lower() for w in text.split(",") if w.strip()):
+            if word not in AUDIENCE_WORDS:
+                return Outbound(
+                    _("I don't know “{word}”. {prompt}").format(
+                        word=esc(word[:40]), prompt=_(PROMPTS["who"])
+                    )
+                )
+            kind, target = AUDIENCE_WORDS[word]
+            if target not in chosen.setdefault(kind, []):
+                chosen[kind].append(target)
+        return await _advance(request, step, chosen)
     if step in ("kind", "team", "preview"):
         return Outbound(_("Please tap one of the buttons above, or send /cancel."))
     if step == "title":

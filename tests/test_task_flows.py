@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.router import FloodGate
 from bot.services import Services
 from tests.fakes.chat import Chat
 from tests.task_factories import task, team, volunteer
@@ -12,11 +13,23 @@ ChatFactory = Callable[..., Chat]
 EXPIRED_EN = "This button has expired"
 
 
+def unhurried(chat: Chat) -> None:
+    """A wizard typed by a test is faster than any person: lift the flood gate."""
+    chat.router.flood = FloodGate(limit=1000)
+
+
+def labels(chat: Chat) -> str:
+    return " ".join(c.label for row in chat.last.choices for c in row)
+
+
 async def test_share_task_from_wizard_to_outcome_in_english(
     services: Services, chat: ChatFactory, admin_chat: Chat
 ) -> None:
-    await volunteer(services, "200", language="en")
+    await volunteer(services, "200", language="en", skills=["share"])
+    await volunteer(services, "201", language="en", skills=["call"])
+    await volunteer(services, "202", language="fr", skills=["share"])
     admin_chat.language = "en"
+    unhurried(admin_chat)
     await admin_chat.send("/newtask")
     assert "Which kind" in admin_chat.last_text
     await admin_chat.tap("Share")
@@ -28,14 +41,22 @@ async def test_share_task_from_wizard_to_outcome_in_english(
     await admin_chat.send("https://example.org/video")
     await admin_chat.send("Our pensions deserve better")
     await admin_chat.send("-")
+    assert "Only those who chose “share”" in labels(admin_chat)
+    await admin_chat.send("juggling, en")
+    assert "I don't know “juggling”" in admin_chat.last_text
+    await admin_chat.send("English, share")
     await admin_chat.send("ten")
     assert "number" in admin_chat.last_text
     await admin_chat.send("10")
     await admin_chat.send("-")
     assert "Preview" in admin_chat.last_text
-    assert "reaches 1 volunteer" in admin_chat.last_text
+    assert "reaches 1 volunteer right now" in admin_chat.last_text  # English and sharing
     await admin_chat.tap("Publish")
     assert "Published: task #1" in admin_chat.last_text
+    for outsider, nothing in (("201", "No task fits"), ("202", "Aucune tâche")):
+        other = chat(outsider)
+        await other.send("/task")
+        assert nothing in other.last_text
 
     ana = chat("200", language="en")
     await ana.send("/task")
@@ -63,6 +84,7 @@ async def test_canvass_from_wizard_with_a_meeting_point_only_reaches_people_near
 ) -> None:
     await volunteer(services, "210", department="75", latitude=48.853, longitude=2.349)
     await volunteer(services, "211", latitude=43.30, longitude=5.37)  # Marseille
+    unhurried(admin_chat)
     await admin_chat.send("/newtask")
     await admin_chat.tap("Porte-à-porte")
     await admin_chat.tap("Toute la campagne")
@@ -77,6 +99,7 @@ async def test_canvass_from_wizard_with_a_meeting_point_only_reaches_people_near
     assert "05/12 18:30" in admin_chat.last_text
     await admin_chat.send("05/12 10:00")
     await admin_chat.send("75")
+    await admin_chat.tap("Tout le monde")
     await admin_chat.send("-")
     await admin_chat.send("06/12 13:00")
     assert "1 bénévole" in admin_chat.last_text
