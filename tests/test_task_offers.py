@@ -178,3 +178,18 @@ async def test_jobs_survive_a_restart_because_the_queue_is_in_the_database(
     await services.offers.offer_round(clock.now())
     restarted = Fresh.build(services.settings, clock, services.db)
     assert (await restarted.offers.offer_round(clock.now())).offers == 0
+
+
+async def test_pausing_a_task_withdraws_its_unsent_offers(
+    services: Services, clock: FakeClock, admin_chat: Chat
+) -> None:
+    await volunteer(services, "580")
+    t = await task(services, "custom", title="Leaflets")
+    await services.offers.offer_round(clock.now())
+    admin_chat.language = "en"
+    await admin_chat.send("/tasks")
+    await admin_chat.tap("Pause")
+    assert "Paused" in admin_chat.last_text
+    assert await services.outbox.counts("offer", t.id) == {"cancelled": 1}
+    await admin_chat.tap("Resume")
+    assert (await services.offers.offer_round(clock.now())).offers == 0  # offered once only

@@ -29,6 +29,9 @@ CALL_LIST_RETENTION = timedelta(days=30)
 # Offer a task to a few more people than it has slots: some will skip.
 OFFERS_PER_SLOT = 3
 MAX_OFFERS_PER_TASK_PER_ROUND = 200
+# Each round looks at the most important open tasks only, so it stays short at scale;
+# the rest wait for a later round (or for volunteers to ask with /task).
+TASKS_PER_ROUND = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +76,7 @@ class OfferService:
         """Offer open tasks to volunteers who fit; at most one new offer per person per round."""
         offered: set[int] = set()
         total = 0
-        for task in await self.tasks.offerable(now):
+        for task in await self.tasks.offerable(now, TASKS_PER_ROUND):
             room = (
                 MAX_OFFERS_PER_TASK_PER_ROUND
                 if task.quota is None

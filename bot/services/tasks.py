@@ -194,6 +194,8 @@ class TaskService:
             await self.tasks.expire(task_id, now)
         elif not await self.tasks.set_status(task_id, status, now):
             return None
+        if status == "paused":
+            await self.tasks.withdraw_offers(task_id)
         await self.audit_action(actor, f"task.{status}", f"task:{task_id}")
         return await self.tasks.get(task_id)
 

@@ -358,6 +358,16 @@ class TaskRepository:
             )
             return cursor.rowcount == 1
 
+    async def withdraw_offers(self, task_id: int) -> int:
+        """Cancel offers of a task still waiting in the outbox (it was paused)."""
+        async with self.db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE outbox SET status = 'cancelled' WHERE kind = 'offer' AND ref_id = ?"
+                " AND status = 'pending'",
+                (task_id,),
+            )
+            return cursor.rowcount
+
     async def edit(self, task_id: int, now: datetime, **changes: Any) -> bool:
         """Change plain fields (title, instructions, quota, closes_at, priority, points)."""
         allowed = {"title", "instructions", "quota", "closes_at", "priority", "points"}
@@ -521,13 +531,13 @@ class TaskRepository:
             for r in rows
         ]
 
-    async def offerable(self, now: datetime) -> list[Task]:
+    async def offerable(self, now: datetime, limit: int) -> list[Task]:
         """Open tasks with room left, highest priority first."""
         rows = await self.db.fetch_all(
             "SELECT * FROM tasks WHERE status = 'open' AND opens_at <= ?"
             " AND (closes_at IS NULL OR closes_at > ?)"
-            " AND (quota IS NULL OR slots_taken < quota) ORDER BY priority DESC, id",
-            (to_iso(now), to_iso(now)),
+            " AND (quota IS NULL OR slots_taken < quota) ORDER BY priority DESC, id LIMIT ?",
+            (to_iso(now), to_iso(now), limit),
         )
         return [Task.from_row(r) for r in rows]
 
