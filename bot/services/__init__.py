@@ -33,24 +33,21 @@ class Services:
     updates: UpdateLog
     outbox: OutboxRepository
     audit: AuditLog
-    tasks: TaskService = field(init=False)
-    calls: CallService = field(init=False)
+    tasks: TaskService
+    calls: CallService
+    # Built right after the bundle, since it queues through `send_later`.
     offers: OfferService = field(init=False)
     # Called after anything is queued, so the sender looks at once.
     wake_sender: Callable[[], None] = field(default=lambda: None)
     # Called when someone's roles change, so messengers refresh their command menu.
     roles_changed: list[Callable[[int], object]] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        task_repository = TaskRepository(self.db)
-        self.tasks = TaskService(self.settings, self.clock, task_repository, self.audit)
-        self.calls = CallService(self.clock, CallRepository(self.db), task_repository)
-        self.offers = OfferService(self.settings, task_repository, self.volunteers, self.send_later)
-
     @classmethod
     def build(cls, settings: Settings, clock: Clock, db: Database) -> Services:
         volunteers = VolunteerRepository(db, clock)
-        return cls(
+        audit = AuditLog(db, clock)
+        task_repository = TaskRepository(db)
+        services = cls(
             settings=settings,
             clock=clock,
             db=db,
@@ -59,8 +56,12 @@ class Services:
             conversations=ConversationRepository(db),
             updates=UpdateLog(db),
             outbox=OutboxRepository(db),
-            audit=AuditLog(db, clock),
+            audit=audit,
+            tasks=TaskService(settings, clock, task_repository, audit),
+            calls=CallService(clock, CallRepository(db), task_repository),
         )
+        services.offers = OfferService(settings, task_repository, volunteers, services.send_later)
+        return services
 
     async def send_later(self, envelopes: Iterable[Envelope]) -> int:
         """Queue system-initiated messages in the outbox and wake the sender."""
