@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from bot.router import FloodGate
 from bot.services import Services
+from bot.storage.tasks import Outcome
 from tests.fakes.chat import Chat
 from tests.task_factories import task, team, volunteer
 
@@ -254,3 +255,28 @@ async def test_volunteers_cannot_create_tasks_and_people_who_have_not_joined_are
     stranger = chat("251", language="en")
     await stranger.send("/task")
     assert "/start" in stranger.last_text
+
+
+async def test_me_counts_a_streak_of_days_and_shows_the_leaderboard_only_to_who_opted_in(
+    services: Services, chat: ChatFactory
+) -> None:
+    ana_id = await volunteer(services, "260", language="en", first_name="Ana", leaderboard=True)
+    bob_id = await volunteer(services, "261", language="en", first_name="Bob")
+    await volunteer(services, "262", language="en", first_name="Chloé", leaderboard=True)
+    for day in range(3):
+        for who in (ana_id, bob_id):
+            t = await task(services, "custom", title=f"Day {day}", points=2)
+            assignment = await services.tasks.accept(who, t.id)
+            await services.tasks.complete(who, assignment.id, Outcome())
+        services.clock.advance(days=1)  # type: ignore[attr-defined]
+    ana, bob = chat("260", language="en"), chat("261", language="en")
+    await ana.send("/me")
+    assert "6 points" in ana.last_text
+    assert "Streak: 3 days in a row" in ana.last_text  # yesterday counts until today ends
+    assert "Leaderboard" in ana.last_text and "1. Ana — 6" in ana.last_text
+    assert "Bob" not in ana.last_text and "Chloé" not in ana.last_text  # no points, no line
+    await bob.send("/me")
+    assert "Leaderboard" not in bob.last_text and "Only you see this" in bob.last_text
+    services.clock.advance(days=1)  # type: ignore[attr-defined]
+    await ana.send("/me")
+    assert "Streak: 0 days" in ana.last_text
