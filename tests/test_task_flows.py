@@ -144,6 +144,7 @@ async def test_event_text_and_custom_tasks_to_their_outcomes(
     assert "Rally" in ana.last_text
     await ana.tap("I'm going")
     assert "You're going" in ana.last_text
+    assert await services.db.fetch_value("SELECT rsvp FROM assignments") == "going"
     await ana.tap("I was there")
     assert "+3 points" in ana.last_text
 

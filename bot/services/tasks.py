@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -235,7 +235,12 @@ class TaskService:
                 raise ClaimRefused("full")
             taken = [a for a, _ in await self.tasks.in_hand(volunteer_id) if a.task_id == task_id]
             raise ClaimRefused("taken" if taken else "target")
-        return await self.tasks.claim(task_id, volunteer_id, now, source)
+        assignment = await self.tasks.claim(task_id, volunteer_id, now, source)
+        task = await self.tasks.get(task_id)
+        if task is not None and task.kind == "event":
+            # Accepting an event is the RSVP; reports count who said they are going.
+            await self.tasks.set_rsvp(assignment.id, volunteer_id, "going")
+        return assignment
 
     async def skip(self, volunteer_id: int, task_id: int, later: bool) -> bool:
         """Skip for good or put off for a few hours; False if there is no such task or the
@@ -288,21 +293,7 @@ class TaskService:
         return await self.tasks.leaderboard(self.clock.now() - timedelta(days=30))
 
 
-def parse_targets(text: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
-    """Target lists from 'kind: a, b' answers, cleaned and de-duplicated."""
-    found: dict[str, tuple[str, ...]] = {}
-    for kind, value in text.items():
-        items = tuple(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
-        if items:
-            found[kind] = items
-    return found
-
-
 def local_day_start(moment: datetime, tz: tzinfo) -> datetime:
     """Midnight of the local day containing `moment`."""
     local = moment.astimezone(tz)
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def closes_in(task: Task, now: datetime) -> timedelta | None:
-    return from_iso(task.closes_at) - now if task.closes_at else None

@@ -14,11 +14,8 @@ from bot.clock import to_iso
 from bot.storage.db import Database, placeholders
 
 KINDS = ("share", "canvass", "call", "text", "event", "custom")
-FIELD_KINDS = ("canvass", "event")
 TARGET_KINDS = ("team", "postcode", "department", "skill", "language", "availability")
 KM_PER_DEGREE = 111.2
-# An assignment in one of these states holds a slot of the task's quota.
-HOLDING = ("accepted", "done")
 
 
 @dataclass(frozen=True, slots=True)
