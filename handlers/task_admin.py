@@ -77,8 +77,28 @@ async def cmd_tasks(request: Request) -> Reply:
         return Outbound(_("No tasks yet. Create one with /newtask."))
     replies = [Outbound(_("Your tasks (newest first, closed ones last):"))]
     for item in items[:20]:
-        replies.append(Outbound(progress_line(item), choices=task_buttons(item.task)))
+        text = progress_line(item)
+        if item.task.kind == "call":
+            text += "\n" + call_line(await request.services.calls.calls.summary(item.task.id))
+        replies.append(Outbound(text, choices=task_buttons(item.task)))
     return replies
+
+
+def call_line(summary: dict[str, int]) -> str:
+    """How far a phone bank got: people on the list, left to call, and the results."""
+    total = sum(n for k, n in summary.items() if not k.startswith("result_"))
+    left = summary.get("ready", 0) + summary.get("held", 0) + summary.get("callback", 0)
+    return _(
+        "Call list: {total} people, {left} left · supporters {supporter} · undecided "
+        "{undecided} · opposed {opposed} · no answer {no_answer}"
+    ).format(
+        total=total,
+        left=left,
+        supporter=summary.get("result_supporter", 0),
+        undecided=summary.get("result_undecided", 0),
+        opposed=summary.get("result_opposed", 0),
+        no_answer=summary.get("result_no_answer", 0),
+    )
 
 
 async def on_button(request: Request) -> Reply:

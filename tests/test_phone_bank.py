@@ -93,6 +93,11 @@ async def test_the_caller_loop_one_contact_at_a_time_in_french(
     assert "+1 point" in ana.last_text
     calls_made = await services.db.fetch_value("SELECT calls_made FROM outcomes")
     assert calls_made == 4
+    admin = chat("1")
+    await admin.send("/tasks")
+    assert "Liste d’appels : 3 personnes, 0 restantes · sympathisants 1 · indécis 1" in (
+        admin.texts(admin.replies[-2:])
+    )
 
 
 async def test_a_contact_is_held_by_one_caller_and_released_after_abandonment(
