@@ -214,3 +214,14 @@ async def test_organizers_create_only_within_their_teams(services: Services) -> 
     other = await task(services, team_id=theirs)
     assert await services.tasks.manageable(actor, other.id) is None
     assert await services.tasks.set_status(actor, other.id, "paused") is None
+
+
+async def test_the_next_task_query_walks_indexes_not_whole_tables(services: Services) -> None:
+    me = await volunteer(services, "99", latitude=48.85, longitude=2.35, skills=["call"])
+    fit = await services.tasks.tasks.fit(me)
+    assert fit is not None
+    plan = await services.tasks.tasks.next_task_plan(fit, services.clock.now())
+    assert any("USING INDEX tasks_queue" in step for step in plan), plan
+    assert not any("TEMP B-TREE" in step for step in plan), plan  # no sort of all tasks
+    lookups = [step for step in plan if "assignments" in step or "task_targets" in step]
+    assert lookups and all("INDEX" in step for step in lookups), plan

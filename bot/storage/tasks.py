@@ -462,6 +462,16 @@ class TaskRepository:
         )
         return Task.from_row(nearest) if nearest else best
 
+    async def next_task_plan(self, fit: Fit, now: datetime) -> list[str]:
+        """SQLite's plan for the first next-task query (a guard for its indexes)."""
+        where, params = _fit_clause(fit, now)
+        rows = await self.db.fetch_all(
+            f"EXPLAIN QUERY PLAN SELECT t.* FROM tasks t INDEXED BY tasks_queue WHERE {where}"
+            " ORDER BY t.priority DESC, t.id LIMIT 1",
+            params,
+        )
+        return [str(r["detail"]) for r in rows]
+
     async def comes_back_at(self, volunteer_id: int, now: datetime) -> str | None:
         """When something may fit again (ISO): a task opening, or one put off coming back."""
         value = await self.db.fetch_value(
