@@ -6,7 +6,7 @@ Buttons: nt:<step>:<value> answer the step the flow waits on (a stale one has ex
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, tzinfo
+from datetime import tzinfo
 from typing import Any
 
 from bot.clock import from_iso, to_iso
@@ -15,9 +15,10 @@ from bot.messaging import Choice, Outbound, choices
 from bot.router import Reply, Request, Router, expired
 from bot.services.people import ORGANIZER
 from bot.services.task_cards import KIND_LABELS, describe
-from bot.services.tasks import TaskError
+from bot.services.tasks import TaskError, parse_moment
 from bot.storage.tasks import KINDS, Task, TaskDraft
 from bot.text import clean, esc
+from handlers.task_admin import ask_call_list
 
 # The steps, in order. Each kind asks its own details between instructions and area.
 COMMON_BEFORE = ("kind", "team", "title", "instructions")
@@ -77,36 +78,10 @@ PROMPTS = {
     "quota": N_("How many completions do you need? Send a number, or - for no limit."),
     "closes": N_("When does it close? For example 12/12 20:00, or - to keep it open."),
 }
-_MOMENT = re.compile(
-    r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?(?:\s+(?:à\s+)?(\d{1,2})(?:[:hH](\d{2})?)?)?$"
-)
 
 
 def steps_for(kind: str) -> tuple[str, ...]:
     return COMMON_BEFORE + DETAILS.get(kind, ()) + COMMON_AFTER
-
-
-def parse_moment(text: str, tz: tzinfo, now: datetime) -> datetime | None:
-    """'05/12 18:30', '5.12.2026 18h', '05/12' (09:00) in the campaign's zone; None if not."""
-    match = _MOMENT.match(clean(text))
-    if not match:
-        return None
-    day, month, year, hour, minute = match.groups()
-    local_now = now.astimezone(tz)
-    try:
-        moment = datetime(
-            int(year) + (2000 if year and len(year) == 2 else 0) if year else local_now.year,
-            int(month),
-            int(day),
-            int(hour) if hour else 9,
-            int(minute) if minute else 0,
-            tzinfo=tz,
-        )
-    except ValueError:
-        return None
-    if not year and moment < local_now - timedelta(days=1):
-        moment = moment.replace(year=moment.year + 1)
-    return moment
 
 
 def _tz(request: Request) -> tzinfo:
@@ -254,12 +229,13 @@ async def _publish(request: Request) -> Reply:
     text = _(
         "Published: task #{id}. Volunteers who fit will be offered it. Follow it with /tasks."
     ).format(id=task.id)
-    if task.kind == "call":
-        text += "\n\n" + _(
-            "Now add the call list: on the server, run python -m bot calls import {id} list.csv "
-            "(columns name, phone, notes)."
-        ).format(id=task.id)
-    return Outbound(text, edit=True)
+    if task.kind != "call":
+        return Outbound(text, edit=True)
+    text += "\n\n" + _(
+        "A long list can also be imported on the server: python -m bot calls import {id} "
+        "list.csv (columns name, phone, notes)."
+    ).format(id=task.id)
+    return [Outbound(text, edit=True), await ask_call_list(request, task)]
 
 
 async def on_button(request: Request) -> Reply:

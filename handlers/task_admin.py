@@ -6,14 +6,15 @@ tadm:ef:<task id>:<field> to pick the field to edit; every tap re-checks the sco
 
 from __future__ import annotations
 
-from bot.i18n import N_, _
+from bot.i18n import N_, _, ngettext
 from bot.messaging import Choice, Outbound, choices
 from bot.router import Reply, Request, Router, expired
+from bot.services.calls import ImportRejected
 from bot.services.people import ORGANIZER
 from bot.services.task_cards import kind_label
+from bot.services.tasks import parse_moment
 from bot.storage.tasks import Progress, Task
 from bot.text import clean, esc
-from handlers.newtask import parse_moment
 
 STATUS_LABELS = {
     "open": N_("open"),
@@ -61,12 +62,78 @@ def task_buttons(task: Task) -> tuple[tuple[Choice, ...], ...]:
         if task.status == "paused"
         else Choice(_("Pause"), f"tadm:pause:{task.id}")
     )
-    return choices(
+    rows = [
         [
             toggle,
             Choice(_("Edit"), f"tadm:edit:{task.id}"),
             Choice(_("Close"), f"tadm:close:{task.id}"),
         ]
+    ]
+    if task.kind == "call":
+        rows.append([Choice("📋 " + _("Add people to call"), f"tadm:list:{task.id}")])
+    return choices(*rows)
+
+
+PASTE_PROBLEMS = {
+    "name": N_("line {line}: the name is missing"),
+    "phone": N_("line {line}: “{value}” is not a valid phone number"),
+    "duplicate": N_("line {line}: {value} is already on an earlier line"),
+    "size": N_("too many lines at once"),
+    "empty": N_("no lines found"),
+    "encoding": N_("unreadable text"),
+    "header": N_("no lines found"),
+    "task": N_("this call task is closed"),
+}
+
+
+async def ask_call_list(request: Request, task: Task) -> Outbound:
+    """Start waiting for pasted lines of people to call for this task."""
+    await request.begin("calllist", "paste", {"task": task.id})
+    return Outbound(
+        _(
+            "Paste the people to call for “{title}”, one per line: name, phone, notes "
+            "(notes optional). Send several messages if the list is long. Nothing is added "
+            "from a message with a mistake: I tell you which line to fix."
+        ).format(title=esc(task.title)),
+        choices=choices(Choice(_("Finished"), f"tadm:listdone:{task.id}")),
+    )
+
+
+async def on_call_list(request: Request) -> Reply:
+    """Lines pasted for a call list: all added, or none and each bad line named."""
+    assert request.conversation is not None
+    task = await request.services.tasks.manageable(
+        request.actor, int(request.conversation.data["task"])
+    )
+    if task is None or task.kind != "call":
+        await request.finish()
+        return expired()
+    try:
+        added = await request.services.calls.import_list(
+            task.id, request.text.encode(), header=False
+        )
+    except ImportRejected as rejected:
+        lines = [
+            _(PASTE_PROBLEMS.get(p.problem, PASTE_PROBLEMS["empty"])).format(
+                line=p.line, value=esc(p.value)
+            )
+            for p in rejected.problems[:20]
+        ]
+        return Outbound(
+            _("Nothing was added. Please fix and send again:") + "\n" + "\n".join(lines),
+            choices=choices(Choice(_("Finished"), f"tadm:listdone:{task.id}")),
+        )
+    await request.services.tasks.audit_action(request.actor, "calls.import", f"task:{task.id}")
+    summary = await request.services.calls.calls.summary(task.id)
+    return Outbound(
+        ngettext(
+            "Added {n} person. Send more lines, or tap Finished.",
+            "Added {n} people. Send more lines, or tap Finished.",
+            added,
+        ).format(n=added)
+        + "\n"
+        + call_line(summary),
+        choices=choices(Choice(_("Finished"), f"tadm:listdone:{task.id}")),
     )
 
 
@@ -134,6 +201,13 @@ async def on_button(request: Request) -> Reply:
     if action == "edit":
         fields = [Choice(_(label), f"tadm:ef:{task.id}:{f}") for f, label in EDITABLE.items()]
         return Outbound(_("What do you want to change?"), choices=choices(fields[:2], fields[2:]))
+    if action == "list" and task.kind == "call":
+        return await ask_call_list(request, task)
+    if action == "listdone" and task.kind == "call":
+        if request.conversation is not None and request.conversation.flow == "calllist":
+            await request.finish()
+        summary = await request.services.calls.calls.summary(task.id)
+        return Outbound(_("Call list saved.") + "\n" + call_line(summary), edit=True)
     if action == "ef" and len(pieces) == 4 and pieces[3] in EDITABLE:
         await request.begin("taskedit", pieces[3], {"task": task.id})
         return Outbound(_(EDIT_PROMPTS[pieces[3]]))
@@ -191,3 +265,4 @@ def register(router: Router) -> None:
     )
     router.choice("tadm", on_button)
     router.flow("taskedit", on_edit)
+    router.flow("calllist", on_call_list)

@@ -14,7 +14,7 @@ from bot.storage.calls import CallRepository
 from bot.storage.db import Database
 from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
-from tests.task_factories import task, volunteer
+from tests.task_factories import task, team, volunteer
 
 ChatFactory = Callable[..., Chat]
 LIST = (
@@ -239,3 +239,45 @@ async def test_erasure_gives_back_slots_and_held_contacts_and_drops_comments(
     again = await services.calls.current_or_next(other, call.id)
     assert again is not None and again.id == held.id
     assert (await services.tasks.tasks.get(call.id)).slots_taken == 0  # type: ignore[union-attr]
+
+
+async def test_an_organizer_creates_a_phone_bank_and_pastes_the_list_in_the_chat(
+    services: Services, chat: ChatFactory
+) -> None:
+    from bot.router import FloodGate
+
+    north = await team(services, "Nord")
+    await volunteer(services, "360", organizer_of=[north])
+    await volunteer(services, "361", teams=[north], skills=["call"])
+    boss = chat("360")
+    boss.router.flood = FloodGate(limit=1000)  # a test types faster than any organizer
+    await boss.send("/newtask")
+    await boss.tap("Appels")  # one team only: no team question
+    await boss.send("Appels du Nord")
+    await boss.send("Bonjour, je suis bénévole pour la campagne…")
+    await boss.send("-")  # no area restriction
+    await boss.tap("Seulement ceux qui ont choisi « call »")
+    await boss.send("-")
+    await boss.send("-")
+    assert "Cette tâche touche 1 bénévole" in boss.last_text
+    await boss.tap("Publier")
+    assert "Collez les personnes à appeler" in boss.last_text
+    await boss.send("Camille Martin, 06 12 34 56 78, sympathisante\nJean Dupont, 123\n, 0698765432")
+    assert "Rien n’a été ajouté" in boss.last_text
+    assert "ligne 2 : « 123 » n’est pas un numéro de téléphone valide" in boss.last_text
+    assert "ligne 3 : le nom manque" in boss.last_text
+    await boss.send("Camille Martin; 06 12 34 56 78; sympathisante\nJean Dupont; 01 42 68 53 00")
+    assert "2 personnes ajoutées" in boss.last_text
+    await boss.tap("Terminé")
+    assert "Liste d’appels : 2 personnes, 2 restantes" in boss.last_text
+    await boss.send("/tasks")
+    await boss.tap("Ajouter des personnes à appeler")
+    await boss.send("Awa Diallo\t07 98 76 54 32")
+    assert "1 personne ajoutée" in boss.last_text
+
+    caller = chat("361")
+    await caller.send("/task")
+    await caller.tap("Accepter")
+    await caller.tap("Commencer les appels")
+    assert "Appelez Camille Martin" in caller.last_text
+    assert "sympathisante" in caller.last_text

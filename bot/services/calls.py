@@ -59,11 +59,12 @@ def display_phone(e164: str) -> str:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
 
 
-def parse_call_list(content: bytes, region: str = "FR") -> list[ContactRow]:
+def parse_call_list(content: bytes, region: str = "FR", *, header: bool = True) -> list[ContactRow]:
     """Rows of a CSV call list (name, phone, notes), or ImportRejected listing every bad line.
 
-    The header must name `name` and `phone` columns (`notes` optional; French headers
-    `nom`, `téléphone` work too). Separators `,` and `;` are both accepted.
+    With a header (files), it must name `name` and `phone` columns (`notes` optional; French
+    headers `nom`, `téléphone` work too). Without one (lines pasted in the chat), the
+    columns are name, phone, notes in that order. Separators `,`, `;` and tab all work.
     """
     if len(content) > MAX_FILE_BYTES:
         raise ImportRejected([ImportProblem(0, "size")])
@@ -72,10 +73,12 @@ def parse_call_list(content: bytes, region: str = "FR") -> list[ContactRow]:
     except UnicodeDecodeError:
         raise ImportRejected([ImportProblem(0, "encoding")]) from None
     first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    delimiter = max(("\t", ";", ","), key=first_line.count) if first_line else ","
+    delimiter = delimiter if first_line.count(delimiter) else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = next(reader, None)
-    columns = _columns(header or [])
+    columns: dict[str, int] | None = {"name": 0, "phone": 1, "notes": 2}
+    if header:
+        columns = _columns(next(reader, []))
     if columns is None:
         raise ImportRejected([ImportProblem(1, "header")])
     rows: list[ContactRow] = []
@@ -131,12 +134,14 @@ class CallService:
         self.calls = calls
         self.tasks = tasks
 
-    async def import_list(self, task_id: int, content: bytes, region: str = "FR") -> int:
+    async def import_list(
+        self, task_id: int, content: bytes, region: str = "FR", *, header: bool = True
+    ) -> int:
         """Add a CSV call list to a call task, all or nothing; how many contacts were added."""
         task = await self.tasks.get(task_id)
-        if task is None or task.kind != "call":
+        if task is None or task.kind != "call" or task.status == "closed":
             raise ImportRejected([ImportProblem(0, "task")])
-        rows = parse_call_list(content, region)
+        rows = parse_call_list(content, region, header=header)
         return await self.calls.add_contacts(task_id, rows, self.clock.now())
 
     async def calling(self, volunteer_id: int, assignment_id: int) -> Assignment | None:

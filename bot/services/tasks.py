@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta, tzinfo
@@ -21,6 +22,7 @@ from bot.storage.tasks import (
     TaskDraft,
     TaskRepository,
 )
+from bot.text import clean
 
 LATER = timedelta(hours=4)
 MAX_TITLE = 200
@@ -297,3 +299,31 @@ def local_day_start(moment: datetime, tz: tzinfo) -> datetime:
     """Midnight of the local day containing `moment`."""
     local = moment.astimezone(tz)
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+_MOMENT = re.compile(
+    r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?(?:\s+(?:à\s+)?(\d{1,2})(?:[:hH](\d{2})?)?)?$"
+)
+
+
+def parse_moment(text: str, tz: tzinfo, now: datetime) -> datetime | None:
+    """'05/12 18:30', '5.12.2026 18h', '05/12' (09:00) in the campaign's zone; None if not."""
+    match = _MOMENT.match(clean(text))
+    if not match:
+        return None
+    day, month, year, hour, minute = match.groups()
+    local_now = now.astimezone(tz)
+    try:
+        moment = datetime(
+            int(year) + (2000 if year and len(year) == 2 else 0) if year else local_now.year,
+            int(month),
+            int(day),
+            int(hour) if hour else 9,
+            int(minute) if minute else 0,
+            tzinfo=tz,
+        )
+    except ValueError:
+        return None
+    if not year and moment < local_now - timedelta(days=1):
+        moment = moment.replace(year=moment.year + 1)
+    return moment
