@@ -180,9 +180,10 @@ async def on_assignment(request: Request) -> Reply:
     task = await service.tasks.get(assignment.task_id)
     assert task is not None
     if action == "cant":
-        await request.services.calls.stop(volunteer.id)
         if not await service.give_up(volunteer.id, assignment_id):
             return expired()
+        if task.kind == "call":
+            await request.services.calls.stop(volunteer.id)
         return Outbound(
             _("No problem, thank you for telling me. The task goes back to the queue."), edit=True
         )
