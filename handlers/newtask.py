@@ -16,7 +16,7 @@ from bot.router import Reply, Request, Router, expired
 from bot.services.people import ORGANIZER
 from bot.services.task_cards import KIND_LABELS, describe
 from bot.services.tasks import TaskError, parse_moment
-from bot.storage.tasks import KINDS, Task, TaskDraft
+from bot.storage.tasks import KINDS, TaskDraft, preview_of
 from bot.text import clean, esc
 from handlers.task_admin import ask_call_list
 
@@ -182,17 +182,7 @@ async def _preview(request: Request) -> Reply:
     draft = _draft(request.conversation.data)
     service = request.services.tasks
     reach = await service.reach(draft)
-    preview = Task(
-        id=0, kind=draft.kind, title=draft.title, instructions=draft.instructions,
-        status="draft", points=draft.points, priority=0, opens_at="", closes_at=(
-            to_iso(draft.closes_at) if draft.closes_at else None
-        ), quota=draft.quota, per_volunteer_cap=1, slots_taken=0, link=draft.link,
-        suggested_message=draft.suggested_message, proof_wanted=False, place=draft.place,
-        latitude=draft.latitude, longitude=draft.longitude, area=draft.area, doors=draft.doors,
-        starts_at=to_iso(draft.starts_at) if draft.starts_at else None,
-        radius_km=draft.radius_km, target_kinds="", team_id=draft.team_id, created_by=None,
-        created_at="", updated_at="", closed_at=None, reminders_done_at=None,
-    )  # fmt: skip
+    preview = preview_of(draft)
     quota = _("Quota: {n}").format(n=draft.quota) if draft.quota else _("Quota: no limit")
     return Outbound(
         _("Preview:")

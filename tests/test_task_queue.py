@@ -225,3 +225,22 @@ async def test_the_next_task_query_walks_indexes_not_whole_tables(services: Serv
     assert not any("TEMP B-TREE" in step for step in plan), plan  # no sort of all tasks
     lookups = [step for step in plan if "assignments" in step or "task_targets" in step]
     assert lookups and all("INDEX" in step for step in lookups), plan
+
+
+async def test_a_timed_task_goes_to_people_free_at_that_time(services: Services) -> None:
+    from datetime import UTC, datetime
+
+    evenings = await volunteer(services, "97", availability=["evenings"])
+    weekends = await volunteer(services, "98", availability=["weekends"])
+    unsaid = await volunteer(services, "96")
+    # Tuesday 1 December 2026, 19:30 in Paris: an evening on a weekday.
+    t = await task(services, "event", starts_at=datetime(2026, 12, 1, 18, 30, tzinfo=UTC))
+    assert t.starts_slots == ",evenings,"
+    assert await services.tasks.next_task(evenings) == t
+    assert await services.tasks.next_task(unsaid) == t  # never said: not filtered
+    assert await services.tasks.next_task(weekends) is None
+    # Saturday 5 December, 10:00 in Paris.
+    saturday = await task(
+        services, "canvass", starts_at=datetime(2026, 12, 5, 9, 0, tzinfo=UTC), priority=1
+    )
+    assert await services.tasks.next_task(weekends) == saturday

@@ -70,6 +70,19 @@ def quiet_hours_of(own: str | None, default: QuietHours | None) -> QuietHours | 
         return default
 
 
+def slots_of(local: datetime) -> frozenset[str]:
+    """The availability slots a local moment falls in (see `in_slot`)."""
+    weekend = local.weekday() >= 5
+    found = set()
+    if weekend:
+        found.add("weekends")
+    if not weekend and 9 <= local.hour < 18:
+        found.add("daytime")
+    if 18 <= local.hour < 22:
+        found.add("evenings")
+    return frozenset(found)
+
+
 def in_slot(availability: frozenset[str], local: datetime) -> bool:
     """Whether a local moment falls in one of the volunteer's availability slots.
 
@@ -78,13 +91,7 @@ def in_slot(availability: frozenset[str], local: datetime) -> bool:
     """
     if not availability:
         return True
-    weekend = local.weekday() >= 5
-    hour = local.hour
-    return (
-        ("weekends" in availability and weekend)
-        or ("daytime" in availability and not weekend and 9 <= hour < 18)
-        or ("evenings" in availability and 18 <= hour < 22)
-    )
+    return bool(availability & slots_of(local))
 
 
 def streak(days: Sequence[datetime], today: datetime) -> int:
@@ -143,7 +150,12 @@ class TaskService:
             raise TaskError("radius")
         if draft.opens_at and draft.closes_at and draft.closes_at <= draft.opens_at:
             raise TaskError("closes")
-        return replace(draft, title=title)
+        slots = None
+        if draft.starts_at is not None:
+            local = draft.starts_at.astimezone(self.settings.timezone)
+            found = sorted(slots_of(local))
+            slots = "," + "".join(f"{slot}," for slot in found) if found else None
+        return replace(draft, title=title, starts_slots=slots)
 
     async def create(self, actor: Actor | None, draft: TaskDraft) -> Task:
         """Publish a task; actor None is the admin command line."""

@@ -40,6 +40,7 @@ class TaskDraft:
     area: str | None = None
     doors: int | None = None
     starts_at: datetime | None = None
+    starts_slots: str | None = None
     radius_km: float | None = None
     team_id: int | None = None
     created_by: int | None = None
@@ -73,6 +74,7 @@ class Task:
     area: str | None
     doors: int | None
     starts_at: str | None
+    starts_slots: str | None
     radius_km: float | None
     target_kinds: str
     team_id: int | None
@@ -87,6 +89,42 @@ class Task:
         values = {f.name: row[f.name] for f in fields(cls)}
         values["proof_wanted"] = bool(values["proof_wanted"])
         return cls(**values)
+
+
+def preview_of(draft: TaskDraft) -> Task:
+    """How a draft will look once stored (for the preview before publishing)."""
+    return Task(
+        id=0,
+        kind=draft.kind,
+        title=draft.title,
+        instructions=draft.instructions,
+        status="draft",
+        points=draft.points,
+        priority=draft.priority,
+        opens_at=to_iso(draft.opens_at) if draft.opens_at else "",
+        closes_at=to_iso(draft.closes_at) if draft.closes_at else None,
+        quota=draft.quota,
+        per_volunteer_cap=draft.per_volunteer_cap,
+        slots_taken=0,
+        link=draft.link,
+        suggested_message=draft.suggested_message,
+        proof_wanted=draft.proof_wanted,
+        place=draft.place,
+        latitude=draft.latitude,
+        longitude=draft.longitude,
+        area=draft.area,
+        doors=draft.doors,
+        starts_at=to_iso(draft.starts_at) if draft.starts_at else None,
+        starts_slots=draft.starts_slots,
+        radius_km=draft.radius_km,
+        target_kinds="",
+        team_id=draft.team_id,
+        created_by=draft.created_by,
+        created_at="",
+        updated_at="",
+        closed_at=None,
+        reminders_done_at=None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +255,10 @@ def _fit_clause(fit: Fit, now: datetime) -> tuple[str, dict[str, Any]]:
             f"(instr(t.target_kinds, ',{kind},') = 0 OR EXISTS (SELECT 1 FROM task_targets x"
             f" WHERE x.task_id = t.id AND x.kind = '{kind}' AND {test}))"
         )
+    if fit.availability:
+        # The task's start must fall in one of the slots the volunteer said they are free.
+        tests = " OR ".join(f"instr(t.starts_slots, ',{slot},') > 0" for slot in slot_names(fit))
+        clauses.append(f"(t.starts_slots IS NULL OR {tests})")
     if fit.latitude is None or fit.longitude is None:
         clauses.append("t.radius_km IS NULL")
     else:
@@ -233,6 +275,14 @@ def _fit_clause(fit: Fit, now: datetime) -> tuple[str, dict[str, Any]]:
         " AND a.task_id = t.id AND a.state = 'done') < t.per_volunteer_cap"
     )
     return " AND ".join(clauses), params
+
+
+SLOTS = ("evenings", "weekends", "daytime")
+
+
+def slot_names(fit: Fit) -> list[str]:
+    """The volunteer's slots among the known ones (safe to put in SQL text)."""
+    return [slot for slot in SLOTS if slot in fit.availability] or ["none"]
 
 
 # Squared distance in km² on an equirectangular projection: plain arithmetic, portable,
@@ -278,10 +328,10 @@ class TaskRepository:
         cursor = await tx.execute(
             "INSERT INTO tasks (kind, title, instructions, status, points, priority,"
             " opens_at, closes_at, quota, per_volunteer_cap, link, suggested_message,"
-            " proof_wanted, place, latitude, longitude, area, doors, starts_at, radius_km,"
-            " target_kinds, team_id, created_by, created_at, updated_at)"
+            " proof_wanted, place, latitude, longitude, area, doors, starts_at, starts_slots,"
+            " radius_km, target_kinds, team_id, created_by, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-            " ?)",
+            " ?, ?)",
             (
                 draft.kind,
                 draft.title,
@@ -302,6 +352,7 @@ class TaskRepository:
                 draft.area,
                 draft.doors,
                 to_iso(draft.starts_at) if draft.starts_at else None,
+                draft.starts_slots,
                 draft.radius_km,
                 kinds,
                 draft.team_id,

@@ -31,6 +31,9 @@ CREATE TABLE tasks (
     area                TEXT,                        -- streets / neighbourhood to canvass
     doors               INTEGER,                     -- doors to knock
     starts_at           TEXT,                        -- when the canvass or event begins
+    -- Availability slots the start falls in (',weekends,evenings,'), in the campaign's
+    -- time zone; a volunteer who stated slots gets the task only if one matches.
+    starts_slots        TEXT,
     -- targeting that is not a list (lists are in task_targets)
     radius_km           REAL,                        -- from latitude/longitude; NULL: anywhere
     -- Target kinds present in task_targets, e.g. ',team,skill,': lets the next-task query
