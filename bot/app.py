@@ -58,6 +58,8 @@ class Relais:
 
     async def run(self) -> None:
         """Run until SIGTERM/SIGINT (or the end of console input)."""
+        # First thing: a stop request during start-up must still end in a clean shutdown.
+        self._install_signals()
         await self.db.open()
         try:
             await self.db.migrate()
@@ -77,7 +79,6 @@ class Relais:
             await self._publish_menus(services, router)
             await sender.start()
             scheduler.start()
-            self._install_signals()
             log.info("Relais is running (%s)", ", ".join(t.channel for t in self.transports))
             self.started.set()
             try:

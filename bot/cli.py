@@ -32,6 +32,15 @@ def build_parser() -> argparse.ArgumentParser:
     comms = commands.add_parser("comms", help="the comms team paged by alerts")
     comms.add_argument("action", choices=["add", "remove", "list"])
     comms.add_argument("who", nargs="?", help="telegram:<numeric id> or signal:<number>")
+    tasks = commands.add_parser("tasks", help="micro-tasks: import FILE (CSV or YAML)")
+    tasks_commands = tasks.add_subparsers(dest="action", required=True)
+    tasks_import = tasks_commands.add_parser("import", help="add tasks from a CSV or YAML file")
+    tasks_import.add_argument("file", type=Path)
+    calls = commands.add_parser("calls", help="phone banking: import TASK_ID FILE (CSV)")
+    calls_commands = calls.add_subparsers(dest="action", required=True)
+    calls_import = calls_commands.add_parser("import", help="add a call list to a call task")
+    calls_import.add_argument("task_id", type=int)
+    calls_import.add_argument("file", type=Path)
     return parser
 
 
@@ -56,6 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_privacy(settings, args.command, args.volunteer_id, args))
         elif args.command == "comms":
             return asyncio.run(_comms(settings, args.action, args.who or ""))
+        elif args.command in ("tasks", "calls"):
+            from bot.task_cli import run_import
+
+            return asyncio.run(run_import(settings, args))
     except StorageError as exc:
         print(f"Database error: {exc}", file=sys.stderr)
         return 1

@@ -27,9 +27,18 @@ async def retention(services: Services) -> None:
     await services.privacy.retention_sweep(services.send_later)
 
 
+async def task_offers(services: Services) -> None:
+    """Close tasks whose time is up, remind those who accepted, offer open tasks."""
+    now = services.clock.now()
+    await services.offers.expire_round(now)
+    await services.offers.remind_round(now)
+    await services.offers.offer_round(now)
+
+
 def register_jobs(scheduler: Scheduler, services: Services) -> None:
     """Every recurring job, in one place."""
     scheduler.every(3600, lambda: tidy(services), "tidy")
     scheduler.daily(10, 30, lambda: retention(services), "retention")
     # Rapid response: page the next ring when nobody answered, widen ripostes that fall short.
     scheduler.every(15, services.alerts.sweep, "alerts")
+    scheduler.every(600, lambda: task_offers(services), "task_offers")

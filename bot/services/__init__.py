@@ -8,18 +8,23 @@ from dataclasses import dataclass, field
 from bot.clock import Clock
 from bot.config import Settings
 from bot.services.alerts import AlertService
+from bot.services.calls import CallService
 from bot.services.link import LinkService
+from bot.services.offers import OfferService
 from bot.services.people import PeopleService
 from bot.services.privacy import PrivacyService
+from bot.services.tasks import TaskService
 from bot.services.teams import TeamService
 from bot.services.volunteers import VolunteerService
 from bot.storage.alerts import AlertRepository
 from bot.storage.audit import AuditLog
+from bot.storage.calls import CallRepository
 from bot.storage.conversations import ConversationRepository, UpdateLog
 from bot.storage.db import Database
 from bot.storage.link import LinkRepository
 from bot.storage.numbered import ShownChoicesRepository
 from bot.storage.outbox import Envelope, OutboxRepository
+from bot.storage.tasks import TaskRepository
 from bot.storage.teams import TeamRepository
 from bot.storage.volunteers import VolunteerRepository
 
@@ -43,6 +48,10 @@ class Services:
     # One volunteer on several messengers (/link); choices shown as numbered lists.
     links: LinkService
     shown_choices: ShownChoicesRepository
+    tasks: TaskService
+    calls: CallService
+    # Built right after the bundle, since it queues through `send_later`.
+    offers: OfferService = field(init=False)
     # Called after anything is queued, so the sender looks at once.
     wake_sender: Callable[[], None] = field(default=lambda: None)
     # Called when someone's roles change, so messengers refresh their command menu.
@@ -57,6 +66,7 @@ class Services:
         volunteers = VolunteerRepository(db, clock)
         audit = AuditLog(db, clock)
         roles_changed: list[Callable[[int], object]] = []
+        task_repository = TaskRepository(db)
         services = cls(
             settings=settings,
             clock=clock,
@@ -73,8 +83,11 @@ class Services:
             roles_changed=roles_changed,
             links=LinkService(LinkRepository(db), audit, clock),
             shown_choices=ShownChoicesRepository(db),
+            tasks=TaskService(settings, clock, task_repository, audit),
+            calls=CallService(clock, CallRepository(db), task_repository),
         )
         services.alerts = AlertService(services, AlertRepository(db))
+        services.offers = OfferService(settings, task_repository, volunteers, services.send_later)
         return services
 
     async def send_later(self, envelopes: Iterable[Envelope]) -> int:

@@ -1,0 +1,186 @@
+"""Phone banking: importing call lists, one contact at a time per caller, call results."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import phonenumbers
+
+from bot.clock import Clock
+from bot.storage.calls import RESULTS, CallRepository, Contact, ContactRow
+from bot.storage.tasks import Assignment, TaskRepository
+from bot.text import clean, clean_name
+
+HOLD = timedelta(minutes=20)
+# Someone who did not answer is tried again later, at most this many times in all.
+NO_ANSWER_RETRY = timedelta(hours=3)
+MAX_ATTEMPTS = 3
+MAX_FILE_BYTES = 1_000_000
+MAX_CONTACTS = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProblem:
+    """A line of a call list that cannot be imported, and why (a short code)."""
+
+    line: int
+    problem: str  # header | name | phone | duplicate | encoding | size | empty
+    value: str = ""
+
+
+class ImportRejected(ValueError):
+    """Nothing was imported: the problems say which lines to fix."""
+
+    def __init__(self, problems: list[ImportProblem]) -> None:
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+
+def normalize_phone(text: str, region: str = "FR") -> str | None:
+    """The number in E.164 (+33612345678), or None if it is not a valid phone number."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def display_phone(e164: str) -> str:
+    """A stored number as people write it, international form (+33 6 12 34 56 78)."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
+
+
+def parse_call_list(content: bytes, region: str = "FR", *, header: bool = True) -> list[ContactRow]:
+    """Rows of a CSV call list (name, phone, notes), or ImportRejected listing every bad line.
+
+    With a header (files), it must name `name` and `phone` columns (`notes` optional; French
+    headers `nom`, `téléphone` work too). Without one (lines pasted in the chat), the
+    columns are name, phone, notes in that order. Separators `,`, `;` and tab all work.
+    """
+    if len(content) > MAX_FILE_BYTES:
+        raise ImportRejected([ImportProblem(0, "size")])
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportRejected([ImportProblem(0, "encoding")]) from None
+    first_line = text.split("\n", 1)[0]
+    delimiter = max(("\t", ";", ","), key=first_line.count) if first_line else ","
+    delimiter = delimiter if first_line.count(delimiter) else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    columns: dict[str, int] | None = {"name": 0, "phone": 1, "notes": 2}
+    if header:
+        columns = _columns(next(reader, []))
+    if columns is None:
+        raise ImportRejected([ImportProblem(1, "header")])
+    rows: list[ContactRow] = []
+    problems: list[ImportProblem] = []
+    seen: dict[str, int] = {}
+    for cells in reader:
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        cell = {k: clean(cells[i]) if i < len(cells) else "" for k, i in columns.items()}
+        name = clean_name(cell["name"])[:100]
+        phone = normalize_phone(cell["phone"], region) if cell["phone"] else None
+        if not name:
+            problems.append(ImportProblem(line, "name"))
+        elif phone is None:
+            problems.append(ImportProblem(line, "phone", cell["phone"][:40]))
+        elif phone in seen:
+            problems.append(ImportProblem(line, "duplicate", cell["phone"][:40]))
+        else:
+            seen[phone] = line
+            rows.append(ContactRow(line, name, phone, cell.get("notes", "")[:500]))
+    if not rows and not problems:
+        problems.append(ImportProblem(0, "empty"))
+    if len(rows) > MAX_CONTACTS:
+        problems.append(ImportProblem(0, "size"))
+    if problems:
+        raise ImportRejected(problems)
+    return rows
+
+
+_HEADERS = {
+    "name": ("name", "nom", "prénom nom", "full name"),
+    "phone": ("phone", "téléphone", "telephone", "tel", "tél", "mobile", "numéro", "number"),
+    "notes": ("notes", "note", "commentaire", "comment"),
+}
+
+
+def _columns(header: list[str]) -> dict[str, int] | None:
+    found: dict[str, int] = {}
+    for index, title in enumerate(header):
+        key = clean(title).lower()
+        for column, names in _HEADERS.items():
+            if key in names and column not in found:
+                found[column] = index
+    return found if "name" in found and "phone" in found else None
+
+
+class CallService:
+    """The caller loop: hold one contact, record the result, hand the next."""
+
+    def __init__(self, clock: Clock, calls: CallRepository, tasks: TaskRepository) -> None:
+        self.clock = clock
+        self.calls = calls
+        self.tasks = tasks
+
+    async def import_list(
+        self, task_id: int, content: bytes, region: str = "FR", *, header: bool = True
+    ) -> int:
+        """Add a CSV call list to a call task, all or nothing; how many contacts were added."""
+        task = await self.tasks.get(task_id)
+        if task is None or task.kind != "call" or task.status == "closed":
+            raise ImportRejected([ImportProblem(0, "task")])
+        rows = parse_call_list(content, region, header=header)
+        return await self.calls.add_contacts(task_id, rows, self.clock.now())
+
+    async def calling(self, volunteer_id: int, assignment_id: int) -> Assignment | None:
+        """The caller's accepted call assignment, if it is theirs and still open."""
+        assignment = await self.tasks.assignment(assignment_id)
+        if (
+            assignment is None
+            or assignment.volunteer_id != volunteer_id
+            or assignment.state != "accepted"
+        ):
+            return None
+        task = await self.tasks.get(assignment.task_id)
+        if task is None or task.kind != "call" or task.status != "open":
+            return None
+        return assignment
+
+    async def current_or_next(self, volunteer_id: int, task_id: int) -> Contact | None:
+        """The contact this caller holds, or the next one held for them now."""
+        now = self.clock.now()
+        held = await self.calls.held_by(task_id, volunteer_id, now)
+        if held is not None:
+            return held
+        return await self.calls.hold_next(task_id, volunteer_id, now, HOLD)
+
+    async def record(
+        self, volunteer_id: int, contact_id: int, result: str, callback_at: datetime | None = None
+    ) -> Contact | None:
+        """Record a call by the holder; None if the hold lapsed or was never theirs."""
+        if result not in RESULTS:
+            return None
+        now = self.clock.now()
+        if result == "no_answer":
+            contact = await self.calls.get(contact_id)
+            if contact is not None and contact.attempts + 1 < MAX_ATTEMPTS:
+                callback_at = now + NO_ANSWER_RETRY
+        if result == "callback" and (callback_at is None or callback_at <= now):
+            return None
+        return await self.calls.record(contact_id, volunteer_id, result, now, callback_at)
+
+    async def stop(self, volunteer_id: int) -> int:
+        """The caller takes a break: held contacts go back to the list."""
+        return await self.calls.release(volunteer_id, self.clock.now())

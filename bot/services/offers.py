@@ -1,0 +1,181 @@
+"""Offers, reminders and expiry: what Relais sends about tasks without being asked.
+
+Everything goes through the outbox (durable, rate-limited, de-duplicated by key), and only
+to volunteers who may be messaged now: active (or back from a pause), reachable, outside
+their quiet hours, within an availability slot (offers), under the daily cap.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.clock import from_iso
+from bot.config import Settings
+from bot.i18n import use_language
+from bot.services.task_cards import offer_card, reminder_card
+from bot.services.tasks import in_slot, local_day_start, quiet_hours_of, zone
+from bot.storage.outbox import NORMAL, Envelope
+from bot.storage.tasks import Recipient, Task, TaskRepository
+from bot.storage.volunteers import VolunteerRepository
+
+log = logging.getLogger(__name__)
+
+REMIND_BEFORE = timedelta(hours=24)
+# Call lists hold third parties' numbers: blanked this long after their task closed.
+CALL_LIST_RETENTION = timedelta(days=30)
+# Offer a task to a few more people than it has slots: some will skip.
+OFFERS_PER_SLOT = 3
+MAX_OFFERS_PER_TASK_PER_ROUND = 200
+# Each round looks at the most important open tasks only, so it stays short at scale;
+# the rest wait for a later round (or for volunteers to ask with /task).
+TASKS_PER_ROUND = 100
+
+
+@dataclass(frozen=True, slots=True)
+class RoundReport:
+    """What one pass of a job did."""
+
+    offers: int = 0
+    reminders: int = 0
+    expired_tasks: int = 0
+
+
+class OfferService:
+    """Decides who is offered what, when; the jobs call it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        tasks: TaskRepository,
+        volunteers: VolunteerRepository,
+        send_later: Callable[[Iterable[Envelope]], Awaitable[int]],
+    ) -> None:
+        self.settings = settings
+        self.tasks = tasks
+        self.volunteers = volunteers
+        self.send_later = send_later  # Services.send_later
+
+    async def may_message(self, recipient: Recipient, now: datetime, *, offer: bool) -> bool:
+        """Quiet hours, availability (offers only) and the daily cap, in their time zone."""
+        tz = zone(recipient.timezone, self.settings.timezone)
+        local = now.astimezone(tz)
+        quiet = quiet_hours_of(recipient.quiet_hours, self.settings.quiet_hours)
+        if quiet is not None and quiet.contains(local.time()):
+            return False
+        if offer and not in_slot(recipient.availability, local):
+            return False
+        sent_today = await self.tasks.unsolicited_since(
+            recipient.volunteer_id, local_day_start(now, tz)
+        )
+        return sent_today < self.settings.daily_offer_cap
+
+    async def offer_round(self, now: datetime) -> RoundReport:
+        """Offer open tasks to volunteers who fit; at most one new offer per person per round."""
+        offered: set[int] = set()
+        total = 0
+        for task in await self.tasks.offerable(now, TASKS_PER_ROUND):
+            room = (
+                MAX_OFFERS_PER_TASK_PER_ROUND
+                if task.quota is None
+                else min(
+                    (task.quota - task.slots_taken) * OFFERS_PER_SLOT, MAX_OFFERS_PER_TASK_PER_ROUND
+                )
+            )
+            if room <= 0:
+                continue
+            candidates = await self.tasks.offer_candidates(task, now, room * 4)
+            for recipient in candidates:
+                if room <= 0:
+                    break
+                if recipient.volunteer_id in offered:
+                    continue
+                if not await self.may_message(recipient, now, offer=True):
+                    continue
+                await self._send_offer(task, recipient, now)
+                offered.add(recipient.volunteer_id)
+                room -= 1
+                total += 1
+        return RoundReport(offers=total)
+
+    async def _send_offer(self, task: Task, recipient: Recipient, now: datetime) -> None:
+        tz = zone(recipient.timezone, self.settings.timezone)
+        with use_language(recipient.language):
+            instructions = await self.tasks.instructions(task, recipient.language)
+            card = offer_card(task, instructions, tz, offered=True)
+        envelope = Envelope(
+            kind="offer",
+            channel=recipient.channel,
+            chat_id=recipient.chat_id,
+            outbound=card,
+            volunteer_id=recipient.volunteer_id,
+            ref_id=task.id,
+            priority=NORMAL,
+            dedupe_key=f"offer:{task.id}:{recipient.volunteer_id}",
+        )
+        # Queue first (idempotent by key), then remember: a crash in between re-queues nothing.
+        await self._queue([envelope])
+        await self.tasks.record_offer(task.id, recipient.volunteer_id, now)
+
+    async def remind_round(self, now: datetime) -> RoundReport:
+        """One reminder per accepted, unfinished assignment, in the last day before closing."""
+        total = 0
+        for assignment, task in await self.tasks.needing_reminder(now + REMIND_BEFORE, now):
+            volunteer = await self.volunteers.get(assignment.volunteer_id)
+            if volunteer is None or not _active(volunteer.status, volunteer.paused_until, now):
+                continue
+            addresses = await self.volunteers.addresses(volunteer.id)
+            if not addresses:
+                continue
+            recipient = Recipient(
+                volunteer.id,
+                volunteer.language,
+                volunteer.timezone,
+                volunteer.quiet_hours,
+                volunteer.availability,
+                addresses[0].channel,
+                addresses[0].chat_id,
+            )
+            if not await self.may_message(recipient, now, offer=False):
+                continue
+            tz = zone(recipient.timezone, self.settings.timezone)
+            with use_language(volunteer.language):
+                card = reminder_card(task, assignment, tz)
+            await self._queue(
+                [
+                    Envelope(
+                        kind="reminder",
+                        channel=recipient.channel,
+                        chat_id=recipient.chat_id,
+                        outbound=card,
+                        volunteer_id=volunteer.id,
+                        ref_id=task.id,
+                        priority=NORMAL,
+                        dedupe_key=f"reminder:{assignment.id}",
+                    )
+                ]
+            )
+            if await self.tasks.mark_reminded(assignment.id, now):
+                total += 1
+        return RoundReport(reminders=total)
+
+    async def expire_round(self, now: datetime) -> RoundReport:
+        """Close tasks whose time is up; their offers and assignments expire with them."""
+        closed = 0
+        for task_id in await self.tasks.due_to_close(now):
+            await self.tasks.expire(task_id, now)
+            closed += 1
+        await self.tasks.purge_call_lists(now - CALL_LIST_RETENTION)
+        return RoundReport(expired_tasks=closed)
+
+    async def _queue(self, envelopes: list[Envelope]) -> None:
+        await self.send_later(envelopes)
+
+
+def _active(status: str, paused_until: str, now: datetime) -> bool:
+    """Active, or paused with the pause over; stopped and erased never."""
+    if status == "active":
+        return True
+    return status == "paused" and bool(paused_until) and from_iso(paused_until) <= now

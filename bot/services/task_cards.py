@@ -1,0 +1,125 @@
+"""How a task looks in a chat: the card offered to a volunteer and the card once accepted.
+
+Used by /task and /mytasks (replies) and by the offer and reminder jobs (outbox), so it
+lives beside the services rather than in one handler. Texts follow the current language.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from bot.clock import from_iso
+from bot.i18n import N_, _, format_date, format_time
+from bot.messaging import Choice, Outbound, choices
+from bot.storage.tasks import Assignment, Task
+from bot.text import esc
+
+KIND_LABELS = {
+    "share": N_("Share"),
+    "canvass": N_("Canvassing"),
+    "call": N_("Phone bank"),
+    "text": N_("Text your contacts"),
+    "event": N_("Event"),
+    "custom": N_("Task"),
+}
+
+
+def kind_label(kind: str) -> str:
+    return _(KIND_LABELS.get(kind, KIND_LABELS["custom"]))
+
+
+def _when(iso: str, tz: tzinfo) -> str:
+    moment = from_iso(iso)
+    return f"{format_date(moment, tz)}, {format_time(moment, tz)}"
+
+
+def describe(task: Task, instructions: str, tz: tzinfo) -> str:
+    """The task's title, kind, instructions and the details of its type."""
+    lines = [f"<b>{esc(task.title)}</b> · {kind_label(task.kind)}"]
+    if instructions:
+        lines.append(esc(instructions))
+    if task.link:
+        lines.append(_("Link: {link}").format(link=esc(task.link)))
+    if task.suggested_message:
+        lines.append(_("Suggested message:") + f"\n<i>{esc(task.suggested_message)}</i>")
+    if task.place:
+        lines.append(_("Where: {place}").format(place=esc(task.place)))
+    if task.latitude is not None and task.longitude is not None:
+        url = f"https://www.openstreetmap.org/?mlat={task.latitude:.5f}&mlon={task.longitude:.5f}"
+        lines.append(_("Map: {url}").format(url=url))
+    if task.area:
+        lines.append(_("Area: {area}").format(area=esc(task.area)))
+    if task.doors:
+        lines.append(_("Doors to knock: {n}").format(n=task.doors))
+    if task.starts_at:
+        lines.append(_("When: {moment}").format(moment=_when(task.starts_at, tz)))
+    if task.closes_at:
+        lines.append(_("Until: {moment}").format(moment=_when(task.closes_at, tz)))
+    lines.append(_("Points: {n}").format(n=task.points))
+    return "\n".join(lines)
+
+
+def offer_card(task: Task, instructions: str, tz: tzinfo, *, offered: bool = False) -> Outbound:
+    """A task proposed to a volunteer, with Accept / Skip / Later."""
+    head = _("A task for you:") if offered else _("Your next task:")
+    if task.kind == "event":
+        accept, skip = _("I'm going"), _("Not going")
+    else:
+        accept, skip = _("Accept"), _("Skip")
+    return Outbound(
+        head + "\n\n" + describe(task, instructions, tz),
+        choices=choices(
+            [Choice("✅ " + accept, f"task:acc:{task.id}"), Choice(skip, f"task:skip:{task.id}")],
+            Choice("⏰ " + _("Later"), f"task:later:{task.id}"),
+        ),
+    )
+
+
+def assignment_choices(task: Task, assignment: Assignment) -> tuple[tuple[Choice, ...], ...]:
+    """Buttons on an accepted task: report it done, or give it back."""
+    aid = assignment.id
+    if task.kind == "call":
+        return choices(
+            Choice("📞 " + _("Start calling"), f"call:go:{aid}"),
+            [
+                Choice("✅ " + _("Finished calling"), f"task:done:{aid}"),
+                Choice(_("Can't"), f"task:cant:{aid}"),
+            ],
+        )
+    if task.kind == "event":
+        return choices(
+            [
+                Choice("✅ " + _("I was there"), f"task:done:{aid}"),
+                Choice(_("Couldn't come"), f"task:cant:{aid}"),
+            ]
+        )
+    return choices(
+        [Choice("✅ " + _("Done"), f"task:done:{aid}"), Choice(_("Can't"), f"task:cant:{aid}")]
+    )
+
+
+def accepted_card(task: Task, assignment: Assignment, instructions: str, tz: tzinfo) -> Outbound:
+    """A task the volunteer took: everything needed to do it, and Done / Can't."""
+    if task.kind == "event":
+        head = _("You're going! Thank you.")
+    elif task.kind == "call":
+        head = _(
+            "Thank you! Tap Start calling when you are ready: I give you one person at a time."
+        )
+    else:
+        head = _("Thank you! Here is what to do. Tap Done when it is done.")
+    return Outbound(
+        head + "\n\n" + describe(task, instructions, tz),
+        choices=assignment_choices(task, assignment),
+    )
+
+
+def reminder_card(task: Task, assignment: Assignment, tz: tzinfo) -> Outbound:
+    """A nudge before a task closes."""
+    closes = _when(task.closes_at, tz) if task.closes_at else ""
+    return Outbound(
+        _("Reminder: “{title}” closes {moment}. Done it already? Tell me in one tap.").format(
+            title=esc(task.title), moment=closes
+        ),
+        choices=assignment_choices(task, assignment),
+    )

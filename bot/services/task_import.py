@@ -1,0 +1,202 @@
+"""Bulk tasks from a CSV or YAML file (`python -m bot tasks import FILE`): all or nothing.
+
+Every problem is reported with its line, so an organizer can fix the file and run again.
+See tasks/example.csv and tasks/example.yaml for the columns.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+import yaml
+
+from bot.services.tasks import TaskError, TaskService
+from bot.storage.tasks import KINDS, TARGET_KINDS, Task, TaskDraft
+
+MAX_FILE_BYTES = 1_000_000
+TASK_ERRORS = {
+    "title": "title is missing or longer than 200 characters",
+    "instructions": "instructions longer than 3000 characters",
+    "quota": "quota must be at least 1",
+    "numbers": "per_volunteer_cap must be at least 1 and points not negative",
+    "link": "link must start with https://",
+    "radius": "radius_km needs latitude and longitude",
+    "closes": "closes_at must come after opens_at",
+}
+# File column → target kind; values separated by commas (or a YAML list).
+TARGET_COLUMNS = {
+    "teams": "team",
+    "postcodes": "postcode",
+    "departments": "department",
+    "skills": "skill",
+    "languages": "language",
+    "availability": "availability",
+}
+INT_COLUMNS = ("points", "priority", "quota", "per_volunteer_cap", "doors")
+FLOAT_COLUMNS = ("latitude", "longitude", "radius_km")
+TIME_COLUMNS = ("opens_at", "closes_at", "starts_at")
+TEXT_COLUMNS = ("title", "instructions", "link", "suggested_message", "place", "area")
+KNOWN = (
+    {"kind", "proof_wanted", "team", "status"}
+    | set(TARGET_COLUMNS)
+    | set(INT_COLUMNS)
+    | set(FLOAT_COLUMNS)
+    | set(TIME_COLUMNS)
+    | set(TEXT_COLUMNS)
+)
+_TRANSLATION = re.compile(r"^instructions_([a-z]{2})$")
+
+
+@dataclass(frozen=True, slots=True)
+class FileProblem:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+class TaskFileRejected(ValueError):
+    """Nothing was imported; `problems` lists every line to fix."""
+
+    def __init__(self, problems: list[FileProblem]) -> None:
+        super().__init__("\n".join(map(str, problems)))
+        self.problems = problems
+
+
+def read_records(name: str, content: bytes) -> list[tuple[int, dict[str, Any]]]:
+    """(line, record) pairs from a .csv, .yaml or .yml file."""
+    if len(content) > MAX_FILE_BYTES:
+        raise TaskFileRejected([FileProblem(0, "file larger than 1 MB")])
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise TaskFileRejected([FileProblem(0, "not UTF-8 text")]) from None
+    if name.lower().endswith(".csv"):
+        reader = csv.DictReader(io.StringIO(text))
+        records = []
+        for row in reader:
+            if any((v or "").strip() for v in row.values() if isinstance(v, str)):
+                records.append((reader.line_num, {k: v for k, v in row.items() if k}))
+        return records
+    if name.lower().endswith((".yaml", ".yml")):
+        try:
+            root = yaml.compose(text)
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else 0
+            raise TaskFileRejected([FileProblem(line, "not valid YAML")]) from None
+        items = data.get("tasks") if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise TaskFileRejected([FileProblem(1, "expected a list of tasks under 'tasks:'")])
+        nodes = root.value if root is not None and root.tag.endswith(":seq") else []
+        if root is not None and root.tag.endswith(":map"):
+            nodes = next((v.value for k, v in root.value if k.value == "tasks"), [])
+        lines = [node.start_mark.line + 1 for node in nodes]
+        return [
+            (lines[i] if i < len(lines) else 0, item if isinstance(item, dict) else {})
+            for i, item in enumerate(items)
+        ]
+    raise TaskFileRejected([FileProblem(0, "expected a .csv, .yaml or .yml file")])
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _moment(value: str, tz: tzinfo) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def to_draft(record: Mapping[str, Any], teams: Mapping[str, int], tz: tzinfo) -> TaskDraft:
+    """One record as a draft; ValueError with a readable message if a field is wrong."""
+    unknown = [k for k in record if k not in KNOWN and not _TRANSLATION.match(k)]
+    if unknown:
+        raise ValueError(f"unknown column {unknown[0]!r}")
+    kind = _text(record.get("kind"))
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    values: dict[str, Any] = {"kind": kind, "title": ""}
+    for column in TEXT_COLUMNS:
+        if _text(record.get(column)):
+            values[column] = _text(record[column])
+    for column in INT_COLUMNS:
+        if _text(record.get(column)):
+            try:
+                values[column] = int(_text(record[column]))
+            except ValueError:
+                raise ValueError(f"{column} must be a whole number") from None
+    for column in FLOAT_COLUMNS:
+        if _text(record.get(column)):
+            try:
+                values[column] = float(_text(record[column]).replace(",", "."))
+            except ValueError:
+                raise ValueError(f"{column} must be a number") from None
+    for column in TIME_COLUMNS:
+        if _text(record.get(column)):
+            try:
+                values[column] = _moment(_text(record[column]), tz)
+            except ValueError:
+                raise ValueError(f"{column} must look like 2026-12-05 18:30") from None
+    if _text(record.get("proof_wanted")).lower() in ("1", "yes", "true", "oui"):
+        values["proof_wanted"] = True
+    targets: dict[str, tuple[str, ...]] = {}
+    for column, kind_of_target in TARGET_COLUMNS.items():
+        raw = record.get(column)
+        items = raw if isinstance(raw, list) else _text(raw).split(",")
+        found = tuple(_text(i) for i in items if _text(i))
+        if not found:
+            continue
+        if column == "teams":
+            missing = [t for t in found if t.lower() not in teams]
+            if missing:
+                raise ValueError(f"no team named {missing[0]!r}")
+            found = tuple(str(teams[t.lower()]) for t in found)
+        if kind_of_target == "skill" and any(s not in SKILLS for s in found):
+            raise ValueError(f"skills must be among {', '.join(SKILLS)}")
+        if kind_of_target == "availability" and any(s not in SLOTS for s in found):
+            raise ValueError(f"availability must be among {', '.join(SLOTS)}")
+        targets[kind_of_target] = found
+    owner = _text(record.get("team"))
+    if owner:
+        if owner.lower() not in teams:
+            raise ValueError(f"no team named {owner!r}")
+        values["team_id"] = teams[owner.lower()]
+    translations = {
+        m[1]: _text(v) for k, v in record.items() if (m := _TRANSLATION.match(k)) and _text(v)
+    }
+    return TaskDraft(**values, targets=targets, translations=translations)
+
+
+SKILLS = ("share", "canvass", "call", "text", "events")
+SLOTS = ("evenings", "weekends", "daytime")
+assert set(TARGET_COLUMNS.values()) == set(TARGET_KINDS)
+
+
+async def import_tasks(service: TaskService, name: str, content: bytes) -> list[Task]:
+    """Check every record first; store them all only if none has a problem."""
+    records = read_records(name, content)
+    teams = {n.lower(): i for i, n in await service.tasks.teams(None)}
+    tz = service.settings.timezone
+    drafts: list[TaskDraft] = []
+    problems: list[FileProblem] = []
+    for line, record in records:
+        try:
+            drafts.append(service.validate(to_draft(record, teams, tz)))
+        except TaskError as exc:
+            problems.append(FileProblem(line, TASK_ERRORS.get(exc.code, exc.code)))
+        except (ValueError, TypeError) as exc:
+            problems.append(FileProblem(line, str(exc)))
+    if not records:
+        problems.append(FileProblem(0, "no tasks in the file"))
+    if problems:
+        raise TaskFileRejected(problems)
+    return await service.create_many(drafts)

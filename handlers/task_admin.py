@@ -1,0 +1,268 @@
+"""/tasks: an organizer follows their tasks' progress and pauses, resumes, closes or edits them.
+
+Buttons: tadm:<action>:<task id> (pause, resume, close, closeok, edit) and
+tadm:ef:<task id>:<field> to pick the field to edit; every tap re-checks the scope.
+"""
+
+from __future__ import annotations
+
+from bot.i18n import N_, _, ngettext
+from bot.messaging import Choice, Outbound, choices
+from bot.router import Reply, Request, Router, expired
+from bot.services.calls import ImportRejected
+from bot.services.people import ORGANIZER
+from bot.services.task_cards import kind_label
+from bot.services.tasks import parse_moment
+from bot.storage.tasks import Progress, Task
+from bot.text import clean, esc
+
+STATUS_LABELS = {
+    "open": N_("open"),
+    "paused": N_("paused"),
+    "closed": N_("closed"),
+    "draft": N_("draft"),
+}
+EDITABLE = {
+    "title": N_("Title"),
+    "quota": N_("Quota"),
+    "closes_at": N_("Closing time"),
+    "priority": N_("Priority"),
+}
+EDIT_PROMPTS = {
+    "title": N_("New title?"),
+    "quota": N_("New quota? A number, or - for no limit."),
+    "closes_at": N_("New closing time? For example 12/12 20:00."),
+    "priority": N_("New priority? A whole number; higher comes first."),
+}
+
+
+def progress_line(item: Progress) -> str:
+    task = item.task
+    quota = str(task.quota) if task.quota else "∞"
+    return _(
+        "<b>#{id} {title}</b> · {kind} · {status}\n"
+        "Done {done} / {quota} · accepted {accepted} · skipped {skipped}"
+    ).format(
+        id=task.id,
+        title=esc(task.title),
+        kind=kind_label(task.kind),
+        status=_(STATUS_LABELS[task.status]),
+        done=item.done,
+        quota=quota,
+        accepted=item.accepted,
+        skipped=item.skipped,
+    )
+
+
+def task_buttons(task: Task) -> tuple[tuple[Choice, ...], ...]:
+    if task.status == "closed":
+        return ()
+    toggle = (
+        Choice(_("Resume"), f"tadm:resume:{task.id}")
+        if task.status == "paused"
+        else Choice(_("Pause"), f"tadm:pause:{task.id}")
+    )
+    rows = [
+        [
+            toggle,
+            Choice(_("Edit"), f"tadm:edit:{task.id}"),
+            Choice(_("Close"), f"tadm:close:{task.id}"),
+        ]
+    ]
+    if task.kind == "call":
+        rows.append([Choice("📋 " + _("Add people to call"), f"tadm:list:{task.id}")])
+    return choices(*rows)
+
+
+PASTE_PROBLEMS = {
+    "name": N_("line {line}: the name is missing"),
+    "phone": N_("line {line}: “{value}” is not a valid phone number"),
+    "duplicate": N_("line {line}: {value} is already on an earlier line"),
+    "size": N_("too many lines at once"),
+    "empty": N_("no lines found"),
+    "encoding": N_("unreadable text"),
+    "header": N_("no lines found"),
+    "task": N_("this call task is closed"),
+}
+
+
+async def ask_call_list(request: Request, task: Task) -> Outbound:
+    """Start waiting for pasted lines of people to call for this task."""
+    await request.begin("calllist", "paste", {"task": task.id})
+    return Outbound(
+        _(
+            "Paste the people to call for “{title}”, one per line: name, phone, notes "
+            "(notes optional). Send several messages if the list is long. Nothing is added "
+            "from a message with a mistake: I tell you which line to fix."
+        ).format(title=esc(task.title)),
+        choices=choices(Choice(_("Finished"), f"tadm:listdone:{task.id}")),
+    )
+
+
+async def on_call_list(request: Request) -> Reply:
+    """Lines pasted for a call list: all added, or none and each bad line named."""
+    assert request.conversation is not None
+    task = await request.services.tasks.manageable(
+        request.actor, int(request.conversation.data["task"])
+    )
+    if task is None or task.kind != "call":
+        await request.finish()
+        return expired()
+    try:
+        added = await request.services.calls.import_list(
+            task.id, request.text.encode(), header=False
+        )
+    except ImportRejected as rejected:
+        lines = [
+            _(PASTE_PROBLEMS.get(p.problem, PASTE_PROBLEMS["empty"])).format(
+                line=p.line, value=esc(p.value)
+            )
+            for p in rejected.problems[:20]
+        ]
+        return Outbound(
+            _("Nothing was added. Please fix and send again:") + "\n" + "\n".join(lines),
+            choices=choices(Choice(_("Finished"), f"tadm:listdone:{task.id}")),
+        )
+    await request.services.tasks.audit_action(request.actor, "calls.import", f"task:{task.id}")
+    summary = await request.services.calls.calls.summary(task.id)
+    return Outbound(
+        ngettext(
+            "Added {n} person. Send more lines, or tap Finished.",
+            "Added {n} people. Send more lines, or tap Finished.",
+            added,
+        ).format(n=added)
+        + "\n"
+        + call_line(summary),
+        choices=choices(Choice(_("Finished"), f"tadm:listdone:{task.id}")),
+    )
+
+
+async def cmd_tasks(request: Request) -> Reply:
+    """Lists the organizer's tasks with progress, each with Pause/Resume, Edit, Close."""
+    items = await request.services.tasks.overview(request.actor)
+    if not items:
+        return Outbound(_("No tasks yet. Create one with /newtask."))
+    replies = [Outbound(_("Your tasks (newest first, closed ones last):"))]
+    for item in items[:20]:
+        text = progress_line(item)
+        if item.task.kind == "call":
+            text += "\n" + call_line(await request.services.calls.calls.summary(item.task.id))
+        replies.append(Outbound(text, choices=task_buttons(item.task)))
+    return replies
+
+
+def call_line(summary: dict[str, int]) -> str:
+    """How far a phone bank got: people on the list, left to call, and the results."""
+    total = sum(n for k, n in summary.items() if not k.startswith("result_"))
+    left = summary.get("ready", 0) + summary.get("held", 0) + summary.get("callback", 0)
+    return _(
+        "Call list: {total} people, {left} left · supporters {supporter} · undecided "
+        "{undecided} · opposed {opposed} · no answer {no_answer}"
+    ).format(
+        total=total,
+        left=left,
+        supporter=summary.get("result_supporter", 0),
+        undecided=summary.get("result_undecided", 0),
+        opposed=summary.get("result_opposed", 0),
+        no_answer=summary.get("result_no_answer", 0),
+    )
+
+
+async def on_button(request: Request) -> Reply:
+    """Pause, resume, close (after a confirmation) or start editing a task in scope."""
+    pieces = request.inbound.choice.split(":")
+    if (
+        not request.actor.is_organizer
+        or len(pieces) not in (3, 4)
+        or not pieces[2].isdigit()
+        or len(pieces[2]) > 12
+    ):
+        return expired()
+    action, task_id = pieces[1], int(pieces[2])
+    service = request.services.tasks
+    task = await service.manageable(request.actor, task_id)
+    if task is None or task.status == "closed":
+        return expired()
+    if action == "close":
+        return Outbound(
+            _("Close “{title}”? Volunteers can no longer take it; accepted ones expire.").format(
+                title=esc(task.title)
+            ),
+            choices=choices(
+                [
+                    Choice(_("Yes, close it"), f"tadm:closeok:{task.id}"),
+                    Choice(_("No"), f"tadm:keep:{task.id}"),
+                ]
+            ),
+            edit=True,
+        )
+    if action == "keep":
+        return Outbound(_("Kept open."), edit=True)
+    if action == "edit":
+        fields = [Choice(_(label), f"tadm:ef:{task.id}:{f}") for f, label in EDITABLE.items()]
+        return Outbound(_("What do you want to change?"), choices=choices(fields[:2], fields[2:]))
+    if action == "list" and task.kind == "call":
+        return await ask_call_list(request, task)
+    if action == "listdone" and task.kind == "call":
+        if request.conversation is not None and request.conversation.flow == "calllist":
+            await request.finish()
+        summary = await request.services.calls.calls.summary(task.id)
+        return Outbound(_("Call list saved.") + "\n" + call_line(summary), edit=True)
+    if action == "ef" and len(pieces) == 4 and pieces[3] in EDITABLE:
+        await request.begin("taskedit", pieces[3], {"task": task.id})
+        return Outbound(_(EDIT_PROMPTS[pieces[3]]))
+    status = {"pause": "paused", "resume": "open", "closeok": "closed"}.get(action)
+    if status is None:
+        return expired()
+    updated = await service.set_status(request.actor, task.id, status)
+    if updated is None:
+        return expired()
+    said = {
+        "paused": _("Paused: nobody is offered this task until you resume it."),
+        "open": _("Resumed: the task is back in the queue."),
+        "closed": _("Closed."),
+    }[status]
+    return Outbound(
+        said + "\n\n" + progress_line(Progress(updated, 0, 0, 0)).split("\n")[0],
+        choices=task_buttons(updated),
+        edit=True,
+    )
+
+
+async def on_edit(request: Request) -> Reply:
+    """The new value for the field being edited."""
+    assert request.conversation is not None
+    field, task_id = request.conversation.step, int(request.conversation.data["task"])
+    text = clean(request.text)
+    value: object
+    if field == "title":
+        if not text or len(text) > 200:
+            return Outbound(_("Please send a title of 1 to 200 characters."))
+        value = text
+    elif field == "quota":
+        if text != "-" and (not text.isdigit() or not 0 < int(text) <= 1_000_000):
+            return Outbound(_("Please send a number (or - to skip)."))
+        value = None if text == "-" else int(text)
+    elif field == "priority":
+        if not text.lstrip("-").isdigit() or abs(int(text)) > 1000:
+            return Outbound(_("Please send a whole number between -1000 and 1000."))
+        value = int(text)
+    else:
+        moment = parse_moment(text, request.services.settings.timezone, request.now)
+        if moment is None or moment <= request.now:
+            return Outbound(_("I did not understand that date. Write it like 05/12 18:30."))
+        value = moment
+    updated = await request.services.tasks.edit(request.actor, task_id, **{field: value})
+    await request.finish()
+    if updated is None:
+        return expired()
+    return Outbound(_("Saved.") + "\n\n" + progress_line(Progress(updated, 0, 0, 0)).split("\n")[0])
+
+
+def register(router: Router) -> None:
+    router.command(
+        "tasks", cmd_tasks, rank=ORGANIZER, description=N_("Follow and manage your tasks")
+    )
+    router.choice("tadm", on_button)
+    router.flow("taskedit", on_edit)
+    router.flow("calllist", on_call_list)

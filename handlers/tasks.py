@@ -1,0 +1,343 @@
+"""/task, /mytasks, /me and outcomes: a volunteer takes a task and reports it in a few taps.
+
+Buttons: task:acc|skip|later:<task id> on a task card; task:done|cant:<assignment id> on an
+accepted task; out:<step>:<value> for quick answers while the outcome flow waits.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta, tzinfo
+from typing import Any
+
+from bot.clock import from_iso
+from bot.i18n import N_, _, format_date, format_time, ngettext
+from bot.messaging import Choice, Outbound, choices
+from bot.router import Reply, Request, Router, expired
+from bot.services.task_cards import accepted_card, assignment_choices, describe, offer_card
+from bot.services.tasks import zone
+from bot.storage.tasks import ClaimRefused, Outcome, Task
+from bot.storage.volunteers import Volunteer
+from bot.text import clean, esc
+
+# The outcome flow: the questions asked after Done, per task kind, in order.
+OUTCOME_STEPS: dict[str, tuple[str, ...]] = {
+    "share": ("proof",),
+    "canvass": ("doors_knocked", "conversations", "supporters", "comment"),
+    "text": ("people_reached",),
+    "call": (),
+    "event": (),
+    "custom": (),
+}
+QUESTIONS = {
+    "proof": N_("Great! If you like, send me the link to your post as proof, or tap No proof."),
+    "doors_knocked": N_("Well done! How many doors did you knock on?"),
+    "conversations": N_("How many conversations did you have?"),
+    "supporters": N_("How many supporters did you meet?"),
+    "comment": N_("Anything to tell the organizers? Write a comment, or tap No comment."),
+    "people_reached": N_("Well done! How many people did you send the message to?"),
+}
+NUMBER_STEPS = ("doors_knocked", "conversations", "supporters", "people_reached")
+QUICK_NUMBERS = (0, 1, 2, 3, 5, 10, 20)
+MAX_NUMBER = 100_000
+REFUSALS = {
+    "closed": N_("This task is closed. Send /task for another one."),
+    "full": N_(
+        "Too late: this task already has all the volunteers it needs. Send /task for another one."
+    ),
+    "cap": N_(
+        "You have already done this task as many times as it allows. Send /task for another one."
+    ),
+    "taken": N_("You already have this task: see /mytasks."),
+}
+
+
+def _ids(request: Request, parts: int) -> list[int] | None:
+    """The numeric ids of a tapped payload (prefix:action:id…), or None if forged."""
+    pieces = request.inbound.choice.split(":")
+    if len(pieces) != parts or not all(p.isdigit() and len(p) < 12 for p in pieces[2:]):
+        return None
+    return [int(p) for p in pieces[2:]]
+
+
+def _member(request: Request) -> Volunteer | None:
+    """The volunteer behind the update if they have joined (not onboarding, not erased)."""
+    volunteer = request.actor.volunteer
+    if volunteer is None or volunteer.status in ("onboarding", "erased"):
+        return None
+    return volunteer
+
+
+def _not_joined() -> Outbound:
+    return Outbound(_("Join first: send /start and tell me how you can help."))
+
+
+def _tz(request: Request, volunteer: Volunteer) -> tzinfo:
+    return zone(volunteer.timezone, request.services.settings.timezone)
+
+
+async def _card(request: Request, volunteer: Volunteer, task: Task) -> Outbound:
+    instructions = await request.services.tasks.tasks.instructions(task, volunteer.language)
+    return offer_card(task, instructions, _tz(request, volunteer))
+
+
+async def _next_card(request: Request, volunteer: Volunteer) -> Outbound:
+    task = await request.services.tasks.next_task(volunteer.id)
+    if task is None:
+        back = await request.services.tasks.tasks.comes_back_at(volunteer.id, request.now)
+        if back and from_iso(back) - request.now < timedelta(days=2):
+            tz = _tz(request, volunteer)
+            moment = from_iso(back)
+            return Outbound(
+                _(
+                    "No task fits you right now. Come back after {time} on {day}: "
+                    "something will be ready for you."
+                ).format(time=format_time(moment, tz), day=format_date(moment, tz))
+            )
+        return Outbound(
+            _(
+                "No task fits you right now. Come back in a few hours: new tasks arrive "
+                "often, and I will send you one that fits."
+            )
+        )
+    return await _card(request, volunteer, task)
+
+
+async def cmd_task(request: Request) -> Reply:
+    """Shows the single best task for this volunteer now, with Accept / Skip / Later."""
+    volunteer = _member(request)
+    if volunteer is None:
+        return _not_joined()
+    return await _next_card(request, volunteer)
+
+
+async def on_card(request: Request) -> Reply:
+    """Accept, skip or put off a task from its card; stale or foreign cards change nothing."""
+    volunteer = _member(request)
+    ids = _ids(request, 3)
+    if volunteer is None or ids is None:
+        return expired()
+    action, task_id = request.inbound.choice.split(":")[1], ids[0]
+    service = request.services.tasks
+    if action == "acc":
+        try:
+            assignment = await service.accept(volunteer.id, task_id)
+        except ClaimRefused as refusal:
+            if refusal.reason == "target":
+                return expired()
+            return Outbound(_(REFUSALS[refusal.reason]), edit=True)
+        task = await service.tasks.get(task_id)
+        assert task is not None
+        instructions = await service.tasks.instructions(task, volunteer.language)
+        card = accepted_card(task, assignment, instructions, _tz(request, volunteer))
+        return Outbound(card.text, choices=card.choices, edit=True)
+    if action in ("skip", "later"):
+        if not await service.skip(volunteer.id, task_id, later=action == "later"):
+            return expired()
+        said = (
+            _("OK, I will offer it again later.")
+            if action == "later"
+            else _("Skipped. Here is another one.")
+        )
+        return [Outbound(said, edit=True), await _next_card(request, volunteer)]
+    return expired()
+
+
+async def cmd_mytasks(request: Request) -> Reply:
+    """Lists the tasks this volunteer accepted, each with Done / Can't."""
+    volunteer = _member(request)
+    if volunteer is None:
+        return _not_joined()
+    in_hand = await request.services.tasks.tasks.in_hand(volunteer.id)
+    if not in_hand:
+        return Outbound(_("You have no task in progress. Send /task to get one."))
+    replies = [
+        Outbound(
+            ngettext(
+                "You have {n} task in progress:", "You have {n} tasks in progress:", len(in_hand)
+            ).format(n=len(in_hand))
+        )
+    ]
+    tz = _tz(request, volunteer)
+    for assignment, task in in_hand[:10]:
+        instructions = await request.services.tasks.tasks.instructions(task, volunteer.language)
+        replies.append(
+            Outbound(describe(task, instructions, tz), choices=assignment_choices(task, assignment))
+        )
+    return replies
+
+
+async def on_assignment(request: Request) -> Reply:
+    """Done or Can't on an accepted task: records it, or asks the outcome questions."""
+    volunteer = _member(request)
+    ids = _ids(request, 3)
+    if volunteer is None or ids is None:
+        return expired()
+    action, assignment_id = request.inbound.choice.split(":")[1], ids[0]
+    service = request.services.tasks
+    assignment = await service.own_assignment(volunteer.id, assignment_id)
+    if assignment is None:
+        return expired()
+    task = await service.tasks.get(assignment.task_id)
+    assert task is not None
+    if action == "cant":
+        if not await service.give_up(volunteer.id, assignment_id):
+            return expired()
+        if task.kind == "call":
+            await request.services.calls.stop(volunteer.id)
+        return Outbound(
+            _("No problem, thank you for telling me. The task goes back to the queue."), edit=True
+        )
+    if action != "done":
+        return expired()
+    steps = OUTCOME_STEPS[task.kind]
+    if not steps:
+        outcome = Outcome()
+        if task.kind == "event":
+            outcome = Outcome(attended=True)
+        elif task.kind == "call":
+            await request.services.calls.stop(volunteer.id)
+            made = await request.services.calls.calls.calls_made(
+                task.id, volunteer.id, assignment.accepted_at or assignment.created_at
+            )
+            outcome = Outcome(calls_made=made)
+        return await _record(request, assignment_id, outcome)
+    await request.begin("outcome", steps[0], {"assignment": assignment_id, "kind": task.kind})
+    return _question(steps[0])
+
+
+def _question(step: str) -> Outbound:
+    if step in NUMBER_STEPS:
+        buttons = [Choice(str(n), f"out:{step}:{n}") for n in QUICK_NUMBERS]
+        return Outbound(
+            _(QUESTIONS[step]) + "\n" + _("Tap a number or type it."),
+            choices=choices(buttons[:4], buttons[4:]),
+        )
+    skip = _("No proof") if step == "proof" else _("No comment")
+    return Outbound(_(QUESTIONS[step]), choices=choices(Choice(skip, f"out:{step}:-")))
+
+
+async def _record(request: Request, assignment_id: int, outcome: Outcome) -> Reply:
+    volunteer = request.actor.volunteer
+    assert volunteer is not None
+    points = await request.services.tasks.complete(volunteer.id, assignment_id, outcome)
+    if request.conversation is not None:
+        await request.finish()
+    if points is None:
+        return expired()
+    return Outbound(
+        ngettext(
+            "Recorded. Thank you! +{n} point. Send /task for the next one.",
+            "Recorded. Thank you! +{n} points. Send /task for the next one.",
+            points,
+        ).format(n=points)
+    )
+
+
+async def _answer(request: Request, step: str, value: str) -> Reply:
+    """One answer of the outcome flow: check it, store it, ask the next question or record."""
+    conversation = request.conversation
+    assert conversation is not None
+    answer: Any
+    if step in NUMBER_STEPS:
+        value = value.strip()
+        if not value.isdigit() or int(value) > MAX_NUMBER:
+            return Outbound(_("Please send a whole number, for example 12."))
+        answer = int(value)
+        answers = conversation.data
+        if step == "supporters" and answer > answers.get("conversations", MAX_NUMBER):
+            return Outbound(
+                _("That is more supporters than conversations. Please check the number.")
+            )
+        if step == "conversations" and answer > answers.get("doors_knocked", MAX_NUMBER):
+            return Outbound(_("That is more conversations than doors. Please check the number."))
+    elif value == "-":
+        answer = None
+    elif step == "proof":
+        link = clean(value)
+        if not link.startswith(("https://", "http://")) or len(link) > 500 or " " in link:
+            return Outbound(_("Send a link starting with https://, or tap No proof."))
+        answer = link
+    else:
+        answer = clean(value)[:1000] or None
+    steps = OUTCOME_STEPS[conversation.data["kind"]]
+    position = steps.index(step)
+    if position + 1 < len(steps):
+        await request.goto(steps[position + 1], **{step: answer})
+        return _question(steps[position + 1])
+    data = {**conversation.data, step: answer}
+    outcome = Outcome(
+        doors_knocked=data.get("doors_knocked"),
+        conversations=data.get("conversations"),
+        supporters=data.get("supporters"),
+        people_reached=data.get("people_reached"),
+        proof=data.get("proof"),
+        comment=data.get("comment"),
+    )
+    return await _record(request, int(data["assignment"]), outcome)
+
+
+async def on_quick_answer(request: Request) -> Reply:
+    """A quick-answer button (a number, No proof) while the outcome flow waits."""
+    pieces = request.inbound.choice.split(":")
+    conversation = request.conversation
+    if (
+        len(pieces) != 3
+        or conversation is None
+        or conversation.flow != "outcome"
+        or conversation.step != pieces[1]
+    ):
+        return expired()
+    return await _answer(request, pieces[1], pieces[2])
+
+
+async def outcome_step(request: Request) -> Reply:
+    """What the volunteer types while the outcome flow waits."""
+    conversation = request.conversation
+    assert conversation is not None
+    return await _answer(request, conversation.step, request.text)
+
+
+async def cmd_me(request: Request) -> Reply:
+    """Shows the volunteer's own points, this week's count and streak (private to them)."""
+    volunteer = _member(request)
+    if volunteer is None:
+        return _not_joined()
+    standing = await request.services.tasks.standing(volunteer.id, volunteer.timezone)
+    lines = [
+        _("<b>Your contribution</b>"),
+        ngettext("{n} point", "{n} points", standing.points).format(n=standing.points),
+        ngettext("{n} task done this week", "{n} tasks done this week", standing.this_week).format(
+            n=standing.this_week
+        ),
+        ngettext("Streak: {n} day in a row", "Streak: {n} days in a row", standing.streak).format(
+            n=standing.streak
+        ),
+    ]
+    if volunteer.leaderboard:
+        board = await request.services.tasks.leaderboard()
+        if board:
+            lines.append("\n" + _("<b>Leaderboard</b> (volunteers who chose to appear)"))
+            lines.extend(
+                f"{i}. {esc(name)} — {points}" for i, (name, points) in enumerate(board, 1)
+            )
+    else:
+        lines.append("\n" + _("Only you see this."))
+    return Outbound("\n".join(lines))
+
+
+def register(router: Router) -> None:
+    router.command("task", cmd_task, description=N_("Get your next task"))
+    router.command("mytasks", cmd_mytasks, description=N_("Tasks you accepted"))
+    router.command("me", cmd_me, description=N_("Your points and streak"))
+    router.choice("task", _dispatch_task)
+    router.choice("out", on_quick_answer)
+    router.flow("outcome", outcome_step)
+
+
+async def _dispatch_task(request: Request) -> Reply:
+    action = request.inbound.choice.split(":")[1] if ":" in request.inbound.choice else ""
+    if action in ("acc", "skip", "later"):
+        return await on_card(request)
+    if action in ("done", "cant"):
+        return await on_assignment(request)
+    return expired()
