@@ -281,3 +281,23 @@ async def test_me_counts_a_streak_of_days_and_shows_the_leaderboard_only_to_who_
     services.clock.advance(days=1)  # type: ignore[attr-defined]
     await ana.send("/me")
     assert "Streak: 0 days" in ana.last_text
+
+
+async def test_mydata_lists_tasks_and_forget_erases_the_proof_but_keeps_the_count(
+    services: Services, chat: ChatFactory
+) -> None:
+    await volunteer(services, "210", language="en", skills=["share"])
+    await task(services, "share", link="https://example.org/v", proof_wanted=True)
+    ana = chat("210", language="en")
+    await ana.send("/task")
+    await ana.tap("Accept")
+    await ana.tap("Done")
+    await ana.send("https://social.example/qzxv-proof")
+    await ana.send("/mydata")
+    assert ana.last.attachment is not None
+    document = ana.last.attachment.content
+    assert b'"tasks"' in document and b"qzxv-proof" in document
+    await ana.send("/forget")
+    await ana.tap("fg:yes")
+    assert await services.db.fetch_value("SELECT COUNT(*) FROM outcomes") == 1
+    assert await services.db.fetch_value("SELECT proof FROM outcomes") is None

@@ -11,6 +11,7 @@ from typing import Any
 import aiosqlite
 
 from bot.clock import to_iso
+from bot.services.privacy import register_personal_data
 from bot.storage.db import Database, placeholders
 
 KINDS = ("share", "canvass", "call", "text", "event", "custom")
@@ -860,37 +861,9 @@ class TaskRepository:
             return cursor.rowcount == 1
 
     async def forget_volunteer(self, volunteer_id: int, now: datetime) -> None:
-        """Erasure: drop what a volunteer wrote, give back their slots and held contacts.
-
-        Counts (doors, calls, points) stay for the campaign's totals, tied only to the
-        volunteer id, which erasure leaves without a name or an address.
-        """
-        stamp = to_iso(now)
+        """Erasure of the task part alone (/forget runs `erase_tasks` in its transaction)."""
         async with self.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE outcomes SET proof = NULL, comment = NULL WHERE volunteer_id = ?",
-                (volunteer_id,),
-            )
-            cursor = await tx.execute(
-                "UPDATE assignments SET state = 'expired', finished_at = ?, updated_at = ?"
-                " WHERE volunteer_id = ? AND state = 'accepted' RETURNING task_id",
-                (stamp, stamp, volunteer_id),
-            )
-            for row in await cursor.fetchall():
-                await tx.execute(
-                    "UPDATE tasks SET slots_taken = MAX(slots_taken - 1, 0) WHERE id = ?",
-                    (row["task_id"],),
-                )
-            await tx.execute("DELETE FROM offers WHERE volunteer_id = ?", (volunteer_id,))
-            await tx.execute(
-                "UPDATE call_contacts SET state = 'ready', held_by = NULL, held_until = NULL,"
-                " updated_at = ? WHERE held_by = ? AND state = 'held'",
-                (stamp, volunteer_id),
-            )
-            await tx.execute(
-                "UPDATE call_results SET volunteer_id = NULL WHERE volunteer_id = ?",
-                (volunteer_id,),
-            )
+            await erase_tasks(tx, volunteer_id, now)
 
     async def purge_call_lists(self, closed_before: datetime) -> int:
         """Blank the names, numbers and notes of call lists of tasks closed long ago.
@@ -995,3 +968,65 @@ def _volunteer_filter(
         )
         clauses.append(f"v.latitude IS NOT NULL AND {distance} <= :radius * :radius")
     return " AND ".join(clauses), params
+
+
+async def erase_tasks(tx: aiosqlite.Connection, volunteer_id: int, now: datetime) -> None:
+    """Erasure: drop what a volunteer wrote, give back their slots and held contacts.
+
+    Counts (doors, calls, points) stay for the campaign's totals, tied only to the
+    volunteer id, which erasure leaves without a name or an address.
+    """
+    stamp = to_iso(now)
+    await tx.execute(
+        "UPDATE outcomes SET proof = NULL, comment = NULL WHERE volunteer_id = ?",
+        (volunteer_id,),
+    )
+    cursor = await tx.execute(
+        "UPDATE assignments SET state = 'expired', finished_at = ?, updated_at = ?"
+        " WHERE volunteer_id = ? AND state = 'accepted' RETURNING task_id",
+        (stamp, stamp, volunteer_id),
+    )
+    for row in await cursor.fetchall():
+        await tx.execute(
+            "UPDATE tasks SET slots_taken = MAX(slots_taken - 1, 0) WHERE id = ?",
+            (row["task_id"],),
+        )
+    # Offers stay: they hold no personal data and the task funnel counts them.
+    await tx.execute(
+        "UPDATE call_contacts SET state = 'ready', held_by = NULL, held_until = NULL,"
+        " updated_at = ? WHERE held_by = ? AND state = 'held'",
+        (stamp, volunteer_id),
+    )
+    await tx.execute(
+        "UPDATE call_results SET volunteer_id = NULL WHERE volunteer_id = ?",
+        (volunteer_id,),
+    )
+
+
+async def export_tasks(db: Database, volunteer_id: int) -> dict[str, object]:
+    """A volunteer's tasks and outcomes, for /mydata."""
+    assignments = await db.fetch_all(
+        "SELECT a.task_id, t.title, t.kind, a.state, a.rsvp, a.created_at, a.finished_at"
+        " FROM assignments a JOIN tasks t ON t.id = a.task_id WHERE a.volunteer_id = ?"
+        " ORDER BY a.id",
+        (volunteer_id,),
+    )
+    outcomes = await db.fetch_all(
+        "SELECT task_id, kind, doors_knocked, conversations, supporters, people_reached,"
+        " calls_made, attended, proof, comment, points, recorded_at FROM outcomes"
+        " WHERE volunteer_id = ? ORDER BY recorded_at",
+        (volunteer_id,),
+    )
+    calls = await db.fetch_all(
+        "SELECT task_id, result, called_at FROM call_results WHERE volunteer_id = ?"
+        " ORDER BY called_at",
+        (volunteer_id,),
+    )
+    return {
+        "assignments": [dict(row) for row in assignments],
+        "outcomes": [dict(row) for row in outcomes],
+        "calls_made": [dict(row) for row in calls],
+    }
+
+
+register_personal_data("tasks", export_tasks, erase_tasks)
