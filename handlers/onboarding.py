@@ -146,6 +146,7 @@ def welcome(volunteer: Volunteer) -> Outbound:
         + "\n"
         + "\n".join(
             (
+                _("• /task — a task to do right now"),
                 _("• /invite — your personal link to bring friends"),
                 _("• /profile — see or change your answers"),
                 _("• /pause or /stop — take a break, or no more messages"),
