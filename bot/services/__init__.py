@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from bot.clock import Clock
 from bot.config import Settings
 from bot.services.people import PeopleService
+from bot.services.reports import ReportService
 from bot.storage.audit import AuditLog
 from bot.storage.conversations import ConversationRepository, UpdateLog
 from bot.storage.db import Database
@@ -28,6 +29,7 @@ class Services:
     updates: UpdateLog
     outbox: OutboxRepository
     audit: AuditLog
+    reports: ReportService
     # Called after anything is queued, so the sender looks at once.
     wake_sender: Callable[[], None] = field(default=lambda: None)
     # Called when someone's roles change, so messengers refresh their command menu.
@@ -36,6 +38,7 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, clock: Clock, db: Database) -> Services:
         volunteers = VolunteerRepository(db, clock)
+        audit = AuditLog(db, clock)
         return cls(
             settings=settings,
             clock=clock,
@@ -45,7 +48,8 @@ class Services:
             conversations=ConversationRepository(db),
             updates=UpdateLog(db),
             outbox=OutboxRepository(db),
-            audit=AuditLog(db, clock),
+            audit=audit,
+            reports=ReportService(settings, clock, db, audit),
         )
 
     async def send_later(self, envelopes: Iterable[Envelope]) -> int:

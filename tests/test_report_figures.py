@@ -1,0 +1,188 @@
+"""Every report figure checked against the hand-built campaign in tests/report_data.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.config import Identity
+from bot.services import Services
+from bot.services.people import Actor, NotAllowed
+from bot.services.reports import period_window
+from bot.storage.reports import Breakdown, Scope, Window
+from bot.storage.volunteers import Role
+from tests.report_data import EVRY, PARIS, build_campaign
+
+NOW = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
+
+
+def organizer(volunteer_id: int, team: int) -> Actor:
+    return Actor(
+        Identity("telegram", str(500 + volunteer_id)),
+        str(500 + volunteer_id),
+        None,
+        (Role("organizer", team),),
+        False,
+    )
+
+
+ADMIN = Actor(Identity("telegram", "1"), "1", None, (), True)
+VOLUNTEER = Actor(Identity("telegram", "507"), "507", None, (), False)
+
+
+@pytest.fixture
+async def campaign(services: Services) -> Services:
+    await build_campaign(services.db)
+    return services
+
+
+def funnel(figures):  # type: ignore[no-untyped-def]
+    return {
+        s.kind: (s.offered, s.accepted, s.done)
+        for s in figures.funnel
+        if any((s.offered, s.accepted, s.done))
+    }
+
+
+def test_periods_start_at_local_midnight() -> None:
+    from zoneinfo import ZoneInfo
+
+    paris = ZoneInfo("Europe/Paris")
+    assert period_window("today", NOW, paris).since == datetime(2026, 11, 27, 23, tzinfo=UTC)
+    assert period_window("week", NOW, paris).since == datetime(2026, 11, 22, 23, tzinfo=UTC)
+    assert period_window("month", NOW, paris).since == datetime(2026, 10, 31, 23, tzinfo=UTC)
+    assert period_window("campaign", NOW, paris).since is None
+    # Summer time: midnight in Paris is 22:00 UTC.
+    july = datetime(2026, 7, 15, 12, tzinfo=UTC)
+    assert period_window("today", july, paris).since == datetime(2026, 7, 14, 22, tzinfo=UTC)
+
+
+async def test_whole_campaign(campaign: Services) -> None:
+    report = await campaign.reports.report(ADMIN, "campaign")
+    f = report.figures
+    p = f.people
+    assert (p.total, p.new, p.active_status, p.paused, p.stopped, p.erased) == (7, 7, 4, 1, 1, 1)
+    assert (p.active_1d, p.active_7d, p.active_30d) == (3, 4, 6)
+    assert funnel(f) == {
+        "share": (2, 4, 4),
+        "canvass": (1, 4, 3),  # the double tap on Done counts once
+        "call": (3, 1, 1),
+        "event": (0, 2, 1),
+        "text": (0, 2, 2),  # cap 2: both count
+    }
+    w = f.work
+    assert (w.done, w.doors_knocked, w.conversations, w.supporters) == (11, 95, 27, 10)
+    assert (w.people_reached, w.shares, w.events_attended) == (18, 4, 1)
+    assert f.calls.made == 5
+    assert dict(f.calls.results) == {
+        "supporter": 1,
+        "undecided": 1,
+        "opposed": 1,
+        "no_answer": 1,
+        "callback": 1,
+    }
+    assert (f.deliveries.broadcasts, f.deliveries.messages) == (2, 6)
+    assert dict(f.deliveries.statuses) == {"sent": 3, "pending": 1, "failed": 1, "blocked": 1}
+    assert f.teams == (
+        Breakdown(
+            "Évry Sud", members=4, active=4, done=7, doors_knocked=95, conversations=27, calls=1
+        ),
+        Breakdown(
+            "Paris 11e", members=2, active=2, done=3, doors_knocked=0, conversations=0, calls=4
+        ),
+    )
+    areas = {a.key: a for a in f.areas}
+    assert areas["91"] == Breakdown("91", 3, 3, 6, 65, 18, 1)
+    assert areas["75"] == Breakdown("75", 3, 3, 4, 0, 0, 4)
+    # The erased volunteer still counts, in an area nobody can name.
+    assert areas[""] == Breakdown("", 1, 1, 1, 30, 9, 0)
+
+
+async def test_this_week(campaign: Services) -> None:
+    f = (await campaign.reports.report(ADMIN, "week")).figures
+    assert f.people.new == 3
+    assert funnel(f) == {
+        "share": (2, 3, 3),
+        "canvass": (1, 3, 2),
+        "call": (2, 1, 1),
+        "text": (0, 2, 2),
+    }
+    assert (f.work.done, f.work.doors_knocked, f.work.conversations) == (8, 65, 18)
+    assert (f.work.supporters, f.work.events_attended) == (7, 0)
+    assert f.calls.made == 4
+
+
+async def test_today(campaign: Services) -> None:
+    f = (await campaign.reports.report(ADMIN, "today")).figures
+    assert f.people.new == 1
+    assert f.work.done == 4
+    assert f.work.doors_knocked == 40
+    assert f.calls.made == 3
+    assert f.deliveries.messages == 2
+
+
+async def test_organizer_sees_only_their_team(campaign: Services) -> None:
+    f = (await campaign.reports.report(organizer(1, EVRY), "campaign")).figures
+    p = f.people
+    assert (p.total, p.active_status, p.paused, p.stopped, p.erased) == (4, 2, 1, 0, 1)
+    assert (p.active_1d, p.active_7d, p.active_30d) == (1, 2, 4)
+    assert funnel(f) == {
+        "share": (2, 1, 1),
+        "canvass": (1, 4, 3),
+        "call": (1, 0, 0),
+        "event": (0, 2, 1),
+        "text": (0, 2, 2),
+    }
+    assert (f.work.done, f.work.doors_knocked, f.work.shares) == (7, 95, 1)
+    assert dict(f.calls.results) == {"undecided": 1}
+    assert (f.deliveries.broadcasts, f.deliveries.messages) == (2, 4)
+    assert [t.key for t in f.teams] == ["Évry Sud"]
+    assert {a.key for a in f.areas} == {"91", ""}
+
+
+async def test_other_team_organizer(campaign: Services) -> None:
+    f = (await campaign.reports.report(organizer(5, PARIS), "week")).figures
+    assert (f.people.total, f.people.new) == (2, 1)
+    assert funnel(f) == {"share": (0, 1, 1), "call": (1, 1, 1)}
+    assert dict(f.calls.results) == {"supporter": 1, "no_answer": 1, "opposed": 1}
+    assert [t.key for t in f.teams] == ["Paris 11e"]
+    assert f.work.doors_knocked == 0
+
+
+async def test_scope_is_enforced(campaign: Services) -> None:
+    alice = organizer(1, EVRY)
+    with pytest.raises(NotAllowed):
+        await campaign.reports.report(alice, "week", team_id=PARIS)
+    with pytest.raises(NotAllowed):
+        await campaign.reports.report(alice, "week", department="75")
+    with pytest.raises(NotAllowed):
+        await campaign.reports.report(VOLUNTEER, "week")
+
+
+async def test_admin_picks_a_team_or_an_area(campaign: Services) -> None:
+    team = await campaign.reports.report(ADMIN, "campaign", team_id=PARIS)
+    assert team.scope_name == "Paris 11e"
+    assert team.figures.people.total == 2
+    area = await campaign.reports.report(ADMIN, "campaign", department="75")
+    assert area.figures.people.total == 3
+    assert area.figures.work.done == 4
+    assert area.figures.calls.made == 4
+
+
+async def test_activity_series_by_local_day(campaign: Services) -> None:
+    window = period_window("week", NOW, campaign.settings.timezone)
+    days = await campaign.reports.activity_days(Scope(), window)
+    assert days[0][0].isoformat() == "2026-11-23"
+    assert len(days) == 6
+    per_day = {d.isoformat(): counts for d, counts in days}
+    assert per_day["2026-11-24"] == {"canvass": 1}
+    assert per_day["2026-11-27"] == {"text": 2}
+    assert per_day["2026-11-28"] == {"canvass": 1, "share": 2, "call": 1}
+
+
+async def test_empty_database_reports_zeros(services: Services) -> None:
+    report = await services.reports.build(Scope(), Window(None, NOW), "campaign")
+    assert report.figures.people.total == 0
+    assert report.figures.work.done == 0
+    assert report.figures.teams == ()
