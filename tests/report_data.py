@@ -28,6 +28,16 @@ VOLUNTEERS = [
     (6, "stopped", "Emma", "75", "75011", "2026-10-20T08:00:00.000000Z", "share", 1),
     (7, "active", "Farid", "75", "75020", "2026-11-27T08:00:00.000000Z", "share", 1),
 ]
+# When each last used Relais (the clock is 2026-11-28T14:00Z).
+LAST_ACTIVE = {
+    1: "2026-11-28T10:00:00.000000Z",
+    2: "2026-11-24T18:00:00.000000Z",
+    3: "2026-11-20T09:00:00.000000Z",
+    4: "2026-11-05T10:00:00.000000Z",
+    5: "2026-11-28T12:00:00.000000Z",
+    6: "2026-10-25T12:00:00.000000Z",
+    7: "2026-11-28T11:00:00.000000Z",
+}
 MEMBERS = [(EVRY, 1), (EVRY, 2), (EVRY, 3), (EVRY, 4), (PARIS, 5), (PARIS, 6)]
 
 # id, kind, title, team_id, per_volunteer_cap
@@ -133,7 +143,7 @@ async def build_campaign(db: Database) -> None:
             "language",
         ),
         [
-            (i, st, name, dep, pc, created, created, skills, "evenings" if name else "", dg, "fr")
+            (i, st, name, dep, pc, created, LAST_ACTIVE[i], skills, "evenings" if name else "", dg, "fr")
             for i, st, name, dep, pc, created, skills, dg in VOLUNTEERS
         ],
     )

@@ -2,11 +2,16 @@
 
 Rules every figure follows (the README's "Reports" section says the same to organizers):
 - A scope is a set of people: everyone, the members of some teams, or one area
-  (volunteers.department). Every figure counts what those volunteers did, whatever team
-  owns the task; campaign-wide tasks count for an organizer only through their members.
-- Active: took a task, recorded an outcome or logged a call in the window.
-- Counted once: of a volunteer's 'done' rows for one task, only the first
-  `per_volunteer_cap` count (a double tap on Done adds nothing); outcome numbers follow.
+  (volunteers.department). Figures count what those volunteers did, whatever team owns
+  the task; campaign-wide tasks count for an organizer only through their members.
+- Task, outcome and call figures come from `report_rollup` (migration 0007), kept by
+  triggers per UTC hour, so a period starts on a whole hour (true of every whole-hour time
+  zone) and a report reads thousands of rows, not millions. Team and area figures are
+  filed under the volunteer's teams and département at the time of the act. An organizer
+  of several teams sees the sum of their teams: a member of two of them counts twice.
+- Active: used Relais in the window (volunteers.last_active_at, which the router keeps).
+- Counted once: of a volunteer's done rows (outcomes) for one task, only the first
+  `per_volunteer_cap` count, so a double tap on Done adds nothing.
 - Erased volunteers keep their row with status 'erased': they count in every aggregate,
   and exports never show anything that identifies them.
 """
@@ -14,7 +19,7 @@ Rules every figure follows (the README's "Reports" section says the same to orga
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -167,30 +172,39 @@ class DigestRecipient:
     chat_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class ExportTable:
-    """A CSV export: its header and its rows, streamed."""
+def _rollup_where(scope: Scope) -> tuple[str, list[Any]]:
+    """Which roll-up rows hold the scope's figures (see migration 0007)."""
+    if scope.teams is not None:
+        if not scope.teams:
+            return "0", []
+        units = [str(t) for t in sorted(scope.teams)]
+        return f"axis = 'team' AND unit IN ({placeholders(units)})", units
+    if scope.department is not None:
+        return "axis = 'area' AND unit = ?", [scope.department]
+    return "axis = 'all' AND unit = ''", []
 
-    header: tuple[str, ...]
-    rows: AsyncIterator[Sequence[Any]] = field(repr=False)
+
+def _hours(window: Window) -> tuple[str, str]:
+    """The roll-up's hour keys covering the window (periods start on a whole UTC hour)."""
+    since, until = window.bounds()
+    return since[:13], until[:13]
 
 
-def _done_sql(scope: Scope, since: str, until: str) -> tuple[str, list[Any]]:
-    """A `counted` CTE: done assignments in the window that count (first per cap), with kind.
-
-    The correlated count uses assignments_done (state, volunteer_id, task_id, id): one index
-    range per row, so short windows stay cheap and no sort of the whole table is needed.
-    """
-    where, params = scope.where("a.volunteer_id")
-    sql = (
-        "counted AS MATERIALIZED (SELECT a.id, a.volunteer_id, a.finished_at, t.kind"
-        " FROM assignments a JOIN tasks t ON t.id = a.task_id"
-        " WHERE a.state = 'done' AND a.finished_at >= ? AND a.finished_at < ?" + where + ""
-        " AND (SELECT COUNT(*) FROM assignments b WHERE b.state = 'done'"
-        " AND b.volunteer_id = a.volunteer_id AND b.task_id = a.task_id AND b.id < a.id)"
-        " < t.per_volunteer_cap)"
+_SUMS = ", ".join(
+    f"SUM({column}) AS {column}"
+    for column in (
+        "offered",
+        "accepted",
+        "done",
+        "doors_knocked",
+        "conversations",
+        "supporters",
+        "people_reached",
+        "attended",
+        "calls",
+        *CALL_RESULTS,
     )
-    return sql, [since, until, *params]
+)
 
 
 class ReportRepository:
@@ -203,89 +217,69 @@ class ReportRepository:
 
     async def figures(self, scope: Scope, window: Window, breakdown: bool = True) -> Figures:
         """Every figure of a report for `scope` over `window`."""
-        since, until = window.bounds()
-        people = await self._people(scope, window)
-        done_cte, done_params = _done_sql(scope, since, until)
+        where, params = _rollup_where(scope)
+        first, last = _hours(window)
         rows = await self.db.fetch_all(
-            "WITH " + done_cte + " SELECT c.kind, COUNT(*) AS done,"
-            " COALESCE(SUM(o.doors_knocked), 0) AS doors,"
-            " COALESCE(SUM(o.conversations), 0) AS conv, COALESCE(SUM(o.supporters), 0) AS sup,"
-            " COALESCE(SUM(o.people_reached), 0) AS reached,"
-            " COALESCE(SUM(o.attended), 0) AS attended"
-            " FROM counted c LEFT JOIN outcomes o ON o.assignment_id = c.id GROUP BY c.kind",
-            done_params,
+            f"SELECT kind, {_SUMS} FROM report_rollup WHERE {where}"
+            " AND hour >= ? AND hour <= ? GROUP BY kind",
+            [*params, first, last],
         )
-        done = {r["kind"]: r for r in rows}
-        where, params = scope.where("x.volunteer_id")
-        offered = await self._by_kind(
-            "SELECT t.kind, COUNT(*) AS n FROM offers x JOIN tasks t ON t.id = x.task_id"
-            " WHERE x.offered_at >= ? AND x.offered_at < ?" + where + " GROUP BY t.kind",
-            [since, until, *params],
-        )
-        accepted = await self._by_kind(
-            "SELECT t.kind, COUNT(*) AS n FROM assignments x JOIN tasks t ON t.id = x.task_id"
-            " WHERE x.accepted_at >= ? AND x.accepted_at < ?" + where + " GROUP BY t.kind",
-            [since, until, *params],
-        )
+        by_kind = {r["kind"]: r for r in rows}
+
+        def total(column: str) -> int:
+            return sum(int(r[column]) for r in rows)
+
         funnel = tuple(
-            FunnelStep(
-                kind,
-                offered.get(kind, 0),
-                accepted.get(kind, 0),
-                int(done[kind]["done"]) if kind in done else 0,
-            )
+            FunnelStep(kind, *(int(by_kind[kind][c]) for c in ("offered", "accepted", "done")))
+            if kind in by_kind
+            else FunnelStep(kind)
             for kind in TASK_KINDS
         )
         work = WorkFigures(
-            done=sum(int(r["done"]) for r in rows),
-            doors_knocked=sum(int(r["doors"]) for r in rows),
-            conversations=sum(int(r["conv"]) for r in rows),
-            supporters=sum(int(r["sup"]) for r in rows),
-            people_reached=sum(int(r["reached"]) for r in rows),
-            shares=int(done["share"]["done"]) if "share" in done else 0,
-            events_attended=int(done["event"]["attended"]) if "event" in done else 0,
+            done=total("done"),
+            doors_knocked=total("doors_knocked"),
+            conversations=total("conversations"),
+            supporters=total("supporters"),
+            people_reached=total("people_reached"),
+            shares=int(by_kind["share"]["done"]) if "share" in by_kind else 0,
+            events_attended=int(by_kind["event"]["attended"]) if "event" in by_kind else 0,
         )
-        calls = await self._calls(scope, since, until)
-        deliveries = await self._deliveries(scope, since, until)
+        calls = CallFigures(total("calls"), tuple((r, total(r)) for r in CALL_RESULTS if total(r)))
+        people = await self._people(scope, window)
+        deliveries = await self._deliveries(scope, window)
         teams: tuple[Breakdown, ...] = ()
         areas: tuple[Breakdown, ...] = ()
         if breakdown:
-            teams, areas = await self._breakdowns(scope, since, until)
+            teams = await self._team_breakdown(scope, window)
+            if scope.teams is None:
+                areas = await self._area_breakdown(scope, window)
         return Figures(people, funnel, work, calls, deliveries, teams, areas)
-
-    async def _by_kind(self, sql: str, params: list[Any]) -> dict[str, int]:
-        return {r["kind"]: int(r["n"]) for r in await self.db.fetch_all(sql, params)}
 
     async def _people(self, scope: Scope, window: Window) -> PeopleFigures:
         since, until = window.bounds()
+        end = window.until
+        d1, d7, d30 = (to_iso(end - timedelta(days=n)) for n in (1, 7, 30))
         where, params = scope.where("v.id")
         row = await self.db.fetch_one(
-            "SELECT COUNT(*) AS total, COALESCE(SUM(created_at >= ? AND created_at < ?), 0) AS new,"
+            "SELECT COUNT(*) AS total,"
+            " COALESCE(SUM(created_at >= ? AND created_at < ?), 0) AS new,"
+            " COALESCE(SUM(last_active_at >= ?), 0) AS d1,"
+            " COALESCE(SUM(last_active_at >= ?), 0) AS d7,"
+            " COALESCE(SUM(last_active_at >= ?), 0) AS d30,"
             " COALESCE(SUM(status = 'onboarding'), 0) AS onboarding,"
             " COALESCE(SUM(status = 'active'), 0) AS active,"
             " COALESCE(SUM(status = 'paused'), 0) AS paused,"
             " COALESCE(SUM(status = 'stopped'), 0) AS stopped,"
             " COALESCE(SUM(status = 'erased'), 0) AS erased"
             " FROM volunteers v WHERE 1 = 1" + where,
-            [since, until, *params],
+            [since, until, d1, d7, d30, *params],
         )
         assert row is not None
-        end = window.until
-        d1, d7, d30 = (to_iso(end - timedelta(days=n)) for n in (1, 7, 30))
-        activity, activity_params = self._activity_sql(scope, d30, until)
-        active = await self.db.fetch_one(
-            "SELECT COALESCE(SUM(last >= ?), 0) AS d1, COALESCE(SUM(last >= ?), 0) AS d7,"
-            " COUNT(*) AS d30 FROM (SELECT volunteer_id, MAX(at) AS last FROM ("
-            + activity
-            + ") GROUP BY volunteer_id)",
-            [d1, d7, *activity_params],
-        )
-        assert active is not None
         return PeopleFigures(
             total=int(row["total"]),
-            active_1d=int(active["d1"]),
-            active_7d=int(active["d7"]),
-            active_30d=int(active["d30"]),
+            active_1d=int(row["d1"]),
+            active_7d=int(row["d7"]),
+            active_30d=int(row["d30"]),
             new=int(row["new"]),
             onboarding=int(row["onboarding"]),
             active_status=int(row["active"]),
@@ -294,39 +288,11 @@ class ReportRepository:
             erased=int(row["erased"]),
         )
 
-    @staticmethod
-    def _activity_sql(scope: Scope, since: str, until: str) -> tuple[str, list[Any]]:
-        """(volunteer_id, at) for every act in the window: accepted, recorded, called."""
-        parts, params = [], []
-        for table, column in (
-            ("assignments", "accepted_at"),
-            ("outcomes", "recorded_at"),
-            ("call_results", "called_at"),
-        ):
-            where, extra = scope.where("volunteer_id")
-            parts.append(
-                f"SELECT volunteer_id, {column} AS at FROM {table}"
-                f" WHERE {column} >= ? AND {column} < ? AND volunteer_id IS NOT NULL" + where
-            )
-            params += [since, until, *extra]
-        return " UNION ALL ".join(parts), params
-
-    async def _calls(self, scope: Scope, since: str, until: str) -> CallFigures:
+    async def _deliveries(self, scope: Scope, window: Window) -> DeliveryFigures:
+        since, until = window.bounds()
         where, params = scope.where("volunteer_id")
         rows = await self.db.fetch_all(
-            "SELECT result, COUNT(*) AS n FROM call_results WHERE called_at >= ? AND called_at < ?"
-            + where
-            + " GROUP BY result",
-            [since, until, *params],
-        )
-        found = {r["result"]: int(r["n"]) for r in rows}
-        results = tuple((result, found[result]) for result in CALL_RESULTS if found.get(result))
-        return CallFigures(sum(found.values()), results)
-
-    async def _deliveries(self, scope: Scope, since: str, until: str) -> DeliveryFigures:
-        where, params = scope.where("volunteer_id")
-        rows = await self.db.fetch_all(
-            "SELECT status, COUNT(*) AS n, COUNT(DISTINCT ref_id) AS refs FROM outbox"
+            "SELECT status, COUNT(*) AS n FROM outbox"
             " WHERE kind = 'broadcast' AND created_at >= ? AND created_at < ?"
             + where
             + " GROUP BY status",
@@ -346,82 +312,63 @@ class ReportRepository:
         statuses = tuple((s, found[s]) for s in DELIVERY_STATUSES if found.get(s))
         return DeliveryFigures(broadcasts, sum(found.values()), statuses)
 
-    async def _breakdowns(
-        self, scope: Scope, since: str, until: str
-    ) -> tuple[tuple[Breakdown, ...], tuple[Breakdown, ...]]:
-        """Per team (scope's teams, or every team) and per area (département)."""
-        done_cte, done_params = _done_sql(scope, since, until)
-        activity, activity_params = self._activity_sql(scope, since, until)
-        calls_where, calls_params = scope.where("volunteer_id")
-        scope_where, scope_params = scope.where("v.id")
-        team_filter, team_params = "", []
+    async def _team_breakdown(self, scope: Scope, window: Window) -> tuple[Breakdown, ...]:
+        """Each team of the scope (every team for admins): members, active in 7 days, work."""
+        if scope.department is not None:
+            return ()
+        first, last = _hours(window)
+        recent = to_iso(window.until - timedelta(days=7))
+        team_where, team_params = "", []
         if scope.teams is not None:
-            team_filter = f" AND tm.team_id IN ({placeholders(scope.teams) or 'NULL'})"
-            team_params = sorted(scope.teams)
+            ids = sorted(scope.teams) or [0]
+            team_where = f" AND t.id IN ({placeholders(ids)})"
+            team_params = ids
         rows = await self.db.fetch_all(
-            "WITH " + done_cte + ", per AS MATERIALIZED (SELECT v.id AS volunteer_id, v.department,"
-            " COALESCE(d.done, 0) AS done, COALESCE(d.doors, 0) AS doors,"
-            " COALESCE(d.conv, 0) AS conv, COALESCE(k.calls, 0) AS calls,"
-            " (act.volunteer_id IS NOT NULL) AS active"
-            " FROM volunteers v"
-            " LEFT JOIN (SELECT c.volunteer_id, COUNT(*) AS done,"
-            " SUM(o.doors_knocked) AS doors, SUM(o.conversations) AS conv"
-            " FROM counted c LEFT JOIN outcomes o ON o.assignment_id = c.id"
-            " GROUP BY c.volunteer_id) d ON d.volunteer_id = v.id"
-            " LEFT JOIN (SELECT volunteer_id, COUNT(*) AS calls FROM call_results"
-            " WHERE called_at >= ? AND called_at < ?"
-            + calls_where
-            + " GROUP BY volunteer_id) k ON k.volunteer_id = v.id"
-            " LEFT JOIN (SELECT DISTINCT volunteer_id FROM ("
-            + activity
-            + ")) act ON act.volunteer_id = v.id"
-            " WHERE 1 = 1" + scope_where + ")"
-            " SELECT 'team' AS axis, t.name AS key, COUNT(*) AS members, SUM(p.active) AS active,"
-            " SUM(p.done) AS done, SUM(p.doors) AS doors, SUM(p.conv) AS conv,"
-            " SUM(p.calls) AS calls FROM per p JOIN team_members tm ON tm.volunteer_id ="
-            " p.volunteer_id JOIN teams t ON t.id = tm.team_id WHERE 1 = 1"
-            + team_filter
-            + " GROUP BY t.id"
-            " UNION ALL SELECT 'area', COALESCE(p.department, ''), COUNT(*), SUM(p.active),"
-            " SUM(p.done), SUM(p.doors), SUM(p.conv), SUM(p.calls) FROM per p"
-            " GROUP BY p.department",
-            [
-                *done_params,
-                since,
-                until,
-                *calls_params,
-                *activity_params,
-                *scope_params,
-                *team_params,
-            ],
+            "SELECT t.name AS key, m.members, m.active, COALESCE(w.done, 0) AS done,"
+            " COALESCE(w.doors, 0) AS doors, COALESCE(w.conv, 0) AS conv,"
+            " COALESCE(w.calls, 0) AS calls FROM teams t"
+            " JOIN (SELECT tm.team_id, COUNT(*) AS members,"
+            " COALESCE(SUM(v.last_active_at >= ?), 0) AS active"
+            " FROM team_members tm JOIN volunteers v ON v.id = tm.volunteer_id"
+            " GROUP BY tm.team_id) m ON m.team_id = t.id"
+            " LEFT JOIN (SELECT unit, SUM(done) AS done, SUM(doors_knocked) AS doors,"
+            " SUM(conversations) AS conv, SUM(calls) AS calls FROM report_rollup"
+            " WHERE axis = 'team' AND hour >= ? AND hour <= ? GROUP BY unit) w"
+            " ON w.unit = CAST(t.id AS TEXT) WHERE 1 = 1" + team_where,
+            [recent, first, last, *team_params],
         )
-        teams: list[Breakdown] = []
-        areas: list[Breakdown] = []
-        for r in rows:
-            item = Breakdown(
-                str(r["key"]),
-                int(r["members"]),
-                int(r["active"] or 0),
-                int(r["done"] or 0),
-                int(r["doors"] or 0),
-                int(r["conv"] or 0),
-                int(r["calls"] or 0),
-            )
-            (teams if r["axis"] == "team" else areas).append(item)
+        return _ordered(rows)
 
-        def order(b: Breakdown) -> tuple[int, str]:
-            return (-b.done, b.key.casefold())
-
-        return tuple(sorted(teams, key=order)), tuple(sorted(areas, key=order))
+    async def _area_breakdown(self, scope: Scope, window: Window) -> tuple[Breakdown, ...]:
+        """Each area (département) of the scope: members, active in 7 days, work."""
+        first, last = _hours(window)
+        recent = to_iso(window.until - timedelta(days=7))
+        area_where, area_params = "", []
+        if scope.department is not None:
+            area_where, area_params = " AND COALESCE(v.department, '') = ?", [scope.department]
+        rows = await self.db.fetch_all(
+            "SELECT m.key, m.members, m.active, COALESCE(w.done, 0) AS done,"
+            " COALESCE(w.doors, 0) AS doors, COALESCE(w.conv, 0) AS conv,"
+            " COALESCE(w.calls, 0) AS calls"
+            " FROM (SELECT COALESCE(v.department, '') AS key, COUNT(*) AS members,"
+            " COALESCE(SUM(v.last_active_at >= ?), 0) AS active FROM volunteers v"
+            " WHERE 1 = 1" + area_where + " GROUP BY COALESCE(v.department, '')) m"
+            " LEFT JOIN (SELECT unit, SUM(done) AS done, SUM(doors_knocked) AS doors,"
+            " SUM(conversations) AS conv, SUM(calls) AS calls FROM report_rollup"
+            " WHERE axis = 'area' AND hour >= ? AND hour <= ? GROUP BY unit) w"
+            " ON w.unit = m.key",
+            [recent, *area_params, first, last],
+        )
+        return _ordered(rows)
 
     async def activity(self, scope: Scope, window: Window) -> list[tuple[str, str, int]]:
         """(UTC hour 'YYYY-MM-DDTHH', kind, tasks done) — callers fold hours into local days."""
-        since, until = window.bounds()
-        done_cte, params = _done_sql(scope, since, until)
+        where, params = _rollup_where(scope)
+        first, last = _hours(window)
         rows = await self.db.fetch_all(
-            "WITH " + done_cte + " SELECT substr(finished_at, 1, 13) AS hour, kind, COUNT(*) AS n"
-            " FROM counted GROUP BY hour, kind ORDER BY hour",
-            params,
+            f"SELECT hour, kind, SUM(done) AS n FROM report_rollup WHERE {where}"
+            " AND hour >= ? AND hour <= ? AND done > 0 GROUP BY hour, kind ORDER BY hour",
+            [*params, first, last],
         )
         return [(r["hour"], r["kind"], int(r["n"])) for r in rows]
 
@@ -582,3 +529,20 @@ class ReportRepository:
             await tx.execute(
                 "UPDATE volunteers SET digest = ? WHERE id = ?", (int(on), volunteer_id)
             )
+
+
+def _ordered(rows: Sequence[Any]) -> tuple[Breakdown, ...]:
+    """Breakdown rows, most tasks done first, then by name."""
+    items = [
+        Breakdown(
+            str(r["key"]),
+            int(r["members"]),
+            int(r["active"]),
+            int(r["done"]),
+            int(r["doors"]),
+            int(r["conv"]),
+            int(r["calls"]),
+        )
+        for r in rows
+    ]
+    return tuple(sorted(items, key=lambda b: (-b.done, b.key.casefold())))

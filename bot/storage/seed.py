@@ -7,7 +7,9 @@ assignments this way in seconds. Only known tables and columns are accepted.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
 from typing import Any
 
 from bot.storage.db import Database, placeholders
@@ -70,3 +72,38 @@ def insert_sync(
         conn.commit()
         count += len(batch)
     return count
+
+
+def _rollup_backfill() -> str:
+    """The roll-up rebuild SQL of migration 0007 (between its two marker comments)."""
+    folder = resources.files("bot.storage") / "migrations"
+    text = (folder / "0007_reports.sql").read_text(encoding="utf-8")
+    start = text.index(BACKFILL_START)
+    return text[start : text.index(BACKFILL_END, start)]
+
+
+BACKFILL_START = "-- What happened before this migration."
+BACKFILL_END = "-- From now on"
+
+
+@contextmanager
+def rollup_rebuilt_after(conn: sqlite3.Connection) -> Iterator[None]:
+    """Load in bulk with the roll-up triggers off, then rebuild the roll-up in one pass.
+
+    A million rows through the triggers take minutes; the rebuild (the same SQL migration
+    0007 runs on existing data) takes seconds and gives the same figures.
+    """
+    triggers = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'report_%'"
+    ).fetchall()
+    for name, _sql in triggers:
+        conn.execute(f"DROP TRIGGER {name}")
+    conn.commit()
+    try:
+        yield
+    finally:
+        conn.execute("DELETE FROM report_rollup")
+        conn.executescript(_rollup_backfill())
+        for _name, sql in triggers:
+            conn.execute(sql)
+        conn.commit()
