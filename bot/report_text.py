@@ -87,7 +87,9 @@ def render(report: Report, zone: ZoneInfo) -> str:
         lines.append(_("Until {end}").format(end=format_date(end, zone)))
     lines += [
         "",
-        "<b>" + _("Volunteers") + "</b>: " + n(p.total) + " · " + _("new: {n}").format(n=n(p.new)),
+        "<b>"
+        + _("Volunteers: {total} · new: {new}").format(total=n(p.total), new=n(p.new))
+        + "</b>",
         _("Active: {d1} in 24 h · {d7} in 7 days · {d30} in 30 days").format(
             d1=n(p.active_1d), d7=n(p.active_7d), d30=n(p.active_30d)
         ),
@@ -100,11 +102,23 @@ def render(report: Report, zone: ZoneInfo) -> str:
     steps = [s for s in f.funnel if s.offered or s.accepted or s.done]
     for step in steps:
         lines.append(
-            f"{_(KIND_LABELS[step.kind])}: {n(step.offered)} → {n(step.accepted)} → {n(step.done)}"
+            _("{kind}: {offered} → {accepted} → {done}").format(
+                kind=_(KIND_LABELS[step.kind]),
+                offered=n(step.offered),
+                accepted=n(step.accepted),
+                done=n(step.done),
+            )
         )
     if not steps:
         lines.append(_("No task activity in this period."))
     w = f.work
+    calls = _("Calls: {n}").format(n=n(f.calls.made))
+    if f.calls.results:
+        calls += " — " + ", ".join(f"{_(CALL_LABELS[r])} {n(c)}" for r, c in f.calls.results)
+    d = f.deliveries
+    broadcasts = ngettext("{n} broadcast", "{n} broadcasts", d.broadcasts).format(n=n(d.broadcasts))
+    if d.messages:
+        broadcasts += " — " + ", ".join(f"{_(DELIVERY_LABELS[s])} {n(c)}" for s, c in d.statuses)
     lines += [
         "",
         "<b>" + _("In the field") + "</b>",
@@ -114,18 +128,15 @@ def render(report: Report, zone: ZoneInfo) -> str:
         _("Shares: {shares} · people texted: {texted} · event attendance: {events}").format(
             shares=n(w.shares), texted=n(w.people_reached), events=n(w.events_attended)
         ),
-        "<b>" + _("Calls") + "</b>: " + n(f.calls.made),
+        calls,
+        "📣 " + broadcasts,
     ]
-    if f.calls.results:
-        lines[-1] += " — " + ", ".join(f"{_(CALL_LABELS[r])} {n(c)}" for r, c in f.calls.results)
-    d = f.deliveries
-    line = "<b>" + _("Broadcasts") + "</b>: " + ngettext_count(d.broadcasts)
-    if d.messages:
-        line += " — " + ", ".join(f"{_(DELIVERY_LABELS[s])} {n(c)}" for s, c in d.statuses)
-    lines.append(line)
     for section in report.extras:
         lines += ["", f"<b>{esc(section.title)}</b>"]
-        lines += [f"{esc(label)}: {esc(value)}" for label, value in section.lines]
+        lines += [
+            _("{label}: {value}").format(label=esc(label), value=esc(value))
+            for label, value in section.lines
+        ]
     if f.teams and (report.scope.teams is None or len(f.teams) > 1 or report.scope.everything):
         lines += ["", "<b>" + _("Per team") + "</b>"]
         lines += _breakdown_lines(f.teams, esc)
@@ -135,15 +146,12 @@ def render(report: Report, zone: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
-def ngettext_count(broadcasts: int) -> str:
-    return ngettext("{n} broadcast", "{n} broadcasts", broadcasts).format(n=n(broadcasts))
-
-
 def _breakdown_lines(rows: tuple[Breakdown, ...], name: Callable[[str], str]) -> list[str]:
     shown = rows[:MAX_ROWS]
     lines = [
         _(
-            "{name}: {members} members, {active} active, {done} done, {doors} doors, {calls} calls"
+            "{name} — members {members} · active 7 days {active} · done {done}"
+            " · doors {doors} · calls {calls}"
         ).format(
             name=name(b.key),
             members=n(b.members),

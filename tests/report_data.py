@@ -143,7 +143,19 @@ async def build_campaign(db: Database) -> None:
             "language",
         ),
         [
-            (i, st, name, dep, pc, created, LAST_ACTIVE[i], skills, "evenings" if name else "", dg, "fr")
+            (
+                i,
+                st,
+                name,
+                dep,
+                pc,
+                created,
+                LAST_ACTIVE[i],
+                skills,
+                "evenings" if name else "",
+                dg,
+                "fr",
+            )
             for i, st, name, dep, pc, created, skills, dg in VOLUNTEERS
         ],
     )
