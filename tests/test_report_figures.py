@@ -183,3 +183,26 @@ async def test_empty_database_reports_zeros(services: Services) -> None:
     assert report.figures.people.total == 0
     assert report.figures.work.done == 0
     assert report.figures.teams == ()
+
+
+async def test_rebuilding_the_rollup_gives_the_same_figures(campaign: Services) -> None:
+    """Migration 0007's backfill (existing data) and its triggers (new rows) agree."""
+    import sqlite3
+
+    from bot.storage import seed
+
+    query = "SELECT * FROM report_rollup ORDER BY axis, unit, span, hour, kind"
+    before = [tuple(r) for r in await campaign.db.fetch_all(query)]
+    assert before
+    conn = sqlite3.connect(campaign.db.path)
+    try:
+        with seed.rollup_rebuilt_after(conn):
+            pass
+    finally:
+        conn.close()
+    after = [tuple(r) for r in await campaign.db.fetch_all(query)]
+    assert after == before
+    triggers = await campaign.db.fetch_value(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'report_%'"
+    )
+    assert triggers == 7

@@ -184,8 +184,28 @@ def _rollup_where(scope: Scope) -> tuple[str, list[Any]]:
     return "axis = 'all' AND unit = ''", []
 
 
+def _period(window: Window) -> tuple[str, list[Any]]:
+    """Roll-up rows covering the window: whole UTC days from day rows, the ends from hours."""
+    since, until = window.bounds()
+    until_day, until_hour = until[:10], until[:13]
+    if not since:
+        return (
+            "((span = 'd' AND hour < ?) OR (span = 'h' AND hour >= ? AND hour <= ?))",
+            [until_day, until_day, until_hour],
+        )
+    since_day, since_hour = since[:10], since[:13]
+    if since_day == until_day:
+        return "(span = 'h' AND hour >= ? AND hour <= ?)", [since_hour, until_hour]
+    # Hour keys of a day sort between 'YYYY-MM-DD' and 'YYYY-MM-DDU' ('T' < 'U').
+    return (
+        "((span = 'd' AND hour > ? AND hour < ?) OR (span = 'h' AND ((hour >= ? AND hour < ?)"
+        " OR (hour >= ? AND hour <= ?))))",
+        [since_day, until_day, since_hour, since_day + "U", until_day, until_hour],
+    )
+
+
 def _hours(window: Window) -> tuple[str, str]:
-    """The roll-up's hour keys covering the window (periods start on a whole UTC hour)."""
+    """The hour keys at both ends of the window."""
     since, until = window.bounds()
     return since[:13], until[:13]
 
@@ -218,11 +238,10 @@ class ReportRepository:
     async def figures(self, scope: Scope, window: Window, breakdown: bool = True) -> Figures:
         """Every figure of a report for `scope` over `window`."""
         where, params = _rollup_where(scope)
-        first, last = _hours(window)
+        period, period_params = _period(window)
         rows = await self.db.fetch_all(
-            f"SELECT kind, {_SUMS} FROM report_rollup WHERE {where}"
-            " AND hour >= ? AND hour <= ? GROUP BY kind",
-            [*params, first, last],
+            f"SELECT kind, {_SUMS} FROM report_rollup WHERE {where} AND {period} GROUP BY kind",
+            [*params, *period_params],
         )
         by_kind = {r["kind"]: r for r in rows}
 
@@ -292,31 +311,24 @@ class ReportRepository:
         since, until = window.bounds()
         where, params = scope.where("volunteer_id")
         rows = await self.db.fetch_all(
-            "SELECT status, COUNT(*) AS n FROM outbox"
+            "SELECT ref_id, status, COUNT(*) AS n FROM outbox"
             " WHERE kind = 'broadcast' AND created_at >= ? AND created_at < ?"
             + where
-            + " GROUP BY status",
+            + " GROUP BY ref_id, status",
             [since, until, *params],
         )
-        found = {r["status"]: int(r["n"]) for r in rows}
-        broadcasts = 0
-        if rows:
-            broadcasts = int(
-                await self.db.fetch_value(
-                    "SELECT COUNT(DISTINCT ref_id) FROM outbox WHERE kind = 'broadcast'"
-                    " AND created_at >= ? AND created_at < ?" + where,
-                    [since, until, *params],
-                )
-                or 0
-            )
+        found: dict[str, int] = {}
+        for r in rows:
+            found[r["status"]] = found.get(r["status"], 0) + int(r["n"])
         statuses = tuple((s, found[s]) for s in DELIVERY_STATUSES if found.get(s))
+        broadcasts = len({r["ref_id"] for r in rows})
         return DeliveryFigures(broadcasts, sum(found.values()), statuses)
 
     async def _team_breakdown(self, scope: Scope, window: Window) -> tuple[Breakdown, ...]:
         """Each team of the scope (every team for admins): members, active in 7 days, work."""
         if scope.department is not None:
             return ()
-        first, last = _hours(window)
+        period, period_params = _period(window)
         recent = to_iso(window.until - timedelta(days=7))
         team_where, team_params = "", []
         if scope.teams is not None:
@@ -333,15 +345,15 @@ class ReportRepository:
             " GROUP BY tm.team_id) m ON m.team_id = t.id"
             " LEFT JOIN (SELECT unit, SUM(done) AS done, SUM(doors_knocked) AS doors,"
             " SUM(conversations) AS conv, SUM(calls) AS calls FROM report_rollup"
-            " WHERE axis = 'team' AND hour >= ? AND hour <= ? GROUP BY unit) w"
+            " WHERE axis = 'team' AND " + period + " GROUP BY unit) w"
             " ON w.unit = CAST(t.id AS TEXT) WHERE 1 = 1" + team_where,
-            [recent, first, last, *team_params],
+            [recent, *period_params, *team_params],
         )
         return _ordered(rows)
 
     async def _area_breakdown(self, scope: Scope, window: Window) -> tuple[Breakdown, ...]:
         """Each area (département) of the scope: members, active in 7 days, work."""
-        first, last = _hours(window)
+        period, period_params = _period(window)
         recent = to_iso(window.until - timedelta(days=7))
         area_where, area_params = "", []
         if scope.department is not None:
@@ -355,9 +367,9 @@ class ReportRepository:
             " WHERE 1 = 1" + area_where + " GROUP BY COALESCE(v.department, '')) m"
             " LEFT JOIN (SELECT unit, SUM(done) AS done, SUM(doors_knocked) AS doors,"
             " SUM(conversations) AS conv, SUM(calls) AS calls FROM report_rollup"
-            " WHERE axis = 'area' AND hour >= ? AND hour <= ? GROUP BY unit) w"
+            " WHERE axis = 'area' AND " + period + " GROUP BY unit) w"
             " ON w.unit = m.key",
-            [recent, *area_params, first, last],
+            [recent, *area_params, *period_params],
         )
         return _ordered(rows)
 
@@ -367,7 +379,8 @@ class ReportRepository:
         first, last = _hours(window)
         rows = await self.db.fetch_all(
             f"SELECT hour, kind, SUM(done) AS n FROM report_rollup WHERE {where}"
-            " AND hour >= ? AND hour <= ? AND done > 0 GROUP BY hour, kind ORDER BY hour",
+            " AND span = 'h' AND hour >= ? AND hour <= ? AND done > 0"
+            " GROUP BY hour, kind ORDER BY hour",
             [*params, first, last],
         )
         return [(r["hour"], r["kind"], int(r["n"])) for r in rows]
