@@ -78,11 +78,11 @@ def render(report: Report, zone: ZoneInfo) -> str:
     end = report.window.until
     if report.window.since is not None:
         last_day = end - timedelta(microseconds=1) if end > report.window.since else end
-        lines.append(
-            _("From {start} to {end}").format(
-                start=format_date(report.window.since, zone), end=format_date(last_day, zone)
-            )
-        )
+        start, finish = format_date(report.window.since, zone), format_date(last_day, zone)
+        if start == finish:
+            lines.append(_("On {day}").format(day=start))
+        else:
+            lines.append(_("From {start} to {end}").format(start=start, end=finish))
     else:
         lines.append(_("Until {end}").format(end=format_date(end, zone)))
     lines += [
