@@ -20,6 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="bring the database up to date")
     backup = commands.add_parser("backup", help="copy the live database safely to PATH")
     backup.add_argument("path", type=Path)
+    from bot import report_cli
+
+    report_cli.add_parser(commands)
     return parser
 
 
@@ -40,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_migrate(settings))
         elif args.command == "backup":
             asyncio.run(_backup(settings, args.path))
+        elif args.command == "report":
+            from bot import report_cli
+
+            return asyncio.run(report_cli.run(settings, args))
     except StorageError as exc:
         print(f"Database error: {exc}", file=sys.stderr)
         return 1

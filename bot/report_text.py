@@ -74,7 +74,10 @@ def render(report: Report, zone: ZoneInfo) -> str:
     f = report.figures
     p = f.people
     title = _(PERIOD_LABELS.get(report.period, report.period))
-    lines = [f"📊 <b>{title}</b> — {scope_title(report)}"]
+    header = f"📊 <b>{title}</b>"
+    if not (report.period == "campaign" and report.scope.everything):
+        header += f" — {scope_title(report)}"
+    lines = [header]
     end = report.window.until
     if report.window.since is not None:
         last_day = end - timedelta(microseconds=1) if end > report.window.since else end
