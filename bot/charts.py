@@ -107,6 +107,7 @@ def _funnel_png(steps: Sequence[FunnelStep], title: str, language: str) -> bytes
             )
             axes.bar_label(bars, labels=[format_number(v) for v in values], fontsize=12)
         axes.set_xticks(positions, labels)
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_title(title, fontsize=20)
         axes.legend(fontsize=14)
         axes.grid(axis="y", alpha=0.3)
