@@ -81,8 +81,11 @@ async def cmd_report(request: Request) -> Reply:
                     ).format(name=esc(target[:60]))
                 )
             scope = f"t{team[0]}"
+    request.actor.require(ORGANIZER)
     try:
         return await _report_reply(request, period, scope, edit=False)
+    except NotAllowed:
+        return Outbound(_("You can see the reports of your own teams only."))
     except UnknownChoice:
         return Outbound(_("There is nobody in area {area} yet.").format(area=esc(scope[1:])))
 
