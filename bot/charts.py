@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import threading
 from collections.abc import Sequence
 from datetime import date
 
@@ -26,6 +27,9 @@ from bot.storage.reports import TASK_KINDS, FunnelStep
 matplotlib.use("Agg")
 matplotlib.rcParams["font.family"] = "DejaVu Sans"  # ships with matplotlib, has every accent
 matplotlib.rcParams["font.size"] = 16
+
+# matplotlib's font and text caches are not thread-safe: one chart at a time.
+_DRAWING = threading.Lock()
 
 # 1000 × 700 px: fills a phone screen in landscape, still legible when zoomed out.
 SIZE = (10, 7)
@@ -55,7 +59,7 @@ def _png(figure: Figure) -> bytes:
 
 
 def _activity_png(days: Sequence[tuple[date, dict[str, int]]], title: str, language: str) -> bytes:
-    with use_language(language):
+    with _DRAWING, use_language(language):
         figure, axes = _figure()
         positions = list(range(len(days)))
         bottom = [0] * len(days)
@@ -91,7 +95,7 @@ def _activity_png(days: Sequence[tuple[date, dict[str, int]]], title: str, langu
 
 
 def _funnel_png(steps: Sequence[FunnelStep], title: str, language: str) -> bytes:
-    with use_language(language):
+    with _DRAWING, use_language(language):
         figure, axes = _figure()
         shown = [s for s in steps if s.offered or s.accepted or s.done] or list(steps[:1])
         labels = [_(KIND_LABELS[s.kind]) for s in shown]

@@ -265,3 +265,20 @@ async def test_extra_sections_show_when_registered(campaign: Services) -> None:
     with use_language("en"):
         text = to_plain(render(report, campaign.settings.timezone))
     assert "Rapid response\nmedian: 4 min" in text
+
+
+async def test_chart_labels_follow_the_readers_language() -> None:
+    """The worker thread speaks the language it was given, not the caller's context."""
+    from datetime import date
+
+    from bot import charts
+
+    days = [(date(2026, 11, 27), {"share": 2}), (date(2026, 11, 28), {"canvass": 1})]
+    with use_language("en"):
+        french = await charts.activity_chart(days, "x", "fr")
+    with use_language("fr"):
+        english = await charts.activity_chart(days, "x", "en")
+        french_again = await charts.activity_chart(days, "x", "fr")
+    assert french.startswith(PNG) and english.startswith(PNG)
+    assert french == french_again
+    assert french != english
