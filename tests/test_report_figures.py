@@ -206,3 +206,35 @@ async def test_rebuilding_the_rollup_gives_the_same_figures(campaign: Services) 
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'report_%'"
     )
     assert triggers == 7
+
+
+async def test_a_window_ending_on_the_hour_leaves_that_hour_out(campaign: Services) -> None:
+    """Last week ends at Monday 00:00 in Paris (23:00 UTC): a door knocked at 00:30 on
+    Monday belongs to this week, one at 23:30 on Sunday to last week."""
+    from bot.storage import seed
+
+    columns = ("id", "task_id", "volunteer_id", "state", "finished_at", "created_at", "updated_at")
+    sunday, monday = "2026-11-29T22:30:00.000000Z", "2026-11-29T23:30:00.000000Z"
+    await seed.insert(
+        campaign.db,
+        "assignments",
+        columns,
+        [(20, 4, 1, "done", sunday, sunday, sunday), (21, 4, 5, "done", monday, monday, monday)],
+    )
+    await seed.insert(
+        campaign.db,
+        "outcomes",
+        ("assignment_id", "task_id", "volunteer_id", "kind", "attended", "recorded_at"),
+        [(20, 4, 1, "event", 1, sunday), (21, 4, 5, "event", 1, monday)],
+    )
+    last_week = Window(
+        datetime(2026, 11, 22, 23, tzinfo=UTC), datetime(2026, 11, 29, 23, tzinfo=UTC)
+    )
+    figures = await campaign.reports.repo.figures(Scope(), last_week)
+    assert figures.work.events_attended == 1
+    this_week = Window(
+        datetime(2026, 11, 29, 23, tzinfo=UTC), datetime(2026, 11, 30, 9, tzinfo=UTC)
+    )
+    figures = await campaign.reports.repo.figures(Scope(), this_week)
+    assert figures.work.events_attended == 1
+    assert [f.done for f in figures.funnel if f.kind == "event"] == [1]

@@ -186,7 +186,8 @@ def _rollup_where(scope: Scope) -> tuple[str, list[Any]]:
 
 def _period(window: Window) -> tuple[str, list[Any]]:
     """Roll-up rows covering the window: whole UTC days from day rows, the ends from hours."""
-    since, until = window.bounds()
+    since, _until = window.bounds()
+    until = _last_moment(window)
     until_day, until_hour = until[:10], until[:13]
     if not since:
         return (
@@ -206,8 +207,13 @@ def _period(window: Window) -> tuple[str, list[Any]]:
 
 def _hours(window: Window) -> tuple[str, str]:
     """The hour keys at both ends of the window."""
-    since, until = window.bounds()
-    return since[:13], until[:13]
+    since, _until = window.bounds()
+    return since[:13], _last_moment(window)[:13]
+
+
+def _last_moment(window: Window) -> str:
+    """The window's last instant: a window ending at 23:00 sharp leaves out the 23:00 hour."""
+    return to_iso(window.until - timedelta(microseconds=1))
 
 
 _SUMS = ", ".join(
