@@ -205,7 +205,7 @@ async def test_rebuilding_the_rollup_gives_the_same_figures(campaign: Services) 
     triggers = await campaign.db.fetch_value(
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'report_%'"
     )
-    assert triggers == 7
+    assert triggers == 8
 
 
 async def test_a_window_ending_on_the_hour_leaves_that_hour_out(campaign: Services) -> None:
@@ -238,3 +238,16 @@ async def test_a_window_ending_on_the_hour_leaves_that_hour_out(campaign: Servic
     figures = await campaign.reports.repo.figures(Scope(), this_week)
     assert figures.work.events_attended == 1
     assert [f.done for f in figures.funnel if f.kind == "event"] == [1]
+
+
+async def test_a_corrected_outcome_moves_its_numbers(campaign: Services) -> None:
+    async with campaign.db.transaction() as tx:
+        await tx.execute("UPDATE outcomes SET doors_knocked = 45 WHERE assignment_id = 1")
+        # Correcting the double tap changes nothing: it never counted.
+        await tx.execute("UPDATE outcomes SET doors_knocked = 99 WHERE assignment_id = 3")
+        await tx.execute("UPDATE outcomes SET conversations = 7 WHERE assignment_id = 2")
+    f = (await campaign.reports.report(ADMIN, "campaign")).figures
+    assert (f.work.doors_knocked, f.work.conversations) == (100, 28)
+    team = (await campaign.reports.report(organizer(1, EVRY), "campaign")).figures
+    assert team.work.doors_knocked == 100
+    assert team.teams[0].doors_knocked == 100
