@@ -10,6 +10,7 @@ import pytest
 from bot.messaging import Outbound
 from bot.services import Services
 from bot.services.digests import send_due_digests
+from bot.storage import seed
 from bot.text import to_plain
 from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
@@ -114,3 +115,36 @@ async def test_digest_in_english_for_an_english_organizer(
     assert driss.startswith("Your evening digest")
     assert "Calls: 3 — supporter 1, opposed 1, no answer 1" in driss
     assert "Send /digest off to stop these summaries." in driss
+
+
+async def test_an_admin_gets_the_whole_campaign(campaign: Services, clock: FakeClock) -> None:
+    """Admins named in RELAIS_ADMINS get digests once they have a volunteer record."""
+    await seed.insert(
+        campaign.db,
+        "volunteers",
+        ("id", "status", "first_name", "created_at", "last_active_at"),
+        [(8, "active", "Admin", "2026-11-01T00:00:00.000000Z", "2026-11-01T00:00:00.000000Z")],
+    )
+    await seed.insert(
+        campaign.db,
+        "identities",
+        ("channel", "user_id", "volunteer_id", "chat_id", "created_at"),
+        [("telegram", "1", 8, "1", "2026-11-01T00:00:00.000000Z")],
+    )
+    clock.set(datetime(2026, 11, 28, 19, 30, tzinfo=UTC))
+    assert await send_due_digests(campaign) == 3
+    admin = next(text for chat, _, text in await digests(campaign) if chat == "1")
+    assert "Aujourd'hui — toute la campagne" in admin
+    assert "Par équipe" in admin and "Paris 11e" in admin and "Évry Sud" in admin
+
+
+async def test_digest_command_in_english(campaign: Services, chat: Callable[..., Chat]) -> None:
+    await campaign.db.writer.execute("UPDATE volunteers SET language = 'en' WHERE id = 5")
+    driss = chat(DRISS_TG, language="en")
+    await driss.send("/digest")
+    assert driss.last_text.startswith(
+        "Digests are on: a summary of your teams every evening at 20:00"
+    )
+    await driss.tap("Turn off")
+    assert driss.last_text == "Digests are off. Send /digest on to get them again."
+    assert driss.last.edit
