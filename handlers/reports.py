@@ -96,7 +96,7 @@ async def tap_report(request: Request) -> Reply:
     try:
         if len(parts) == 4 and parts[1] == "r" and parts[2] in PERIODS:
             return await _report_reply(request, parts[2], parts[3], edit=True)
-        if len(parts) == 5 and parts[1] == "c" and parts[2] in "af" and parts[3] in PERIODS:
+        if len(parts) == 5 and parts[1] == "c" and parts[2] in ("a", "f") and parts[3] in PERIODS:
             return await _chart_reply(request, parts[2], parts[3], parts[4])
     except (NotAllowed, UnknownChoice, ValueError):
         pass  # another team's or a forged button

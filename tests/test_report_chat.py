@@ -103,7 +103,14 @@ async def test_organizer_cannot_see_another_team(
     await alice.send("/report semaine 75")
     assert alice.last_text == "Vous ne pouvez voir que les rapports de vos équipes."
     await alice.send("/report")
-    for forged in ("rep:r:week:t2", "rep:r:week:d75", "rep:c:a:week:t2", "rep:r:year:a"):
+    for forged in (
+        "rep:r:week:t2",
+        "rep:r:week:d75",
+        "rep:c:a:week:t2",
+        "rep:r:year:a",
+        "rep:c::week:a",
+        "rep:r:week:x",
+    ):
         await alice.tap_data(forged)
         assert "Ce bouton a expiré" in alice.last_text
         assert "Paris" not in alice.last_text
