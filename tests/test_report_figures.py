@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -10,11 +12,12 @@ from bot.config import Identity
 from bot.services import Services
 from bot.services.people import Actor, NotAllowed
 from bot.services.reports import period_window
-from bot.storage.reports import Breakdown, Scope, Window
+from bot.storage.reports import Breakdown, ReportRepository, Scope, Window
 from bot.storage.volunteers import Role
 from tests.report_data import EVRY, PARIS, build_campaign
 
 NOW = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
+PARIS_TZ = ZoneInfo("Europe/Paris")
 
 
 def organizer(volunteer_id: int, team: int) -> Actor:
@@ -251,3 +254,33 @@ async def test_a_corrected_outcome_moves_its_numbers(campaign: Services) -> None
     team = (await campaign.reports.report(organizer(1, EVRY), "campaign")).figures
     assert team.work.doors_knocked == 100
     assert team.teams[0].doors_knocked == 100
+
+
+async def test_upgrading_a_database_with_activity_backfills_the_rollup(tmp_path: Path) -> None:
+    """Tasks done before migration 0007 count exactly as those done after."""
+    import sqlite3
+
+    from bot.storage.db import Database, available_migrations
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    for number, sql in available_migrations():
+        if number < 7:
+            conn.executescript(sql)
+            conn.execute(f"PRAGMA user_version = {number}")
+    conn.close()
+    db = Database(path)
+    await db.open()
+    try:
+        await build_campaign(db)  # no roll-up yet: the data predates it
+        assert await db.migrate() == [7]
+        repo = ReportRepository(db)
+        f = await repo.figures(Scope(), Window(None, NOW))
+        assert funnel(f)["canvass"] == (1, 4, 3)
+        assert (f.work.done, f.work.doors_knocked, f.calls.made) == (11, 95, 5)
+        week = await repo.figures(
+            Scope(teams=frozenset({EVRY})), period_window("week", NOW, PARIS_TZ)
+        )
+        assert (week.work.done, week.work.doors_knocked) == (5, 65)
+    finally:
+        await db.close()
