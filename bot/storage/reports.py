@@ -391,11 +391,6 @@ class ReportRepository:
         )
         return [(r["hour"], r["kind"], int(r["n"])) for r in rows]
 
-    async def first_activity(self) -> str | None:
-        """When the campaign's first volunteer joined (the start of 'the campaign')."""
-        value = await self.db.fetch_value("SELECT MIN(created_at) FROM volunteers")
-        return str(value) if value else None
-
     # -- scope helpers ---------------------------------------------------------------------
 
     async def teams(self, team_ids: frozenset[int] | None = None) -> list[tuple[int, str]]:
