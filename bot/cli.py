@@ -47,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot import report_cli
 
             return asyncio.run(report_cli.run(settings, args))
+        elif args.command == "export":
+            from bot import report_cli
+
+            return asyncio.run(report_cli.export(settings, args.what, args.path))
     except StorageError as exc:
         print(f"Database error: {exc}", file=sys.stderr)
         return 1

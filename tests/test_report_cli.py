@@ -19,13 +19,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def report(services: Services, *args: str) -> subprocess.CompletedProcess[str]:
+    return bot(services, "report", *args)
+
+
+def bot(services: Services, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{services.settings.database_path}",
         "TELEGRAM_BOT_TOKEN": "",
     }
     return subprocess.run(
-        [sys.executable, "-m", "bot", "report", *args],
+        [sys.executable, "-m", "bot", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -72,3 +76,15 @@ async def test_text_and_unknown_team(campaign: Services) -> None:
     unknown = report(campaign, "--team", "Atlantide")
     assert unknown.returncode == 2
     assert "Unknown team: Atlantide" in unknown.stderr
+
+
+async def test_export_from_the_command_line(campaign: Services, tmp_path: Path) -> None:
+    target = tmp_path / "outcomes.csv"
+    done = bot(campaign, "export", "outcomes", str(target))
+    assert done.returncode == 0, done.stderr
+    assert "12 rows written" in done.stdout
+    content = target.read_bytes()
+    assert content.startswith("\ufeffassignment,task,title".encode())
+    assert len(content.decode("utf-8-sig").splitlines()) == 13
+    entries = await campaign.audit.recent()
+    assert entries[0].action == "export" and entries[0].actor_id is None
