@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     calls_import = calls_commands.add_parser("import", help="add a call list to a call task")
     calls_import.add_argument("task_id", type=int)
     calls_import.add_argument("file", type=Path)
+    from bot import report_cli
+
+    report_cli.add_parser(commands)
     return parser
 
 
@@ -69,6 +72,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.task_cli import run_import
 
             return asyncio.run(run_import(settings, args))
+        elif args.command == "report":
+            from bot import report_cli
+
+            return asyncio.run(report_cli.run(settings, args))
+        elif args.command == "export":
+            from bot import report_cli
+
+            return asyncio.run(report_cli.export(settings, args.what, args.path))
     except StorageError as exc:
         print(f"Database error: {exc}", file=sys.stderr)
         return 1

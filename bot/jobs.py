@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from bot.scheduler import Scheduler
 from bot.services import Services
+from bot.services.digests import WEEKLY_AT, send_due_digests
 
 log = logging.getLogger(__name__)
 
@@ -42,3 +43,16 @@ def register_jobs(scheduler: Scheduler, services: Services) -> None:
     # Rapid response: page the next ring when nobody answered, widen ripostes that fall short.
     scheduler.every(15, services.alerts.sweep, "alerts")
     scheduler.every(600, lambda: task_offers(services), "task_offers")
+    # Digests: rung at the digest time and on Monday morning; the sweep catches a missed bell.
+    digest_time = services.settings.digest_time
+    scheduler.daily(
+        digest_time.hour, digest_time.minute, lambda: send_due_digests(services), "digests-daily"
+    )
+    scheduler.daily(
+        WEEKLY_AT.hour,
+        WEEKLY_AT.minute,
+        lambda: send_due_digests(services),
+        "digests-weekly",
+        day_of_week="mon",
+    )
+    scheduler.every(900, lambda: send_due_digests(services), "digests-sweep")

@@ -16,6 +16,7 @@ from handlers import (
     onboarding,
     privacy,
     profile,
+    reports,
     riposte,
     task_admin,
     tasks,
@@ -38,6 +39,7 @@ FLOWS: tuple[ModuleType, ...] = (
     duty,
     incidents,
     riposte,
+    reports,
     link,
     help,
 )

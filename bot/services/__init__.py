@@ -13,6 +13,7 @@ from bot.services.link import LinkService
 from bot.services.offers import OfferService
 from bot.services.people import PeopleService
 from bot.services.privacy import PrivacyService
+from bot.services.reports import ReportService
 from bot.services.tasks import TaskService
 from bot.services.teams import TeamService
 from bot.services.volunteers import VolunteerService
@@ -52,6 +53,7 @@ class Services:
     calls: CallService
     # Built right after the bundle, since it queues through `send_later`.
     offers: OfferService = field(init=False)
+    reports: ReportService
     # Called after anything is queued, so the sender looks at once.
     wake_sender: Callable[[], None] = field(default=lambda: None)
     # Called when someone's roles change, so messengers refresh their command menu.
@@ -85,6 +87,7 @@ class Services:
             shown_choices=ShownChoicesRepository(db),
             tasks=TaskService(settings, clock, task_repository, audit),
             calls=CallService(clock, CallRepository(db), task_repository),
+            reports=ReportService(settings, clock, db, audit),
         )
         services.alerts = AlertService(services, AlertRepository(db))
         services.offers = OfferService(settings, task_repository, volunteers, services.send_later)

@@ -1,0 +1,139 @@
+"""`python -m bot report`: the same figures as /report, for scripts and dashboards."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.clock import SystemClock, to_iso
+from bot.config import Identity, Settings
+from bot.i18n import use_language
+from bot.report_text import render
+from bot.services.people import Actor
+from bot.services.reports import (
+    EXPORTS,
+    PERIODS,
+    Report,
+    ReportService,
+    UnknownChoice,
+    period_window,
+)
+from bot.storage.audit import AuditLog
+from bot.storage.db import Database
+from bot.storage.reports import Scope
+from bot.text import to_plain
+
+
+def add_parser(commands: Any) -> None:
+    """The `report` and `export` subcommands' options."""
+    export = commands.add_parser("export", help="write a CSV export of the whole campaign")
+    export.add_argument("what", choices=EXPORTS)
+    export.add_argument("path", type=Path, help="the CSV file to write")
+    report = commands.add_parser("report", help="print the campaign's figures")
+    report.add_argument("--period", choices=PERIODS, default="week")
+    report.add_argument("--team", help="one team, by name")
+    report.add_argument("--area", help="one area (département), e.g. 91")
+    report.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    report.add_argument("--language", choices=("fr", "en"), help="for --format text")
+
+
+async def run(settings: Settings, args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    """Print the report; 2 for an unknown team or area."""
+    db = Database(settings.database_path)
+    await db.open()
+    try:
+        await db.migrate()
+        clock = SystemClock()
+        service = ReportService(settings, clock, db, AuditLog(db, clock))
+        scope, name = Scope(), ""
+        if args.team:
+            team = await service.repo.team_by_name(args.team)
+            if team is None:
+                print(f"Unknown team: {args.team}", file=sys.stderr)
+                return 2
+            scope, name = Scope(teams=frozenset({team[0]})), team[1]
+        elif args.area:
+            if not await service.repo.department_known(args.area):
+                print(f"Unknown area: {args.area}", file=sys.stderr)
+                return 2
+            scope, name = Scope(department=args.area), args.area
+        window = period_window(args.period, clock.now(), settings.timezone)
+        report = await service.build(scope, window, args.period, name)
+    except UnknownChoice as exc:
+        print(f"Unknown choice: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await db.close()
+    if args.format == "json":
+        json.dump(as_dict(report), out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    elif args.format == "csv":
+        writer = csv.writer(out)
+        writer.writerow(["figure", "key", "value"])
+        writer.writerows(flatten(as_dict(report)))
+    else:
+        with use_language(args.language or settings.language):
+            out.write(to_plain(render(report, settings.timezone)) + "\n")
+    return 0
+
+
+def as_dict(report: Report) -> dict[str, Any]:
+    """The report as plain data (stable keys, UTC times)."""
+    figures = dataclasses.asdict(report.figures)
+    return {
+        "period": report.period,
+        "since": to_iso(report.window.since) if report.window.since else None,
+        "until": to_iso(report.window.until),
+        "scope": {
+            "teams": sorted(report.scope.teams) if report.scope.teams is not None else None,
+            "area": report.scope.department,
+            "name": report.scope_name,
+        },
+        "people": figures["people"],
+        "funnel": {
+            s["kind"]: {k: v for k, v in s.items() if k != "kind"} for s in figures["funnel"]
+        },
+        "work": figures["work"],
+        "calls": {"made": report.figures.calls.made, **dict(report.figures.calls.results)},
+        "deliveries": {
+            "broadcasts": report.figures.deliveries.broadcasts,
+            "messages": report.figures.deliveries.messages,
+            **dict(report.figures.deliveries.statuses),
+        },
+        "teams": {b["key"]: {k: v for k, v in b.items() if k != "key"} for b in figures["teams"]},
+        "areas": {b["key"]: {k: v for k, v in b.items() if k != "key"} for b in figures["areas"]},
+        "extras": {s.key: dict(s.lines) for s in report.extras},
+    }
+
+
+def flatten(data: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """('people', 'total', 7), ('funnel.canvass', 'done', 3), … for CSV."""
+    rows: list[tuple[str, str, Any]] = []
+    for section in ("people", "work", "calls", "deliveries"):
+        rows += [(section, key, value) for key, value in data[section].items()]
+    for section in ("funnel", "teams", "areas", "extras"):
+        for name, values in data[section].items():
+            rows += [(f"{section}.{name}", key, value) for key, value in values.items()]
+    return rows
+
+
+async def export(settings: Settings, what: str, path: Path) -> int:
+    """Write an admin's export of the whole campaign to `path` (audited, actor unknown)."""
+    db = Database(settings.database_path)
+    await db.open()
+    try:
+        await db.migrate()
+        clock = SystemClock()
+        service = ReportService(settings, clock, db, AuditLog(db, clock))
+        admin = Actor(Identity("cli", "admin"), "", None, (), True)
+        with path.open("wb") as sink:
+            rows = await service.export(admin, what, sink)
+    finally:
+        await db.close()
+    print(f"{rows} rows written to {path}")
+    return 0

@@ -1,0 +1,371 @@
+"""Reports for organizers: periods in the campaign's time zone, scope checks, exports.
+
+Organizers see their teams' volunteers; admins everything, one team or one area. Other
+modules add report sections (rapid-response times, …) with `register_section`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock, from_iso
+from bot.config import Settings
+from bot.services.people import ORGANIZER, Actor, NotAllowed
+from bot.storage.audit import AuditLog
+from bot.storage.db import Database
+from bot.storage.reports import Figures, ReportRepository, Scope, Window
+
+PERIODS = ("today", "week", "month", "campaign")
+EXPORTS = ("volunteers", "tasks", "outcomes", "calls")
+
+
+class UnknownChoice(ValueError):
+    """A period, team, area or export kind that does not exist; nothing was done."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExtraSection:
+    """A section another module adds to reports: a title and (label, value) lines,
+    already in the reader's language (providers run inside its `use_language`)."""
+
+    key: str
+    title: str
+    lines: tuple[tuple[str, str], ...]
+
+
+# (db, scope, window) → a section, or None when there is nothing to show.
+SectionProvider = Callable[[Database, Scope, Window], Awaitable[ExtraSection | None]]
+_SECTIONS: dict[str, SectionProvider] = {}
+# The hook the rapid-response module fills in (issue 6): median time to acknowledge, etc.
+RAPID_RESPONSE_TIMES = "rapid_response_times"
+
+
+def register_section(key: str, provider: SectionProvider) -> None:
+    """Add a section to every report (e.g. RAPID_RESPONSE_TIMES from the alerts module)."""
+    _SECTIONS[key] = provider
+
+
+def unregister_section(key: str) -> None:
+    _SECTIONS.pop(key, None)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One report: what period, whose activity, the figures, and any extra sections."""
+
+    period: str
+    window: Window
+    scope: Scope
+    scope_name: str  # a team's name or an area code; '' for "everything" / "your teams"
+    figures: Figures
+    extras: tuple[ExtraSection, ...] = ()
+
+
+def period_window(period: str, now: datetime, zone: ZoneInfo) -> Window:
+    """[start, now) for today, this week (from Monday), this month, or the whole campaign."""
+    local = now.astimezone(zone)
+    if period == "today":
+        start: date | None = local.date()
+    elif period == "week":
+        start = local.date() - timedelta(days=local.weekday())
+    elif period == "month":
+        start = local.date().replace(day=1)
+    elif period == "campaign":
+        start = None
+    else:
+        raise UnknownChoice(period)
+    return Window(None if start is None else local_midnight(start, zone), now)
+
+
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone)
+
+
+def pseudonym(key: str, volunteer_id: int) -> str:
+    """A stable reference for a volunteer in exports, meaningless outside this deployment."""
+    digest = hmac.new(key.encode(), f"volunteer:{volunteer_id}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:12]
+
+
+class ReportService:
+    """Builds reports and exports for an actor, within what their role may see."""
+
+    def __init__(self, settings: Settings, clock: Clock, db: Database, audit: AuditLog) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.db = db
+        self.repo = ReportRepository(db)
+        self.audit = audit
+
+    # -- scope -----------------------------------------------------------------------------
+
+    async def scope_for(
+        self, actor: Actor, team_id: int | None = None, department: str | None = None
+    ) -> tuple[Scope, str]:
+        """The scope an actor asked for, checked against their role; and its name."""
+        actor.require(ORGANIZER)
+        allowed = actor.team_scope()
+        if department is not None:
+            if allowed is not None:
+                raise NotAllowed("area reports are for admins")
+            if not await self.repo.department_known(department):
+                raise UnknownChoice(department)
+            return Scope(department=department), department
+        if team_id is not None:
+            if allowed is not None and team_id not in allowed:
+                raise NotAllowed("not your team")
+            teams = await self.repo.teams(frozenset({team_id}))
+            if not teams:
+                raise UnknownChoice(str(team_id))
+            return Scope(teams=frozenset({team_id})), teams[0][1]
+        if allowed is None:
+            return Scope(), ""
+        return Scope(teams=allowed), ""
+
+    async def teams_for(self, actor: Actor) -> list[tuple[int, str]]:
+        """The teams an actor may pick a report for."""
+        return await self.repo.teams(actor.team_scope())
+
+    # -- reports ---------------------------------------------------------------------------
+
+    async def report(
+        self,
+        actor: Actor,
+        period: str,
+        team_id: int | None = None,
+        department: str | None = None,
+    ) -> Report:
+        """The report an organizer asked for in the chat."""
+        scope, name = await self.scope_for(actor, team_id, department)
+        return await self.build(
+            scope, period_window(period, self.clock.now(), self.zone), period, name
+        )
+
+    async def build(
+        self, scope: Scope, window: Window, period: str, scope_name: str = ""
+    ) -> Report:
+        """A report for an already-checked scope (digests, the command line)."""
+        figures = await self.repo.figures(scope, window)
+        extras = []
+        for provider in list(_SECTIONS.values()):
+            section = await provider(self.db, scope, window)
+            if section is not None and section.lines:
+                extras.append(section)
+        return Report(period, window, scope, scope_name, figures, tuple(extras))
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self.settings.timezone
+
+    async def activity_days(
+        self, scope: Scope, window: Window
+    ) -> list[tuple[date, dict[str, int]]]:
+        """Tasks done per local day and kind, every day of the window shown (zeros too)."""
+        hours = await self.repo.activity(scope, window)
+        per_day: dict[date, dict[str, int]] = {}
+        for hour, kind, count in hours:
+            moment = datetime.fromisoformat(hour + ":00:00+00:00").astimezone(self.zone)
+            counts = per_day.setdefault(moment.date(), {})
+            counts[kind] = counts.get(kind, 0) + count
+        end = window.until.astimezone(self.zone).date()
+        if window.since is not None:
+            start = window.since.astimezone(self.zone).date()
+        elif per_day:
+            start = min(per_day)
+        else:
+            start = end
+        if (end - start).days > 400:  # a very long campaign: from its first activity
+            start = min(per_day, default=end)
+        days = []
+        day = start
+        while day <= end:
+            days.append((day, per_day.get(day, {})))
+            day += timedelta(days=1)
+        return days
+
+    # -- exports ---------------------------------------------------------------------------
+
+    async def export(self, actor: Actor, what: str, sink: IO[bytes]) -> int:
+        """Write a CSV export (UTF-8 with BOM) of the actor's scope; audit it; return rows."""
+        if what not in EXPORTS:
+            raise UnknownChoice(what)
+        scope, _ = await self.scope_for(actor)
+        text = io.TextIOWrapper(sink, encoding="utf-8-sig", newline="", write_through=True)
+        try:
+            count = await self._write(actor, what, scope, csv.writer(text))
+            text.flush()
+        finally:
+            text.detach()
+        teams = actor.team_scope()
+        where = "all teams" if teams is None else "teams " + ",".join(map(str, sorted(teams)))
+        await self.audit.record(actor.volunteer_id, "export", f"{what}: {count} rows, {where}")
+        return count
+
+    async def _write(self, actor: Actor, what: str, scope: Scope, out: Any) -> int:
+        key = self.settings.pseudonym_key.value
+        teams = actor.team_scope()
+        count = 0
+        if what == "volunteers":
+            header = [
+                "volunteer",
+                "first_name",
+                "postcode",
+                "department",
+                "skills",
+                "availability",
+                "status",
+                "teams",
+                "joined",
+            ]
+            if actor.is_admin:
+                header += ["language", "last_active"]
+            out.writerow(header)
+            async for r in self.repo.volunteers_rows(scope):
+                row = [
+                    pseudonym(key, r["id"]),
+                    r["first_name"] or "",
+                    r["postcode"] or "",
+                    r["department"] or "",
+                    r["skills"].replace(",", " "),
+                    r["availability"].replace(",", " "),
+                    r["status"],
+                    r["teams"] or "",
+                    self._day(r["created_at"]),
+                ]
+                if actor.is_admin:
+                    row += [r["language"], self._day(r["last_active_at"])]
+                out.writerow(row)
+                count += 1
+        elif what == "tasks":
+            out.writerow(
+                [
+                    "task",
+                    "kind",
+                    "title",
+                    "status",
+                    "team",
+                    "opens",
+                    "closes",
+                    "quota",
+                    "offered",
+                    "accepted",
+                    "done_by",
+                ]
+            )
+            async for r in self.repo.tasks_rows(scope, teams):
+                out.writerow(
+                    [
+                        r["id"],
+                        r["kind"],
+                        r["title"],
+                        r["status"],
+                        r["team"] or "",
+                        self._moment(r["opens_at"]),
+                        self._moment(r["closes_at"]),
+                        "" if r["quota"] is None else r["quota"],
+                        r["offered"],
+                        r["accepted"],
+                        r["done_by"],
+                    ]
+                )
+                count += 1
+        elif what == "outcomes":
+            out.writerow(
+                [
+                    "assignment",
+                    "task",
+                    "title",
+                    "kind",
+                    "volunteer",
+                    "first_name",
+                    "doors_knocked",
+                    "conversations",
+                    "supporters",
+                    "people_reached",
+                    "calls_made",
+                    "attended",
+                    "proof",
+                    "comment",
+                    "points",
+                    "recorded",
+                ]
+            )
+            async for r in self.repo.outcomes_rows(scope):
+                erased = r["status"] == "erased"
+                out.writerow(
+                    [
+                        r["assignment_id"],
+                        r["task_id"],
+                        r["title"],
+                        r["kind"],
+                        "" if erased else pseudonym(key, r["volunteer_id"]),
+                        "" if erased else r["first_name"] or "",
+                        *(
+                            "" if r[c] is None else r[c]
+                            for c in (
+                                "doors_knocked",
+                                "conversations",
+                                "supporters",
+                                "people_reached",
+                                "calls_made",
+                                "attended",
+                            )
+                        ),
+                        "" if erased else r["proof"] or "",
+                        "" if erased else r["comment"] or "",
+                        r["points"],
+                        self._moment(r["recorded_at"]),
+                    ]
+                )
+                count += 1
+        else:
+            out.writerow(
+                [
+                    "call",
+                    "called",
+                    "task",
+                    "title",
+                    "result",
+                    "callback",
+                    "volunteer",
+                    "first_name",
+                    "contact",
+                    "phone",
+                ]
+            )
+            async for r in self.repo.calls_rows(scope, teams):
+                erased = r["volunteer_id"] is None or r["status"] == "erased"
+                visible = bool(r["contact_visible"])
+                out.writerow(
+                    [
+                        r["id"],
+                        self._moment(r["called_at"]),
+                        r["task_id"],
+                        r["title"],
+                        r["result"],
+                        self._moment(r["callback_at"]),
+                        "" if erased else pseudonym(key, r["volunteer_id"]),
+                        "" if erased else r["first_name"] or "",
+                        r["contact"] if visible else "",
+                        r["phone"] if visible else "",
+                    ]
+                )
+                count += 1
+        return count
+
+    def _moment(self, value: str | None) -> str:
+        """A stored UTC time as campaign-local 'YYYY-MM-DD HH:MM' (spreadsheets sort it)."""
+        if not value:
+            return ""
+        return from_iso(value).astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
+
+    def _day(self, value: str | None) -> str:
+        return self._moment(value)[:10]

@@ -1,0 +1,280 @@
+"""/report, /export and /digest: how the campaign is moving, for organizers, in the chat.
+
+Buttons carry `rep:r:<period>:<scope>` (a report), `rep:c:<a|f>:<period>:<scope>` (a chart:
+activity or funnel), `exp:<what>` and `dig:<on|off>`. Scope is `a` (everything the
+organizer may see), `t<team id>` or `d<département>`; it is checked again on every tap.
+"""
+
+from __future__ import annotations
+
+import re
+from tempfile import SpooledTemporaryFile
+
+from bot import charts
+from bot.i18n import N_, _, current_language, format_number, ngettext
+from bot.messaging import Attachment, Choice, Outbound, choices
+from bot.report_text import PERIOD_LABELS, render, scope_title
+from bot.router import Reply, Request, Router, expired
+from bot.services.people import ORGANIZER, NotAllowed
+from bot.services.reports import EXPORTS, PERIODS, Report, UnknownChoice
+from bot.text import esc
+
+PERIOD_WORDS = {
+    "today": "today",
+    "aujourd'hui": "today",
+    "aujourdhui": "today",
+    "jour": "today",
+    "week": "week",
+    "semaine": "week",
+    "month": "month",
+    "mois": "month",
+    "campaign": "campaign",
+    "campagne": "campaign",
+    "all": "campaign",
+    "tout": "campaign",
+}
+EXPORT_WORDS = {
+    "volunteers": "volunteers",
+    "benevoles": "volunteers",
+    "bénévoles": "volunteers",
+    "tasks": "tasks",
+    "taches": "tasks",
+    "tâches": "tasks",
+    "outcomes": "outcomes",
+    "resultats": "outcomes",
+    "résultats": "outcomes",
+    "calls": "calls",
+    "appels": "calls",
+}
+EXPORT_LABELS = {
+    "volunteers": N_("Volunteers"),
+    "tasks": N_("Tasks"),
+    "outcomes": N_("Outcomes"),
+    "calls": N_("Calls"),
+}
+DEPARTMENT = re.compile(r"^(\d{2,3}|2[AaBb])$")
+TELEGRAM_FILE_LIMIT = 45_000_000  # bytes; bots may send documents up to 50 MB
+TEAM_BUTTONS = 8
+
+
+# -- /report -------------------------------------------------------------------------------
+
+
+async def cmd_report(request: Request) -> Reply:
+    """Shows this week's report for the organizer's scope, or the period and team typed."""
+    words = request.inbound.args.split(maxsplit=1)
+    period = "week"
+    if words and words[0].lower() in PERIOD_WORDS:
+        period = PERIOD_WORDS[words.pop(0).lower()]
+    scope = "a"
+    if words:
+        target = words[0].strip()
+        if DEPARTMENT.match(target):
+            scope = "d" + target.upper()
+        else:
+            team = await request.services.reports.repo.team_by_name(target)
+            if team is None:
+                return Outbound(
+                    _(
+                        "I don't know the team or area “{name}”. Try /report, /report month, "
+                        "/report week 91 or /report campaign followed by a team name."
+                    ).format(name=esc(target[:60]))
+                )
+            scope = f"t{team[0]}"
+    request.actor.require(ORGANIZER)
+    try:
+        return await _report_reply(request, period, scope, edit=False)
+    except NotAllowed:
+        return Outbound(_("You can see the reports of your own teams only."))
+    except UnknownChoice:
+        return Outbound(_("There is nobody in area {area} yet.").format(area=esc(scope[1:])))
+
+
+async def tap_report(request: Request) -> Reply:
+    """Switches the report to another period or team, or sends a chart of it."""
+    parts = request.inbound.choice.split(":")
+    try:
+        if len(parts) == 4 and parts[1] == "r" and parts[2] in PERIODS:
+            return await _report_reply(request, parts[2], parts[3], edit=True)
+        if len(parts) == 5 and parts[1] == "c" and parts[2] in ("a", "f") and parts[3] in PERIODS:
+            return await _chart_reply(request, parts[2], parts[3], parts[4])
+    except (NotAllowed, UnknownChoice, ValueError):
+        pass  # another team's or a forged button
+    return expired()
+
+
+async def _report(request: Request, period: str, scope: str) -> Report:
+    team_id, department = _parse_scope(scope)
+    return await request.services.reports.report(request.actor, period, team_id, department)
+
+
+def _parse_scope(scope: str) -> tuple[int | None, str | None]:
+    if scope == "a":
+        return None, None
+    if scope.startswith("t") and scope[1:].isdigit():
+        return int(scope[1:]), None
+    if scope.startswith("d") and DEPARTMENT.match(scope[1:]):
+        return None, scope[1:]
+    raise ValueError(scope)
+
+
+async def _report_reply(request: Request, period: str, scope: str, *, edit: bool) -> Outbound:
+    report = await _report(request, period, scope)
+    services = request.services
+    text = render(report, services.settings.timezone)
+    periods = [
+        Choice(("• " if p == period else "") + _(PERIOD_LABELS[p]), f"rep:r:{p}:{scope}")
+        for p in PERIODS
+    ]
+    rows: list[list[Choice]] = [
+        periods[:2],
+        periods[2:],
+        [
+            Choice("📈 " + _("Activity chart"), f"rep:c:a:{period}:{scope}"),
+            Choice("📊 " + _("Task funnel"), f"rep:c:f:{period}:{scope}"),
+        ],
+    ]
+    teams = await services.reports.teams_for(request.actor)
+    if len(teams) > 1:
+        everything = _("Everything") if request.actor.is_admin else _("All my teams")
+        buttons = [Choice(everything, f"rep:r:{period}:a")] + [
+            Choice(esc(name)[:40], f"rep:r:{period}:t{team_id}")
+            for team_id, name in teams[:TEAM_BUTTONS]
+        ]
+        rows += [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    return Outbound(text, choices(*rows), edit=edit)
+
+
+async def _chart_reply(request: Request, chart: str, period: str, scope: str) -> Outbound:
+    report = await _report(request, period, scope)
+    language = current_language()
+    heading = f"{_(PERIOD_LABELS[period])} — {scope_title(report)}"
+    if chart == "a":
+        days = await request.services.reports.activity_days(report.scope, report.window)
+        title = _("Tasks done per day") + " — " + _(PERIOD_LABELS[period])
+        png = await charts.activity_chart(days, title, language)
+        name = f"relais-activity-{period}.png"
+    else:
+        title = _("Tasks: offered → accepted → done") + " — " + _(PERIOD_LABELS[period])
+        png = await charts.funnel_chart(report.figures.funnel, title, language)
+        name = f"relais-funnel-{period}.png"
+    return Outbound(heading, attachment=Attachment(name, png, "photo"))
+
+
+# -- /export -------------------------------------------------------------------------------
+
+
+async def cmd_export(request: Request) -> Reply:
+    """Sends a CSV file of volunteers, tasks, outcomes or calls in the organizer's scope."""
+    what = request.inbound.args.split(maxsplit=1)[0].lower() if request.inbound.args else ""
+    if not what:
+        return Outbound(
+            _("What do you want to export? You get a CSV file that opens in any spreadsheet."),
+            choices(
+                [Choice(_(EXPORT_LABELS[w]), f"exp:{w}") for w in EXPORTS[:2]],
+                [Choice(_(EXPORT_LABELS[w]), f"exp:{w}") for w in EXPORTS[2:]],
+            ),
+        )
+    if what not in EXPORT_WORDS:
+        return Outbound(
+            _("I can export: {kinds}. For example: /export volunteers").format(
+                kinds=", ".join(EXPORTS)
+            )
+        )
+    return await _export_reply(request, EXPORT_WORDS[what])
+
+
+async def tap_export(request: Request) -> Reply:
+    """Sends the export whose button was tapped."""
+    what = request.inbound.choice.removeprefix("exp:")
+    if what not in EXPORTS:
+        return expired()
+    return await _export_reply(request, what)
+
+
+async def _export_reply(request: Request, what: str) -> Outbound:
+    services = request.services
+    with SpooledTemporaryFile(max_size=4_000_000) as sink:
+        rows = await services.reports.export(request.actor, what, sink)
+        size = sink.tell()
+        if size > TELEGRAM_FILE_LIMIT:
+            return Outbound(
+                _(
+                    "This export is too big to send in the chat ({size} MB). Ask an admin to "
+                    "run it from the command line."
+                ).format(size=round(size / 1e6))
+            )
+        sink.seek(0)
+        content = sink.read()
+    day = services.clock.now().astimezone(services.settings.timezone).date().isoformat()
+    caption = ngettext_rows(rows)
+    return Outbound(caption, attachment=Attachment(f"relais-{what}-{day}.csv", content, "document"))
+
+
+def ngettext_rows(rows: int) -> str:
+    return ngettext(
+        "{n} row. This export was recorded in the audit log.",
+        "{n} rows. This export was recorded in the audit log.",
+        rows,
+    ).format(n=format_number(rows))
+
+
+# -- /digest -------------------------------------------------------------------------------
+
+
+async def cmd_digest(request: Request) -> Reply:
+    """Turns the daily and weekly digests on or off, or says whether they are on."""
+    volunteer = request.actor.volunteer
+    if volunteer is None:
+        return Outbound(_("Send /start first, so I know where to send your digests."))
+    arg = request.inbound.args.lower()
+    if arg in ("on", "oui", "yes", "off", "non", "no"):
+        return await _set_digest(request, arg in ("on", "oui", "yes"))
+    if arg:
+        return Outbound(_("Write /digest on or /digest off."))
+    state = _("on") if volunteer.digest else _("off")
+    return Outbound(
+        _(
+            "Digests are {state}: a summary of your teams every evening at {time}, and of the "
+            "past week on Monday morning."
+        ).format(state=state, time=request.services.settings.digest_time.strftime("%H:%M")),
+        choices([Choice(_("Turn on"), "dig:on"), Choice(_("Turn off"), "dig:off")]),
+    )
+
+
+async def tap_digest(request: Request) -> Reply:
+    """Turns digests on or off from the buttons."""
+    value = request.inbound.choice.removeprefix("dig:")
+    if value not in ("on", "off") or request.actor.volunteer is None:
+        return expired()
+    request.actor.require(ORGANIZER)
+    return await _set_digest(request, value == "on", edit=True)
+
+
+async def _set_digest(request: Request, on: bool, edit: bool = False) -> Outbound:
+    volunteer = request.actor.volunteer
+    assert volunteer is not None
+    await request.services.reports.repo.set_digest(volunteer.id, on)
+    if on:
+        return Outbound(
+            _("Digests are on. You will get the first one this evening at {time}.").format(
+                time=request.services.settings.digest_time.strftime("%H:%M")
+            ),
+            edit=edit,
+        )
+    return Outbound(_("Digests are off. Send /digest on to get them again."), edit=edit)
+
+
+def register(router: Router) -> None:
+    router.command(
+        "report", cmd_report, rank=ORGANIZER, description=N_("How the campaign is moving")
+    )
+    router.command(
+        "export", cmd_export, rank=ORGANIZER, description=N_("Export volunteers, tasks… as CSV")
+    )
+    router.command(
+        "digest", cmd_digest, rank=ORGANIZER, description=N_("Daily and weekly digests on or off")
+    )
+    router.choice("rep", tap_report)
+    router.choice("exp", tap_export)
+    router.choice("dig", tap_digest)
