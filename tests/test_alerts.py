@@ -437,3 +437,19 @@ async def test_forget_erases_the_alarms_a_volunteer_raised_with_their_comments(
     assert b"Zphrqx-commentaire-unique" not in data
     # The incident itself stays, counted, for the comms team.
     assert await services.db.fetch_value("SELECT reports FROM incidents") == 1
+
+
+async def test_the_campaign_report_shows_rapid_response_times(
+    services: Services, chat: Callable[..., Chat], admin_chat: Chat, clock: FakeClock
+) -> None:
+    await make.comms(services, "7", name="Léa")
+    await make.volunteer(services, "42", name="Ana")
+    lea = chat("7")
+    await lea.send("/duty on")
+    await raise_alarm(chat("42"), TWEET, "vite")
+    clock.advance(minutes=3)
+    await lea.tap_data("inc:take:1")
+    await admin_chat.send("/report campagne")
+    report = admin_chat.last_text
+    assert "Réponse rapide" in report
+    assert "Délai médian avant la première réponse : 3 min" in report

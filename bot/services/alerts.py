@@ -19,10 +19,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import from_iso
 from bot.config import QuietHours
-from bot.i18n import _, format_time, ngettext, use_language
+from bot.i18n import _, format_number, format_time, ngettext, use_language
 from bot.links import display_url, find_links, link_key
 from bot.messaging import Choice, Outbound, choices
 from bot.services.people import Actor, NotAllowed
+from bot.services.reports import RAPID_RESPONSE_TIMES, ExtraSection, register_section
 from bot.storage.alerts import (
     INCIDENT_OPEN,
     AlertRepository,
@@ -32,8 +33,11 @@ from bot.storage.alerts import (
     Recipient,
     Reported,
     Riposte,
+    response_times,
 )
+from bot.storage.db import Database
 from bot.storage.outbox import URGENT, Envelope
+from bot.storage.reports import Scope, Window
 from bot.text import clean, esc
 
 if TYPE_CHECKING:
@@ -847,3 +851,34 @@ def short_duration(delta: timedelta | None) -> str:
     if seconds < 3600:
         return f"{seconds // 60} min"
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d}"
+
+
+async def _report_section(db: Database, scope: Scope, window: Window) -> ExtraSection | None:
+    """Rapid-response times in /report: campaign-wide, so only in unscoped reports."""
+    if not scope.everything:
+        return None
+    since, until = window.bounds()
+    times = await response_times(db, since, until)
+    if not times.incidents:
+        return None
+
+    def duration(seconds: float | None) -> str:
+        if seconds is None:
+            return "—"
+        if seconds < 120:
+            return _("{n} s").format(n=format_number(round(seconds)))
+        return _("{n} min").format(n=format_number(round(seconds / 60, 1)))
+
+    return ExtraSection(
+        RAPID_RESPONSE_TIMES,
+        _("Rapid response"),
+        (
+            (_("Incidents"), format_number(times.incidents)),
+            (_("Median time to first page"), duration(times.median_to_page_s)),
+            (_("Median time to first answer"), duration(times.median_to_answer_s)),
+            (_("Escalated past duty"), format_number(times.escalated)),
+        ),
+    )
+
+
+register_section(RAPID_RESPONSE_TIMES, _report_section)

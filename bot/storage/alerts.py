@@ -936,3 +936,37 @@ async def erase_alerts(tx: aiosqlite.Connection, volunteer_id: int, now: datetim
 
 
 register_personal_data("rapid_response", export_alerts, erase_alerts)
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseTimes:
+    """How fast the campaign reacted to the incidents first seen in a period."""
+
+    incidents: int
+    median_to_page_s: float | None
+    median_to_answer_s: float | None
+    escalated: int
+
+
+async def response_times(db: Database, since: str, until: str) -> ResponseTimes:
+    """Incidents first seen in [since, until): medians to first page and first answer."""
+    rows = await db.fetch_all(
+        "SELECT (julianday(first_paged_at) - julianday(first_seen_at)) * 86400 AS to_page,"
+        " (julianday(acked_at) - julianday(first_seen_at)) * 86400 AS to_answer, ring"
+        " FROM incidents WHERE first_seen_at >= ? AND first_seen_at < ?",
+        (since, until),
+    )
+
+    def median(values: list[float]) -> float | None:
+        values = sorted(values)
+        if not values:
+            return None
+        middle = len(values) // 2
+        return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+    return ResponseTimes(
+        incidents=len(rows),
+        median_to_page_s=median([r["to_page"] for r in rows if r["to_page"] is not None]),
+        median_to_answer_s=median([r["to_answer"] for r in rows if r["to_answer"] is not None]),
+        escalated=sum(1 for r in rows if r["ring"] > 1),
+    )
