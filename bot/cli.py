@@ -20,6 +20,21 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="bring the database up to date")
     backup = commands.add_parser("backup", help="copy the live database safely to PATH")
     backup.add_argument("path", type=Path)
+    seed = commands.add_parser(
+        "seed", help="fill the database with a synthetic campaign (trials, benchmarks)"
+    )
+    seed.add_argument("--volunteers", type=int, required=True)
+    seed.add_argument("--tasks", type=int, default=0)
+    seed.add_argument("--assignments", type=int, default=0)
+    seed.add_argument(
+        "--id-base",
+        type=int,
+        default=1_000_000_000,
+        help="first Telegram id of the synthetic volunteers",
+    )
+    seed.add_argument(
+        "--force", action="store_true", help="seed even though the database holds real volunteers"
+    )
     export = commands.add_parser(
         "export-volunteer", help="print everything stored about volunteer ID (JSON)"
     )
@@ -64,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_migrate(settings))
         elif args.command == "backup":
             asyncio.run(_backup(settings, args.path))
+        elif args.command == "seed":
+            return _seed(settings, args)
         elif args.command in ("export-volunteer", "erase-volunteer"):
             return asyncio.run(_privacy(settings, args.command, args.volunteer_id, args))
         elif args.command == "comms":
@@ -166,3 +183,48 @@ async def _comms(settings: Settings, action: str, who: str) -> int:
         return 1 if result == "unknown" else 0
     finally:
         await db.close()
+
+
+def _seed(settings: Settings, args: argparse.Namespace) -> int:
+    """Synthetic volunteers, teams, tasks and history, for trials and benchmarks."""
+    import sqlite3
+    import time
+    from datetime import UTC, datetime
+
+    from bot.storage.seed import holds_real_volunteers, synthetic_campaign
+
+    if args.volunteers < 1 or args.tasks < 0 or args.assignments < 0:
+        print(
+            "--volunteers must be at least 1; --tasks and --assignments not negative",
+            file=sys.stderr,
+        )
+        return 2
+    if args.assignments and not args.tasks:
+        print("--assignments needs --tasks", file=sys.stderr)
+        return 2
+    asyncio.run(_migrate(settings))
+    conn = sqlite3.connect(settings.database_path)
+    try:
+        if holds_real_volunteers(conn) and not args.force:
+            print(
+                f"{settings.database_path} holds real volunteers: refusing to mix synthetic "
+                "ones in (add --force if you really mean it)",
+                file=sys.stderr,
+            )
+            return 1
+        started = time.monotonic()
+        counts = synthetic_campaign(
+            conn,
+            datetime.now(UTC),
+            volunteers=args.volunteers,
+            tasks=args.tasks,
+            assignments=args.assignments,
+            id_base=args.id_base,
+        )
+    finally:
+        conn.close()
+    print(
+        ", ".join(f"{n} {what}" for what, n in counts.items())
+        + f" added in {time.monotonic() - started:.1f} s"
+    )
+    return 0

@@ -18,10 +18,12 @@ TABLES = frozenset(
     {
         "volunteers",
         "identities",
+        "consents",
         "teams",
         "team_members",
         "roles",
         "tasks",
+        "task_targets",
         "assignments",
         "outcomes",
         "offers",

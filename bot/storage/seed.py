@@ -5,6 +5,7 @@ Onboarding is the real way in; this skips it for people whose profile is already
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -195,3 +196,260 @@ async def bulk_load(
             ),
         )
         await tx.execute("ANALYZE")
+
+
+SYNTHETIC_CONSENT = "synthetic"
+SKILL_CODES = ("share", "canvass", "call", "text", "events")
+SLOT_CODES = ("evenings", "weekends", "daytime")
+TASK_KINDS = ("share", "canvass", "call", "text", "event", "custom")
+TEAM_NAMES = (
+    "Paris 11",
+    "Paris 20",
+    "Lyon 3",
+    "Lyon 7",
+    "Marseille 1",
+    "Lille Centre",
+    "Toulouse Nord",
+    "Nantes Sud",
+    "Bordeaux Chartrons",
+    "Rennes Est",
+    "Grenoble",
+    "Strasbourg",
+    "Montpellier",
+    "Nice Est",
+    "Évry",
+    "Saint-Denis",
+)
+DEPARTMENTS = ("75", "69", "13", "59", "31", "44", "33", "35", "38", "67", "34", "06", "91", "93")
+
+
+def holds_real_volunteers(conn: sqlite3.Connection) -> bool:
+    """True if anyone in the database joined for real (their consent is not synthetic)."""
+    row = conn.execute(
+        "SELECT 1 FROM volunteers v WHERE v.status != 'erased' AND NOT EXISTS (SELECT 1 FROM"
+        " consents c WHERE c.volunteer_id = v.id AND c.text_version = ?) LIMIT 1",
+        (SYNTHETIC_CONSENT,),
+    ).fetchone()
+    return row is not None
+
+
+def synthetic_campaign(
+    conn: sqlite3.Connection,
+    now: datetime,
+    *,
+    volunteers: int,
+    tasks: int,
+    assignments: int,
+    id_base: int,
+    weeks: int = 8,
+    seed_value: int = 7,
+) -> dict[str, int]:
+    """Fill a migrated database with a realistic campaign: consented volunteers reachable
+    on Telegram at ids id_base…id_base+volunteers-1, teams and areas, tasks of every kind,
+    and assignments with outcomes spread over the past `weeks`."""
+    import random
+    from datetime import timedelta
+
+    from bot.storage.bulk import insert_sync, rollup_rebuilt_after
+
+    rng = random.Random(seed_value)
+    span = weeks * 7 * 86400
+    stamp = to_iso(now)
+    first_volunteer = conn.execute("SELECT COALESCE(MAX(id), 0) FROM volunteers").fetchone()[0] + 1
+    first_task = conn.execute("SELECT COALESCE(MAX(id), 0) FROM tasks").fetchone()[0] + 1
+    volunteer_ids = range(first_volunteer, first_volunteer + volunteers)
+    task_ids = range(first_task, first_task + tasks)
+
+    def moment() -> str:
+        return to_iso(now - timedelta(seconds=rng.randrange(span)))
+
+    with rollup_rebuilt_after(conn):
+        for name in TEAM_NAMES:
+            conn.execute(
+                "INSERT INTO teams (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                (name, stamp),
+            )
+        team_ids = [row[0] for row in conn.execute("SELECT id FROM teams ORDER BY id")]
+        statuses = ["active"] * 90 + ["paused"] * 5 + ["stopped"] * 5
+        joined = {v: moment() for v in volunteer_ids}
+        insert_sync(
+            conn,
+            "volunteers",
+            (
+                "id",
+                "status",
+                "first_name",
+                "language",
+                "postcode",
+                "department",
+                "skills",
+                "availability",
+                "rapid_response",
+                "created_at",
+                "last_active_at",
+            ),
+            (
+                (
+                    v,
+                    rng.choice(statuses),
+                    f"Bénévole {v}",
+                    "fr" if rng.random() < 0.85 else "en",
+                    f"{(department := rng.choice(DEPARTMENTS))}{rng.randrange(1, 999):03d}",
+                    department,
+                    ",".join(rng.sample(SKILL_CODES, rng.randint(1, 3))),
+                    ",".join(rng.sample(SLOT_CODES, rng.randint(1, 2))),
+                    int(rng.random() < 0.2),
+                    joined[v],
+                    max(joined[v], moment()),
+                )
+                for v in volunteer_ids
+            ),
+        )
+        insert_sync(
+            conn,
+            "identities",
+            ("channel", "user_id", "volunteer_id", "chat_id", "created_at"),
+            (
+                ("telegram", str(id_base + n), v, str(id_base + n), joined[v])
+                for n, v in enumerate(volunteer_ids)
+            ),
+        )
+        insert_sync(
+            conn,
+            "consents",
+            ("volunteer_id", "text_version", "text_sha256", "channel", "given_at"),
+            ((v, SYNTHETIC_CONSENT, "-", "telegram", joined[v]) for v in volunteer_ids),
+        )
+        insert_sync(
+            conn,
+            "team_members",
+            ("team_id", "volunteer_id", "joined_at"),
+            ((rng.choice(team_ids), v, joined[v]) for v in volunteer_ids),
+        )
+        kinds = {t: TASK_KINDS[(t - first_task) % len(TASK_KINDS)] for t in task_ids}
+        insert_sync(
+            conn,
+            "tasks",
+            (
+                "id",
+                "kind",
+                "title",
+                "instructions",
+                "points",
+                "priority",
+                "opens_at",
+                "quota",
+                "per_volunteer_cap",
+                "link",
+                "place",
+                "doors",
+                "team_id",
+                "target_kinds",
+                "created_at",
+                "updated_at",
+            ),
+            (
+                (
+                    t,
+                    kinds[t],
+                    f"{kinds[t].capitalize()} #{t}",
+                    "Synthetic task for trials and benchmarks.",
+                    rng.choice((1, 2, 3)),
+                    rng.randint(0, 10),
+                    to_iso(now - timedelta(seconds=span)),
+                    rng.choice((None, 50, 500)),
+                    1,
+                    "https://example.org/post" if kinds[t] == "share" else None,
+                    "Place de la République" if kinds[t] in ("canvass", "event") else None,
+                    40 if kinds[t] == "canvass" else None,
+                    rng.choice(team_ids) if rng.random() < 0.5 else None,
+                    ",",
+                    stamp,
+                    stamp,
+                )
+                for t in task_ids
+            ),
+        )
+        outcome_rows: list[tuple[object, ...]] = []
+
+        def assignment_rows() -> Iterable[tuple[object, ...]]:
+            first_assignment = (
+                conn.execute("SELECT COALESCE(MAX(id), 0) FROM assignments").fetchone()[0] + 1
+            )
+            for a in range(first_assignment, first_assignment + assignments):
+                task_id = rng.choice(task_ids)
+                volunteer_id = rng.choice(volunteer_ids)
+                at = moment()
+                state = rng.choices(("done", "accepted", "skipped", "cant"), (6, 1, 2, 1))[0]
+                if state == "done":
+                    kind = kinds[task_id]
+                    outcome_rows.append(
+                        (
+                            a,
+                            task_id,
+                            volunteer_id,
+                            kind,
+                            rng.randint(5, 40) if kind == "canvass" else None,
+                            rng.randint(1, 15) if kind == "canvass" else None,
+                            rng.randint(0, 5) if kind == "canvass" else None,
+                            rng.randint(1, 20) if kind == "text" else None,
+                            rng.randint(1, 10) if kind == "call" else None,
+                            int(rng.random() < 0.8) if kind == "event" else None,
+                            1,
+                            at,
+                        )
+                    )
+                yield (
+                    a,
+                    task_id,
+                    volunteer_id,
+                    state,
+                    at,
+                    at if state != "skipped" else None,
+                    at if state in ("done", "cant") else None,
+                    at,
+                )
+
+        insert_sync(
+            conn,
+            "assignments",
+            (
+                "id",
+                "task_id",
+                "volunteer_id",
+                "state",
+                "created_at",
+                "accepted_at",
+                "finished_at",
+                "updated_at",
+            ),
+            assignment_rows(),
+        )
+        insert_sync(
+            conn,
+            "outcomes",
+            (
+                "assignment_id",
+                "task_id",
+                "volunteer_id",
+                "kind",
+                "doors_knocked",
+                "conversations",
+                "supporters",
+                "people_reached",
+                "calls_made",
+                "attended",
+                "points",
+                "recorded_at",
+            ),
+            outcome_rows,
+        )
+    conn.execute("ANALYZE")
+    conn.commit()
+    return {
+        "volunteers": volunteers,
+        "tasks": tasks,
+        "assignments": assignments,
+        "outcomes": len(outcome_rows),
+        "teams": len(team_ids),
+    }

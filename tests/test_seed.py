@@ -1,0 +1,81 @@
+"""`python -m bot seed`: a synthetic campaign for trials and benchmarks, never over real data."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.router import Router
+from bot.services import Services
+from tests.factories import make_volunteer
+from tests.fakes.chat import Chat
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def seed(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "RELAIS_LOG_LEVEL": "WARNING"}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "seed", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_seed_fills_a_campaign_reachable_at_the_given_telegram_ids(tmp_path: Path) -> None:
+    database = tmp_path / "seeded.sqlite3"
+    result = seed(
+        database,
+        "--volunteers",
+        "300",
+        "--tasks",
+        "60",
+        "--assignments",
+        "2000",
+        "--id-base",
+        "7000",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "300 volunteers, 60 tasks, 2000 assignments" in result.stdout
+    with sqlite3.connect(database) as conn:
+        ids = conn.execute(
+            "SELECT MIN(CAST(user_id AS INTEGER)), MAX(CAST(user_id AS INTEGER))"
+            " FROM identities WHERE channel = 'telegram'"
+        ).fetchone()
+        assert ids == (7000, 7299)
+        kinds = {k for (k,) in conn.execute("SELECT DISTINCT kind FROM tasks")}
+        assert kinds == {"share", "canvass", "call", "text", "event", "custom"}
+        assert conn.execute("SELECT COUNT(*) FROM consents").fetchone() == (300,)
+        assert conn.execute("SELECT COUNT(*) FROM outcomes").fetchone()[0] > 0
+        spread = conn.execute("SELECT MIN(created_at), MAX(created_at) FROM assignments")
+        first, last = spread.fetchone()
+        assert first[:10] != last[:10]  # history over past weeks, not one instant
+    # Seeding again adds more synthetic people: allowed.
+    again = seed(database, "--volunteers", "10", "--id-base", "9000")
+    assert again.returncode == 0, again.stderr
+
+
+async def test_seed_refuses_a_database_with_real_volunteers(
+    services: Services, router: Router, chat: Callable[..., Chat]
+) -> None:
+    await make_volunteer(services, "42")
+    database = services.db.path
+    refused = seed(database, "--volunteers", "10")
+    assert refused.returncode == 1
+    assert "holds real volunteers" in refused.stderr
+    assert await services.db.fetch_value("SELECT COUNT(*) FROM volunteers") == 1
+    forced = seed(database, "--volunteers", "10", "--force")
+    assert forced.returncode == 0, forced.stderr
+
+
+def test_seed_rejects_bad_numbers(tmp_path: Path) -> None:
+    result = seed(tmp_path / "x.sqlite3", "--volunteers", "0")
+    assert result.returncode == 2
+    assert "--volunteers must be at least 1" in result.stderr
