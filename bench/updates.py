@@ -1,8 +1,10 @@
 """Update handling: Relais against a bare PTB echo bot, both polling the same fake Bot API.
 
-Each bot runs in its own process, as deployed. Simulated volunteers send commands at a
-steady 200 updates/s (latency from the update being queued to the reply arriving), then
-in one burst (sustained updates per second).
+Each bot runs in its own process, as deployed. For Relais, 2,000 synthetic volunteers
+(`python -m bot seed`, 1,000 open tasks) alternate between asking `/task` and tapping the
+card's Later button, so every update runs the real queue; the echo bot echoes text.
+Updates arrive at a steady 200/s (latency from the update being queued to the reply
+arriving), then in one burst (sustained updates per second).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 from tests.fakes.bot_api import FakeBotAPI  # noqa: E402
 from tests.fakes.relais import telegram_env  # noqa: E402
 
-USERS = 1000
+USERS = 2000
+FIRST_USER = 10_000
 STEADY_RATE = 200
 STEADY_SECONDS = 10
 BURST = 3000
@@ -55,10 +58,14 @@ async def _start(kind: str, api: FakeBotAPI, workdir: Path) -> asyncio.subproces
     return process
 
 
+REPLIES = ("sendMessage", "editMessageText")
+
+
 def _latencies(api: FakeBotAPI, queued: dict[int, deque[float]], since: int) -> list[float]:
+    """Per chat, the first reply after each update, in order (Relais answers a chat in order)."""
     out = []
     for call in api.sent[since:]:
-        if call.method != "sendMessage" or call.chat_id is None:
+        if call.method not in REPLIES or call.chat_id is None:
             continue
         times = queued.get(int(call.chat_id))
         if times:
@@ -66,11 +73,44 @@ def _latencies(api: FakeBotAPI, queued: dict[int, deque[float]], since: int) -> 
     return out
 
 
-def _text(kind: str) -> str:
-    return "echo" if kind == "echo" else "/help"
+def _replies(api: FakeBotAPI, since: int) -> int:
+    return sum(1 for c in api.sent[since:] if c.method in REPLIES)
 
 
-async def _steady(kind: str, api: FakeBotAPI) -> dict[str, float]:
+class Volunteers:
+    """Simulated people: Relais volunteers alternate /task and a tap on Later."""
+
+    def __init__(self, kind: str, api: FakeBotAPI) -> None:
+        self.kind = kind
+        self.api = api
+        self.asked: set[int] = set()
+
+    def act(self, user: int) -> None:
+        if self.kind == "echo":
+            self.api.send_text(user, "echo", language_code="en")
+            return
+        if user in self.asked:
+            later = self._later_button(user)
+            if later:
+                self.asked.discard(user)
+                self.api.tap(user, later, message_id=1, language_code="en")
+                return
+        self.asked.add(user)
+        self.api.send_text(user, "/task", language_code="en")
+
+    def _later_button(self, user: int) -> str:
+        try:
+            rows = self.api.last_keyboard(user)
+        except (AssertionError, LookupError):
+            return ""
+        for row in rows:
+            for _label, data in row:
+                if data and ":later:" in data:
+                    return data
+        return ""
+
+
+async def _steady(people: Volunteers, api: FakeBotAPI) -> dict[str, float]:
     queued: dict[int, deque[float]] = defaultdict(deque)
     since = len(api.sent)
     total = STEADY_RATE * STEADY_SECONDS
@@ -79,11 +119,11 @@ async def _steady(kind: str, api: FakeBotAPI) -> dict[str, float]:
         target = start + n / STEADY_RATE
         if (delay := target - time.monotonic()) > 0:
             await asyncio.sleep(delay)
-        user = 10_000 + n % USERS
+        user = FIRST_USER + n % USERS
         queued[user].append(time.monotonic())
-        api.send_text(user, _text(kind), language_code="en")
+        people.act(user)
     deadline = time.monotonic() + 60
-    while len(_replies(api, since)) < total and time.monotonic() < deadline:
+    while _replies(api, since) < total and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     latencies = sorted(_latencies(api, queued, since))
     return {
@@ -94,37 +134,33 @@ async def _steady(kind: str, api: FakeBotAPI) -> dict[str, float]:
     }
 
 
-def _replies(api: FakeBotAPI, since: int) -> list[object]:
-    return [c for c in api.sent[since:] if c.method == "sendMessage"]
-
-
-async def _burst(kind: str, api: FakeBotAPI) -> float:
+async def _burst(people: Volunteers, api: FakeBotAPI) -> float:
     since = len(api.sent)
     start = time.monotonic()
     for n in range(BURST):
-        api.send_text(20_000 + n % USERS, _text(kind), language_code="en")
+        people.act(FIRST_USER + n % USERS)
     deadline = start + 120
-    while len(_replies(api, since)) < BURST and time.monotonic() < deadline:
+    while _replies(api, since) < BURST and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-    last = max(c.timestamp for c in api.sent[since:] if c.method == "sendMessage")
-    return round(len(_replies(api, since)) / (last - start), 1)
+    last = max(c.timestamp for c in api.sent[since:] if c.method in REPLIES)
+    return round(_replies(api, since) / (last - start), 1)
 
 
 async def _measure(kind: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         async with FakeBotAPI(strict=False) as api:
             process = await _start(kind, api, Path(tmp))
+            people = Volunteers(kind, api)
             try:
-                # Warm up: first contact creates rows and caches.
+                # Warm up: every volunteer's first /task (and the echo bot's first echo).
                 for n in range(USERS):
-                    api.send_text(10_000 + n, _text(kind), language_code="en")
-                    api.send_text(20_000 + n, _text(kind), language_code="en")
-                while len(_replies(api, 0)) < 2 * USERS:
+                    people.act(FIRST_USER + n)
+                while _replies(api, 0) < USERS:
                     await asyncio.sleep(0.1)
                 await asyncio.sleep(11)  # let the flood gate's window pass
-                steady = await _steady(kind, api)
+                steady = await _steady(people, api)
                 await asyncio.sleep(11)
-                burst = await _burst(kind, api)
+                burst = await _burst(people, api)
             finally:
                 process.send_signal(signal.SIGTERM)
                 await asyncio.wait_for(process.wait(), 30)
