@@ -207,6 +207,11 @@ class Router:
             if refusal.args and refusal.args[0] == "admin":
                 return [Outbound(_("Sorry, this is for admins only."))]
             return [Outbound(_("Sorry, this is for organizers only."))]
+        except OverflowError:
+            # A number beyond what the database stores: typed or forged, it fits nothing.
+            if inbound.choice:
+                return [expired()]
+            return [Outbound(_("That number is too large."))]
         except StorageBusy:
             log.warning("database busy; update %s answered with a retry notice", inbound.update_key)
             return [
