@@ -63,6 +63,8 @@ class Relais:
             self.services = services
             sender = Sender(services.outbox, self.clock)
             services.wake_sender = sender.wake
+            services.broadcasts.wake_sender = sender.wake
+            services.broadcasts.deliver_now = sender.deliver_now
             self._build_transports(services, router, sender)
             scheduler = Scheduler(self.settings.timezone)
             register_jobs(scheduler, services)
@@ -101,7 +103,8 @@ class Relais:
                 settings, router.dispatch, on_blocked=self._blocked_handler(services)
             )
             self.transports.append(self.telegram)
-            sender.add(self.telegram, Lane(per_second=28.0, concurrency=32))
+            lane = sender.add(self.telegram, Lane())
+            self.telegram.pace = lane.pace
         else:
             self.console = ConsoleTransport(
                 router.dispatch, settings.language, stdin=self.stdin, stdout=self.stdout

@@ -20,6 +20,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="bring the database up to date")
     backup = commands.add_parser("backup", help="copy the live database safely to PATH")
     backup.add_argument("path", type=Path)
+    broadcast = commands.add_parser("broadcast", help="queue a broadcast; the running bot sends it")
+    broadcast.add_argument("--text", required=True, help="the message (Telegram HTML subset)")
+    broadcast.add_argument(
+        "--to",
+        action="append",
+        default=[],
+        help="all | team:NAME | area:CODE | skill:NAME | lang:fr | active:DAYS (repeatable)",
+    )
+    broadcast.add_argument("--at", help="when to send, ISO time (default: now)")
+    broadcast.add_argument("--urgent", action="store_true", help="ignore quiet hours")
+    broadcast.add_argument("--paid", action="store_true", help="paid broadcast (up to 1000/s)")
     return parser
 
 
@@ -40,6 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_migrate(settings))
         elif args.command == "backup":
             asyncio.run(_backup(settings, args.path))
+        elif args.command == "broadcast":
+            from bot.cli_broadcast import queue_broadcast
+
+            return asyncio.run(queue_broadcast(settings, args))
     except StorageError as exc:
         print(f"Database error: {exc}", file=sys.stderr)
         return 1

@@ -22,3 +22,6 @@ async def tidy(services: Services) -> None:
 def register_jobs(scheduler: Scheduler, services: Services) -> None:
     """Every recurring job, in one place."""
     scheduler.every(3600, lambda: tidy(services), "tidy")
+    # Scheduled broadcasts are rows: this catches them within seconds, and keeps
+    # organizers' progress messages current.
+    scheduler.every(5, services.broadcasts.sweep, "broadcasts")

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.services.broadcasts import BroadcastService
 from bot.services.people import PeopleService
 from bot.storage.audit import AuditLog
+from bot.storage.broadcasts import BroadcastRepository
 from bot.storage.conversations import ConversationRepository, UpdateLog
 from bot.storage.db import Database
 from bot.storage.outbox import Envelope, OutboxRepository
@@ -28,6 +30,7 @@ class Services:
     updates: UpdateLog
     outbox: OutboxRepository
     audit: AuditLog
+    broadcasts: BroadcastService
     # Called after anything is queued, so the sender looks at once.
     wake_sender: Callable[[], None] = field(default=lambda: None)
     # Called when someone's roles change, so messengers refresh their command menu.
@@ -36,6 +39,7 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, clock: Clock, db: Database) -> Services:
         volunteers = VolunteerRepository(db, clock)
+        audit = AuditLog(db, clock)
         return cls(
             settings=settings,
             clock=clock,
@@ -45,7 +49,8 @@ class Services:
             conversations=ConversationRepository(db),
             updates=UpdateLog(db),
             outbox=OutboxRepository(db),
-            audit=AuditLog(db, clock),
+            audit=audit,
+            broadcasts=BroadcastService(settings, clock, BroadcastRepository(db), audit),
         )
 
     async def send_later(self, envelopes: Iterable[Envelope]) -> int:
