@@ -176,9 +176,7 @@ class ChannelSender:
             if self._deferred and self._deferred[0][0] <= now:
                 return heapq.heappop(self._deferred)[2]
             if not self._claimed and len(self._deferred) < self.lane.concurrency:
-                batch = await self.outbox.claim(
-                    self.transport.channel, self.clock.now(), self._batch
-                )
+                batch = await self._claim()
                 if batch:
                     paid = all(d.outbound.paid for d in batch)
                     self._batch = self.lane.paid_batch if paid else self.lane.free_batch
@@ -191,6 +189,18 @@ class ChannelSender:
                 await asyncio.wait_for(self.wakeup.wait(), timeout=max(timeout, 0.001))
             except TimeoutError:
                 pass
+
+    async def _claim(self) -> list[Delivery]:
+        # A stop must not interrupt a transaction half-way: let the claim finish, keep
+        # its rows so that drain() puts them back.
+        claim = asyncio.ensure_future(
+            self.outbox.claim(self.transport.channel, self.clock.now(), self._batch)
+        )
+        try:
+            return await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            self._claimed.extend(await claim)
+            raise
 
     def _chat_ready_at(self, chat_id: str) -> float:
         last = self._last_sent.get(chat_id)
@@ -258,7 +268,7 @@ class ChannelSender:
         while True:
             await asyncio.sleep(FLUSH_EVERY_S)
             try:
-                await self.flush()
+                await asyncio.shield(self.flush())
             except Exception:
                 log.exception("delivery outcomes could not be written; will retry")
 

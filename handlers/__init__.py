@@ -5,10 +5,10 @@ from __future__ import annotations
 from types import ModuleType
 
 from bot.router import Router
-from handlers import help, start
+from handlers import broadcasts, help, start
 
 # Order matters only for fallbacks: the first module's fallback is tried first.
-FLOWS: tuple[ModuleType, ...] = (start, help)
+FLOWS: tuple[ModuleType, ...] = (start, help, broadcasts)
 
 
 def register(router: Router) -> None:

@@ -74,34 +74,41 @@ def check_markup(text: str) -> None:
         if match is None:
             raise BroadcastError(
                 _(
-                    "There is a lone “<” in the message. Write &lt; for the character, "
-                    "or close the tag."
-                )
+                    "There is a lone “{lt}” in the message: write {entity} for the character."
+                ).format(lt=esc("<"), entity=esc("&lt;"))
             )
         closing, name, attributes = match.group(1), match.group(2).lower(), match.group(3)
         if name not in _ALLOWED_TAGS:
             raise BroadcastError(
-                _(
-                    "The tag <{tag}> is not allowed. Use <b>, <i>, <u>, <s>, <a href>, "
-                    "<code>, <pre> or <blockquote>."
-                ).format(tag=esc(name))
+                _("The tag {tag} is not allowed. Use {allowed}.").format(
+                    tag=esc(f"<{name}>"),
+                    allowed=esc("<b>, <i>, <u>, <s>, <a href>, <code>, <pre>, <blockquote>"),
+                )
             )
         if closing:
             if not stack or stack[-1] != name:
                 raise BroadcastError(
-                    _("The tag </{tag}> closes nothing that is open.").format(tag=esc(name))
+                    _("The tag {tag} closes nothing that is open.").format(tag=esc(f"</{name}>"))
                 )
             stack.pop()
         else:
             if name == "a" and not _HREF_RE.match(attributes):
-                raise BroadcastError(_('A link must be written <a href="https://…">text</a>.'))
+                raise BroadcastError(
+                    _("A link must be written {example}.").format(
+                        example=esc('<a href="https://…">text</a>')
+                    )
+                )
             stack.append(name)
         pos = match.end()
     if stack:
-        raise BroadcastError(_("The tag <{tag}> is never closed.").format(tag=esc(stack[-1])))
+        raise BroadcastError(_("The tag {tag} is never closed.").format(tag=esc(f"<{stack[-1]}>")))
     for amp in re.finditer("&", text):
         if not _ENTITY_RE.match(text, amp.start()):
-            raise BroadcastError(_("Write &amp; for the character “&”."))
+            raise BroadcastError(
+                _("Write {entity} for the character “{amp}”.").format(
+                    entity=esc("&amp;"), amp=esc("&")
+                )
+            )
     visible = re.sub(r"<[^<>]*>", "", text)
     if len(visible) > MAX_TEXT:
         raise BroadcastError(
@@ -327,14 +334,18 @@ class BroadcastService:
 
     async def sweep(self) -> None:
         """Start what is due, refresh progress messages, report what has ended."""
-        now = self.clock.now()
-        for broadcast in await self.repo.due(now):
-            await self._start(broadcast, now)
+        await self.start_due()
         for broadcast in await self.repo.running():
             try:
                 await self._follow(broadcast)
             except Exception:
                 log.exception("progress of broadcast %d could not be shown", broadcast.id)
+
+    async def start_due(self) -> None:
+        """Queue the recipients of every broadcast whose time has come."""
+        now = self.clock.now()
+        for broadcast in await self.repo.due(now):
+            await self._start(broadcast, now)
 
     async def _start(self, broadcast: Broadcast, now: datetime) -> None:
         audience = parse_audience(broadcast.audience)

@@ -78,7 +78,8 @@ class AiohttpRequest(BaseRequest):
         pool = _pick(pool_timeout, None)
         if connect is not None and pool is not None:
             connect = connect + pool
-        sock_read = None if read is None else read + (write or 0.0)
+        # aiohttp has no write timeout: a large upload gets the media write time to read.
+        sock_read = read if not files or read is None else max(read, write or 0.0)
         timeout = aiohttp.ClientTimeout(total=None, connect=connect, sock_read=sock_read)
         body: Any = None
         if request_data is not None:
