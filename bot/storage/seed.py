@@ -25,7 +25,7 @@ class SeedVolunteer:
     department: str = ""
     skills: str = ""
     timezone: str | None = None
-    quiet_hours: str | None = ""
+    quiet_hours: str | None = None  # None: the campaign's; "": none
     paused_until: str | None = None
     teams: tuple[str, ...] = ()
     roles: tuple[tuple[str, str | None], ...] = ()  # (role, team name or None)
