@@ -103,7 +103,9 @@ class Relais:
                 settings, router.dispatch, on_blocked=self._blocked_handler(services)
             )
             self.transports.append(self.telegram)
-            lane = sender.add(self.telegram, Lane())
+            lane = sender.add(
+                self.telegram, Lane(paid_per_second=float(settings.paid_broadcast_rate))
+            )
             self.telegram.pace = lane.pace
         else:
             self.console = ConsoleTransport(

@@ -47,12 +47,15 @@ FLUSH_EVERY_S = 0.05
 class Lane:
     """How fast one messenger may be sent to."""
 
-    # Telegram allows about 30 a second overall: pace just under, with no bursts.
-    per_second: float = 29.5
+    # Telegram allows about 30 a second overall: pace just under, with no bursts, leaving
+    # ~34 ms in every second for jitter between our clock and the server's.
+    per_second: float = 29.0
     per_chat_interval: float = 1.0
     # 20 messages a minute in a group (negative chat ids on Telegram).
     per_group_interval: float = 3.0
-    paid_per_second: float = 1000.0
+    # Paid broadcasts: up to 1000 a second; keep a hair under so timer catch-up never
+    # puts 1001 in one second.
+    paid_per_second: float = 990.0
     concurrency: int = 64
 
     @property
@@ -66,15 +69,21 @@ class Lane:
 
 
 class RateGate:
-    """A steady pace: starts at least 1/rate apart, never a burst, however late we are."""
+    """A steady pace: start times on a grid 1/rate apart, never a burst.
 
-    def __init__(self, rate: float) -> None:
+    A wake-up that comes late (timers overshoot by a millisecond or so) may use the slot it
+    missed if it is less than `catch_up` old; anything older is forfeited, so starts are
+    never closer than interval - catch_up and a 1 s window never holds more than rate + 1.
+    """
+
+    def __init__(self, rate: float, catch_up: float = 0.004) -> None:
         self.interval = 1.0 / rate
+        self.catch_up = catch_up
         self._last = time.monotonic() - self.interval
 
     async def wait(self) -> None:
         now = time.monotonic()
-        slot = max(now, self._last + self.interval)
+        slot = max(now - self.catch_up, self._last + self.interval)
         self._last = slot
         if slot > now:
             await asyncio.sleep(slot - now)
@@ -99,7 +108,7 @@ class ChannelSender:
         self.outbox = outbox
         self.clock = clock
         self.lane = lane
-        self.gate = RateGate(lane.per_second)
+        self.gate = RateGate(lane.per_second, catch_up=0.0)
         self.paid_gate = RateGate(lane.paid_per_second)
         self.wakeup = asyncio.Event()
         self.paused_until = 0.0
@@ -112,6 +121,7 @@ class ChannelSender:
         self._deferred: list[tuple[float, int, Delivery]] = []
         self._seq = itertools.count()
         self._batch = lane.free_batch
+        self._claiming: asyncio.Future[list[Delivery]] | None = None
         self._outcomes: list[Settlement] = []
         self._flush_lock = asyncio.Lock()
         self._flusher: asyncio.Task[None] | None = None
@@ -170,19 +180,26 @@ class ChannelSender:
         self.paid_gate.hold_until(self.paused_until)
 
     async def _next(self) -> Delivery:
-        """The next delivery to try: a deferred one whose chat is ready, else a claimed one."""
+        """The next delivery to try: a deferred one whose chat is ready, else a claimed one.
+
+        The next batch is claimed in the background while the current one is sent, so the
+        database round trip never holds up the pace.
+        """
         while True:
             now = time.monotonic()
             if self._deferred and self._deferred[0][0] <= now:
                 return heapq.heappop(self._deferred)[2]
             if not self._claimed and len(self._deferred) < self.lane.concurrency:
-                batch = await self._claim()
-                if batch:
-                    paid = all(d.outbound.paid for d in batch)
-                    self._batch = self.lane.paid_batch if paid else self.lane.free_batch
-                self._claimed.extend(batch)
+                self._prefetch()
+                assert self._claiming is not None
+                # Shielded: a stop lets the claim finish; drain() releases its rows.
+                await asyncio.shield(self._claiming)
+                self._collect()
             if self._claimed:
-                return self._claimed.popleft()
+                delivery = self._claimed.popleft()
+                if len(self._claimed) <= self._batch // 2:
+                    self._prefetch()
+                return delivery
             timeout = self._deferred[0][0] - now if self._deferred else 1.0
             self.wakeup.clear()
             try:
@@ -190,17 +207,28 @@ class ChannelSender:
             except TimeoutError:
                 pass
 
-    async def _claim(self) -> list[Delivery]:
-        # A stop must not interrupt a transaction half-way: let the claim finish, keep
-        # its rows so that drain() puts them back.
-        claim = asyncio.ensure_future(
-            self.outbox.claim(self.transport.channel, self.clock.now(), self._batch)
-        )
-        try:
-            return await asyncio.shield(claim)
-        except asyncio.CancelledError:
-            self._claimed.extend(await claim)
-            raise
+    def _prefetch(self) -> None:
+        if self._claiming is None:
+            self._claiming = asyncio.ensure_future(
+                self.outbox.claim(self.transport.channel, self.clock.now(), self._batch)
+            )
+            self._claiming.add_done_callback(lambda _task: self._collect())
+
+    def _collect(self) -> None:
+        """Move a finished claim's rows into the queue (idempotent)."""
+        task = self._claiming
+        if task is None or not task.done():
+            return
+        self._claiming = None
+        if task.cancelled() or task.exception() is not None:
+            if not task.cancelled():
+                log.error("claiming from the outbox failed: %s", task.exception())
+            return
+        batch = task.result()
+        if batch:
+            paid = all(d.outbound.paid for d in batch)
+            self._batch = self.lane.paid_batch if paid else self.lane.free_batch
+        self._claimed.extend(batch)
 
     def _chat_ready_at(self, chat_id: str) -> float:
         last = self._last_sent.get(chat_id)
@@ -288,6 +316,9 @@ class ChannelSender:
 
     async def drain(self) -> None:
         """At shutdown: wait for sends in flight, write outcomes, release unsent claims."""
+        if self._claiming is not None:
+            await asyncio.gather(self._claiming, return_exceptions=True)
+            self._collect()
         if self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
         await self.flush()

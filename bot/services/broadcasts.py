@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 SKILLS = ("share", "canvass", "call", "text", "events")
 MAX_BUTTONS = 3
 PROGRESS_EVERY = timedelta(seconds=5)
-FREE_RATE = 29.5
+FREE_RATE = 29.0
 PAID_RATE = 1000.0
 _AREA_RE = re.compile(r"^(?:\d{1,5}|2[AB])$", re.I)
 _ALLOWED_TAGS = frozenset(
