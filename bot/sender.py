@@ -48,8 +48,8 @@ class Lane:
     """How fast one messenger may be sent to."""
 
     # Telegram allows about 30 a second overall: pace just under, with no bursts, leaving
-    # ~34 ms in every second for jitter between our clock and the server's.
-    per_second: float = 29.0
+    # ~40 ms in every second for jitter between our clock and the server's.
+    per_second: float = 28.8
     per_chat_interval: float = 1.0
     # 20 messages a minute in a group (negative chat ids on Telegram).
     per_group_interval: float = 3.0
@@ -71,12 +71,13 @@ class Lane:
 class RateGate:
     """A steady pace: start times on a grid 1/rate apart, never a burst.
 
-    A wake-up that comes late (timers overshoot by a millisecond or so) may use the slot it
-    missed if it is less than `catch_up` old; anything older is forfeited, so starts are
-    never closer than interval - catch_up and a 1 s window never holds more than rate + 1.
+    A wake-up that comes late by less than `catch_up` (timers overshoot by a millisecond or
+    so) keeps its slot on the grid. A later one (the process was starved of CPU) moves the
+    grid to the moment it actually started, so the next start is still a full interval
+    after it: a stall never lets two starts come closer than interval - catch_up.
     """
 
-    def __init__(self, rate: float, catch_up: float = 0.004) -> None:
+    def __init__(self, rate: float, catch_up: float = 0.002) -> None:
         self.interval = 1.0 / rate
         self.catch_up = catch_up
         self._last = time.monotonic() - self.interval
@@ -87,6 +88,9 @@ class RateGate:
         self._last = slot
         if slot > now:
             await asyncio.sleep(slot - now)
+            woke = time.monotonic()
+            if woke - slot > self.catch_up:
+                self._last = woke
 
     def hold_until(self, moment: float) -> None:
         """Nothing starts before `moment` (monotonic), e.g. after a 429."""
@@ -108,8 +112,8 @@ class ChannelSender:
         self.outbox = outbox
         self.clock = clock
         self.lane = lane
-        self.gate = RateGate(lane.per_second, catch_up=0.0)
-        self.paid_gate = RateGate(lane.paid_per_second)
+        self.gate = RateGate(lane.per_second)
+        self.paid_gate = RateGate(lane.paid_per_second, catch_up=0.004)
         self.wakeup = asyncio.Event()
         self.paused_until = 0.0
         self.on_settled = on_settled
@@ -139,12 +143,16 @@ class ChannelSender:
                 if ready > time.monotonic():
                     heapq.heappush(self._deferred, (ready, next(self._seq), delivery))
                     continue
-                await self._slots.acquire()
+                acquired = False
                 try:
+                    await self._slots.acquire()
+                    acquired = True
                     await (self.paid_gate if delivery.outbound.paid else self.gate).wait()
                     await self._respect_pause()
                 except BaseException:
-                    self._slots.release()
+                    # Stopping: this one never left; drain() puts it back in the queue.
+                    if acquired:
+                        self._slots.release()
                     self._claimed.appendleft(delivery)
                     raise
                 self._note_chat(delivery.chat_id)

@@ -11,12 +11,7 @@ from bot.config import LANGUAGES
 from bot.i18n import N_, _, current_language, format_datetime, language_name, ngettext
 from bot.messaging import Choice, Outbound, choices
 from bot.router import Reply, Request, Router, expired
-from bot.services.broadcasts import (
-    MAX_BUTTONS,
-    BroadcastError,
-    check_markup,
-    parse_button,
-)
+from bot.services.broadcasts import MAX_BUTTONS, BroadcastError, check_markup
 from bot.storage.broadcasts import Broadcast
 from bot.text import clean, esc, to_plain
 
@@ -24,7 +19,7 @@ FLOW = "broadcast"
 # Steps of the wizard: what the person is asked for at each one.
 STEPS = {
     "text": "the message, in Relais markup (Telegram's HTML subset)",
-    "buttons": "a link button 'Label https://…', or Continue",
+    "buttons": "a link button 'Label https://…', a task button 'task:N', or Continue",
     "audience": "filters typed (team:, area:, skill:, lang:, active:) or a tapped choice",
     "variant": "the message in another language",
     "confirm": "send now, schedule, urgent, paid, add a language, cancel",
@@ -66,14 +61,14 @@ async def on_step(request: Request) -> Reply:
         if step == "text":
             check_markup(text)
             await request.goto("buttons", body=text)
-            return _ask_buttons(0)
+            return _ask_buttons(0, request.services.broadcasts.task_button is not None)
         if step == "buttons":
             buttons = list(request.conversation.data.get("buttons", []))
-            buttons.append(list(parse_button(text)))
+            buttons.append(list(await request.services.broadcasts.button(request.actor, text)))
             await request.goto("buttons", buttons=buttons)
             if len(buttons) >= MAX_BUTTONS:
                 return await _ask_audience(request)
-            return _ask_buttons(len(buttons))
+            return _ask_buttons(len(buttons), request.services.broadcasts.task_button is not None)
         if step == "audience":
             return await _take_audience(request, text)
         if step == "variant":
@@ -89,7 +84,7 @@ async def on_step(request: Request) -> Reply:
     return Outbound(_("Tap one of the buttons above, or /cancel."))
 
 
-def _ask_buttons(added: int) -> Outbound:
+def _ask_buttons(added: int, tasks: bool) -> Outbound:
     if added:
         text = _("Button added. Send another one, or tap Continue.")
     else:
@@ -97,6 +92,8 @@ def _ask_buttons(added: int) -> Outbound:
             "Add a button under the message? Send its label then its link, "
             "e.g. “Sign up https://example.org/event”."
         )
+    if tasks:
+        text += "\n" + _("Or send task:N to let volunteers accept task N right from the message.")
     label = _("Continue") if added else _("No button")
     return Outbound(text, choices=choices(Choice(label, "bc:audience")))
 
@@ -139,7 +136,7 @@ async def _preview(request: Request) -> list[Outbound]:
     assert request.conversation is not None
     data = request.conversation.data
     services = request.services
-    buttons = tuple((label, url) for label, url in data.get("buttons", []))
+    buttons = _buttons(data)
     shown = [services.broadcasts.render(data["body"], buttons)]
     for language, body in data.get("variants", {}).items():
         shown.append(Outbound(f"<i>{esc(language_name(language))}</i>"))
@@ -248,7 +245,7 @@ async def _create(request: Request, send_at: datetime | None) -> Reply:
         body=data["body"],
         audience=audience,
         variants=data.get("variants", {}),
-        buttons=tuple((label, url) for label, url in data.get("buttons", [])),
+        buttons=_buttons(data),
         send_at=send_at,
         urgent=bool(data.get("urgent")),
         paid=bool(data.get("paid")),
@@ -333,6 +330,10 @@ async def on_choice(request: Request) -> Reply:
     except BroadcastError as exc:
         return Outbound(str(exc))
     return expired()
+
+
+def _buttons(data: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    return tuple((b[0], b[1], b[2] if len(b) > 2 else "") for b in data.get("buttons", []))
 
 
 def _quoted(key: str, value: str) -> str:

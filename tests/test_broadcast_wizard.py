@@ -193,3 +193,28 @@ async def test_admin_reaches_everyone_and_french_organizer_sees_french(
     assert "5 bénévoles" in admin_chat.last_text
     await admin_chat.tap("Envoyer maintenant")
     assert "La diffusion n° 1 est en route vers 5 bénévoles" in admin_chat.last_text
+
+
+async def test_a_task_from_the_queue_becomes_a_button_volunteers_can_tap(
+    services: Services, chat: Callable[..., Chat]
+) -> None:
+    await _campaign(services)
+
+    async def task_button(actor: object, task_id: int) -> tuple[str, str] | None:
+        return ("✋ Take it", f"task:accept:{task_id}") if task_id == 5 else None
+
+    services.broadcasts.task_button = task_button
+    c = chat("200", language="en")
+    await c.send("/broadcast")
+    await c.send("Flyers needed at the market")
+    assert "task:N" in c.last_text
+    await c.send("task:9")
+    assert "no open task #9" in c.last_text
+    await c.send("task:5")
+    assert "Button added" in c.last_text
+    await c.tap("Continue")
+    preview, _summary = await c.tap("All my teams")
+    assert preview.choices[0][0].data == "task:accept:5"
+    await c.tap("Send now")
+    row = await services.db.fetch_value("SELECT payload FROM outbox LIMIT 1")
+    assert Outbound.from_json(row).choices[0][0].data == "task:accept:5"

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 SKILLS = ("share", "canvass", "call", "text", "events")
 MAX_BUTTONS = 3
 PROGRESS_EVERY = timedelta(seconds=5)
-FREE_RATE = 29.0
+FREE_RATE = 28.8
 PAID_RATE = 1000.0
 _AREA_RE = re.compile(r"^(?:\d{1,5}|2[AB])$", re.I)
 _ALLOWED_TAGS = frozenset(
@@ -57,6 +57,7 @@ _HREF_RE = re.compile(r"""^\s+href\s*=\s*"(https?://|tg://)[^"\s]+"\s*$""")
 _ENTITY_RE = re.compile(r"&(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
 
 Deliver = Callable[[str, str, Outbound], Awaitable[str]]
+TaskButton = Callable[[Actor, int], Awaitable[tuple[str, str] | None]]
 
 
 class BroadcastError(ValueError):
@@ -160,15 +161,15 @@ def parse_audience(text: str) -> Audience:
     )
 
 
-def parse_button(text: str) -> tuple[str, str]:
-    """'Label https://…' → (label, url); BroadcastError if it is not that."""
+def parse_button(text: str) -> tuple[str, str, str]:
+    """'Label https://…' → (label, url, ""); BroadcastError if it is not that."""
     label, _sep, url = text.strip().rpartition(" ")
     label = " ".join(label.split())
     if not label or not re.match(r"^https://[^\s<>\"]+$", url) or len(label) > 64:
         raise BroadcastError(
             _("Send a button as its label then its https:// link, e.g. “Sign up https://…”.")
         )
-    return label, url
+    return label, url, ""
 
 
 def hold_until(now: datetime, timezone: ZoneInfo, quiet: QuietHours | None) -> datetime | None:
@@ -221,6 +222,9 @@ class BroadcastService:
         self.audit = audit
         # Set by the app: sends one message at once (progress messages, reports).
         self.deliver_now: Deliver | None = None
+        # Set by the task queue, if any: (label, payload) of a button that lets a volunteer
+        # accept task N from the broadcast itself, or None if the author may not offer it.
+        self.task_button: TaskButton | None = None
         self.wake_sender: Callable[[], None] = lambda: None
 
     # -- authoring ------------------------------------------------------------------------
@@ -240,6 +244,18 @@ class BroadcastService:
                     )
         return audience, await self.repo.count(audience, actor.team_scope(), self.clock.now())
 
+    async def button(self, actor: Actor, text: str) -> tuple[str, str, str]:
+        """A button from what the author typed: 'Label https://…' or 'task:N'."""
+        match = re.match(r"^(?:task|tâche|tache)\s*:\s*(\d{1,9})$", text.strip(), re.I)
+        if match is None:
+            return parse_button(text)
+        found = await self.task_button(actor, int(match[1])) if self.task_button else None
+        if found is None:
+            raise BroadcastError(
+                _("There is no open task #{id} you can offer.").format(id=match[1])
+            )
+        return found[0], "", found[1]
+
     async def teams(self, actor: Actor) -> list[tuple[int, str]]:
         actor.require(ORGANIZER)
         return await self.repo.teams(actor.team_scope())
@@ -252,7 +268,7 @@ class BroadcastService:
         body: str,
         audience: Audience,
         variants: dict[str, str] | None = None,
-        buttons: tuple[tuple[str, str], ...] = (),
+        buttons: tuple[tuple[str, str, str], ...] = (),
         send_at: datetime | None = None,
         urgent: bool = False,
         paid: bool = False,
@@ -325,9 +341,11 @@ class BroadcastService:
         return actor.is_organizer and broadcast.created_by == actor.volunteer_id
 
     @staticmethod
-    def render(body: str, buttons: tuple[tuple[str, str], ...], paid: bool = False) -> Outbound:
+    def render(
+        body: str, buttons: tuple[tuple[str, str, str], ...], paid: bool = False
+    ) -> Outbound:
         """The message exactly as volunteers get it."""
-        rows = tuple((Choice(label, url=url),) for label, url in buttons)
+        rows = tuple((Choice(label, data=data, url=url),) for label, url, data in buttons)
         return Outbound(body, choices=rows, paid=paid)
 
     # -- running --------------------------------------------------------------------------

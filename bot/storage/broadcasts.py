@@ -56,7 +56,7 @@ class Broadcast:
     language: str
     body: str
     variants: Mapping[str, str]
-    buttons: tuple[tuple[str, str], ...]
+    buttons: tuple[tuple[str, str, str], ...]  # (label, url, payload): a link or a tap
     audience: str
     scope: frozenset[int] | None
     urgent: bool
@@ -81,7 +81,9 @@ class Broadcast:
             language=row["language"],
             body=row["body"],
             variants=json.loads(row["variants"]),
-            buttons=tuple((label, url) for label, url in json.loads(row["buttons"])),
+            buttons=tuple(
+                (b[0], b[1], b[2] if len(b) > 2 else "") for b in json.loads(row["buttons"])
+            ),
             audience=row["audience"],
             scope=None if scope is None else frozenset(json.loads(scope)),
             urgent=bool(row["urgent"]),
@@ -107,7 +109,7 @@ class NewBroadcast:
     audience: Audience = Audience()
     scope: frozenset[int] | None = None
     variants: Mapping[str, str] = field(default_factory=dict)
-    buttons: tuple[tuple[str, str], ...] = ()
+    buttons: tuple[tuple[str, str, str], ...] = ()
     urgent: bool = False
     paid: bool = False
     created_by: int | None = None
