@@ -14,6 +14,7 @@ from bot.clock import from_iso
 from bot.messaging import Outbound
 from bot.services import Services
 from bot.services.broadcasts import BroadcastError, check_markup, parse_audience
+from bot.storage.broadcasts import Audience
 from bot.storage.seed import SeedVolunteer
 from tests.broadcast_factories import actor_for, seed
 from tests.fakes.clock import FakeClock
@@ -222,3 +223,27 @@ async def test_progress_is_one_message_edited_in_place_then_a_report(
     assert len(delivered) == 4  # reported once
     broadcast = await services.broadcasts.repo.get(1)
     assert broadcast is not None and broadcast.status == "done"
+
+
+async def test_cancelling_a_running_broadcast_withdraws_the_rest_and_says_so(
+    services: Services,
+) -> None:
+    await seed(services, *(SeedVolunteer(str(300 + n), quiet_hours="") for n in range(3)))
+    delivered: list[tuple[str, str]] = []
+
+    async def deliver_now(channel: str, chat_id: str, outbound: Outbound) -> str:
+        delivered.append((outbound.edit_message_id, outbound.text))
+        return outbound.edit_message_id or "77"
+
+    services.broadcasts.deliver_now = deliver_now
+    admin = await actor_for(services, "1")
+    await services.broadcasts.create(admin, language="en", body="Hi", audience=Audience())
+    await services.broadcasts.sweep()
+    async with services.db.transaction() as tx:
+        await tx.execute("UPDATE outbox SET status = 'sent' WHERE chat_id = '300'")
+    assert await services.broadcasts.cancel(admin, 1) == 2
+    assert delivered[-1][0] == "77" and "cancelled" in delivered[-1][1]
+    assert "Sent 1" in delivered[-1][1]
+    assert await services.broadcasts.cancel(admin, 1) is None  # already ended
+    statuses = await services.broadcasts.repo.counts(1)
+    assert statuses == {"sent": 1, "cancelled": 2}

@@ -320,7 +320,29 @@ class BroadcastService:
             await self.audit.record(
                 actor.volunteer_id, "broadcast.cancel", f"broadcast:{broadcast_id}"
             )
+            await self._close_progress(broadcast)
         return withdrawn
+
+    async def _close_progress(self, broadcast: Broadcast) -> None:
+        """A cancelled broadcast's progress message says so, with its final figures."""
+        if not broadcast.progress_message_id or self.deliver_now is None:
+            return
+        figures = await self.figures(broadcast)
+        with use_language(broadcast.language):
+            text = "\n".join(
+                [
+                    _("📣 Broadcast #{id} cancelled.").format(id=broadcast.id),
+                    self.figures_line(figures),
+                ]
+            )
+        try:
+            await self.deliver_now(
+                broadcast.origin_channel,
+                broadcast.origin_chat_id,
+                Outbound(text, edit_message_id=broadcast.progress_message_id),
+            )
+        except Exception:
+            log.exception("progress of broadcast %d could not be closed", broadcast.id)
 
     async def recent(self, actor: Actor, limit: int = 10) -> list[Broadcast]:
         actor.require(ORGANIZER)
