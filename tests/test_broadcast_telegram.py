@@ -62,3 +62,34 @@ async def test_organizer_broadcasts_and_gets_progress_and_report(
     bot_api.send_text(1, "/broadcasts", language_code="en")
     listing = await bot_api.wait_for_text(1, "Recent broadcasts")
     assert "#1" in (listing.text or "") and "Sent 90" in (listing.text or "")
+
+
+async def test_organizer_schedules_then_cancels_in_french(
+    telegram_relais: Relais, bot_api: FakeBotAPI
+) -> None:
+    services = telegram_relais.services
+    people = [SeedVolunteer(str(2000 + n)) for n in range(3)]
+    await add_volunteers(services.db, people, services.clock.now())
+
+    bot_api.send_text(1, "/broadcast", language_code="fr")
+    await bot_api.wait_for_text(1, "Nouvelle diffusion")
+    bot_api.send_text(1, "Porte-à-porte dimanche", language_code="fr")
+    await bot_api.wait_for_text(1, "Ajouter un bouton")
+    bot_api.tap(1, "bc:audience", message_id=_last_id(bot_api, 1))
+    await bot_api.wait_for_text(1, "Qui doit le recevoir")
+    bot_api.send_text(1, "équipe:Fantôme", language_code="fr")
+    await bot_api.wait_for_text(1, "Aucune équipe « Fantôme »")
+    bot_api.send_text(1, "tous", language_code="fr")
+    await bot_api.wait_for_text(1, "3 bénévoles en ce moment")
+    bot_api.tap(1, "bc:schedule", message_id=_last_id(bot_api, 1))
+    await bot_api.wait_for_text(1, "Quand l'envoyer")
+    bot_api.send_text(1, "29/11/2026 18:30", language_code="fr")
+    await bot_api.wait_for_text(1, "programmée pour le")
+    bot_api.send_text(1, "/broadcasts", language_code="fr")
+    listing = await bot_api.wait_for_text(1, "Diffusions récentes")
+    assert "programmée pour le" in (listing.text or "")
+    assert bot_api.last_keyboard(1) == [[("Annuler n° 1", "bc:cancel:1")]]
+    bot_api.tap(1, "bc:cancel:1", message_id=_last_id(bot_api, 1))
+    await bot_api.wait_for_text(1, "Diffusion n° 1 annulée : 0 message non envoyé")
+    await services.broadcasts.sweep()
+    assert not [c for c in bot_api.sent if c.text == "Porte-à-porte dimanche" and c.chat_id != 1]
