@@ -18,8 +18,8 @@ async def test_organizer_broadcasts_and_gets_progress_and_report(
     telegram_relais: Relais, bot_api: FakeBotAPI
 ) -> None:
     services = telegram_relais.services
-    people = [SeedVolunteer(str(1000 + n), quiet_hours="") for n in range(90)]
-    people.append(SeedVolunteer("1090", quiet_hours="", status="stopped"))
+    people = [SeedVolunteer(str(1000 + n), quiet_hours="") for n in range(150)]
+    people.append(SeedVolunteer("1150", quiet_hours="", status="stopped"))
     await add_volunteers(services.db, people, services.clock.now())
 
     bot_api.send_text(1, "/broadcast", language_code="en")
@@ -30,22 +30,22 @@ async def test_organizer_broadcasts_and_gets_progress_and_report(
     await bot_api.wait_for_text(1, "Button added")
     bot_api.tap(1, "bc:audience", message_id=_last_id(bot_api, 1), language_code="en")
     await bot_api.wait_for_text(1, "Who should receive it?")
-    assert bot_api.last_keyboard(1)[0] == [("Everyone (90)", "bc:all")]
+    assert bot_api.last_keyboard(1)[0] == [("Everyone (150)", "bc:all")]
     bot_api.tap(1, "bc:all", message_id=_last_id(bot_api, 1), language_code="en")
     preview = await bot_api.wait_for_text(1, "Rally")
     assert preview.text == "<b>Rally</b> at 7pm"
-    await bot_api.wait_for_text(1, "90 volunteers right now")
+    await bot_api.wait_for_text(1, "150 volunteers right now")
     start = len(bot_api.sent)
     bot_api.tap(1, "bc:now", message_id=_last_id(bot_api, 1), language_code="en")
-    await bot_api.wait_for_text(1, "on its way to 90 volunteers", since=start)
+    await bot_api.wait_for_text(1, "on its way to 150 volunteers", since=start)
 
     # A volunteer writes while the broadcast runs: the answer does not wait for the end.
     bot_api.send_text(1005, "/help", language_code="en")
     reply = await bot_api.wait_for_text(1005, "Voici ce que je sais faire", timeout=10)
     report = await bot_api.wait_for_text(1, "Delivery report", timeout=30)
-    assert "Delivered: 90" in (report.text or "")
+    assert "Delivered: 150" in (report.text or "")
     rally = [c for c in bot_api.sent if c.ok and c.text == "<b>Rally</b> at 7pm" and c.chat_id != 1]
-    assert sorted(c.chat_id for c in rally) == list(range(1000, 1090))
+    assert sorted(c.chat_id for c in rally) == list(range(1000, 1150))
     assert rally[0].reply_markup == {
         "inline_keyboard": [[{"text": "Details", "url": "https://example.org/rally"}]]
     }
@@ -57,11 +57,11 @@ async def test_organizer_broadcasts_and_gets_progress_and_report(
     assert progress[0].method == "sendMessage"
     assert {c.method for c in progress[1:]} <= {"editMessageText"}
     assert "finished" in (progress[-1].text or "")
-    assert "Sent 90" in (progress[-1].text or "")
+    assert "Sent 150" in (progress[-1].text or "")
 
     bot_api.send_text(1, "/broadcasts", language_code="en")
     listing = await bot_api.wait_for_text(1, "Recent broadcasts")
-    assert "#1" in (listing.text or "") and "Sent 90" in (listing.text or "")
+    assert "#1" in (listing.text or "") and "Sent 150" in (listing.text or "")
 
 
 async def test_organizer_schedules_then_cancels_in_french(
