@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.clock import from_iso
 from bot.messaging import Outbound
@@ -17,6 +19,7 @@ from bot.services.broadcasts import BroadcastError, check_markup, parse_audience
 from bot.storage.broadcasts import Audience
 from bot.storage.seed import SeedVolunteer
 from tests.broadcast_factories import actor_for, seed
+from tests.fakes.bot_api import _html_error
 from tests.fakes.clock import FakeClock
 
 LATE_EVENING = datetime(2026, 11, 28, 22, 0, tzinfo=UTC)  # 23:00 in Paris: quiet hours
@@ -247,3 +250,53 @@ async def test_cancelling_a_running_broadcast_withdraws_the_rest_and_says_so(
     assert await services.broadcasts.cancel(admin, 1) is None  # already ended
     statuses = await services.broadcasts.repo.counts(1)
     assert statuses == {"sent": 1, "cancelled": 2}
+
+
+_MARKUP_BITS = st.sampled_from(
+    [
+        "<b>",
+        "</b>",
+        "<i>",
+        "</i>",
+        "<u>",
+        "</u>",
+        "<br>",
+        "<",
+        ">",
+        "&",
+        "&amp;",
+        "&lt;",
+        '<a href="https://example.org">',
+        "</a>",
+        "<code>",
+        "</code>",
+        "text ",
+        "é",
+        " ",
+    ]
+)
+
+
+@given(st.lists(_MARKUP_BITS, max_size=12).map("".join))
+def test_markup_the_wizard_accepts_is_markup_telegram_accepts(text: str) -> None:
+    try:
+        check_markup(text)
+    except BroadcastError:
+        return
+    assert _html_error(text) is None
+
+
+@given(st.text(max_size=40))
+def test_any_audience_text_is_parsed_or_refused_clearly(text: str) -> None:
+    try:
+        audience = parse_audience(text)
+    except BroadcastError as exc:
+        assert str(exc)
+        return
+    assert parse_audience(audience.describe() or "all") == audience
+
+
+def test_team_names_with_spaces_survive_a_round_trip() -> None:
+    audience = parse_audience("team:'Paris Nord' skill:call")
+    assert audience.teams == ("Paris Nord",)
+    assert parse_audience(audience.describe()) == audience

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -42,7 +43,7 @@ class Audience:
         words += [f"lang:{lang}" for lang in self.languages]
         if self.active_days is not None:
             words.append(f"active:{self.active_days}")
-        return " ".join(words)
+        return " ".join(shlex.quote(word) for word in words)
 
 
 @dataclass(frozen=True, slots=True)
