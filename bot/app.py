@@ -70,6 +70,8 @@ class Relais:
             self.services = services
             sender = Sender(services.outbox, self.clock)
             services.wake_sender = sender.wake
+            services.broadcasts.wake_sender = sender.wake
+            services.broadcasts.deliver_now = sender.deliver_now
             self._build_transports(services, router, sender)
             scheduler = Scheduler(self.settings.timezone)
             register_jobs(scheduler, services)
@@ -108,7 +110,10 @@ class Relais:
                 settings, router.dispatch, on_blocked=self._blocked_handler(services)
             )
             self.transports.append(self.telegram)
-            sender.add(self.telegram, Lane(per_second=28.0, concurrency=32))
+            lane = sender.add(
+                self.telegram, Lane(paid_per_second=float(settings.paid_broadcast_rate))
+            )
+            self.telegram.pace = lane.pace
         if settings.signal_cli_url:
             self.signal = self._signal_transport(services, router)
             self.transports.append(self.signal)

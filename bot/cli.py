@@ -59,6 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
     from bot import report_cli
 
     report_cli.add_parser(commands)
+    broadcast = commands.add_parser("broadcast", help="queue a broadcast; the running bot sends it")
+    broadcast.add_argument("--text", required=True, help="the message (Telegram HTML subset)")
+    broadcast.add_argument(
+        "--to",
+        action="append",
+        default=[],
+        help="all | team:NAME | area:CODE | skill:NAME | lang:fr | active:DAYS (repeatable)",
+    )
+    broadcast.add_argument("--at", help="when to send, ISO time (default: now)")
+    broadcast.add_argument("--urgent", action="store_true", help="ignore quiet hours")
+    broadcast.add_argument("--paid", action="store_true", help="paid broadcast (up to 1000/s)")
     return parser
 
 
@@ -97,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot import report_cli
 
             return asyncio.run(report_cli.export(settings, args.what, args.path))
+        elif args.command == "broadcast":
+            from bot.cli_broadcast import queue_broadcast
+
+            return asyncio.run(queue_broadcast(settings, args))
     except StorageError as exc:
         print(f"Database error: {exc}", file=sys.stderr)
         return 1

@@ -56,3 +56,6 @@ def register_jobs(scheduler: Scheduler, services: Services) -> None:
         day_of_week="mon",
     )
     scheduler.every(900, lambda: send_due_digests(services), "digests-sweep")
+    # Scheduled broadcasts are rows: this catches them within seconds, and keeps
+    # organizers' progress messages current.
+    scheduler.every(5, services.broadcasts.sweep, "broadcasts")

@@ -7,6 +7,7 @@ from types import ModuleType
 from bot.router import Router
 from handlers import (
     alerts,
+    broadcasts,
     calls,
     duty,
     help,
@@ -39,6 +40,7 @@ FLOWS: tuple[ModuleType, ...] = (
     duty,
     incidents,
     riposte,
+    broadcasts,
     reports,
     link,
     help,

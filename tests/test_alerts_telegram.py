@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.app import Relais
+from bot.services import Services
 from tests import alert_factories as make
 from tests.fakes.bot_api import FakeBotAPI
 
@@ -50,6 +53,7 @@ async def test_a_forwarded_post_pages_duty_within_two_seconds_and_the_other_sees
     ]
 
     assert page.message_id is not None
+    await delivered(services, "alert")
     since = len(bot_api.sent)
     bot_api.tap(7, button(bot_api, 7, "Je m'en occupe"), message_id=page.message_id)
     await bot_api.wait_for_text(7, "Vous vous en occupez", since=since)
@@ -57,6 +61,15 @@ async def test_a_forwarded_post_pages_duty_within_two_seconds_and_the_other_sees
     assert seen.method == "editMessageText"  # Marc's page itself now says who took it
     assert bot_api.last_keyboard(8) == []
     assert (await services.alerts.repo.incident(1)).status == "taken"  # type: ignore[union-attr]
+
+
+async def delivered(services: Services, kind: str) -> None:
+    """A person reads before tapping; by then the sender has recorded the deliveries."""
+    for _ in range(200):
+        rows = await services.db.fetch_all("SELECT status FROM outbox WHERE kind = ?", (kind,))
+        if rows and all(row["status"] == "sent" for row in rows):
+            return
+        await asyncio.sleep(0.01)
 
 
 async def test_a_riposte_call_is_answered_and_the_board_is_edited_in_place(
@@ -78,6 +91,7 @@ async def test_a_riposte_call_is_answered_and_the_board_is_edited_in_place(
     board = await bot_api.wait_for_text(7, "Riposte n° 1</b> · objectif 5")
     card = await bot_api.wait_for_text(201, "la campagne a besoin de vous")
     assert card.message_id is not None
+    await delivered(services, "riposte_board")
     since = len(bot_api.sent)
     bot_api.tap(201, button(bot_api, 201, "J'y vais"), message_id=card.message_id)
     await bot_api.wait_for_text(201, "Touchez C'est fait", since=since)

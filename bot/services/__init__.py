@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from bot.clock import Clock
 from bot.config import Settings
 from bot.services.alerts import AlertService
+from bot.services.broadcasts import BroadcastService
 from bot.services.calls import CallService
 from bot.services.link import LinkService
 from bot.services.offers import OfferService
@@ -19,6 +20,7 @@ from bot.services.teams import TeamService
 from bot.services.volunteers import VolunteerService
 from bot.storage.alerts import AlertRepository
 from bot.storage.audit import AuditLog
+from bot.storage.broadcasts import BroadcastRepository
 from bot.storage.calls import CallRepository
 from bot.storage.conversations import ConversationRepository, UpdateLog
 from bot.storage.db import Database
@@ -54,6 +56,7 @@ class Services:
     # Built right after the bundle, since it queues through `send_later`.
     offers: OfferService = field(init=False)
     reports: ReportService
+    broadcasts: BroadcastService
     # Called after anything is queued, so the sender looks at once.
     wake_sender: Callable[[], None] = field(default=lambda: None)
     # Called when someone's roles change, so messengers refresh their command menu.
@@ -88,6 +91,7 @@ class Services:
             tasks=TaskService(settings, clock, task_repository, audit),
             calls=CallService(clock, CallRepository(db), task_repository),
             reports=ReportService(settings, clock, db, audit),
+            broadcasts=BroadcastService(settings, clock, BroadcastRepository(db), audit),
         )
         services.alerts = AlertService(services, AlertRepository(db))
         services.offers = OfferService(settings, task_repository, volunteers, services.send_later)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import to_iso
 from bot.messaging import Outbound
-from bot.storage.db import Database
+from bot.storage.db import Database, placeholders
 
 URGENT, NORMAL, BULK = 0, 5, 9
 
@@ -41,6 +41,27 @@ class Delivery:
     outbound: Outbound
     priority: int
     attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """How one send ended; `retry_at` puts the row back in the queue (status pending)."""
+
+    id: int
+    status: str
+    message_id: str = ""
+    error: str = ""
+    retry_at: datetime | None = None
+
+
+# Who may still receive anything: nobody who used /stop or was erased, whatever the kind.
+# Broadcasts also skip volunteers paused until a moment still to come.
+_SKIP_REASON = (
+    "CASE WHEN v.status IN ('stopped', 'erased') THEN 'stopped'"
+    " WHEN o.kind = 'broadcast' AND v.status = 'paused'"
+    " AND (v.paused_until IS NULL OR v.paused_until > ?) THEN 'paused'"
+    " ELSE NULL END"
+)
 
 
 class OutboxRepository:
@@ -80,15 +101,36 @@ class OutboxRepository:
             return tx.total_changes - before
 
     async def claim(self, channel: str, now: datetime, limit: int) -> list[Delivery]:
-        """Mark up to `limit` due rows as sending (urgent first) and return them."""
+        """Mark up to `limit` due rows as sending (urgent first) and return them.
+
+        Rows for volunteers who stopped (or, for broadcasts, paused) since they were queued
+        are withdrawn here, at send time, rather than sent.
+        """
+        stamp = to_iso(now)
         async with self.db.transaction() as tx:
             cursor = await tx.execute(
+                f"SELECT o.id, {_SKIP_REASON} AS skip FROM outbox o"
+                " LEFT JOIN volunteers v ON v.id = o.volunteer_id"
+                " WHERE o.status = 'pending' AND o.channel = ? AND o.not_before <= ?"
+                " ORDER BY o.priority, o.id LIMIT ?",
+                (stamp, channel, stamp, limit),
+            )
+            picked = await cursor.fetchall()
+            skipped = [(r["skip"], r["id"]) for r in picked if r["skip"]]
+            wanted = [r["id"] for r in picked if not r["skip"]]
+            if skipped:
+                await tx.executemany(
+                    "UPDATE outbox SET status = 'cancelled', last_error = ? WHERE id = ?",
+                    skipped,
+                )
+            if not wanted:
+                return []
+            cursor = await tx.execute(
                 "UPDATE outbox SET status = 'sending', claimed_at = ?, attempts = attempts + 1"
-                " WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND channel = ?"
-                " AND not_before <= ? ORDER BY priority, id LIMIT ?)"
+                f" WHERE id IN ({placeholders(wanted)})"
                 " RETURNING id, kind, ref_id, volunteer_id, channel, chat_id, payload, priority,"
                 " attempts",
-                (to_iso(now), channel, to_iso(now), limit),
+                (stamp, *wanted),
             )
             rows = await cursor.fetchall()
         deliveries = [
@@ -106,6 +148,43 @@ class OutboxRepository:
             for r in rows
         ]
         return sorted(deliveries, key=lambda d: (d.priority, d.id))
+
+    async def settle_many(self, outcomes: Sequence[Settlement], now: datetime) -> None:
+        """Record how several sends ended, in one transaction."""
+        stamp = to_iso(now)
+        retries = [
+            (to_iso(o.retry_at), o.error[:500], o.id) for o in outcomes if o.retry_at is not None
+        ]
+        final = [
+            (o.status, stamp, o.message_id or None, o.error[:500] or None, o.id)
+            for o in outcomes
+            if o.retry_at is None
+        ]
+        async with self.db.transaction() as tx:
+            if retries:
+                await tx.executemany(
+                    "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ?"
+                    " WHERE id = ? AND status = 'sending'",
+                    retries,
+                )
+            if final:
+                await tx.executemany(
+                    "UPDATE outbox SET status = ?, sent_at = ?, message_id = ?, last_error = ?"
+                    " WHERE id = ? AND status = 'sending'",
+                    final,
+                )
+
+    async def release(self, delivery_ids: Sequence[int]) -> int:
+        """Claimed rows that never left (clean shutdown): back to pending, attempt not counted."""
+        if not delivery_ids:
+            return 0
+        async with self.db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE outbox SET status = 'pending', attempts = MAX(attempts - 1, 0)"
+                f" WHERE status = 'sending' AND id IN ({placeholders(delivery_ids)})",
+                tuple(delivery_ids),
+            )
+            return cursor.rowcount
 
     async def settle(
         self,

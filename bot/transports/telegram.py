@@ -49,6 +49,7 @@ from bot.transports import (
     UncertainDelivery,
     Unreachable,
 )
+from bot.transports.telegram_http import AiohttpRequest
 
 log = logging.getLogger(__name__)
 
@@ -203,12 +204,15 @@ class TelegramTransport:
             .job_queue(None)
         )
         builder = builder.request(
-            request or HTTPXRequest(connection_pool_size=64, read_timeout=10, write_timeout=10)
+            request or AiohttpRequest(connection_pool_size=64, read_timeout=10, write_timeout=10)
         ).get_updates_request(HTTPXRequest(connection_pool_size=1, read_timeout=40))
         self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
         self._reply_keyboard_open: set[str] = set()
+        # Set by the app to the sender's pace, so replies share Telegram's overall budget
+        # with broadcasts (and go first: they wait at most a slot or two).
+        self.pace: Callable[[], Awaitable[None]] | None = None
 
     @property
     def bot_username(self) -> str:
@@ -278,6 +282,8 @@ class TelegramTransport:
         log.error("Telegram handler error: %s", context.error, exc_info=context.error)
 
     async def _reply(self, inbound: Inbound, outbound: Outbound) -> None:
+        if self.pace is not None:
+            await self.pace()
         try:
             if outbound.edit and inbound.message_id and not outbound.attachment:
                 if await self._edit(inbound.chat_id, inbound.message_id, outbound):

@@ -1,0 +1,505 @@
+"""Broadcasts: who may send what to whom, when, and how it is going.
+
+A broadcast is a row; when it is due, one outbox row per recipient is written in one
+transaction and the sender drains them. A sweep job (every few seconds) starts what is due,
+keeps each organizer's progress message up to date (one message, edited in place) and
+sends the delivery report at the end. Nothing lives only in memory: a restart resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shlex
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.clock import Clock, from_iso
+from bot.config import LANGUAGES, QuietHours, Settings
+from bot.i18n import _, format_datetime, format_number, format_time, use_language
+from bot.messaging import Choice, Outbound
+from bot.services.people import ADMIN, ORGANIZER, Actor
+from bot.storage.audit import AuditLog
+from bot.storage.broadcasts import Audience, Broadcast, BroadcastRepository, NewBroadcast
+from bot.text import MAX_TEXT, esc
+
+log = logging.getLogger(__name__)
+
+SKILLS = ("share", "canvass", "call", "text", "events")
+MAX_BUTTONS = 3
+PROGRESS_EVERY = timedelta(seconds=5)
+FREE_RATE = 28.8
+PAID_RATE = 1000.0
+_AREA_RE = re.compile(r"^(?:\d{1,5}|2[AB])$", re.I)
+_ALLOWED_TAGS = frozenset(
+    [
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "span",
+        "tg-spoiler",
+        "a",
+        "code",
+        "pre",
+        "blockquote",
+    ]
+)
+_TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s[^<>]*)?)>")
+_HREF_RE = re.compile(r"""^\s+href\s*=\s*"(https?://|tg://)[^"\s]+"\s*$""")
+_ENTITY_RE = re.compile(r"&(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
+
+Deliver = Callable[[str, str, Outbound], Awaitable[str]]
+TaskButton = Callable[[Actor, int], Awaitable[tuple[str, str] | None]]
+
+
+class BroadcastError(ValueError):
+    """Bad input or a refusal; the message (translated) says what to do."""
+
+
+def check_markup(text: str) -> None:
+    """Raise BroadcastError unless Telegram would accept this HTML-subset text."""
+    if not text.strip():
+        raise BroadcastError(_("The message is empty. Please send some text."))
+    stack: list[str] = []
+    pos = 0
+    while (lt := text.find("<", pos)) >= 0:
+        match = _TAG_RE.match(text, lt)
+        if match is None:
+            raise BroadcastError(
+                _(
+                    "There is a lone “{lt}” in the message: write {entity} for the character."
+                ).format(lt=esc("<"), entity=esc("&lt;"))
+            )
+        closing, name, attributes = match.group(1), match.group(2).lower(), match.group(3)
+        if name not in _ALLOWED_TAGS:
+            raise BroadcastError(
+                _("The tag {tag} is not allowed. Use {allowed}.").format(
+                    tag=esc(f"<{name}>"),
+                    allowed=esc("<b>, <i>, <u>, <s>, <a href>, <code>, <pre>, <blockquote>"),
+                )
+            )
+        if closing:
+            if not stack or stack[-1] != name:
+                raise BroadcastError(
+                    _("The tag {tag} closes nothing that is open.").format(tag=esc(f"</{name}>"))
+                )
+            stack.pop()
+        else:
+            if name == "a" and not _HREF_RE.match(attributes):
+                raise BroadcastError(
+                    _("A link must be written {example}.").format(
+                        example=esc('<a href="https://…">text</a>')
+                    )
+                )
+            stack.append(name)
+        pos = match.end()
+    if stack:
+        raise BroadcastError(_("The tag {tag} is never closed.").format(tag=esc(f"<{stack[-1]}>")))
+    for amp in re.finditer("&", text):
+        if not _ENTITY_RE.match(text, amp.start()):
+            raise BroadcastError(
+                _("Write {entity} for the character “{amp}”.").format(
+                    entity=esc("&amp;"), amp=esc("&")
+                )
+            )
+    visible = re.sub(r"<[^<>]*>", "", text)
+    if len(visible) > MAX_TEXT:
+        raise BroadcastError(
+            _("The message is too long ({n} characters; at most {max}).").format(
+                n=len(visible), max=MAX_TEXT
+            )
+        )
+
+
+def parse_audience(text: str) -> Audience:
+    """'team:Nord area:75 skill:call lang:fr active:30' (or 'all'); BroadcastError if bad."""
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        raise BroadcastError(_("Check the quotes in the audience.")) from None
+    teams: list[str] = []
+    areas: list[str] = []
+    skills: list[str] = []
+    languages: list[str] = []
+    active: int | None = None
+    for word in words:
+        key, sep, value = word.partition(":")
+        key, value = key.lower(), value.strip()
+        if not sep and key in ("all", "tous", "everyone", "tout"):
+            continue
+        if key in ("team", "équipe", "equipe") and value:
+            teams.append(value)
+        elif key in ("area", "zone") and _AREA_RE.match(value):
+            areas.append(value.upper())
+        elif key in ("skill", "compétence", "competence") and value.lower() in SKILLS:
+            skills.append(value.lower())
+        elif key in ("lang", "langue", "language") and value.lower() in LANGUAGES:
+            languages.append(value.lower())
+        elif key in ("active", "actif", "actifs") and value.isdigit() and 1 <= int(value) <= 365:
+            active = int(value)
+        else:
+            raise BroadcastError(
+                _(
+                    "I don't understand “{word}”. Use all, team:NAME, area:CODE (department "
+                    "or postcode), skill:{skills}, lang:fr or lang:en, active:DAYS."
+                ).format(word=esc(word[:60]), skills="|".join(SKILLS))
+            )
+    return Audience(
+        tuple(dict.fromkeys(teams)),
+        tuple(dict.fromkeys(areas)),
+        tuple(dict.fromkeys(skills)),
+        tuple(dict.fromkeys(languages)),
+        active,
+    )
+
+
+def parse_button(text: str) -> tuple[str, str, str]:
+    """'Label https://…' → (label, url, ""); BroadcastError if it is not that."""
+    label, _sep, url = text.strip().rpartition(" ")
+    label = " ".join(label.split())
+    if not label or not re.match(r"^https://[^\s<>\"]+$", url) or len(label) > 64:
+        raise BroadcastError(
+            _("Send a button as its label then its https:// link, e.g. “Sign up https://…”.")
+        )
+    return label, url, ""
+
+
+def hold_until(now: datetime, timezone: ZoneInfo, quiet: QuietHours | None) -> datetime | None:
+    """The end of the quiet hours `now` falls in (UTC), or None if it is not quiet."""
+    if quiet is None:
+        return None
+    local = now.astimezone(timezone)
+    if not quiet.contains(local.time()):
+        return None
+    end = datetime.combine(local.date(), quiet.end, tzinfo=timezone)
+    if end <= local:
+        end += timedelta(days=1)
+    return end.astimezone(now.tzinfo)
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """Where a broadcast stands."""
+
+    recipients: int
+    sent: int
+    failed: int
+    blocked: int
+    uncertain: int
+    cancelled: int
+    remaining: int
+
+    @classmethod
+    def of(cls, recipients: int, counts: dict[str, int]) -> Figures:
+        return cls(
+            recipients,
+            counts.get("sent", 0),
+            counts.get("failed", 0),
+            counts.get("blocked", 0),
+            counts.get("uncertain", 0),
+            counts.get("cancelled", 0),
+            counts.get("pending", 0) + counts.get("sending", 0),
+        )
+
+
+class BroadcastService:
+    """Creates, starts, follows and cancels broadcasts."""
+
+    def __init__(
+        self, settings: Settings, clock: Clock, repo: BroadcastRepository, audit: AuditLog
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.repo = repo
+        self.audit = audit
+        # Set by the app: sends one message at once (progress messages, reports).
+        self.deliver_now: Deliver | None = None
+        # Set by the task queue, if any: (label, payload) of a button that lets a volunteer
+        # accept task N from the broadcast itself, or None if the author may not offer it.
+        self.task_button: TaskButton | None = None
+        self.wake_sender: Callable[[], None] = lambda: None
+
+    # -- authoring ------------------------------------------------------------------------
+
+    async def audience(self, actor: Actor, text: str) -> tuple[Audience, int]:
+        """Parse and check an audience for this author; return it with its live count."""
+        actor.require(ORGANIZER)
+        audience = parse_audience(text)
+        if audience.teams:
+            known = await self.repo.team_ids(audience.teams)
+            for name in audience.teams:
+                team_id = known.get(name)
+                scope = actor.team_scope()
+                if team_id is None or (scope is not None and team_id not in scope):
+                    raise BroadcastError(
+                        _("There is no team “{name}” among yours.").format(name=esc(name))
+                    )
+        return audience, await self.repo.count(audience, actor.team_scope(), self.clock.now())
+
+    async def button(self, actor: Actor, text: str) -> tuple[str, str, str]:
+        """A button from what the author typed: 'Label https://…' or 'task:N'."""
+        match = re.match(r"^(?:task|tâche|tache)\s*:\s*(\d{1,9})$", text.strip(), re.I)
+        if match is None:
+            return parse_button(text)
+        found = await self.task_button(actor, int(match[1])) if self.task_button else None
+        if found is None:
+            raise BroadcastError(
+                _("There is no open task #{id} you can offer.").format(id=match[1])
+            )
+        return found[0], "", found[1]
+
+    async def teams(self, actor: Actor) -> list[tuple[int, str]]:
+        actor.require(ORGANIZER)
+        return await self.repo.teams(actor.team_scope())
+
+    async def create(
+        self,
+        actor: Actor | None,
+        *,
+        language: str,
+        body: str,
+        audience: Audience,
+        variants: dict[str, str] | None = None,
+        buttons: tuple[tuple[str, str, str], ...] = (),
+        send_at: datetime | None = None,
+        urgent: bool = False,
+        paid: bool = False,
+    ) -> Broadcast:
+        """Record a broadcast (actor None: the admin command line, which reaches everyone)."""
+        if actor is not None:
+            actor.require(ORGANIZER)
+        check_markup(body)
+        for text in (variants or {}).values():
+            check_markup(text)
+        if paid and not self.settings.paid_broadcast:
+            raise BroadcastError(
+                _("Paid broadcasts are not enabled for this campaign (RELAIS_PAID_BROADCAST).")
+            )
+        now = self.clock.now()
+        if send_at is not None and send_at < now - timedelta(minutes=1):
+            raise BroadcastError(_("That time is in the past. Choose a time to come."))
+        broadcast = await self.repo.create(
+            NewBroadcast(
+                language=language,
+                body=body,
+                send_at=send_at or now,
+                audience=audience,
+                scope=actor.team_scope() if actor else None,
+                variants=dict(variants or {}),
+                buttons=buttons,
+                urgent=urgent,
+                paid=paid,
+                created_by=actor.volunteer_id if actor else None,
+                origin_channel=actor.identity.channel if actor else "",
+                origin_chat_id=actor.chat_id if actor else "",
+            ),
+            now,
+        )
+        await self.audit.record(
+            actor.volunteer_id if actor else None,
+            "broadcast.create",
+            f"broadcast:{broadcast.id} {audience.describe() or 'all'}",
+        )
+        return broadcast
+
+    async def cancel(self, actor: Actor, broadcast_id: int) -> int | None:
+        """Withdraw what is not sent yet; None if it cannot be cancelled (ended or not yours)."""
+        broadcast = await self.repo.get(broadcast_id)
+        if broadcast is None or not self._may_manage(actor, broadcast):
+            return None
+        withdrawn = await self.repo.cancel(broadcast_id, self.clock.now())
+        if withdrawn is not None:
+            await self.audit.record(
+                actor.volunteer_id, "broadcast.cancel", f"broadcast:{broadcast_id}"
+            )
+            await self._close_progress(broadcast)
+        return withdrawn
+
+    async def _close_progress(self, broadcast: Broadcast) -> None:
+        """A cancelled broadcast's progress message says so, with its final figures."""
+        if not broadcast.progress_message_id or self.deliver_now is None:
+            return
+        figures = await self.figures(broadcast)
+        with use_language(broadcast.language):
+            text = "\n".join(
+                [
+                    _("📣 Broadcast #{id} cancelled.").format(id=broadcast.id),
+                    self.figures_line(figures),
+                ]
+            )
+        try:
+            await self.deliver_now(
+                broadcast.origin_channel,
+                broadcast.origin_chat_id,
+                Outbound(text, edit_message_id=broadcast.progress_message_id),
+            )
+        except Exception:
+            log.exception("progress of broadcast %d could not be closed", broadcast.id)
+
+    async def recent(self, actor: Actor, limit: int = 10) -> list[Broadcast]:
+        actor.require(ORGANIZER)
+        author = None if actor.rank == ADMIN else (actor.volunteer_id or -1)
+        return await self.repo.recent(limit, author)
+
+    async def get(self, actor: Actor, broadcast_id: int) -> Broadcast | None:
+        broadcast = await self.repo.get(broadcast_id)
+        return broadcast if broadcast and self._may_manage(actor, broadcast) else None
+
+    async def figures(self, broadcast: Broadcast) -> Figures:
+        return Figures.of(broadcast.recipients, await self.repo.counts(broadcast.id))
+
+    @staticmethod
+    def _may_manage(actor: Actor, broadcast: Broadcast) -> bool:
+        if actor.rank == ADMIN:
+            return True
+        return actor.is_organizer and broadcast.created_by == actor.volunteer_id
+
+    @staticmethod
+    def render(
+        body: str, buttons: tuple[tuple[str, str, str], ...], paid: bool = False
+    ) -> Outbound:
+        """The message exactly as volunteers get it."""
+        rows = tuple((Choice(label, data=data, url=url),) for label, url, data in buttons)
+        return Outbound(body, choices=rows, paid=paid)
+
+    # -- running --------------------------------------------------------------------------
+
+    async def sweep(self) -> None:
+        """Start what is due, refresh progress messages, report what has ended."""
+        await self.start_due()
+        for broadcast in await self.repo.running():
+            try:
+                await self._follow(broadcast)
+            except Exception:
+                log.exception("progress of broadcast %d could not be shown", broadcast.id)
+
+    async def start_due(self) -> None:
+        """Queue the recipients of every broadcast whose time has come."""
+        now = self.clock.now()
+        for broadcast in await self.repo.due(now):
+            await self._start(broadcast, now)
+
+    async def _start(self, broadcast: Broadcast, now: datetime) -> None:
+        audience = parse_audience(broadcast.audience)
+        payloads = {
+            language: self.render(text, broadcast.buttons, broadcast.paid).to_json()
+            for language, text in broadcast.variants.items()
+            if language != broadcast.language
+        }
+        default = self.render(broadcast.body, broadcast.buttons, broadcast.paid).to_json()
+        recipients = await self.repo.start(
+            broadcast, audience, payloads, default, now, self._hold_for(now)
+        )
+        if recipients is not None:
+            log.info("broadcast %d started for %d recipients", broadcast.id, recipients)
+            self.wake_sender()
+
+    def _hold_for(self, now: datetime) -> Callable[[str, str], datetime | None]:
+        def hold(timezone: str, quiet_hours: str) -> datetime | None:
+            try:
+                zone = ZoneInfo(timezone) if timezone else self.settings.timezone
+            except (ZoneInfoNotFoundError, ValueError):
+                zone = self.settings.timezone
+            return hold_until(now, zone, self._quiet(quiet_hours))
+
+        return hold
+
+    def _quiet(self, text: str) -> QuietHours | None:
+        if text == "~":
+            return self.settings.quiet_hours
+        match = re.match(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$", text.strip())
+        if not match:
+            return None
+        a, b, c, d = (int(x) for x in match.groups())
+        if a > 23 or c > 23 or b > 59 or d > 59:
+            return None
+        return QuietHours(time(a, b), time(c, d))
+
+    async def _follow(self, broadcast: Broadcast) -> None:
+        figures = await self.figures(broadcast)
+        ended = figures.remaining == 0
+        if ended and not await self.repo.finish(broadcast.id, self.clock.now()):
+            return
+        if not broadcast.origin_chat_id or self.deliver_now is None:
+            return
+        with use_language(broadcast.language):
+            text = await self._progress_text(broadcast, figures, ended)
+            if text != broadcast.progress_text:
+                outbound = Outbound(text, edit_message_id=broadcast.progress_message_id)
+                message_id = await self.deliver_now(
+                    broadcast.origin_channel, broadcast.origin_chat_id, outbound
+                )
+                await self.repo.set_progress(broadcast.id, message_id, text)
+            if ended:
+                await self.deliver_now(
+                    broadcast.origin_channel,
+                    broadcast.origin_chat_id,
+                    Outbound(self.report_text(broadcast, figures)),
+                )
+
+    async def _progress_text(self, broadcast: Broadcast, figures: Figures, ended: bool) -> str:
+        head = (
+            _("📣 Broadcast #{id} finished.") if ended else _("📣 Broadcast #{id} in progress…")
+        ).format(id=broadcast.id)
+        lines = [head, self.figures_line(figures)]
+        if not ended and figures.remaining:
+            rate = PAID_RATE if broadcast.paid else FREE_RATE
+            finish = self.clock.now() + timedelta(seconds=figures.remaining / rate)
+            held = await self.repo.last_not_before(broadcast.id)
+            if held and from_iso(held) > finish:
+                finish = from_iso(held)
+            lines.append(
+                _("Expected to finish at {time}.").format(
+                    time=format_time(finish, self.settings.timezone)
+                )
+            )
+        return "\n".join(lines)
+
+    @staticmethod
+    def figures_line(figures: Figures) -> str:
+        return _(
+            "Sent {sent} · failed {failed} · blocked {blocked} · remaining {remaining} "
+            "(of {recipients})"
+        ).format(
+            sent=format_number(figures.sent),
+            failed=format_number(figures.failed),
+            blocked=format_number(figures.blocked),
+            remaining=format_number(figures.remaining),
+            recipients=format_number(figures.recipients),
+        )
+
+    def report_text(self, broadcast: Broadcast, figures: Figures) -> str:
+        lines = [
+            _("<b>Delivery report, broadcast #{id}</b>").format(id=broadcast.id),
+            _("Recipients: {n}").format(n=format_number(figures.recipients)),
+            _("Delivered: {n}").format(n=format_number(figures.sent)),
+            _("Blocked the bot: {n}").format(n=format_number(figures.blocked)),
+            _("Failed: {n}").format(n=format_number(figures.failed)),
+        ]
+        if figures.uncertain:
+            lines.append(
+                _("Unknown (interrupted while sending, not resent): {n}").format(
+                    n=format_number(figures.uncertain)
+                )
+            )
+        if figures.cancelled:
+            lines.append(
+                _("Not sent (stopped, paused or cancelled): {n}").format(
+                    n=format_number(figures.cancelled)
+                )
+            )
+        if broadcast.started_at:
+            lines.append(
+                _("Started {when}.").format(
+                    when=format_datetime(from_iso(broadcast.started_at), self.settings.timezone)
+                )
+            )
+        return "\n".join(lines)

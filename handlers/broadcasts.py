@@ -1,0 +1,416 @@
+"""/broadcast (a wizard: message, buttons, audience, variants, preview, send or schedule)
+and /broadcasts (recent and scheduled broadcasts, with their figures; cancel)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.config import LANGUAGES
+from bot.i18n import N_, _, current_language, format_datetime, language_name, ngettext
+from bot.messaging import Choice, Outbound, choices
+from bot.router import Reply, Request, Router, expired
+from bot.services.broadcasts import MAX_BUTTONS, BroadcastError, check_markup
+from bot.storage.broadcasts import Broadcast
+from bot.text import clean, esc, to_plain
+
+FLOW = "broadcast"
+# Steps of the wizard: what the person is asked for at each one.
+STEPS = {
+    "text": "the message, in Relais markup (Telegram's HTML subset)",
+    "buttons": "a link button 'Label https://…', a task button 'task:N', or Continue",
+    "audience": "filters typed (team:, area:, skill:, lang:, active:) or a tapped choice",
+    "variant": "the message in another language",
+    "confirm": "send now, schedule, urgent, paid, add a language, cancel",
+    "when": "the date and time to send at",
+}
+MAX_TEAM_BUTTONS = 6
+
+
+# -- /broadcast -----------------------------------------------------------------------------
+
+
+async def cmd_broadcast(request: Request) -> Reply:
+    """Starts the wizard: asks for the message, saying which formatting is allowed."""
+    await request.begin(
+        FLOW,
+        "text",
+        {"buttons": [], "variants": {}, "urgent": False, "language": current_language()},
+    )
+    return Outbound(
+        _("<b>New broadcast</b>")
+        + "\n\n"
+        + _(
+            "Send the message as volunteers should read it. You may use <b>bold</b>, "
+            '<i>italics</i> and links written &lt;a href="https://…"&gt;text&lt;/a&gt;.'
+        )
+        + "\n"
+        + _("/cancel stops here; nothing is sent.")
+    )
+
+
+async def on_step(request: Request) -> Reply:
+    """Takes what the organizer typed at the current step of the wizard."""
+    assert request.conversation is not None
+    step = request.conversation.step
+    text = clean(request.text)
+    if not text:
+        return Outbound(_("Please answer with text, or /cancel."))
+    try:
+        if step == "text":
+            check_markup(text)
+            await request.goto("buttons", body=text)
+            return _ask_buttons(0, request.services.broadcasts.task_button is not None)
+        if step == "buttons":
+            buttons = list(request.conversation.data.get("buttons", []))
+            buttons.append(list(await request.services.broadcasts.button(request.actor, text)))
+            await request.goto("buttons", buttons=buttons)
+            if len(buttons) >= MAX_BUTTONS:
+                return await _ask_audience(request)
+            return _ask_buttons(len(buttons), request.services.broadcasts.task_button is not None)
+        if step == "audience":
+            return await _take_audience(request, text)
+        if step == "variant":
+            check_markup(text)
+            variants = dict(request.conversation.data.get("variants", {}))
+            variants[request.conversation.data["variant"]] = text
+            await request.goto("confirm", variants=variants)
+            return await _preview(request)
+        if step == "when":
+            return await _take_when(request, text)
+    except BroadcastError as exc:
+        return Outbound(str(exc))
+    return Outbound(_("Tap one of the buttons above, or /cancel."))
+
+
+def _ask_buttons(added: int, tasks: bool) -> Outbound:
+    if added:
+        text = _("Button added. Send another one, or tap Continue.")
+    else:
+        text = _(
+            "Add a button under the message? Send its label then its link, "
+            "e.g. “Sign up https://example.org/event”."
+        )
+    if tasks:
+        text += "\n" + _("Or send task:N to let volunteers accept task N right from the message.")
+    label = _("Continue") if added else _("No button")
+    return Outbound(text, choices=choices(Choice(label, "bc:audience")))
+
+
+async def _ask_audience(request: Request) -> Outbound:
+    await request.goto("audience")
+    actor = request.actor
+    services = request.services
+    _audience, everyone = await services.broadcasts.audience(actor, "all")
+    label = _("Everyone ({n})") if actor.team_scope() is None else _("All my teams ({n})")
+    rows: list[Choice] = [Choice(label.format(n=everyone), "bc:all")]
+    teams = await services.broadcasts.teams(actor)
+    rows += [Choice(name, f"bc:team:{team_id}") for team_id, name in teams[:MAX_TEAM_BUTTONS]]
+    return Outbound(
+        _(
+            "Who should receive it? Tap a choice, or type filters that must all match: "
+            "team:NAME, area:CODE (department or postcode), skill:share|canvass|call|text|"
+            "events, lang:fr or lang:en, active:DAYS (active in the last days)."
+        )
+        + "\n"
+        + _("Example: <code>area:75 skill:canvass active:30</code>"),
+        choices=choices(*rows),
+    )
+
+
+async def _take_audience(request: Request, text: str) -> Reply:
+    audience, count = await request.services.broadcasts.audience(request.actor, text)
+    if count == 0:
+        return Outbound(
+            _("Nobody matches “{audience}” right now. Try other filters.").format(
+                audience=esc(audience.describe() or "all")
+            )
+        )
+    await request.goto("confirm", audience=audience.describe(), count=count)
+    return await _preview(request)
+
+
+async def _preview(request: Request) -> list[Outbound]:
+    """The message exactly as volunteers will see it, then the summary and the choices."""
+    assert request.conversation is not None
+    data = request.conversation.data
+    services = request.services
+    buttons = _buttons(data)
+    shown = [services.broadcasts.render(data["body"], buttons)]
+    for language, body in data.get("variants", {}).items():
+        shown.append(Outbound(f"<i>{esc(language_name(language))}</i>"))
+        shown.append(services.broadcasts.render(body, buttons))
+    _audience, count = await services.broadcasts.audience(request.actor, data["audience"] or "all")
+    lines = [
+        _("☝️ Preview, exactly as volunteers will see it."),
+        ngettext(
+            "Audience: {audience} — {n} volunteer right now.",
+            "Audience: {audience} — {n} volunteers right now.",
+            count,
+        ).format(audience=esc(data["audience"] or _("everyone")), n=count),
+        _("Urgent: yes — sent even during quiet hours.")
+        if data.get("urgent")
+        else _("Urgent: no — held until the end of each volunteer's quiet hours."),
+    ]
+    if services.settings.paid_broadcast:
+        lines.append(
+            _("Paid broadcast: yes — up to 1000 a second, billed in Stars.")
+            if data.get("paid")
+            else _("Paid broadcast: no — about 30 a second.")
+        )
+    rows: list[Any] = [
+        [Choice(_("✅ Send now"), "bc:now"), Choice(_("🕒 Schedule"), "bc:schedule")],
+    ]
+    own = data.get("language") or current_language()
+    missing = [lang for lang in LANGUAGES if lang != own and lang not in data.get("variants", {})]
+    rows += [
+        Choice(
+            _("Add a version in {language}").format(language=language_name(lang)),
+            f"bc:variant:{lang}",
+        )
+        for lang in missing
+    ]
+    rows.append(
+        Choice(_("Mark as not urgent") if data.get("urgent") else _("Mark as urgent"), "bc:urgent")
+    )
+    if services.settings.paid_broadcast:
+        rows.append(
+            Choice(
+                _("Use free broadcast") if data.get("paid") else _("Use paid broadcast"), "bc:paid"
+            )
+        )
+    rows.append(Choice(_("Cancel"), "bc:abort"))
+    shown.append(Outbound("\n".join(lines), choices=choices(*rows)))
+    return shown
+
+
+async def _take_when(request: Request, text: str) -> Reply:
+    settings = request.services.settings
+    moment = parse_local_time(text, request.now, settings.timezone)
+    if moment is None:
+        return Outbound(
+            _("I could not read that time. Send it like 2026-12-01 18:30, or 18:30 for today.")
+        )
+    if moment <= request.now:
+        return Outbound(_("That time is in the past. Choose a time to come."))
+    return await _create(request, moment)
+
+
+def parse_local_time(text: str, now: datetime, zone: Any) -> datetime | None:
+    """'2026-12-01 18:30', '01/12/2026 18:30', '01/12 18h30' or '18:30' (next occurrence)."""
+    text = text.strip().lower().replace("h", ":").replace("t", " ")
+    local_now = now.astimezone(zone)
+    patterns = (
+        (r"^(\d{4})-(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})?$", "ymd"),
+        (r"^(\d{1,2})/(\d{1,2})/(\d{4})\s+(\d{1,2}):(\d{2})?$", "dmy"),
+        (r"^(\d{1,2})/(\d{1,2})\s+(\d{1,2}):(\d{2})?$", "dm"),
+        (r"^(\d{1,2}):(\d{2})?$", "t"),
+    )
+    for pattern, kind in patterns:
+        match = re.match(pattern, text)
+        if not match:
+            continue
+        parts = [int(p) if p else 0 for p in match.groups()]
+        try:
+            if kind == "ymd":
+                year, month, day, hour, minute = parts
+            elif kind == "dmy":
+                day, month, year, hour, minute = parts
+            elif kind == "dm":
+                day, month, hour, minute = parts
+                year = local_now.year
+            else:
+                hour, minute = parts
+                year, month, day = local_now.year, local_now.month, local_now.day
+            moment = datetime(year, month, day, hour, minute, tzinfo=zone)
+        except ValueError:
+            return None
+        if kind == "t" and moment <= local_now:
+            moment += timedelta(days=1)
+        if kind == "dm" and moment <= local_now:
+            moment = moment.replace(year=year + 1)
+        return moment.astimezone(UTC)
+    return None
+
+
+async def _create(request: Request, send_at: datetime | None) -> Reply:
+    assert request.conversation is not None
+    data = request.conversation.data
+    broadcasts = request.services.broadcasts
+    audience, count = await broadcasts.audience(request.actor, data["audience"] or "all")
+    broadcast = await broadcasts.create(
+        request.actor,
+        language=data.get("language") or current_language(),
+        body=data["body"],
+        audience=audience,
+        variants=data.get("variants", {}),
+        buttons=_buttons(data),
+        send_at=send_at,
+        urgent=bool(data.get("urgent")),
+        paid=bool(data.get("paid")),
+    )
+    await request.finish()
+    if send_at is None:
+        await broadcasts.start_due()
+        return Outbound(
+            ngettext(
+                "Broadcast #{id} is on its way to {n} volunteer. I will keep one message "
+                "below up to date, then send you the delivery report.",
+                "Broadcast #{id} is on its way to {n} volunteers. I will keep one message "
+                "below up to date, then send you the delivery report.",
+                count,
+            ).format(id=broadcast.id, n=count)
+        )
+    return Outbound(
+        ngettext(
+            "Broadcast #{id} is scheduled for {when}, to {n} volunteer as of now. "
+            "/broadcasts shows it and lets you cancel it.",
+            "Broadcast #{id} is scheduled for {when}, to {n} volunteers as of now. "
+            "/broadcasts shows it and lets you cancel it.",
+            count,
+        ).format(
+            id=broadcast.id,
+            when=format_datetime(send_at, request.services.settings.timezone),
+            n=count,
+        )
+    )
+
+
+async def on_choice(request: Request) -> Reply:
+    """Handles the wizard's buttons and the Cancel buttons of /broadcasts."""
+    _prefix, _sep, rest = request.inbound.choice.partition(":")
+    action, _sep, arg = rest.partition(":")
+    if action == "cancel":
+        return await _cancel_broadcast(request, arg)
+    conversation = request.conversation
+    if conversation is None or conversation.flow != FLOW:
+        return expired()
+    step = conversation.step
+    try:
+        if action == "audience" and step == "buttons":
+            return await _ask_audience(request)
+        if action == "all" and step == "audience":
+            return await _take_audience(request, "all")
+        if action == "team" and step == "audience" and arg.isdigit():
+            teams = dict(await request.services.broadcasts.teams(request.actor))
+            name = teams.get(int(arg))
+            if name is None:
+                return expired()
+            return await _take_audience(request, _quoted("team", name))
+        if step != "confirm":
+            return expired()
+        if action == "now":
+            return await _create(request, None)
+        if action == "schedule":
+            await request.goto("when")
+            zone = request.services.settings.timezone
+            return Outbound(
+                _("When should it go? Send a date and time like {example} ({zone} time).").format(
+                    example=(request.now + timedelta(days=1))
+                    .astimezone(zone)
+                    .strftime("%Y-%m-%d 18:30"),
+                    zone=str(zone),
+                )
+            )
+        if action == "urgent":
+            await request.goto("confirm", urgent=not conversation.data.get("urgent"))
+            return await _preview(request)
+        if action == "paid" and request.services.settings.paid_broadcast:
+            await request.goto("confirm", paid=not conversation.data.get("paid"))
+            return await _preview(request)
+        if action == "variant" and arg in LANGUAGES:
+            await request.goto("variant", variant=arg)
+            return Outbound(
+                _("Send the message in {language}.").format(language=language_name(arg))
+            )
+        if action == "abort":
+            await request.finish()
+            return Outbound(_("Broadcast cancelled. Nothing was sent."))
+    except BroadcastError as exc:
+        return Outbound(str(exc))
+    return expired()
+
+
+def _buttons(data: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    return tuple((b[0], b[1], b[2] if len(b) > 2 else "") for b in data.get("buttons", []))
+
+
+def _quoted(key: str, value: str) -> str:
+    return f'{key}:"{value}"' if " " in value else f"{key}:{value}"
+
+
+# -- /broadcasts ----------------------------------------------------------------------------
+
+
+async def cmd_broadcasts(request: Request) -> Reply:
+    """Lists recent and scheduled broadcasts with their figures, with Cancel buttons."""
+    broadcasts = request.services.broadcasts
+    recent = await broadcasts.recent(request.actor)
+    if not recent:
+        return Outbound(_("No broadcast yet. /broadcast starts one."))
+    lines = [_("<b>Recent broadcasts</b>")]
+    buttons: list[Choice] = []
+    zone = request.services.settings.timezone
+    for item in recent:
+        lines.append("")
+        lines.append(_describe(item, zone))
+        if item.status in ("scheduled", "sending"):
+            figures = await broadcasts.figures(item)
+            if item.status == "sending":
+                lines.append(broadcasts.figures_line(figures))
+            buttons.append(Choice(_("Cancel #{id}").format(id=item.id), f"bc:cancel:{item.id}"))
+        elif item.status in ("done", "cancelled") and item.recipients:
+            lines.append(broadcasts.figures_line(await broadcasts.figures(item)))
+    return Outbound("\n".join(lines), choices=choices(*buttons))
+
+
+def _describe(item: Broadcast, zone: Any) -> str:
+    status = {
+        "scheduled": _("scheduled for {when}"),
+        "sending": _("sending since {when}"),
+        "done": _("sent {when}"),
+        "cancelled": _("cancelled ({when})"),
+    }[item.status]
+    stamp = item.send_at if item.status == "scheduled" else (item.started_at or item.send_at)
+    when = format_datetime(datetime.fromisoformat(stamp.replace("Z", "+00:00")), zone)
+    preview = to_plain(item.body).replace("\n", " ")
+    preview = preview if len(preview) <= 60 else preview[:59] + "…"
+    return "<b>#{id}</b> · {status} · {audience}\n<i>{preview}</i>".format(
+        id=item.id,
+        status=status.format(when=when),
+        audience=esc(item.audience or _("everyone")),
+        preview=esc(preview),
+    )
+
+
+async def _cancel_broadcast(request: Request, arg: str) -> Reply:
+    if not arg.isdigit():
+        return expired()
+    withdrawn = await request.services.broadcasts.cancel(request.actor, int(arg))
+    if withdrawn is None:
+        return expired()
+    return Outbound(
+        ngettext(
+            "Broadcast #{id} cancelled: {n} message not sent.",
+            "Broadcast #{id} cancelled: {n} messages not sent.",
+            withdrawn,
+        ).format(id=arg, n=withdrawn)
+    )
+
+
+def register(router: Router) -> None:
+    router.command(
+        "broadcast",
+        cmd_broadcast,
+        rank="organizer",
+        description=N_("Send a message to volunteers"),
+    )
+    router.command(
+        "broadcasts",
+        cmd_broadcasts,
+        rank="organizer",
+        description=N_("Recent and scheduled broadcasts"),
+    )
+    router.choice("bc", on_choice)
+    router.flow(FLOW, on_step)
