@@ -8,6 +8,7 @@ Run: `.venv/bin/python -m bench.alert_latency`."""
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import sys
 import tempfile
@@ -72,8 +73,34 @@ def summary(name: str, values: list[float]) -> str:
 
 
 async def main() -> None:
-    print(summary("page latency, idle outbox", await measure(0)))
-    print(summary("page latency, 2000 bulk messages queued", await measure(2000)))
+    idle = await measure(0)
+    busy = await measure(2000)
+    print(summary("page latency, idle outbox", idle))
+    print(summary("page latency, 2000 bulk messages queued", busy))
+    results = []
+    for label, values in (("idle outbox", idle), ("2000 bulk messages queued", busy)):
+        ordered = sorted(values)
+        results.append(
+            {
+                "metric": f"page latency, {label}, median",
+                "value": round(statistics.median(ordered)),
+                "unit": "ms",
+                "target": "< 2000",
+                "met": statistics.median(ordered) < 2000,
+            }
+        )
+        results.append(
+            {"metric": f"page latency, {label}, max", "value": round(ordered[-1]), "unit": "ms"}
+        )
+    print(
+        json.dumps(
+            {
+                "title": "Alert page latency",
+                "command": "python -m bench.alert_latency",
+                "results": results,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

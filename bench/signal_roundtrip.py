@@ -8,6 +8,7 @@ send (the fake daemon shares the event loop, so this is a lower bound on a real 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 import tempfile
@@ -43,6 +44,19 @@ def main() -> None:
     logging.disable(logging.WARNING)
     rate = asyncio.run(roundtrips(people, each))
     print(f"signal round trips: {people * each} messages from {people} people, {rate:.0f}/s")
+    print(
+        json.dumps(
+            {
+                "title": "Signal round trips",
+                "command": "python -m bench.signal_roundtrip",
+                "results": [
+                    {"metric": "message in → answer sent", "value": round(rate), "unit": "per s"}
+                ],
+                "notes": f"{people * each} messages from {people} people, fake signal-cli"
+                " daemon on the same event loop",
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

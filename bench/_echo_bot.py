@@ -1,6 +1,6 @@
 """A bare python-telegram-bot echo bot: the framework's own ceiling, for comparison.
 
-Run as `python bench/echo_bot.py BASE_URL`; it answers every text with the same text.
+Run as `python bench/_echo_bot.py BASE_URL`; it answers every text with the same text.
 """
 
 from __future__ import annotations
