@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot.messaging import Outbound
+from bot.router import FloodGate
 from bot.services import Services
 from bot.storage.seed import SeedVolunteer
 from tests.broadcast_factories import seed, team_of
@@ -218,3 +219,33 @@ async def test_a_task_from_the_queue_becomes_a_button_volunteers_can_tap(
     await c.tap("Send now")
     row = await services.db.fetch_value("SELECT payload FROM outbox LIMIT 1")
     assert Outbound.from_json(row).choices[0][0].data == "task:accept:5"
+
+
+async def test_a_real_task_button_in_a_broadcast_is_accepted_by_the_volunteer_who_taps_it(
+    services: Services, chat: Callable[..., Chat]
+) -> None:
+    from tests.task_factories import task
+
+    await _campaign(services)
+    nord = await services.db.fetch_value("SELECT id FROM teams WHERE name = 'Nord'")
+    sud = await services.db.fetch_value("SELECT id FROM teams WHERE name = 'Sud'")
+    mine = await task(services, "custom", title="Flyers at the market", team_id=nord)
+    theirs = await task(services, "custom", title="Sud only", team_id=sud)
+    c = chat("200", language="en")
+    c.router.flood = FloodGate(limit=1000)
+    await c.send("/broadcast")
+    await c.send("Flyers needed at the market")
+    await c.send(f"task:{theirs.id}")
+    assert f"no open task #{theirs.id}" in c.last_text  # another team's task
+    await c.send(f"task:{mine.id}")
+    assert "Button added" in c.last_text
+    await c.tap("Continue")
+    await c.tap("All my teams")
+    await c.tap("Send now")
+    volunteer = chat("300", language="en")
+    await volunteer.tap_data(f"task:acc:{mine.id}")
+    assert "Flyers at the market" in volunteer.last_text
+    state = await services.db.fetch_value(
+        "SELECT state FROM assignments WHERE task_id = ?", (mine.id,)
+    )
+    assert state == "accepted"

@@ -94,6 +94,7 @@ class Services:
             broadcasts=BroadcastService(settings, clock, BroadcastRepository(db), audit),
         )
         services.alerts = AlertService(services, AlertRepository(db))
+        services.broadcasts.task_button = services.tasks.broadcast_button
         services.offers = OfferService(settings, task_repository, volunteers, services.send_later)
         return services
 

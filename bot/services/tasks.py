@@ -298,6 +298,19 @@ class TaskService:
             streak=streak([from_iso(t).astimezone(tz) for t in times], local_now),
         )
 
+    async def broadcast_button(self, actor: Actor, task_id: int) -> tuple[str, str] | None:
+        """A button that lets broadcast recipients accept task N, if this author may offer it.
+
+        The tap is an ordinary task card tap: targeting, quota and caps are checked then.
+        """
+        task = await self.tasks.get(task_id)
+        if task is None or task.status != "open":
+            return None
+        scope = actor.team_scope()
+        if scope is not None and task.team_id is not None and task.team_id not in scope:
+            return None
+        return f"✅ {task.title}"[:60], f"task:acc:{task.id}"
+
     async def forget(self, volunteer_id: int) -> None:
         """Part of erasure (/forget): see TaskRepository.forget_volunteer."""
         await self.tasks.forget_volunteer(volunteer_id, self.clock.now())
