@@ -113,7 +113,7 @@ class Relais:
             lane = sender.add(
                 self.telegram, Lane(paid_per_second=float(settings.paid_broadcast_rate))
             )
-            self.telegram.pace = lane.pace
+            self.telegram.pace = lane.reply_slot
         if settings.signal_cli_url:
             self.signal = self._signal_transport(services, router)
             self.transports.append(self.signal)

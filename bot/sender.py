@@ -96,6 +96,12 @@ class RateGate:
         """Nothing starts before `moment` (monotonic), e.g. after a 429."""
         self._last = max(self._last, moment - self.interval)
 
+    def take(self, most_owed: float = 2.0) -> None:
+        """Use a slot at once, without waiting (a reply to a person): the sends queued
+        behind it move back by one slot, at most `most_owed` seconds' worth in all."""
+        now = time.monotonic()
+        self._last = min(max(now - self.catch_up, self._last + self.interval), now + most_owed)
+
 
 class ChannelSender:
     """Sends one messenger's queued messages."""
@@ -164,9 +170,15 @@ class ChannelSender:
                 self._flusher.cancel()
 
     async def pace(self) -> None:
-        """Take a turn on the overall budget (interactive replies call this)."""
+        """Wait for a turn on the overall budget (progress messages)."""
         await self._respect_pause()
         await self.gate.wait()
+
+    async def reply_slot(self) -> None:
+        """A reply to a person goes out at once and counts against the budget, so the
+        queued sends behind it slow down instead; only a 429 pause holds it back."""
+        await self._respect_pause()
+        self.gate.take()
 
     async def deliver_now(self, chat_id: str, outbound: Outbound) -> str:
         """Send one message outside the outbox (progress messages), on the same pace."""

@@ -15,7 +15,8 @@ from bot.config import Settings
 from bot.jobs import retention
 from bot.messaging import Outbound
 from bot.router import FloodGate, Router
-from bot.services import Services, privacy
+from bot.services import Services
+from bot.storage import personal_data
 from bot.storage.db import Database
 from bot.storage.outbox import Envelope
 from tests.factories import make_volunteer
@@ -52,8 +53,8 @@ async def test_mydata_sends_everything_stored(
     async def erase_tasks(tx: aiosqlite.Connection, volunteer_id: int, now: datetime) -> None:
         return None
 
-    monkeypatch.setattr(privacy, "_PARTS", {})
-    privacy.register_personal_data("tasks", export_tasks, erase_tasks)
+    monkeypatch.setattr(personal_data, "_PARTS", {})
+    personal_data.register_personal_data("tasks", export_tasks, erase_tasks)
     z = await join_as_zoraide(chat)
     volunteer = await services.volunteers.by_identity("telegram", USER_ID)
     assert volunteer is not None
@@ -115,8 +116,8 @@ async def test_forget_erases_and_nothing_readable_remains_in_the_file(
     async def erase_tasks(tx: aiosqlite.Connection, volunteer_id: int, now: datetime) -> None:
         erased_by_feature.append(volunteer_id)
 
-    monkeypatch.setattr(privacy, "_PARTS", {})
-    privacy.register_personal_data("tasks", export_tasks, erase_tasks)
+    monkeypatch.setattr(personal_data, "_PARTS", {})
+    personal_data.register_personal_data("tasks", export_tasks, erase_tasks)
     others = [await make_volunteer(services, str(n), first_name=f"Other{n}") for n in (2, 3)]
     z = await join_as_zoraide(chat)
     volunteer = await services.volunteers.by_identity("telegram", USER_ID)

@@ -4,7 +4,7 @@ and the retention purge of inactive volunteers.
 Each feature that stores personal data in its own tables registers how to export and
 erase its part, once, at import time of its storage module:
 
-    from bot.services.privacy import register_personal_data
+    from bot.storage.personal_data import register_personal_data
     register_personal_data("tasks", export_tasks, erase_tasks)
 
 `export(db, volunteer_id)` returns JSON-ready data (shown under the part's name in the
@@ -18,11 +18,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-
-import aiosqlite
 
 from bot.clock import Clock, to_iso
 from bot.config import Settings
@@ -30,36 +27,17 @@ from bot.i18n import _, use_language
 from bot.messaging import Choice, Outbound, choices
 from bot.storage.db import Database
 from bot.storage.outbox import NORMAL, Envelope
-from bot.storage.personal_data import erase_core, export_core
+from bot.storage.personal_data import (
+    erase_core,
+    export_core,
+    personal_data_parts,
+)
 from bot.storage.volunteers import VolunteerRepository
 
 log = logging.getLogger(__name__)
 
-Exporter = Callable[[Database, int], Awaitable[Any]]
-Eraser = Callable[[aiosqlite.Connection, int, datetime], Awaitable[None]]
 WARNING_DAYS = 30
 ABANDONED_ONBOARDING = timedelta(days=30)
-
-
-@dataclass(frozen=True, slots=True)
-class PersonalDataPart:
-    """How one feature exports and erases what it stores about a volunteer."""
-
-    name: str
-    export: Exporter
-    erase: Eraser
-
-
-_PARTS: dict[str, PersonalDataPart] = {}
-
-
-def register_personal_data(name: str, export: Exporter, erase: Eraser) -> None:
-    """Add (or replace) a feature's part of /mydata and /forget."""
-    _PARTS[name] = PersonalDataPart(name, export, erase)
-
-
-def personal_data_parts() -> tuple[PersonalDataPart, ...]:
-    return tuple(_PARTS.values())
 
 
 class PrivacyService:

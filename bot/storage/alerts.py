@@ -12,9 +12,9 @@ import aiosqlite
 
 from bot.clock import to_iso
 from bot.messaging import Outbound
-from bot.services.privacy import register_personal_data
 from bot.storage.db import Database, placeholders
 from bot.storage.outbox import URGENT
+from bot.storage.personal_data import register_personal_data
 from bot.text import esc
 
 INCIDENT_OPEN = ("new", "taken")

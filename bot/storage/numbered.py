@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from bot.clock import from_iso, to_iso
-from bot.services.privacy import register_personal_data
 from bot.storage.db import Database
+from bot.storage.personal_data import register_personal_data
 
 # After this long, a bare "2" is just text again.
 SHOWN_LIFETIME = timedelta(days=2)

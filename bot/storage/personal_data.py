@@ -1,13 +1,15 @@
-"""Everything stored about one volunteer in the foundation tables: export and erasure.
+"""Everything stored about one volunteer: export and erasure.
 
-Features with their own tables register their part in `bot.services.privacy`; this module
-covers volunteers, identities, teams, roles, consents, invites, conversations, the outbox
-and the audit log.
+Features with their own tables register their part here (`register_personal_data`, at
+import time of their storage module); this module itself covers volunteers, identities,
+teams, roles, consents, invites, conversations, the outbox and the audit log.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +17,31 @@ import aiosqlite
 
 from bot.clock import to_iso
 from bot.storage.db import Database
+
+Exporter = Callable[[Database, int], Awaitable[Any]]
+Eraser = Callable[[aiosqlite.Connection, int, datetime], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalDataPart:
+    """How one feature exports and erases what it stores about a volunteer."""
+
+    name: str
+    export: Exporter
+    erase: Eraser
+
+
+_PARTS: dict[str, PersonalDataPart] = {}
+
+
+def register_personal_data(name: str, export: Exporter, erase: Eraser) -> None:
+    """Add (or replace) a feature's part of /mydata and /forget."""
+    _PARTS[name] = PersonalDataPart(name, export, erase)
+
+
+def personal_data_parts() -> tuple[PersonalDataPart, ...]:
+    return tuple(_PARTS.values())
+
 
 # Personal columns of `volunteers`, NULLed (or reset) by erasure; the row itself stays
 # with status 'erased' so counts in reports do not change.

@@ -11,8 +11,8 @@ from typing import Any
 import aiosqlite
 
 from bot.clock import to_iso
-from bot.services.privacy import register_personal_data
 from bot.storage.db import Database, placeholders
+from bot.storage.personal_data import register_personal_data
 
 KINDS = ("share", "canvass", "call", "text", "event", "custom")
 TARGET_KINDS = ("team", "postcode", "department", "skill", "language", "availability")

@@ -210,8 +210,8 @@ class TelegramTransport:
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
         self._reply_keyboard_open: set[str] = set()
-        # Set by the app to the sender's pace, so replies share Telegram's overall budget
-        # with broadcasts (and go first: they wait at most a slot or two).
+        # Set by the app: replies go out at once but count against Telegram's overall budget,
+        # so broadcasts in progress slow down for them (and a 429 pause holds them too).
         self.pace: Callable[[], Awaitable[None]] | None = None
 
     @property
