@@ -404,8 +404,8 @@ class FakeBotAPI:
         self._messages: dict[tuple[ChatId, int], JSONDict] = {}
         self._last_bot_message: dict[ChatId, int] = {}
         self._chats: dict[ChatId, JSONDict] = {}
-        # Files users sent: file_id → (file_path, bytes); served by getFile and /file/bot….
-        self._user_files: dict[str, tuple[str, bytes]] = {}
+        # Files users sent, in order: file_id → (file_path, bytes); getFile and /file/bot….
+        self.user_files: dict[str, tuple[str, bytes]] = {}
         self.downloads: list[str] = []
         self._faults: list[_Fault] = []
         self._delays: dict[str, float] = {}
@@ -705,7 +705,8 @@ class FakeBotAPI:
         chat_id: ChatId | None = None,
         chat_type: str | None = None,
     ) -> int:
-        """Queue a photo (three sizes, like Telegram; the largest holds ``content``)."""
+        """Queue a photo in three sizes, smallest first like Telegram; the largest (the last
+        file in :attr:`user_files`) holds ``content``."""
         sizes = []
         for scale in (8, 3, 1):
             file_id, unique = self._register_user_file(f"photos/file_{self._file_seq}.jpg", content)
@@ -759,7 +760,7 @@ class FakeBotAPI:
 
     def _register_user_file(self, path: str, content: bytes) -> tuple[str, str]:
         file_id, unique = self._new_file_ids()
-        self._user_files[file_id] = (path, content)
+        self.user_files[file_id] = (path, content)
         return file_id, unique
 
     def tap(
@@ -1308,9 +1309,9 @@ class FakeBotAPI:
 
     def _get_file(self, params: JSONDict) -> JSONDict:
         file_id = params.get("file_id")
-        if not isinstance(file_id, str) or file_id not in self._user_files:
+        if not isinstance(file_id, str) or file_id not in self.user_files:
             raise BotAPIError(400, "Bad Request: invalid file_id")
-        path, content = self._user_files[file_id]
+        path, content = self.user_files[file_id]
         return {
             "file_id": file_id,
             "file_unique_id": "AQAD" + file_id[-10:],
@@ -1321,7 +1322,7 @@ class FakeBotAPI:
     def _serve_file(self, request: web.Request, match: re.Match[str]) -> web.Response:
         token, path = match.groups()
         self.tokens.add(token)
-        for stored_path, content in self._user_files.values():
+        for stored_path, content in self.user_files.values():
             if stored_path == path:
                 self.downloads.append(path)
                 return web.Response(body=content, content_type="application/octet-stream")
