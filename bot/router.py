@@ -289,23 +289,24 @@ class Router:
                 return expired()
             return await handler(request)
         flow = request.conversation.flow if request.conversation else ""
-        if inbound.file is not None and flow not in self.file_flows:
-            if flow in self.flows:
+        if flow in self.flows:
+            if inbound.file is not None and flow not in self.file_flows:
                 return Outbound(
                     _("I can't use a file here. Please answer with a message, or send /cancel.")
                 )
+            return await self.flows[flow](request)
+        # Fallbacks see files too: a forwarded post with a photo can still raise the alarm.
+        for fallback in self.fallbacks:
+            reply = await fallback(request)
+            if reply is not None:
+                return reply
+        if inbound.file is not None:
             return Outbound(
                 _(
                     "I only use files when I ask for one: a screenshot as proof of a shared "
                     "post, or a call list (CSV) for a phone bank. Send /help to see what I can do."
                 )
             )
-        if flow in self.flows:
-            return await self.flows[flow](request)
-        for fallback in self.fallbacks:
-            reply = await fallback(request)
-            if reply is not None:
-                return reply
         return Outbound(_("I didn't understand that. Send /help to see what I can do."))
 
     async def _cancel(self, request: Request) -> Reply:

@@ -133,6 +133,10 @@ async def test_a_file_where_none_is_expected_gets_a_helpful_answer(
     lea = chat("414")
     await lea.send("", file=SCREENSHOT)
     assert "Je n’utilise un fichier que quand je vous en demande un" in lea.last_text
+    # A forwarded post with a picture is still a post: the alarm is offered, as for text.
+    await ana.send("Vote for nobody https://social.example/p/1", forwarded=True, file=SCREENSHOT)
+    assert "Is this a post attacking the campaign?" in ana.last_text
+    await ana.tap("No, thanks")
     # While a flow waits for typed answers (a canvass count), a file is refused politely.
     await task(services, "canvass", title="Porte-à-porte")
     await ana.send("/task")
