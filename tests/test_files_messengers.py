@@ -81,12 +81,15 @@ async def test_an_organizer_sends_a_call_list_file_in_english(
     assert await services.db.fetch_value("SELECT COUNT(*) FROM call_contacts") == 0
     await send("big.csv", b"name,phone\n" + b"x" * 2_000_000, "the file is over 1 MB")
     await send("list.pdf", b"%PDF-1.7 fake", "CSV or text file", mime="application/pdf")
+    # Telegram fails to hand the file over: said so, nothing added; sending again works.
+    bot_api.fail_next("getFile", 400, "Bad Request: file is temporarily unavailable")
+    await send("list.csv", LIST, "I could not fetch the file")
     text = await send("list.csv", LIST, "Added 3 people")
     assert "Call list: 3 people, 3 left" in text
     assert await services.db.fetch_value("SELECT COUNT(*) FROM call_contacts") == 3
     # Only the two CSV files were fetched; the big one and the PDF were refused unread.
     assert len(bot_api.downloads) == 2
-    assert bot_api.stats.requests["getFile"] == 2
+    assert bot_api.stats.requests["getFile"] == 3
 
 
 async def test_a_photo_nobody_asked_for_gets_a_helpful_answer(
@@ -153,3 +156,10 @@ async def test_an_organizer_sends_a_call_list_file_on_signal(
         await signal_cli.wait_for_text(ADMIN_UUID, "3 personnes ajoutées", since=since)
         assert await services.db.fetch_value("SELECT COUNT(*) FROM call_contacts") == 3
         assert [c["method"] for c in signal_cli.calls].count("getAttachment") == 1
+        # signal-cli no longer has the attachment: said so, nothing more added.
+        since = len(signal_cli.sent)
+        more = b"nom,telephone\nAlix,0612121212\n"
+        signal_cli.send_text(ADMIN_UUID, "", number=ADMIN, attachment=("b.csv", "text/csv", more))
+        signal_cli.attachments.clear()  # before Relais reads the message: no await between
+        await signal_cli.wait_for_text(ADMIN_UUID, "pas pu récupérer le fichier", since=since)
+        assert await services.db.fetch_value("SELECT COUNT(*) FROM call_contacts") == 3
