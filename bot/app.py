@@ -110,6 +110,7 @@ class Relais:
                 settings, router.dispatch, on_blocked=self._blocked_handler(services)
             )
             self.transports.append(self.telegram)
+            services.downloads["telegram"] = self.telegram.download
             lane = sender.add(
                 self.telegram, Lane(paid_per_second=float(settings.paid_broadcast_rate))
             )
@@ -117,6 +118,7 @@ class Relais:
         if settings.signal_cli_url:
             self.signal = self._signal_transport(services, router)
             self.transports.append(self.signal)
+            services.downloads["signal"] = self.signal.download
             # One at a time, slowly: Signal's limits are unpublished and it bans bursts.
             rate = settings.signal_rate
             sender.add(

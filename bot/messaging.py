@@ -94,6 +94,22 @@ def choices(*rows: list[Choice] | tuple[Choice, ...] | Choice) -> tuple[tuple[Ch
 
 
 @dataclass(frozen=True, slots=True)
+class InboundFile:
+    """A file a person sent: a photo (a screenshot) or a document (a CSV call list).
+
+    Only a reference: the bytes stay on the messenger until a flow that wants them asks the
+    channel's downloader (`Services.downloads`). `size` and `mime` are what the messenger
+    declared (0 and "" when unknown), so oversized or unwanted files are refused unread.
+    """
+
+    kind: Literal["photo", "document"]
+    file_id: str
+    name: str = ""
+    size: int = 0
+    mime: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Inbound:
     """One thing a person did in a chat: a message, a tapped button, a shared location."""
 
@@ -112,6 +128,8 @@ class Inbound:
     # The message a tapped button belongs to, so the answer can replace it.
     message_id: str = ""
     forwarded: bool = False
+    # A photo or document sent with the message (its caption is `text`).
+    file: InboundFile | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

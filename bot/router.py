@@ -136,6 +136,8 @@ class Router:
         self.commands: dict[str, Command] = {}
         self.choices: dict[str, Handler] = {}
         self.flows: dict[str, Handler] = {}
+        # Flows that want a file at some step; every other flow is spared photos and documents.
+        self.file_flows: set[str] = set()
         self.fallbacks: list[Handler] = []
 
     # -- registration -------------------------------------------------------------------
@@ -161,9 +163,12 @@ class Router:
             raise ValueError(f"choice prefix {prefix!r} registered twice")
         self.choices[prefix] = handler
 
-    def flow(self, name: str, handler: Handler) -> None:
-        """Route what a person types while flow `name` waits for an answer."""
+    def flow(self, name: str, handler: Handler, *, files: bool = False) -> None:
+        """Route what a person types while flow `name` waits for an answer (and the photos
+        and documents they send, if `files`: the handler then checks what it got)."""
         self.flows[name] = handler
+        if files:
+            self.file_flows.add(name)
 
     def fallback(self, handler: Handler) -> None:
         """Try `handler` for anything else; it returns None to pass."""
@@ -283,12 +288,25 @@ class Router:
             if handler is None:
                 return expired()
             return await handler(request)
-        if request.conversation and request.conversation.flow in self.flows:
-            return await self.flows[request.conversation.flow](request)
+        flow = request.conversation.flow if request.conversation else ""
+        if flow in self.flows:
+            if inbound.file is not None and flow not in self.file_flows:
+                return Outbound(
+                    _("I can't use a file here. Please answer with a message, or send /cancel.")
+                )
+            return await self.flows[flow](request)
+        # Fallbacks see files too: a forwarded post with a photo can still raise the alarm.
         for fallback in self.fallbacks:
             reply = await fallback(request)
             if reply is not None:
                 return reply
+        if inbound.file is not None:
+            return Outbound(
+                _(
+                    "I only use files when I ask for one: a screenshot as proof of a shared "
+                    "post, or a call list (CSV) for a phone bank. Send /help to see what I can do."
+                )
+            )
         return Outbound(_("I didn't understand that. Send /help to see what I can do."))
 
     async def _cancel(self, request: Request) -> Reply:

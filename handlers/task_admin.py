@@ -6,15 +6,20 @@ tadm:ef:<task id>:<field> to pick the field to edit; every tap re-checks the sco
 
 from __future__ import annotations
 
+import logging
+
 from bot.i18n import N_, _, ngettext
 from bot.messaging import Choice, Outbound, choices
 from bot.router import Reply, Request, Router, expired
-from bot.services.calls import ImportRejected
+from bot.services.calls import ImportRejected, file_refusal
 from bot.services.people import ORGANIZER
 from bot.services.task_cards import kind_label
 from bot.services.tasks import parse_moment
 from bot.storage.tasks import Progress, Task
 from bot.text import clean, esc
+from bot.transports import DeliveryError
+
+log = logging.getLogger(__name__)
 
 STATUS_LABELS = {
     "open": N_("open"),
@@ -86,21 +91,32 @@ PASTE_PROBLEMS = {
 }
 
 
+# A file has a header line and may be big; these problems read differently from a paste.
+FILE_PROBLEMS = {
+    **PASTE_PROBLEMS,
+    "header": N_("line 1 must name the columns: name, phone (notes optional)"),
+    "size": N_("the file is too large (1 MB or 20,000 people at most)"),
+    "encoding": N_("the file is not UTF-8 text: save it as “CSV UTF-8”"),
+}
+
+
 async def ask_call_list(request: Request, task: Task) -> Outbound:
     """Start waiting for pasted lines of people to call for this task."""
     await request.begin("calllist", "paste", {"task": task.id})
     return Outbound(
         _(
             "Paste the people to call for “{title}”, one per line: name, phone, notes "
-            "(notes optional). Send several messages if the list is long. Nothing is added "
-            "from a message with a mistake: I tell you which line to fix."
+            "(notes optional). Send several messages if the list is long, or send a CSV file "
+            "whose first line names the columns name, phone, notes. Nothing is added from a "
+            "message or file with a mistake: I tell you which line to fix."
         ).format(title=esc(task.title)),
         choices=choices(Choice(_("Finished"), f"tadm:listdone:{task.id}")),
     )
 
 
 async def on_call_list(request: Request) -> Reply:
-    """Lines pasted for a call list: all added, or none and each bad line named."""
+    """Lines pasted or a CSV file sent for a call list: all added, or none and each bad line
+    named."""
     assert request.conversation is not None
     task = await request.services.tasks.manageable(
         request.actor, int(request.conversation.data["task"])
@@ -108,15 +124,19 @@ async def on_call_list(request: Request) -> Reply:
     if task is None or task.kind != "call":
         await request.finish()
         return expired()
+    is_file = request.inbound.file is not None
+    problems = FILE_PROBLEMS if is_file else PASTE_PROBLEMS
+    content = request.text.encode()
+    if is_file:
+        downloaded = await _call_list_file(request, task)
+        if isinstance(downloaded, Outbound):
+            return downloaded
+        content = downloaded
     try:
-        added = await request.services.calls.import_list(
-            task.id, request.text.encode(), header=False
-        )
+        added = await request.services.calls.import_list(task.id, content, header=is_file)
     except ImportRejected as rejected:
         lines = [
-            _(PASTE_PROBLEMS.get(p.problem, PASTE_PROBLEMS["empty"])).format(
-                line=p.line, value=esc(p.value)
-            )
+            _(problems.get(p.problem, problems["empty"])).format(line=p.line, value=esc(p.value))
             for p in rejected.problems[:20]
         ]
         return Outbound(
@@ -135,6 +155,42 @@ async def on_call_list(request: Request) -> Reply:
         + call_line(summary),
         choices=choices(Choice(_("Finished"), f"tadm:listdone:{task.id}")),
     )
+
+
+async def _call_list_file(request: Request, task: Task) -> bytes | Outbound:
+    """The bytes of a call list sent as a file, or the answer refusing it (unread if the
+    messenger already says it is too big or not CSV)."""
+    file = request.inbound.file
+    assert file is not None
+    finished = choices(Choice(_("Finished"), f"tadm:listdone:{task.id}"))
+    refusal = file_refusal(file)
+    if refusal == "type":
+        return Outbound(
+            _(
+                "Nothing was added: I can only read a call list as a CSV or text file "
+                "(.csv, .txt). Export your spreadsheet as CSV and send it again."
+            ),
+            choices=finished,
+        )
+    if refusal == "size":
+        return Outbound(
+            _("Nothing was added: the file is over 1 MB. Split the list and send the parts."),
+            choices=finished,
+        )
+    download = request.services.downloads.get(request.inbound.channel)
+    if download is None:
+        return Outbound(
+            _("I cannot read files on this messenger yet. Please paste the lines instead."),
+            choices=finished,
+        )
+    try:
+        return await download(file)
+    except DeliveryError as exc:
+        log.warning("call list file could not be downloaded: %s", exc)
+        return Outbound(
+            _("Nothing was added: I could not fetch the file. Please send it again."),
+            choices=finished,
+        )
 
 
 async def cmd_tasks(request: Request) -> Reply:
@@ -265,4 +321,4 @@ def register(router: Router) -> None:
     )
     router.choice("tadm", on_button)
     router.flow("taskedit", on_edit)
-    router.flow("calllist", on_call_list)
+    router.flow("calllist", on_call_list, files=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.clock import from_iso
 from bot.i18n import N_, _, format_date, format_time, ngettext
-from bot.messaging import Choice, Outbound, choices
+from bot.messaging import Choice, InboundFile, Outbound, choices
 from bot.router import Reply, Request, Router, expired
 from bot.services.task_cards import accepted_card, assignment_choices, describe, offer_card
 from bot.services.tasks import zone
@@ -29,13 +29,17 @@ OUTCOME_STEPS: dict[str, tuple[str, ...]] = {
     "custom": (),
 }
 QUESTIONS = {
-    "proof": N_("Great! If you like, send me the link to your post as proof, or tap No proof."),
+    "proof": N_(
+        "Great! If you like, send me the link to your post or a screenshot of it as proof, "
+        "or tap No proof."
+    ),
     "doors_knocked": N_("Well done! How many doors did you knock on?"),
     "conversations": N_("How many conversations did you have?"),
     "supporters": N_("How many supporters did you meet?"),
     "comment": N_("Anything to tell the organizers? Write a comment, or tap No comment."),
     "people_reached": N_("Well done! How many people did you send the message to?"),
 }
+PROOF_HINT = N_("Send a link starting with https://, a screenshot, or tap No proof.")
 NUMBER_STEPS = ("doors_knocked", "conversations", "supporters", "people_reached")
 QUICK_NUMBERS = (0, 1, 2, 3, 5, 10, 20)
 MAX_NUMBER = 100_000
@@ -233,7 +237,7 @@ async def _record(request: Request, assignment_id: int, outcome: Outcome) -> Rep
     )
 
 
-async def _answer(request: Request, step: str, value: str) -> Reply:
+async def _answer(request: Request, step: str, value: str, *, screenshot: bool = False) -> Reply:
     """One answer of the outcome flow: check it, store it, ask the next question or record."""
     conversation = request.conversation
     assert conversation is not None
@@ -252,10 +256,12 @@ async def _answer(request: Request, step: str, value: str) -> Reply:
             return Outbound(_("That is more conversations than doors. Please check the number."))
     elif value == "-":
         answer = None
+    elif step == "proof" and screenshot:
+        answer = value
     elif step == "proof":
         link = clean(value)
         if not link.startswith(("https://", "http://")) or len(link) > 500 or " " in link:
-            return Outbound(_("Send a link starting with https://, or tap No proof."))
+            return Outbound(_(PROOF_HINT))
         answer = link
     else:
         answer = clean(value)[:1000] or None
@@ -291,10 +297,26 @@ async def on_quick_answer(request: Request) -> Reply:
 
 
 async def outcome_step(request: Request) -> Reply:
-    """What the volunteer types while the outcome flow waits."""
+    """What the volunteer types (or the screenshot they send) while the outcome flow waits."""
     conversation = request.conversation
     assert conversation is not None
+    file = request.inbound.file
+    if file is not None:
+        if conversation.step != "proof":
+            return Outbound(
+                _("I can't use a file here. Please answer with a message, or send /cancel.")
+            )
+        if file.kind != "photo" and not file.mime.startswith("image/"):
+            return Outbound(_(PROOF_HINT))
+        proof = screenshot_proof(request.inbound.channel, file)
+        return await _answer(request, "proof", proof, screenshot=True)
     return await _answer(request, conversation.step, request.text)
+
+
+def screenshot_proof(channel: str, file: InboundFile) -> str:
+    """What outcomes.proof keeps for a screenshot: a reference, not the image, so that the
+    picture stays on the messenger and /forget blanks it like a link."""
+    return f"{channel}-{file.kind}:{file.file_id}"[:500]
 
 
 async def cmd_me(request: Request) -> Reply:
@@ -331,7 +353,7 @@ def register(router: Router) -> None:
     router.command("me", cmd_me, description=N_("Your points and streak"))
     router.choice("task", _dispatch_task)
     router.choice("out", on_quick_answer)
-    router.flow("outcome", outcome_step)
+    router.flow("outcome", outcome_step, files=True)
 
 
 async def _dispatch_task(request: Request) -> Reply:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.messaging import InboundFile
 from bot.services.alerts import AlertService
 from bot.services.broadcasts import BroadcastService
 from bot.services.calls import CallService
@@ -63,6 +64,8 @@ class Services:
     roles_changed: list[Callable[[int], object]] = field(default_factory=list)
     # (channel, invite code) → what to show: a t.me link on Telegram, the bare code elsewhere.
     deep_link: Callable[[str, str], str] = field(default=lambda channel, code: f"/start {code}")
+    # Per channel: fetch the bytes of a file a person sent (filled in by each messenger).
+    downloads: dict[str, Callable[[InboundFile], Awaitable[bytes]]] = field(default_factory=dict)
     # Rapid response: incidents, duty, escalation, ripostes (needs the bundle to queue pages).
     alerts: AlertService = field(init=False)
 

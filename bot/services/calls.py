@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import phonenumbers
 
 from bot.clock import Clock
+from bot.messaging import InboundFile
 from bot.storage.calls import RESULTS, CallRepository, Contact, ContactRow
 from bot.storage.tasks import Assignment, TaskRepository
 from bot.text import clean, clean_name
@@ -124,6 +125,27 @@ def _columns(header: list[str]) -> dict[str, int] | None:
             if key in names and column not in found:
                 found[column] = index
     return found if "name" in found and "phone" in found else None
+
+
+# What a call list sent as a file may be: CSV or plain text (spreadsheets export either).
+LIST_SUFFIXES = (".csv", ".txt", ".tsv")
+LIST_MIME_TYPES = ("text/", "application/csv", "application/vnd.ms-excel")
+
+
+def file_refusal(file: InboundFile) -> str | None:
+    """Why a file sent in the chat cannot be a call list ("type", "size"), before reading it.
+
+    Messengers declare the name, type and size, so a PDF or a 20 MB video is refused unread.
+    """
+    name = file.name.lower()
+    mime = file.mime.lower()
+    if file.kind != "document" or not (
+        name.endswith(LIST_SUFFIXES) or (not name and mime.startswith(LIST_MIME_TYPES))
+    ):
+        return "type"
+    if file.size > MAX_FILE_BYTES:
+        return "size"
+    return None
 
 
 class CallService:

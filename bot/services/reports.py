@@ -89,6 +89,18 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone)
 
 
+def proof_cell(proof: str | None) -> str:
+    """A share's proof as an organizer reads it: the link, or "screenshot (telegram)" when a
+    screenshot was sent (outcomes.proof keeps only the messenger's file reference)."""
+    if not proof:
+        return ""
+    head, _, _rest = proof.partition(":")
+    channel, _, kind = head.partition("-")
+    if kind in ("photo", "document") and not head.startswith("http"):
+        return f"screenshot ({channel})"
+    return proof
+
+
 def pseudonym(key: str, volunteer_id: int) -> str:
     """A stable reference for a volunteer in exports, meaningless outside this deployment."""
     digest = hmac.new(key.encode(), f"volunteer:{volunteer_id}".encode(), hashlib.sha256)
@@ -319,7 +331,7 @@ class ReportService:
                                 "attended",
                             )
                         ),
-                        "" if erased else r["proof"] or "",
+                        "" if erased else proof_cell(r["proof"]),
                         "" if erased else r["comment"] or "",
                         r["points"],
                         self._moment(r["recorded_at"]),

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.clock import Clock, SystemClock
-from bot.messaging import Attachment, Inbound, Outbound
+from bot.messaging import Attachment, Inbound, InboundFile, Outbound
 from bot.storage.numbered import Shown, ShownChoicesRepository
-from bot.text import clean_name, to_plain
+from bot.text import clean, clean_name, to_plain
 from bot.transports import (
     PermanentFailure,
     RateLimited,
@@ -124,6 +124,9 @@ def to_inbound(
         if number and _digits(contact) == _digits(number):
             return Inbound(**base, contact_phone=contact)
         return Inbound(**base, text=contact)
+    file = _attachment(data)
+    if file is not None and private:
+        return Inbound(**base, text=text, file=file)
     if not text:
         return None
     if text.startswith("/"):
@@ -145,6 +148,24 @@ def to_inbound(
     if shown.request == "contact" and _PHONE_RE.match(text) and len(_digits(text)) >= 6:
         return Inbound(**base, contact_phone=text)
     return Inbound(**base, text=text)
+
+
+def _attachment(data: dict[str, Any]) -> InboundFile | None:
+    """The first file of a message: images count as photos (screenshots), the rest as
+    documents. signal-cli keeps the bytes; `getAttachment` with its id fetches them."""
+    for item in data.get("attachments") or ():
+        if not isinstance(item, dict) or not item.get("id"):
+            continue
+        mime = str(item.get("contentType") or "")
+        size = item.get("size")
+        return InboundFile(
+            "photo" if mime.startswith("image/") else "document",
+            str(item["id"]),
+            name=clean(str(item.get("filename") or "")),
+            size=size if isinstance(size, int) else 0,
+            mime=mime,
+        )
+    return None
 
 
 def _is_command(text: str, commands: Iterable[str]) -> bool:
@@ -362,6 +383,22 @@ class SignalTransport:
         self._captcha_reported = False
         # Recipients Signal said are not registered: not asked again until they write.
         self._unregistered: set[str] = set()
+
+    async def download(self, file: InboundFile) -> bytes:
+        """The bytes of an attachment signal-cli received (`getAttachment` returns base64)."""
+        try:
+            result = await self.client.rpc("getAttachment", {"id": file.file_id})
+        except RpcError as exc:
+            raise PermanentFailure(str(exc)) from exc
+        except SignalCliError as exc:
+            raise TransientFailure(str(exc)) from exc
+        data = result.get("data") if isinstance(result, dict) else result
+        if not isinstance(data, str):
+            raise PermanentFailure("signal-cli returned no attachment data")
+        try:
+            return base64.b64decode(data, validate=True)
+        except ValueError as exc:
+            raise PermanentFailure("signal-cli returned unreadable attachment data") from exc
 
     async def start(self) -> None:
         if not await self.client.check():

@@ -41,7 +41,7 @@ from telegram.request import HTTPXRequest
 
 from bot.config import LANGUAGES, Settings
 from bot.i18n import _, use_language
-from bot.messaging import Inbound, Outbound
+from bot.messaging import Inbound, InboundFile, Outbound
 from bot.transports import (
     PermanentFailure,
     RateLimited,
@@ -119,8 +119,41 @@ def to_inbound(update: Update) -> Inbound | None:
         **base,
         text=text,
         forwarded=message.forward_origin is not None,
+        file=_file(message),
         extra={"urls": _urls(message)},
     )
+
+
+def _file(message: Message) -> InboundFile | None:
+    """A photo (its largest size) or a document sent with the message, by reference."""
+    if message.photo:
+        largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
+        return InboundFile("photo", largest.file_id, size=largest.file_size or 0)
+    document = message.document
+    if document is not None:
+        return InboundFile(
+            "document",
+            document.file_id,
+            name=document.file_name or "",
+            size=document.file_size or 0,
+            mime=document.mime_type or "",
+        )
+    return None
+
+
+def file_base_url(api_base_url: str) -> str | None:
+    """Where files are downloaded from, next to TELEGRAM_API_BASE_URL.
+
+    Telegram serves files at https://api.telegram.org/file/bot<token>/<path>; a local Bot API
+    server or a proxy follows the same layout, so ".../bot" becomes ".../file/bot". For an
+    address that does not end in /bot the layout is unknown: None keeps PTB's default
+    (Telegram's own file server).
+    """
+    base = api_base_url.rstrip("/")
+    for tail in ("/bot{token}", "/bot"):
+        if base.endswith(tail):
+            return base[: -len(tail)] + "/file" + tail
+    return None
 
 
 def _urls(message: Message) -> list[str]:
@@ -206,6 +239,9 @@ class TelegramTransport:
         builder = builder.request(
             request or AiohttpRequest(connection_pool_size=64, read_timeout=10, write_timeout=10)
         ).get_updates_request(HTTPXRequest(connection_pool_size=1, read_timeout=40))
+        files = file_base_url(settings.telegram_api_base_url)
+        if files is not None:
+            builder = builder.base_file_url(files)
         self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
@@ -217,6 +253,18 @@ class TelegramTransport:
     @property
     def bot_username(self) -> str:
         return self.app.bot.username or ""
+
+    async def download(self, file: InboundFile) -> bytes:
+        """The bytes of a file a person sent (getFile, then a download from the file server)."""
+        try:
+            found = await self.app.bot.get_file(file.file_id)
+            return bytes(await found.download_as_bytearray())
+        except RetryAfter as exc:
+            raise RateLimited(_seconds(exc.retry_after)) from exc
+        except (BadRequest, Forbidden) as exc:
+            raise PermanentFailure(str(exc)) from exc
+        except TelegramError as exc:
+            raise TransientFailure(str(exc)) from exc
 
     async def start(self) -> None:
         await self.app.initialize()

@@ -9,8 +9,11 @@ Test side:
 
 * inject user activity with :meth:`FakeBotAPI.send_text`, :meth:`~FakeBotAPI.tap`,
   :meth:`~FakeBotAPI.send_location`, :meth:`~FakeBotAPI.send_contact`,
-  :meth:`~FakeBotAPI.forward_text` and :meth:`~FakeBotAPI.enqueue_raw`; the bot receives them
-  through ``getUpdates`` long polling;
+  :meth:`~FakeBotAPI.forward_text`, :meth:`~FakeBotAPI.send_photo`,
+  :meth:`~FakeBotAPI.send_document` and :meth:`~FakeBotAPI.enqueue_raw`; the bot receives them
+  through ``getUpdates`` long polling. Files users send are kept, so ``getFile`` and a download
+  from ``/file/bot<token>/<file_path>`` (PTB's ``base_file_url``, see
+  :attr:`~FakeBotAPI.base_file_url`) return their bytes, as on Telegram;
 * inspect what the bot did through :attr:`~FakeBotAPI.sent`, :meth:`~FakeBotAPI.messages_to`,
   :meth:`~FakeBotAPI.wait_for`, :meth:`~FakeBotAPI.wait_for_text`,
   :meth:`~FakeBotAPI.last_keyboard`, :attr:`~FakeBotAPI.answered_callbacks`,
@@ -94,6 +97,7 @@ def _words(text: str) -> frozenset[str]:
 
 
 _PATH_RE = re.compile(r"/bot([^/]+)/([A-Za-z]+)/?\Z")
+_FILE_PATH_RE = re.compile(r"/file/bot([^/]+)/(.+)\Z")
 
 # PTB sends every non-string value JSON-encoded and strings raw, so a raw "42" may have been
 # either. These parameters are strings in the Bot API and are never decoded.
@@ -400,6 +404,9 @@ class FakeBotAPI:
         self._messages: dict[tuple[ChatId, int], JSONDict] = {}
         self._last_bot_message: dict[ChatId, int] = {}
         self._chats: dict[ChatId, JSONDict] = {}
+        # Files users sent, in order: file_id → (file_path, bytes); getFile and /file/bot….
+        self.user_files: dict[str, tuple[str, bytes]] = {}
+        self.downloads: list[str] = []
         self._faults: list[_Fault] = []
         self._delays: dict[str, float] = {}
 
@@ -428,6 +435,7 @@ class FakeBotAPI:
             "getMyCommands": self._get_my_commands,
             "sendPhoto": self._send_photo,
             "sendDocument": self._send_document,
+            "getFile": self._get_file,
             "sendChatAction": self._send_chat_action,
             # getUpdates is awaited specially in _handle; this entry only names it.
             "getUpdates": lambda _p: [],
@@ -505,6 +513,11 @@ class FakeBotAPI:
     def base_url(self) -> str:
         """URL to pass as PTB's ``base_url``; PTB appends the token, then ``/method``."""
         return f"http://127.0.0.1:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """URL to pass as PTB's ``base_file_url`` (Telegram's is …/file/bot)."""
+        return f"http://127.0.0.1:{self.port}/file/bot"
 
     # ------------------------------------------------------------------ configuration
 
@@ -678,6 +691,77 @@ class FakeBotAPI:
             user_id, first_name, language_code, chat_id, chat_type, content
         )
         return self.enqueue_raw({"message": message})
+
+    def send_photo(
+        self,
+        user_id: int,
+        *,
+        caption: str | None = None,
+        content: bytes = b"\x89PNG fake screenshot",
+        width: int = 1080,
+        height: int = 1920,
+        first_name: str = "Ana",
+        language_code: str | None = "fr",
+        chat_id: ChatId | None = None,
+        chat_type: str | None = None,
+    ) -> int:
+        """Queue a photo in three sizes, smallest first like Telegram; the largest (the last
+        file in :attr:`user_files`) holds ``content``."""
+        sizes = []
+        for scale in (8, 3, 1):
+            file_id, unique = self._register_user_file(f"photos/file_{self._file_seq}.jpg", content)
+            sizes.append(
+                {
+                    "file_id": file_id,
+                    "file_unique_id": unique,
+                    "width": width // scale,
+                    "height": height // scale,
+                    "file_size": max(1, len(content) // (scale * scale)),
+                }
+            )
+        body: JSONDict = {"photo": sizes}
+        if caption is not None:
+            body["caption"] = caption
+        message = self._incoming_message(
+            user_id, first_name, language_code, chat_id, chat_type, body
+        )
+        return self.enqueue_raw({"message": message})
+
+    def send_document(
+        self,
+        user_id: int,
+        filename: str,
+        content: bytes,
+        *,
+        mime_type: str = "text/csv",
+        caption: str | None = None,
+        first_name: str = "Ana",
+        language_code: str | None = "fr",
+        chat_id: ChatId | None = None,
+        chat_type: str | None = None,
+    ) -> int:
+        """Queue a document; getFile and the file download then return ``content``."""
+        file_id, unique = self._register_user_file(f"documents/file_{self._file_seq}", content)
+        body: JSONDict = {
+            "document": {
+                "file_id": file_id,
+                "file_unique_id": unique,
+                "file_name": filename,
+                "mime_type": mime_type,
+                "file_size": len(content),
+            }
+        }
+        if caption is not None:
+            body["caption"] = caption
+        message = self._incoming_message(
+            user_id, first_name, language_code, chat_id, chat_type, body
+        )
+        return self.enqueue_raw({"message": message})
+
+    def _register_user_file(self, path: str, content: bytes) -> tuple[str, str]:
+        file_id, unique = self._new_file_ids()
+        self.user_files[file_id] = (path, content)
+        return file_id, unique
 
     def tap(
         self,
@@ -867,6 +951,9 @@ class FakeBotAPI:
 
     async def _handle(self, request: web.Request) -> web.Response:
         received = time.monotonic()
+        file_match = _FILE_PATH_RE.match(request.path)
+        if file_match is not None and request.method == "GET":
+            return self._serve_file(request, file_match)
         match = _PATH_RE.match(request.path)
         if match is None:
             return self._respond(BotAPIError(404, "Not Found").body(), 404)
@@ -1219,6 +1306,27 @@ class FakeBotAPI:
     def _new_file_ids(self) -> tuple[str, str]:
         self._file_seq += 1
         return f"BQACAgQAAxkfake{self._file_seq:06d}", f"AQADfake{self._file_seq:06d}"
+
+    def _get_file(self, params: JSONDict) -> JSONDict:
+        file_id = params.get("file_id")
+        if not isinstance(file_id, str) or file_id not in self.user_files:
+            raise BotAPIError(400, "Bad Request: invalid file_id")
+        path, content = self.user_files[file_id]
+        return {
+            "file_id": file_id,
+            "file_unique_id": "AQAD" + file_id[-10:],
+            "file_size": len(content),
+            "file_path": path,
+        }
+
+    def _serve_file(self, request: web.Request, match: re.Match[str]) -> web.Response:
+        token, path = match.groups()
+        self.tokens.add(token)
+        for stored_path, content in self.user_files.values():
+            if stored_path == path:
+                self.downloads.append(path)
+                return web.Response(body=content, content_type="application/octet-stream")
+        return self._respond(BotAPIError(404, "Not Found: file not found").body(), 404)
 
     def _send_photo(self, params: JSONDict) -> JSONDict:
         chat_id = self._require_chat(params)

@@ -3,7 +3,8 @@
 It serves the three endpoints of `signal-cli daemon --http`:
 
 * ``POST /api/v1/rpc``: JSON-RPC 2.0 (415 unless ``Content-Type: application/json``, 405 for
-  other methods); ``send`` answers ``{"timestamp", "results": [...]}`` like signal-cli;
+  other methods); ``getAttachment`` returns ``{"data": base64}`` of a file a person sent;
+  ``send`` answers ``{"timestamp", "results": [...]}`` like signal-cli;
 * ``GET /api/v1/events``: Server-Sent Events, ``event:receive`` + ``data:<json>`` per
   incoming message, ``:`` keep-alive comments;
 * ``GET /api/v1/check``: 200.
@@ -68,6 +69,8 @@ class FakeSignalCli:
         self.sent: list[SentMessage] = []
         self.calls: list[dict[str, Any]] = []
         self.unregistered: set[str] = set()
+        # Attachments people sent: id → bytes, served by getAttachment (base64 `data`).
+        self.attachments: dict[str, bytes] = {}
         self.stream_connections = 0
         self._faults: list[tuple[str, dict[str, Any]]] = []
         self._pending: deque[dict[str, Any]] = deque()
@@ -137,8 +140,12 @@ class FakeSignalCli:
         group_id: str = "",
         timestamp: int | None = None,
         contacts: list[dict[str, Any]] | None = None,
+        attachment: tuple[str, str, bytes] | None = None,
     ) -> int:
-        """A person writes to the bot; returns the message timestamp (its id)."""
+        """A person writes to the bot; returns the message timestamp (its id).
+
+        `attachment` is (filename, content type, bytes): the envelope carries its id,
+        contentType, filename and size as signal-cli does, and getAttachment returns it."""
         stamp = timestamp or next(self._timestamps)
         data: dict[str, Any] = {
             "timestamp": stamp,
@@ -150,6 +157,18 @@ class FakeSignalCli:
             data["groupInfo"] = {"groupId": group_id, "type": "DELIVER"}
         if contacts:
             data["contacts"] = contacts
+        if attachment is not None:
+            filename, content_type, content = attachment
+            ident = f"att{stamp}.bin"
+            self.attachments[ident] = content
+            data["attachments"] = [
+                {
+                    "contentType": content_type,
+                    "filename": filename,
+                    "id": ident,
+                    "size": len(content),
+                }
+            ]
         envelope = {
             "source": number or uuid,
             "sourceNumber": number,
@@ -279,6 +298,12 @@ class FakeSignalCli:
         if body.get("jsonrpc") != "2.0" or "method" not in body:
             return self._error(request_id, -32600, "Invalid request")
         method, params = body["method"], body.get("params") or {}
+        if method == "getAttachment":
+            content = self.attachments.get(str(params.get("id")))
+            if content is None:
+                return self._error(request_id, -1, "Attachment not found")
+            data = base64.b64encode(content).decode()
+            return web.json_response({"jsonrpc": "2.0", "result": {"data": data}, "id": request_id})
         if method != "send":
             return self._error(request_id, -32601, f"Method not implemented: {method}")
         return self._send(request_id, params)
