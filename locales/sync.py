@@ -52,7 +52,9 @@ def main() -> int:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             catalog = Catalog(locale=language, project="Relais", fuzzy=False)
+        created = catalog.creation_date  # kept, so a refresh with no new string changes nothing
         catalog.update(template, no_fuzzy_matching=True)
+        catalog.creation_date = created
         catalog.project = "Relais"
         catalog.version = ""
         catalog.fuzzy = False
