@@ -37,3 +37,27 @@ def to_plain(markup: str) -> str:
     """Relais markup as plain text, for messengers without formatting."""
     markup = re.sub(r"<a\s+href=\"([^\"]*)\"[^>]*>(.*?)</a>", r"\2 (\1)", markup, flags=re.S)
     return html.unescape(_TAG.sub("", markup))
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut a long text into messages at line breaks (or hard, for one huge line)."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        parts.append(current)
+    return parts

@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.messaging import Choice, Outbound, choices
-from bot.transports.telegram import inline_keyboard, request_keyboard, split_text
+from bot.text import split_text
+from bot.transports.telegram import inline_keyboard, request_keyboard
 
 
 @given(st.text(alphabet=st.sampled_from("ab \n"), max_size=20_000))

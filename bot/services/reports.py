@@ -10,6 +10,8 @@ import csv
 import hashlib
 import hmac
 import io
+import os
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -99,6 +101,23 @@ def proof_cell(proof: str | None) -> str:
     if kind in ("photo", "document") and not head.startswith("http"):
         return f"screenshot ({channel})"
     return proof
+
+
+def pseudonym_key(settings: Settings) -> str:
+    """RELAIS_PSEUDONYM_KEY, or else a random key kept in a file beside the database.
+
+    Without a secret key, references would be a plain hash of small ids, reversed by
+    trying them all. The file is not in the database, so database backups do not carry it.
+    """
+    if settings.pseudonym_key:
+        return settings.pseudonym_key.value
+    path = settings.database_path.with_name(settings.database_path.name + ".pseudonym-key")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as key_file:
+            key_file.write(secrets.token_hex(32))
+    return path.read_text().strip()
 
 
 def pseudonym(key: str, volunteer_id: int) -> str:
@@ -222,7 +241,7 @@ class ReportService:
         return count
 
     async def _write(self, actor: Actor, what: str, scope: Scope, out: Any) -> int:
-        key = self.settings.pseudonym_key.value
+        key = pseudonym_key(self.settings)
         teams = actor.team_scope()
         count = 0
         if what == "volunteers":

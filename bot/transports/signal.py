@@ -32,7 +32,7 @@ from typing import Any
 from bot.clock import Clock, SystemClock
 from bot.messaging import Attachment, Inbound, InboundFile, Outbound
 from bot.storage.numbered import Shown, ShownChoicesRepository
-from bot.text import clean, clean_name, to_plain
+from bot.text import clean, clean_name, split_text, to_plain
 from bot.transports import (
     PermanentFailure,
     RateLimited,
@@ -194,28 +194,6 @@ def render(outbound: Outbound) -> tuple[list[str], Shown]:
     text, payloads = render_numbered(outbound)
     shown = Shown(tuple(payloads), tuple(choice_labels(outbound)), outbound.request or "")
     return split_text(text, MAX_TEXT), shown
-
-
-def split_text(text: str, limit: int) -> list[str]:
-    """Cut a long text into messages at line breaks (or hard, for one huge line)."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not parts:
-        parts.append(current)
-    return parts
 
 
 _STYLES = {

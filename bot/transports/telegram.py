@@ -42,6 +42,7 @@ from telegram.request import HTTPXRequest
 from bot.config import LANGUAGES, Settings
 from bot.i18n import _, use_language
 from bot.messaging import Inbound, InboundFile, Outbound
+from bot.text import split_text
 from bot.transports import (
     PermanentFailure,
     RateLimited,
@@ -187,30 +188,6 @@ def request_keyboard(outbound: Outbound) -> ReplyKeyboardMarkup | None:
     else:
         return None
     return ReplyKeyboardMarkup([[button]], one_time_keyboard=True, resize_keyboard=True)
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Cut a long text into messages at line breaks (or hard, for one huge line)."""
-    if len(text) <= limit:
-        return [text]
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        parts.append(current)
-    return parts
 
 
 class TelegramTransport:
@@ -395,7 +372,7 @@ class TelegramTransport:
                     **extra,
                 )
             return str(message.message_id)
-        parts = split_text(outbound.text or "…")
+        parts = split_text(outbound.text or "…", MAX_TEXT)
         message_id = ""
         for index, part in enumerate(parts):
             last = index == len(parts) - 1

@@ -225,6 +225,17 @@ class _Fault:
     chat_id: ChatId | None
 
 
+@dataclass
+class _Storm:
+    method: str
+    every: int
+    status: int
+    description: str
+    retry_after: int
+    until: float
+    seen: int = 0
+
+
 def _decode_value(name: str, value: str) -> Any:
     """Undo PTB's encoding of one form field: JSON for non-strings, raw for strings."""
     if name in _STRING_PARAMS or not value:
@@ -408,6 +419,7 @@ class FakeBotAPI:
         self.user_files: dict[str, tuple[str, bytes]] = {}
         self.downloads: list[str] = []
         self._faults: list[_Fault] = []
+        self._storms: list[_Storm] = []
         self._delays: dict[str, float] = {}
 
         self._poll_waiter: asyncio.Future[str] | None = None
@@ -559,6 +571,33 @@ class FakeBotAPI:
                 retry_after=retry_after,
                 remaining=times,
                 chat_id=_norm_chat_id(chat_id),
+            )
+        )
+
+    def fail_every(
+        self,
+        method: str,
+        every: int,
+        status: int = 429,
+        *,
+        for_seconds: float,
+        retry_after: int = 1,
+    ) -> None:
+        """A storm: for ``for_seconds``, every ``every``-th call of ``method`` fails (a 429
+        with ``retry_after`` by default), as when Telegram sheds load."""
+        description = (
+            f"Too Many Requests: retry after {retry_after}"
+            if status == 429
+            else _DEFAULT_DESCRIPTIONS.get(status, f"Error {status}")
+        )
+        self._storms.append(
+            _Storm(
+                method.lower(),
+                every,
+                status,
+                description,
+                retry_after,
+                time.monotonic() + for_seconds,
             )
         )
 
@@ -1042,6 +1081,13 @@ class FakeBotAPI:
         return params
 
     def _apply_faults(self, lname: str, chat_id: ChatId | None) -> None:
+        now = time.monotonic()
+        for storm in self._storms:
+            if storm.method in (lname, "*") and now < storm.until:
+                storm.seen += 1
+                if storm.seen % storm.every == 0:
+                    retry = storm.retry_after if storm.status == 429 else None
+                    raise BotAPIError(storm.status, storm.description, retry_after=retry)
         for fault in self._faults:
             if fault.method not in (lname, "*"):
                 continue
