@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from tempfile import SpooledTemporaryFile
 
-from bot import charts
 from bot.i18n import N_, _, current_language, format_number, ngettext
 from bot.messaging import Attachment, Choice, Outbound, choices
 from bot.report_text import PERIOD_LABELS, render, scope_title
@@ -146,6 +145,9 @@ async def _report_reply(request: Request, period: str, scope: str, *, edit: bool
 
 
 async def _chart_reply(request: Request, chart: str, period: str, scope: str) -> Outbound:
+    # matplotlib loads only when someone asks for a chart: it weighs ~40 MB and 0.3 s.
+    from bot import charts
+
     report = await _report(request, period, scope)
     language = current_language()
     heading = f"{_(PERIOD_LABELS[period])} — {scope_title(report)}"
