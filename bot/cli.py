@@ -35,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument(
         "--force", action="store_true", help="seed even though the database holds real volunteers"
     )
+    seed.add_argument(
+        "--channel",
+        choices=["telegram", "console"],
+        default="telegram",
+        help="where the synthetic volunteers are reachable (console: try them with /as ID)",
+    )
     export = commands.add_parser(
         "export-volunteer", help="print everything stored about volunteer ID (JSON)"
     )
@@ -235,6 +241,7 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
             tasks=args.tasks,
             assignments=args.assignments,
             id_base=args.id_base,
+            channel=args.channel,
         )
     finally:
         conn.close()

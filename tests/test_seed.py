@@ -79,3 +79,35 @@ def test_seed_rejects_bad_numbers(tmp_path: Path) -> None:
     result = seed(tmp_path / "x.sqlite3", "--volunteers", "0")
     assert result.returncode == 2
     assert "--volunteers must be at least 1" in result.stderr
+
+
+def test_seeded_console_volunteers_can_be_tried_with_as(tmp_path: Path) -> None:
+    database = tmp_path / "console.sqlite3"
+    result = seed(
+        database,
+        "--volunteers",
+        "20",
+        "--tasks",
+        "12",
+        "--assignments",
+        "100",
+        "--id-base",
+        "9000",
+        "--channel",
+        "console",
+    )
+    assert result.returncode == 0, result.stderr
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "RELAIS_LOG_LEVEL": "WARNING"}
+    env = {k: v for k, v in env.items() if not k.startswith(("TELEGRAM_", "SIGNAL_"))}
+    chat = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=ROOT,
+        env=env,
+        input="/as 9000\n/task\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Votre prochaine tâche" in chat.stdout or "Aucune tâche" in chat.stdout
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM call_results").fetchone()[0] > 0

@@ -202,6 +202,15 @@ async def bulk_load(
 
 
 SYNTHETIC_CONSENT = "synthetic"
+CALL_RESULTS = (
+    "supporter",
+    "undecided",
+    "opposed",
+    "no_answer",
+    "wrong_number",
+    "callback",
+    "do_not_call",
+)
 SKILL_CODES = ("share", "canvass", "call", "text", "events")
 SLOT_CODES = ("evenings", "weekends", "daytime")
 TASK_KINDS = ("share", "canvass", "call", "text", "event", "custom")
@@ -246,10 +255,12 @@ def synthetic_campaign(
     id_base: int,
     weeks: int = 8,
     seed_value: int = 7,
+    channel: str = "telegram",
 ) -> dict[str, int]:
     """Fill a migrated database with a realistic campaign: consented volunteers reachable
-    on Telegram at ids id_base…id_base+volunteers-1, teams and areas, tasks of every kind,
-    and assignments with outcomes spread over the past `weeks`."""
+    on `channel` (telegram, or the console) at ids id_base…id_base+volunteers-1, teams and
+    areas, tasks of every kind with call lists, and assignments with outcomes and calls
+    spread over the past `weeks`."""
     import random
     from datetime import timedelta
 
@@ -313,7 +324,7 @@ def synthetic_campaign(
             "identities",
             ("channel", "user_id", "volunteer_id", "chat_id", "created_at"),
             (
-                ("telegram", str(id_base + n), v, str(id_base + n), joined[v])
+                (channel, str(id_base + n), v, str(id_base + n), joined[v])
                 for n, v in enumerate(volunteer_ids)
             ),
         )
@@ -321,7 +332,7 @@ def synthetic_campaign(
             conn,
             "consents",
             ("volunteer_id", "text_version", "text_sha256", "channel", "given_at"),
-            ((v, SYNTHETIC_CONSENT, "-", "telegram", joined[v]) for v in volunteer_ids),
+            ((v, SYNTHETIC_CONSENT, "-", channel, joined[v]) for v in volunteer_ids),
         )
         insert_sync(
             conn,
@@ -447,6 +458,42 @@ def synthetic_campaign(
             ),
             outcome_rows,
         )
+        # Call tasks get a list of fictitious numbers (+33 6 99 …), some of them called.
+        first_contact = (
+            conn.execute("SELECT COALESCE(MAX(id), 0) FROM call_contacts").fetchone()[0] + 1
+        )
+        contacts: list[tuple[object, ...]] = []
+        results: list[tuple[object, ...]] = []
+        for t in (t for t in task_ids if kinds[t] == "call"):
+            for _ in range(20):
+                contact = first_contact + len(contacts)
+                result = rng.choice(CALL_RESULTS) if rng.random() < 0.6 else None
+                contacts.append(
+                    (
+                        contact,
+                        t,
+                        f"Contact {contact}",
+                        f"+33699{contact % 1_000_000:06d}",
+                        "done" if result else "ready",
+                        result,
+                        int(bool(result)),
+                        stamp,
+                    )
+                )
+                if result:
+                    results.append((contact, t, rng.choice(volunteer_ids), result, moment()))
+        insert_sync(
+            conn,
+            "call_contacts",
+            ("id", "task_id", "name", "phone", "state", "last_result", "attempts", "updated_at"),
+            contacts,
+        )
+        insert_sync(
+            conn,
+            "call_results",
+            ("contact_id", "task_id", "volunteer_id", "result", "called_at"),
+            results,
+        )
     conn.execute("ANALYZE")
     conn.commit()
     return {
@@ -454,6 +501,7 @@ def synthetic_campaign(
         "tasks": tasks,
         "assignments": assignments,
         "outcomes": len(outcome_rows),
+        "calls": len(results),
         "teams": len(team_ids),
     }
 
