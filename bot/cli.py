@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, read_dotenv
 from bot.logs import setup_logging
 from bot.storage.db import Database, StorageError
 
@@ -86,7 +87,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
-    setup_logging(settings.log_level, (settings.telegram_token.value,))
+    level = settings.log_level
+    console = not settings.telegram_token and not settings.signal_cli_url
+    chosen = "RELAIS_LOG_LEVEL" in os.environ or "RELAIS_LOG_LEVEL" in read_dotenv(Path(".env"))
+    if console and args.command in (None, "run") and not chosen:
+        level = "WARNING"  # the console chat shares the terminal with the logs
+    setup_logging(level, (settings.telegram_token.value,))
     try:
         if args.command in (None, "run"):
             from bot.app import Relais
