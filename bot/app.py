@@ -73,6 +73,8 @@ class Relais:
             services.broadcasts.wake_sender = sender.wake
             services.broadcasts.deliver_now = sender.deliver_now
             self._build_transports(services, router, sender)
+            for lane in sender.lanes.values():
+                lane.quiet_until = services.broadcasts.quiet_until
             scheduler = Scheduler(self.settings.timezone)
             register_jobs(scheduler, services)
             for transport in self.transports:

@@ -25,7 +25,7 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from bot.messaging import Outbound
-from bot.storage.outbox import Delivery, OutboxRepository, Settlement
+from bot.storage.outbox import Delivery, OutboxRepository, QuietUntil, Settlement
 from bot.transports import (
     PermanentFailure,
     RateLimited,
@@ -119,6 +119,8 @@ class ChannelSender:
         self.clock = clock
         self.lane = lane
         self.gate = RateGate(lane.per_second)
+        # Set by the app: holds ordinary broadcasts for recipients in their quiet hours.
+        self.quiet_until: QuietUntil | None = None
         self.paid_gate = RateGate(lane.paid_per_second, catch_up=0.004)
         self.wakeup = asyncio.Event()
         self.paused_until = 0.0
@@ -230,7 +232,9 @@ class ChannelSender:
     def _prefetch(self) -> None:
         if self._claiming is None:
             self._claiming = asyncio.ensure_future(
-                self.outbox.claim(self.transport.channel, self.clock.now(), self._batch)
+                self.outbox.claim(
+                    self.transport.channel, self.clock.now(), self._batch, self.quiet_until
+                )
             )
             self._claiming.add_done_callback(lambda _task: self._collect())
 

@@ -86,6 +86,27 @@ async def test_urgent_ignores_quiet_hours_but_never_reaches_stopped(
     assert priority == 0
 
 
+async def test_a_broadcast_still_sending_when_quiet_hours_begin_waits_for_the_morning(
+    services: Services, clock: FakeClock
+) -> None:
+    clock.set(datetime(2026, 11, 28, 19, 50, tzinfo=UTC))  # 20:50 in Paris: not yet quiet
+    await _people(services)
+    await services.broadcasts.create(
+        None, language="fr", body="Demain, tractage", audience=parse_audience("all")
+    )
+    await services.broadcasts.start_due()
+    assert set((await _queued(services)).values()) == {"2026-11-28T19:50:00.000000Z"}
+    clock.set(datetime(2026, 11, 28, 20, 10, tzinfo=UTC))  # 21:10: still not all sent
+    claimed = await services.outbox.claim(
+        "telegram", clock.now(), 20, services.broadcasts.quiet_until
+    )
+    # Sent now: no quiet hours, New York (15:10 there), own quiet hours from 22:00 only.
+    assert sorted(d.chat_id for d in claimed) == ["11", "12", "19"]
+    queued = await _queued(services)
+    assert from_iso(queued["10"]) == datetime(2026, 11, 29, 8, 0, tzinfo=UTC)  # 09:00 Paris
+    assert from_iso(queued["15"]) == datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+
+
 async def test_segments_combine_and_organizers_stay_in_their_teams(
     services: Services,
 ) -> None:

@@ -402,6 +402,11 @@ class BroadcastService:
             log.info("broadcast %d started for %d recipients", broadcast.id, recipients)
             self.wake_sender()
 
+    def quiet_until(self, now: datetime, timezone: str, quiet_hours: str | None) -> datetime | None:
+        """When a recipient's quiet hours end, if `now` falls in them (their own hours, or
+        the campaign's when they set none); checked again by the sender at send time."""
+        return self._hold_for(now)(timezone, "~" if quiet_hours is None else quiet_hours)
+
     def _hold_for(self, now: datetime) -> Callable[[str, str], datetime | None]:
         def hold(timezone: str, quiet_hours: str) -> datetime | None:
             try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,6 +11,8 @@ from bot.messaging import Outbound
 from bot.storage.db import Database, placeholders
 
 URGENT, NORMAL, BULK = 0, 5, 9
+# (now, the recipient's time zone, their own quiet hours or NULL) → end of quiet hours or None.
+QuietUntil = Callable[[datetime, str, str | None], datetime | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,16 +102,21 @@ class OutboxRepository:
             )
             return tx.total_changes - before
 
-    async def claim(self, channel: str, now: datetime, limit: int) -> list[Delivery]:
+    async def claim(
+        self, channel: str, now: datetime, limit: int, quiet_until: QuietUntil | None = None
+    ) -> list[Delivery]:
         """Mark up to `limit` due rows as sending (urgent first) and return them.
 
         Rows for volunteers who stopped (or, for broadcasts, paused) since they were queued
-        are withdrawn here, at send time, rather than sent.
+        are withdrawn here, at send time, rather than sent. With `quiet_until`, ordinary
+        broadcast rows whose recipient has entered their quiet hours since the broadcast
+        started wait for the morning instead.
         """
         stamp = to_iso(now)
         async with self.db.transaction() as tx:
             cursor = await tx.execute(
-                f"SELECT o.id, {_SKIP_REASON} AS skip FROM outbox o"
+                f"SELECT o.id, o.kind, o.priority, v.timezone, v.quiet_hours,"
+                f" {_SKIP_REASON} AS skip FROM outbox o"
                 " LEFT JOIN volunteers v ON v.id = o.volunteer_id"
                 " WHERE o.status = 'pending' AND o.channel = ? AND o.not_before <= ?"
                 " ORDER BY o.priority, o.id LIMIT ?",
@@ -117,12 +124,22 @@ class OutboxRepository:
             )
             picked = await cursor.fetchall()
             skipped = [(r["skip"], r["id"]) for r in picked if r["skip"]]
-            wanted = [r["id"] for r in picked if not r["skip"]]
+            held = []
+            if quiet_until is not None:
+                for r in picked:
+                    if not r["skip"] and r["kind"] == "broadcast" and r["priority"] == BULK:
+                        until = quiet_until(now, r["timezone"] or "", r["quiet_hours"])
+                        if until is not None:
+                            held.append((to_iso(until), r["id"]))
+            held_ids = {row_id for _, row_id in held}
+            wanted = [r["id"] for r in picked if not r["skip"] and r["id"] not in held_ids]
             if skipped:
                 await tx.executemany(
                     "UPDATE outbox SET status = 'cancelled', last_error = ? WHERE id = ?",
                     skipped,
                 )
+            if held:
+                await tx.executemany("UPDATE outbox SET not_before = ? WHERE id = ?", held)
             if not wanted:
                 return []
             cursor = await tx.execute(
