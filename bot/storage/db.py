@@ -151,10 +151,13 @@ class Database:
         self, sql: str, params: Params = (), chunk: int = 500
     ) -> AsyncIterator[aiosqlite.Row]:
         """Stream rows without holding the whole result in memory."""
-        async with self.reader.execute(sql, params) as cursor:
-            while rows := await cursor.fetchmany(chunk):
-                for row in rows:
-                    yield row
+        try:
+            async with self.reader.execute(sql, params) as cursor:
+                while rows := await cursor.fetchmany(chunk):
+                    for row in rows:
+                        yield row
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
 
     async def checkpoint(self) -> None:
         """Fold the WAL into the main file and truncate it (erased data must not linger)."""
