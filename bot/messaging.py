@@ -17,7 +17,11 @@ Request = Literal["location", "contact"]
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    """A button: `data` is a short payload (≤ 64 bytes) checked again when tapped."""
+    """A button: `data` is a short payload (≤ 64 bytes) checked again when tapped.
+
+    The label is plain text, never markup: messengers show it as typed, so user text in a
+    label (a team's name) is not escaped.
+    """
 
     label: str
     data: str = ""

@@ -137,7 +137,7 @@ async def _report_reply(request: Request, period: str, scope: str, *, edit: bool
     if len(teams) > 1:
         everything = _("Everything") if request.actor.is_admin else _("All my teams")
         buttons = [Choice(everything, f"rep:r:{period}:a")] + [
-            Choice(esc(name)[:40], f"rep:r:{period}:t{team_id}")
+            Choice(name[:40], f"rep:r:{period}:t{team_id}")
             for team_id, name in teams[:TEAM_BUTTONS]
         ]
         rows += [buttons[i : i + 2] for i in range(0, len(buttons), 2)]

@@ -36,3 +36,12 @@ def test_a_location_request_becomes_a_one_time_reply_keyboard() -> None:
     keyboard = request_keyboard(Outbound("Where?", request="location"))
     assert keyboard is not None and keyboard.one_time_keyboard
     assert keyboard.keyboard[0][0].request_location
+
+
+def test_labels_are_plain_text_on_messengers_without_buttons() -> None:
+    from bot.transports.numbered import render_numbered
+
+    text, payloads = render_numbered(
+        Outbound("Which team?", choices=choices(Choice("Paris <11e> & co", "rep:r:week:t1")))
+    )
+    assert "1. Paris <11e> & co" in text and payloads == ["rep:r:week:t1"]

@@ -18,10 +18,10 @@ def render_numbered(outbound: Outbound) -> tuple[str, list[str]]:
     for row in outbound.choices:
         for choice in row:
             if choice.url:
-                lines.append(f"• {to_plain(choice.label)}: {choice.url}")
+                lines.append(f"• {choice.label}: {choice.url}")
                 continue
             payloads.append(choice.data)
-            lines.append(f"{len(payloads)}. {to_plain(choice.label)}")
+            lines.append(f"{len(payloads)}. {choice.label}")
     if lines:
         text = f"{text}\n\n" + "\n".join(lines) if text else "\n".join(lines)
         if payloads:
