@@ -12,9 +12,9 @@ from typing import Any
 from bot.clock import from_iso
 from bot.i18n import N_, _, format_date, format_time, ngettext
 from bot.messaging import Choice, InboundFile, Outbound, choices
+from bot.quiet_hours import zone
 from bot.router import Reply, Request, Router, expired
 from bot.services.task_cards import accepted_card, assignment_choices, describe, offer_card
-from bot.services.tasks import zone
 from bot.storage.tasks import ClaimRefused, Outcome, Task
 from bot.storage.volunteers import Volunteer
 from bot.text import clean, esc

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from bot.clock import from_iso
 from bot.config import QuietHours
 from bot.i18n import _, format_number, format_time, ngettext, use_language
 from bot.links import display_url, find_links, link_key
 from bot.messaging import Choice, Outbound, choices
+from bot.quiet_hours import quiet_hours_of, quiet_until, zone
 from bot.services.people import Actor, NotAllowed
 from bot.services.reports import RAPID_RESPONSE_TIMES, ExtraSection, register_section
 from bot.storage.alerts import (
@@ -118,27 +118,12 @@ def subject_of(text: str, urls: Iterable[str] = ()) -> Subject:
 
 
 def quiet_now(
-    recipient: Recipient, default: QuietHours | None, zone: ZoneInfo, now: datetime
+    recipient: Recipient, default: QuietHours | None, campaign_zone: ZoneInfo, now: datetime
 ) -> bool:
     """Whether it is within this volunteer's quiet hours (their own, else the campaign's)."""
-    hours = default if recipient.quiet_hours is None else _parse_quiet(recipient.quiet_hours)
-    if hours is None:
-        return False
-    try:
-        local_zone = ZoneInfo(recipient.timezone) if recipient.timezone else zone
-    except (ZoneInfoNotFoundError, ValueError):
-        local_zone = zone
-    return hours.contains(now.astimezone(local_zone).time())
-
-
-def _parse_quiet(text: str) -> QuietHours | None:
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", text.strip())
-    if not match:
-        return None
-    h1, m1, h2, m2 = (int(g) for g in match.groups())
-    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
-        return None
-    return QuietHours(time(h1, m1), time(h2, m2))
+    hours = quiet_hours_of(recipient.quiet_hours, default)
+    local_zone = zone(recipient.timezone, campaign_zone)
+    return quiet_until(now, local_zone, hours) is not None
 
 
 class AlertService:

@@ -13,13 +13,13 @@ import re
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timedelta
 
 from bot.clock import Clock, from_iso
-from bot.config import LANGUAGES, QuietHours, Settings
+from bot.config import LANGUAGES, Settings
 from bot.i18n import _, format_datetime, format_number, format_time, use_language
 from bot.messaging import Choice, Outbound
+from bot.quiet_hours import quiet_hours_of, quiet_until, zone
 from bot.services.people import ADMIN, ORGANIZER, Actor
 from bot.storage.audit import AuditLog
 from bot.storage.broadcasts import Audience, Broadcast, BroadcastRepository, NewBroadcast
@@ -170,19 +170,6 @@ def parse_button(text: str) -> tuple[str, str, str]:
             _("Send a button as its label then its https:// link, e.g. “Sign up https://…”.")
         )
     return label, url, ""
-
-
-def hold_until(now: datetime, timezone: ZoneInfo, quiet: QuietHours | None) -> datetime | None:
-    """The end of the quiet hours `now` falls in (UTC), or None if it is not quiet."""
-    if quiet is None:
-        return None
-    local = now.astimezone(timezone)
-    if not quiet.contains(local.time()):
-        return None
-    end = datetime.combine(local.date(), quiet.end, tzinfo=timezone)
-    if end <= local:
-        end += timedelta(days=1)
-    return end.astimezone(now.tzinfo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,28 +392,15 @@ class BroadcastService:
     def quiet_until(self, now: datetime, timezone: str, quiet_hours: str | None) -> datetime | None:
         """When a recipient's quiet hours end, if `now` falls in them (their own hours, or
         the campaign's when they set none); checked again by the sender at send time."""
-        return self._hold_for(now)(timezone, "~" if quiet_hours is None else quiet_hours)
+        local_zone = zone(timezone, self.settings.timezone)
+        return quiet_until(now, local_zone, quiet_hours_of(quiet_hours, self.settings.quiet_hours))
 
     def _hold_for(self, now: datetime) -> Callable[[str, str], datetime | None]:
+        # The repository spells a NULL (the campaign's hours) as NO_QUIET_HOURS.
         def hold(timezone: str, quiet_hours: str) -> datetime | None:
-            try:
-                zone = ZoneInfo(timezone) if timezone else self.settings.timezone
-            except (ZoneInfoNotFoundError, ValueError):
-                zone = self.settings.timezone
-            return hold_until(now, zone, self._quiet(quiet_hours))
+            return self.quiet_until(now, timezone, None if quiet_hours == "~" else quiet_hours)
 
         return hold
-
-    def _quiet(self, text: str) -> QuietHours | None:
-        if text == "~":
-            return self.settings.quiet_hours
-        match = re.match(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$", text.strip())
-        if not match:
-            return None
-        a, b, c, d = (int(x) for x in match.groups())
-        if a > 23 or c > 23 or b > 59 or d > 59:
-            return None
-        return QuietHours(time(a, b), time(c, d))
 
     async def _follow(self, broadcast: Broadcast) -> None:
         figures = await self.figures(broadcast)

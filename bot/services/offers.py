@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from bot.clock import from_iso
 from bot.config import Settings
 from bot.i18n import use_language
+from bot.quiet_hours import quiet_hours_of, zone
 from bot.services.task_cards import offer_card, reminder_card
-from bot.services.tasks import in_slot, local_day_start, quiet_hours_of, zone
+from bot.services.tasks import in_slot, local_day_start
 from bot.storage.outbox import NORMAL, Envelope
 from bot.storage.tasks import Recipient, Task, TaskRepository
 from bot.storage.volunteers import VolunteerRepository

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timedelta, tzinfo
 
 from bot.clock import Clock, from_iso
-from bot.config import QuietHours, Settings
+from bot.config import Settings
+from bot.quiet_hours import zone
 from bot.services.people import ORGANIZER, Actor, NotAllowed
 from bot.storage.audit import AuditLog
 from bot.storage.tasks import (
@@ -45,29 +45,6 @@ class Standing:
     points: int
     this_week: int
     streak: int
-
-
-def zone(name: str, default: tzinfo) -> tzinfo:
-    """A volunteer's time zone, or the campaign's when unset or unknown."""
-    if name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return default
-
-
-def quiet_hours_of(own: str | None, default: QuietHours | None) -> QuietHours | None:
-    """A volunteer's quiet hours: their own ('HH:MM-HH:MM', '' for none) or the campaign's."""
-    if own is None:
-        return default
-    if not own.strip():
-        return None
-    try:
-        start, end = own.split("-")
-        return QuietHours(time.fromisoformat(start.strip()), time.fromisoformat(end.strip()))
-    except ValueError:
-        return default
 
 
 def slots_of(local: datetime) -> frozenset[str]:

@@ -113,6 +113,14 @@ class OutboxRepository:
         started wait for the morning instead.
         """
         stamp = to_iso(now)
+        # The sender asks every second; a read on the reader connection spares the writer
+        # lock (and other processes waiting on it) when nothing is due.
+        if not await self.db.fetch_value(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'pending' AND channel = ?"
+            " AND not_before <= ?)",
+            (channel, stamp),
+        ):
+            return []
         async with self.db.transaction() as tx:
             cursor = await tx.execute(
                 f"SELECT o.id, o.kind, o.priority, v.timezone, v.quiet_hours,"
