@@ -12,6 +12,7 @@ from typing import TextIO
 import handlers
 from bot.clock import Clock, SystemClock
 from bot.config import Identity, Settings
+from bot.core import open_core
 from bot.jobs import register_jobs
 from bot.messaging import Inbound, Outbound
 from bot.router import Router
@@ -60,10 +61,7 @@ class Relais:
         """Run until SIGTERM/SIGINT (or the end of console input)."""
         # First thing: a stop request during start-up must still end in a clean shutdown.
         self._install_signals()
-        await self.db.open()
-        try:
-            await self.db.migrate()
-            services = Services.build(self.settings, self.clock, self.db)
+        async with open_core(self.settings, self.clock, db=self.db) as services:
             router = Router(services)
             handlers.register(router)
             self.router = router
@@ -102,8 +100,6 @@ class Relais:
                 await sender.stop()
                 for transport in reversed(self.transports):
                     await transport.stop()
-        finally:
-            await self.db.close()
 
     def _build_transports(self, services: Services, router: Router, sender: Sender) -> None:
         settings = self.settings

@@ -9,13 +9,21 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.clock import Clock, ShiftedClock, SystemClock
 from bot.config import ConfigError, Settings, load_settings, read_dotenv
+from bot.core import open_core
 from bot.logs import setup_logging
-from bot.storage.db import Database, StorageError
+from bot.storage.db import StorageError
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Relais, the campaign bot")
+    parser.add_argument(
+        "--now",
+        metavar="TIME",
+        help="run as if it were TIME (ISO; the campaign's time zone unless it has an offset),"
+        " the clock running on from there: for trials and tests",
+    )
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the bot (the default)")
     commands.add_parser("migrate", help="bring the database up to date")
@@ -94,36 +102,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         level = "WARNING"  # the console chat shares the terminal with the logs
     setup_logging(level, (settings.telegram_token.value,))
     try:
+        clock = clock_from(args.now, settings)
+    except ValueError:
+        print(f"--now: expected an ISO time like 2026-12-01T18:30: {args.now!r}", file=sys.stderr)
+        return 2
+    try:
         if args.command in (None, "run"):
             from bot.app import Relais
 
-            asyncio.run(Relais(settings).run())
+            asyncio.run(Relais(settings, clock).run())
         elif args.command == "migrate":
-            asyncio.run(_migrate(settings))
+            asyncio.run(_migrate(settings, clock))
         elif args.command == "backup":
-            asyncio.run(_backup(settings, args.path))
+            asyncio.run(_backup(settings, clock, args.path))
         elif args.command == "seed":
-            return _seed(settings, args)
+            return _seed(settings, clock, args)
         elif args.command in ("export-volunteer", "erase-volunteer"):
-            return asyncio.run(_privacy(settings, args.command, args.volunteer_id, args))
+            return asyncio.run(_privacy(settings, clock, args.command, args.volunteer_id, args))
         elif args.command == "comms":
-            return asyncio.run(_comms(settings, args.action, args.who or ""))
+            return asyncio.run(_comms(settings, clock, args.action, args.who or ""))
         elif args.command in ("tasks", "calls"):
             from bot.task_cli import run_import
 
-            return asyncio.run(run_import(settings, args))
+            return asyncio.run(run_import(settings, clock, args))
         elif args.command == "report":
             from bot import report_cli
 
-            return asyncio.run(report_cli.run(settings, args))
+            return asyncio.run(report_cli.run(settings, clock, args))
         elif args.command == "export":
             from bot import report_cli
 
-            return asyncio.run(report_cli.export(settings, args.what, args.path))
+            return asyncio.run(report_cli.export(settings, clock, args.what, args.path))
         elif args.command == "broadcast":
             from bot.cli_broadcast import queue_broadcast
 
-            return asyncio.run(queue_broadcast(settings, args))
+            return asyncio.run(queue_broadcast(settings, clock, args))
     except StorageError as exc:
         print(f"Database error: {exc}", file=sys.stderr)
         return 1
@@ -132,41 +145,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-async def _migrate(settings: Settings) -> None:
-    db = Database(settings.database_path)
-    await db.open()
-    try:
-        applied = await db.migrate()
-        version = await db.version()
+def clock_from(now: str | None, settings: Settings) -> Clock:
+    """The machine's clock, or with `--now` the same clock moved to that moment."""
+    if not now:
+        return SystemClock()
+    from bot.cli_broadcast import parse_when
+
+    return ShiftedClock(parse_when(now, settings))
+
+
+async def _migrate(settings: Settings, clock: Clock) -> None:
+    async with open_core(settings, clock, migrate=False) as core:
+        applied = await core.db.migrate()
+        version = await core.db.version()
         print(
             f"{settings.database_path}: version {version}"
             + (f" (applied {', '.join(map(str, applied))})" if applied else " (up to date)")
         )
-    finally:
-        await db.close()
 
 
-async def _backup(settings: Settings, target: Path) -> None:
-    db = Database(settings.database_path)
-    await db.open()
-    try:
-        await db.backup(target)
+async def _backup(settings: Settings, clock: Clock, target: Path) -> None:
+    async with open_core(settings, clock, migrate=False) as core:
+        await core.db.backup(target)
         print(f"backed up {settings.database_path} to {target}")
-    finally:
-        await db.close()
 
 
 async def _privacy(
-    settings: Settings, command: str, volunteer_id: int, args: argparse.Namespace
+    settings: Settings, clock: Clock, command: str, volunteer_id: int, args: argparse.Namespace
 ) -> int:
     """The rights of someone who cannot use the chat any more, exercised by an admin."""
-    from bot.clock import SystemClock
-    from bot.services import Services
-
-    db = Database(settings.database_path)
-    await db.open()
-    try:
-        services = Services.build(settings, SystemClock(), db)
+    async with open_core(settings, clock, migrate=False) as services:
         volunteer = await services.volunteers.get(volunteer_id)
         if volunteer is None or volunteer.status == "erased":
             print(f"no volunteer #{volunteer_id} (or already erased)", file=sys.stderr)
@@ -180,24 +188,17 @@ async def _privacy(
             await services.audit.record(None, "volunteer.erase.cli", f"volunteer:{volunteer_id}")
             print(f"volunteer #{volunteer_id} erased")
         return 0
-    finally:
-        await db.close()
 
 
-async def _comms(settings: Settings, action: str, who: str) -> int:
-    from bot.clock import SystemClock
-    from bot.services import Services
+async def _comms(settings: Settings, clock: Clock, action: str, who: str) -> int:
     from handlers.duty import parse_identity
 
     identity = parse_identity(who, "telegram")
     if action != "list" and identity is None:
         print("expected telegram:<numeric id> or signal:<number>", file=sys.stderr)
         return 2
-    db = Database(settings.database_path)
-    await db.open()
-    try:
-        await db.migrate()
-        alerts = Services.build(settings, SystemClock(), db).alerts
+    async with open_core(settings, clock) as services:
+        alerts = services.alerts
         if action == "list":
             print(", ".join(await alerts.comms_team()) or "nobody")
             return 0
@@ -208,15 +209,12 @@ async def _comms(settings: Settings, action: str, who: str) -> int:
             result = await alerts.revoke_comms(None, identity.channel, identity.user_id)
         print(f"{identity}: {result}")
         return 1 if result == "unknown" else 0
-    finally:
-        await db.close()
 
 
-def _seed(settings: Settings, args: argparse.Namespace) -> int:
+def _seed(settings: Settings, clock: Clock, args: argparse.Namespace) -> int:
     """Synthetic volunteers, teams, tasks and history, for trials and benchmarks."""
     import sqlite3
     import time
-    from datetime import UTC, datetime
 
     from bot.storage.seed import holds_real_volunteers, synthetic_campaign
 
@@ -229,7 +227,7 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
     if args.assignments and not args.tasks:
         print("--assignments needs --tasks", file=sys.stderr)
         return 2
-    asyncio.run(_migrate(settings))
+    asyncio.run(_migrate(settings, clock))
     conn = sqlite3.connect(settings.database_path)
     try:
         if holds_real_volunteers(conn) and not args.force:
@@ -242,7 +240,7 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
         started = time.monotonic()
         counts = synthetic_campaign(
             conn,
-            datetime.now(UTC),
+            clock.now(),
             volunteers=args.volunteers,
             tasks=args.tasks,
             assignments=args.assignments,

@@ -6,12 +6,11 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from bot.clock import SystemClock
+from bot.clock import Clock
 from bot.config import Settings
+from bot.core import open_core
 from bot.i18n import format_datetime, use_language
-from bot.services import Services
 from bot.services.broadcasts import BroadcastError
-from bot.storage.db import Database
 
 
 def parse_when(text: str, settings: Settings) -> datetime:
@@ -22,18 +21,14 @@ def parse_when(text: str, settings: Settings) -> datetime:
     return moment.astimezone(UTC)
 
 
-async def queue_broadcast(settings: Settings, args: argparse.Namespace) -> int:
+async def queue_broadcast(settings: Settings, clock: Clock, args: argparse.Namespace) -> int:
     """Write the broadcast row; print what was queued. Exit status 2 on bad input."""
     try:
         send_at = parse_when(args.at, settings) if args.at else None
     except ValueError:
         print(f"--at: expected an ISO time like 2026-12-01T18:30, got {args.at!r}", file=sys.stderr)
         return 2
-    db = Database(settings.database_path)
-    await db.open()
-    try:
-        await db.migrate()
-        services = Services.build(settings, SystemClock(), db)
+    async with open_core(settings, clock) as services:
         with use_language(settings.language):
             try:
                 from bot.services.broadcasts import parse_audience
@@ -60,5 +55,3 @@ async def queue_broadcast(settings: Settings, args: argparse.Namespace) -> int:
             f" ({count} volunteers right now). The running bot sends it."
         )
         return 0
-    finally:
-        await db.close()

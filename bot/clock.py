@@ -19,6 +19,16 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class ShiftedClock:
+    """The machine's clock moved to another moment, running on from there (`--now`)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.offset = start - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
 def to_iso(moment: datetime) -> str:
     """Store a moment as an ISO-8601 UTC string (sortable as text)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.clock import SystemClock, to_iso
+from bot.clock import Clock, to_iso
 from bot.config import Identity, Settings
+from bot.core import open_core
 from bot.i18n import use_language
 from bot.report_text import render
 from bot.services.people import Actor
@@ -19,12 +20,9 @@ from bot.services.reports import (
     EXPORTS,
     PERIODS,
     Report,
-    ReportService,
     UnknownChoice,
     period_window,
 )
-from bot.storage.audit import AuditLog
-from bot.storage.db import Database
 from bot.storage.reports import Scope
 from bot.text import to_plain
 
@@ -42,33 +40,30 @@ def add_parser(commands: Any) -> None:
     report.add_argument("--language", choices=("fr", "en"), help="for --format text")
 
 
-async def run(settings: Settings, args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+async def run(
+    settings: Settings, clock: Clock, args: argparse.Namespace, out: TextIO = sys.stdout
+) -> int:
     """Print the report; 2 for an unknown team or area."""
-    db = Database(settings.database_path)
-    await db.open()
     try:
-        await db.migrate()
-        clock = SystemClock()
-        service = ReportService(settings, clock, db, AuditLog(db, clock))
-        scope, name = Scope(), ""
-        if args.team:
-            team = await service.repo.team_by_name(args.team)
-            if team is None:
-                print(f"Unknown team: {args.team}", file=sys.stderr)
-                return 2
-            scope, name = Scope(teams=frozenset({team[0]})), team[1]
-        elif args.area:
-            if not await service.repo.department_known(args.area):
-                print(f"Unknown area: {args.area}", file=sys.stderr)
-                return 2
-            scope, name = Scope(department=args.area), args.area
-        window = period_window(args.period, clock.now(), settings.timezone)
-        report = await service.build(scope, window, args.period, name)
+        async with open_core(settings, clock) as services:
+            service = services.reports
+            scope, name = Scope(), ""
+            if args.team:
+                team = await service.repo.team_by_name(args.team)
+                if team is None:
+                    print(f"Unknown team: {args.team}", file=sys.stderr)
+                    return 2
+                scope, name = Scope(teams=frozenset({team[0]})), team[1]
+            elif args.area:
+                if not await service.repo.department_known(args.area):
+                    print(f"Unknown area: {args.area}", file=sys.stderr)
+                    return 2
+                scope, name = Scope(department=args.area), args.area
+            window = period_window(args.period, clock.now(), settings.timezone)
+            report = await service.build(scope, window, args.period, name)
     except UnknownChoice as exc:
         print(f"Unknown choice: {exc}", file=sys.stderr)
         return 2
-    finally:
-        await db.close()
     if args.format == "json":
         json.dump(as_dict(report), out, ensure_ascii=False, indent=2)
         out.write("\n")
@@ -122,18 +117,11 @@ def flatten(data: dict[str, Any]) -> list[tuple[str, str, Any]]:
     return rows
 
 
-async def export(settings: Settings, what: str, path: Path) -> int:
+async def export(settings: Settings, clock: Clock, what: str, path: Path) -> int:
     """Write an admin's export of the whole campaign to `path` (audited, actor unknown)."""
-    db = Database(settings.database_path)
-    await db.open()
-    try:
-        await db.migrate()
-        clock = SystemClock()
-        service = ReportService(settings, clock, db, AuditLog(db, clock))
+    async with open_core(settings, clock) as services:
         admin = Actor(Identity("cli", "admin"), "", None, (), True)
         with path.open("wb") as sink:
-            rows = await service.export(admin, what, sink)
-    finally:
-        await db.close()
+            rows = await services.reports.export(admin, what, sink)
     print(f"{rows} rows written to {path}")
     return 0

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.clock import SystemClock
+from bot.clock import Clock
 from bot.config import Settings
-from bot.services import Services
+from bot.core import open_core
 from bot.services.calls import ImportProblem, ImportRejected
 from bot.services.task_import import TaskFileRejected, import_tasks
-from bot.storage.db import Database
 
 CALL_PROBLEMS = {
     "header": "the first line must name the columns: name, phone (and optionally notes)",
@@ -30,18 +29,14 @@ def describe_call_problem(problem: ImportProblem) -> str:
     return f"{where}{CALL_PROBLEMS.get(problem.problem, problem.problem)}{value}"
 
 
-async def run_import(settings: Settings, args: argparse.Namespace) -> int:
+async def run_import(settings: Settings, clock: Clock, args: argparse.Namespace) -> int:
     """Import tasks or a call list; print what was added or every line to fix."""
     try:
         content = args.file.read_bytes()
     except OSError as exc:
         print(f"Cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 1
-    db = Database(settings.database_path)
-    await db.open()
-    try:
-        await db.migrate()
-        services = Services.build(settings, SystemClock(), db)
+    async with open_core(settings, clock) as services:
         if args.command == "tasks":
             try:
                 tasks = await import_tasks(services.tasks, args.file.name, content)
@@ -63,5 +58,3 @@ async def run_import(settings: Settings, args: argparse.Namespace) -> int:
             return 1
         print(f"{added} contact(s) added to task #{args.task_id}")
         return 0
-    finally:
-        await db.close()

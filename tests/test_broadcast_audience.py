@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.clock import from_iso
+from bot.clock import from_iso, to_iso
 from bot.messaging import Outbound
 from bot.services import Services
 from bot.services.broadcasts import BroadcastError, check_markup, parse_audience
@@ -21,6 +22,8 @@ from bot.storage.seed import SeedVolunteer
 from tests.broadcast_factories import actor_for, seed
 from tests.fakes.bot_api import _html_error
 from tests.fakes.clock import FakeClock
+
+PARIS = ZoneInfo("Europe/Paris")
 
 LATE_EVENING = datetime(2026, 11, 28, 22, 0, tzinfo=UTC)  # 23:00 in Paris: quiet hours
 
@@ -159,6 +162,8 @@ async def _run_cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:
         sys.executable,
         "-m",
         "bot",
+        "--now",
+        env["NOW"],
         "broadcast",
         *args,
         env=env,
@@ -182,14 +187,23 @@ async def test_the_command_line_queues_a_broadcast_the_bot_then_sends(
         "DATABASE_URL": f"sqlite:///{services.settings.database_path}",
         "RELAIS_LANGUAGE": "en",
         "PATH": "/usr/bin:/bin",
+        "NOW": clock.now().isoformat(),  # the command line runs on the test's clock
     }
     code, out, err = await _run_cli(
         env, "--text", "<b>Phone bank</b> tonight", "--to", "skill:call"
     )
     assert code == 0, err
     assert "Broadcast #1 queued" in out and "skill:call (2 volunteers right now)" in out
+    evening = (clock.now() + timedelta(hours=6)).astimezone(PARIS)
     code, out, err = await _run_cli(
-        env, "--text", "Later", "--to", "team:Nord", "--at", "2026-11-28T20:00", "--urgent"
+        env,
+        "--text",
+        "Later",
+        "--to",
+        "team:Nord",
+        "--at",
+        evening.strftime("%Y-%m-%dT%H:%M"),
+        "--urgent",
     )
     assert code == 0, err
     code, _out, err = await _run_cli(env, "--text", "<b>broken", "--to", "all")
@@ -200,14 +214,18 @@ async def test_the_command_line_queues_a_broadcast_the_bot_then_sends(
     assert code == 2 and "RELAIS_PAID_BROADCAST" in err
     code, _out, err = await _run_cli(env, "--text", "x", "--at", "tomorrow")
     assert code == 2 and "--at" in err
+    yesterday = (clock.now() - timedelta(days=1)).isoformat()
+    code, _out, err = await _run_cli(env, "--text", "x", "--at", yesterday)
+    assert code == 2 and "That time is in the past" in err
 
-    clock.set(datetime.now(UTC))
+    clock.advance(minutes=1)  # the command line's clock ran on for a moment
     await services.broadcasts.sweep()
     queued = await _queued(services)
     assert sorted(queued) == ["300", "302"]
     later = await services.broadcasts.repo.get(2)
     assert later is not None and later.status == "scheduled" and later.urgent
-    assert later.send_at == "2026-11-28T19:00:00.000000Z"  # 20:00 in Paris
+    # The time was typed in Paris time, and stored in UTC.
+    assert later.send_at == to_iso(evening.replace(second=0, microsecond=0))
 
 
 async def test_progress_is_one_message_edited_in_place_then_a_report(

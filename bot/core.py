@@ -1,0 +1,30 @@
+"""The core every face of Relais runs on: one database and its services, on one clock.
+
+The bot, each command-line verb and the benchmarks all open it here, so a test (or a
+trial of election day) can give them all the same clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.services import Services
+from bot.storage.db import Database
+
+
+@asynccontextmanager
+async def open_core(
+    settings: Settings, clock: Clock, *, migrate: bool = True, db: Database | None = None
+) -> AsyncIterator[Services]:
+    """Open the database (brought up to date unless told not to) and build the services."""
+    db = db or Database(settings.database_path)
+    await db.open()
+    try:
+        if migrate:
+            await db.migrate()
+        yield Services.build(settings, clock, db)
+    finally:
+        await db.close()
