@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import json
 import sys
@@ -23,6 +22,7 @@ from bot.services.reports import (
     UnknownChoice,
     period_window,
 )
+from bot.spreadsheet import SafeWriter
 from bot.storage.reports import Scope
 from bot.text import to_plain
 
@@ -68,7 +68,7 @@ async def run(
         json.dump(as_dict(report), out, ensure_ascii=False, indent=2)
         out.write("\n")
     elif args.format == "csv":
-        writer = csv.writer(out)
+        writer = SafeWriter(out)
         writer.writerow(["figure", "key", "value"])
         writer.writerows(flatten(as_dict(report)))
     else:

@@ -320,10 +320,13 @@ class AlertService:
             lines.extend(f"• {esc(c[:200])}" for c in comments)
         return lines
 
-    async def page_with_comments(self, incident: Incident, language: str) -> list[str]:
-        """The incident's details with the reporters' comments, for /incidents <id>."""
+    async def page_with_comments(
+        self, incident: Incident, language: str, teams: frozenset[int] | None = None
+    ) -> list[str]:
+        """The incident's details with the reporters' comments (with `teams`, only their
+        members' comments), for /incidents <id>."""
         with use_language(language):
-            comments = await self.repo.comments(incident.id)
+            comments = await self.repo.comments(incident.id, teams=teams)
             return [self._headline(incident), *self._details(incident, comments)]
 
     # -- answering a page -----------------------------------------------------------------
@@ -779,17 +782,37 @@ class AlertService:
 
     # -- measures -------------------------------------------------------------------------
 
-    async def recent(self) -> tuple[list[Incident], list[tuple[Riposte, Tally]]]:
-        incidents = await self.repo.recent_incidents(10)
-        ripostes = [(r, await self.tally(r)) for r in await self.repo.recent_ripostes(5)]
+    async def recent(self, actor: Actor) -> tuple[list[Incident], list[tuple[Riposte, Tally]]]:
+        """The latest incidents and ripostes this reader may see."""
+        teams = self.reader_teams(actor)
+        incidents = await self.repo.recent_incidents(10, teams)
+        ripostes = [
+            (r, await self.tally(r))
+            for r in await self.repo.recent_ripostes(5, teams, actor.volunteer_id)
+        ]
         return incidents, ripostes
 
-    async def require_reader(self, actor: Actor, subject: str = "") -> None:
-        """Incidents are for the comms team and organizers; reading comments is audited."""
+    def reader_teams(self, actor: Actor) -> frozenset[int] | None:
+        """None for the comms team and admins (every incident); an organizer's teams
+        otherwise: they see what their teams' members reported, and nothing else."""
+        self.require_reader(actor)
+        return None if actor.is_comms else actor.team_scope() or frozenset()
+
+    def require_reader(self, actor: Actor) -> None:
+        """Incidents are for the comms team, admins and organizers (within their teams)."""
         if not (actor.is_comms or actor.is_organizer):
             raise NotAllowed("organizer")
-        if subject:
-            await self.services.audit.record(actor.volunteer_id, "incident.read", subject)
+
+    async def readable(self, actor: Actor, incident_id: int) -> Incident | None:
+        """The incident if this reader may see it (reading it is audited), else None."""
+        teams = self.reader_teams(actor)
+        incident = await self.repo.incident(incident_id)
+        if incident is None:
+            return None
+        if teams is not None and not await self.repo.reported_by_teams(incident.id, teams):
+            return None
+        await self.services.audit.record(actor.volunteer_id, "incident.read", str(incident.id))
+        return incident
 
 
 def link(url: str, shown: int = 60) -> str:

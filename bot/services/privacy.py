@@ -91,6 +91,12 @@ class PrivacyService:
         now = self.clock.now()
         retention = timedelta(days=self.settings.retention_days)
         await self.volunteers.end_pauses(now)
+        voided = await self.volunteers.void_future_warnings(now)
+        if voided:
+            # The clock was ahead when they were written; warn again, by this clock.
+            log.warning(
+                "retention: %d warnings dated in the future were voided (clock jump?)", voided
+            )
         envelopes = []
         warned = await self.volunteers.to_warn_for_retention(
             now - retention + timedelta(days=WARNING_DAYS)
@@ -106,7 +112,11 @@ class PrivacyService:
                             retention_warning(self.settings.retention_days),
                             volunteer_id=volunteer.id,
                             priority=NORMAL,
-                            dedupe_key=f"retention:{volunteer.id}:{volunteer.last_active_at}",
+                            # The day too: a warning voided by a clock jump is sent again.
+                            dedupe_key=(
+                                f"retention:{volunteer.id}:{volunteer.last_active_at}"
+                                f":{to_iso(now)[:10]}"
+                            ),
                         )
                     )
         # Queue first, then mark: a crash in between re-sends nothing (dedupe key).

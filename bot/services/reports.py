@@ -6,7 +6,6 @@ modules add report sections (rapid-response times, …) with `register_section`.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
 import io
@@ -21,6 +20,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock, from_iso
 from bot.config import Settings
 from bot.services.people import ORGANIZER, Actor, NotAllowed
+from bot.spreadsheet import SafeWriter
 from bot.storage.audit import AuditLog
 from bot.storage.db import Database
 from bot.storage.reports import Figures, ReportRepository, Scope, Window
@@ -231,7 +231,7 @@ class ReportService:
         scope, _ = await self.scope_for(actor)
         text = io.TextIOWrapper(sink, encoding="utf-8-sig", newline="", write_through=True)
         try:
-            count = await self._write(actor, what, scope, csv.writer(text))
+            count = await self._write(actor, what, scope, SafeWriter(text))
             text.flush()
         finally:
             text.detach()

@@ -286,17 +286,40 @@ class AlertRepository:
         row = await self.db.fetch_one("SELECT * FROM incidents WHERE id = ?", (incident_id,))
         return Incident.from_row(row) if row else None
 
-    async def recent_incidents(self, limit: int = 10) -> list[Incident]:
-        rows = await self.db.fetch_all("SELECT * FROM incidents ORDER BY id DESC LIMIT ?", (limit,))
+    async def recent_incidents(
+        self, limit: int = 10, teams: frozenset[int] | None = None
+    ) -> list[Incident]:
+        """The latest incidents; with `teams`, only those a member of these teams reported."""
+        sql, params = "SELECT * FROM incidents", []
+        if teams is not None:
+            sql += f" WHERE EXISTS ({_REPORTED_BY_TEAMS.format(teams=placeholders(teams))})"
+            params = sorted(teams)
+        rows = await self.db.fetch_all(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
         return [Incident.from_row(r) for r in rows]
 
-    async def comments(self, incident_id: int, limit: int = 5) -> list[str]:
-        """Reporters' comments, oldest first (no names: the page needs what, not who)."""
-        rows = await self.db.fetch_all(
-            "SELECT comment FROM incident_reports WHERE incident_id = ? AND comment != ''"
-            " ORDER BY reported_at LIMIT ?",
-            (incident_id, limit),
+    async def reported_by_teams(self, incident_id: int, teams: frozenset[int]) -> bool:
+        """Whether a member of one of these teams reported the incident."""
+        sql = _REPORTED_BY_TEAMS.format(teams=placeholders(teams))
+        return bool(
+            await self.db.fetch_value(
+                f"SELECT EXISTS ({sql}) FROM incidents WHERE id = ?", (*sorted(teams), incident_id)
+            )
         )
+
+    async def comments(
+        self, incident_id: int, limit: int = 5, teams: frozenset[int] | None = None
+    ) -> list[str]:
+        """Reporters' comments, oldest first (no names: the page needs what, not who); with
+        `teams`, only those of these teams' members."""
+        sql = "SELECT r.comment FROM incident_reports r WHERE r.incident_id = ? AND r.comment != ''"
+        params: list[object] = [incident_id]
+        if teams is not None:
+            sql += (
+                " AND r.volunteer_id IN (SELECT volunteer_id FROM team_members"
+                f" WHERE team_id IN ({placeholders(teams)}))"
+            )
+            params += sorted(teams)
+        rows = await self.db.fetch_all(sql + " ORDER BY r.reported_at LIMIT ?", (*params, limit))
         return [r["comment"] for r in rows]
 
     async def set_notify(self, incident_id: int, volunteer_id: int) -> bool:
@@ -655,8 +678,20 @@ class AlertRepository:
         row = await self.db.fetch_one("SELECT * FROM ripostes WHERE id = ?", (riposte_id,))
         return Riposte.from_row(row) if row else None
 
-    async def recent_ripostes(self, limit: int = 5) -> list[Riposte]:
-        rows = await self.db.fetch_all("SELECT * FROM ripostes ORDER BY id DESC LIMIT ?", (limit,))
+    async def recent_ripostes(
+        self, limit: int = 5, teams: frozenset[int] | None = None, organizer_id: int | None = None
+    ) -> list[Riposte]:
+        """The latest ripostes; with `teams`, only those this organizer launched or that
+        called these teams' members."""
+        sql, params = "SELECT * FROM ripostes", []
+        if teams is not None:
+            sql += (
+                " WHERE organizer_id IS ? OR EXISTS (SELECT 1 FROM riposte_calls c"
+                " JOIN team_members m ON m.volunteer_id = c.volunteer_id"
+                f" WHERE c.riposte_id = ripostes.id AND m.team_id IN ({placeholders(teams)}))"
+            )
+            params = [organizer_id if organizer_id is not None else -1, *sorted(teams)]
+        rows = await self.db.fetch_all(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
         return [Riposte.from_row(r) for r in rows]
 
     async def calls(self, riposte_id: int, ring: int | None = None) -> list[Call]:
@@ -831,6 +866,13 @@ class AlertRepository:
                 ),
             )
             return True
+
+
+# An incident reported by at least one member of the given teams (for organizers' reads).
+_REPORTED_BY_TEAMS = (
+    "SELECT 1 FROM incident_reports r JOIN team_members m ON m.volunteer_id = r.volunteer_id"
+    " WHERE r.incident_id = incidents.id AND m.team_id IN ({teams})"
+)
 
 
 async def _event(

@@ -518,6 +518,16 @@ class VolunteerRepository:
         )
         return [Volunteer.from_row(r) for r in rows]
 
+    async def void_future_warnings(self, now: datetime) -> int:
+        """Forget retention warnings dated after `now`: written while the clock was wrong,
+        they prove nothing and must neither block a real warning nor count as one."""
+        async with self.db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE volunteers SET retention_warned_at = NULL WHERE retention_warned_at > ?",
+                (to_iso(now),),
+            )
+            return cursor.rowcount
+
     async def mark_retention_warned(self, volunteer_ids: Iterable[int], moment: datetime) -> None:
         rows = [(to_iso(moment), volunteer_id) for volunteer_id in volunteer_ids]
         if not rows:
@@ -530,7 +540,7 @@ class VolunteerRepository:
     ) -> list[int]:
         """Members inactive since before `inactive_since` who were warned after their last
         activity and before `warned_before`, and onboardings abandoned since before
-        `abandoned_since`."""
+        `abandoned_since` (future-dated warnings were voided first)."""
         rows = await self.db.fetch_all(
             "SELECT id FROM volunteers WHERE (status IN ('active', 'paused', 'stopped')"
             " AND last_active_at <= ? AND retention_warned_at >= last_active_at"
