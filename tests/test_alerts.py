@@ -384,7 +384,7 @@ async def test_erasure_removes_a_reporters_comments_but_keeps_the_count(
 ) -> None:
     ana = await make.volunteer(services, "42")
     await raise_alarm(chat("42"), TWEET, "mon commentaire")
-    await services.alerts.repo.forget(ana.id)
+    await services.alerts.repo.forget(ana.id, services.clock.now())
     incident = await services.alerts.repo.incident(1)
     assert incident is not None and incident.reports == 1 and incident.opened_by is None
     assert await services.alerts.repo.comments(1) == []

@@ -63,12 +63,16 @@ async def test_a_forwarded_post_pages_duty_within_two_seconds_and_the_other_sees
     assert (await services.alerts.repo.incident(1)).status == "taken"  # type: ignore[union-attr]
 
 
-async def delivered(services: Services, kind: str) -> None:
+async def delivered(services: Services, kind: str, timeout: float = 20.0) -> None:
     """A person reads before tapping; by then the sender has recorded the deliveries."""
-    for _ in range(200):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
         rows = await services.db.fetch_all("SELECT status FROM outbox WHERE kind = ?", (kind,))
         if rows and all(row["status"] == "sent" for row in rows):
             return
+        if loop.time() > deadline:
+            raise AssertionError(f"{kind} messages not all sent: {[r['status'] for r in rows]}")
         await asyncio.sleep(0.01)
 
 

@@ -103,6 +103,8 @@ async def test_a_photo_nobody_asked_for_gets_a_helpful_answer(
     since = len(bot_api.sent)
     bot_api.send_document(731, "notes.csv", b"a,b\n", language_code="fr")
     await bot_api.wait_for_text(731, "Je n’utilise un fichier que", since=since)
+    # Files nobody asked for are never fetched.
+    assert bot_api.downloads == [] and bot_api.stats.requests["getFile"] == 0
 
 
 # -- Signal: attachments in envelopes, fetched with getAttachment ------------------------

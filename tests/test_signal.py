@@ -191,10 +191,13 @@ async def test_a_number_out_of_range_is_text_and_the_choices_stay(
     await signal_cli.wait_for_text(ANA, "Task 7")
     signal_cli.send_text(ANA, "3")
     await signal_cli.wait_for_text(ANA, "Je n'ai pas compris")
+    # A number beyond the list chose nothing.
+    assert not any("task 7" in m.message for m in signal_cli.messages_to(ANA))
     signal_cli.send_text(ANA, "offer")
     since = len(signal_cli.sent)
     signal_cli.send_text(ANA, "2️⃣")
-    await signal_cli.wait_for_text(ANA, "Skipped task 7.", since=since)
+    skipped = await signal_cli.wait_for_text(ANA, "Skipped task 7.", since=since)
+    assert skipped.message == "Skipped task 7."
 
 
 async def test_a_free_answer_after_choices_reaches_the_flow(
@@ -210,6 +213,8 @@ async def test_a_free_answer_after_choices_reaches_the_flow(
     signal_cli.send_text(ANA, "count")
     signal_cli.send_text(ANA, "Cancel")
     await signal_cli.wait_for_text(ANA, "Annulé. Rien de plus n'a été enregistré.")
+    counted = [m.message for m in signal_cli.messages_to(ANA) if m.message.startswith("Counted")]
+    assert counted == ["Counted 2"]  # "Cancel" was not taken for an answer
 
 
 async def test_numbered_choices_survive_a_restart(
@@ -302,6 +307,9 @@ async def test_a_reply_refused_by_a_rate_limit_comes_later_through_the_outbox(
         await signal_cli.wait_for_text(ANA, "Task 7")
     signal_cli.send_text(ANA, "accept")
     await signal_cli.wait_for_text(ANA, "Accepted task 7")
+    # Refused once, then delivered once: nothing dropped, nothing doubled.
+    offers = [m.error for m in signal_cli.sent if "Task 7" in m.message]
+    assert offers == ["rate_limit", ""]
 
 
 async def test_the_event_stream_drops_and_relais_reconnects(
@@ -311,6 +319,9 @@ async def test_the_event_stream_drops_and_relais_reconnects(
     await signal_cli.wait_for_connections(2)
     signal_cli.send_text(ANA, "help")
     await signal_cli.wait_for_text(ANA, "Voici ce que je sais faire")
+    # The message sent after the reconnection was read once, on the new stream.
+    helps = [m for m in signal_cli.messages_to(ANA) if "Voici ce que je sais faire" in m.message]
+    assert len(helps) == 1 and signal_cli.stream_connections == 2
 
 
 async def test_an_unregistered_recipient_is_marked_unreachable(

@@ -377,6 +377,8 @@ async def test_a_silent_event_stream_is_taken_for_dead_and_reopened(
     await adapter.signal.start()
     try:
         await signal_cli.wait_for_connections(2)
+        # Reopened by the adapter itself, while still running: nobody restarted it.
+        assert signal_cli.stream_connections >= 2 and adapter.signal.reconnects >= 1
     finally:
         await adapter.signal.stop()
 

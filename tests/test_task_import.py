@@ -11,6 +11,7 @@ import pytest
 
 from bot.services import Services
 from bot.services.task_import import TaskFileRejected, import_tasks
+from tests.fakes.clock import FakeClock
 from tests.task_factories import team
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "tasks"
@@ -94,9 +95,12 @@ def test_the_command_line_imports_tasks_and_a_call_list(tmp_path: Path) -> None:
         "TELEGRAM_BOT_TOKEN": "",
     }
 
+    # The example files' dates are fixed: the command line runs on the tests' clock.
+    now = FakeClock().now().isoformat()
+
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "bot", *args],
+            [sys.executable, "-m", "bot", "--now", now, *args],
             env=env,
             capture_output=True,
             text=True,

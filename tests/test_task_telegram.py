@@ -144,3 +144,20 @@ async def test_every_task_kind_from_creation_to_outcome_on_telegram(
 
     await say_and_wait(bot_api, v, "/me", "2 points")
     await say_and_wait(bot_api, 1, "/tasks", "Your tasks")
+
+    # What was stored is what was typed and tapped, task by task.
+    rows = await services.db.fetch_all(
+        "SELECT t.title, v.id AS volunteer, o.doors_knocked, o.conversations, o.supporters,"
+        " o.people_reached, o.attended, o.proof FROM outcomes o"
+        " JOIN tasks t ON t.id = o.task_id JOIN volunteers v ON v.id = o.volunteer_id"
+        " ORDER BY o.assignment_id"
+    )
+    outcomes = [tuple(row) for row in rows]
+    first, second = outcomes[0][1], outcomes[-1][1]
+    assert outcomes == [
+        ("Doors", first, 30, 10, 3, None, None, None),
+        ("Poster in your window", first, None, None, None, None, None, None),
+        ("Share the clip", first, None, None, None, None, None, "https://social.example/p/1"),
+        ("Text friends", second, None, None, None, 4, None, None),
+        ("Rally", second, None, None, None, None, 1, None),
+    ]

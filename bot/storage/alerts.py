@@ -542,10 +542,10 @@ class AlertRepository:
         )
         return {r["id"]: r["first_name"] or "" for r in rows}
 
-    async def forget(self, volunteer_id: int) -> None:
+    async def forget(self, volunteer_id: int, now: datetime) -> None:
         """Erasure on its own (the /forget erasure calls `erase_alerts` in its transaction)."""
         async with self.db.transaction() as tx:
-            await erase_alerts(tx, volunteer_id, datetime.now())
+            await erase_alerts(tx, volunteer_id, now)
 
     # -- duty ---------------------------------------------------------------------------
 

@@ -948,6 +948,15 @@ class FakeBotAPI:
                 with contextlib.suppress(ValueError):
                     self._call_waiters.remove(waiter)
 
+    async def wait_for_poller(self, timeout: float = 10.0) -> None:
+        """Wait until a long poll (getUpdates with a timeout) is held open by the server."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._poll_waiter is None:
+            if loop.time() > deadline:
+                raise AssertionError(f"no long poll held open within {timeout}s")
+            await asyncio.sleep(0.01)
+
     async def wait_for_text(
         self,
         chat_id: ChatId,
