@@ -64,7 +64,7 @@ class Line:
         rows = await self.services.db.fetch_all("SELECT chat_id, status FROM outbox ORDER BY id")
         return {r["chat_id"]: r["status"] for r in rows}
 
-    async def wait_settled(self, count: int, timeout: float = 10.0) -> dict[str, str]:
+    async def wait_settled(self, count: int, timeout: float = 30.0) -> dict[str, str]:
         """Wait until `count` rows have ended (sent/failed/blocked/uncertain)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -167,6 +167,17 @@ async def test_chat_not_found_fails_without_retry(line: LineFactory, bot_api: Fa
     assert "chat not found" in error.lower()
 
 
+async def _row_once(services: Services, condition: str, timeout: float = 20.0) -> Any:
+    """The outbox row, once the sender has recorded what `condition` says."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (row := await services.db.fetch_one(f"SELECT * FROM outbox WHERE {condition}")) is None:
+        if loop.time() > deadline:
+            raise AssertionError(f"no outbox row with {condition}")
+        await asyncio.sleep(0.02)
+    return row
+
+
 async def _advance_until(line: Line, clock: FakeClock, status: str, step_s: float) -> None:
     """Move time on (past each backoff) until the row reaches `status`."""
     for _tick in range(100):
@@ -185,9 +196,7 @@ async def test_server_errors_are_retried_with_backoff_then_sent(
     sender = await line()
     await sender.queue("10")
     await bot_api.wait_for(lambda c: c.method == "sendMessage")
-    await asyncio.sleep(0.2)
-    row = await sender.services.db.fetch_one("SELECT status, not_before FROM outbox")
-    assert row is not None and row["status"] == "pending"
+    row = await _row_once(sender.services, "attempts >= 1 AND status = 'pending'")
     assert row["not_before"] > to_iso(clock.now())  # backing off, not hammering
     await _advance_until(sender, clock, "sent", step_s=5)
     assert [c.status for c in _sends(bot_api)] == [500, 500, 200]
