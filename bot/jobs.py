@@ -20,6 +20,7 @@ async def tidy(services: Services) -> None:
     await services.updates.forget_before(now - timedelta(days=2))
     await services.shown_choices.purge_expired(now)
     await services.links.links.purge_expired(now)
+    await services.db.checkpoint_if_owed()
 
 
 async def retention(services: Services) -> None:

@@ -11,7 +11,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -186,6 +186,8 @@ class Router:
         now = services.clock.now()
         set_language(pick_language(inbound.language_code, services.settings.language))
         try:
+            if inbound.update_key:  # no phone number in what is stored or logged
+                inbound = replace(inbound, update_key=services.privacy.update_key(inbound))
             if inbound.update_key and not await services.updates.first_time(
                 f"{inbound.channel}:{inbound.update_key}", now
             ):

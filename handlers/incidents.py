@@ -173,7 +173,7 @@ def status_label(status: str) -> str:
 
 
 def event_label(event: Event) -> str:
-    who = esc(event.actor_name)
+    who = esc(event.actor_name) or _("an organizer")
     if event.kind == "opened":
         return _("first report")
     if event.kind == "paged":

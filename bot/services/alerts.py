@@ -700,7 +700,7 @@ class AlertService:
     async def refresh_board(self, riposte_id: int) -> None:
         """Queue the organizer's live board with the latest counts (one message, edited)."""
         riposte = await self.repo.riposte(riposte_id)
-        if riposte is None:
+        if riposte is None or not riposte.chat_id:  # no board: its organizer was erased
             return
         tally = await self.tally(riposte)
         outbound = self.board(riposte, tally)

@@ -15,16 +15,20 @@ Erase personal data and free text; keep anonymous rows that reports count.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+import aiosqlite
+
 from bot.clock import Clock, to_iso
 from bot.config import Settings
 from bot.i18n import _, use_language
-from bot.messaging import Choice, Outbound, choices
+from bot.messaging import Choice, Inbound, Outbound, choices
+from bot.services.reports import pseudonym_key
 from bot.storage.db import Database
 from bot.storage.outbox import NORMAL, Envelope
 from bot.storage.personal_data import (
@@ -50,6 +54,38 @@ class PrivacyService:
         self.clock = clock
         self.db = db
         self.volunteers = volunteers
+        self._key: str | None = None
+
+    # -- update keys -----------------------------------------------------------------------
+
+    def sender_tag(self, user_id: str) -> str:
+        """A Signal sender as update keys remember them: a keyed hash, never the number."""
+        if self._key is None:
+            self._key = pseudonym_key(self.settings)
+        digest = hmac.new(self._key.encode(), f"signal-sender:{user_id}".encode(), "sha256")
+        return digest.hexdigest()[:20]
+
+    def update_key(self, inbound: Inbound) -> str:
+        """The key an update is de-duplicated by and a consent refers to. Signal's is the
+        message's timestamp and its sender, who may be known only by phone number: the
+        sender is replaced by `sender_tag`, so the number is stored nowhere else."""
+        if inbound.channel != "signal" or not inbound.update_key:
+            return inbound.update_key
+        stamp, _sep, sender = inbound.update_key.partition(":")
+        return f"{stamp}:{self.sender_tag(sender)}"
+
+    async def _key_endings(self, conn: aiosqlite.Connection, volunteer_id: int) -> list[str]:
+        """How this volunteer's Signal update keys end (':<tag>', or ':<sender>' before)."""
+        cursor = await conn.execute(
+            "SELECT user_id FROM identities WHERE volunteer_id = ? AND channel = 'signal'",
+            (volunteer_id,),
+        )
+        users = [row[0] for row in await cursor.fetchall()]
+        await cursor.close()
+        # Keys written before the tag held the sender itself.
+        return [f":{suffix}" for u in users for suffix in (self.sender_tag(u), u)]
+
+    # -- rights -----------------------------------------------------------------------------
 
     async def export(self, volunteer_id: int) -> dict[str, Any]:
         """Everything stored about a volunteer."""
@@ -61,6 +97,16 @@ class PrivacyService:
         document.update(await export_core(self.db, volunteer_id))
         for part in personal_data_parts():
             document[part.name] = await part.export(self.db, volunteer_id)
+        keys = []
+        for ending in await self._key_endings(self.db.reader, volunteer_id):
+            rows = await self.db.fetch_all(
+                "SELECT key, seen_at FROM processed_updates WHERE key LIKE 'signal:%'"
+                " AND substr(key, -?) = ? ORDER BY seen_at",
+                (len(ending), ending),
+            )
+            keys += [dict(row) for row in rows]
+        # Kept two days so a message delivered twice is handled once.
+        document["recent_message_keys"] = keys
         return document
 
     async def export_json(self, volunteer_id: int) -> bytes:
@@ -73,6 +119,12 @@ class PrivacyService:
         checkpoint once at the end instead)."""
         now = self.clock.now()
         async with self.db.transaction() as tx:
+            for ending in await self._key_endings(tx, volunteer_id):
+                await tx.execute(
+                    "DELETE FROM processed_updates WHERE key LIKE 'signal:%'"
+                    " AND substr(key, -?) = ?",
+                    (len(ending), ending),
+                )
             for part in personal_data_parts():
                 await part.erase(tx, volunteer_id, now)
             await erase_core(tx, volunteer_id, now)

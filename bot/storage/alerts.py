@@ -4,6 +4,7 @@ ripostes and their calls; the comms role."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +16,7 @@ from bot.messaging import Outbound
 from bot.storage.db import Database, placeholders
 from bot.storage.outbox import URGENT
 from bot.storage.personal_data import register_personal_data
-from bot.text import esc
+from bot.text import clean_name, esc
 
 INCIDENT_OPEN = ("new", "taken")
 
@@ -929,45 +930,131 @@ def _first_per_volunteer(rows: Iterable[aiosqlite.Row]) -> list[Recipient]:
     return found
 
 
+# The audit actions that put an organizer's name on an incident's timeline.
+_NAMED_ACTIONS = ("incident.taken", "incident.dismissed", "incident.handled", "incident.escalated")
+
+
 async def export_alerts(db: Database, volunteer_id: int) -> dict[str, object]:
     """What rapid response keeps about a volunteer, for /mydata."""
     reports = await db.fetch_all(
-        "SELECT r.incident_id, r.comment, i.url FROM incident_reports r"
-        " JOIN incidents i ON i.id = r.incident_id WHERE r.volunteer_id = ?",
+        "SELECT r.incident_id, r.comment, r.reported_at, i.url,"
+        " CASE WHEN i.opened_by = r.volunteer_id THEN i.summary ELSE '' END AS summary"
+        " FROM incident_reports r JOIN incidents i ON i.id = r.incident_id"
+        " WHERE r.volunteer_id = ? ORDER BY r.reported_at",
         (volunteer_id,),
     )
-    calls = await db.fetch_value(
-        "SELECT COUNT(*) FROM riposte_calls WHERE volunteer_id = ?", (volunteer_id,)
+    calls = await db.fetch_all(
+        "SELECT riposte_id, ring, called_at, answer, answered_at, done_at FROM riposte_calls"
+        " WHERE volunteer_id = ? ORDER BY called_at",
+        (volunteer_id,),
     )
-    on_duty = await db.fetch_value(
-        "SELECT COUNT(*) FROM duty WHERE volunteer_id = ?", (volunteer_id,)
+    duty = await db.fetch_one(
+        "SELECT state, until, since FROM duty WHERE volunteer_id = ?", (volunteer_id,)
+    )
+    slots = await db.fetch_all(
+        "SELECT weekday, start_minute, end_minute FROM duty_slots WHERE volunteer_id = ?"
+        " ORDER BY weekday, start_minute",
+        (volunteer_id,),
+    )
+    pages = await db.fetch_all(
+        "SELECT incident_id, ring, paged_at FROM incident_pages WHERE volunteer_id = ?"
+        " ORDER BY paged_at",
+        (volunteer_id,),
+    )
+    timeline = await db.fetch_all(
+        "SELECT DISTINCT e.incident_id, e.kind, e.actor_name, e.at FROM incident_events e"
+        " JOIN audit_log a ON a.subject = CAST(e.incident_id AS TEXT)"
+        " AND a.action = 'incident.' || e.kind WHERE a.actor_id = ?"
+        " AND e.actor_name IS NOT NULL ORDER BY e.id",
+        (volunteer_id,),
+    )
+    taken = await db.fetch_all(
+        "SELECT id, taken_by_name, acked_at FROM incidents WHERE taken_by = ? ORDER BY id",
+        (volunteer_id,),
+    )
+    ripostes = await db.fetch_all(
+        "SELECT id, incident_id, url, suggested_text, target, channel, chat_id, created_at"
+        " FROM ripostes WHERE organizer_id = ? ORDER BY id",
+        (volunteer_id,),
     )
     return {
         "alarms_raised": [
-            {"incident": r["incident_id"], "link": r["url"], "comment": r["comment"]}
+            {
+                "incident": r["incident_id"],
+                "link": r["url"],
+                "comment": r["comment"],
+                "text_around_the_link": r["summary"],
+                "reported_at": r["reported_at"],
+            }
             for r in reports
         ],
-        "riposte_calls": calls,
-        "on_duty_roster": bool(on_duty),
+        "riposte_calls": [dict(r) for r in calls],
+        "on_duty": dict(duty) if duty else None,
+        "duty_slots": [
+            {
+                "weekday": r["weekday"],
+                "from": f"{r['start_minute'] // 60:02d}:{r['start_minute'] % 60:02d}",
+                "to": f"{r['end_minute'] // 60:02d}:{r['end_minute'] % 60:02d}",
+            }
+            for r in slots
+        ],
+        "alerts_paged_to_you": [dict(r) for r in pages],
+        "incident_timelines_with_your_name": [dict(r) for r in timeline],
+        "incidents_taken": [dict(r) for r in taken],
+        "ripostes_launched": [dict(r) for r in ripostes],
     }
 
 
 async def erase_alerts(tx: aiosqlite.Connection, volunteer_id: int, now: datetime) -> None:
     """Remove what rapid response keeps about a volunteer (reports and their comments,
-    calls, pages, duty); incidents stay, counted, without them."""
-    # Their comments were quoted in the pages sent to the comms team: take them out there too.
-    reports = await tx.execute(
+    calls, pages, duty, their name on timelines, their chat on riposte boards); incidents
+    stay, counted, without them. Pages already queued or sent to the comms team quoted
+    their comments and their name: those are taken out of the pages too."""
+    cursor = await tx.execute("SELECT first_name FROM volunteers WHERE id = ?", (volunteer_id,))
+    row = await cursor.fetchone()
+    name = clean_name(row[0] or "")[:64] if row else ""
+    quoted: dict[int, set[str]] = {}  # incident -> texts of theirs quoted in its pages
+    named: set[int] = set()  # incidents whose pages may show their name
+    cursor = await tx.execute(
         "SELECT incident_id, comment FROM incident_reports WHERE volunteer_id = ?",
         (volunteer_id,),
     )
-    for incident_id, comment in await reports.fetchall():
+    for incident_id, comment in await cursor.fetchall():
         if comment:
-            quoted = json.dumps(esc(comment), ensure_ascii=False)[1:-1]
-            await tx.execute(
-                "UPDATE outbox SET payload = REPLACE(payload, ?, '…')"
-                " WHERE kind = 'alert' AND ref_id = ?",
-                (quoted, incident_id),
-            )
+            # Pages quote the first 200 characters, the timeline everything.
+            quoted.setdefault(incident_id, set()).update({esc(comment), esc(comment[:200])})
+    # What surrounded the link when they opened an incident is their words; without a
+    # link, the text is the reported post itself and stays (it is the incident).
+    cursor = await tx.execute(
+        "SELECT id, summary FROM incidents WHERE opened_by = ? AND url IS NOT NULL"
+        " AND summary != ''",
+        (volunteer_id,),
+    )
+    for incident_id, summary in await cursor.fetchall():
+        quoted.setdefault(incident_id, set()).update({esc(summary), esc(summary[:200])})
+        await tx.execute("UPDATE incidents SET summary = '' WHERE id = ?", (incident_id,))
+    cursor = await tx.execute(
+        f"SELECT action, subject FROM audit_log WHERE actor_id = ?"
+        f" AND action IN ({placeholders(_NAMED_ACTIONS)})",
+        (volunteer_id, *_NAMED_ACTIONS),
+    )
+    for action, subject in await cursor.fetchall():
+        if not str(subject).isdigit():
+            continue
+        kind = str(action).removeprefix("incident.")
+        # Taken, dismissed and handled happen once per incident; escalations may be many.
+        await tx.execute(
+            "UPDATE incident_events SET actor_name = NULL WHERE incident_id = ? AND kind = ?"
+            " AND (actor_name = ? OR kind != 'escalated')",
+            (int(subject), kind, name),
+        )
+        named.add(int(subject))
+    cursor = await tx.execute("SELECT id FROM incidents WHERE taken_by = ?", (volunteer_id,))
+    named.update(r[0] for r in await cursor.fetchall())
+    for incident_id in sorted(set(quoted) | named):
+        await _scrub_pages(
+            tx, incident_id, quoted.get(incident_id, set()), name if incident_id in named else ""
+        )
     for table in ("incident_reports", "riposte_calls", "incident_pages", "duty", "duty_slots"):
         await tx.execute(f"DELETE FROM {table} WHERE volunteer_id = ?", (volunteer_id,))
     await tx.execute(
@@ -975,6 +1062,34 @@ async def erase_alerts(tx: aiosqlite.Connection, volunteer_id: int, now: datetim
         (volunteer_id,),
     )
     await tx.execute("UPDATE incidents SET opened_by = NULL WHERE opened_by = ?", (volunteer_id,))
+    # Their riposte boards were their chat: the riposte stays, its board goes nowhere.
+    await tx.execute("UPDATE ripostes SET chat_id = '' WHERE organizer_id = ?", (volunteer_id,))
+
+
+async def _scrub_pages(
+    tx: aiosqlite.Connection, incident_id: int, texts: set[str], name: str
+) -> None:
+    """Take quoted texts and a name out of an incident's pages (queued or sent)."""
+    cursor = await tx.execute(
+        "SELECT id, payload FROM outbox WHERE kind = 'alert' AND ref_id = ?", (incident_id,)
+    )
+    pattern = re.compile(rf"(?<!\w){re.escape(esc(name))}(?!\w)") if name else None
+    for row_id, payload in await cursor.fetchall():
+        try:
+            data = json.loads(payload)
+        except ValueError:
+            continue
+        text = original = str(data.get("text", ""))
+        for quote in sorted(texts, key=len, reverse=True):
+            text = text.replace(quote, "…")
+        if pattern is not None:
+            text = pattern.sub("…", text)
+        if text != original:
+            data["text"] = text
+            await tx.execute(
+                "UPDATE outbox SET payload = ? WHERE id = ?",
+                (json.dumps(data, ensure_ascii=False), row_id),
+            )
 
 
 register_personal_data("rapid_response", export_alerts, erase_alerts)

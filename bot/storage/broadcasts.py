@@ -14,6 +14,7 @@ import aiosqlite
 from bot.clock import to_iso
 from bot.storage.db import Database, placeholders
 from bot.storage.outbox import BULK, URGENT
+from bot.storage.personal_data import register_personal_data
 
 # Who may receive a broadcast: active (or paused until a moment now past), reachable.
 # Never stopped, erased or still onboarding.
@@ -384,3 +385,34 @@ class BroadcastRepository:
         )
         found = {row["name"].casefold(): row["id"] for row in rows}
         return {name: found[name.casefold()] for name in names if name.casefold() in found}
+
+
+async def export_broadcasts(db: Database, volunteer_id: int) -> list[dict[str, Any]]:
+    """The broadcasts a volunteer wrote, for /mydata."""
+    rows = await db.fetch_all(
+        "SELECT id, language, body, variants, buttons, audience, status, send_at, recipients,"
+        " origin_channel, origin_chat_id, created_at FROM broadcasts WHERE created_by = ?"
+        " ORDER BY id",
+        (volunteer_id,),
+    )
+    return [
+        {
+            **dict(row),
+            "variants": json.loads(row["variants"]),
+            "buttons": json.loads(row["buttons"]),
+        }
+        for row in rows
+    ]
+
+
+async def erase_broadcasts(tx: aiosqlite.Connection, volunteer_id: int, now: datetime) -> None:
+    """The broadcasts stay (the campaign's messages, counted in reports), but no longer
+    point at the author's chat, where their progress was shown."""
+    await tx.execute(
+        "UPDATE broadcasts SET origin_channel = '', origin_chat_id = '',"
+        " progress_message_id = NULL WHERE created_by = ?",
+        (volunteer_id,),
+    )
+
+
+register_personal_data("broadcasts", export_broadcasts, erase_broadcasts)

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 Params = Sequence[Any] | dict[str, Any]
 BUSY_TIMEOUT_MS = 10_000
+CHECKPOINT_WAIT_MS = 500
 _MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -50,6 +51,8 @@ class Database:
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        # An erasure's checkpoint that a read in progress prevented: run when it ends.
+        self.checkpoint_owed = False
 
     async def open(self) -> None:
         """Open both connections with the pragmas Relais relies on."""
@@ -158,11 +161,38 @@ class Database:
                         yield row
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
+        finally:
+            # A long export may have held old pages while someone was erased.
+            if self.checkpoint_owed and self._writer is not None:
+                await self.checkpoint()
 
-    async def checkpoint(self) -> None:
-        """Fold the WAL into the main file and truncate it (erased data must not linger)."""
+    async def checkpoint(self) -> bool:
+        """Fold the WAL into the main file and truncate it (erased data must not linger).
+
+        A read still in progress (an export streaming) holds the old pages: then nothing
+        is folded, the checkpoint is owed and runs when that read ends (or at the next
+        `checkpoint_if_owed`). Returns whether it completed.
+        """
         async with self._write_lock:
-            await self._pragma(self.writer, "wal_checkpoint(TRUNCATE)")
+            # Wait briefly for readers, not the full busy timeout: writers queue behind us.
+            await self._pragma(self.writer, f"busy_timeout={CHECKPOINT_WAIT_MS}")
+            try:
+                async with self.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
+                    row = await cursor.fetchone()
+            except sqlite3.Error as exc:
+                raise _translate(exc) from exc
+            finally:
+                await self._pragma(self.writer, f"busy_timeout={BUSY_TIMEOUT_MS}")
+        done = row is not None and row[0] == 0
+        if not done and not self.checkpoint_owed:
+            log.warning("WAL checkpoint postponed: a read is in progress; retried when it ends")
+        self.checkpoint_owed = not done
+        return done
+
+    async def checkpoint_if_owed(self) -> None:
+        """Run a checkpoint an erasure could not complete."""
+        if self.checkpoint_owed:
+            await self.checkpoint()
 
     async def backup(self, target: Path) -> None:
         """Copy the live database to `target` through SQLite's online backup API."""

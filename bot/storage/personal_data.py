@@ -171,6 +171,11 @@ async def erase_core(tx: aiosqlite.Connection, volunteer_id: int, now: datetime)
         "UPDATE consents SET withdrawn_at = ? WHERE volunteer_id = ? AND withdrawn_at IS NULL",
         (moment, volunteer_id),
     )
+    # The proof of consent stays (version, text fingerprint, dates), not the message it
+    # came in: older Signal keys held the sender's number.
+    await tx.execute(
+        "UPDATE consents SET update_key = NULL WHERE volunteer_id = ?", (volunteer_id,)
+    )
     await tx.execute(
         f"UPDATE volunteers SET status = 'erased', {_ERASED_COLUMNS}, last_active_at = ?,"
         " erased_at = ? WHERE id = ?",
