@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TextIO
 
@@ -21,7 +22,7 @@ from bot.sender import Lane, Sender
 from bot.services import Services
 from bot.services.signal_account import report_captcha
 from bot.storage.db import Database
-from bot.storage.outbox import URGENT, Envelope
+from bot.storage.outbox import REPLY, Envelope
 from bot.transports import Transport
 from bot.transports.console import ConsoleTransport
 from bot.transports.signal import Captcha, SignalTransport
@@ -29,6 +30,8 @@ from bot.transports.signal_client import SignalClient
 from bot.transports.telegram import TelegramTransport
 
 log = logging.getLogger(__name__)
+# Pages and answers on Signal: at most this many a second (the outbox keeps RELAIS_SIGNAL_RATE).
+SIGNAL_INTERACTIVE_RATE = 2.0
 
 
 class Relais:
@@ -66,7 +69,11 @@ class Relais:
             handlers.register(router)
             self.router = router
             self.services = services
-            sender = Sender(services.outbox, self.clock)
+            sender = Sender(
+                services.outbox,
+                self.clock,
+                resend_after_crash=self.settings.resend_after_crash,
+            )
             services.wake_sender = sender.wake
             services.broadcasts.wake_sender = sender.wake
             services.broadcasts.deliver_now = sender.deliver_now
@@ -112,28 +119,43 @@ class Relais:
             lane = sender.add(
                 self.telegram, Lane(paid_per_second=float(settings.paid_broadcast_rate))
             )
-            self.telegram.pace = lane.reply_slot
+            self.telegram.queue_reply = lane.submit
         if settings.signal_cli_url:
             self.signal = self._signal_transport(services, router)
             self.transports.append(self.signal)
             services.downloads["signal"] = self.signal.download
-            # One at a time, slowly: Signal's limits are unpublished and it bans bursts.
+            # One at a time, slowly: Signal's limits are unpublished and it bans bursts. Pages
+            # and answers to people keep a pace of their own, ahead of the outbox's.
             rate = settings.signal_rate
-            sender.add(
-                self.signal, Lane(per_second=rate, per_chat_interval=1 / rate, concurrency=1)
+            signal_lane = sender.add(
+                self.signal,
+                Lane(
+                    per_second=rate,
+                    per_chat_interval=0.0,
+                    concurrency=1,
+                    interactive_per_second=max(rate, SIGNAL_INTERACTIVE_RATE),
+                ),
             )
+
+            async def send_signal_reply(
+                chat_id: str, outbound: Outbound, deliver: Callable[[], Awaitable[str]]
+            ) -> str:
+                return await signal_lane.send(chat_id, outbound, REPLY, send=deliver)
+
+            self.signal.send_reply = send_signal_reply
         if not self.transports:
             self.console = ConsoleTransport(
                 router.dispatch, settings.language, stdin=self.stdin, stdout=self.stdout
             )
             self.transports.append(self.console)
-            sender.add(self.console, Lane(per_second=50.0, per_chat_interval=0.0))
+            console_lane = sender.add(self.console, Lane(per_second=50.0, per_chat_interval=0.0))
+            self.console.send_reply = console_lane.send
 
     def _signal_transport(self, services: Services, router: Router) -> SignalTransport:
         settings = self.settings
 
         async def queue_reply(chat_id: str, outbound: Outbound) -> None:
-            envelope = Envelope("reply", "signal", chat_id, outbound, priority=URGENT)
+            envelope = Envelope("reply", "signal", chat_id, outbound, priority=REPLY)
             await services.send_later([envelope])
 
         async def on_captcha(captcha: Captcha) -> None:

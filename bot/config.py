@@ -84,6 +84,9 @@ class Settings:
     signal_account: str = ""
     # Messages per second on Signal's outbox lane: its limits are unpublished and strict.
     signal_rate: float = 0.5
+    # After a kill -9, messages that were being sent go out again (a few may arrive twice);
+    # False: they are marked uncertain and never resent (a few may never arrive).
+    resend_after_crash: bool = True
     controller: str = "la campagne"
     pseudonym_key: Secret = Secret("")
     log_level: str = "INFO"
@@ -146,6 +149,9 @@ class Settings:
             signal_cli_url=signal_url,
             signal_account=get("SIGNAL_ACCOUNT"),
             signal_rate=_rate("RELAIS_SIGNAL_RATE", get("RELAIS_SIGNAL_RATE", "0.5")),
+            resend_after_crash=_boolean(
+                "RELAIS_RESEND_AFTER_CRASH", get("RELAIS_RESEND_AFTER_CRASH", "yes")
+            ),
             controller=get("RELAIS_CONTROLLER", "la campagne"),
             pseudonym_key=Secret(get("RELAIS_PSEUDONYM_KEY")),
             log_level=_log_level(get("RELAIS_LOG_LEVEL", "INFO")),

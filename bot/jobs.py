@@ -42,7 +42,8 @@ def register_jobs(scheduler: Scheduler, services: Services) -> None:
     scheduler.every(3600, lambda: tidy(services), "tidy")
     scheduler.daily(10, 30, lambda: retention(services), "retention")
     # Rapid response: page the next ring when nobody answered, widen ripostes that fall short.
-    scheduler.every(15, services.alerts.sweep, "alerts")
+    # Often: the next ring is paged within a few seconds of its due time (a few tiny reads).
+    scheduler.every(2, services.alerts.sweep, "alerts")
     scheduler.every(600, lambda: task_offers(services), "task_offers")
     # Digests: rung at the digest time and on Monday morning; the sweep catches a missed bell.
     digest_time = services.settings.digest_time

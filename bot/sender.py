@@ -1,31 +1,44 @@
-"""The sender: drains the outbox at each messenger's limits, urgent messages first.
+"""The sender: one paced lane per messenger, and one order of priority on every one of them.
 
-Interactive replies never come through here; they go straight back to the person and take
-their turn on the same pace (`ChannelSender.pace`), so they wait a slot at most while a
-broadcast runs at the limit.
+Everything a messenger is sent goes through its lane: outbox rows (pages, offers,
+broadcasts…) and the answers to what a person just did, which wait in memory. At each free
+slot the lane sends the most urgent message whose chat may receive one (outbox.PAGE, then
+REPLY, CALL, NORMAL, URGENT_BROADCAST, BULK; first come first within a rank), so a page waits
+behind nothing but another page, and a person's answer behind nothing but pages. A 429
+pauses the whole lane for the time asked and the message keeps its place: nothing is
+dropped, and one chat's messages leave in the order they were queued.
 
 Crash safety: rows are claimed (pending → sending) in small batches just ahead of sending,
 and outcomes are written in short batches just after. After a kill -9 the rows still
-'sending' are the in-flight window: they are marked uncertain at the next start, never
-resent blindly. On a clean stop, rows claimed but not yet sent go back to pending.
+'sending' are the in-flight window: at the next start they are sent again (at-least-once),
+or, with RELAIS_RESEND_AFTER_CRASH=no, marked uncertain (at-most-once). On a clean stop,
+rows claimed but not yet sent go back to pending and answers still waiting are sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import heapq
 import itertools
 import logging
 import random
 import time
-from collections import OrderedDict, deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.clock import Clock
 from bot.messaging import Outbound
-from bot.storage.outbox import Delivery, OutboxRepository, QuietUntil, Settlement
+from bot.storage.outbox import (
+    NORMAL,
+    REPLY,
+    Delivery,
+    OutboxRepository,
+    QuietUntil,
+    Settlement,
+)
 from bot.transports import (
     PermanentFailure,
     RateLimited,
@@ -39,8 +52,14 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 BACKOFF_CAP_S = 300.0
+# A message sent from memory (an answer) is tried this often when the network fails.
+DIRECT_ATTEMPTS = 3
 # Outcomes are written in one transaction this often: a few rows at 30/s, ~50 at 1000/s.
 FLUSH_EVERY_S = 0.05
+# With nothing due, look at the outbox this often (rows due later, retries).
+IDLE_LOOK_S = 1.0
+# A message whose turn is further than this waits so that a more urgent one can pass it.
+SLOT_PATIENCE_S = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +69,8 @@ class Lane:
     # Telegram allows about 30 a second overall: pace just under, with no bursts, leaving
     # ~40 ms in every second for jitter between our clock and the server's.
     per_second: float = 28.8
+    # Counted from the moment the previous send to that chat was answered, so that the
+    # server sees them at least this far apart however long a request took.
     per_chat_interval: float = 1.0
     # 20 messages a minute in a group (negative chat ids on Telegram).
     per_group_interval: float = 3.0
@@ -57,6 +78,10 @@ class Lane:
     # puts 1001 in one second.
     paid_per_second: float = 990.0
     concurrency: int = 64
+    # Pages and answers to people at a pace of their own, apart from the bulk pace: for a
+    # messenger whose pace is self-imposed against bans rather than a published overall
+    # limit (Signal). None: everything shares `per_second` (Telegram counts it all).
+    interactive_per_second: float | None = None
 
     @property
     def free_batch(self) -> int:
@@ -92,19 +117,44 @@ class RateGate:
             if woke - slot > self.catch_up:
                 self._last = woke
 
+    def delay(self) -> float:
+        """Seconds until the next slot (nothing reserved)."""
+        return max(0.0, self._last + self.interval - time.monotonic())
+
     def hold_until(self, moment: float) -> None:
         """Nothing starts before `moment` (monotonic), e.g. after a 429."""
         self._last = max(self._last, moment - self.interval)
 
-    def take(self, most_owed: float = 2.0) -> None:
-        """Use a slot at once, without waiting (a reply to a person): the sends queued
-        behind it move back by one slot, at most `most_owed` seconds' worth in all."""
-        now = time.monotonic()
-        self._last = min(max(now - self.catch_up, self._last + self.interval), now + most_owed)
+
+Send = Callable[[], Awaitable[str]]
+
+
+@dataclass(eq=False, slots=True)
+class Direct:
+    """A message sent from memory, not from the outbox: an answer to a person, a progress
+    message. Whoever queued it awaits `done` for the message id (or the error)."""
+
+    chat_id: str
+    outbound: Outbound
+    done: asyncio.Future[str]
+    send: Send | None = None
+    attempts: int = 0
+    # Where it was queued (the person's language): rendering happens at send time.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
+
+
+Item = Delivery | Direct
+
+
+@dataclass(order=True, slots=True)
+class _Queued:
+    priority: int
+    seq: int
+    item: Item = field(compare=False)
 
 
 class ChannelSender:
-    """Sends one messenger's queued messages."""
+    """Sends one messenger's messages, most urgent first, at the messenger's pace."""
 
     def __init__(
         self,
@@ -122,74 +172,134 @@ class ChannelSender:
         # Set by the app: holds ordinary broadcasts for recipients in their quiet hours.
         self.quiet_until: QuietUntil | None = None
         self.paid_gate = RateGate(lane.paid_per_second, catch_up=0.004)
+        self.interactive_gate = (
+            RateGate(lane.interactive_per_second) if lane.interactive_per_second else None
+        )
         self.wakeup = asyncio.Event()
         self.paused_until = 0.0
         self.on_settled = on_settled
         self._last_sent: OrderedDict[str, float] = OrderedDict()
+        self._busy: set[str] = set()
         self._slots = asyncio.Semaphore(lane.concurrency)
         self._inflight: set[asyncio.Task[None]] = set()
-        self._claimed: deque[Delivery] = deque()
-        # Deliveries waiting for their chat's turn: (ready at, seq, delivery).
-        self._deferred: list[tuple[float, int, Delivery]] = []
+        # Messages whose chat may receive one now, most urgent first.
+        self._ready: list[_Queued] = []
+        # Messages waiting for their chat's turn: (ready at, queued entry).
+        self._waiting: list[tuple[float, _Queued]] = []
+        self._rows_held = 0
         self._seq = itertools.count()
         self._batch = lane.free_batch
         self._claiming: asyncio.Future[list[Delivery]] | None = None
+        # A page may have been queued: claim the most urgent rows at once.
+        self._urgent_wanted = False
+        # The outbox had nothing due at this moment (monotonic); look again after a while.
+        self._outbox_idle_at: float | None = None
+        self._running = False
+        self._stopped = False
         self._outcomes: list[Settlement] = []
         self._flush_lock = asyncio.Lock()
         self._flusher: asyncio.Task[None] | None = None
 
+    # -- what others call ---------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Something was queued in the outbox (perhaps a page): look now."""
+        self._urgent_wanted = True
+        self._outbox_idle_at = None
+        self.wakeup.set()
+        if self._running:
+            self._maybe_claim()
+
+    async def send(
+        self, chat_id: str, outbound: Outbound, priority: int = REPLY, *, send: Send | None = None
+    ) -> str:
+        """Send one message from memory in its turn (an answer to a person by default);
+        returns its message id. `send` replaces the transport's `deliver` for it."""
+        future = self.submit(chat_id, outbound, priority, send=send)
+        return await future
+
+    def submit(
+        self, chat_id: str, outbound: Outbound, priority: int = REPLY, *, send: Send | None = None
+    ) -> asyncio.Future[str]:
+        """Queue one message from memory; the future ends when it was sent (or failed)."""
+        direct = Direct(chat_id, outbound, asyncio.get_running_loop().create_future(), send)
+        if self._stopped:
+            # The lane has stopped (shutting down): no more pacing, send at once.
+            task = asyncio.create_task(self._send_unpaced(direct), context=direct.context)
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+        else:
+            self._push(_Queued(priority, next(self._seq), direct))
+            self.wakeup.set()
+        return direct.done
+
+    async def deliver_now(self, chat_id: str, outbound: Outbound) -> str:
+        """Send one message outside the outbox (a broadcast's progress), in its turn."""
+        return await self.send(chat_id, outbound, NORMAL)
+
     # -- the loop -----------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Drain forever; sleep until woken or until the next row is due."""
+        """Send forever: the most urgent ready message at each free slot."""
+        self._running = True
         self._flusher = asyncio.create_task(self._flush_forever())
         try:
             while True:
                 await self._respect_pause()
-                delivery = await self._next()
-                ready = self._chat_ready_at(delivery.chat_id)
-                if ready > time.monotonic():
-                    heapq.heappush(self._deferred, (ready, next(self._seq), delivery))
-                    continue
+                queued = await self._next()
+                if not await self._slot_is_near(queued):
+                    continue  # something more urgent, on another pace, came meanwhile
+                gate = self._gate_for(queued)
                 acquired = False
                 try:
                     await self._slots.acquire()
                     acquired = True
-                    await (self.paid_gate if delivery.outbound.paid else self.gate).wait()
+                    await gate.wait()
                     await self._respect_pause()
                 except BaseException:
-                    # Stopping: this one never left; drain() puts it back in the queue.
+                    # Stopping: this one never left; drain() deals with what is queued.
                     if acquired:
                         self._slots.release()
-                    self._claimed.appendleft(delivery)
+                    self._push(queued)
                     raise
-                self._note_chat(delivery.chat_id)
-                task = asyncio.create_task(self._send(delivery))
-                self._inflight.add(task)
-                task.add_done_callback(self._inflight.discard)
+                if gate is not self.paid_gate:
+                    # Something more urgent may have come while this one waited for its slot.
+                    queued = self._more_urgent_than(queued)
+                self._start(queued)
         finally:
+            self._running = False
             if self._flusher is not None:
                 self._flusher.cancel()
 
-    async def pace(self) -> None:
-        """Wait for a turn on the overall budget (progress messages)."""
-        await self._respect_pause()
-        await self.gate.wait()
+    async def _slot_is_near(self, queued: _Queued) -> bool:
+        """Wait until `queued`'s pace nearly has a slot for it. False (and `queued` back in
+        the queue) if a more urgent message on another pace came meanwhile: on Signal a page
+        must not wait out the 2 s of a broadcast's turn."""
+        gate = self._gate_for(queued)
+        while (delay := gate.delay()) > SLOT_PATIENCE_S:
+            self.wakeup.clear()
+            timer = asyncio.get_running_loop().call_later(delay, self.wakeup.set)
+            try:
+                await self.wakeup.wait()
+            except BaseException:
+                self._push(queued)
+                raise
+            finally:
+                timer.cancel()
+            self._promote(time.monotonic())
+            first = self._ready[0] if self._ready else None
+            if first is not None and first < queued and self._gate_for(first) is not gate:
+                self._push(queued)
+                return False
+        return True
 
-    async def reply_slot(self) -> None:
-        """A reply to a person goes out at once and counts against the budget, so the
-        queued sends behind it slow down instead; only a 429 pause holds it back."""
-        await self._respect_pause()
-        self.gate.take()
-
-    async def deliver_now(self, chat_id: str, outbound: Outbound) -> str:
-        """Send one message outside the outbox (progress messages), on the same pace."""
-        await self.pace()
-        try:
-            return await self.transport.deliver(chat_id, outbound)
-        except RateLimited as exc:
-            self._pause(exc.retry_after)
-            raise
+    def _gate_for(self, queued: _Queued) -> RateGate:
+        item = queued.item
+        if isinstance(item, Delivery) and item.outbound.paid:
+            return self.paid_gate
+        if self.interactive_gate is not None and queued.priority <= REPLY:
+            return self.interactive_gate
+        return self.gate
 
     async def _respect_pause(self) -> None:
         # A loop, not an event: another 429 may push the pause further while we sleep.
@@ -200,45 +310,107 @@ class ChannelSender:
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)
         self.gate.hold_until(self.paused_until)
         self.paid_gate.hold_until(self.paused_until)
+        if self.interactive_gate is not None:
+            self.interactive_gate.hold_until(self.paused_until)
 
-    async def _next(self) -> Delivery:
-        """The next delivery to try: a deferred one whose chat is ready, else a claimed one.
+    def _push(self, queued: _Queued) -> None:
+        if isinstance(queued.item, Delivery):
+            self._rows_held += 1
+        heapq.heappush(self._ready, queued)
 
-        The next batch is claimed in the background while the current one is sent, so the
-        database round trip never holds up the pace.
-        """
+    def _pop(self) -> _Queued:
+        queued = heapq.heappop(self._ready)
+        if isinstance(queued.item, Delivery):
+            self._rows_held -= 1
+        return queued
+
+    def _promote(self, now: float) -> None:
+        """Messages whose chat's turn has come go back among the ready ones."""
+        while self._waiting and self._waiting[0][0] <= now:
+            heapq.heappush(self._ready, heapq.heappop(self._waiting)[1])
+
+    def _hold(self, queued: _Queued, until: float) -> None:
+        heapq.heappush(self._waiting, (until, queued))
+
+    async def _next(self) -> _Queued:
+        """The most urgent message whose chat may receive one now (waits for one)."""
         while True:
             now = time.monotonic()
-            if self._deferred and self._deferred[0][0] <= now:
-                return heapq.heappop(self._deferred)[2]
-            if not self._claimed and len(self._deferred) < self.lane.concurrency:
-                self._prefetch()
-                assert self._claiming is not None
+            self._promote(now)
+            while self._ready:
+                queued = heapq.heappop(self._ready)
+                ready_at = self._chat_ready_at(queued.item, now)
+                if ready_at <= now:
+                    if isinstance(queued.item, Delivery):
+                        self._rows_held -= 1
+                    self._maybe_claim()
+                    return queued
+                self._hold(queued, ready_at)
+            self._maybe_claim()
+            if self._claiming is not None and not self._waiting:
                 # Shielded: a stop lets the claim finish; drain() releases its rows.
                 await asyncio.shield(self._claiming)
                 self._collect()
-            if self._claimed:
-                delivery = self._claimed.popleft()
-                if len(self._claimed) <= self._batch // 2:
-                    self._prefetch()
-                return delivery
-            timeout = self._deferred[0][0] - now if self._deferred else 1.0
+                if self._ready:
+                    continue
+            timeout = self._waiting[0][0] - now if self._waiting else IDLE_LOOK_S
             self.wakeup.clear()
+            if self._ready:
+                continue
+            # A timer rather than wait_for: no task to cancel when the lane stops.
+            timer = asyncio.get_running_loop().call_later(max(timeout, 0.001), self.wakeup.set)
             try:
-                await asyncio.wait_for(self.wakeup.wait(), timeout=max(timeout, 0.001))
-            except TimeoutError:
-                pass
+                await self.wakeup.wait()
+            finally:
+                timer.cancel()
 
-    def _prefetch(self) -> None:
-        if self._claiming is None:
-            self._claiming = asyncio.ensure_future(
-                self.outbox.claim(
-                    self.transport.channel, self.clock.now(), self._batch, self.quiet_until
-                )
+    def _more_urgent_than(self, queued: _Queued) -> _Queued:
+        """`queued`, or a more urgent ready message that came in meanwhile (put back
+        `queued` then)."""
+        now = time.monotonic()
+        self._promote(now)
+        while self._ready and self._ready[0] < queued:
+            better = heapq.heappop(self._ready)
+            ready_at = self._chat_ready_at(better.item, now)
+            if ready_at > now:
+                self._hold(better, ready_at)
+                continue
+            if isinstance(better.item, Delivery):
+                self._rows_held -= 1
+            self._push(queued)
+            return better
+        return queued
+
+    # -- claiming from the outbox ---------------------------------------------------------
+
+    def _maybe_claim(self) -> None:
+        """Claim the next rows in the background while others are sent, so the database
+        round trip never holds up the pace; only pages while enough rows are in hand."""
+        if self._claiming is not None or self._stopped:
+            return
+        now = time.monotonic()
+        low = self._rows_held <= self._batch // 2 and len(self._waiting) < self.lane.concurrency
+        idle = self._outbox_idle_at is not None and now - self._outbox_idle_at < IDLE_LOOK_S
+        if low and not idle:
+            self._claim(below=None)
+        elif self._urgent_wanted:
+            self._claim(below=REPLY)
+
+    def _claim(self, below: int | None) -> None:
+        self._urgent_wanted = False
+        self._claiming = asyncio.ensure_future(
+            self.outbox.claim(
+                self.transport.channel,
+                self.clock.now(),
+                self._batch,
+                self.quiet_until,
+                below=below,
             )
-            self._claiming.add_done_callback(lambda _task: self._collect())
+        )
+        full = below is None
+        self._claiming.add_done_callback(lambda _task: self._collect(full))
 
-    def _collect(self) -> None:
+    def _collect(self, full: bool = False) -> None:
         """Move a finished claim's rows into the queue (idempotent)."""
         task = self._claiming
         if task is None or not task.done():
@@ -252,9 +424,23 @@ class ChannelSender:
         if batch:
             paid = all(d.outbound.paid for d in batch)
             self._batch = self.lane.paid_batch if paid else self.lane.free_batch
-        self._claimed.extend(batch)
+            self._outbox_idle_at = None
+        elif full:
+            self._outbox_idle_at = time.monotonic()
+        for delivery in batch:
+            self._push(_Queued(delivery.priority, next(self._seq), delivery))
+        if batch:
+            self.wakeup.set()
 
-    def _chat_ready_at(self, chat_id: str) -> float:
+    # -- each chat's turn -----------------------------------------------------------------
+
+    def _chat_ready_at(self, item: Item, now: float) -> float:
+        chat_id = item.chat_id
+        if chat_id in self._busy:
+            # One message at a time per chat keeps them in order; look again shortly.
+            return now + min(0.05, self.lane.per_chat_interval or 0.05)
+        if _is_edit(item):
+            return 0.0  # an edit shows no new message: no per-chat wait
         last = self._last_sent.get(chat_id)
         if last is None:
             return 0.0
@@ -270,18 +456,88 @@ class ChannelSender:
 
     # -- one send -----------------------------------------------------------------------
 
-    async def _send(self, delivery: Delivery) -> None:
+    def _start(self, queued: _Queued) -> None:
+        item = queued.item
+        self._busy.add(item.chat_id)
+        before = self._last_sent.get(item.chat_id)
+        if not _is_edit(item):
+            self._note_chat(item.chat_id)
+        if isinstance(item, Delivery):
+            task = asyncio.create_task(self._send(queued, before))
+        else:
+            task = asyncio.create_task(self._send_direct(queued, before), context=item.context)
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+
+    def _finished(self, item: Item, before: float | None, refused: bool) -> None:
+        self._busy.discard(item.chat_id)
+        if refused:
+            # Nothing reached the chat: its turn is as it was (the lane pause holds it).
+            if before is None:
+                self._last_sent.pop(item.chat_id, None)
+            else:
+                self._last_sent[item.chat_id] = before
+        elif not _is_edit(item):
+            self._note_chat(item.chat_id)  # the chat's next turn counts from the answer
+        self._slots.release()
+        self.wakeup.set()
+
+    async def _send_direct(self, queued: _Queued, before: float | None) -> None:
+        direct = queued.item
+        assert isinstance(direct, Direct)
+        refused = False
+        try:
+            message_id = await self._deliver_direct(direct)
+        except RateLimited as exc:
+            # Telegram asks everyone to wait: pause the lane; the message keeps its place.
+            refused = True
+            self._pause(exc.retry_after)
+            log.warning("%s asked to wait %.1fs", self.transport.channel, exc.retry_after)
+            self._push(queued)
+        except TransientFailure as exc:
+            direct.attempts += 1
+            if direct.attempts >= DIRECT_ATTEMPTS:
+                _fail(direct, exc)
+            else:
+                backoff = 0.5 * 2**direct.attempts * random.uniform(0.8, 1.2)
+                self._hold(queued, time.monotonic() + backoff)
+        except BaseException as exc:
+            _fail(direct, exc)
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            if not direct.done.done():
+                direct.done.set_result(message_id)
+        finally:
+            self._finished(direct, before, refused)
+
+    def _deliver_direct(self, direct: Direct) -> Awaitable[str]:
+        if direct.send is not None:
+            return direct.send()
+        return self.transport.deliver(direct.chat_id, direct.outbound)
+
+    async def _send_unpaced(self, direct: Direct) -> None:
+        try:
+            direct.done.set_result(await self._deliver_direct(direct))
+        except Exception as exc:
+            _fail(direct, exc)
+
+    async def _send(self, queued: _Queued, before: float | None) -> None:
+        delivery = queued.item
+        assert isinstance(delivery, Delivery)
         status = "sent"
+        refused = False
         now = self.clock.now
         try:
             try:
                 message_id = await self.transport.deliver(delivery.chat_id, delivery.outbound)
             except RateLimited as exc:
-                # Telegram asks everyone to wait: pause the lane, keep the message.
+                # Telegram asks everyone to wait: pause the lane, keep the message in its place.
                 status = "pending"
+                refused = True
                 self._pause(exc.retry_after)
                 log.warning("%s asked to wait %.1fs", self.transport.channel, exc.retry_after)
-                await self.outbox.requeue_without_attempt(delivery.id, now())
+                self._push(queued)
             except Unreachable as exc:
                 status = "blocked"
                 await self.outbox.mark_unreachable(delivery.channel, delivery.chat_id, now())
@@ -309,7 +565,7 @@ class ChannelSender:
         except Exception:
             log.exception("outbox row %d could not be settled", delivery.id)
         finally:
-            self._slots.release()
+            self._finished(delivery, before, refused)
         if self.on_settled is not None:
             self.on_settled(delivery, status)
 
@@ -336,29 +592,53 @@ class ChannelSender:
                 self._outcomes[:0] = batch
                 raise
         if any(s.retry_at is not None for s in batch):
+            self._outbox_idle_at = None
             self.wakeup.set()
 
     async def drain(self) -> None:
-        """At shutdown: wait for sends in flight, write outcomes, release unsent claims."""
+        """At shutdown: wait for sends in flight, write outcomes, release unsent claims and
+        send the answers still waiting (at once: the process is about to end)."""
+        self._stopped = True
         if self._claiming is not None:
             await asyncio.gather(self._claiming, return_exceptions=True)
             self._collect()
         if self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
         await self.flush()
-        unsent = [d.id for d in self._claimed] + [d.id for _r, _s, d in self._deferred]
-        self._claimed.clear()
-        self._deferred.clear()
+        queued = sorted([q for q in self._ready] + [q for _t, q in self._waiting])
+        self._ready.clear()
+        self._waiting.clear()
+        self._rows_held = 0
+        unsent = [q.item.id for q in queued if isinstance(q.item, Delivery)]
         if unsent:
             await self.outbox.release(unsent)
+        for q in queued:
+            if isinstance(q.item, Direct):
+                await asyncio.create_task(self._send_unpaced(q.item), context=q.item.context)
+        if self._inflight:
+            await asyncio.gather(*self._inflight, return_exceptions=True)
+
+
+def _is_edit(item: Item) -> bool:
+    return bool(item.outbound.edit_message_id) and item.outbound.attachment is None
+
+
+def _fail(direct: Direct, exc: BaseException) -> None:
+    if not direct.done.done():
+        direct.done.set_exception(exc)
+        # Whoever queued it may have stopped waiting; do not warn about an unread error.
+        direct.done.exception()
 
 
 class Sender:
     """One lane per messenger, all woken when something is queued."""
 
-    def __init__(self, outbox: OutboxRepository, clock: Clock) -> None:
+    def __init__(
+        self, outbox: OutboxRepository, clock: Clock, *, resend_after_crash: bool = True
+    ) -> None:
         self.outbox = outbox
         self.clock = clock
+        self.resend_after_crash = resend_after_crash
         self.lanes: dict[str, ChannelSender] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -370,18 +650,24 @@ class Sender:
     def wake(self) -> None:
         """Something was queued: look at the outbox now rather than at the next tick."""
         for lane in self.lanes.values():
-            lane.wakeup.set()
+            lane.wake()
 
     async def deliver_now(self, channel: str, chat_id: str, outbound: Outbound) -> str:
-        """Send one message at once through a lane's pace (not through the outbox)."""
+        """Send one message at once in a lane's order (not through the outbox)."""
         lane = self.lanes.get(channel)
         if lane is None:
             raise PermanentFailure(f"no messenger {channel!r} is running")
         return await lane.deliver_now(chat_id, outbound)
 
     async def start(self) -> None:
-        recovered = await self.outbox.recover(self.clock.now(), lease=timedelta(0))
-        if recovered:
+        recovered = await self.outbox.recover(
+            self.clock.now(), lease=timedelta(0), resend=self.resend_after_crash
+        )
+        if recovered and self.resend_after_crash:
+            log.warning(
+                "%d messages were being sent when Relais stopped: sending them again", recovered
+            )
+        elif recovered:
             log.warning(
                 "%d messages were being sent when Relais stopped: marked uncertain", recovered
             )

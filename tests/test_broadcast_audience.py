@@ -18,6 +18,7 @@ from bot.messaging import Outbound
 from bot.services import Services
 from bot.services.broadcasts import BroadcastError, check_markup, parse_audience
 from bot.storage.broadcasts import Audience
+from bot.storage.outbox import URGENT_BROADCAST
 from bot.storage.seed import SeedVolunteer
 from tests.broadcast_factories import actor_for, seed
 from tests.fakes.bot_api import _html_error
@@ -86,7 +87,8 @@ async def test_urgent_ignores_quiet_hours_but_never_reaches_stopped(
     assert sorted(queued) == ["10", "11", "12", "15", "19"]
     assert {from_iso(v) for v in queued.values()} == {LATE_EVENING}
     priority = await services.db.fetch_value("SELECT MAX(priority) FROM outbox")
-    assert priority == 0
+    # Ahead of ordinary broadcasts, behind pages, answers and offers.
+    assert priority == URGENT_BROADCAST
 
 
 async def test_a_broadcast_still_sending_when_quiet_hours_begin_waits_for_the_morning(

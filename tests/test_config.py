@@ -40,6 +40,7 @@ def test_admins_are_parsed_by_numeric_id() -> None:
         ({"TELEGRAM_API_BASE_URL": "ftp://x"}, "TELEGRAM_API_BASE_URL"),
         ({"RELAIS_RETENTION_DAYS": "-3"}, "RELAIS_RETENTION_DAYS"),
         ({"RELAIS_PAID_BROADCAST": "maybe"}, "RELAIS_PAID_BROADCAST"),
+        ({"RELAIS_RESEND_AFTER_CRASH": "twice"}, "RELAIS_RESEND_AFTER_CRASH"),
     ],
 )
 def test_a_bad_value_names_its_variable(env: dict[str, str], variable: str) -> None:
@@ -47,6 +48,11 @@ def test_a_bad_value_names_its_variable(env: dict[str, str], variable: str) -> N
         Settings.from_env(env)
     assert str(error.value).startswith(variable + ":")
     assert "\n" not in str(error.value)
+
+
+def test_messages_in_flight_at_a_crash_are_resent_unless_the_campaign_says_no() -> None:
+    assert Settings.from_env({}).resend_after_crash is True
+    assert Settings.from_env({"RELAIS_RESEND_AFTER_CRASH": "no"}).resend_after_crash is False
 
 
 def test_quiet_hours_can_be_disabled_and_wrap_midnight() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
+from datetime import timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -15,7 +16,7 @@ from bot.messaging import Inbound, Outbound
 from bot.sender import Lane, Sender
 from bot.services import Services
 from bot.storage.broadcasts import Audience
-from bot.storage.outbox import URGENT, Envelope
+from bot.storage.outbox import BULK, CALL, PAGE, URGENT, URGENT_BROADCAST, Envelope
 from bot.storage.seed import SeedVolunteer
 from bot.transports.telegram import TelegramTransport
 from bot.transports.telegram_http import AiohttpRequest
@@ -284,6 +285,77 @@ async def test_a_clean_stop_releases_unsent_claims(
     statuses = await again.wait_settled(20)
     assert set(statuses.values()) == {"sent"}
     assert sorted(c.chat_id for c in _sends(bot_api)) == list(range(10, 30))
+
+
+async def test_one_order_pages_then_answers_then_calls_offers_and_broadcasts(
+    line: LineFactory, bot_api: FakeBotAPI, services: Services
+) -> None:
+    await services.outbox.add(
+        [
+            Envelope("broadcast", "telegram", "31", Outbound("Rally"), priority=BULK),
+            Envelope("broadcast", "telegram", "32", Outbound("Urgent"), priority=URGENT_BROADCAST),
+            Envelope("offer", "telegram", "33", Outbound("Offer")),
+            Envelope("riposte", "telegram", "34", Outbound("Call"), priority=CALL),
+            Envelope("alert", "telegram", "35", Outbound("Page"), priority=PAGE),
+        ],
+        services.clock.now(),
+    )
+    bot_api.fail_next("sendMessage", 429, retry_after=1)
+    sender = await line(Lane(per_second=20))
+    await bot_api.wait_for(lambda c: c.status == 429)
+    # While Telegram makes everyone wait, a person's answer and another page come in.
+    answer = sender.lane.submit("36", Outbound("Answer"))
+    await services.send_later(
+        [Envelope("alert", "telegram", "37", Outbound("Second page"), priority=PAGE)]
+    )
+    await sender.wait_settled(6)
+    assert await answer
+    sent = [c.text for c in _sends(bot_api) if c.ok]
+    assert sent == ["Page", "Second page", "Answer", "Call", "Offer", "Urgent", "Rally"]
+
+
+async def _in_flight_at_a_crash(services: Services) -> None:
+    """A page, an offer and a broadcast message claimed by a process that was then killed."""
+    await services.outbox.add(
+        [
+            Envelope("alert", "telegram", "20", Outbound("Page"), priority=URGENT),
+            Envelope("offer", "telegram", "21", Outbound("Offer")),
+            Envelope("broadcast", "telegram", "22", Outbound("Rally"), priority=BULK),
+        ],
+        services.clock.now(),
+    )
+    assert len(await services.outbox.claim("telegram", services.clock.now(), 10)) == 3
+
+
+async def test_after_a_crash_pages_offers_and_broadcasts_in_flight_are_sent_again(
+    line: LineFactory, bot_api: FakeBotAPI, services: Services
+) -> None:
+    await _in_flight_at_a_crash(services)
+    sender = await line()
+    statuses = await sender.wait_settled(3)
+    assert statuses == {"20": "sent", "21": "sent", "22": "sent"}
+    assert sorted((c.chat_id, c.text) for c in _sends(bot_api)) == [
+        (20, "Page"),
+        (21, "Offer"),
+        (22, "Rally"),
+    ]
+
+
+async def test_at_most_once_marks_what_was_in_flight_uncertain_and_never_resends(
+    services: Services,
+) -> None:
+    await _in_flight_at_a_crash(services)
+    recovered = await services.outbox.recover(
+        services.clock.now(), lease=timedelta(0), resend=False
+    )
+    assert recovered == 3
+    rows = await services.db.fetch_all("SELECT chat_id, status FROM outbox ORDER BY id")
+    assert {r["chat_id"]: r["status"] for r in rows} == {
+        "20": "uncertain",
+        "21": "uncertain",
+        "22": "uncertain",
+    }
+    assert await services.outbox.claim("telegram", services.clock.now(), 10) == []
 
 
 async def test_stopped_volunteers_get_nothing_even_when_already_queued(

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from bot.messaging import Outbound
 from bot.services import Services
+from bot.storage.outbox import CALL
 from tests import alert_factories as make
 from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
@@ -89,7 +90,8 @@ async def test_an_organizer_sends_a_riposte_to_the_rapid_response_ring_in_french
     assert "Riposte n° 1 envoyée" in lea.last_text
     calls = await make.outbox(services, "riposte")
     assert called(calls) == ["201", "202", "203", "204"]
-    assert {r["priority"] for r in calls} == {1}  # right behind pages, ahead of the rest
+    # Behind pages and people's answers, ahead of offers and broadcasts.
+    assert {r["priority"] for r in calls} == {CALL}
     card = Outbound.from_json(str(next(r for r in calls if r["chat_id"] == "201")["payload"]))
     assert "la campagne a besoin de vous" in card.text
     assert "https://x.com/i/status/1862599999999999999" in card.text

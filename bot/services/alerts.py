@@ -36,7 +36,7 @@ from bot.storage.alerts import (
     response_times,
 )
 from bot.storage.db import Database
-from bot.storage.outbox import URGENT, Envelope
+from bot.storage.outbox import CALL, PAGE, Envelope
 from bot.storage.reports import Scope, Window
 from bot.text import clean, esc
 
@@ -52,9 +52,9 @@ RIPOSTE_SKILL = "share"
 MAX_COMMENT = 500
 MAX_SUMMARY = 300
 SHARE_MILESTONES = (10, 50, 90)
-# Riposte calls can be thousands: they go right behind pages, so a new page never waits
-# for a riposte to finish sending, and ahead of everything else.
-CALL_PRIORITY = URGENT + 1
+# Riposte calls can be thousands: they go behind pages and people's replies, so neither
+# waits for a riposte to finish sending, and ahead of offers and broadcasts.
+CALL_PRIORITY = CALL
 
 
 class NotAVolunteer(Exception):
@@ -260,7 +260,7 @@ class AlertService:
                 outbound=self.page(incident, ring, person.language, comments),
                 volunteer_id=person.volunteer_id,
                 ref_id=incident.id,
-                priority=URGENT,
+                priority=PAGE,
                 dedupe_key=page_key(incident.id, person.channel, person.chat_id),
             )
             for person in people
@@ -409,7 +409,7 @@ class AlertService:
                     outbound=Outbound(notice.text, edit_message_id=message_id),
                     volunteer_id=page.volunteer_id,
                     ref_id=incident.id,
-                    priority=URGENT,
+                    priority=PAGE,
                     dedupe_key=f"incident:{incident.id}:{status}:{page.channel}:{page.chat_id}",
                 )
             )

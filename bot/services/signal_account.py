@@ -7,7 +7,7 @@ from bot.config import Identity
 from bot.i18n import _, use_language
 from bot.messaging import Outbound
 from bot.services import Services
-from bot.storage.outbox import URGENT, Envelope
+from bot.storage.outbox import PAGE, Envelope
 from bot.storage.volunteers import Address
 from bot.text import esc
 
@@ -85,7 +85,7 @@ async def report_captcha(services: Services, token: str) -> int:
                 chat_id,
                 Outbound(text),
                 volunteer_id=address.volunteer_id if address else None,
-                priority=URGENT,
+                priority=PAGE,
                 dedupe_key=f"signal-captcha:{episode}:{channel}:{chat_id}",
             )
         )

@@ -14,7 +14,7 @@ import aiosqlite
 from bot.clock import to_iso
 from bot.messaging import Outbound
 from bot.storage.db import Database, placeholders
-from bot.storage.outbox import URGENT
+from bot.storage.outbox import PAGE
 from bot.storage.personal_data import register_personal_data
 from bot.text import clean_name, esc
 
@@ -861,7 +861,7 @@ class AlertRepository:
                     channel,
                     chat_id,
                     outbound.to_json(),
-                    URGENT,
+                    PAGE,
                     at,
                     at,
                 ),

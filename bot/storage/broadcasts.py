@@ -13,7 +13,7 @@ import aiosqlite
 
 from bot.clock import to_iso
 from bot.storage.db import Database, placeholders
-from bot.storage.outbox import BULK, URGENT
+from bot.storage.outbox import BULK, URGENT_BROADCAST
 from bot.storage.personal_data import register_personal_data
 
 # Who may receive a broadcast: active (or paused until a moment now past), reachable.
@@ -271,7 +271,7 @@ class BroadcastRepository:
                     broadcast.id,
                     *case_params,
                     default_payload,
-                    URGENT if broadcast.urgent else BULK,
+                    URGENT_BROADCAST if broadcast.urgent else BULK,
                     int(broadcast.paid),
                     stamp,
                     stamp,

@@ -10,7 +10,14 @@ from bot.clock import to_iso
 from bot.messaging import Outbound
 from bot.storage.db import Database, placeholders
 
-URGENT, NORMAL, BULK = 0, 5, 9
+# One order of priority, the same on every messenger; a lane always sends the lowest first.
+PAGE = 0  # pages to comms on duty, their escalations and updates; Signal's CAPTCHA call
+REPLY = 2  # answers to what a person just did (sent from memory; queued here on Signal)
+CALL = 4  # riposte calls: volunteers asked to share a reply now
+NORMAL = 5  # offers, reminders, notices
+URGENT_BROADCAST = 8  # broadcasts marked urgent (they also ignore quiet hours)
+BULK = 9  # broadcasts and digests
+URGENT = PAGE  # the older name of the first rank
 # (now, the recipient's time zone, their own quiet hours or NULL) → end of quiet hours or None.
 QuietUntil = Callable[[datetime, str, str | None], datetime | None]
 
@@ -103,9 +110,16 @@ class OutboxRepository:
             return tx.total_changes - before
 
     async def claim(
-        self, channel: str, now: datetime, limit: int, quiet_until: QuietUntil | None = None
+        self,
+        channel: str,
+        now: datetime,
+        limit: int,
+        quiet_until: QuietUntil | None = None,
+        *,
+        below: int | None = None,
     ) -> list[Delivery]:
-        """Mark up to `limit` due rows as sending (urgent first) and return them.
+        """Mark up to `limit` due rows as sending (most urgent first) and return them; with
+        `below`, only rows more urgent than that rank (a page while a broadcast is in hand).
 
         Rows for volunteers who stopped (or, for broadcasts, paused) since they were queued
         are withdrawn here, at send time, rather than sent. With `quiet_until`, ordinary
@@ -113,11 +127,12 @@ class OutboxRepository:
         started wait for the morning instead.
         """
         stamp = to_iso(now)
+        rank = "" if below is None else f" AND priority < {int(below)}"
         # The sender asks every second; a read on the reader connection spares the writer
         # lock (and other processes waiting on it) when nothing is due.
         if not await self.db.fetch_value(
             "SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'pending' AND channel = ?"
-            " AND not_before <= ?)",
+            f" AND not_before <= ?{rank})",
             (channel, stamp),
         ):
             return []
@@ -127,7 +142,7 @@ class OutboxRepository:
                 f" {_SKIP_REASON} AS skip FROM outbox o"
                 " LEFT JOIN volunteers v ON v.id = o.volunteer_id"
                 " WHERE o.status = 'pending' AND o.channel = ? AND o.not_before <= ?"
-                " ORDER BY o.priority, o.id LIMIT ?",
+                f"{rank.replace('priority', 'o.priority')} ORDER BY o.priority, o.id LIMIT ?",
                 (stamp, channel, stamp, limit),
             )
             picked = await cursor.fetchall()
@@ -258,14 +273,27 @@ class OutboxRepository:
                 (channel, chat_id),
             )
 
-    async def recover(self, now: datetime, lease: timedelta = timedelta(minutes=5)) -> int:
-        """After a crash: rows left 'sending' may or may not have left; mark them uncertain."""
+    async def recover(
+        self, now: datetime, lease: timedelta = timedelta(minutes=5), *, resend: bool = True
+    ) -> int:
+        """After a crash: rows left 'sending' may or may not have left. `resend` queues them
+        again (at-least-once: a missed mobilization costs more than a rare duplicate);
+        otherwise they are marked uncertain and never resent (at-most-once)."""
         async with self.db.transaction() as tx:
-            cursor = await tx.execute(
-                "UPDATE outbox SET status = 'uncertain', last_error = 'interrupted while sending'"
-                " WHERE status = 'sending' AND claimed_at <= ?",
-                (to_iso(now - lease),),
-            )
+            if resend:
+                cursor = await tx.execute(
+                    "UPDATE outbox SET status = 'pending',"
+                    " last_error = 'interrupted while sending; sent again'"
+                    " WHERE status = 'sending' AND claimed_at <= ?",
+                    (to_iso(now - lease),),
+                )
+            else:
+                cursor = await tx.execute(
+                    "UPDATE outbox SET status = 'uncertain',"
+                    " last_error = 'interrupted while sending'"
+                    " WHERE status = 'sending' AND claimed_at <= ?",
+                    (to_iso(now - lease),),
+                )
             return cursor.rowcount
 
     async def next_due(self, channel: str) -> str | None:

@@ -46,6 +46,8 @@ class ConsoleTransport:
         self._requests: dict[str, str] = {}
         self._ids = itertools.count(1)
         self.closed = asyncio.Event()
+        # Set by the app: answers take their turn in the console's lane like on a messenger.
+        self.send_reply: Callable[[str, Outbound], Awaitable[str]] | None = None
 
     async def start(self) -> None:
         self._print(
@@ -76,7 +78,10 @@ class ConsoleTransport:
         chat = self.user_id
         inbound = self._inbound(line, chat)
         for outbound in await self.dispatch(inbound):
-            self._show(chat, outbound, incoming=True)
+            if self.send_reply is None:
+                self._show(chat, outbound, incoming=True)
+            else:
+                await self.send_reply(chat, outbound)
 
     def _switch(self, line: str) -> None:
         parts = line.split()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import html
 import logging
 import mimetypes
@@ -351,6 +352,10 @@ class SignalTransport:
         self.on_captcha = on_captcha
         self.on_sender = on_sender
         self.backoff = backoff
+        # Set by the app: answers wait their turn in the Signal lane (behind pages only).
+        self.send_reply: (
+            Callable[[str, Outbound, Callable[[], Awaitable[str]]], Awaitable[str]] | None
+        ) = None
         self.connected = asyncio.Event()
         self.reconnects = 0
         self._memory: dict[str, Shown] = {}
@@ -473,7 +478,11 @@ class SignalTransport:
         chat = inbound.chat_id
         for index, outbound in enumerate(replies):
             try:
-                await self._deliver(chat, outbound, remember=False)
+                if self.send_reply is None:
+                    await self._deliver(chat, outbound, remember=False)
+                else:
+                    deliver = functools.partial(self._deliver, chat, outbound, remember=False)
+                    await self.send_reply(chat, outbound, deliver)
             except (RateLimited, TransientFailure) as exc:
                 # Signal asks to wait: the rest of the answer goes through the outbox.
                 log.info("reply to a Signal chat queued: %s", exc)

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
 from telegram import (
@@ -44,6 +45,7 @@ from bot.i18n import _, use_language
 from bot.messaging import Inbound, InboundFile, Outbound
 from bot.text import split_text
 from bot.transports import (
+    DeliveryError,
     PermanentFailure,
     RateLimited,
     TransientFailure,
@@ -223,9 +225,9 @@ class TelegramTransport:
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
         self._reply_keyboard_open: set[str] = set()
-        # Set by the app: replies go out at once but count against Telegram's overall budget,
-        # so broadcasts in progress slow down for them (and a 429 pause holds them too).
-        self.pace: Callable[[], Awaitable[None]] | None = None
+        # Set by the app: answers are queued in the Telegram lane, behind pages only, paced
+        # with everything else; a 429 pauses them too and they are sent after it.
+        self.queue_reply: Callable[[str, Outbound], asyncio.Future[str]] | None = None
 
     @property
     def bot_username(self) -> str:
@@ -296,6 +298,21 @@ class TelegramTransport:
         for outbound in replies:
             await self._reply(inbound, outbound)
 
+    async def _reply(self, inbound: Inbound, outbound: Outbound) -> None:
+        """Queue one message of an answer; the lane sends a chat's messages in order."""
+        chat = inbound.chat_id
+        if outbound.edit and inbound.message_id and not outbound.attachment:
+            # Replace the message whose button was tapped (a new one if it cannot be edited).
+            outbound = replace(outbound, edit=False, edit_message_id=inbound.message_id)
+        if self.queue_reply is None:  # a transport without a sender (tests of rendering)
+            try:
+                await self.deliver(chat, outbound)
+            except DeliveryError as exc:
+                log.warning("reply to chat %s failed: %s", chat, exc)
+            return
+        sent = self.queue_reply(chat, outbound)
+        sent.add_done_callback(lambda done: _log_failed_reply(chat, done))
+
     async def _on_membership(self, update: Update) -> None:
         member = update.my_chat_member
         if member is None or member.chat.type != "private" or self.on_blocked is None:
@@ -305,21 +322,6 @@ class TelegramTransport:
 
     async def _on_error(self, update: object, context: Any) -> None:
         log.error("Telegram handler error: %s", context.error, exc_info=context.error)
-
-    async def _reply(self, inbound: Inbound, outbound: Outbound) -> None:
-        if self.pace is not None:
-            await self.pace()
-        try:
-            if outbound.edit and inbound.message_id and not outbound.attachment:
-                if await self._edit(inbound.chat_id, inbound.message_id, outbound):
-                    return
-            await self._send(inbound.chat_id, outbound)
-        except RetryAfter as exc:
-            # A reply to a person is worth one wait; the outbox handles the rest.
-            await asyncio.sleep(_seconds(exc.retry_after))
-            await self._send(inbound.chat_id, outbound)
-        except TelegramError as exc:
-            log.warning("reply to chat %s failed: %s", inbound.chat_id, exc)
 
     # -- outgoing -----------------------------------------------------------------------
 
@@ -431,6 +433,13 @@ class TelegramTransport:
             await self.app.bot.set_my_commands(commands, scope=BotCommandScopeChat(int(chat_id)))
         except TelegramError as exc:
             log.info("menu for chat %s not set: %s", chat_id, exc)
+
+
+def _log_failed_reply(chat_id: str, done: asyncio.Future[str]) -> None:
+    if done.cancelled():
+        log.warning("reply to chat %s was not sent: Relais stopped", chat_id)
+    elif (error := done.exception()) is not None:
+        log.warning("reply to chat %s failed: %s", chat_id, error)
 
 
 def _seconds(value: Any) -> float:
