@@ -10,7 +10,7 @@ follow this shape, which gets a table of its own:
      "notes": "..."}
 
 Any other object is shown as a list of its keys and values. `python -m bench NAME ...` runs
-only the scripts named.
+only the scripts named and keeps the other sections of BENCHMARKS.md as they were.
 """
 
 from __future__ import annotations
@@ -77,7 +77,17 @@ def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def render(results: dict[str, dict[str, Any]]) -> str:
+def kept_sections(text: str, replaced: set[str]) -> list[tuple[str, str]]:
+    """(title, markdown) of each section of an earlier BENCHMARKS.md not being replaced."""
+    sections: list[tuple[str, str]] = []
+    for chunk in text.split("\n## ")[1:]:
+        title = chunk.split("\n", 1)[0].strip()
+        if title not in replaced:
+            sections.append((title, "## " + chunk.rstrip("\n") + "\n"))
+    return sections
+
+
+def render(results: dict[str, dict[str, Any]], kept: list[tuple[str, str]] | None = None) -> str:
     lines = [
         "# Benchmarks",
         "",
@@ -87,8 +97,14 @@ def render(results: dict[str, dict[str, Any]]) -> str:
         f"- Machine: {os.cpu_count()} cores, {platform.machine()}, {platform.system()}",
         f"- Python {platform.python_version()}",
         "- Other work may share the machine; figures vary by a few percent from run to run.",
-        "",
     ]
+    if kept:
+        lines.append(
+            "- Run on that date: "
+            + ", ".join(str(f.get("title", n)) for n, f in results.items())
+            + "; the other sections are from earlier runs."
+        )
+    lines.append("")
     for name, figures in results.items():
         lines += [f"## {figures.get('title', name)}", ""]
         lines += [f"Command: `{figures['command']}` ({figures['seconds']} s)", ""]
@@ -111,7 +127,8 @@ def render(results: dict[str, dict[str, Any]]) -> str:
         if figures.get("notes"):
             lines += ["", str(figures["notes"])]
         lines.append("")
-    return "\n".join(lines)
+    body = "\n".join(lines)
+    return body + "".join("\n" + markdown for _title, markdown in kept) if kept else body
 
 
 def main(argv: list[str]) -> int:
@@ -120,7 +137,11 @@ def main(argv: list[str]) -> int:
         print(f"bench: running {name} …", flush=True)
         results[name] = run_script(name)
         print(json.dumps(results[name]), flush=True)
-    OUTPUT.write_text(render(results), encoding="utf-8")
+    kept: list[tuple[str, str]] = []
+    if argv and OUTPUT.exists():
+        titles = {str(figures.get("title", name)) for name, figures in results.items()}
+        kept = kept_sections(OUTPUT.read_text(encoding="utf-8"), titles)
+    OUTPUT.write_text(render(results, kept), encoding="utf-8")
     print(f"bench: wrote {OUTPUT.name}")
     failed = [n for n, f in results.items() if "error" in f]
     return 1 if failed else 0
