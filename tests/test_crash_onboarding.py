@@ -22,6 +22,7 @@ async def test_a_volunteer_killed_mid_onboarding_resumes_where_they_were(
     database = tmp_path / "crash.sqlite3"
     env = telegram_env(api, database)
     process = await start_bot(env, tmp_path / "bot.log")
+    await api.wait_for_requests("getUpdates", 1)  # the bot is up and polling
     await say(api, me, "/start", "Bonjour Inès", "fr")
     await tap(api, me, "Français", "Avant de commencer", "fr")
     await tap(api, me, "J'accepte", "Étape 3 sur 6", "fr")
@@ -36,8 +37,10 @@ async def test_a_volunteer_killed_mid_onboarding_resumes_where_they_were(
             ("Inès", "onboarding")
         ]
 
+    polls = api.stats.requests["getUpdates"]
     process = await start_bot(env, tmp_path / "bot.log")
     try:
+        await api.wait_for_requests("getUpdates", polls + 1)
         await say(api, me, "75011", "Qu'êtes-vous prêt·e à faire", "fr")
         await tap(api, me, "Partager en ligne", "Qu'êtes-vous prêt·e à faire", "fr")
         await tap(api, me, "Terminé", "Quand êtes-vous", "fr")

@@ -45,6 +45,7 @@ async def test_the_bot_process_answers_admin_and_stranger_in_both_languages(
     env = telegram_env(bot_api, tmp_path / "r.db", RELAIS_LOG_LEVEL="DEBUG")
     process = await start_bot(env, log_path)
     try:
+        await bot_api.wait_for_requests("getUpdates", 1)  # up and polling
         bot_api.send_text(1, "/start", first_name="Admin", language_code="fr")
         await bot_api.wait_for_text(1, "Bonjour Admin", timeout=20)
         bot_api.send_text(999, "/start", first_name="Stranger", language_code="en")

@@ -948,6 +948,16 @@ class FakeBotAPI:
                 with contextlib.suppress(ValueError):
                     self._call_waiters.remove(waiter)
 
+    async def wait_for_requests(self, method: str, count: int, timeout: float = 60.0) -> None:
+        """Wait until `method` has been asked for `count` times in all (e.g. a started bot's
+        first getUpdates: a process starting on a loaded machine can take a while)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.stats.requests[method] < count:
+            if loop.time() > deadline:
+                raise AssertionError(f"{method} asked {self.stats.requests[method]} times")
+            await asyncio.sleep(0.02)
+
     async def wait_for_poller(self, timeout: float = 10.0) -> None:
         """Wait until a long poll (getUpdates with a timeout) is held open by the server."""
         loop = asyncio.get_running_loop()
