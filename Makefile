@@ -25,8 +25,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Three workers: most tests wait on sockets and subprocesses, so even two cores go further.
+# A file's tests stay on one worker, sharing what the file sets up once.
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n 3 --dist loadfile
+
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(PYTEST)
 
 # The whole suite on other days (400 days and 5 years ahead, with libfaketime): a test that
 # passes today but holds a date that will expire fails here first. The monotonic clock moves
@@ -36,8 +40,8 @@ FUTURE := faketime -f
 test-future: $(STAMP)
 	command -v faketime >/dev/null || apt-get install -y -q faketime >/dev/null \
 		|| (apt-get update -q >/dev/null && apt-get install -y -q faketime >/dev/null)
-	$(FUTURE) +400d $(BIN)/python -m pytest -q -p no:cacheprovider
-	$(FUTURE) +5y $(BIN)/python -m pytest -q -p no:cacheprovider
+	$(FUTURE) +400d $(PYTEST)
+	$(FUTURE) +5y $(PYTEST)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -110,6 +110,19 @@ def test_the_command_line_imports_tasks_and_a_call_list(tmp_path: Path) -> None:
 
     done = run("tasks", "import", str(EXAMPLES / "example.yaml"))
     assert done.returncode == 0, done.stderr
+    # A moment the command line cannot read stops it with one line, before anything is done.
+    unreadable = subprocess.run(
+        [sys.executable, "-m", "bot", "--now", "soon", "tasks", "import", "nothing.csv"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert unreadable.returncode == 2
+    assert unreadable.stderr.strip().splitlines() == [
+        "--now: expected an ISO time like 2026-12-01T18:30: 'soon'"
+    ]
     assert "3 task(s) imported" in done.stdout
     assert "task #2 [call]" in done.stdout
     done = run("calls", "import", "2", str(EXAMPLES / "example-call-list.csv"))
