@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen = "RELAIS_LOG_LEVEL" in os.environ or "RELAIS_LOG_LEVEL" in read_dotenv(Path(".env"))
     if console and args.command in (None, "run") and not chosen:
         level = "WARNING"  # the console chat shares the terminal with the logs
-    setup_logging(level, (settings.telegram_token.value,))
+    setup_logging(level, (settings.telegram_token.value,), keep=(settings.signal_account,))
     try:
         clock = clock_from(args.now, settings)
     except ValueError:

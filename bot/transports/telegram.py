@@ -308,10 +308,10 @@ class TelegramTransport:
             try:
                 await self.deliver(chat, outbound)
             except DeliveryError as exc:
-                log.warning("reply to chat %s failed: %s", chat, exc)
+                log.warning("a reply to a chat failed: %s", exc)
             return
         sent = self.queue_reply(chat, outbound)
-        sent.add_done_callback(lambda done: _log_failed_reply(chat, done))
+        sent.add_done_callback(_log_failed_reply)
 
     async def _on_membership(self, update: Update) -> None:
         member = update.my_chat_member
@@ -432,14 +432,15 @@ class TelegramTransport:
         try:
             await self.app.bot.set_my_commands(commands, scope=BotCommandScopeChat(int(chat_id)))
         except TelegramError as exc:
-            log.info("menu for chat %s not set: %s", chat_id, exc)
+            log.info("a chat's command menu was not set: %s", exc)
 
 
-def _log_failed_reply(chat_id: str, done: asyncio.Future[str]) -> None:
+def _log_failed_reply(done: asyncio.Future[str]) -> None:
+    # No chat id: it is a person's Telegram id.
     if done.cancelled():
-        log.warning("reply to chat %s was not sent: Relais stopped", chat_id)
+        log.warning("a reply to a chat was not sent: Relais stopped")
     elif (error := done.exception()) is not None:
-        log.warning("reply to chat %s failed: %s", chat_id, error)
+        log.warning("a reply to a chat failed: %s", error)
 
 
 def _seconds(value: Any) -> float:
