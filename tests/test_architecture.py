@@ -1,0 +1,101 @@
+"""The storage boundary, as far as it holds today: no new SQLite-only SQL.
+
+PostgreSQL is the next backend (ARCHITECTURE.md). Every construct only SQLite accepts is
+counted per file; the counts may only go down. When a file's count reaches zero, its line
+goes; when the SQLite backend exists, the constructs move there and this list empties.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# What PostgreSQL refuses or reads differently, with the portable way to say it.
+SQLITE_ONLY = {
+    "lastrowid": (r"\blastrowid\b", "INSERT … RETURNING id"),
+    "IFNULL": (r"\bIFNULL\s*\(", "COALESCE"),
+    "julianday": (r"\bjulianday\s*\(", "compute the interval in Python or per dialect"),
+    "group_concat": (r"\bgroup_concat\s*\(", "string_agg per dialect, or aggregate in Python"),
+    "instr": (r"\binstr\s*\(", "POSITION / LIKE"),
+    "COLLATE NOCASE": (r"COLLATE\s+NOCASE", "lower() on both sides"),
+    "rowid": (r"\browid\b", "the table's own id"),
+    "sqlite_master": (r"\bsqlite_(master|schema)\b", "the backend's catalogue query"),
+    "INSERT OR": (r"\bINSERT\s+OR\s+(IGNORE|REPLACE)\b", "ON CONFLICT … DO NOTHING/UPDATE"),
+    "datetime()": (r"\b(datetime|strftime|date)\s*\(\s*'now'", "a parameter from the Clock"),
+    "two-argument MAX/MIN": (r"\b(MAX|MIN)\s*\([^()]*,[^()]*\)", "GREATEST/LEAST per dialect"),
+    "PRAGMA": (r"\bPRAGMA\b", "the SQLite backend only"),
+    "trigger": (r"\bCREATE\s+TRIGGER\b", "a dialect file (PostgreSQL triggers call functions)"),
+}
+
+# Known today (what issue "One boundary around storage" removes). Only ever lower these.
+KNOWN: dict[str, int] = {
+    "bot/storage/alerts.py: julianday": 4,
+    "bot/storage/broadcasts.py: IFNULL": 4,
+    "bot/storage/broadcasts.py: lastrowid": 1,
+    "bot/storage/bulk.py: sqlite_master": 1,
+    "bot/storage/migrations/0001_foundation.sql: COLLATE NOCASE": 1,
+    "bot/storage/migrations/0001_foundation.sql: IFNULL": 1,
+    "bot/storage/migrations/0007_reports.sql: trigger": 8,
+    "bot/storage/outbox.py: two-argument MAX/MIN": 2,
+    "bot/storage/reports.py: group_concat": 1,
+    "bot/storage/reports.py: rowid": 1,
+    "bot/storage/seed.py: lastrowid": 2,
+    "bot/storage/tasks.py: COLLATE NOCASE": 1,
+    "bot/storage/tasks.py: group_concat": 1,
+    "bot/storage/tasks.py: instr": 2,
+    "bot/storage/tasks.py: lastrowid": 1,
+    "bot/storage/tasks.py: two-argument MAX/MIN": 2,
+    "bot/storage/volunteers.py: IFNULL": 3,
+    "bot/storage/volunteers.py: lastrowid": 2,
+}
+
+
+def _sources() -> list[Path]:
+    files = sorted((ROOT / "bot").rglob("*.py")) + sorted((ROOT / "handlers").rglob("*.py"))
+    files += sorted((ROOT / "bot" / "storage" / "migrations").glob("*.sql"))
+    # The connection layer is SQLite's own backend: its PRAGMAs and catalogue are its job.
+    return [f for f in files if f.name != "db.py"]
+
+
+def _sql_text(path: Path) -> str:
+    """A migration whole; of a Python module, only its string literals (where SQL lives)."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".sql":
+        return text
+    tokens = tokenize.generate_tokens(io.StringIO(text).readline)
+    kinds = {tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
+    return "\n".join(t.string for t in tokens if t.type in kinds)
+
+
+def count_constructs() -> Counter[str]:
+    """'path: construct' -> how many times it appears."""
+    found: Counter[str] = Counter()
+    for path in _sources():
+        sql, code = _sql_text(path), path.read_text(encoding="utf-8")
+        for name, (pattern, _instead) in SQLITE_ONLY.items():
+            # The cursor's lastrowid is Python, not SQL: look for it in the code itself.
+            text = code if name == "lastrowid" else sql
+            hits = len(re.findall(pattern, text, flags=re.IGNORECASE))
+            if hits:
+                found[f"{path.relative_to(ROOT)}: {name}"] = hits
+    return found
+
+
+def test_no_new_sqlite_only_sql() -> None:
+    found = count_constructs()
+    grown = {
+        key: (KNOWN.get(key, 0), n) for key, n in sorted(found.items()) if n > KNOWN.get(key, 0)
+    }
+    advice = {key: SQLITE_ONLY[key.split(": ", 1)[1]][1] for key in grown}
+    assert not grown, f"SQLite-only SQL added (known, now) and what to write instead: {advice}"
+
+
+def test_the_known_list_shrinks_when_code_is_fixed() -> None:
+    found = count_constructs()
+    stale = {key: (n, found.get(key, 0)) for key, n in KNOWN.items() if found.get(key, 0) < n}
+    assert not stale, f"lower these counts in KNOWN (known, now): {stale}"
