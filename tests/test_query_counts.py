@@ -1,0 +1,55 @@
+"""What one step costs the database: ceilings that may only come down.
+
+The counts are today's. Targets (issue "One boundary around storage"): the Accept tap at 12
+statements or fewer. A change that adds a statement to these steps fails here and says
+which statements ran.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.router import FloodGate
+from bot.services import Services
+from tests.fakes.chat import Chat
+from tests.query_count import statements
+from tests.task_factories import task, volunteer
+
+# Today's ceilings, per step (statements, transaction control included).
+TASK_REQUEST = 9
+ACCEPT_TAP = 26
+ONBOARDING_STEP = 13
+
+
+def _report(seen: list[str]) -> str:
+    return "\n".join(f"  {n + 1:2}. {sql[:140]}" for n, sql in enumerate(seen))
+
+
+async def test_asking_for_a_task_then_accepting_it(
+    services: Services, chat: Callable[..., Chat]
+) -> None:
+    await volunteer(services, "200", language="en", skills=["share"])
+    await task(services, kind="share", title="Share the clip", link="https://example.org/c")
+    ana = chat("200", language="en")
+    ana.router.flood = FloodGate(limit=1000)
+    async with statements(services.db) as asked:
+        await ana.send("/task")
+    assert "Share the clip" in ana.last_text
+    async with statements(services.db) as accepted:
+        await ana.tap("Accept")
+    assert "Done" in " ".join(c.label for row in ana.last.choices for c in row)
+    assert len(asked) <= TASK_REQUEST, f"/task ran {len(asked)}:\n{_report(asked)}"
+    assert len(accepted) <= ACCEPT_TAP, f"Accept ran {len(accepted)}:\n{_report(accepted)}"
+
+
+async def test_one_onboarding_step(services: Services, chat: Callable[..., Chat]) -> None:
+    sam = chat("300", language="fr")
+    sam.router.flood = FloodGate(limit=1000)
+    await sam.send("/start")
+    await sam.tap("Français")
+    await sam.tap("J'accepte")
+    await sam.tap("Garder")
+    async with statements(services.db) as where:
+        await sam.send("75011")
+    assert "prêt·e à faire" in sam.last_text
+    assert len(where) <= ONBOARDING_STEP, f"the step ran {len(where)}:\n{_report(where)}"
