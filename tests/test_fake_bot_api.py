@@ -329,12 +329,13 @@ async def test_long_poll_waits_for_an_update(api: FakeBotAPI, bot: Bot) -> None:
 
 async def test_second_poll_ends_the_first_with_conflict(api: FakeBotAPI, bot: Bot) -> None:
     first = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.2)
+    await api.wait_for_poller()
     # A second bot instance with the same token, as after a botched deploy.
     async with Bot(token=TOKEN, base_url=api.base_url) as twin:
         assert await twin.get_updates(timeout=0) == ()
+    # Without the conflict the first poll would end empty after its 5 s, and not raise.
     with pytest.raises(Conflict, match=r"(?i)terminated by other getupdates"):
-        await asyncio.wait_for(first, 2)
+        await first
 
 
 async def test_location_contact_and_forward_updates(api: FakeBotAPI, bot: Bot) -> None:
