@@ -26,6 +26,12 @@ async def test_an_empty_database_migrates_to_the_newest_version(tmp_path: Path) 
         await db.close()
 
 
+def test_migrations_are_numbered_one_by_one() -> None:
+    # Two changes made side by side can both add "the next" migration: one must renumber.
+    numbers = [number for number, _ in available_migrations()]
+    assert numbers == list(range(1, len(numbers) + 1)), numbers
+
+
 async def test_a_database_at_every_earlier_version_migrates(tmp_path: Path) -> None:
     migrations = available_migrations()
     for index, (number, _) in enumerate(migrations):
