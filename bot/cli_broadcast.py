@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from bot.clock import Clock
 from bot.config import Settings
 from bot.core import open_core
-from bot.i18n import format_datetime, use_language
-from bot.services.broadcasts import BroadcastError
+from bot.i18n import _, format_datetime, ngettext, use_language
+from bot.services import Services
+from bot.services.broadcasts import BroadcastError, audience_in_words
+from bot.text import to_plain
 
 
 def parse_when(text: str, settings: Settings) -> datetime:
@@ -22,36 +24,65 @@ def parse_when(text: str, settings: Settings) -> datetime:
 
 
 async def queue_broadcast(settings: Settings, clock: Clock, args: argparse.Namespace) -> int:
-    """Write the broadcast row; print what was queued. Exit status 2 on bad input."""
-    try:
-        send_at = parse_when(args.at, settings) if args.at else None
-    except ValueError:
-        print(f"--at: expected an ISO time like 2026-12-01T18:30, got {args.at!r}", file=sys.stderr)
-        return 2
-    async with open_core(settings, clock) as services:
-        with use_language(settings.language):
-            try:
-                from bot.services.broadcasts import parse_audience
-
-                audience = parse_audience(" ".join(args.to) or "all")
-                count = await services.broadcasts.repo.count(audience, None, services.clock.now())
-                broadcast = await services.broadcasts.create(
-                    None,
-                    language=settings.language,
-                    body=args.text,
-                    audience=audience,
-                    send_at=send_at,
-                    urgent=args.urgent,
-                    paid=args.paid,
-                )
-            except BroadcastError as exc:
-                print(f"Broadcast refused: {exc}", file=sys.stderr)
-                return 2
-            when = format_datetime(
-                datetime.fromisoformat(broadcast.send_at.replace("Z", "+00:00")), settings.timezone
+    """Write the broadcast row; print what was queued, in the campaign's language. Exit
+    status 2 on bad input (nothing queued)."""
+    with use_language(settings.language):
+        if not args.to:
+            print(
+                _(
+                    "Broadcast refused: say who receives it, --to all for every volunteer or "
+                    "filters such as --to area:75 --to skill:canvassing. Nothing was queued."
+                ),
+                file=sys.stderr,
             )
-        print(
-            f"Broadcast #{broadcast.id} queued for {when} to {broadcast.audience or 'all'}"
-            f" ({count} volunteers right now). The running bot sends it."
+            return 2
+        try:
+            send_at = parse_when(args.at, settings) if args.at else None
+        except ValueError:
+            print(
+                _("--at: expected an ISO time like 2026-12-01T18:30, got “{value}”.").format(
+                    value=args.at
+                ),
+                file=sys.stderr,
+            )
+            return 2
+        async with open_core(settings, clock) as services:
+            return await _queue(settings, services, args, send_at)
+
+
+async def _queue(
+    settings: Settings, services: Services, args: argparse.Namespace, send_at: datetime | None
+) -> int:
+    try:
+        audience, count = await services.broadcasts.audience(None, " ".join(args.to))
+        if count == 0:
+            raise BroadcastError(
+                _("Nobody matches “{audience}” right now. Try other filters.").format(
+                    audience=audience_in_words(audience)
+                )
+            )
+        broadcast = await services.broadcasts.create(
+            None,
+            language=settings.language,
+            body=args.text,
+            audience=audience,
+            send_at=send_at,
+            urgent=args.urgent,
+            paid=args.paid,
         )
-        return 0
+    except BroadcastError as exc:
+        print(_("Broadcast refused: {reason}").format(reason=to_plain(str(exc))), file=sys.stderr)
+        return 2
+    when = format_datetime(
+        datetime.fromisoformat(broadcast.send_at.replace("Z", "+00:00")), settings.timezone
+    )
+    print(
+        ngettext(
+            "Broadcast #{id} queued for {when} to {audience} ({n} volunteer right now). "
+            "The running bot sends it.",
+            "Broadcast #{id} queued for {when} to {audience} ({n} volunteers right now). "
+            "The running bot sends it.",
+            count,
+        ).format(id=broadcast.id, when=when, audience=audience_in_words(audience), n=count)
+    )
+    return 0

@@ -87,7 +87,8 @@ class Settings:
     # After a kill -9, messages that were being sent go out again (a few may arrive twice);
     # False: they are marked uncertain and never resent (a few may never arrive).
     resend_after_crash: bool = True
-    controller: str = "la campagne"
+    # Who is responsible for the data; empty: "the campaign team", in each reader's language.
+    controller: str = ""
     pseudonym_key: Secret = Secret("")
     log_level: str = "INFO"
 
@@ -152,7 +153,7 @@ class Settings:
             resend_after_crash=_boolean(
                 "RELAIS_RESEND_AFTER_CRASH", get("RELAIS_RESEND_AFTER_CRASH", "yes")
             ),
-            controller=get("RELAIS_CONTROLLER", "la campagne"),
+            controller=get("RELAIS_CONTROLLER"),
             pseudonym_key=Secret(get("RELAIS_PSEUDONYM_KEY")),
             log_level=_log_level(get("RELAIS_LOG_LEVEL", "INFO")),
         )

@@ -102,6 +102,27 @@ def format_number(number: float) -> str:
     return format_decimal(number, locale=_current.get())
 
 
+def language_in_words(language: str) -> str:
+    """A language named in the reader's language: 'anglais' for a French reader."""
+    return Locale.parse(language).get_display_name(_current.get()) or language
+
+
 def language_name(language: str) -> str:
     """A language's own name, e.g. 'Français'."""
     return (Locale.parse(language).get_display_name(language) or language).capitalize()
+
+
+# Counted words that many messages use: each reads '1 jour' and '2 jours' in its language.
+def days(n: int) -> str:
+    """'1 day', '30 days' in the reader's language."""
+    return ngettext("{n} day", "{n} days", n).format(n=n)
+
+
+def characters(n: int) -> str:
+    """'1 character', '64 characters' in the reader's language."""
+    return ngettext("{n} character", "{n} characters", n).format(n=n)
+
+
+def people(n: int) -> str:
+    """'1 person', '5 people' in the reader's language."""
+    return ngettext("{n} person", "{n} people", n).format(n=n)

@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bot.i18n import current_language
+
 Request = Literal["location", "contact"]
 
 
@@ -51,6 +53,9 @@ class Outbound:
     edit_message_id: str = ""
     # Telegram only: cost-bearing high-rate broadcast.
     paid: bool = False
+    # The reader's language, for what a transport adds ("(reply with a number)"): it is
+    # rendered later, often by the sender, outside the update or job that wrote it.
+    language: str = field(default_factory=current_language)
 
     def to_json(self) -> str:
         """Serialize for the outbox."""
@@ -69,6 +74,7 @@ class Outbound:
             data["edit_message_id"] = self.edit_message_id
         if self.paid:
             data["paid"] = True
+        data["language"] = self.language
         return json.dumps(data, ensure_ascii=False)
 
     @classmethod
@@ -89,6 +95,7 @@ class Outbound:
             attachment=attachment,
             edit_message_id=data.get("edit_message_id", ""),
             paid=bool(data.get("paid", False)),
+            language=data.get("language") or current_language(),
         )
 
 

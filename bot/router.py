@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.clock import from_iso
 from bot.config import Identity
-from bot.i18n import _, pick_language, set_language
+from bot.i18n import _, current_language, pick_language, set_language
 from bot.messaging import Inbound, Outbound
 from bot.services.people import RANK, VOLUNTEER, Actor, NotAllowed
 from bot.storage.conversations import Conversation
@@ -44,6 +44,9 @@ class Command:
     personal: bool = True  # refers to the sender's own data: private chats only
     description: str = ""  # marked with N_, translated when the menu is shown
     menu: bool = True
+    # The language whose menu and /help show this name ("" for all): /alerte in French,
+    # /alert in English; both work for everyone.
+    language: str = ""
 
 
 @dataclass(slots=True)
@@ -151,11 +154,12 @@ class Router:
         personal: bool = True,
         description: str = "",
         menu: bool = True,
+        language: str = "",
     ) -> None:
         """Route `/name` to `handler` for people of at least `rank`."""
         if name in self.commands:
             raise ValueError(f"command /{name} registered twice")
-        self.commands[name] = Command(name, handler, rank, personal, description, menu)
+        self.commands[name] = Command(name, handler, rank, personal, description, menu, language)
 
     def choice(self, prefix: str, handler: Handler) -> None:
         """Route taps on buttons whose payload starts with `prefix:`."""
@@ -175,8 +179,14 @@ class Router:
         self.fallbacks.append(handler)
 
     def menu(self, rank: str) -> list[Command]:
-        """Commands shown to someone of this rank, in registration order."""
-        return [c for c in self.commands.values() if c.menu and RANK[c.rank] <= RANK[rank]]
+        """Commands shown to someone of this rank in the current language, in registration
+        order."""
+        language = current_language()
+        return [
+            c
+            for c in self.commands.values()
+            if c.menu and RANK[c.rank] <= RANK[rank] and c.language in ("", language)
+        ]
 
     # -- dispatch -----------------------------------------------------------------------
 

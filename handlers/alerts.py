@@ -133,10 +133,14 @@ def thanks(reported: Reported) -> Outbound:
     incident = reported.incident
     if reported.limited or incident is None:
         return Outbound(
-            _(
+            ngettext(
+                "You have already raised {n} alarm in the last hour. Thank you for watching so "
+                "closely! Please wait a little before raising another one; reporting a post "
+                "someone already raised still counts.",
                 "You have already raised {n} alarms in the last hour. Thank you for watching so "
                 "closely! Please wait a little before raising another one; reporting a post "
-                "someone already raised still counts."
+                "someone already raised still counts.",
+                MAX_OPENED_PER_HOUR,
             ).format(n=MAX_OPENED_PER_HOUR)
         )
     if incident.status not in INCIDENT_OPEN:
@@ -212,8 +216,8 @@ def _subject_from(data: dict[str, object]) -> Subject | None:
 
 def register(router: Router) -> None:
     description = N_("Raise the alarm about a post attacking the campaign")
-    router.command("alerte", cmd_alert, description=description)
-    router.command("alert", cmd_alert, description=description, menu=False)
+    router.command("alerte", cmd_alert, description=description, language="fr")
+    router.command("alert", cmd_alert, description=description, language="en")
     router.flow(FLOW, on_step)
     router.choice("alr", on_choice)
     router.fallback(on_pasted_post)

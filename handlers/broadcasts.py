@@ -8,10 +8,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.config import LANGUAGES
-from bot.i18n import N_, _, current_language, format_datetime, language_name, ngettext
+from bot.i18n import (
+    N_,
+    _,
+    current_language,
+    format_datetime,
+    language_in_words,
+    ngettext,
+)
 from bot.messaging import Choice, Outbound, choices
 from bot.router import Reply, Request, Router, expired
-from bot.services.broadcasts import MAX_BUTTONS, BroadcastError, check_markup
+from bot.services.broadcasts import (
+    MAX_BUTTONS,
+    BroadcastError,
+    audience_in_words,
+    audience_syntax,
+    check_markup,
+    parse_audience,
+)
 from bot.storage.broadcasts import Broadcast
 from bot.text import clean, esc, to_plain
 
@@ -109,12 +123,10 @@ async def _ask_audience(request: Request) -> Outbound:
     rows += [Choice(name, f"bc:team:{team_id}") for team_id, name in teams[:MAX_TEAM_BUTTONS]]
     return Outbound(
         _(
-            "Who should receive it? Tap a choice, or type filters that must all match: "
-            "team:NAME, area:CODE (department or postcode), skill:share|canvass|call|text|"
-            "events, lang:fr or lang:en, active:DAYS (active in the last days)."
-        )
+            "Who should receive it? Tap a choice, or type filters that must all match: {syntax}."
+        ).format(syntax=esc(audience_syntax()))
         + "\n"
-        + _("Example: <code>area:75 skill:canvass active:30</code>"),
+        + _("Example: <code>area:75 skill:canvassing active:30</code>"),
         choices=choices(*rows),
     )
 
@@ -124,7 +136,7 @@ async def _take_audience(request: Request, text: str) -> Reply:
     if count == 0:
         return Outbound(
             _("Nobody matches “{audience}” right now. Try other filters.").format(
-                audience=esc(audience.describe() or "all")
+                audience=esc(audience_in_words(audience))
             )
         )
     await request.goto("confirm", audience=audience.describe(), count=count)
@@ -139,16 +151,16 @@ async def _preview(request: Request) -> list[Outbound]:
     buttons = _buttons(data)
     shown = [services.broadcasts.render(data["body"], buttons)]
     for language, body in data.get("variants", {}).items():
-        shown.append(Outbound(f"<i>{esc(language_name(language))}</i>"))
+        shown.append(Outbound(f"<i>{esc(language_in_words(language).capitalize())}</i>"))
         shown.append(services.broadcasts.render(body, buttons))
-    _audience, count = await services.broadcasts.audience(request.actor, data["audience"] or "all")
+    audience, count = await services.broadcasts.audience(request.actor, data["audience"] or "all")
     lines = [
         _("☝️ Preview, exactly as volunteers will see it."),
         ngettext(
             "Audience: {audience} — {n} volunteer right now.",
             "Audience: {audience} — {n} volunteers right now.",
             count,
-        ).format(audience=esc(data["audience"] or _("everyone")), n=count),
+        ).format(audience=esc(audience_in_words(audience)), n=count),
         _("Urgent: yes — sent even during quiet hours.")
         if data.get("urgent")
         else _("Urgent: no — held until the end of each volunteer's quiet hours."),
@@ -166,7 +178,7 @@ async def _preview(request: Request) -> list[Outbound]:
     missing = [lang for lang in LANGUAGES if lang != own and lang not in data.get("variants", {})]
     rows += [
         Choice(
-            _("Add a version in {language}").format(language=language_name(lang)),
+            _("Add a version in {language}").format(language=language_in_words(lang)),
             f"bc:variant:{lang}",
         )
         for lang in missing
@@ -322,7 +334,7 @@ async def on_choice(request: Request) -> Reply:
         if action == "variant" and arg in LANGUAGES:
             await request.goto("variant", variant=arg)
             return Outbound(
-                _("Send the message in {language}.").format(language=language_name(arg))
+                _("Send the message in {language}.").format(language=language_in_words(arg))
             )
         if action == "abort":
             await request.finish()
@@ -376,11 +388,9 @@ def _describe(item: Broadcast, zone: Any) -> str:
     when = format_datetime(datetime.fromisoformat(stamp.replace("Z", "+00:00")), zone)
     preview = to_plain(item.body).replace("\n", " ")
     preview = preview if len(preview) <= 60 else preview[:59] + "…"
-    return "<b>#{id}</b> · {status} · {audience}\n<i>{preview}</i>".format(
-        id=item.id,
-        status=status.format(when=when),
-        audience=esc(item.audience or _("everyone")),
-        preview=esc(preview),
+    audience = audience_in_words(parse_audience(item.audience))
+    return (
+        f"<b>#{item.id}</b> · {status.format(when=when)} · {esc(audience)}\n<i>{esc(preview)}</i>"
     )
 
 

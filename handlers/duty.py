@@ -11,6 +11,7 @@ from bot.router import Reply, Request, Router, expired
 from bot.services.alerts import NotAVolunteer
 from bot.services.people import NotAllowed
 from bot.text import esc
+from handlers.link import messenger
 
 WEEKDAYS = {
     "mon": 0, "monday": 0, "lun": 0, "lundi": 0,
@@ -156,14 +157,25 @@ async def cmd_comms(request: Request) -> Reply:
         result = await alerts.grant_comms(request.actor, identity.channel, identity.user_id)
     else:
         result = await alerts.revoke_comms(request.actor, identity.channel, identity.user_id)
+    if result == "unknown":
+        return Outbound(
+            _("Nobody with the {messenger} id {id} has joined Relais yet.").format(
+                messenger=messenger(identity.channel), id=esc(identity.user_id)
+            )
+        )
     messages = {
         "granted": _("{who} is now on the comms team: they can go on duty with /duty."),
         "already": _("{who} is already on the comms team."),
         "revoked": _("{who} is no longer on the comms team."),
         "absent": _("{who} was not on the comms team."),
-        "unknown": _("Nobody with the id {who} has joined Relais yet."),
     }
-    return Outbound(messages[result].format(who=esc(str(identity))))
+    volunteer = await request.services.volunteers.by_identity(identity.channel, identity.user_id)
+    who = (
+        _("{name} (volunteer #{id})").format(name=volunteer.first_name, id=volunteer.id)
+        if volunteer is not None
+        else messenger(identity.channel)
+    )
+    return Outbound(messages[result].format(who=esc(who)))
 
 
 def comms_help() -> str:

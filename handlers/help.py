@@ -18,8 +18,15 @@ async def cmd_help(request: Request) -> Reply:
         sections.append((ORGANIZER, _("For organizers")))
     if rank == ADMIN:
         sections.append((ADMIN, _("For admins")))
+    shown = router.menu(rank)
+    link = router.commands.get("link")
+    if link and link not in shown and request.actor.volunteer:
+        # Linking is in the menu only when two messengers run; whoever already linked
+        # accounts still uses /link to choose where messages arrive.
+        if len(await request.services.links.identities(request.actor)) > 1:
+            shown.append(link)
     for section_rank, title in sections:
-        commands = [c for c in router.menu(rank) if _section(c.rank) == section_rank]
+        commands = [c for c in shown if _section(c.rank) == section_rank]
         if not commands:
             continue
         if len(sections) > 1:

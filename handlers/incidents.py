@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from bot.clock import from_iso
-from bot.i18n import N_, _, current_language, format_time, ngettext
+from bot.i18n import N_, _, current_language, format_time, ngettext, people
 from bot.messaging import Choice, Outbound, choices
 from bot.router import Reply, Request, Router, expired
 from bot.services.alerts import Outcome, elapsed, short_duration, status_line
@@ -125,7 +125,7 @@ async def cmd_incidents(request: Request) -> Reply:
         for item, tally in ripostes:
             lines.append(
                 f"#{item.id} · "
-                + _("{done}/{target} done · {on_it} on it · {called} called").format(
+                + _("done {done}/{target} · on it {on_it} · called {called}").format(
                     done=tally.done, target=item.target, on_it=tally.on_it, called=tally.called
                 )
             )
@@ -178,7 +178,7 @@ def event_label(event: Event) -> str:
         return _("first report")
     if event.kind == "paged":
         ring = {1: _("on duty"), 2: _("comms team"), 3: _("admins")}.get(event.ring or 0, "?")
-        return _("paged {ring}: {n} people").format(ring=ring, n=event.count or 0)
+        return _("paged {ring}: {n}").format(ring=ring, n=people(event.count or 0))
     if event.kind == "taken":
         return _("taken by {name}").format(name=who)
     if event.kind == "dismissed":

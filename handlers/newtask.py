@@ -18,6 +18,7 @@ from bot.services.task_cards import KIND_LABELS, describe
 from bot.services.tasks import TaskError, parse_moment
 from bot.storage.tasks import KINDS, TaskDraft, preview_of
 from bot.text import clean, esc
+from bot.vocabulary import skill_word
 from handlers.task_admin import ask_call_list
 
 # The steps, in order. Each kind asks its own details between instructions and area.
@@ -125,7 +126,10 @@ async def _ask(request: Request, step: str) -> Reply:
         skill = KIND_SKILL.get(data.get("kind", ""))
         if skill:
             buttons.append(
-                Choice(_("Only those who chose “{skill}”").format(skill=skill), "nt:who:skill")
+                Choice(
+                    _("Only those who chose “{skill}”").format(skill=skill_word(skill)),
+                    "nt:who:skill",
+                )
             )
         return Outbound(_(PROMPTS[step]), choices=tuple((b,) for b in buttons))
     return Outbound(_(PROMPTS[step]))

@@ -3,6 +3,8 @@ called volunteers answer I'm on it / Can't now, then Done."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.i18n import N_, _, current_language, ngettext
 from bot.links import display_url, find_links, link_key
 from bot.messaging import Choice, Outbound, choices
@@ -122,7 +124,9 @@ async def _confirm(request: Request, target: int) -> Reply:
     if data.get("text"):
         lines.append(f"<code>{esc(str(data['text']))}</code>")
     lines += [
-        _("Target: {n} volunteers sharing it.").format(n=target),
+        ngettext(
+            "Target: {n} volunteer sharing it.", "Target: {n} volunteers sharing it.", target
+        ).format(n=target),
         ngettext(
             "{n} volunteer of the rapid-response ring can be reached now.",
             "{n} volunteers of the rapid-response ring can be reached now.",
@@ -153,7 +157,7 @@ async def on_answer(request: Request) -> Reply:
     card = await request.services.alerts.respond(request.actor, int(parts[2]), answer)
     if card is None:
         return expired()
-    return Outbound(card.text, card.choices, edit=True)
+    return replace(card, edit=True)
 
 
 def ask_text(url: str) -> Outbound:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.i18n import N_, _, ngettext
+from bot.i18n import N_, _, ngettext, people
 from bot.messaging import Choice, Outbound, choices
 from bot.router import Reply, Request, Router, expired
 from bot.services.calls import ImportRejected, file_refusal
@@ -212,10 +212,10 @@ def call_line(summary: dict[str, int]) -> str:
     total = sum(n for k, n in summary.items() if not k.startswith("result_"))
     left = summary.get("ready", 0) + summary.get("held", 0) + summary.get("callback", 0)
     return _(
-        "Call list: {total} people, {left} left · supporters {supporter} · undecided "
+        "Call list: {total}, to call {left} · supporters {supporter} · undecided "
         "{undecided} · opposed {opposed} · no answer {no_answer}"
     ).format(
-        total=total,
+        total=people(total),
         left=left,
         supporter=summary.get("result_supporter", 0),
         undecided=summary.get("result_undecided", 0),

@@ -6,6 +6,7 @@ accepted task; out:<step>:<value> for quick answers while the outcome flow waits
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta, tzinfo
 from typing import Any
 
@@ -133,7 +134,7 @@ async def on_card(request: Request) -> Reply:
         assert task is not None
         instructions = await service.tasks.instructions(task, volunteer.language)
         card = accepted_card(task, assignment, instructions, _tz(request, volunteer))
-        return Outbound(card.text, choices=card.choices, edit=True)
+        return replace(card, edit=True)
     if action in ("skip", "later"):
         if not await service.skip(volunteer.id, task_id, later=action == "later"):
             return expired()

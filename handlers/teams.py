@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from bot.audit_text import action_in_words
 from bot.clock import from_iso
-from bot.i18n import N_, _, format_datetime, use_language
+from bot.i18n import N_, _, days, format_datetime, people, use_language
 from bot.messaging import Choice, Outbound, choices
 from bot.router import Reply, Request, Router, expired
 from bot.services.people import ADMIN, ORGANIZER, NotAllowed
@@ -128,16 +129,19 @@ async def on_invite_tap(request: Request) -> Reply:
         invite = await request.services.teams.invite(request.actor, kind, team.id)
     except NotAllowed:
         return expired()
-    days = INVITE_TERMS[kind][0].days
+    lifetime = INVITE_TERMS[kind][0].days
     if kind == "team":
-        text = _("Link to join {team} (works for {days} days, up to {uses} people): {link}").format(
-            team=esc(team.name), days=days, uses=invite.max_uses, link=_link(request, invite)
+        text = _("Link to join {team} (works for {days}, up to {uses}): {link}").format(
+            team=esc(team.name),
+            days=days(lifetime),
+            uses=people(invite.max_uses),
+            link=_link(request, invite),
         )
     else:
         text = _(
-            "Organizer invite for {team}: it works once, for {days} days. Send it privately "
+            "Organizer invite for {team}: it works once, for {days}. Send it privately "
             "to the person: {link}"
-        ).format(team=esc(team.name), days=days, link=_link(request, invite))
+        ).format(team=esc(team.name), days=days(lifetime), link=_link(request, invite))
     return Outbound(text)
 
 
@@ -286,11 +290,12 @@ async def cmd_audit(request: Request) -> Reply:
     zone = request.services.settings.timezone
     lines = ["<b>" + _("Latest organizer actions") + "</b>"]
     lines += [
-        "{at} — {who} — {action} {subject}".format(
+        "{at} — {who} {action}".format(
             at=format_datetime(from_iso(e.at), zone),
-            who=f"#{e.actor_id}" if e.actor_id else _("an admin (settings)"),
-            action=esc(e.action),
-            subject=esc(e.subject),
+            who=_("volunteer #{id}").format(id=e.actor_id)
+            if e.actor_id
+            else _("an admin (settings)"),
+            action=esc(action_in_words(e.action, e.subject)),
         )
         for e in entries
     ] or [_("Nothing yet.")]

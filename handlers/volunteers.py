@@ -10,6 +10,7 @@ from bot.services.people import ORGANIZER
 from bot.services.volunteers import AVAILABILITY, SKILLS
 from bot.storage.volunteers import DirectoryFilter
 from bot.text import esc
+from bot.vocabulary import availability_code, availability_word, skill_code, skill_word
 from handlers.onboarding import AVAILABILITY_LABELS, SKILL_LABELS
 
 LIST_SIZE = 20
@@ -26,10 +27,10 @@ async def parse_filter(request: Request, words: list[str]) -> DirectoryFilter | 
             rest = rest.replace(name, " ")
             break
     for word in rest.split():
-        if word in SKILLS:
-            which = DirectoryFilter(which.team_id, which.department, word, which.availability)
-        elif word in AVAILABILITY:
-            which = DirectoryFilter(which.team_id, which.department, which.skill, word)
+        if skill := skill_code(word):
+            which = DirectoryFilter(which.team_id, which.department, skill, which.availability)
+        elif availability := availability_code(word):
+            which = DirectoryFilter(which.team_id, which.department, which.skill, availability)
         elif _department(word):
             which = DirectoryFilter(
                 which.team_id, _department(word), which.skill, which.availability
@@ -61,7 +62,9 @@ async def cmd_volunteers(request: Request) -> Reply:
                 "I don't know the filter “{word}”. Use a département (75, 2A, 974), a skill "
                 "({skills}), an availability ({availability}) or a team name."
             ).format(
-                word=esc(which[:40]), skills=", ".join(SKILLS), availability=", ".join(AVAILABILITY)
+                word=esc(which[:40]),
+                skills=", ".join(skill_word(code) for code in SKILLS),
+                availability=", ".join(availability_word(code) for code in AVAILABILITY),
             )
         )
     repo = request.services.volunteers
@@ -72,15 +75,20 @@ async def cmd_volunteers(request: Request) -> Reply:
         actor.volunteer_id,
         "volunteers.list",
         " ".join(
-            filter(
-                None, (str(which.team_id or ""), which.department, which.skill, which.availability)
+            f"{key}:{value}"
+            for key, value in (
+                ("team", which.team_id),
+                ("area", which.department),
+                ("skill", which.skill),
+                ("availability", which.availability),
             )
+            if value
         ),
     )
     status = counts["status"]
     lines = [
         "<b>" + _("Volunteers") + "</b>",
-        _("{active} active, {paused} on a break, {stopped} stopped").format(
+        _("active: {active} · on a break: {paused} · stopped: {stopped}").format(
             active=status.get("active", 0),
             paused=status.get("paused", 0),
             stopped=status.get("stopped", 0),
@@ -116,7 +124,7 @@ async def cmd_volunteers(request: Request) -> Reply:
             area = v.department or (_("abroad") if v.place else "?")
             lines.append(
                 f"#{v.id} {esc(v.first_name)} — {esc(area)} — "
-                + ", ".join(sorted(v.skills))
+                + ", ".join(skill_word(code) for code in SKILLS if code in v.skills)
                 + (" ⏸" if v.status == "paused" else "")
             )
     else:

@@ -197,7 +197,7 @@ async def test_the_command_line_queues_a_broadcast_the_bot_then_sends(
         env, "--text", "<b>Phone bank</b> tonight", "--to", "skill:call"
     )
     assert code == 0, err
-    assert "Broadcast #1 queued" in out and "skill:call (2 volunteers right now)" in out
+    assert "Broadcast #1 queued" in out and "skill: calls (2 volunteers right now)" in out
     evening = (clock.now() + timedelta(hours=6)).astimezone(PARIS)
     code, out, err = await _run_cli(
         env,
@@ -213,13 +213,13 @@ async def test_the_command_line_queues_a_broadcast_the_bot_then_sends(
     code, _out, err = await _run_cli(env, "--text", "<b>broken", "--to", "all")
     assert code == 2 and "never closed" in err
     code, _out, err = await _run_cli(env, "--text", "x", "--to", "skill:juggling")
-    assert code == 2 and "skill:juggling" in err
-    code, _out, err = await _run_cli(env, "--text", "x", "--paid")
+    assert code == 2 and "juggling" in err
+    code, _out, err = await _run_cli(env, "--text", "x", "--to", "all", "--paid")
     assert code == 2 and "RELAIS_PAID_BROADCAST" in err
-    code, _out, err = await _run_cli(env, "--text", "x", "--at", "tomorrow")
+    code, _out, err = await _run_cli(env, "--text", "x", "--to", "all", "--at", "tomorrow")
     assert code == 2 and "--at" in err
     yesterday = (clock.now() - timedelta(days=1)).isoformat()
-    code, _out, err = await _run_cli(env, "--text", "x", "--at", yesterday)
+    code, _out, err = await _run_cli(env, "--text", "x", "--to", "all", "--at", yesterday)
     assert code == 2 and "That time is in the past" in err
 
     clock.advance(minutes=1)  # the command line's clock ran on for a moment

@@ -58,18 +58,19 @@ async def test_organizer_writes_previews_and_sends_to_their_team(
     await c.send("team:Sud")
     assert "no team “Sud” among yours" in c.last_text
     await c.send("skill:flying")
-    assert "I don't understand “skill:flying”" in c.last_text
+    assert "I don't know the skill “flying”" in c.last_text
+    assert "sharing, canvassing, calls, texts, events" in c.last_text
     await c.send("area:13")
     assert "Nobody matches" in c.last_text
     replies = await c.send("skill:call area:59")
     preview, _summary = replies
     assert preview.text == "<b>Rally</b> tonight at 19:00 &amp; bring friends"
     assert preview.choices[0][0].url == "https://example.org/rally"
-    assert "area:59 skill:call — 2 volunteers right now" in c.last_text
+    assert "Audience: area 59 · skill: calls — 2 volunteers right now" in c.last_text
     assert "held until the end of each volunteer's quiet hours" in c.last_text
-    await c.tap("Add a version in Français")
+    await c.tap("Add a version in French")
     await c.send("<b>Rassemblement</b> ce soir à 19 h")
-    assert "Français" in c.texts()
+    assert "French" in c.texts()
     await c.tap("Send now")
     assert "Broadcast #1 is on its way to 2 volunteers" in c.last_text
     assert await _outbox(services) == [

@@ -94,13 +94,15 @@ async def test_volunteers_cannot_use_duty_and_only_admins_grant_comms(
     await ana.send("/comms add 42")
     assert "réservé aux admins" in ana.last_text
     await admin_chat.send("/comms add 42")
+    assert "Ana (bénévole n°" in admin_chat.last_text
     assert "fait maintenant partie de l'équipe communication" in admin_chat.last_text
+    assert "telegram:" not in admin_chat.last_text
     await admin_chat.send("/comms add 42")
     assert "est déjà dans l'équipe communication" in admin_chat.last_text
     await admin_chat.send("/comms")
     assert "Équipe communication : Ana" in admin_chat.last_text
     await admin_chat.send("/comms add 4242")
-    assert "Personne avec l'identifiant telegram:4242" in admin_chat.last_text
+    assert "Personne avec l'identifiant Telegram 4242" in admin_chat.last_text
     await admin_chat.send("/comms add bob")
     assert "/comms add 123456789" in admin_chat.last_text
     await ana.send("/duty on")

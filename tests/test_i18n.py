@@ -72,3 +72,48 @@ def test_the_check_finds_a_mismatch() -> None:
     assert check(Message(plural, ("{n} tâche", "tâches")), plural) == [
         "placeholders [] instead of ['{n}']"
     ]
+
+
+# A counted word right after a placeholder: "{n} personnes", "{left} restantes", "{n} volunteers".
+COUNTED = re.compile(r"\{(\w+)\}[ \u00a0]+([^\W\d_]{2,})(?!['’\w])")
+# Words after a placeholder that end like a plural but are not counted: verbs, prepositions.
+_NOT_COUNTED_WORDS = (
+    "is was has does goes closes dans depuis plus pas sans sous vers après très vous "
+    "nous alors mais puis fois jamais toujours sur par pour aux des les ses ces mes tes "
+    "nos vos leurs est sont avez êtes"
+)
+NOT_COUNTED = frozenset(_NOT_COUNTED_WORDS.split())
+
+
+def counted_outside_plural(text: str) -> list[str]:
+    """Words in `text` that a number placeholder just before them would put in the plural."""
+    return [
+        f"{{{name}}} {word}"
+        for name, word in COUNTED.findall(text)
+        if word[0].islower() and word[-1] in "sx" and word not in NOT_COUNTED
+    ]
+
+
+def test_counts_beside_a_noun_use_plural_forms() -> None:
+    """'1 personnes', '(1 volunteers right now)': every count beside a word goes through
+    ngettext, so each language says '1 personne' and '2 personnes'."""
+    problems = []
+    for language in ("fr", "en"):
+        translations = catalog(LOCALES / language / "LC_MESSAGES" / "messages.po", language)
+        for message in translations:
+            if not message.id or message.pluralizable:
+                continue
+            for text in (message.id, message.string):
+                found = counted_outside_plural(text or "")
+                if found:
+                    problems.append(f"{language}: {found} in {str(message.id)[:60]!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_plural_check_finds_a_count_beside_a_noun() -> None:
+    assert counted_outside_plural("{total} personnes, {left} restantes") == [
+        "{total} personnes",
+        "{left} restantes",
+    ]
+    assert counted_outside_plural("({n} volunteers right now)") == ["{n} volunteers"]
+    assert counted_outside_plural("{name} s'en occupe · {who} est là · {n} s") == []

@@ -122,9 +122,12 @@ async def test_admin_promotes_and_demotes_with_the_menu_refreshed(
 
     await admin_chat.send("/audit")
     audit = admin_chat.last_text
-    assert "role.grant.organizer" in audit and "role.revoke.organizer" in audit
-    assert "volunteer.view" in audit  # looking someone up is audited too
-    assert f"volunteer:{volunteer.id}" in audit and "un admin (configuration)" in audit
+    assert f"a nommé bénévole n°{volunteer.id} organisateur·rice" in audit
+    assert f"a retiré le rôle d'organisateur·rice : bénévole n°{volunteer.id}" in audit
+    # looking someone up is audited too
+    assert f"a consulté le profil : bénévole n°{volunteer.id}" in audit
+    assert "un admin (configuration)" in audit
+    assert "role." not in audit and "volunteer:" not in audit and ".view" not in audit
 
 
 async def test_an_admin_can_make_another_admin(
@@ -161,7 +164,8 @@ async def test_the_directory_stays_within_the_organizers_teams(
     organizer = chat("350", language="fr")
     await organizer.send("/volunteers")
     text = organizer.last_text
-    assert "2 actifs, 1 en pause, 0 arrêtés" in text
+    assert "actifs : 2 · en pause : 1 · arrêtés : 0" in text
+    assert "Léon — 69 — porte-à-porte, appels" in text  # skills in words, never codes
     assert "Par équipe : Lyon 3" in text
     assert "Par département : 69 2, 75 1" in text
     assert "🚪 Porte-à-porte 1" in text
@@ -170,7 +174,7 @@ async def test_the_directory_stays_within_the_organizers_teams(
     assert "Lina" not in text and "Nadia" not in text and "Lille" not in text
     await organizer.send("/volunteers canvass 69")
     assert "Léon" in organizer.last_text and "Olga" not in organizer.last_text
-    assert "1 actifs" in organizer.last_text
+    assert "actifs : 1 ·" in organizer.last_text
     await organizer.send("/volunteers 59")
     assert "Personne ne correspond." in organizer.last_text  # Lille is not her scope
     await organizer.send("/volunteers <script>")

@@ -406,7 +406,9 @@ class AlertService:
                     kind="alert",
                     channel=page.channel,
                     chat_id=page.chat_id,
-                    outbound=Outbound(notice.text, edit_message_id=message_id),
+                    outbound=Outbound(
+                        notice.text, edit_message_id=message_id, language=notice.language
+                    ),
                     volunteer_id=page.volunteer_id,
                     ref_id=incident.id,
                     priority=PAGE,

@@ -11,23 +11,33 @@ from __future__ import annotations
 import logging
 import re
 import shlex
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.clock import Clock, from_iso
 from bot.config import LANGUAGES, Settings
-from bot.i18n import _, format_datetime, format_number, format_time, use_language
+from bot.i18n import (
+    _,
+    characters,
+    format_datetime,
+    format_number,
+    format_time,
+    language_in_words,
+    ngettext,
+    use_language,
+)
 from bot.messaging import Choice, Outbound
 from bot.quiet_hours import quiet_hours_of, quiet_until, zone
+from bot.services.areas import department_of
 from bot.services.people import ADMIN, ORGANIZER, Actor
 from bot.storage.audit import AuditLog
 from bot.storage.broadcasts import Audience, Broadcast, BroadcastRepository, NewBroadcast
 from bot.text import MAX_TEXT, esc
+from bot.vocabulary import plain, skill_code, skill_word, skill_words
 
 log = logging.getLogger(__name__)
 
-SKILLS = ("share", "canvass", "call", "text", "events")
 MAX_BUTTONS = 3
 PROGRESS_EVERY = timedelta(seconds=5)
 FREE_RATE = 28.8
@@ -113,14 +123,38 @@ def check_markup(text: str) -> None:
     visible = re.sub(r"<[^<>]*>", "", text)
     if len(visible) > MAX_TEXT:
         raise BroadcastError(
-            _("The message is too long ({n} characters; at most {max}).").format(
-                n=len(visible), max=MAX_TEXT
+            _("The message is too long ({n}; at most {max}).").format(
+                n=characters(len(visible)), max=MAX_TEXT
             )
         )
 
 
-def parse_audience(text: str) -> Audience:
-    """'team:Nord area:75 skill:call lang:fr active:30' (or 'all'); BroadcastError if bad."""
+# The keys of the audience syntax, in both languages (matched without accents or case).
+_AUDIENCE_KEYS = {
+    **dict.fromkeys(("team", "equipe"), "team"),
+    **dict.fromkeys(("area", "zone", "secteur", "departement", "dept"), "area"),
+    **dict.fromkeys(("skill", "competence", "competences"), "skill"),
+    **dict.fromkeys(("lang", "langue", "language"), "lang"),
+    **dict.fromkeys(("active", "actif", "actifs", "actives"), "active"),
+}
+_EVERYONE = frozenset(("all", "everyone", "tous", "tout", "toutes", "tout-le-monde"))
+
+
+def audience_syntax() -> str:
+    """How to type an audience, in the reader's language, with the skills in their words."""
+    return _(
+        "all, team:NAME, area:CODE (department or postcode), skill:{skills}, lang:fr or "
+        "lang:en, active:DAYS (active in the last days)"
+    ).format(skills=skill_words())
+
+
+def parse_audience(text: str, team_names: Sequence[str] = ()) -> Audience:
+    """'team:Nord area:75 skill:call lang:fr active:30' (or 'all'), in French or English
+    ('équipe:Lyon 3e compétence:partage'); BroadcastError if a word is not understood.
+
+    A team name with spaces may be typed without quotes when the words that follow make
+    one of `team_names` (or the start of one): 'équipe:Lyon 3e area:69'.
+    """
     try:
         words = shlex.split(text)
     except ValueError:
@@ -130,27 +164,40 @@ def parse_audience(text: str) -> Audience:
     skills: list[str] = []
     languages: list[str] = []
     active: int | None = None
-    for word in words:
-        key, sep, value = word.partition(":")
-        key, value = key.lower(), value.strip()
-        if not sep and key in ("all", "tous", "everyone", "tout"):
+    known = [name.casefold() for name in team_names]
+    position = 0
+    while position < len(words):
+        word = words[position]
+        position += 1
+        head, sep, value = word.partition(":")
+        key, value = _AUDIENCE_KEYS.get(plain(head)), value.strip()
+        if not sep and plain(word) in _EVERYONE:
             continue
-        if key in ("team", "équipe", "equipe") and value:
+        if key == "team" and not value and position < len(words) and _bare(words[position]):
+            value, position = words[position], position + 1  # "équipe: Lyon"
+        if key == "team" and value:
+            while position < len(words) and _continues(value, words[position], known):
+                value, position = f"{value} {words[position]}", position + 1
             teams.append(value)
-        elif key in ("area", "zone") and _AREA_RE.match(value):
+        elif key == "area" and _AREA_RE.match(value):
             areas.append(value.upper())
-        elif key in ("skill", "compétence", "competence") and value.lower() in SKILLS:
-            skills.append(value.lower())
-        elif key in ("lang", "langue", "language") and value.lower() in LANGUAGES:
-            languages.append(value.lower())
-        elif key in ("active", "actif", "actifs") and value.isdigit() and 1 <= int(value) <= 365:
+        elif key == "skill" and skill_code(value):
+            skills.append(skill_code(value) or "")
+        elif key == "lang" and _language(value):
+            languages.append(_language(value))
+        elif key == "active" and value.isdigit() and 1 <= int(value) <= 365:
             active = int(value)
+        elif key == "skill":
+            raise BroadcastError(
+                _("I don't know the skill “{word}”. The skills are: {skills}.").format(
+                    word=esc(value[:60]), skills=esc(skill_words().replace("|", ", "))
+                )
+            )
         else:
             raise BroadcastError(
-                _(
-                    "I don't understand “{word}”. Use all, team:NAME, area:CODE (department "
-                    "or postcode), skill:{skills}, lang:fr or lang:en, active:DAYS."
-                ).format(word=esc(word[:60]), skills="|".join(SKILLS))
+                _("I don't understand “{word}”. Use {syntax}.").format(
+                    word=esc(word[:60]), syntax=esc(audience_syntax())
+                )
             )
     return Audience(
         tuple(dict.fromkeys(teams)),
@@ -159,6 +206,68 @@ def parse_audience(text: str) -> Audience:
         tuple(dict.fromkeys(languages)),
         active,
     )
+
+
+def _bare(word: str) -> bool:
+    """A word that is neither a filter nor 'all'."""
+    return ":" not in word and plain(word) not in _EVERYONE
+
+
+def _continues(name: str, word: str, known: Sequence[str]) -> bool:
+    """Whether `word` is the next word of a known team name that starts with `name`."""
+    if not _bare(word):
+        return False
+    longer = f"{name} {word}".casefold()
+    return any(team == longer or team.startswith(longer + " ") for team in known)
+
+
+def _language(word: str) -> str:
+    typed = plain(word)
+    names = {"french": "fr", "francais": "fr", "english": "en", "anglais": "en"}
+    code = names.get(typed, typed)
+    return code if code in LANGUAGES else ""
+
+
+def area_known(code: str) -> bool:
+    """Whether a département code or the start of a postcode names a place in France."""
+    code = code.upper()
+    if code in ("2A", "2B"):
+        return True
+    if not code.isdigit() or not 2 <= len(code) <= 5:
+        return False
+    if code[:2] in ("97", "98") and len(code) == 2:
+        return True
+    return (
+        department_of(code.ljust(5, "0")) is not None
+        or department_of(code.ljust(5, "9")) is not None
+    )
+
+
+def audience_in_words(audience: Audience) -> str:
+    """An audience as a person reads it, in their language: 'équipe Lyon 3e · secteur 69'."""
+    parts = [_("team {name}").format(name=name) for name in audience.teams]
+    parts += [_("area {code}").format(code=code) for code in audience.areas]
+    if audience.skills:
+        parts.append(
+            _("skill: {skills}").format(
+                skills=_(" or ").join(skill_word(skill) for skill in audience.skills)
+            )
+        )
+    if audience.languages:
+        parts.append(
+            _("speaking {languages}").format(
+                languages=_(" or ").join(language_in_words(lang) for lang in audience.languages)
+            )
+        )
+    if audience.active_days is not None:
+        parts.append(
+            ngettext(
+                "active in the last {n} day",
+                "active in the last {n} days",
+                audience.active_days,
+            ).format(n=audience.active_days)
+        )
+    return " · ".join(parts) if parts else _("everyone")
 
 
 def parse_button(text: str) -> tuple[str, str, str]:
@@ -216,20 +325,35 @@ class BroadcastService:
 
     # -- authoring ------------------------------------------------------------------------
 
-    async def audience(self, actor: Actor, text: str) -> tuple[Audience, int]:
-        """Parse and check an audience for this author; return it with its live count."""
-        actor.require(ORGANIZER)
-        audience = parse_audience(text)
-        if audience.teams:
-            known = await self.repo.team_ids(audience.teams)
-            for name in audience.teams:
-                team_id = known.get(name)
-                scope = actor.team_scope()
-                if team_id is None or (scope is not None and team_id not in scope):
-                    raise BroadcastError(
-                        _("There is no team “{name}” among yours.").format(name=esc(name))
+    async def audience(self, actor: Actor | None, text: str) -> tuple[Audience, int]:
+        """Parse and check an audience for this author (None: the admin command line);
+        return it with its live count. Unknown teams and areas are refused with the known
+        ones, and team names are stored as the campaign spells them."""
+        if actor is not None:
+            actor.require(ORGANIZER)
+        scope = actor.team_scope() if actor else None
+        teams = await self.repo.teams(scope)
+        audience = parse_audience(text, [name for _id, name in teams])
+        spelled = {name.casefold(): name for _id, name in teams}
+        for name in audience.teams:
+            if name.casefold() not in spelled:
+                raise BroadcastError(
+                    _("There is no team “{name}” among yours. Your teams: {teams}.").format(
+                        name=esc(name),
+                        teams=esc(", ".join(spelled.values()) or _("none")),
                     )
-        return audience, await self.repo.count(audience, actor.team_scope(), self.clock.now())
+                )
+        for code in audience.areas:
+            if not area_known(code):
+                areas = await self.repo.areas(scope)
+                raise BroadcastError(
+                    _(
+                        "There is no area “{code}”: type a department (69, 2A, 974) or the "
+                        "start of a postcode (690). Areas of your volunteers: {areas}."
+                    ).format(code=esc(code), areas=esc(", ".join(areas) or _("none")))
+                )
+        audience = replace(audience, teams=tuple(spelled[n.casefold()] for n in audience.teams))
+        return audience, await self.repo.count(audience, scope, self.clock.now())
 
     async def button(self, actor: Actor, text: str) -> tuple[str, str, str]:
         """A button from what the author typed: 'Label https://…' or 'task:N'."""

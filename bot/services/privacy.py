@@ -27,6 +27,7 @@ import aiosqlite
 from bot.clock import Clock, to_iso
 from bot.config import Settings
 from bot.i18n import _, use_language
+from bot.i18n import days as count_days
 from bot.messaging import Choice, Inbound, Outbound, choices
 from bot.services.reports import pseudonym_key
 from bot.storage.db import Database
@@ -195,9 +196,9 @@ def retention_warning(days: int) -> Outbound:
     return Outbound(
         _(
             "Hello! You have not used Relais for a long time. To protect your data, we erase "
-            "the data of volunteers inactive for {days} days: yours will be erased in "
-            "{warning} days.\n\nTo stay with us, just tap the button below or send any "
+            "the data of volunteers inactive for {days}: yours will be erased in "
+            "{warning}.\n\nTo stay with us, just tap the button below or send any "
             "message. To leave now, send /forget."
-        ).format(days=days, warning=WARNING_DAYS),
+        ).format(days=count_days(days), warning=count_days(WARNING_DAYS)),
         choices=choices(Choice(_("Keep my data"), "rt:keep")),
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import Clock, from_iso
-from bot.i18n import _
+from bot.i18n import _, characters
 from bot.services.people import ADMIN, ORGANIZER, Actor, NotAllowed
 from bot.services.volunteers import Invalid
 from bot.storage.audit import AuditLog
@@ -62,7 +62,7 @@ def team_name(text: str) -> str:
     """A team name as stored; raises Invalid if empty or too long."""
     name = clean_name(text)
     if not name or len(name) > MAX_TEAM_NAME:
-        raise Invalid(_("A team name has 1 to {limit} characters.").format(limit=MAX_TEAM_NAME))
+        raise Invalid(_("A team name has 1 to {limit}.").format(limit=characters(MAX_TEAM_NAME)))
     return name
 
 

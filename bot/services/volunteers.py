@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.i18n import _
+from bot.i18n import _, characters, days
 from bot.services.areas import looks_like_postcode, parse_postcode
 from bot.storage.volunteers import Volunteer, VolunteerRepository
 from bot.text import MAX_NAME, clean, clean_name
@@ -37,13 +37,16 @@ def consent_text(settings: Settings) -> str:
         "willing to do and when, your teams, the tasks you take and their outcomes, and the "
         "messages we send you. Nothing else, and it is never sold or shared outside the "
         "campaign.\n"
-        "• <b>How long</b>: until you leave, and erased after {days} days without activity "
+        "• <b>How long</b>: until you leave, and erased after {days} without activity "
         "(you are warned a month before).\n"
         "• <b>Your rights</b>: /mydata sends you everything stored; /forget erases it; "
         "/stop ends messages you did not ask for.\n\n"
         "Messages pass through your messenger's servers: do not send anything sensitive. "
         "Do you agree?"
-    ).format(controller=settings.controller, days=settings.retention_days)
+    ).format(
+        controller=settings.controller or _("the campaign team"),
+        days=days(settings.retention_days),
+    )
 
 
 def consent_fingerprint(text: str) -> str:
@@ -58,8 +61,8 @@ def parse_name(text: str) -> str:
         raise Invalid(_("Please type your first name."))
     if len(name) > MAX_NAME:
         raise Invalid(
-            _("That name is too long (over {limit} characters). Please type a shorter one.").format(
-                limit=MAX_NAME
+            _("That name is too long (over {limit}). Please type a shorter one.").format(
+                limit=characters(MAX_NAME)
             )
         )
     return name
@@ -88,8 +91,8 @@ def parse_place(text: str) -> dict[str, Any]:
         raise Invalid(_("Please type your postcode, or share your location."))
     if len(place) > MAX_PLACE:
         raise Invalid(
-            _("That is too long (over {limit} characters). Please type a shorter one.").format(
-                limit=MAX_PLACE
+            _("That is too long (over {limit}). Please type a shorter one.").format(
+                limit=characters(MAX_PLACE)
             )
         )
     return {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import aiosqlite
@@ -836,7 +836,7 @@ class AlertRepository:
             if not message_id and not create:
                 return False
             if message_id:
-                outbound = Outbound(outbound.text, outbound.choices, edit_message_id=message_id)
+                outbound = replace(outbound, edit_message_id=message_id)
             cursor = await tx.execute(
                 "SELECT id FROM outbox WHERE kind = ? AND ref_id = ? AND channel = ?"
                 " AND chat_id = ? AND status = 'pending' AND dedupe_key IS NULL",

@@ -376,6 +376,24 @@ class BroadcastRepository:
             )
         return [(row["id"], row["name"]) for row in rows]
 
+    async def areas(self, scope: frozenset[int] | None) -> list[str]:
+        """Départements where the volunteers an author may address live, most first."""
+        where, params = "v.department IS NOT NULL AND v.status != 'erased'", []
+        if scope is not None:
+            if not scope:
+                return []
+            where += (
+                " AND v.id IN (SELECT volunteer_id FROM team_members"
+                f" WHERE team_id IN ({placeholders(scope)}))"
+            )
+            params = sorted(scope)
+        rows = await self.db.fetch_all(
+            f"SELECT v.department AS department, COUNT(*) AS n FROM volunteers v WHERE {where}"
+            " GROUP BY v.department ORDER BY n DESC, v.department LIMIT 12",
+            params,
+        )
+        return [row["department"] for row in rows]
+
     async def team_ids(self, names: Sequence[str]) -> dict[str, int]:
         """Team ids by the names given (matched without regard to case)."""
         if not names:

@@ -5,13 +5,19 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.i18n import _
+from bot.i18n import _, use_language
 from bot.messaging import Outbound
 from bot.text import to_plain
 
 
 def render_numbered(outbound: Outbound) -> tuple[str, list[str]]:
-    """Plain text with the choices numbered, and the payloads in the same order."""
+    """Plain text with the choices numbered, and the payloads in the same order; the hints
+    in the reader's language."""
+    with use_language(outbound.language):
+        return _render(outbound)
+
+
+def _render(outbound: Outbound) -> tuple[str, list[str]]:
     text = to_plain(outbound.text)
     payloads: list[str] = []
     lines: list[str] = []
