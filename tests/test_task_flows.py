@@ -42,7 +42,7 @@ async def test_share_task_from_wizard_to_outcome_in_english(
     await admin_chat.send("https://example.org/video")
     await admin_chat.send("Our pensions deserve better")
     await admin_chat.send("-")
-    assert "Only those who chose “share”" in labels(admin_chat)
+    assert "Only those who chose “sharing”" in labels(admin_chat)
     await admin_chat.send("juggling, en")
     assert "I don't know “juggling”" in admin_chat.last_text
     await admin_chat.send("English, share")

@@ -1,0 +1,124 @@
+"""Every message in the reader's language, with words instead of codes: consent, numbered
+choices, the broadcast wizard, task targeting, /help."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.i18n import use_language
+from bot.messaging import Choice, Outbound, choices
+from bot.router import FloodGate
+from bot.services import Services
+from bot.storage.db import Database
+from bot.transports.numbered import render_numbered
+from tests.broadcast_factories import SeedVolunteer, seed
+from tests.fakes.chat import Chat
+from tests.test_link import UUID, code_in, joined
+
+ChatFactory = Callable[..., Chat]
+
+
+def unhurried(chat: Chat) -> None:
+    chat.router.flood = FloodGate(limit=1000)
+
+
+def commands(text: str) -> set[str]:
+    return {word.split()[0] for word in text.split("\n") if word.startswith("/")}
+
+
+async def test_the_consent_names_the_campaign_team_in_each_language(chat: ChatFactory) -> None:
+    sam = chat("55", language="en")
+    await sam.send("/start")
+    await sam.tap("English")
+    assert "Joining means telling the campaign team that you support" in sam.last_text
+    assert "la campagne" not in sam.last_text
+    zoe = chat("56", language="fr")
+    await zoe.send("/start")
+    await zoe.tap("Français")
+    assert "indiquer à l'équipe de campagne que vous soutenez la campagne" in zoe.last_text
+    assert "après 730 jours sans activité" in zoe.last_text
+
+
+def test_numbered_choices_speak_the_recipients_language_wherever_they_are_rendered() -> None:
+    with use_language("en"):
+        offer = Outbound("Task 7", choices=choices(Choice("Accept", "task:7")))
+    # The sender renders it later, in a job whose language is the campaign's (French).
+    with use_language("fr"):
+        text, _payloads = render_numbered(Outbound.from_json(offer.to_json()))
+    assert "(reply with a number)" in text
+    assert "répondez" not in text
+
+
+async def test_help_lists_the_readers_commands_in_their_language(
+    chat: ChatFactory, admin_chat: Chat, services: Services, db: Database
+) -> None:
+    await joined(services, db, "telegram", "42", language="en")
+    sam = chat("42", language="en")
+    await sam.send("/help")
+    shown = commands(sam.last_text)
+    assert "/alert" in shown and "/alerte" not in shown
+    assert "/newtask" not in shown and "/promote" not in shown  # organizers', admins'
+    assert "/link" not in shown  # one messenger, nothing to link yet
+    assert "Here is what I can do" in sam.last_text
+
+    await sam.send("/link")
+    await chat(UUID, channel="signal").send(f"/link {code_in(sam.last_text)}")
+    await sam.send("/help")
+    assert "/link" in commands(sam.last_text)  # now it chooses where messages arrive
+
+    await admin_chat.send("/help")
+    shown = commands(admin_chat.last_text)
+    assert "/alerte" in shown and "/alert" not in shown
+    assert {"/newtask", "/broadcast", "/promote", "/audit"} <= shown
+    assert "Pour les admins" in admin_chat.last_text
+
+
+async def test_the_broadcast_wizard_shows_french_words_to_a_french_organizer(
+    chat: ChatFactory, services: Services
+) -> None:
+    await seed(
+        services,
+        SeedVolunteer("200", roles=(("organizer", "Lyon 3e"),)),
+        SeedVolunteer("300", teams=("Lyon 3e",), skills="share", department="69"),
+        SeedVolunteer("301", teams=("Lyon 3e",), skills="call", department="69"),
+    )
+    ana = chat("200", language="fr")
+    unhurried(ana)
+    await ana.send("/broadcast")
+    await ana.send("Rassemblement samedi")
+    await ana.tap("Aucun bouton")
+    hint = ana.last_text
+    assert "compétence:partage|porte-à-porte|appels|sms|événements" in hint
+    assert "share" not in hint and "canvass" not in hint and "area:" not in hint
+    await ana.send("compétence:voler")
+    assert "Je ne connais pas la compétence « voler »" in ana.last_text
+    assert "partage, porte-à-porte, appels, sms, événements" in ana.last_text
+    await ana.send("secteur:69 compétence:partage")
+    assert "Destinataires : secteur 69 · compétence : partage — 1 bénévole en ce moment." in (
+        ana.last_text
+    )
+    assert "Ajouter une version en anglais" in [c.label for row in ana.last.choices for c in row]
+    await ana.tap("Ajouter une version en anglais")
+    assert "Envoyez le message en anglais" in ana.last_text
+    await ana.send("Rally on Saturday")
+    assert "Anglais" in ana.texts()
+    await ana.tap("Envoyer maintenant")
+    await ana.send("/broadcasts")
+    assert "secteur 69 · compétence : partage" in ana.last_text
+    assert "skill:" not in ana.last_text and "area:" not in ana.last_text
+
+
+async def test_a_share_task_targets_the_skill_in_the_readers_words(
+    admin_chat: Chat,
+) -> None:
+    unhurried(admin_chat)
+    await admin_chat.send("/newtask")
+    await admin_chat.tap("Partage")
+    await admin_chat.tap("Toute la campagne")
+    await admin_chat.send("Partager la vidéo")
+    await admin_chat.send("-")
+    await admin_chat.send("https://example.org/video")
+    await admin_chat.send("Nos retraites")
+    await admin_chat.send("-")
+    labels = [c.label for row in admin_chat.last.choices for c in row]
+    assert "Seulement ceux qui ont choisi « partage »" in labels
