@@ -160,7 +160,7 @@ async def test_an_organizer_sends_a_csv_call_list_in_french(
     assert "fichier CSV" in boss.last_text
     await boss.send("", file=files.add("BQ-1", "appels.csv", LIST))
     assert "3 personnes ajoutées" in boss.last_text
-    assert "Liste d’appels : 3 personnes, 3 restantes" in boss.last_text
+    assert "Liste d’appels : 3 personnes, à appeler 3" in boss.last_text
     bad = b"nom;t\xc3\xa9l\xc3\xa9phone\nL\xc3\xa9a;06 11 22 33 44\nPaul;123\n"
     await boss.send("", file=files.add("BQ-2", "autres.csv", bad))
     assert "Rien n’a été ajouté" in boss.last_text

@@ -85,7 +85,7 @@ async def test_an_organizer_sends_a_call_list_file_in_english(
     bot_api.fail_next("getFile", 400, "Bad Request: file is temporarily unavailable")
     await send("list.csv", LIST, "I could not fetch the file")
     text = await send("list.csv", LIST, "Added 3 people")
-    assert "Call list: 3 people, 3 left" in text
+    assert "Call list: 3 people, to call 3" in text
     assert await services.db.fetch_value("SELECT COUNT(*) FROM call_contacts") == 3
     # Only the two CSV files were fetched; the big one and the PDF were refused unread.
     assert len(bot_api.downloads) == 2

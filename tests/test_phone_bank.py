@@ -95,7 +95,7 @@ async def test_the_caller_loop_one_contact_at_a_time_in_french(
     assert calls_made == 4
     admin = chat("1")
     await admin.send("/tasks")
-    assert "Liste d’appels : 3 personnes, 0 restantes · sympathisants 1 · indécis 1" in (
+    assert "Liste d’appels : 3 personnes, à appeler 0 · sympathisants 1 · indécis 1" in (
         admin.texts(admin.replies[-2:])
     )
 
@@ -256,7 +256,7 @@ async def test_an_organizer_creates_a_phone_bank_and_pastes_the_list_in_the_chat
     await boss.send("Appels du Nord")
     await boss.send("Bonjour, je suis bénévole pour la campagne…")
     await boss.send("-")  # no area restriction
-    await boss.tap("Seulement ceux qui ont choisi « call »")
+    await boss.tap("Seulement ceux qui ont choisi « appels »")
     await boss.send("-")
     await boss.send("-")
     assert "Cette tâche touche 1 bénévole" in boss.last_text
@@ -269,7 +269,7 @@ async def test_an_organizer_creates_a_phone_bank_and_pastes_the_list_in_the_chat
     await boss.send("Camille Martin; 06 12 34 56 78; sympathisante\nJean Dupont; 01 42 68 53 00")
     assert "2 personnes ajoutées" in boss.last_text
     await boss.tap("Terminé")
-    assert "Liste d’appels : 2 personnes, 2 restantes" in boss.last_text
+    assert "Liste d’appels : 2 personnes, à appeler 2" in boss.last_text
     await boss.send("/tasks")
     await boss.tap("Ajouter des personnes à appeler")
     await boss.send("Awa Diallo\t07 98 76 54 32")

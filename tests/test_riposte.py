@@ -261,7 +261,7 @@ async def test_incidents_report_shows_riposte_milestones_and_incident_times(
     text = lea.last_text
     assert "#1 ✋ prise en charge · 1 signalement" in text
     assert "prévenus après 0 s · réponse après 2 min · escalades : 0" in text
-    assert "2/2 faits · 2 en cours · 4 appelés" in text
+    assert "faits 2/2 · en cours 2 · appelés 4" in text
     assert "10 % en 1 min · 50 % en 1 min · 90 % en 3 min" in text
     riposte = await services.alerts.repo.riposte(1)
     assert riposte is not None and riposte.incident_id == 1
