@@ -19,6 +19,7 @@ from handlers import (
     profile,
     reports,
     riposte,
+    settings,
     task_admin,
     tasks,
     teams,
@@ -29,6 +30,7 @@ from handlers import (
 FLOWS: tuple[ModuleType, ...] = (
     onboarding,
     profile,
+    settings,
     privacy,
     teams,
     volunteers,

@@ -14,6 +14,7 @@ from bot.services.volunteers import Invalid
 from bot.storage.volunteers import Volunteer
 from bot.text import esc
 from handlers.onboarding import AVAILABILITY_LABELS, FLOW, SKILL_LABELS, ask, member_or_prompt
+from handlers.settings import settings_choices, settings_lines
 
 PAUSE_FLOW = "pause"
 # step    what the person sees                                  how they answer
@@ -83,12 +84,14 @@ async def profile_card(request: Request, volunteer: Volunteer) -> Outbound:
     if role_lines:
         lines.append(_("Roles: {value}").format(value=", ".join(role_lines)))
     lines.append(_("Friends who joined through your link: {count}").format(count=recruits))
+    lines += settings_lines(request, volunteer)
     return Outbound(
         "\n".join(lines),
         choices=choices(
             [Choice(_("✏️ Name"), "pf:name"), Choice(_("📍 Where"), "pf:where")],
             [Choice(_("🛠 What"), "pf:skills"), Choice(_("🕘 When"), "pf:availability")],
             Choice(_("🌐 Language"), "pf:language"),
+            *settings_choices(volunteer),
         ),
     )
 

@@ -137,6 +137,8 @@ async def _confirm(request: Request, target: int) -> Reply:
             "every volunteer who shares posts. Stopped and paused volunteers are never called."
         ).format(target=target, minutes=RIPOSTE_WIDEN_MINUTES),
     ]
+    if not ring:
+        lines.append(_("Volunteers join the ring with /ring, or from /profile."))
     return Outbound(
         "\n".join(lines),
         choices(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from typing import Any
+from zoneinfo import available_timezones
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -12,6 +14,7 @@ from bot.i18n import _, characters, days
 from bot.services.areas import looks_like_postcode, parse_postcode
 from bot.storage.volunteers import Volunteer, VolunteerRepository
 from bot.text import MAX_NAME, clean, clean_name
+from bot.vocabulary import plain
 
 # Bump when the consent text changes in substance: members are asked again at /start.
 CONSENT_VERSION = "2026-11-1"
@@ -117,6 +120,34 @@ def parse_location(latitude: float, longitude: float) -> dict[str, Any]:
     }
 
 
+def parse_quiet_hours(text: str) -> str | None:
+    """'22:00-08:00', '22h-8h', '22-8' → '22:00-08:00'; None if it is not two times."""
+    match = re.fullmatch(
+        r"(\d{1,2})(?:[:h.](\d{2})?)?\s*(?:-|–|à|to)\s*(\d{1,2})(?:[:h.](\d{2})?)?h?",
+        clean(text).lower().replace(" ", ""),
+    )
+    if match is None:
+        return None
+    h1, m1, h2, m2 = (int(g or 0) for g in match.groups())
+    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59 or (h1, m1) == (h2, m2):
+        return None
+    return f"{h1:02d}:{m1:02d}-{h2:02d}:{m2:02d}"
+
+
+def find_zone(name: str) -> str | None:
+    """An IANA time zone by its name or its city, accents and case ignored ('london',
+    'Montréal' → 'America/Montreal'); None if there is none."""
+    wanted = plain(clean(name)).replace(" ", "_")
+    if not wanted:
+        return None
+    zones = available_timezones()
+    for zone_name in sorted(zones):
+        if plain(zone_name) == wanted:
+            return zone_name
+    cities = [z for z in sorted(zones) if "/" in z and plain(z.rsplit("/", 1)[1]) == wanted]
+    return cities[0] if cities else None
+
+
 def next_step(volunteer: Volunteer) -> str | None:
     """The first onboarding question a volunteer has not answered yet, or None."""
     if not volunteer.first_name:
@@ -189,6 +220,37 @@ class VolunteerService:
         if language not in ("fr", "en"):
             raise Invalid(_("This button has expired. Nothing was changed."))
         return await self.volunteers.update(volunteer.id, language=language)
+
+    async def set_rapid_response(self, volunteer: Volunteer, on: bool) -> Volunteer:
+        """Join (or leave) the rapid-response ring that ripostes call first."""
+        return await self.volunteers.update(volunteer.id, rapid_response=int(on))
+
+    async def set_leaderboard(self, volunteer: Volunteer, on: bool) -> Volunteer:
+        """Show (or hide) their first name and points on the leaderboard."""
+        return await self.volunteers.update(volunteer.id, leaderboard=int(on))
+
+    async def set_quiet_hours(self, volunteer: Volunteer, hours: str | None) -> Volunteer:
+        """Their own quiet hours ('22:00-08:00'), none (''), or the campaign's (None)."""
+        if hours is not None and hours.strip():
+            parsed = parse_quiet_hours(hours)
+            if parsed is None:
+                raise Invalid(_("Type quiet hours like 22:00-08:00 (from, to), or tap a choice."))
+            hours = parsed
+        return await self.volunteers.update(volunteer.id, quiet_hours=hours)
+
+    async def set_timezone(self, volunteer: Volunteer, name: str) -> Volunteer:
+        """Their own time zone ('Europe/London', or a city: 'London'); '' for the campaign's."""
+        if not name.strip():
+            return await self.volunteers.update(volunteer.id, timezone=None)
+        found = find_zone(name)
+        if found is None:
+            raise Invalid(
+                _(
+                    "I don't know the time zone “{name}”. Type it like Europe/London or "
+                    "America/Montreal, or a big city near you."
+                ).format(name=clean(name)[:60])
+            )
+        return await self.volunteers.update(volunteer.id, timezone=found)
 
     async def finish_onboarding(self, volunteer: Volunteer) -> Volunteer:
         """All questions answered: the volunteer becomes active."""
