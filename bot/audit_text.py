@@ -25,6 +25,7 @@ ACTIONS = {
     "broadcast.create": N_("created {subject}"),
     "broadcast.cancel": N_("cancelled {subject}"),
     "task.create": N_("created {subject}"),
+    "task.import": N_("imported tasks from a file ({subject})"),
     "task.edit": N_("edited {subject}"),
     "task.open": N_("resumed {subject}"),
     "task.paused": N_("paused {subject}"),
@@ -70,6 +71,14 @@ def _subject(action: str, subject: str) -> str:
         return _("broadcast #{id}").format(id=ident)
     if kind in _KINDS and ident.isdigit():
         return _(_KINDS[kind]).format(id=ident)
+    if action == "task.import":
+        counts = dict(word.partition(":")[::2] for word in subject.split())
+        added, updated = int(counts.get("added") or 0), int(counts.get("updated") or 0)
+        return (
+            ngettext("{n} added", "{n} added", added).format(n=added)
+            + ", "
+            + ngettext("{n} updated", "{n} updated", updated).format(n=updated)
+        )
     if action == "volunteers.list":
         return _filters(subject)
     if subject.isdigit():

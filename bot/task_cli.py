@@ -4,57 +4,91 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.core import open_core
+from bot.i18n import _, ngettext, use_language
+from bot.services import Services
 from bot.services.calls import ImportProblem, ImportRejected
+from bot.services.task_cards import KIND_LABELS
 from bot.services.task_import import TaskFileRejected, import_tasks
-
-CALL_PROBLEMS = {
-    "header": "the first line must name the columns: name, phone (and optionally notes)",
-    "name": "the name is empty",
-    "phone": "not a valid phone number",
-    "duplicate": "this number is already on the list above",
-    "encoding": "the file is not UTF-8 text",
-    "size": "the file is too large (1 MB or 20,000 contacts at most)",
-    "empty": "the file has no contacts",
-    "task": "no call task with this number",
-}
+from handlers.task_admin import FILE_PROBLEMS
 
 
 def describe_call_problem(problem: ImportProblem) -> str:
-    where = f"line {problem.line}: " if problem.line else ""
-    value = f" ({problem.value})" if problem.value else ""
-    return f"{where}{CALL_PROBLEMS.get(problem.problem, problem.problem)}{value}"
+    """A bad line of a call list, as the chat says it, in the campaign's language."""
+    if problem.problem == "task":
+        return _("no open call task has this number")
+    return _(FILE_PROBLEMS.get(problem.problem, problem.problem)).format(
+        line=problem.line, value=problem.value
+    )
 
 
 async def run_import(settings: Settings, clock: Clock, args: argparse.Namespace) -> int:
-    """Import tasks or a call list; print what was added or every line to fix."""
-    try:
-        content = args.file.read_bytes()
-    except OSError as exc:
-        print(f"Cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-        return 1
-    async with open_core(settings, clock) as services:
-        if args.command == "tasks":
-            try:
-                tasks = await import_tasks(services.tasks, args.file.name, content)
-            except TaskFileRejected as exc:
-                print(f"Nothing imported from {args.file}:", file=sys.stderr)
-                for problem in exc.problems:
-                    print(f"  {problem}", file=sys.stderr)
-                return 1
-            for task in tasks:
-                print(f"task #{task.id} [{task.kind}] {task.title}")
-            print(f"{len(tasks)} task(s) imported")
-            return 0
+    """Import tasks or a call list; print what was added or every line to fix, in the
+    campaign's language."""
+    with use_language(settings.language):
         try:
-            added = await services.calls.import_list(args.task_id, content)
-        except ImportRejected as exc:
-            print(f"Nothing imported from {args.file}:", file=sys.stderr)
-            for call_problem in exc.problems:
-                print(f"  {describe_call_problem(call_problem)}", file=sys.stderr)
+            content = args.file.read_bytes()
+        except OSError as exc:
+            print(
+                _("Cannot read {file}: {reason}").format(file=args.file, reason=exc.strerror),
+                file=sys.stderr,
+            )
             return 1
-        print(f"{added} contact(s) added to task #{args.task_id}")
-        return 0
+        async with open_core(settings, clock) as services:
+            if args.command == "tasks":
+                return await _import_tasks(services, args.file, content)
+            return await _import_calls(services, args.task_id, args.file, content)
+
+
+async def _import_tasks(services: Services, file: Path, content: bytes) -> int:
+    try:
+        results = await import_tasks(services.tasks, file.name, content)
+    except TaskFileRejected as exc:
+        print(_("Nothing imported from {file}:").format(file=file), file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    outcomes = {
+        "added": _("added"),
+        "updated": _("updated"),
+        "unchanged": _("unchanged, already imported"),
+    }
+    for task, outcome in results:
+        print(
+            _("task #{id} ({kind}) {title}: {outcome}").format(
+                id=task.id,
+                kind=_(KIND_LABELS[task.kind]),
+                title=task.title,
+                outcome=outcomes[outcome],
+            )
+        )
+    counts = {o: sum(1 for _task, r in results if r == o) for o in outcomes}
+    summary = (
+        ngettext("{n} task added", "{n} tasks added", counts["added"]),
+        ngettext("{n} updated", "{n} updated", counts["updated"]),
+        ngettext("{n} unchanged", "{n} unchanged", counts["unchanged"]),
+    )
+    print(", ".join(part.format(n=counts[o]) for part, o in zip(summary, outcomes, strict=True)))
+    return 0
+
+
+async def _import_calls(services: Services, task_id: int, file: Path, content: bytes) -> int:
+    try:
+        added = await services.calls.import_list(task_id, content)
+    except ImportRejected as exc:
+        print(_("Nothing imported from {file}:").format(file=file), file=sys.stderr)
+        for call_problem in exc.problems:
+            print(f"  {describe_call_problem(call_problem)}", file=sys.stderr)
+        return 1
+    print(
+        ngettext(
+            "{n} person to call added to task #{id}",
+            "{n} people to call added to task #{id}",
+            added,
+        ).format(n=added, id=task_id)
+    )
+    return 0

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from bot.i18n import use_language
 from bot.services import Services
 from bot.services.task_import import TaskFileRejected, import_tasks
 from tests.fakes.clock import FakeClock
@@ -18,9 +20,12 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "tasks"
 
 
 async def test_the_example_files_import(services: Services) -> None:
-    csv_tasks = await import_tasks(
-        services.tasks, "example.csv", (EXAMPLES / "example.csv").read_bytes()
-    )
+    csv_tasks = [
+        task
+        for task, _outcome in await import_tasks(
+            services.tasks, "example.csv", (EXAMPLES / "example.csv").read_bytes()
+        )
+    ]
     assert [t.kind for t in csv_tasks] == ["share", "canvass", "event"]
     canvass = csv_tasks[1]
     assert canvass.doors == 120 and canvass.radius_km == 5 and canvass.place == "Café du Marché"
@@ -32,9 +37,12 @@ async def test_the_example_files_import(services: Services) -> None:
     assert await services.tasks.tasks.instructions(csv_tasks[0], "en") == (
         "Share the video on your networks with the suggested message."
     )
-    yaml_tasks = await import_tasks(
-        services.tasks, "example.yaml", (EXAMPLES / "example.yaml").read_bytes()
-    )
+    yaml_tasks = [
+        task
+        for task, _outcome in await import_tasks(
+            services.tasks, "example.yaml", (EXAMPLES / "example.yaml").read_bytes()
+        )
+    ]
     assert [t.kind for t in yaml_tasks] == ["text", "call", "custom"]
     assert yaml_tasks[1].instructions.startswith("Bonjour, je m'appelle")
     assert await services.tasks.tasks.targets(yaml_tasks[1].id) == {
@@ -47,42 +55,48 @@ async def test_a_csv_with_errors_imports_nothing_and_names_every_line(services: 
     await team(services, "Paris Centre")
     content = (
         b"kind,title,quota,closes_at,teams,skills\n"
-        b"share,Fine,10,2026-12-20 20:00,Paris Centre,share\n"
+        b"custom,Fine,10,2026-12-20 20:00,Paris Centre,share\n"
         b"flyer,Bad kind,,,,\n"
-        b"share,,10,,,\n"
-        b"share,Bad quota,many,,,\n"
-        b"share,Bad date,,next week,,\n"
-        b"share,Bad team,,,Lyon,\n"
-        b"share,Bad skill,,,,juggling\n"
+        b"custom,,10,,,\n"
+        b"custom,Bad quota,many,,,\n"
+        b"custom,Bad date,,next week,,\n"
+        b"custom,Bad team,,,Lyon,\n"
+        b"custom,Bad skill,,,,juggling\n"
+        b"share,Nothing to share,,,,\n"
     )
-    with pytest.raises(TaskFileRejected) as rejected:
+    with pytest.raises(TaskFileRejected) as rejected, use_language("en"):
         await import_tasks(services.tasks, "tasks.csv", content)
-    assert [str(p) for p in rejected.value.problems] == [
+    with use_language("en"):
+        problems = [str(p) for p in rejected.value.problems]
+    assert problems == [
         "line 3: kind must be one of share, canvass, call, text, event, custom",
         "line 4: title is missing or longer than 200 characters",
         "line 5: quota must be a whole number",
         "line 6: closes_at must look like 2026-12-05 18:30",
         "line 7: no team named 'Lyon'",
         "line 8: skills must be among share, canvass, call, text, events",
+        "line 9: a share task needs a link (https://…)",
     ]
     assert await services.tasks.tasks.progress(None, include_closed=True) == []
 
 
 async def test_a_yaml_with_errors_imports_nothing(services: Services) -> None:
     content = (
-        b"tasks:\n  - kind: share\n    title: ok\n  - kind: share\n    title: x\n    colour: red\n"
+        b"tasks:\n  - kind: custom\n    title: ok\n"
+        b"  - kind: custom\n    title: x\n    colour: red\n"
     )
-    with pytest.raises(TaskFileRejected) as rejected:
+    with pytest.raises(TaskFileRejected) as rejected, use_language("en"):
         await import_tasks(services.tasks, "t.yaml", content)
-    assert [str(p) for p in rejected.value.problems] == ["line 4: unknown column 'colour'"]
+    with use_language("en"):
+        assert [str(p) for p in rejected.value.problems] == ["line 4: unknown column 'colour'"]
     for bad, message in (
         (b"tasks: [unclosed\n", "not valid YAML"),
         (b"hello: world\n", "expected a list of tasks under 'tasks:'"),
         (b"tasks: []\n", "no tasks in the file"),
     ):
-        with pytest.raises(TaskFileRejected) as rejected:
+        with pytest.raises(TaskFileRejected) as rejected, use_language("en"):
             await import_tasks(services.tasks, "t.yml", bad)
-        assert message in str(rejected.value)
+        assert message in str(rejected.value)  # written when it was raised, in English
     with pytest.raises(TaskFileRejected):
         await import_tasks(services.tasks, "t.txt", b"kind,title\n")
     assert await services.tasks.tasks.progress(None, include_closed=True) == []
@@ -93,6 +107,7 @@ def test_the_command_line_imports_tasks_and_a_call_list(tmp_path: Path) -> None:
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'relais.sqlite3'}",
         "TELEGRAM_BOT_TOKEN": "",
+        "RELAIS_LANGUAGE": "en",
     }
 
     # The example files' dates are fixed: the command line runs on the tests' clock.
@@ -123,15 +138,73 @@ def test_the_command_line_imports_tasks_and_a_call_list(tmp_path: Path) -> None:
     assert unreadable.stderr.strip().splitlines() == [
         "--now: expected an ISO time like 2026-12-01T18:30: 'soon'"
     ]
-    assert "3 task(s) imported" in done.stdout
-    assert "task #2 [call]" in done.stdout
+    assert "3 tasks added, 0 updated, 0 unchanged" in done.stdout
+    assert "task #2 (Phone bank)" in done.stdout
     done = run("calls", "import", "2", str(EXAMPLES / "example-call-list.csv"))
     assert done.returncode == 0, done.stderr
-    assert "3 contact(s) added to task #2" in done.stdout
+    assert "3 people to call added to task #2" in done.stdout
     bad = tmp_path / "bad.csv"
     bad.write_text("name,phone\nAna,0612345678\nBob,12\n", encoding="utf-8")
     failed = run("calls", "import", "2", str(bad))
     assert failed.returncode == 1
-    assert "line 3: not a valid phone number (12)" in failed.stderr
+    assert "line 3: “12” is not a valid phone number" in failed.stderr
     failed = run("calls", "import", "1", str(EXAMPLES / "example-call-list.csv"))
-    assert "no call task with this number" in failed.stderr
+    assert "no open call task has this number" in failed.stderr
+
+
+def test_importing_the_same_file_again_updates_or_skips_and_says_so(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'relais.sqlite3'}",
+        "TELEGRAM_BOT_TOKEN": "",
+        "RELAIS_LANGUAGE": "fr",
+    }
+    tasks = tmp_path / "tasks.csv"
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "tasks", "import", str(tasks)],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+
+    tasks.write_text(
+        "kind,title,quota,link\n"
+        "share,Partagez la vidéo,10,https://example.org/v\n"
+        "custom,Affiche à la fenêtre,5,\n",
+        encoding="utf-8",
+    )
+    done = run()
+    assert done.returncode == 0, done.stderr
+    assert "2 tâches ajoutées, 0 mise à jour, 0 inchangée" in done.stdout
+    done = run()
+    assert done.returncode == 0, done.stderr
+    assert "0 tâche ajoutée, 0 mise à jour, 2 inchangées" in done.stdout
+    assert "tâche n°1 (Partage) Partagez la vidéo : inchangée, déjà importée" in done.stdout
+    tasks.write_text(
+        "kind,title,quota,link\n"
+        "share,Partagez la vidéo,50,https://example.org/v\n"
+        "custom,Affiche à la fenêtre,5,\n"
+        "custom,Affiche à la fenêtre,6,\n",
+        encoding="utf-8",
+    )
+    refused = run()
+    assert refused.returncode == 1
+    assert "ligne 4 : même type, même équipe et même titre que la ligne 3" in refused.stderr
+    tasks.write_text(
+        "kind,title,quota,link\n"
+        "share,Partagez la vidéo,50,https://example.org/v\n"
+        "custom,Affiche à la fenêtre,5,\n",
+        encoding="utf-8",
+    )
+    done = run()
+    assert "0 tâche ajoutée, 1 mise à jour, 1 inchangée" in done.stdout
+    assert "tâche n°1 (Partage) Partagez la vidéo : mise à jour" in done.stdout
+    with sqlite3.connect(tmp_path / "relais.sqlite3") as db:
+        assert db.execute("SELECT id, quota FROM tasks ORDER BY id").fetchall() == [
+            (1, 50),
+            (2, 5),
+        ]

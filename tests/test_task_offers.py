@@ -40,7 +40,13 @@ async def test_offers_go_only_to_active_reachable_people_in_the_target(
     await volunteer(services, "505", department="13")
     await volunteer(services, "506", department="75")
     await services.outbox.mark_unreachable("telegram", "506", now)
-    t = await task(services, "share", title="Share", targets={"department": ("75",)})
+    t = await task(
+        services,
+        "share",
+        title="Share",
+        link="https://example.org/a",
+        targets={"department": ("75",)},
+    )
     report = await services.offers.offer_round(now)
     assert report.offers == 2
     assert await offered_to(services) == ["500", "503"]

@@ -200,13 +200,13 @@ async def test_organizers_create_only_within_their_teams(services: Services) -> 
     actor = await services.people.actor(Identity("telegram", "95"), "95")
     assert actor.volunteer_id == organizer
     created = await services.tasks.create(
-        actor, TaskDraft(kind="share", title="ok", team_id=mine, targets={"team": (str(mine),)})
+        actor, TaskDraft(kind="custom", title="ok", team_id=mine, targets={"team": (str(mine),)})
     )
     assert created.created_by == organizer
     for draft in (
-        TaskDraft(kind="share", title="no", team_id=theirs),
-        TaskDraft(kind="share", title="no"),
-        TaskDraft(kind="share", title="no", team_id=mine, targets={"team": (str(theirs),)}),
+        TaskDraft(kind="custom", title="no", team_id=theirs),
+        TaskDraft(kind="custom", title="no"),
+        TaskDraft(kind="custom", title="no", team_id=mine, targets={"team": (str(theirs),)}),
     ):
         with pytest.raises(NotAllowed):
             await services.tasks.create(actor, draft)

@@ -16,18 +16,20 @@ from typing import Any
 
 import yaml
 
+from bot.i18n import N_, _
 from bot.services.tasks import TaskError, TaskService
 from bot.storage.tasks import KINDS, TARGET_KINDS, Task, TaskDraft
 
 MAX_FILE_BYTES = 1_000_000
 TASK_ERRORS = {
-    "title": "title is missing or longer than 200 characters",
-    "instructions": "instructions longer than 3000 characters",
-    "quota": "quota must be at least 1",
-    "numbers": "per_volunteer_cap must be at least 1 and points not negative",
-    "link": "link must start with https://",
-    "radius": "radius_km needs latitude and longitude",
-    "closes": "closes_at must come after opens_at",
+    "title": N_("title is missing or longer than 200 characters"),
+    "instructions": N_("instructions longer than 3000 characters"),
+    "quota": N_("quota must be at least 1"),
+    "numbers": N_("per_volunteer_cap must be at least 1 and points not negative"),
+    "link": N_("link must start with https://"),
+    "share_link": N_("a share task needs a link (https://…)"),
+    "radius": N_("radius_km needs latitude and longitude"),
+    "closes": N_("closes_at must come after opens_at"),
 }
 # File column → target kind; values separated by commas (or a YAML list).
 TARGET_COLUMNS = {
@@ -59,7 +61,9 @@ class FileProblem:
     message: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+        if not self.line:
+            return self.message
+        return _("line {line}: {problem}").format(line=self.line, problem=self.message)
 
 
 class TaskFileRejected(ValueError):
@@ -73,11 +77,11 @@ class TaskFileRejected(ValueError):
 def read_records(name: str, content: bytes) -> list[tuple[int, dict[str, Any]]]:
     """(line, record) pairs from a .csv, .yaml or .yml file."""
     if len(content) > MAX_FILE_BYTES:
-        raise TaskFileRejected([FileProblem(0, "file larger than 1 MB")])
+        raise TaskFileRejected([FileProblem(0, _("file larger than 1 MB"))])
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise TaskFileRejected([FileProblem(0, "not UTF-8 text")]) from None
+        raise TaskFileRejected([FileProblem(0, _("not UTF-8 text"))]) from None
     if name.lower().endswith(".csv"):
         reader = csv.DictReader(io.StringIO(text))
         records = []
@@ -92,10 +96,10 @@ def read_records(name: str, content: bytes) -> list[tuple[int, dict[str, Any]]]:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else 0
-            raise TaskFileRejected([FileProblem(line, "not valid YAML")]) from None
+            raise TaskFileRejected([FileProblem(line, _("not valid YAML"))]) from None
         items = data.get("tasks") if isinstance(data, dict) else data
         if not isinstance(items, list):
-            raise TaskFileRejected([FileProblem(1, "expected a list of tasks under 'tasks:'")])
+            raise TaskFileRejected([FileProblem(1, _("expected a list of tasks under 'tasks:'"))])
         nodes = root.value if root is not None and root.tag.endswith(":seq") else []
         if root is not None and root.tag.endswith(":map"):
             nodes = next((v.value for k, v in root.value if k.value == "tasks"), [])
@@ -104,7 +108,7 @@ def read_records(name: str, content: bytes) -> list[tuple[int, dict[str, Any]]]:
             (lines[i] if i < len(lines) else 0, item if isinstance(item, dict) else {})
             for i, item in enumerate(items)
         ]
-    raise TaskFileRejected([FileProblem(0, "expected a .csv, .yaml or .yml file")])
+    raise TaskFileRejected([FileProblem(0, _("expected a .csv, .yaml or .yml file"))])
 
 
 def _text(value: Any) -> str:
@@ -120,10 +124,10 @@ def to_draft(record: Mapping[str, Any], teams: Mapping[str, int], tz: tzinfo) ->
     """One record as a draft; ValueError with a readable message if a field is wrong."""
     unknown = [k for k in record if k not in KNOWN and not _TRANSLATION.match(k)]
     if unknown:
-        raise ValueError(f"unknown column {unknown[0]!r}")
+        raise ValueError(_("unknown column '{name}'").format(name=unknown[0]))
     kind = _text(record.get("kind"))
     if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+        raise ValueError(_("kind must be one of {kinds}").format(kinds=", ".join(KINDS)))
     values: dict[str, Any] = {"kind": kind, "title": ""}
     for column in TEXT_COLUMNS:
         if _text(record.get(column)):
@@ -133,19 +137,23 @@ def to_draft(record: Mapping[str, Any], teams: Mapping[str, int], tz: tzinfo) ->
             try:
                 values[column] = int(_text(record[column]))
             except ValueError:
-                raise ValueError(f"{column} must be a whole number") from None
+                raise ValueError(
+                    _("{column} must be a whole number").format(column=column)
+                ) from None
     for column in FLOAT_COLUMNS:
         if _text(record.get(column)):
             try:
                 values[column] = float(_text(record[column]).replace(",", "."))
             except ValueError:
-                raise ValueError(f"{column} must be a number") from None
+                raise ValueError(_("{column} must be a number").format(column=column)) from None
     for column in TIME_COLUMNS:
         if _text(record.get(column)):
             try:
                 values[column] = _moment(_text(record[column]), tz)
             except ValueError:
-                raise ValueError(f"{column} must look like 2026-12-05 18:30") from None
+                raise ValueError(
+                    _("{column} must look like 2026-12-05 18:30").format(column=column)
+                ) from None
     if _text(record.get("proof_wanted")).lower() in ("1", "yes", "true", "oui"):
         values["proof_wanted"] = True
     targets: dict[str, tuple[str, ...]] = {}
@@ -158,17 +166,17 @@ def to_draft(record: Mapping[str, Any], teams: Mapping[str, int], tz: tzinfo) ->
         if column == "teams":
             missing = [t for t in found if t.lower() not in teams]
             if missing:
-                raise ValueError(f"no team named {missing[0]!r}")
+                raise ValueError(_("no team named '{name}'").format(name=missing[0]))
             found = tuple(str(teams[t.lower()]) for t in found)
         if kind_of_target == "skill" and any(s not in SKILLS for s in found):
-            raise ValueError(f"skills must be among {', '.join(SKILLS)}")
+            raise ValueError(_("skills must be among {skills}").format(skills=", ".join(SKILLS)))
         if kind_of_target == "availability" and any(s not in SLOTS for s in found):
-            raise ValueError(f"availability must be among {', '.join(SLOTS)}")
+            raise ValueError(_("availability must be among {slots}").format(slots=", ".join(SLOTS)))
         targets[kind_of_target] = found
     owner = _text(record.get("team"))
     if owner:
         if owner.lower() not in teams:
-            raise ValueError(f"no team named {owner!r}")
+            raise ValueError(_("no team named '{name}'").format(name=owner))
         values["team_id"] = teams[owner.lower()]
     translations = {
         m[1]: _text(v) for k, v in record.items() if (m := _TRANSLATION.match(k)) and _text(v)
@@ -181,22 +189,37 @@ SLOTS = ("evenings", "weekends", "daytime")
 assert set(TARGET_COLUMNS.values()) == set(TARGET_KINDS)
 
 
-async def import_tasks(service: TaskService, name: str, content: bytes) -> list[Task]:
-    """Check every record first; store them all only if none has a problem."""
+async def import_tasks(service: TaskService, name: str, content: bytes) -> list[tuple[Task, str]]:
+    """Check every record first; store them all only if none has a problem. A task the
+    file already created (same kind, team and title, not closed) is updated or left as is:
+    each task comes back with 'added', 'updated' or 'unchanged'."""
     records = read_records(name, content)
     teams = {n.lower(): i for i, n in await service.tasks.teams(None)}
     tz = service.settings.timezone
     drafts: list[TaskDraft] = []
     problems: list[FileProblem] = []
+    keys: dict[tuple[str, int | None, str], int] = {}
     for line, record in records:
         try:
-            drafts.append(service.validate(to_draft(record, teams, tz)))
+            draft = service.validate(to_draft(record, teams, tz))
         except TaskError as exc:
-            problems.append(FileProblem(line, TASK_ERRORS.get(exc.code, exc.code)))
+            problems.append(FileProblem(line, _(TASK_ERRORS.get(exc.code, exc.code))))
+            continue
         except (ValueError, TypeError) as exc:
             problems.append(FileProblem(line, str(exc)))
+            continue
+        key = (draft.kind, draft.team_id, draft.title.casefold())
+        if key in keys:
+            problems.append(
+                FileProblem(
+                    line, _("same kind, team and title as line {line}").format(line=keys[key])
+                )
+            )
+            continue
+        keys[key] = line
+        drafts.append(draft)
     if not records:
-        problems.append(FileProblem(0, "no tasks in the file"))
+        problems.append(FileProblem(0, _("no tasks in the file")))
     if problems:
         raise TaskFileRejected(problems)
-    return await service.create_many(drafts)
+    return await service.import_many(drafts)

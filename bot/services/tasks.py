@@ -21,6 +21,7 @@ from bot.storage.tasks import (
     Task,
     TaskDraft,
     TaskRepository,
+    draft_content,
 )
 from bot.text import clean
 
@@ -123,6 +124,8 @@ class TaskService:
             raise TaskError("numbers")
         if draft.link and not draft.link.startswith(("https://", "http://")):
             raise TaskError("link")
+        if draft.kind == "share" and not draft.link:
+            raise TaskError("share_link")  # there is nothing to share without one
         if draft.radius_km is not None and (draft.latitude is None or draft.longitude is None):
             raise TaskError("radius")
         if draft.opens_at and draft.closes_at and draft.closes_at <= draft.opens_at:
@@ -143,6 +146,35 @@ class TaskService:
         task = await self.tasks.create(draft, self.clock.now())
         await self.audit_action(actor, "task.create", f"task:{task.id}")
         return task
+
+    async def import_many(self, drafts: Sequence[TaskDraft]) -> list[tuple[Task, str]]:
+        """Publish tasks from a file (admin scope): a task already there under the same key
+        (kind, team, title; not closed) is updated if the file changed it, else left as it
+        is. Each task comes back with 'added', 'updated' or 'unchanged'."""
+        checked = [self.validate(d) for d in drafts]
+        found: list[tuple[Task | None, TaskDraft]] = [
+            (await self.tasks.imported(d.kind, d.team_id, d.title), d) for d in checked
+        ]
+        changed = [
+            (task.id, draft)
+            for task, draft in found
+            if task is not None and await self.tasks.content(task.id) != draft_content(draft)
+        ]
+        new = [draft for task, draft in found if task is None]
+        new_ids = iter(await self.tasks.import_all(new, changed, self.clock.now()))
+        updated = {task_id for task_id, _draft in changed}
+        results: list[tuple[Task, str]] = []
+        for task, _draft in found:
+            task_id = task.id if task is not None else next(new_ids)
+            stored = await self.tasks.get(task_id)
+            assert stored is not None
+            outcome = "added" if task is None else "updated" if task_id in updated else "unchanged"
+            results.append((stored, outcome))
+        counts = {o: sum(1 for _t, r in results if r == o) for o in ("added", "updated")}
+        await self.audit_action(
+            None, "task.import", f"added:{counts['added']} updated:{counts['updated']}"
+        )
+        return results
 
     async def create_many(self, drafts: Sequence[TaskDraft]) -> list[Task]:
         """Publish several checked tasks at once (the import command: admin scope)."""

@@ -50,6 +50,39 @@ class TaskDraft:
     translations: Mapping[str, str] = field(default_factory=dict)
 
 
+# What an import file may change in a task it already created (its key — kind, team,
+# title — and its progress stay).
+IMPORTED_COLUMNS = (
+    "instructions",
+    "points",
+    "priority",
+    "closes_at",
+    "quota",
+    "per_volunteer_cap",
+    "link",
+    "suggested_message",
+    "proof_wanted",
+    "place",
+    "latitude",
+    "longitude",
+    "area",
+    "doors",
+    "starts_at",
+    "radius_km",
+)
+
+
+def draft_content(draft: TaskDraft) -> dict[str, Any]:
+    """A draft's content as `TaskRepository.content` reads it back."""
+    values = {column: getattr(draft, column) for column in IMPORTED_COLUMNS}
+    for column in ("closes_at", "starts_at"):
+        values[column] = to_iso(values[column]) if values[column] else None
+    values["proof_wanted"] = int(values["proof_wanted"])
+    values["targets"] = {k: tuple(sorted(v)) for k, v in draft.targets.items() if v}
+    values["translations"] = dict(draft.translations)
+    return values
+
+
 @dataclass(frozen=True, slots=True)
 class Task:
     """A micro-task in the queue."""
@@ -373,6 +406,67 @@ class TaskRepository:
             [(task_id, lang, text) for lang, text in draft.translations.items()],
         )
         return task_id
+
+    async def imported(self, kind: str, team_id: int | None, title: str) -> Task | None:
+        """The task not yet closed that has this key (kind, team, title), titles compared
+        without regard to case; the newest if several."""
+        row = await self.db.fetch_one(
+            "SELECT * FROM tasks WHERE kind = ? AND team_id IS ? AND lower(title) = lower(?)"
+            " AND status != 'closed' ORDER BY id DESC LIMIT 1",
+            (kind, team_id, title),
+        )
+        return Task.from_row(row) if row else None
+
+    async def content(self, task_id: int) -> dict[str, Any]:
+        """What an import file says about a task, as stored: to tell a change from a
+        repeat."""
+        row = await self.db.fetch_one("SELECT * FROM tasks WHERE id = ?", (task_id,))
+        assert row is not None
+        translations = await self.db.fetch_all(
+            "SELECT language, instructions FROM task_translations WHERE task_id = ?",
+            (task_id,),
+        )
+        return {
+            **{column: row[column] for column in IMPORTED_COLUMNS},
+            "targets": await self.targets(task_id),
+            "translations": {r["language"]: r["instructions"] for r in translations},
+        }
+
+    async def import_all(
+        self, new: Sequence[TaskDraft], changed: Sequence[tuple[int, TaskDraft]], now: datetime
+    ) -> list[int]:
+        """Create the new tasks and rewrite the changed ones, in one transaction; return
+        the new tasks' ids."""
+        async with self.db.transaction() as tx:
+            ids = [await self._insert(tx, draft, now) for draft in new]
+            for task_id, draft in changed:
+                values = draft_content(draft)
+                kinds = "," + "".join(f"{k}," for k in TARGET_KINDS if draft.targets.get(k))
+                sets = ", ".join(f"{column} = :{column}" for column in IMPORTED_COLUMNS)
+                await tx.execute(
+                    f"UPDATE tasks SET {sets}, starts_slots = :slots, target_kinds = :kinds,"
+                    " updated_at = :now WHERE id = :id",
+                    {
+                        **{c: values[c] for c in IMPORTED_COLUMNS},
+                        "slots": draft.starts_slots,
+                        "kinds": kinds,
+                        "now": to_iso(now),
+                        "id": task_id,
+                    },
+                )
+                await tx.execute("DELETE FROM task_targets WHERE task_id = ?", (task_id,))
+                await tx.executemany(
+                    "INSERT INTO task_targets (task_id, kind, value) VALUES (?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    [(task_id, k, v) for k, vs in draft.targets.items() for v in vs],
+                )
+                await tx.execute("DELETE FROM task_translations WHERE task_id = ?", (task_id,))
+                await tx.executemany(
+                    "INSERT INTO task_translations (task_id, language, instructions)"
+                    " VALUES (?, ?, ?)",
+                    [(task_id, lang, text) for lang, text in draft.translations.items()],
+                )
+        return ids
 
     async def get(self, task_id: int) -> Task | None:
         row = await self.db.fetch_one("SELECT * FROM tasks WHERE id = ?", (task_id,))
