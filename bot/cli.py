@@ -78,9 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     broadcast.add_argument("--text", required=True, help="the message (Telegram HTML subset)")
     broadcast.add_argument(
         "--to",
-        action="append",
+        action="extend",
+        nargs="+",
         default=[],
-        help="all | team:NAME | area:CODE | skill:NAME | lang:fr | active:DAYS (repeatable)",
+        help="all | team:NAME | area:CODE | skill:NAME | lang:fr | active:DAYS (repeatable;"
+        " French words too: équipe:Lyon 3e compétence:partage)",
     )
     broadcast.add_argument("--at", help="when to send, ISO time (default: now)")
     broadcast.add_argument("--urgent", action="store_true", help="ignore quiet hours")
