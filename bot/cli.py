@@ -12,8 +12,19 @@ from pathlib import Path
 from bot.clock import Clock, ShiftedClock, SystemClock
 from bot.config import ConfigError, Settings, load_settings, read_dotenv
 from bot.core import open_core
+from bot.i18n import N_, _, format_number, use_language
 from bot.logs import setup_logging
 from bot.storage.db import StorageError
+
+# What `seed` counts, in the campaign's words.
+SEEDED = {
+    "volunteers": N_("volunteers"),
+    "tasks": N_("tasks"),
+    "assignments": N_("assignments"),
+    "outcomes": N_("outcomes"),
+    "calls": N_("calls"),
+    "teams": N_("teams"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,10 +114,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if console and args.command in (None, "run") and not chosen:
         level = "WARNING"  # the console chat shares the terminal with the logs
     setup_logging(level, (settings.telegram_token.value,), keep=(settings.signal_account,))
+    with use_language(settings.language):
+        return _run(settings, args)
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    """Run one verb, speaking the campaign's language."""
     try:
         clock = clock_from(args.now, settings)
     except ValueError:
-        print(f"--now: expected an ISO time like 2026-12-01T18:30: {args.now!r}", file=sys.stderr)
+        print(
+            _("--now: expected an ISO time like 2026-12-01T18:30, got “{value}”.").format(
+                value=args.now
+            ),
+            file=sys.stderr,
+        )
         return 2
     try:
         if args.command in (None, "run"):
@@ -140,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(queue_broadcast(settings, clock, args))
     except StorageError as exc:
-        print(f"Database error: {exc}", file=sys.stderr)
+        print(_("Database error: {reason}").format(reason=exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         pass
@@ -160,16 +182,28 @@ async def _migrate(settings: Settings, clock: Clock) -> None:
     async with open_core(settings, clock, migrate=False) as core:
         applied = await core.db.migrate()
         version = await core.db.version()
-        print(
-            f"{settings.database_path}: version {version}"
-            + (f" (applied {', '.join(map(str, applied))})" if applied else " (up to date)")
-        )
+        if applied:
+            print(
+                _("{path}: version {version} (applied {applied})").format(
+                    path=settings.database_path,
+                    version=version,
+                    applied=", ".join(map(str, applied)),
+                )
+            )
+        else:
+            print(
+                _("{path}: version {version} (up to date)").format(
+                    path=settings.database_path, version=version
+                )
+            )
 
 
 async def _backup(settings: Settings, clock: Clock, target: Path) -> None:
     async with open_core(settings, clock, migrate=False) as core:
         await core.db.backup(target)
-        print(f"backed up {settings.database_path} to {target}")
+        print(
+            _("Backed up {source} to {target}").format(source=settings.database_path, target=target)
+        )
 
 
 async def _privacy(
@@ -179,37 +213,42 @@ async def _privacy(
     async with open_core(settings, clock, migrate=False) as services:
         volunteer = await services.volunteers.get(volunteer_id)
         if volunteer is None or volunteer.status == "erased":
-            print(f"no volunteer #{volunteer_id} (or already erased)", file=sys.stderr)
+            print(
+                _("No volunteer #{id} (or already erased).").format(id=volunteer_id),
+                file=sys.stderr,
+            )
             return 1
         if command == "export-volunteer":
             sys.stdout.write((await services.privacy.export_json(volunteer_id)).decode() + "\n")
         elif not args.yes:
-            print(f"would erase volunteer #{volunteer_id}; add --yes to do it")
+            print(
+                _("This would erase volunteer #{id}; add --yes to do it.").format(id=volunteer_id)
+            )
         else:
             await services.privacy.erase(volunteer_id)
             await services.audit.record(None, "volunteer.erase.cli", f"volunteer:{volunteer_id}")
-            print(f"volunteer #{volunteer_id} erased")
+            print(_("Volunteer #{id} erased.").format(id=volunteer_id))
         return 0
 
 
 async def _comms(settings: Settings, clock: Clock, action: str, who: str) -> int:
-    from handlers.duty import parse_identity
+    from handlers.duty import comms_answer, parse_identity
 
     identity = parse_identity(who, "telegram")
     if action != "list" and identity is None:
-        print("expected telegram:<numeric id> or signal:<number>", file=sys.stderr)
+        print(_("Expected telegram:<numeric id> or signal:<number>."), file=sys.stderr)
         return 2
     async with open_core(settings, clock) as services:
         alerts = services.alerts
         if action == "list":
-            print(", ".join(await alerts.comms_team()) or "nobody")
+            print(", ".join(await alerts.comms_team()) or _("nobody yet"))
             return 0
         assert identity is not None
         if action == "add":
             result = await alerts.grant_comms(None, identity.channel, identity.user_id)
         else:
             result = await alerts.revoke_comms(None, identity.channel, identity.user_id)
-        print(f"{identity}: {result}")
+        print(await comms_answer(services, identity, result))
         return 1 if result == "unknown" else 0
 
 
@@ -222,20 +261,22 @@ def _seed(settings: Settings, clock: Clock, args: argparse.Namespace) -> int:
 
     if args.volunteers < 1 or args.tasks < 0 or args.assignments < 0:
         print(
-            "--volunteers must be at least 1; --tasks and --assignments not negative",
+            _("--volunteers must be at least 1; --tasks and --assignments not negative."),
             file=sys.stderr,
         )
         return 2
     if args.assignments and not args.tasks:
-        print("--assignments needs --tasks", file=sys.stderr)
+        print(_("--assignments needs --tasks."), file=sys.stderr)
         return 2
     asyncio.run(_migrate(settings, clock))
     conn = sqlite3.connect(settings.database_path)
     try:
         if holds_real_volunteers(conn) and not args.force:
             print(
-                f"{settings.database_path} holds real volunteers: refusing to mix synthetic "
-                "ones in (add --force if you really mean it)",
+                _(
+                    "{path} holds real volunteers: refusing to mix synthetic ones in (add "
+                    "--force if you really mean it)."
+                ).format(path=settings.database_path),
                 file=sys.stderr,
             )
             return 1
@@ -252,7 +293,9 @@ def _seed(settings: Settings, clock: Clock, args: argparse.Namespace) -> int:
     finally:
         conn.close()
     print(
-        ", ".join(f"{n} {what}" for what, n in counts.items())
-        + f" added in {time.monotonic() - started:.1f} s"
+        _("Added in {seconds} s: {counts}").format(
+            seconds=format_number(round(time.monotonic() - started, 1)),
+            counts=", ".join(f"{_(SEEDED.get(what, what))} {n}" for what, n in counts.items()),
+        )
     )
     return 0

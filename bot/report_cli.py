@@ -12,7 +12,7 @@ from typing import Any, TextIO
 from bot.clock import Clock, to_iso
 from bot.config import Identity, Settings
 from bot.core import open_core
-from bot.i18n import use_language
+from bot.i18n import _, ngettext, use_language
 from bot.report_text import render
 from bot.services.people import Actor
 from bot.services.reports import (
@@ -51,18 +51,18 @@ async def run(
             if args.team:
                 team = await service.repo.team_by_name(args.team)
                 if team is None:
-                    print(f"Unknown team: {args.team}", file=sys.stderr)
+                    print(_("Unknown team: {name}").format(name=args.team), file=sys.stderr)
                     return 2
                 scope, name = Scope(teams=frozenset({team[0]})), team[1]
             elif args.area:
                 if not await service.repo.department_known(args.area):
-                    print(f"Unknown area: {args.area}", file=sys.stderr)
+                    print(_("Unknown area: {code}").format(code=args.area), file=sys.stderr)
                     return 2
                 scope, name = Scope(department=args.area), args.area
             window = period_window(args.period, clock.now(), settings.timezone)
             report = await service.build(scope, window, args.period, name)
     except UnknownChoice as exc:
-        print(f"Unknown choice: {exc}", file=sys.stderr)
+        print(_("Unknown choice: {choice}").format(choice=exc), file=sys.stderr)
         return 2
     if args.format == "json":
         json.dump(as_dict(report), out, ensure_ascii=False, indent=2)
@@ -123,5 +123,9 @@ async def export(settings: Settings, clock: Clock, what: str, path: Path) -> int
         admin = Actor(Identity("cli", "admin"), "", None, (), True)
         with path.open("wb") as sink:
             rows = await services.reports.export(admin, what, sink)
-    print(f"{rows} rows written to {path}")
+    print(
+        ngettext("{n} row written to {path}", "{n} rows written to {path}", rows).format(
+            n=rows, path=path
+        )
+    )
     return 0

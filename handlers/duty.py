@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from bot.config import Identity
 from bot.i18n import N_, _, format_time
@@ -12,6 +13,9 @@ from bot.services.alerts import NotAVolunteer
 from bot.services.people import NotAllowed
 from bot.text import esc
 from handlers.link import messenger
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 WEEKDAYS = {
     "mon": 0, "monday": 0, "lun": 0, "lundi": 0,
@@ -157,11 +161,14 @@ async def cmd_comms(request: Request) -> Reply:
         result = await alerts.grant_comms(request.actor, identity.channel, identity.user_id)
     else:
         result = await alerts.revoke_comms(request.actor, identity.channel, identity.user_id)
+    return Outbound(esc(await comms_answer(request.services, identity, result)))
+
+
+async def comms_answer(services: Services, identity: Identity, result: str) -> str:
+    """What changed on the comms team, naming the person (plain text)."""
     if result == "unknown":
-        return Outbound(
-            _("Nobody with the {messenger} id {id} has joined Relais yet.").format(
-                messenger=messenger(identity.channel), id=esc(identity.user_id)
-            )
+        return _("Nobody with the {messenger} id {id} has joined Relais yet.").format(
+            messenger=messenger(identity.channel), id=identity.user_id
         )
     messages = {
         "granted": _("{who} is now on the comms team: they can go on duty with /duty."),
@@ -169,13 +176,13 @@ async def cmd_comms(request: Request) -> Reply:
         "revoked": _("{who} is no longer on the comms team."),
         "absent": _("{who} was not on the comms team."),
     }
-    volunteer = await request.services.volunteers.by_identity(identity.channel, identity.user_id)
+    volunteer = await services.volunteers.by_identity(identity.channel, identity.user_id)
     who = (
         _("{name} (volunteer #{id})").format(name=volunteer.first_name, id=volunteer.id)
         if volunteer is not None
         else messenger(identity.channel)
     )
-    return Outbound(messages[result].format(who=esc(who)))
+    return messages[result].format(who=who)
 
 
 def comms_help() -> str:

@@ -13,12 +13,13 @@ from bot.clock import from_iso, to_iso
 from bot.i18n import N_, _, ngettext
 from bot.messaging import Choice, Outbound, choices
 from bot.router import Reply, Request, Router, expired
+from bot.services.broadcasts import area_known
 from bot.services.people import ORGANIZER
 from bot.services.task_cards import KIND_LABELS, describe
 from bot.services.tasks import TaskError, parse_moment
 from bot.storage.tasks import KINDS, TaskDraft, preview_of
 from bot.text import clean, esc
-from bot.vocabulary import skill_word
+from bot.vocabulary import availability_code, skill_code, skill_word
 from handlers.task_admin import ask_call_list
 
 # The steps, in order. Each kind asks its own details between instructions and area.
@@ -277,13 +278,14 @@ async def on_text(request: Request) -> Reply:
             return await _advance(request, step, {})
         chosen: dict[str, list[str]] = {}
         for word in (w.strip().lower() for w in text.split(",") if w.strip()):
-            if word not in AUDIENCE_WORDS:
+            found = _audience_word(word)
+            if found is None:
                 return Outbound(
                     _("I don't know “{word}”. {prompt}").format(
                         word=esc(word[:40]), prompt=_(PROMPTS["who"])
                     )
                 )
-            kind, target = AUDIENCE_WORDS[word]
+            kind, target = found
             if target not in chosen.setdefault(kind, []):
                 chosen[kind].append(target)
         return await _advance(request, step, chosen)
@@ -336,8 +338,27 @@ async def on_text(request: Request) -> Reply:
             return Outbound(
                 _("Send départements (75, 2A) or postcodes (93200) separated by commas, or -.")
             )
+        unknown = next((p for p in places if not area_known(p)), None)
+        if unknown is not None:
+            return Outbound(
+                _(
+                    "There is no département or postcode “{code}” in France. Send départements "
+                    "(75, 2A, 974) or postcodes (93200) separated by commas, or -."
+                ).format(code=esc(unknown))
+            )
         return await _advance(request, step, places)
     return expired()
+
+
+def _audience_word(word: str) -> tuple[str, str] | None:
+    """What a word typed at the "who" step targets, in French or English, or None."""
+    if word in AUDIENCE_WORDS:
+        return AUDIENCE_WORDS[word]
+    if skill := skill_code(word):
+        return ("skill", skill)
+    if availability := availability_code(word):
+        return ("availability", availability)
+    return None
 
 
 def register(router: Router) -> None:

@@ -133,7 +133,9 @@ def test_the_admin_cli_grants_the_comms_role(
     assert cli.main(["comms", "add", "nobody"]) == 2
     assert cli.main(["comms", "list"]) == 0
     out = capsys.readouterr().out
-    assert "telegram:42: granted" in out and "telegram:43: unknown" in out
+    assert "Ana (bénévole n°1) fait maintenant partie de l'équipe communication" in out
+    assert "Personne avec l'identifiant Telegram 43 n'a encore rejoint Relais." in out
+    assert "granted" not in out and "telegram:" not in out
     assert out.strip().endswith("Ana")
 
 

@@ -78,7 +78,7 @@ def test_the_check_finds_a_mismatch() -> None:
 COUNTED = re.compile(r"\{(\w+)\}[ \u00a0]+([^\W\d_]{2,})(?!['’\w])")
 # Words after a placeholder that end like a plural but are not counted: verbs, prepositions.
 _NOT_COUNTED_WORDS = (
-    "is was has does goes closes dans depuis plus pas sans sous vers après très vous "
+    "is was has does goes holds closes dans depuis plus pas sans sous vers après très vous "
     "nous alors mais puis fois jamais toujours sur par pour aux des les ses ces mes tes "
     "nos vos leurs est sont avez êtes"
 )

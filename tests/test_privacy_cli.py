@@ -40,9 +40,9 @@ def test_export_then_erase_from_the_command_line(
     assert main(["export-volunteer", str(volunteer_id)]) == 0
     assert json.loads(capsys.readouterr().out)["profile"]["first_name"] == "Céleste"
     assert main(["erase-volunteer", str(volunteer_id)]) == 0
-    assert "add --yes" in capsys.readouterr().out
+    assert "ajoutez --yes" in capsys.readouterr().out
     assert main(["erase-volunteer", str(volunteer_id), "--yes"]) == 0
-    assert f"volunteer #{volunteer_id} erased" in capsys.readouterr().out
+    assert f"Bénévole n°{volunteer_id} effacé·e." in capsys.readouterr().out
     assert b"C\xc3\xa9leste" not in path.read_bytes()
     assert main(["export-volunteer", str(volunteer_id)]) == 1
-    assert "already erased" in capsys.readouterr().err
+    assert "déjà effacé·e" in capsys.readouterr().err

@@ -75,14 +75,14 @@ async def test_text_and_unknown_team(campaign: Services) -> None:
     assert "Doors knocked: 95" in done.stdout
     unknown = report(campaign, "--team", "Atlantide")
     assert unknown.returncode == 2
-    assert "Unknown team: Atlantide" in unknown.stderr
+    assert "Équipe inconnue : Atlantide" in unknown.stderr  # the campaign's language
 
 
 async def test_export_from_the_command_line(campaign: Services, tmp_path: Path) -> None:
     target = tmp_path / "outcomes.csv"
     done = bot(campaign, "export", "outcomes", str(target))
     assert done.returncode == 0, done.stderr
-    assert "12 rows written" in done.stdout
+    assert "12 lignes écrites" in done.stdout
     content = target.read_bytes()
     assert content.startswith("\ufeffassignment,task,title".encode())
     assert len(content.decode("utf-8-sig").splitlines()) == 13

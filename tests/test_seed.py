@@ -43,7 +43,7 @@ def test_seed_fills_a_campaign_reachable_at_the_given_telegram_ids(tmp_path: Pat
         "7000",
     )
     assert result.returncode == 0, result.stderr
-    assert "300 volunteers, 60 tasks, 2000 assignments" in result.stdout
+    assert "bénévoles 300, tâches 60, affectations 2000" in result.stdout
     with sqlite3.connect(database) as conn:
         ids = conn.execute(
             "SELECT MIN(CAST(user_id AS INTEGER)), MAX(CAST(user_id AS INTEGER))"
@@ -69,7 +69,7 @@ async def test_seed_refuses_a_database_with_real_volunteers(
     database = services.db.path
     refused = seed(database, "--volunteers", "10")
     assert refused.returncode == 1
-    assert "holds real volunteers" in refused.stderr
+    assert "contient de vrais bénévoles" in refused.stderr
     assert await services.db.fetch_value("SELECT COUNT(*) FROM volunteers") == 1
     forced = seed(database, "--volunteers", "10", "--force")
     assert forced.returncode == 0, forced.stderr
@@ -78,7 +78,7 @@ async def test_seed_refuses_a_database_with_real_volunteers(
 def test_seed_rejects_bad_numbers(tmp_path: Path) -> None:
     result = seed(tmp_path / "x.sqlite3", "--volunteers", "0")
     assert result.returncode == 2
-    assert "--volunteers must be at least 1" in result.stderr
+    assert "--volunteers doit valoir au moins 1" in result.stderr
 
 
 def test_seeded_console_volunteers_can_be_tried_with_as(tmp_path: Path) -> None:
