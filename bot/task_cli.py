@@ -9,19 +9,28 @@ from pathlib import Path
 from bot.clock import Clock
 from bot.config import Settings
 from bot.core import open_core
-from bot.i18n import _, ngettext, use_language
+from bot.i18n import N_, _, ngettext, use_language
 from bot.services import Services
 from bot.services.calls import ImportProblem, ImportRejected
 from bot.services.task_cards import KIND_LABELS
 from bot.services.task_import import TaskFileRejected, import_tasks
-from handlers.task_admin import FILE_PROBLEMS
+
+# A bad line of a call list file, in the chat's words (the same catalog entries).
+CALL_PROBLEMS = {
+    "name": N_("line {line}: the name is missing"),
+    "phone": N_("line {line}: “{value}” is not a valid phone number"),
+    "duplicate": N_("line {line}: {value} is already on an earlier line"),
+    "empty": N_("no lines found"),
+    "header": N_("line 1 must name the columns: name, phone (notes optional)"),
+    "size": N_("the file is too large (1 MB or 20,000 people at most)"),
+    "encoding": N_("the file is not UTF-8 text: save it as “CSV UTF-8”"),
+    "task": N_("no open call task has this number"),
+}
 
 
 def describe_call_problem(problem: ImportProblem) -> str:
     """A bad line of a call list, as the chat says it, in the campaign's language."""
-    if problem.problem == "task":
-        return _("no open call task has this number")
-    return _(FILE_PROBLEMS.get(problem.problem, problem.problem)).format(
+    return _(CALL_PROBLEMS.get(problem.problem, problem.problem)).format(
         line=problem.line, value=problem.value
     )
 

@@ -12,8 +12,7 @@ from bot.i18n import N_, _
 from bot.messaging import Choice, Outbound, choices
 from bot.quiet_hours import quiet_hours_of
 from bot.router import Reply, Request, Router, expired
-from bot.services.volunteers import Invalid
-from bot.storage.volunteers import Volunteer
+from bot.services.volunteers import Invalid, Volunteer
 from bot.text import clean, esc
 from handlers.onboarding import member_or_prompt
 

@@ -12,7 +12,8 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import _, characters, days
 from bot.services.areas import looks_like_postcode, parse_postcode
-from bot.storage.volunteers import Volunteer, VolunteerRepository
+from bot.storage.volunteers import Volunteer as Volunteer  # what handlers are given
+from bot.storage.volunteers import VolunteerRepository
 from bot.text import MAX_NAME, clean, clean_name
 from bot.vocabulary import plain
 
