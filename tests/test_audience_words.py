@@ -7,9 +7,11 @@ from __future__ import annotations
 import pytest
 
 from bot.i18n import use_language
+from bot.router import FloodGate
 from bot.services import Services
 from bot.services.broadcasts import BroadcastError, parse_audience
 from tests.broadcast_factories import SeedVolunteer, actor_for, seed
+from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
 from tests.test_broadcast_audience import _run_cli
 
@@ -88,3 +90,17 @@ def test_an_unquoted_team_name_stops_where_no_known_team_goes_on() -> None:
     assert parse_audience("team:'Lyon 3e'", names).teams == ("Lyon 3e",)
     with pytest.raises(BroadcastError):
         parse_audience("team:Lyon 4e", names)  # "4e" continues no team: not understood
+
+
+async def test_a_task_targets_known_areas_and_skills_typed_either_way(admin_chat: Chat) -> None:
+    admin_chat.router.flood = FloodGate(limit=1000)
+    await admin_chat.send("/newtask")
+    await admin_chat.tap("Tâche")
+    await admin_chat.tap("Toute la campagne")
+    await admin_chat.send("Affiche à la fenêtre")
+    await admin_chat.send("-")
+    await admin_chat.send("99, 75")
+    assert "pas de département ni de code postal « 99 »" in admin_chat.last_text
+    await admin_chat.send("75, 2A")
+    await admin_chat.send("porte-a-porte, soirs")  # without the accent, in French
+    assert "Combien de réalisations vous faut-il" in admin_chat.last_text

@@ -11,6 +11,7 @@ from bot.router import FloodGate
 from bot.services import Services
 from bot.storage.db import Database
 from bot.transports.numbered import render_numbered
+from bot.transports.telegram import request_keyboard
 from tests.broadcast_factories import SeedVolunteer, seed
 from tests.fakes.chat import Chat
 from tests.test_link import UUID, code_in, joined
@@ -47,6 +48,15 @@ def test_numbered_choices_speak_the_recipients_language_wherever_they_are_render
         text, _payloads = render_numbered(Outbound.from_json(offer.to_json()))
     assert "(reply with a number)" in text
     assert "répondez" not in text
+
+
+def test_telegram_request_buttons_speak_the_recipients_language() -> None:
+    with use_language("en"):
+        question = Outbound("Where are you?", request="location")
+    with use_language("fr"):  # rendered by the sender, in the campaign's language context
+        keyboard = request_keyboard(question)
+    assert keyboard is not None
+    assert keyboard.keyboard[0][0].text == "📍 Share my location"
 
 
 async def test_help_lists_the_readers_commands_in_their_language(

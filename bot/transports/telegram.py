@@ -183,12 +183,14 @@ def inline_keyboard(outbound: Outbound) -> InlineKeyboardMarkup | None:
 
 
 def request_keyboard(outbound: Outbound) -> ReplyKeyboardMarkup | None:
-    if outbound.request == "location":
-        button = KeyboardButton(_("📍 Share my location"), request_location=True)
-    elif outbound.request == "contact":
-        button = KeyboardButton(_("📞 Share my number"), request_contact=True)
-    else:
-        return None
+    """The 'share my location / number' button, in the reader's language."""
+    with use_language(outbound.language):
+        if outbound.request == "location":
+            button = KeyboardButton(_("📍 Share my location"), request_location=True)
+        elif outbound.request == "contact":
+            button = KeyboardButton(_("📞 Share my number"), request_contact=True)
+        else:
+            return None
     return ReplyKeyboardMarkup([[button]], one_time_keyboard=True, resize_keyboard=True)
 
 
