@@ -63,6 +63,8 @@ def action_in_words(action: str, subject: str) -> str:
 
 
 def _subject(action: str, subject: str) -> str:
+    if action == "volunteers.list":
+        return _filters(subject)
     kind, sep, rest = subject.partition(":")
     ident = rest.split()[0] if sep and rest.split() else ""
     if action == "identity linked":
@@ -71,7 +73,7 @@ def _subject(action: str, subject: str) -> str:
         return _("broadcast #{id}").format(id=ident)
     if kind in _KINDS and ident.isdigit():
         return _(_KINDS[kind]).format(id=ident)
-    if action == "task.import":
+    if action == "task.import" and "added:" in subject:
         counts = dict(word.partition(":")[::2] for word in subject.split())
         added, updated = int(counts.get("added") or 0), int(counts.get("updated") or 0)
         return (
@@ -79,8 +81,6 @@ def _subject(action: str, subject: str) -> str:
             + ", "
             + ngettext("{n} updated", "{n} updated", updated).format(n=updated)
         )
-    if action == "volunteers.list":
-        return _filters(subject)
     if subject.isdigit():
         if action.startswith("role."):
             return _("volunteer #{id}").format(id=subject)

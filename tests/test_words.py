@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.audit_text import action_in_words
 from bot.i18n import use_language
 from bot.messaging import Choice, Outbound, choices
 from bot.router import FloodGate
@@ -132,3 +133,29 @@ async def test_a_share_task_targets_the_skill_in_the_readers_words(
     await admin_chat.send("-")
     labels = [c.label for row in admin_chat.last.choices for c in row]
     assert "Seulement ceux qui ont choisi « partage »" in labels
+
+
+def test_audit_entries_read_as_sentences_without_codes() -> None:
+    with use_language("en"):
+        assert action_in_words("role.grant.organizer", "volunteer:5") == (
+            "made volunteer #5 an organizer"
+        )
+        assert action_in_words("task.import", "added:2 updated:1") == (
+            "imported tasks from a file (2 added, 1 updated)"
+        )
+        assert action_in_words("volunteers.list", "team:3 area:69 skill:share") == (
+            "listed volunteers (team #3, area 69, sharing)"
+        )
+        assert action_in_words("export", "outcomes: 12 rows, teams 1,2") == (
+            "exported outcomes: 12 rows, team #1, team #2"
+        )
+        assert action_in_words("broadcast.create", "broadcast:4 skill:call") == (
+            "created broadcast #4"
+        )
+    with use_language("fr"):
+        assert action_in_words("role.revoke.comms", "7") == (
+            "a retiré bénévole n°7 de l'équipe comm"
+        )
+        assert action_in_words("export", "volunteers: 1 rows, all teams") == (
+            "a exporté bénévoles : 1 ligne, toutes les équipes"
+        )

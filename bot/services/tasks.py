@@ -176,12 +176,6 @@ class TaskService:
         )
         return results
 
-    async def create_many(self, drafts: Sequence[TaskDraft]) -> list[Task]:
-        """Publish several checked tasks at once (the import command: admin scope)."""
-        tasks = await self.tasks.create_many([self.validate(d) for d in drafts], self.clock.now())
-        await self.audit_action(None, "task.import", f"{len(tasks)} tasks")
-        return tasks
-
     async def reach(self, draft: TaskDraft) -> int:
         """How many volunteers this targeting reaches right now."""
         return await self.tasks.reach(
