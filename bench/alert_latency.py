@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import signal
 import statistics
 import sys
@@ -59,6 +60,13 @@ SPACING_S = 1.1
 # The unanswered alarm is raised this long before the surge's broadcast is due, so that
 # its next ring falls due (60 s later) while the surge is at its height.
 ESCALATION_LEAD_S = 52.0
+# The same command before the sender's single order of priority (answers sent at once,
+# the escalation sweep every 15 s), for comparison.
+BEFORE = (
+    "Before one order of priority (same command): p50/p99 idle 121/269 ms, bulk 421/567 ms, "
+    "surge 4119/7543 ms with 292 answers 429 and 83 of 200 newcomers answered, the next "
+    "ring paged 15.9 s after its due time, Signal 4881/4899 ms."
+)
 TARGET_P99_MS = 2000
 TARGET_ESCALATION_S = 5.0
 
@@ -148,7 +156,11 @@ async def _prompt(api: FakeBotAPI, user: int, url: str) -> int:
     """The volunteer reports a post; returns the message whose "Send" they will tap."""
     since = len(api.sent)
     api.send_text(user, f"/alerte {url}")
-    ask = await api.wait_for_text(user, "Ajoutez un commentaire", timeout=60, since=since)
+    try:
+        ask = await api.wait_for_text(user, "Ajoutez un commentaire", timeout=60, since=since)
+    except AssertionError:
+        calls = [str(c) for c in api.sent if c.chat_id == user]
+        raise AssertionError(f"no prompt for {user}; calls to that chat: {calls}") from None
     return ask.message_id or 0
 
 
@@ -164,77 +176,86 @@ async def _alarm(api: FakeBotAPI, user: int, message_id: int, url: str) -> tuple
 async def run_load(load: Load, alarms: int) -> Load:
     with tempfile.TemporaryDirectory(prefix="relais-alerts-") as tmp:
         folder = Path(tmp)
-        async with FakeBotAPI(limit_global_per_s=30, limit_per_chat_per_s=1) as api:
-            env = {
-                **os.environ,
-                **telegram_env(api, folder / "relais.sqlite3", RELAIS_ALERT_ACK_MINUTES="1"),
-                "RELAIS_LOG_LEVEL": "WARNING",
-            }
-            await _seed(env, load, alarms)
-            broadcast_at = datetime.now(UTC) + timedelta(seconds=ESCALATION_LEAD_S + 20)
+        try:
+            return await _run_load(load, alarms, folder)
+        except BaseException:
+            # What the bot said, to tell a slow answer from a failed one.
+            lines = (folder / "bot.log").read_text(errors="replace").splitlines()
+            print(f"load {load.name!r} failed; bot log:", *lines[-60:], sep="\n", file=sys.stderr)
+            raise
+
+
+async def _run_load(load: Load, alarms: int, folder: Path) -> Load:
+    async with FakeBotAPI(limit_global_per_s=30, limit_per_chat_per_s=1) as api:
+        env = {
+            **os.environ,
+            **telegram_env(api, folder / "relais.sqlite3", RELAIS_ALERT_ACK_MINUTES="1"),
+            "RELAIS_LOG_LEVEL": "WARNING",
+        }
+        await _seed(env, load, alarms)
+        broadcast_at = datetime.now(UTC) + timedelta(seconds=ESCALATION_LEAD_S + 20)
+        if load.broadcast_to:
+            async with _bot(
+                env,
+                folder,
+                "broadcast",
+                "--text",
+                "Mobilisation samedi",
+                "--to",
+                "team:Nord",
+                "--at",
+                broadcast_at.isoformat(timespec="seconds"),
+            ) as cli:
+                if await cli.wait() != 0:
+                    raise RuntimeError((folder / "bot.log").read_text())
+        async with _bot(env, folder) as bot:
+            while api.stats.requests.get("getUpdates", 0) == 0:
+                if bot.returncode is not None:
+                    raise RuntimeError((folder / "bot.log").read_text())
+                await asyncio.sleep(0.05)
+            api.send_text(ON_DUTY, "/duty on", first_name="Léa")
+            await api.wait_for_text(ON_DUTY, "permanence", timeout=60)
+            slug = re.sub(r"[^a-z0-9]+", "-", load.name.lower())
+            urls = [f"https://example.org/{slug}/post/{n}" for n in range(alarms + 1)]
+            asks = await asyncio.gather(
+                *(_prompt(api, ALARMERS + n, urls[n]) for n in range(alarms + 1))
+            )
+            # Léa's chat takes one message a second: let the answer to /duty go first.
+            await asyncio.sleep(SPACING_S)
+            escalation: asyncio.Task[tuple[float, float]] | None = None
             if load.broadcast_to:
-                async with _bot(
-                    env,
-                    folder,
-                    "broadcast",
-                    "--text",
-                    "Mobilisation samedi",
-                    "--to",
-                    "team:Nord",
-                    "--at",
-                    broadcast_at.isoformat(timespec="seconds"),
-                ) as cli:
-                    if await cli.wait() != 0:
-                        raise RuntimeError((folder / "bot.log").read_text())
-            async with _bot(env, folder) as bot:
-                while api.stats.requests.get("getUpdates", 0) == 0:
-                    if bot.returncode is not None:
-                        raise RuntimeError((folder / "bot.log").read_text())
-                    await asyncio.sleep(0.05)
-                api.send_text(ON_DUTY, "/duty on", first_name="Léa")
-                await api.wait_for_text(ON_DUTY, "permanence", timeout=60)
-                urls = [f"https://example.org/{load.name}/post/{n}" for n in range(alarms + 1)]
-                asks = await asyncio.gather(
-                    *(_prompt(api, ALARMERS + n, urls[n]) for n in range(alarms + 1))
-                )
-                # Léa's chat takes one message a second: let the answer to /duty go first.
+                # The unanswered alarm, then the surge when the broadcast is due.
+                wait = broadcast_at.timestamp() - ESCALATION_LEAD_S - time.time()
+                await asyncio.sleep(max(0.0, wait))
+                escalation = asyncio.create_task(_alarm(api, ALARMERS, asks[0], urls[0]))
+                await asyncio.sleep(max(0.0, broadcast_at.timestamp() - time.time()))
+                await api.wait_for(lambda c: c.ok and c.text == "Mobilisation samedi", timeout=30)
+                surge_began = time.monotonic()
+                newcomers = asyncio.create_task(_newcomers(api, load.newcomers, 2.0))
+            runs = []
+            for n in range(1, alarms + 1):
+                runs.append(asyncio.create_task(_alarm(api, ALARMERS + n, asks[n], urls[n])))
                 await asyncio.sleep(SPACING_S)
-                escalation: asyncio.Task[tuple[float, float]] | None = None
-                if load.broadcast_to:
-                    # The unanswered alarm, then the surge when the broadcast is due.
-                    wait = broadcast_at.timestamp() - ESCALATION_LEAD_S - time.time()
-                    await asyncio.sleep(max(0.0, wait))
-                    escalation = asyncio.create_task(_alarm(api, ALARMERS, asks[0], urls[0]))
-                    await asyncio.sleep(max(0.0, broadcast_at.timestamp() - time.time()))
-                    await api.wait_for(
-                        lambda c: c.ok and c.text == "Mobilisation samedi", timeout=30
-                    )
-                    surge_began = time.monotonic()
-                    newcomers = asyncio.create_task(_newcomers(api, load.newcomers, 2.0))
-                runs = []
-                for n in range(1, alarms + 1):
-                    runs.append(asyncio.create_task(_alarm(api, ALARMERS + n, asks[n], urls[n])))
-                    await asyncio.sleep(SPACING_S)
-                for tapped, paged in await asyncio.gather(*runs):
-                    load.latencies.append((paged - tapped) * 1000)
-                if escalation is not None:
-                    tapped, _paged = await escalation
-                    due = tapped + 60.0
-                    nudge = await api.wait_for(_is_page(NEXT_RING, urls[0]), timeout=120)
-                    load.escalation_late_s = nudge.timestamp - due
-                    await newcomers
-                    answered = {
-                        c.chat_id
-                        for c in api.sent
-                        if c.ok and isinstance(c.chat_id, int) and c.chat_id >= NEWCOMERS
-                    }
-                    sent = sum(1 for c in api.sent if c.ok and c.text == "Mobilisation samedi")
-                    load.notes = {
-                        "newcomers_answered": len(answered),
-                        "broadcast_sent": sent,
-                        "escalation_after_surge_began_s": round(nudge.timestamp - surge_began, 1),
-                    }
-            load.notes["too_many_requests"] = api.stats.too_many_requests
+            for tapped, paged in await asyncio.gather(*runs):
+                load.latencies.append((paged - tapped) * 1000)
+            if escalation is not None:
+                tapped, _paged = await escalation
+                due = tapped + 60.0
+                nudge = await api.wait_for(_is_page(NEXT_RING, urls[0]), timeout=120)
+                load.escalation_late_s = nudge.timestamp - due
+                await newcomers
+                answered = {
+                    c.chat_id
+                    for c in api.sent
+                    if c.ok and isinstance(c.chat_id, int) and c.chat_id >= NEWCOMERS
+                }
+                sent = sum(1 for c in api.sent if c.ok and c.text == "Mobilisation samedi")
+                load.notes = {
+                    "newcomers_answered": len(answered),
+                    "broadcast_sent": sent,
+                    "escalation_after_surge_began_s": round(nudge.timestamp - surge_began, 1),
+                }
+        load.notes["too_many_requests"] = api.stats.too_many_requests
     return load
 
 
@@ -382,6 +403,7 @@ def report(loads: list[Load], signal_ms: list[float] | None, alarms: int) -> dic
             "Signal, the Signal lane at its default pace (RELAIS_SIGNAL_RATE=0.5) with 200 "
             "broadcast messages queued."
         )
+    notes += ". " + BEFORE
     return {
         "title": "Alert page latency",
         "command": COMMAND.format(alarms=alarms),

@@ -149,6 +149,10 @@ Item = Delivery | Direct
 @dataclass(order=True, slots=True)
 class _Queued:
     priority: int
+    # Among answers: when the chat last got a message (0: never), so that in a surge the
+    # people who have heard nothing yet go before those already being answered; one chat's
+    # own messages keep their order (this only grows for a chat).
+    turn: float
     seq: int
     item: Item = field(compare=False)
 
@@ -229,7 +233,8 @@ class ChannelSender:
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
         else:
-            self._push(_Queued(priority, next(self._seq), direct))
+            turn = self._last_sent.get(chat_id, 0.0) if priority == REPLY else 0.0
+            self._push(_Queued(priority, turn, next(self._seq), direct))
             self.wakeup.set()
         return direct.done
 
@@ -317,12 +322,6 @@ class ChannelSender:
         if isinstance(queued.item, Delivery):
             self._rows_held += 1
         heapq.heappush(self._ready, queued)
-
-    def _pop(self) -> _Queued:
-        queued = heapq.heappop(self._ready)
-        if isinstance(queued.item, Delivery):
-            self._rows_held -= 1
-        return queued
 
     def _promote(self, now: float) -> None:
         """Messages whose chat's turn has come go back among the ready ones."""
@@ -428,7 +427,7 @@ class ChannelSender:
         elif full:
             self._outbox_idle_at = time.monotonic()
         for delivery in batch:
-            self._push(_Queued(delivery.priority, next(self._seq), delivery))
+            self._push(_Queued(delivery.priority, 0.0, next(self._seq), delivery))
         if batch:
             self.wakeup.set()
 

@@ -413,3 +413,25 @@ async def test_an_urgent_notice_jumps_the_signal_queue(
         await signal_cli.wait_for_text(BOB, "Task 7")
     delivered = [m.message.split("\n")[0] for m in signal_cli.sent if m.ok]
     assert delivered[0] == "Alerte : riposte"
+
+
+async def test_on_signal_a_page_goes_first_then_a_persons_answer_then_the_rest(
+    signal_relais: Relais, signal_cli: FakeSignalCli, clock: FakeClock
+) -> None:
+    carol = "c1c1c1c1-1111-4222-8333-444444444444"
+    signal_cli.fail_next("rate_limit", retry_after=1)
+    await offer_to(signal_relais, ANA)
+    await signal_cli.wait_for(lambda m: m.error == "rate_limit")
+    # While Signal makes the lane wait: another offer, someone asking for help, a page.
+    await offer_to(signal_relais, BOB, ref=2)
+    signal_cli.send_text(carol, "help", name="Carol")
+    await services_of(signal_relais).send_later(
+        [Envelope("alert", "signal", BOB, Outbound("Alerte : riposte"), priority=URGENT)]
+    )
+    async with time_passing(clock):
+        await signal_cli.wait_for_text(ANA, "Task 7")
+        await signal_cli.wait_for_text(BOB, "Task 7")
+    delivered = [(m.recipient, m.message.split("\n")[0]) for m in signal_cli.sent if m.ok]
+    assert delivered[0] == (BOB, "Alerte : riposte")
+    assert delivered[1][0] == carol and "Voici ce que je sais faire" in delivered[1][1]
+    assert [who for who, _text in delivered[2:]] == [ANA, BOB]
