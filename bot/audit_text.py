@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from bot.i18n import N_, _, ngettext
 from bot.vocabulary import availability_word, skill_word
@@ -50,8 +51,9 @@ _EXPORT = re.compile(r"^(\w+): (\d+) rows, (all teams|teams [\d,]+)$")
 _KINDS = {"volunteer": N_("volunteer #{id}"), "team": N_("team #{id}"), "task": N_("task #{id}")}
 
 
-def action_in_words(action: str, subject: str) -> str:
-    """'role.grant.organizer', 'volunteer:5' → 'made volunteer #5 an organizer'."""
+def action_in_words(action: str, subject: str, teams: Mapping[int, str] | None = None) -> str:
+    """'role.grant.organizer', 'volunteer:5' → 'made volunteer #5 an organizer'; teams
+    named when `teams` knows them ('team Lyon 3e')."""
     if action == "export":
         return _export(subject)
     if action.startswith("task.") and action not in ACTIONS:
@@ -59,10 +61,10 @@ def action_in_words(action: str, subject: str) -> str:
     sentence = ACTIONS.get(action)
     if sentence is None:
         return _("did something Relais no longer describes ({action})").format(action=action)
-    return _(sentence).format(subject=_subject(action, subject))
+    return _(sentence).format(subject=_subject(action, subject, teams or {}))
 
 
-def _subject(action: str, subject: str) -> str:
+def _subject(action: str, subject: str, teams: Mapping[int, str]) -> str:
     if action == "volunteers.list":
         return _filters(subject)
     kind, sep, rest = subject.partition(":")
@@ -71,6 +73,8 @@ def _subject(action: str, subject: str) -> str:
         return {"telegram": "Telegram", "signal": "Signal"}.get(subject, subject)
     if action.startswith("broadcast.") and kind == "broadcast":
         return _("broadcast #{id}").format(id=ident)
+    if kind == "team" and ident.isdigit() and int(ident) in teams:
+        return _("team {name}").format(name=teams[int(ident)])
     if kind in _KINDS and ident.isdigit():
         return _(_KINDS[kind]).format(id=ident)
     if action == "task.import" and "added:" in subject:

@@ -288,18 +288,28 @@ async def cmd_audit(request: Request) -> Reply:
     request.actor.require(ADMIN)
     entries = await request.services.audit.recent(30)
     zone = request.services.settings.timezone
+    teams = {t.id: t.name for t in await request.services.teams.teams.in_scope(None)}
+    people: dict[int, str] = {}
+    for actor_id in {e.actor_id for e in entries if e.actor_id}:
+        volunteer = await request.services.volunteers.get(actor_id)
+        if volunteer is not None and volunteer.first_name:
+            people[actor_id] = volunteer.first_name
     lines = ["<b>" + _("Latest organizer actions") + "</b>"]
-    lines += [
-        "{at} — {who} {action}".format(
-            at=format_datetime(from_iso(e.at), zone),
-            who=_("volunteer #{id}").format(id=e.actor_id)
-            if e.actor_id
-            else _("an admin (settings)"),
-            action=esc(action_in_words(e.action, e.subject)),
-        )
-        for e in entries
-    ] or [_("Nothing yet.")]
+    for e in entries:
+        at = format_datetime(from_iso(e.at), zone)
+        who = esc(_actor(e.actor_id, people))
+        lines.append(f"{at} — {who} {esc(action_in_words(e.action, e.subject, teams))}")
+    if not entries:
+        lines.append(_("Nothing yet."))
     return Outbound("\n".join(lines))
+
+
+def _actor(actor_id: int | None, people: dict[int, str]) -> str:
+    if not actor_id:
+        return _("an admin (settings)")
+    if actor_id in people:
+        return _("{name} (volunteer #{id})").format(name=people[actor_id], id=actor_id)
+    return _("volunteer #{id}").format(id=actor_id)
 
 
 def register(router: Router) -> None:

@@ -152,6 +152,8 @@ def test_audit_entries_read_as_sentences_without_codes() -> None:
         assert action_in_words("broadcast.create", "broadcast:4 skill:call") == (
             "created broadcast #4"
         )
+        named = action_in_words("team.create", "team:3", {3: "Lyon 3e"})
+        assert named == "created team Lyon 3e"
     with use_language("fr"):
         assert action_in_words("role.revoke.comms", "7") == (
             "a retiré bénévole n°7 de l'équipe comm"
