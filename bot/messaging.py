@@ -15,6 +15,9 @@ from typing import Any, Literal
 from bot.i18n import current_language
 
 Request = Literal["location", "contact"]
+# What a question takes typed, besides its choices: on messengers that number the choices,
+# a question that wants a number reads a typed "3" as the number 3, never as choice 3.
+Answer = Literal["", "number", "date", "place", "text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,9 @@ class Outbound:
     # The reader's language, for what a transport adds ("(reply with a number)"): it is
     # rendered later, often by the sender, outside the update or job that wrote it.
     language: str = field(default_factory=current_language)
+    # A question waiting for a typed answer (see `Answer`); "" when the message asks nothing
+    # typed. A message with neither choices nor an answer leaves earlier choices answerable.
+    answer: Answer = ""
 
     def to_json(self) -> str:
         """Serialize for the outbox."""
@@ -75,6 +81,8 @@ class Outbound:
         if self.paid:
             data["paid"] = True
         data["language"] = self.language
+        if self.answer:
+            data["answer"] = self.answer
         return json.dumps(data, ensure_ascii=False)
 
     @classmethod
@@ -96,6 +104,7 @@ class Outbound:
             edit_message_id=data.get("edit_message_id", ""),
             paid=bool(data.get("paid", False)),
             language=data.get("language") or current_language(),
+            answer=data.get("answer", ""),
         )
 
 

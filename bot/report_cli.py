@@ -13,11 +13,10 @@ from bot.clock import Clock, to_iso
 from bot.config import Identity, Settings
 from bot.core import open_core
 from bot.i18n import _, ngettext, use_language
+from bot.payloads import EXPORTS, PERIODS
 from bot.report_text import render
 from bot.services.people import Actor
 from bot.services.reports import (
-    EXPORTS,
-    PERIODS,
     Report,
     UnknownChoice,
     period_window,

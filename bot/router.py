@@ -19,6 +19,7 @@ from bot.clock import from_iso
 from bot.config import Identity
 from bot.i18n import _, current_language, pick_language, set_language
 from bot.messaging import Inbound, Outbound
+from bot.payloads import P, Payload, parse
 from bot.services.people import RANK, VOLUNTEER, Actor, NotAllowed
 from bot.storage.conversations import Conversation
 from bot.storage.db import StorageBusy, StorageError
@@ -60,10 +61,18 @@ class Request:
     now: datetime
     router: Router
     extra: dict[str, Any] = field(default_factory=dict)
+    # The tapped button's payload, parsed by the router before the handler runs.
+    payload: Payload | None = None
 
     @property
     def text(self) -> str:
         return self.inbound.text
+
+    def tap(self, kind: type[P]) -> P:
+        """The tapped payload as `kind` (the router only calls a handler with its kinds)."""
+        if not isinstance(self.payload, kind):
+            raise TypeError(f"expected a {kind.__name__} payload, got {self.payload!r}")
+        return self.payload
 
     async def begin(self, flow: str, step: str, data: dict[str, Any] | None = None) -> None:
         """Start (or restart) a multi-step flow in this chat."""
@@ -137,7 +146,8 @@ class Router:
         self.services = services
         self.flood = flood or FloodGate()
         self.commands: dict[str, Command] = {}
-        self.choices: dict[str, Handler] = {}
+        # Button kinds by prefix, each with its handler; tried in registration order.
+        self.choices: dict[str, list[tuple[type[Payload], Handler]]] = {}
         self.flows: dict[str, Handler] = {}
         # Flows that want a file at some step; every other flow is spared photos and documents.
         self.file_flows: set[str] = set()
@@ -161,11 +171,13 @@ class Router:
             raise ValueError(f"command /{name} registered twice")
         self.commands[name] = Command(name, handler, rank, personal, description, menu, language)
 
-    def choice(self, prefix: str, handler: Handler) -> None:
-        """Route taps on buttons whose payload starts with `prefix:`."""
-        if prefix in self.choices:
-            raise ValueError(f"choice prefix {prefix!r} registered twice")
-        self.choices[prefix] = handler
+    def choice(self, kinds: type[Payload] | Sequence[type[Payload]], handler: Handler) -> None:
+        """Route taps on buttons of these declared kinds (bot/payloads.py) to `handler`."""
+        for kind in (kinds,) if isinstance(kinds, type) else kinds:
+            registered = self.choices.setdefault(kind.prefix, [])
+            if any(known is kind for known, _handler in registered):
+                raise ValueError(f"button kind {kind.__name__} registered twice")
+            registered.append((kind, handler))
 
     def flow(self, name: str, handler: Handler, *, files: bool = False) -> None:
         """Route what a person types while flow `name` waits for an answer (and the photos
@@ -295,10 +307,13 @@ class Router:
         if not inbound.private:
             return None  # in groups Relais only answers commands
         if inbound.choice:
-            prefix = inbound.choice.split(":", 1)[0]
-            handler = self.choices.get(prefix)
-            if handler is None:
+            # Parsed here, once: a payload of no declared kind never reaches a handler.
+            registered = self.choices.get(inbound.choice.split(":", 1)[0], [])
+            payload = parse(inbound.choice, [kind for kind, _handler in registered])
+            if payload is None:
                 return expired()
+            request.payload = payload
+            handler = next(h for kind, h in registered if type(payload) is kind)
             return await handler(request)
         flow = request.conversation.flow if request.conversation else ""
         if flow in self.flows:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.i18n import N_, _, ngettext
 from bot.links import find_links
-from bot.messaging import Choice, Outbound, choices
+from bot.messaging import Outbound, choices
+from bot.payloads import AlarmNotify, AlarmStep
 from bot.router import Reply, Request, Router, expired
 from bot.services.alerts import MAX_OPENED_PER_HOUR, NotAVolunteer, NothingToReport, Subject
 from bot.services.alerts import subject_of as find_subject
@@ -86,21 +87,21 @@ async def on_pasted_post(request: Request) -> Reply:
     return Outbound(
         _("Is this a post attacking the campaign? I can alert the comms team on duty."),
         choices(
-            [Choice(_("🚨 Raise the alarm"), "alr:go")],
-            [Choice(_("No, thanks"), "alr:no")],
+            [AlarmStep("go").button(_("🚨 Raise the alarm"))],
+            [AlarmStep("no").button(_("No, thanks"))],
         ),
     )
 
 
 async def on_choice(request: Request) -> Reply:
     """Raise the alarm / no thanks / send without comment / tell me when handled."""
-    parts = request.inbound.choice.split(":")
-    action = parts[1] if len(parts) > 1 else ""
+    tap = request.payload
     conversation = request.conversation
-    if action == "notify" and len(parts) == 3 and parts[2].isdigit():
-        if not await request.services.alerts.want_outcome(request.actor, int(parts[2])):
+    if isinstance(tap, AlarmNotify):
+        if not await request.services.alerts.want_outcome(request.actor, tap.incident):
             return expired()
         return Outbound(_("🔔 I will tell you when the comms team has handled it."), edit=True)
+    action = request.tap(AlarmStep).action
     if conversation is None or conversation.flow != FLOW:
         return expired()
     subject = _subject_from(conversation.data)
@@ -174,7 +175,7 @@ def thanks(reported: Reported) -> Outbound:
         )
     return Outbound(
         text,
-        choices([Choice(_("🔔 Tell me when it is handled"), f"alr:notify:{incident.id}")]),
+        choices([AlarmNotify("notify", incident.id).button(_("🔔 Tell me when it is handled"))]),
     )
 
 
@@ -188,7 +189,7 @@ def ask_comment(subject: Subject, *, edit: bool = False) -> Outbound:
             "Add a comment if it helps (what is wrong, who posted it, how fast it spreads), "
             "or send it as it is."
         ),
-        choices([Choice(_("🚨 Send without comment"), "alr:send")]),
+        choices([AlarmStep("send").button(_("🚨 Send without comment"))]),
         edit=edit,
     )
 
@@ -219,5 +220,5 @@ def register(router: Router) -> None:
     router.command("alerte", cmd_alert, description=description, language="fr")
     router.command("alert", cmd_alert, description=description, language="en")
     router.flow(FLOW, on_step)
-    router.choice("alr", on_choice)
+    router.choice([AlarmStep, AlarmNotify], on_choice)
     router.fallback(on_pasted_post)

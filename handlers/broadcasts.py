@@ -17,6 +17,7 @@ from bot.i18n import (
     ngettext,
 )
 from bot.messaging import Choice, Outbound, choices
+from bot.payloads import BroadcastCancel, BroadcastStep, BroadcastTeam, BroadcastVariant
 from bot.router import Reply, Request, Router, expired
 from bot.services.broadcasts import (
     MAX_BUTTONS,
@@ -109,7 +110,7 @@ def _ask_buttons(added: int, tasks: bool) -> Outbound:
     if tasks:
         text += "\n" + _("Or send task:N to let volunteers accept task N right from the message.")
     label = _("Continue") if added else _("No button")
-    return Outbound(text, choices=choices(Choice(label, "bc:audience")))
+    return Outbound(text, choices=choices(BroadcastStep("audience").button(label)), answer="text")
 
 
 async def _ask_audience(request: Request) -> Outbound:
@@ -118,9 +119,11 @@ async def _ask_audience(request: Request) -> Outbound:
     services = request.services
     _audience, everyone = await services.broadcasts.audience(actor, "all")
     label = _("Everyone ({n})") if actor.team_scope() is None else _("All my teams ({n})")
-    rows: list[Choice] = [Choice(label.format(n=everyone), "bc:all")]
+    rows: list[Choice] = [BroadcastStep("all").button(label.format(n=everyone))]
     teams = await services.broadcasts.teams(actor)
-    rows += [Choice(name, f"bc:team:{team_id}") for team_id, name in teams[:MAX_TEAM_BUTTONS]]
+    rows += [
+        BroadcastTeam("team", team_id).button(name) for team_id, name in teams[:MAX_TEAM_BUTTONS]
+    ]
     return Outbound(
         _(
             "Who should receive it? Tap a choice, or type filters that must all match: {syntax}."
@@ -172,27 +175,31 @@ async def _preview(request: Request) -> list[Outbound]:
             else _("Paid broadcast: no — about 30 a second.")
         )
     rows: list[Any] = [
-        [Choice(_("✅ Send now"), "bc:now"), Choice(_("🕒 Schedule"), "bc:schedule")],
+        [
+            BroadcastStep("now").button(_("✅ Send now")),
+            BroadcastStep("schedule").button(_("🕒 Schedule")),
+        ],
     ]
     own = data.get("language") or current_language()
     missing = [lang for lang in LANGUAGES if lang != own and lang not in data.get("variants", {})]
     rows += [
-        Choice(
-            _("Add a version in {language}").format(language=language_in_words(lang)),
-            f"bc:variant:{lang}",
+        BroadcastVariant("variant", lang).button(
+            _("Add a version in {language}").format(language=language_in_words(lang))
         )
         for lang in missing
     ]
     rows.append(
-        Choice(_("Mark as not urgent") if data.get("urgent") else _("Mark as urgent"), "bc:urgent")
+        BroadcastStep("urgent").button(
+            _("Mark as not urgent") if data.get("urgent") else _("Mark as urgent")
+        )
     )
     if services.settings.paid_broadcast:
         rows.append(
-            Choice(
-                _("Use free broadcast") if data.get("paid") else _("Use paid broadcast"), "bc:paid"
+            BroadcastStep("paid").button(
+                _("Use free broadcast") if data.get("paid") else _("Use paid broadcast")
             )
         )
-    rows.append(Choice(_("Cancel"), "bc:abort"))
+    rows.append(BroadcastStep("abort").button(_("Cancel")))
     shown.append(Outbound("\n".join(lines), choices=choices(*rows)))
     return shown
 
@@ -291,22 +298,22 @@ async def _create(request: Request, send_at: datetime | None) -> Reply:
 
 async def on_choice(request: Request) -> Reply:
     """Handles the wizard's buttons and the Cancel buttons of /broadcasts."""
-    _prefix, _sep, rest = request.inbound.choice.partition(":")
-    action, _sep, arg = rest.partition(":")
-    if action == "cancel":
-        return await _cancel_broadcast(request, arg)
+    tap = request.payload
+    if isinstance(tap, BroadcastCancel):
+        return await _cancel_broadcast(request, tap.broadcast)
     conversation = request.conversation
     if conversation is None or conversation.flow != FLOW:
         return expired()
     step = conversation.step
+    action = tap.action if isinstance(tap, BroadcastStep) else ""
     try:
         if action == "audience" and step == "buttons":
             return await _ask_audience(request)
         if action == "all" and step == "audience":
             return await _take_audience(request, "all")
-        if action == "team" and step == "audience" and arg.isdigit():
+        if isinstance(tap, BroadcastTeam) and step == "audience":
             teams = dict(await request.services.broadcasts.teams(request.actor))
-            name = teams.get(int(arg))
+            name = teams.get(tap.team)
             if name is None:
                 return expired()
             return await _take_audience(request, _quoted("team", name))
@@ -331,10 +338,13 @@ async def on_choice(request: Request) -> Reply:
         if action == "paid" and request.services.settings.paid_broadcast:
             await request.goto("confirm", paid=not conversation.data.get("paid"))
             return await _preview(request)
-        if action == "variant" and arg in LANGUAGES:
-            await request.goto("variant", variant=arg)
+        if isinstance(tap, BroadcastVariant) and tap.language in LANGUAGES:
+            await request.goto("variant", variant=tap.language)
             return Outbound(
-                _("Send the message in {language}.").format(language=language_in_words(arg))
+                _("Send the message in {language}.").format(
+                    language=language_in_words(tap.language)
+                ),
+                answer="text",
             )
         if action == "abort":
             await request.finish()
@@ -371,7 +381,9 @@ async def cmd_broadcasts(request: Request) -> Reply:
             figures = await broadcasts.figures(item)
             if item.status == "sending":
                 lines.append(broadcasts.figures_line(figures))
-            buttons.append(Choice(_("Cancel #{id}").format(id=item.id), f"bc:cancel:{item.id}"))
+            buttons.append(
+                BroadcastCancel("cancel", item.id).button(_("Cancel #{id}").format(id=item.id))
+            )
         elif item.status in ("done", "cancelled") and item.recipients:
             lines.append(broadcasts.figures_line(await broadcasts.figures(item)))
     return Outbound("\n".join(lines), choices=choices(*buttons))
@@ -394,10 +406,8 @@ def _describe(item: Broadcast, zone: Any) -> str:
     )
 
 
-async def _cancel_broadcast(request: Request, arg: str) -> Reply:
-    if not arg.isdigit():
-        return expired()
-    withdrawn = await request.services.broadcasts.cancel(request.actor, int(arg))
+async def _cancel_broadcast(request: Request, broadcast_id: int) -> Reply:
+    withdrawn = await request.services.broadcasts.cancel(request.actor, broadcast_id)
     if withdrawn is None:
         return expired()
     return Outbound(
@@ -405,7 +415,7 @@ async def _cancel_broadcast(request: Request, arg: str) -> Reply:
             "Broadcast #{id} cancelled: {n} message not sent.",
             "Broadcast #{id} cancelled: {n} messages not sent.",
             withdrawn,
-        ).format(id=arg, n=withdrawn)
+        ).format(id=broadcast_id, n=withdrawn)
     )
 
 
@@ -422,5 +432,5 @@ def register(router: Router) -> None:
         rank="organizer",
         description=N_("Recent and scheduled broadcasts"),
     )
-    router.choice("bc", on_choice)
+    router.choice([BroadcastStep, BroadcastTeam, BroadcastVariant, BroadcastCancel], on_choice)
     router.flow(FLOW, on_step)

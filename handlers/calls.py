@@ -1,8 +1,8 @@
 """The caller loop: one contact at a time, tap the result, get the next.
 
-Buttons: call:go:<assignment id> starts or resumes; call:r:<contact id>:<result> records a
-call by the caller holding that contact; call:cb:<contact id>:<hours> sets a call-back
-time; call:stop:<assignment id> hands the held contact back.
+Buttons (bot/payloads.py): CallingTap starts, resumes or stops (handing the held contact
+back); CallResult records a call by the caller holding that contact; CallBack sets a
+call-back time.
 """
 
 from __future__ import annotations
@@ -10,14 +10,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.i18n import N_, _
-from bot.messaging import Choice, Outbound, choices
+from bot.messaging import Outbound, choices
+from bot.payloads import (
+    AssignmentTap,
+    CallBack,
+    CallBackHours,
+    CallingTap,
+    CallResult,
+    CallResultCode,
+)
 from bot.router import Reply, Request, Router, expired
 from bot.services.calls import display_phone
 from bot.storage.calls import Contact
 from bot.storage.tasks import Task
 from bot.text import esc
 
-RESULT_CODES = {
+RESULT_CODES: dict[CallResultCode, str] = {
     "sup": "supporter",
     "und": "undecided",
     "opp": "opposed",
@@ -26,7 +34,7 @@ RESULT_CODES = {
     "cb": "callback",
     "dnc": "do_not_call",
 }
-RESULT_LABELS = {
+RESULT_LABELS: dict[CallResultCode, str] = {
     "sup": N_("👍 Supporter"),
     "und": N_("🤔 Undecided"),
     "opp": N_("👎 Opposed"),
@@ -35,7 +43,11 @@ RESULT_LABELS = {
     "cb": N_("Call back later"),
     "dnc": N_("⛔ Do not call again"),
 }
-CALLBACK_HOURS = {1: N_("In 1 hour"), 3: N_("In 3 hours"), 24: N_("Tomorrow")}
+CALLBACK_HOURS: dict[CallBackHours, str] = {
+    "1": N_("In 1 hour"),
+    "3": N_("In 3 hours"),
+    "24": N_("Tomorrow"),
+}
 
 
 def contact_card(task: Task, contact: Contact, assignment_id: int) -> Outbound:
@@ -49,7 +61,7 @@ def contact_card(task: Task, contact: Contact, assignment_id: int) -> Outbound:
     if task.instructions:
         lines.append("\n" + _("<b>Script</b>") + "\n" + esc(task.instructions))
     buttons = [
-        Choice(_(RESULT_LABELS[code]), f"call:r:{contact.id}:{code}") for code in RESULT_CODES
+        CallResult("r", contact.id, code).button(_(RESULT_LABELS[code])) for code in RESULT_CODES
     ]
     return Outbound(
         "\n".join(lines),
@@ -57,7 +69,7 @@ def contact_card(task: Task, contact: Contact, assignment_id: int) -> Outbound:
             buttons[0:3],
             buttons[3:5],
             buttons[5:7],
-            Choice(_("Stop for now"), f"call:stop:{assignment_id}"),
+            CallingTap("stop", assignment_id).button(_("Stop for now")),
         ),
     )
 
@@ -70,7 +82,9 @@ async def _next(request: Request, task: Task, assignment_id: int, volunteer_id: 
                 "Nobody left to call on this list right now. Thank you! Tap Finished calling "
                 "to record your calls."
             ),
-            choices=choices(Choice("✅ " + _("Finished calling"), f"task:done:{assignment_id}")),
+            choices=choices(
+                AssignmentTap("done", assignment_id).button("✅ " + _("Finished calling"))
+            ),
         )
     return contact_card(task, contact, assignment_id)
 
@@ -85,13 +99,13 @@ def _volunteer_id(request: Request) -> int | None:
 async def on_call(request: Request) -> Reply:
     """Every button of the caller loop; re-checks that the caller holds what they tap."""
     volunteer_id = _volunteer_id(request)
-    pieces = request.inbound.choice.split(":")
-    if volunteer_id is None or len(pieces) < 3 or not pieces[2].isdigit() or len(pieces[2]) > 12:
+    tap = request.payload
+    if volunteer_id is None:
         return expired()
-    action, ident = pieces[1], int(pieces[2])
     calls = request.services.calls
-    if action in ("go", "stop"):
-        assignment = await calls.calling(volunteer_id, ident)
+    if isinstance(tap, CallingTap):
+        action = tap.action
+        assignment = await calls.calling(volunteer_id, tap.assignment)
         if assignment is None:
             return expired()
         task = await calls.tasks.get(assignment.task_id)
@@ -102,7 +116,8 @@ async def on_call(request: Request) -> Reply:
                 _("Break time. Tap Start calling in /mytasks when you want to go on."), edit=True
             )
         return await _next(request, task, assignment.id, volunteer_id)
-    contact = await calls.calls.get(ident)
+    assert isinstance(tap, CallResult | CallBack)
+    contact = await calls.calls.get(tap.contact)
     if contact is None or contact.held_by != volunteer_id or contact.state != "held":
         return expired()
     assignment = next(
@@ -111,27 +126,21 @@ async def on_call(request: Request) -> Reply:
     task = await calls.tasks.get(contact.task_id)
     if assignment is None or task is None:
         return expired()
-    if action == "r" and len(pieces) == 4 and pieces[3] in RESULT_CODES:
-        if pieces[3] == "cb":
+    if isinstance(tap, CallResult):
+        if tap.result == "cb":
             hours = [
-                Choice(_(label), f"call:cb:{contact.id}:{h}") for h, label in CALLBACK_HOURS.items()
+                CallBack("cb", contact.id, h).button(_(label))
+                for h, label in CALLBACK_HOURS.items()
             ]
             return Outbound(
                 _("When should {name} be called back?").format(name=esc(contact.name)),
                 choices=choices(hours),
                 edit=True,
             )
-        recorded = await calls.record(volunteer_id, contact.id, RESULT_CODES[pieces[3]])
-    elif (
-        action == "cb"
-        and len(pieces) == 4
-        and pieces[3].isdigit()
-        and int(pieces[3]) in CALLBACK_HOURS
-    ):
-        when = request.now + timedelta(hours=int(pieces[3]))
-        recorded = await calls.record(volunteer_id, contact.id, "callback", when)
+        recorded = await calls.record(volunteer_id, contact.id, RESULT_CODES[tap.result])
     else:
-        return expired()
+        when = request.now + timedelta(hours=int(tap.hours))
+        recorded = await calls.record(volunteer_id, contact.id, "callback", when)
     if recorded is None:
         return expired()
     done = Outbound(_("Noted: {name}.").format(name=esc(contact.name)), edit=True)
@@ -139,4 +148,4 @@ async def on_call(request: Request) -> Reply:
 
 
 def register(router: Router) -> None:
-    router.choice("call", on_call)
+    router.choice([CallingTap, CallResult, CallBack], on_call)

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 from bot.config import Identity
 from bot.i18n import N_, _, format_time
-from bot.messaging import Choice, Outbound, choices
-from bot.router import Reply, Request, Router, expired
+from bot.messaging import Outbound, choices
+from bot.payloads import DutyTap
+from bot.router import Reply, Request, Router
 from bot.services.alerts import NotAVolunteer
 from bot.services.people import NotAllowed
 from bot.text import esc
@@ -104,21 +105,20 @@ async def show_roster(request: Request, *, edit: bool = False) -> Outbound:
     lines += ["", duty_help().text]
     return Outbound(
         "\n".join(lines),
-        choices([Choice(_("🟢 I'm on duty"), "duty:on"), Choice(_("⚪ Off duty"), "duty:off")]),
+        choices(
+            [DutyTap("on").button(_("🟢 I'm on duty")), DutyTap("off").button(_("⚪ Off duty"))]
+        ),
         edit=edit,
     )
 
 
 async def on_choice(request: Request) -> Reply:
     """The I'm on duty / Off duty buttons under /duty."""
-    action = request.inbound.choice.split(":")[1:2]
     try:
-        if action == ["on"]:
+        if request.tap(DutyTap).action == "on":
             await request.services.alerts.duty_on(request.actor, None)
-        elif action == ["off"]:
-            await request.services.alerts.duty_off(request.actor)
         else:
-            return expired()
+            await request.services.alerts.duty_off(request.actor)
     except NotAVolunteer:
         return Outbound(_("Join the campaign first: send /start."))
     return await show_roster(request, edit=True)
@@ -212,4 +212,4 @@ def register(router: Router) -> None:
         description=N_("Who is on duty for alerts; go on or off duty"),
     )
     router.command("comms", cmd_comms, rank="admin", description=N_("Who is on the comms team"))
-    router.choice("duty", on_choice)
+    router.choice(DutyTap, on_choice)

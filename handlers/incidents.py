@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.clock import from_iso
 from bot.i18n import N_, _, current_language, format_time, ngettext, people
 from bot.messaging import Choice, Outbound, choices
+from bot.payloads import IncidentTap
 from bot.router import Reply, Request, Router, expired
 from bot.services.alerts import Outcome, elapsed, short_duration, status_line
 from bot.storage.alerts import Event, Incident
@@ -15,10 +16,8 @@ from handlers import riposte
 
 async def on_choice(request: Request) -> Reply:
     """Take it, Not relevant, Escalate, Handled or Riposte, on a page or an incident card."""
-    parts = request.inbound.choice.split(":")
-    if len(parts) != 3 or not parts[2].isdigit():
-        return expired()
-    action, incident_id = parts[1], int(parts[2])
+    tap = request.tap(IncidentTap)
+    action, incident_id = tap.action, tap.incident
     alerts = request.services.alerts
     name = actor_name(request)
     if action == "take":
@@ -81,10 +80,10 @@ async def _after_answer(request: Request, outcome: Outcome, action: str) -> Repl
 def _taken_buttons(incident_id: int) -> tuple[tuple[Choice, ...], ...]:
     return choices(
         [
-            Choice(_("✅ Handled"), f"inc:done:{incident_id}"),
-            Choice(_("⚡ Riposte"), f"inc:rip:{incident_id}"),
+            IncidentTap("done", incident_id).button(_("✅ Handled")),
+            IncidentTap("rip", incident_id).button(_("⚡ Riposte")),
         ],
-        [Choice(_("📣 Escalate"), f"inc:up:{incident_id}")],
+        [IncidentTap("up", incident_id).button(_("📣 Escalate"))],
     )
 
 
@@ -151,10 +150,10 @@ async def _timeline(request: Request, incident: Incident) -> Reply:
     buttons: tuple[tuple[Choice, ...], ...] = ()
     if incident.status == "new" and request.actor.is_comms:
         buttons = choices(
-            [Choice(_("✋ Take it"), f"inc:take:{incident.id}")],
+            [IncidentTap("take", incident.id).button(_("✋ Take it"))],
             [
-                Choice(_("🚫 Not relevant"), f"inc:drop:{incident.id}"),
-                Choice(_("📣 Escalate"), f"inc:up:{incident.id}"),
+                IncidentTap("drop", incident.id).button(_("🚫 Not relevant")),
+                IncidentTap("up", incident.id).button(_("📣 Escalate")),
             ],
         )
     elif incident.status == "taken" and request.actor.is_comms:
@@ -205,4 +204,4 @@ def register(router: Router) -> None:
         rank="organizer",
         description=N_("Alerts and ripostes, with how fast they were answered"),
     )
-    router.choice("inc", on_choice)
+    router.choice(IncidentTap, on_choice)

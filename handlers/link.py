@@ -4,19 +4,21 @@ Steps (no stored flow: each message stands alone):
   /link            on the messenger where the person joined → a one-time code, and when
                    several accounts are linked, a choice of the one that receives messages
   /link CODE       on the other messenger → this account joins the same volunteer
-  link:prefer:X    tapped (or its number typed) → messenger X receives offers and broadcasts
+  PreferMessenger  tapped (or its number typed) → messenger X receives offers and broadcasts
 """
 
 from __future__ import annotations
 
+from typing import cast
+
 from bot.i18n import N_, _
 from bot.messaging import Choice, Outbound, choices
+from bot.payloads import Messenger, PreferMessenger
 from bot.router import Reply, Request, Router, expired
 from bot.services.link import NotJoined
 from bot.storage.link import LinkedIdentity, Redeemed
 from bot.text import esc
 
-PREFIX = "link"
 MESSENGERS = {"telegram": "Telegram", "signal": "Signal", "console": "Console"}
 
 
@@ -91,9 +93,8 @@ def _prefer_choices(identities: list[LinkedIdentity]) -> tuple[tuple[Choice, ...
     preferred = next((i for i in identities if i.preferred), identities[0])
     return choices(
         *(
-            Choice(
-                _("Receive them on {messenger}").format(messenger=messenger(i.channel)),
-                f"{PREFIX}:prefer:{i.channel}",
+            PreferMessenger("prefer", cast(Messenger, i.channel)).button(
+                _("Receive them on {messenger}").format(messenger=messenger(i.channel))
             )
             for i in identities
             if i.channel != preferred.channel
@@ -103,9 +104,7 @@ def _prefer_choices(identities: list[LinkedIdentity]) -> tuple[tuple[Choice, ...
 
 async def on_prefer(request: Request) -> Reply:
     """Confirms which messenger now receives offers and broadcasts."""
-    _prefix, action, channel = [*request.inbound.choice.split(":", 2), "", ""][:3]
-    if action != "prefer" or channel not in MESSENGERS:
-        return expired()
+    channel = request.tap(PreferMessenger).channel
     if not await request.services.links.prefer(request.actor, channel):
         return expired()
     return Outbound(
@@ -123,4 +122,4 @@ def register(router: Router) -> None:
     router.command(
         "link", cmd_link, description=N_("Link your Telegram and Signal accounts"), menu=both
     )
-    router.choice(PREFIX, on_prefer)
+    router.choice(PreferMessenger, on_prefer)

@@ -11,7 +11,8 @@ from typing import Any
 
 from bot.clock import from_iso, to_iso
 from bot.i18n import N_, _, ngettext
-from bot.messaging import Choice, Outbound, choices
+from bot.messaging import Outbound, choices
+from bot.payloads import NewTask
 from bot.router import Reply, Request, Router, expired
 from bot.services.broadcasts import area_known
 from bot.services.people import ORGANIZER
@@ -97,7 +98,7 @@ async def cmd_newtask(request: Request) -> Reply:
     if scope is not None and not scope:
         return Outbound(_("You are not an organizer of any team yet."))
     await request.begin("newtask", "kind", {})
-    labels = [Choice(_(KIND_LABELS[k]), f"nt:kind:{k}") for k in KINDS]
+    labels = [NewTask("kind", k).button(_(KIND_LABELS[k])) for k in KINDS]
     return Outbound(
         _("New task. Which kind? (Send /cancel at any time to stop.)"),
         choices=choices(labels[:3], labels[3:]),
@@ -112,9 +113,9 @@ async def _ask(request: Request, step: str) -> Reply:
         teams = await request.services.tasks.tasks.teams(scope)
         if scope is not None and len(teams) == 1:
             return await _advance(request, "team", teams[0][0])
-        rows = [Choice(name[:40], f"nt:team:{tid}") for tid, name in teams[:12]]
+        rows = [NewTask("team", str(tid)).button(name[:40]) for tid, name in teams[:12]]
         if scope is None:
-            rows.insert(0, Choice(_("Whole campaign"), "nt:team:0"))
+            rows.insert(0, NewTask("team", "0").button(_("Whole campaign")))
         return Outbound(_("For which team?"), choices=tuple((c,) for c in rows))
     if step == "location":
         return Outbound(_(PROMPTS[step]), request="location")
@@ -123,13 +124,12 @@ async def _ask(request: Request, step: str) -> Reply:
     if step == "preview":
         return await _preview(request)
     if step == "who":
-        buttons = [Choice(_("Everyone"), "nt:who:all")]
+        buttons = [NewTask("who", "all").button(_("Everyone"))]
         skill = KIND_SKILL.get(data.get("kind", ""))
         if skill:
             buttons.append(
-                Choice(
-                    _("Only those who chose “{skill}”").format(skill=skill_word(skill)),
-                    "nt:who:skill",
+                NewTask("who", "skill").button(
+                    _("Only those who chose “{skill}”").format(skill=skill_word(skill))
                 )
             )
         return Outbound(_(PROMPTS[step]), choices=tuple((b,) for b in buttons))
@@ -203,8 +203,8 @@ async def _preview(request: Request) -> Reply:
         ).format(n=reach),
         choices=choices(
             [
-                Choice("✅ " + _("Publish"), "nt:preview:publish"),
-                Choice(_("Cancel"), "nt:preview:cancel"),
+                NewTask("preview", "publish").button("✅ " + _("Publish")),
+                NewTask("preview", "cancel").button(_("Cancel")),
             ]
         ),
     )
@@ -235,17 +235,16 @@ async def _publish(request: Request) -> Reply:
 
 async def on_button(request: Request) -> Reply:
     """A button of the wizard: kind, team, publish or cancel."""
-    pieces = request.inbound.choice.split(":")
+    tap = request.tap(NewTask)
     conversation = request.conversation
     if (
-        len(pieces) != 3
-        or conversation is None
+        conversation is None
         or conversation.flow != "newtask"
-        or conversation.step != pieces[1]
+        or conversation.step != tap.step
         or not request.actor.is_organizer
     ):
         return expired()
-    step, value = pieces[1], pieces[2]
+    step, value = tap.step, tap.value
     if step == "kind" and value in KINDS:
         return await _advance(request, "kind", value)
     if step == "team" and value.isdigit():
@@ -365,5 +364,5 @@ def register(router: Router) -> None:
     router.command(
         "newtask", cmd_newtask, rank=ORGANIZER, description=N_("Create a task for volunteers")
     )
-    router.choice("nt", on_button)
+    router.choice(NewTask, on_button)
     router.flow("newtask", on_text)

@@ -7,11 +7,12 @@ data says mode "profile" and the answer leads back to the profile card.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 from bot.config import LANGUAGES
 from bot.i18n import N_, _, language_name, set_language
 from bot.messaging import Choice, Outbound, choices
+from bot.payloads import Joining
 from bot.router import Reply, Request, Router, expired
 from bot.services.teams import InviteProblem, Redeemed
 from bot.services.volunteers import (
@@ -79,8 +80,8 @@ def ask(request: Request, step: str, *, edit: bool = False) -> Outbound:
             header + hello + "\n\n" + _("Which language do you prefer?"),
             choices=choices(
                 *(
-                    Choice(
-                        ("✓ " if code == current else "") + language_name(code), f"ob:lang:{code}"
+                    Joining("lang", code).button(
+                        ("✓ " if code == current else "") + language_name(code)
                     )
                     for code in ordered
                 )
@@ -92,8 +93,8 @@ def ask(request: Request, step: str, *, edit: bool = False) -> Outbound:
             header + consent_text(request.services.settings),
             choices=choices(
                 [
-                    Choice(_("✅ I agree"), "ob:consent:yes"),
-                    Choice(_("No, thanks"), "ob:consent:no"),
+                    Joining("consent", "yes").button(_("✅ I agree")),
+                    Joining("consent", "no").button(_("No, thanks")),
                 ]
             ),
             edit=edit,
@@ -105,7 +106,7 @@ def ask(request: Request, step: str, *, edit: bool = False) -> Outbound:
         if suggestion:
             text += " " + _("Tap the button, or type another name.")
             label = _("Keep “{name}”").format(name=suggestion[:40])
-            buttons = choices(Choice(label, "ob:name:keep"))
+            buttons = choices(Joining("name", "keep").button(label))
         return Outbound(text, choices=buttons, edit=edit)
     if step == "where":
         return Outbound(
@@ -117,19 +118,20 @@ def ask(request: Request, step: str, *, edit: bool = False) -> Outbound:
             request="location",
         )
     picked = set(data.get("picked", []))
+    kind: Literal["skill", "avail"]
     if step == "skills":
         text = _("What are you willing to do? Tap all that apply, then Done.")
-        labels, prefix = SKILL_LABELS, "ob:skill"
+        labels, kind = SKILL_LABELS, "skill"
     else:
         text = _("When are you usually available? Tap all that apply, then Done.")
-        labels, prefix = AVAILABILITY_LABELS, "ob:avail"
+        labels, kind = AVAILABILITY_LABELS, "avail"
     rows = [
-        Choice(("✅ " if code in picked else "▫️ ") + _(label), f"{prefix}:{code}")
+        Joining(kind, code).button(("✅ " if code in picked else "▫️ ") + _(label))
         for code, label in labels.items()
     ]
     return Outbound(
         header + text,
-        choices=choices(*rows, Choice(_("Done ▶"), f"{prefix}:done")),
+        choices=choices(*rows, Joining(kind, "done").button(_("Done ▶"))),
         edit=edit,
     )
 
@@ -275,11 +277,11 @@ async def _redeem(
 
 async def on_tap(request: Request) -> Reply:
     """Handles every onboarding button; a tap that does not match the current step expires."""
-    parts = request.inbound.choice.split(":")
+    tap = request.tap(Joining)
     conversation = request.conversation
-    if len(parts) != 3 or conversation is None or conversation.flow != FLOW:
+    if conversation is None or conversation.flow != FLOW:
         return expired()
-    _prefix, kind, value = parts
+    kind, value = tap.step, tap.value
     step = conversation.step
     data = conversation.data
     if kind == "lang" and step == "language" and value in LANGUAGES:
@@ -394,5 +396,5 @@ async def _save(request: Request, volunteer: Volunteer, step: str, answer: Any) 
 
 def register(router: Router) -> None:
     router.command("start", cmd_start, description=N_("Join the campaign or resume"))
-    router.choice("ob", on_tap)
+    router.choice(Joining, on_tap)
     router.flow(FLOW, on_text)

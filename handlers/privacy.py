@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.i18n import N_, _
-from bot.messaging import Attachment, Choice, Outbound, choices
+from bot.messaging import Attachment, Outbound, choices
+from bot.payloads import Forget, KeepData
 from bot.router import Reply, Request, Router, expired
 
 
@@ -38,7 +39,10 @@ async def cmd_forget(request: Request) -> Reply:
             "Erase everything?"
         ),
         choices=choices(
-            [Choice(_("🗑 Yes, erase everything"), "fg:yes"), Choice(_("No, keep it"), "fg:no")]
+            [
+                Forget("yes").button(_("🗑 Yes, erase everything")),
+                Forget("no").button(_("No, keep it")),
+            ]
         ),
     )
 
@@ -46,8 +50,8 @@ async def cmd_forget(request: Request) -> Reply:
 async def on_forget_tap(request: Request) -> Reply:
     """Erases the volunteer's data (or keeps it), then says goodbye."""
     volunteer_id = _known(request)
-    answer = request.inbound.choice.partition(":")[2]
-    if volunteer_id is None or answer not in ("yes", "no"):
+    answer = request.tap(Forget).answer
+    if volunteer_id is None:
         return expired()
     if answer == "no":
         return Outbound(_("Nothing was erased."), edit=True)
@@ -71,5 +75,5 @@ async def on_keep_tap(request: Request) -> Reply:
 def register(router: Router) -> None:
     router.command("mydata", cmd_mydata, description=N_("Everything stored about you"))
     router.command("forget", cmd_forget, description=N_("Erase your data"))
-    router.choice("fg", on_forget_tap)
-    router.choice("rt", on_keep_tap)
+    router.choice(Forget, on_forget_tap)
+    router.choice(KeepData, on_keep_tap)

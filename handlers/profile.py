@@ -8,7 +8,8 @@ from datetime import date, datetime, timedelta
 from bot.clock import from_iso
 from bot.config import LANGUAGES
 from bot.i18n import N_, _, format_date, language_name, set_language
-from bot.messaging import Choice, Outbound, choices
+from bot.messaging import Outbound, choices
+from bot.payloads import Language, PauseSpan, ProfileField
 from bot.router import Reply, Request, Router, expired
 from bot.services.volunteers import Invalid
 from bot.storage.volunteers import Volunteer
@@ -88,9 +89,12 @@ async def profile_card(request: Request, volunteer: Volunteer) -> Outbound:
     return Outbound(
         "\n".join(lines),
         choices=choices(
-            [Choice(_("✏️ Name"), "pf:name"), Choice(_("📍 Where"), "pf:where")],
-            [Choice(_("🛠 What"), "pf:skills"), Choice(_("🕘 When"), "pf:availability")],
-            Choice(_("🌐 Language"), "pf:language"),
+            [ProfileField("name").button(_("✏️ Name")), ProfileField("where").button(_("📍 Where"))],
+            [
+                ProfileField("skills").button(_("🛠 What")),
+                ProfileField("availability").button(_("🕘 When")),
+            ],
+            ProfileField("language").button(_("🌐 Language")),
             *settings_choices(volunteer),
         ),
     )
@@ -109,11 +113,9 @@ async def on_profile_tap(request: Request) -> Reply:
     volunteer = await member_or_prompt(request)
     if isinstance(volunteer, Outbound):
         return expired()
-    field = request.inbound.choice.partition(":")[2]
+    field = request.tap(ProfileField).field
     if field == "language":
         return language_picker(volunteer)
-    if field not in EDITABLE:
-        return expired()
     picked = sorted(volunteer.skills if field == "skills" else volunteer.availability)
     await request.begin(FLOW, field, {"mode": "profile", "picked": picked})
     return ask(request, field)
@@ -124,9 +126,8 @@ def language_picker(volunteer: Volunteer) -> Outbound:
         _("Which language do you prefer?"),
         choices=choices(
             *(
-                Choice(
-                    ("✓ " if code == volunteer.language else "") + language_name(code),
-                    f"lg:{code}",
+                Language(code).button(
+                    ("✓ " if code == volunteer.language else "") + language_name(code)
                 )
                 for code in LANGUAGES
             )
@@ -145,7 +146,7 @@ async def cmd_language(request: Request) -> Reply:
 async def on_language_tap(request: Request) -> Reply:
     """Switches the volunteer's language and answers in the new one."""
     volunteer = await member_or_prompt(request)
-    language = request.inbound.choice.partition(":")[2]
+    language = request.tap(Language).language
     if isinstance(volunteer, Outbound) or language not in LANGUAGES:
         return expired()
     await request.services.profiles.set_language(volunteer, language)
@@ -172,16 +173,18 @@ async def cmd_pause(request: Request) -> Reply:
             "Take a break: no tasks or messages you did not ask for until you come back. "
             "For how long? Tap, or type the date you will be back (e.g. 15/01/2027)."
         ),
-        choices=choices([Choice(_("One week"), "pz:week"), Choice(_("One month"), "pz:month")]),
+        choices=choices(
+            [PauseSpan("week").button(_("One week")), PauseSpan("month").button(_("One month"))]
+        ),
+        answer="date",
     )
 
 
 async def on_pause_tap(request: Request) -> Reply:
     """Pauses for the tapped duration."""
     volunteer = await member_or_prompt(request)
-    span = request.inbound.choice.partition(":")[2]
-    days = {"week": 7, "month": 30}.get(span)
-    if isinstance(volunteer, Outbound) or days is None:
+    days = {"week": 7, "month": 30}[request.tap(PauseSpan).span]
+    if isinstance(volunteer, Outbound):
         return expired()
     return await _pause(request, volunteer, request.now + timedelta(days=days), edit=True)
 
@@ -271,7 +274,7 @@ def register(router: Router) -> None:
     router.command("pause", cmd_pause, description=N_("Take a break"))
     router.command("resume", cmd_resume, description=N_("Come back after a break"))
     router.command("stop", cmd_stop, description=N_("No more messages you did not ask for"))
-    router.choice("pf", on_profile_tap)
-    router.choice("lg", on_language_tap)
-    router.choice("pz", on_pause_tap)
+    router.choice(ProfileField, on_profile_tap)
+    router.choice(Language, on_language_tap)
+    router.choice(PauseSpan, on_pause_tap)
     router.flow(PAUSE_FLOW, on_pause_text)

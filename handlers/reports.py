@@ -12,13 +12,14 @@ from tempfile import SpooledTemporaryFile
 
 from bot.i18n import N_, _, current_language, format_number, ngettext
 from bot.messaging import Attachment, Choice, Outbound, choices
+from bot.payloads import EXPORTS, PERIODS, Digest, Export, Period, ReportChart, ReportView
 from bot.report_text import PERIOD_LABELS, render, scope_title
 from bot.router import Reply, Request, Router, expired
 from bot.services.people import ORGANIZER, NotAllowed
-from bot.services.reports import EXPORTS, PERIODS, Report, UnknownChoice
+from bot.services.reports import Report, UnknownChoice
 from bot.text import esc
 
-PERIOD_WORDS = {
+PERIOD_WORDS: dict[str, Period] = {
     "today": "today",
     "aujourd'hui": "today",
     "aujourdhui": "today",
@@ -62,7 +63,7 @@ TEAM_BUTTONS = 8
 async def cmd_report(request: Request) -> Reply:
     """Shows this week's report for the organizer's scope, or the period and team typed."""
     words = request.inbound.args.split(maxsplit=1)
-    period = "week"
+    period: Period = "week"
     if words and words[0].lower() in PERIOD_WORDS:
         period = PERIOD_WORDS[words.pop(0).lower()]
     scope = "a"
@@ -91,12 +92,12 @@ async def cmd_report(request: Request) -> Reply:
 
 async def tap_report(request: Request) -> Reply:
     """Switches the report to another period or team, or sends a chart of it."""
-    parts = request.inbound.choice.split(":")
+    tap = request.payload
     try:
-        if len(parts) == 4 and parts[1] == "r" and parts[2] in PERIODS:
-            return await _report_reply(request, parts[2], parts[3], edit=True)
-        if len(parts) == 5 and parts[1] == "c" and parts[2] in ("a", "f") and parts[3] in PERIODS:
-            return await _chart_reply(request, parts[2], parts[3], parts[4])
+        if isinstance(tap, ReportView):
+            return await _report_reply(request, tap.period, tap.scope, edit=True)
+        if isinstance(tap, ReportChart):
+            return await _chart_reply(request, tap.chart, tap.period, tap.scope)
     except (NotAllowed, UnknownChoice, ValueError):
         pass  # another team's or a forged button
     return expired()
@@ -117,34 +118,34 @@ def _parse_scope(scope: str) -> tuple[int | None, str | None]:
     raise ValueError(scope)
 
 
-async def _report_reply(request: Request, period: str, scope: str, *, edit: bool) -> Outbound:
+async def _report_reply(request: Request, period: Period, scope: str, *, edit: bool) -> Outbound:
     report = await _report(request, period, scope)
     services = request.services
     text = render(report, services.settings.timezone)
     periods = [
-        Choice(("• " if p == period else "") + _(PERIOD_LABELS[p]), f"rep:r:{p}:{scope}")
+        ReportView("r", p, scope).button(("• " if p == period else "") + _(PERIOD_LABELS[p]))
         for p in PERIODS
     ]
     rows: list[list[Choice]] = [
         periods[:2],
         periods[2:],
         [
-            Choice("📈 " + _("Activity chart"), f"rep:c:a:{period}:{scope}"),
-            Choice("📊 " + _("Task funnel"), f"rep:c:f:{period}:{scope}"),
+            ReportChart("c", "a", period, scope).button("📈 " + _("Activity chart")),
+            ReportChart("c", "f", period, scope).button("📊 " + _("Task funnel")),
         ],
     ]
     teams = await services.reports.teams_for(request.actor)
     if len(teams) > 1:
         everything = _("Everything") if request.actor.is_admin else _("All my teams")
-        buttons = [Choice(everything, f"rep:r:{period}:a")] + [
-            Choice(name[:40], f"rep:r:{period}:t{team_id}")
+        buttons = [ReportView("r", period, "a").button(everything)] + [
+            ReportView("r", period, f"t{team_id}").button(name[:40])
             for team_id, name in teams[:TEAM_BUTTONS]
         ]
         rows += [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     return Outbound(text, choices(*rows), edit=edit)
 
 
-async def _chart_reply(request: Request, chart: str, period: str, scope: str) -> Outbound:
+async def _chart_reply(request: Request, chart: str, period: Period, scope: str) -> Outbound:
     # matplotlib loads only when someone asks for a chart: it weighs ~40 MB and 0.3 s.
     from bot import charts
 
@@ -173,8 +174,8 @@ async def cmd_export(request: Request) -> Reply:
         return Outbound(
             _("What do you want to export? You get a CSV file that opens in any spreadsheet."),
             choices(
-                [Choice(_(EXPORT_LABELS[w]), f"exp:{w}") for w in EXPORTS[:2]],
-                [Choice(_(EXPORT_LABELS[w]), f"exp:{w}") for w in EXPORTS[2:]],
+                [Export(w).button(_(EXPORT_LABELS[w])) for w in EXPORTS[:2]],
+                [Export(w).button(_(EXPORT_LABELS[w])) for w in EXPORTS[2:]],
             ),
         )
     if what not in EXPORT_WORDS:
@@ -188,10 +189,7 @@ async def cmd_export(request: Request) -> Reply:
 
 async def tap_export(request: Request) -> Reply:
     """Sends the export whose button was tapped."""
-    what = request.inbound.choice.removeprefix("exp:")
-    if what not in EXPORTS:
-        return expired()
-    return await _export_reply(request, what)
+    return await _export_reply(request, request.tap(Export).what)
 
 
 async def _export_reply(request: Request, what: str) -> Outbound:
@@ -240,14 +238,14 @@ async def cmd_digest(request: Request) -> Reply:
             "Digests are {state}: a summary of your teams every evening at {time}, and of the "
             "past week on Monday morning."
         ).format(state=state, time=request.services.settings.digest_time.strftime("%H:%M")),
-        choices([Choice(_("Turn on"), "dig:on"), Choice(_("Turn off"), "dig:off")]),
+        choices([Digest("on").button(_("Turn on")), Digest("off").button(_("Turn off"))]),
     )
 
 
 async def tap_digest(request: Request) -> Reply:
     """Turns digests on or off from the buttons."""
-    value = request.inbound.choice.removeprefix("dig:")
-    if value not in ("on", "off") or request.actor.volunteer is None:
+    value = request.tap(Digest).state
+    if request.actor.volunteer is None:
         return expired()
     request.actor.require(ORGANIZER)
     return await _set_digest(request, value == "on", edit=True)
@@ -277,6 +275,6 @@ def register(router: Router) -> None:
     router.command(
         "digest", cmd_digest, rank=ORGANIZER, description=N_("Daily and weekly digests on or off")
     )
-    router.choice("rep", tap_report)
-    router.choice("exp", tap_export)
-    router.choice("dig", tap_digest)
+    router.choice([ReportView, ReportChart], tap_report)
+    router.choice(Export, tap_export)
+    router.choice(Digest, tap_digest)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot.answers import parse_count
 from bot.i18n import N_, _, current_language, ngettext
 from bot.links import display_url, find_links, link_key
-from bot.messaging import Choice, Outbound, choices
+from bot.messaging import Outbound, choices
+from bot.payloads import RiposteAnswer, RiposteStep
 from bot.router import Reply, Request, Router, expired
 from bot.services.alerts import RIPOSTE_WIDEN_MINUTES
 from bot.storage.alerts import Incident
@@ -21,7 +23,6 @@ STEPS = {
     "target": "how many volunteers should share it",
     "confirm": "Send now or Cancel",
 }
-TARGETS = (5, 10, 25, 50)
 MAX_TARGET = 10_000
 
 
@@ -67,12 +68,12 @@ async def on_step(request: Request) -> Reply:
         await request.goto("target", text=text[:1000])
         return ask_target()
     if conversation.step == "target":
-        if not text.isdigit() or not 1 <= int(text) <= MAX_TARGET:
+        target = parse_count(text)
+        if target is None or not 1 <= target <= MAX_TARGET:
             return Outbound(
-                _("Send a number from 1 to {max}, or tap one.").format(max=MAX_TARGET),
-                ask_target().choices,
+                _("Send a number from 1 to {max}.").format(max=MAX_TARGET), answer="number"
             )
-        return await _confirm(request, int(text))
+        return await _confirm(request, target)
     return Outbound(_("Tap Send now, or /cancel."))
 
 
@@ -81,17 +82,13 @@ async def on_flow_choice(request: Request) -> Reply:
     conversation = request.conversation
     if conversation is None or conversation.flow != FLOW:
         return expired()
-    parts = request.inbound.choice.split(":")
-    action = parts[1] if len(parts) > 1 else ""
+    action = request.tap(RiposteStep).action
     if action == "cancel":
         await request.finish()
         return Outbound(_("Cancelled. Nobody was called."), edit=True)
     if action == "skip" and conversation.step == "text":
         await request.goto("target", text="")
         return ask_target(edit=True)
-    if action == "t" and conversation.step == "target" and len(parts) == 3:
-        if parts[2].isdigit() and int(parts[2]) in TARGETS:
-            return await _confirm(request, int(parts[2]))
     if action == "send" and conversation.step == "confirm":
         data = conversation.data
         await request.finish()
@@ -142,21 +139,17 @@ async def _confirm(request: Request, target: int) -> Reply:
     return Outbound(
         "\n".join(lines),
         choices(
-            [Choice(_("⚡ Send now"), "rpf:send")],
-            [Choice(_("Cancel"), "rpf:cancel")],
+            [RiposteStep("send").button(_("⚡ Send now"))],
+            [RiposteStep("cancel").button(_("Cancel"))],
         ),
     )
 
 
 async def on_answer(request: Request) -> Reply:
     """A called volunteer taps I'm on it, Can't now or Done; the card changes in place."""
-    parts = request.inbound.choice.split(":")
-    if len(parts) != 3 or not parts[2].isdigit():
-        return expired()
-    answer = {"on": "on_it", "no": "cant", "done": "done"}.get(parts[1])
-    if answer is None:
-        return expired()
-    card = await request.services.alerts.respond(request.actor, int(parts[2]), answer)
+    tap = request.tap(RiposteAnswer)
+    answer = {"on": "on_it", "no": "cant", "done": "done"}[tap.answer]
+    card = await request.services.alerts.respond(request.actor, tap.riposte, answer)
     if card is None:
         return expired()
     return replace(card, edit=True)
@@ -167,15 +160,16 @@ def ask_text(url: str) -> Outbound:
         _("Link: {url}").format(url=esc(url))
         + "\n\n"
         + _("Suggest a text volunteers can copy when they share it, or skip."),
-        choices([Choice(_("Skip"), "rpf:skip")]),
+        choices([RiposteStep("skip").button(_("Skip"))]),
+        answer="text",
     )
 
 
 def ask_target(*, edit: bool = False) -> Outbound:
     return Outbound(
-        _("How many volunteers should share it? Tap a number or type one."),
-        choices([Choice(str(n), f"rpf:t:{n}") for n in TARGETS]),
+        _("How many volunteers should share it? Send a number."),
         edit=edit,
+        answer="number",
     )
 
 
@@ -196,5 +190,5 @@ def register(router: Router) -> None:
         description=N_("Call the rapid-response ring to share the campaign's answer"),
     )
     router.flow(FLOW, on_step)
-    router.choice("rpf", on_flow_choice)
-    router.choice("rip", on_answer)
+    router.choice(RiposteStep, on_flow_choice)
+    router.choice(RiposteAnswer, on_answer)

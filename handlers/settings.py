@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bot.i18n import N_, _
 from bot.messaging import Choice, Outbound, choices
+from bot.payloads import Setting
 from bot.quiet_hours import quiet_hours_of
 from bot.router import Reply, Request, Router, expired
 from bot.services.volunteers import Invalid, Volunteer
@@ -17,7 +18,6 @@ from bot.text import clean, esc
 from handlers.onboarding import member_or_prompt
 
 FLOW = "settings"
-PREFIX = "st"
 ON = frozenset(("on", "yes", "oui", "join", "rejoindre", "in"))
 OFF = frozenset(("off", "no", "non", "leave", "quitter", "out"))
 
@@ -64,18 +64,16 @@ def settings_choices(volunteer: Volunteer) -> list[list[Choice]]:
     """Buttons under the profile: switch the ring and the leaderboard, change the hours."""
     return [
         [
-            Choice(
-                _("⚡ Leave the ring") if volunteer.rapid_response else _("⚡ Join the ring"),
-                f"{PREFIX}:ring:{'off' if volunteer.rapid_response else 'on'}",
+            Setting("ring", "off" if volunteer.rapid_response else "on").button(
+                _("⚡ Leave the ring") if volunteer.rapid_response else _("⚡ Join the ring")
             ),
-            Choice(
-                _("🏆 Hide me") if volunteer.leaderboard else _("🏆 Show me"),
-                f"{PREFIX}:board:{'off' if volunteer.leaderboard else 'on'}",
+            Setting("board", "off" if volunteer.leaderboard else "on").button(
+                _("🏆 Hide me") if volunteer.leaderboard else _("🏆 Show me")
             ),
         ],
         [
-            Choice(_("🌙 Quiet hours"), f"{PREFIX}:ask:quiet"),
-            Choice(_("🌍 Time zone"), f"{PREFIX}:ask:zone"),
+            Setting("ask", "quiet").button(_("🌙 Quiet hours")),
+            Setting("ask", "zone").button(_("🌍 Time zone")),
         ],
     ]
 
@@ -187,10 +185,10 @@ async def _ask(request: Request, volunteer: Volunteer, step: str) -> Outbound:
                 "broadcast (urgent alerts excepted). Type your own, like 22:00-08:00, or tap."
             ).format(hours=esc(quiet_text(request, volunteer))),
             choices=choices(
-                Choice(
-                    _("The campaign's ({hours})").format(hours=default), f"{PREFIX}:quiet:campaign"
+                Setting("quiet", "campaign").button(
+                    _("The campaign's ({hours})").format(hours=default)
                 ),
-                Choice(_("No quiet hours"), f"{PREFIX}:quiet:none"),
+                Setting("quiet", "none").button(_("No quiet hours")),
             ),
         )
     return Outbound(
@@ -199,9 +197,8 @@ async def _ask(request: Request, volunteer: Volunteer, step: str) -> Outbound:
             "yours, like Europe/London or a city such as Montreal, or tap."
         ).format(zone=esc(zone_text(request, volunteer))),
         choices=choices(
-            Choice(
-                _("The campaign's ({zone})").format(zone=settings.timezone.key),
-                f"{PREFIX}:zone:campaign",
+            Setting("zone", "campaign").button(
+                _("The campaign's ({zone})").format(zone=settings.timezone.key)
             )
         ),
     )
@@ -254,7 +251,8 @@ async def on_tap(request: Request) -> Reply:
     volunteer = await member_or_prompt(request)
     if isinstance(volunteer, Outbound):
         return expired()
-    _prefix, what, value = [*request.inbound.choice.split(":", 2), "", ""][:3]
+    tap = request.tap(Setting)
+    what, value = tap.what, tap.value
     if what == "ring" and value in ("on", "off"):
         return await _set_ring(request, volunteer, value == "on", edit=True)
     if what == "board" and value in ("on", "off"):
@@ -276,5 +274,5 @@ def register(router: Router) -> None:
     )
     router.command("quiet", cmd_quiet, description=N_("Your quiet hours"))
     router.command("timezone", cmd_timezone, description=N_("Your time zone"))
-    router.choice(PREFIX, on_tap)
+    router.choice(Setting, on_tap)
     router.flow(FLOW, on_text)

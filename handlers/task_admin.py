@@ -1,15 +1,17 @@
 """/tasks: an organizer follows their tasks' progress and pauses, resumes, closes or edits them.
 
-Buttons: tadm:<action>:<task id> (pause, resume, close, closeok, edit) and
-tadm:ef:<task id>:<field> to pick the field to edit; every tap re-checks the scope.
+Buttons (bot/payloads.py): TaskAdmin (pause, resume, close, closeok, edit, call list) and
+TaskEditField to pick the field to edit; every tap re-checks the scope.
 """
 
 from __future__ import annotations
 
 import logging
 
+from bot.answers import parse_count
 from bot.i18n import N_, _, ngettext, people
-from bot.messaging import Choice, Outbound, choices
+from bot.messaging import Answer, Choice, Outbound, choices
+from bot.payloads import EditableField, TaskAdmin, TaskEditField
 from bot.router import Reply, Request, Router, expired
 from bot.services.calls import ImportRejected, file_refusal
 from bot.services.people import ORGANIZER
@@ -27,11 +29,17 @@ STATUS_LABELS = {
     "closed": N_("closed"),
     "draft": N_("draft"),
 }
-EDITABLE = {
+EDITABLE: dict[EditableField, str] = {
     "title": N_("Title"),
     "quota": N_("Quota"),
     "closes_at": N_("Closing time"),
     "priority": N_("Priority"),
+}
+EDIT_ANSWERS: dict[EditableField, Answer] = {
+    "title": "text",
+    "quota": "number",
+    "closes_at": "date",
+    "priority": "number",
 }
 EDIT_PROMPTS = {
     "title": N_("New title?"),
@@ -63,19 +71,19 @@ def task_buttons(task: Task) -> tuple[tuple[Choice, ...], ...]:
     if task.status == "closed":
         return ()
     toggle = (
-        Choice(_("Resume"), f"tadm:resume:{task.id}")
+        TaskAdmin("resume", task.id).button(_("Resume"))
         if task.status == "paused"
-        else Choice(_("Pause"), f"tadm:pause:{task.id}")
+        else TaskAdmin("pause", task.id).button(_("Pause"))
     )
     rows = [
         [
             toggle,
-            Choice(_("Edit"), f"tadm:edit:{task.id}"),
-            Choice(_("Close"), f"tadm:close:{task.id}"),
+            TaskAdmin("edit", task.id).button(_("Edit")),
+            TaskAdmin("close", task.id).button(_("Close")),
         ]
     ]
     if task.kind == "call":
-        rows.append([Choice("📋 " + _("Add people to call"), f"tadm:list:{task.id}")])
+        rows.append([TaskAdmin("list", task.id).button("📋 " + _("Add people to call"))])
     return choices(*rows)
 
 
@@ -110,7 +118,7 @@ async def ask_call_list(request: Request, task: Task) -> Outbound:
             "whose first line names the columns name, phone, notes. Nothing is added from a "
             "message or file with a mistake: I tell you which line to fix."
         ).format(title=esc(task.title)),
-        choices=choices(Choice(_("Finished"), f"tadm:listdone:{task.id}")),
+        choices=choices(TaskAdmin("listdone", task.id).button(_("Finished"))),
     )
 
 
@@ -141,7 +149,7 @@ async def on_call_list(request: Request) -> Reply:
         ]
         return Outbound(
             _("Nothing was added. Please fix and send again:") + "\n" + "\n".join(lines),
-            choices=choices(Choice(_("Finished"), f"tadm:listdone:{task.id}")),
+            choices=choices(TaskAdmin("listdone", task.id).button(_("Finished"))),
         )
     await request.services.tasks.audit_action(request.actor, "calls.import", f"task:{task.id}")
     summary = await request.services.calls.calls.summary(task.id)
@@ -153,7 +161,7 @@ async def on_call_list(request: Request) -> Reply:
         ).format(n=added)
         + "\n"
         + call_line(summary),
-        choices=choices(Choice(_("Finished"), f"tadm:listdone:{task.id}")),
+        choices=choices(TaskAdmin("listdone", task.id).button(_("Finished"))),
     )
 
 
@@ -162,7 +170,7 @@ async def _call_list_file(request: Request, task: Task) -> bytes | Outbound:
     messenger already says it is too big or not CSV)."""
     file = request.inbound.file
     assert file is not None
-    finished = choices(Choice(_("Finished"), f"tadm:listdone:{task.id}"))
+    finished = choices(TaskAdmin("listdone", task.id).button(_("Finished")))
     refusal = file_refusal(file)
     if refusal == "type":
         return Outbound(
@@ -226,15 +234,11 @@ def call_line(summary: dict[str, int]) -> str:
 
 async def on_button(request: Request) -> Reply:
     """Pause, resume, close (after a confirmation) or start editing a task in scope."""
-    pieces = request.inbound.choice.split(":")
-    if (
-        not request.actor.is_organizer
-        or len(pieces) not in (3, 4)
-        or not pieces[2].isdigit()
-        or len(pieces[2]) > 12
-    ):
+    tap = request.payload
+    assert isinstance(tap, TaskAdmin | TaskEditField)
+    if not request.actor.is_organizer:
         return expired()
-    action, task_id = pieces[1], int(pieces[2])
+    action, task_id = tap.action, tap.task
     service = request.services.tasks
     task = await service.manageable(request.actor, task_id)
     if task is None or task.status == "closed":
@@ -246,8 +250,8 @@ async def on_button(request: Request) -> Reply:
             ),
             choices=choices(
                 [
-                    Choice(_("Yes, close it"), f"tadm:closeok:{task.id}"),
-                    Choice(_("No"), f"tadm:keep:{task.id}"),
+                    TaskAdmin("closeok", task.id).button(_("Yes, close it")),
+                    TaskAdmin("keep", task.id).button(_("No")),
                 ]
             ),
             edit=True,
@@ -255,7 +259,7 @@ async def on_button(request: Request) -> Reply:
     if action == "keep":
         return Outbound(_("Kept open."), edit=True)
     if action == "edit":
-        fields = [Choice(_(label), f"tadm:ef:{task.id}:{f}") for f, label in EDITABLE.items()]
+        fields = [TaskEditField("ef", task.id, f).button(_(label)) for f, label in EDITABLE.items()]
         return Outbound(_("What do you want to change?"), choices=choices(fields[:2], fields[2:]))
     if action == "list" and task.kind == "call":
         return await ask_call_list(request, task)
@@ -264,9 +268,9 @@ async def on_button(request: Request) -> Reply:
             await request.finish()
         summary = await request.services.calls.calls.summary(task.id)
         return Outbound(_("Call list saved.") + "\n" + call_line(summary), edit=True)
-    if action == "ef" and len(pieces) == 4 and pieces[3] in EDITABLE:
-        await request.begin("taskedit", pieces[3], {"task": task.id})
-        return Outbound(_(EDIT_PROMPTS[pieces[3]]))
+    if isinstance(tap, TaskEditField):
+        await request.begin("taskedit", tap.field, {"task": task.id})
+        return Outbound(_(EDIT_PROMPTS[tap.field]), answer=EDIT_ANSWERS[tap.field])
     status = {"pause": "paused", "resume": "open", "closeok": "closed"}.get(action)
     if status is None:
         return expired()
@@ -296,13 +300,17 @@ async def on_edit(request: Request) -> Reply:
             return Outbound(_("Please send a title of 1 to 200 characters."))
         value = text
     elif field == "quota":
-        if text != "-" and (not text.isdigit() or not 0 < int(text) <= 1_000_000):
-            return Outbound(_("Please send a number (or - to skip)."))
-        value = None if text == "-" else int(text)
+        quota = parse_count(text)
+        if text != "-" and (quota is None or not 0 < quota <= 1_000_000):
+            return Outbound(_("Please send a number (or - to skip)."), answer="number")
+        value = quota
     elif field == "priority":
-        if not text.lstrip("-").isdigit() or abs(int(text)) > 1000:
-            return Outbound(_("Please send a whole number between -1000 and 1000."))
-        value = int(text)
+        size = parse_count(text.removeprefix("-"))
+        if size is None or size > 1000:
+            return Outbound(
+                _("Please send a whole number between -1000 and 1000."), answer="number"
+            )
+        value = -size if text.startswith("-") else size
     else:
         moment = parse_moment(text, request.services.settings.timezone, request.now)
         if moment is None or moment <= request.now:
@@ -319,6 +327,6 @@ def register(router: Router) -> None:
     router.command(
         "tasks", cmd_tasks, rank=ORGANIZER, description=N_("Follow and manage your tasks")
     )
-    router.choice("tadm", on_button)
+    router.choice([TaskAdmin, TaskEditField], on_button)
     router.flow("taskedit", on_edit)
     router.flow("calllist", on_call_list, files=True)

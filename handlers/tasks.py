@@ -1,7 +1,7 @@
 """/task, /mytasks, /me and outcomes: a volunteer takes a task and reports it in a few taps.
 
-Buttons: task:acc|skip|later:<task id> on a task card; task:done|cant:<assignment id> on an
-accepted task; out:<step>:<value> for quick answers while the outcome flow waits.
+Buttons (bot/payloads.py): TaskCard on a task card, AssignmentTap on an accepted task,
+OutcomeSkip (No proof, No comment) while the outcome flow waits. Counts are typed.
 """
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ from dataclasses import replace
 from datetime import timedelta, tzinfo
 from typing import Any
 
+from bot.answers import parse_count
 from bot.clock import from_iso
 from bot.i18n import N_, _, format_date, format_time, ngettext
-from bot.messaging import Choice, InboundFile, Outbound, choices
+from bot.messaging import InboundFile, Outbound, choices
+from bot.payloads import AssignmentTap, OutcomeSkip, TaskCard
 from bot.quiet_hours import zone
 from bot.router import Reply, Request, Router, expired
 from bot.services.task_cards import accepted_card, assignment_choices, describe, offer_card
@@ -42,7 +44,6 @@ QUESTIONS = {
 }
 PROOF_HINT = N_("Send a link starting with https://, a screenshot, or tap No proof.")
 NUMBER_STEPS = ("doors_knocked", "conversations", "supporters", "people_reached")
-QUICK_NUMBERS = (0, 1, 2, 3, 5, 10, 20)
 MAX_NUMBER = 100_000
 REFUSALS = {
     "closed": N_("This task is closed. Send /task for another one."),
@@ -54,14 +55,6 @@ REFUSALS = {
     ),
     "taken": N_("You already have this task: see /mytasks."),
 }
-
-
-def _ids(request: Request, parts: int) -> list[int] | None:
-    """The numeric ids of a tapped payload (prefix:action:id…), or None if forged."""
-    pieces = request.inbound.choice.split(":")
-    if len(pieces) != parts or not all(p.isdigit() and len(p) < 12 for p in pieces[2:]):
-        return None
-    return [int(p) for p in pieces[2:]]
 
 
 def _member(request: Request) -> Volunteer | None:
@@ -118,10 +111,10 @@ async def cmd_task(request: Request) -> Reply:
 async def on_card(request: Request) -> Reply:
     """Accept, skip or put off a task from its card; stale or foreign cards change nothing."""
     volunteer = _member(request)
-    ids = _ids(request, 3)
-    if volunteer is None or ids is None:
+    tap = request.tap(TaskCard)
+    if volunteer is None:
         return expired()
-    action, task_id = request.inbound.choice.split(":")[1], ids[0]
+    action, task_id = tap.action, tap.task
     service = request.services.tasks
     if action == "acc":
         try:
@@ -174,10 +167,10 @@ async def cmd_mytasks(request: Request) -> Reply:
 async def on_assignment(request: Request) -> Reply:
     """Done or Can't on an accepted task: records it, or asks the outcome questions."""
     volunteer = _member(request)
-    ids = _ids(request, 3)
-    if volunteer is None or ids is None:
+    tap = request.tap(AssignmentTap)
+    if volunteer is None:
         return expired()
-    action, assignment_id = request.inbound.choice.split(":")[1], ids[0]
+    action, assignment_id = tap.action, tap.assignment
     service = request.services.tasks
     assignment = await service.own_assignment(volunteer.id, assignment_id)
     if assignment is None:
@@ -192,8 +185,6 @@ async def on_assignment(request: Request) -> Reply:
         return Outbound(
             _("No problem, thank you for telling me. The task goes back to the queue."), edit=True
         )
-    if action != "done":
-        return expired()
     steps = OUTCOME_STEPS[task.kind]
     if not steps:
         outcome = Outcome()
@@ -212,13 +203,11 @@ async def on_assignment(request: Request) -> Reply:
 
 def _question(step: str) -> Outbound:
     if step in NUMBER_STEPS:
-        buttons = [Choice(str(n), f"out:{step}:{n}") for n in QUICK_NUMBERS]
-        return Outbound(
-            _(QUESTIONS[step]) + "\n" + _("Tap a number or type it."),
-            choices=choices(buttons[:4], buttons[4:]),
-        )
+        # A count is typed as the number itself, on every messenger.
+        return Outbound(_(QUESTIONS[step]), answer="number")
     skip = _("No proof") if step == "proof" else _("No comment")
-    return Outbound(_(QUESTIONS[step]), choices=choices(Choice(skip, f"out:{step}:-")))
+    button = OutcomeSkip("proof" if step == "proof" else "comment").button(skip)
+    return Outbound(_(QUESTIONS[step]), choices=choices(button), answer="text")
 
 
 async def _record(request: Request, assignment_id: int, outcome: Outcome) -> Reply:
@@ -244,10 +233,10 @@ async def _answer(request: Request, step: str, value: str, *, screenshot: bool =
     assert conversation is not None
     answer: Any
     if step in NUMBER_STEPS:
-        value = value.strip()
-        if not value.isdigit() or int(value) > MAX_NUMBER:
-            return Outbound(_("Please send a whole number, for example 12."))
-        answer = int(value)
+        count = parse_count(value)
+        if count is None or count > MAX_NUMBER:
+            return Outbound(_("Please send a whole number, for example 12."), answer="number")
+        answer = count
         answers = conversation.data
         if step == "supporters" and answer > answers.get("conversations", MAX_NUMBER):
             return Outbound(
@@ -283,18 +272,13 @@ async def _answer(request: Request, step: str, value: str, *, screenshot: bool =
     return await _record(request, int(data["assignment"]), outcome)
 
 
-async def on_quick_answer(request: Request) -> Reply:
-    """A quick-answer button (a number, No proof) while the outcome flow waits."""
-    pieces = request.inbound.choice.split(":")
+async def on_skip(request: Request) -> Reply:
+    """No proof / No comment while the outcome flow waits for that answer."""
+    step = request.tap(OutcomeSkip).step
     conversation = request.conversation
-    if (
-        len(pieces) != 3
-        or conversation is None
-        or conversation.flow != "outcome"
-        or conversation.step != pieces[1]
-    ):
+    if conversation is None or conversation.flow != "outcome" or conversation.step != step:
         return expired()
-    return await _answer(request, pieces[1], pieces[2])
+    return await _answer(request, step, "-")
 
 
 async def outcome_step(request: Request) -> Reply:
@@ -352,15 +336,7 @@ def register(router: Router) -> None:
     router.command("task", cmd_task, description=N_("Get your next task"))
     router.command("mytasks", cmd_mytasks, description=N_("Tasks you accepted"))
     router.command("me", cmd_me, description=N_("Your points and streak"))
-    router.choice("task", _dispatch_task)
-    router.choice("out", on_quick_answer)
+    router.choice(TaskCard, on_card)
+    router.choice(AssignmentTap, on_assignment)
+    router.choice(OutcomeSkip, on_skip)
     router.flow("outcome", outcome_step, files=True)
-
-
-async def _dispatch_task(request: Request) -> Reply:
-    action = request.inbound.choice.split(":")[1] if ":" in request.inbound.choice else ""
-    if action in ("acc", "skip", "later"):
-        return await on_card(request)
-    if action in ("done", "cant"):
-        return await on_assignment(request)
-    return expired()

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from bot.audit_text import action_in_words
 from bot.clock import from_iso
 from bot.i18n import N_, _, days, format_datetime, people, use_language
-from bot.messaging import Choice, Outbound, choices
+from bot.messaging import Outbound, choices
+from bot.payloads import (
+    Demote,
+    InviteRecruit,
+    InviteTeam,
+    Promote,
+    RoleName,
+    TeamNew,
+    TeamRename,
+)
 from bot.router import Reply, Request, Router, expired
 from bot.services.people import ADMIN, ORGANIZER, NotAllowed
 from bot.services.teams import INVITE_TERMS
@@ -28,25 +39,27 @@ async def cmd_teams(request: Request) -> Reply:
     teams = await request.services.teams.visible(request.actor)
     lines = ["<b>" + _("Teams") + "</b>"]
     lines += [f"• {esc(t.name)} — {t.members}" for t in teams] or [_("No team yet.")]
-    rows = [Choice(_("✏️ Rename {team}").format(team=t.name[:40]), f"tm:ren:{t.id}") for t in teams]
+    rows = [
+        TeamRename("ren", t.id).button(_("✏️ Rename {team}").format(team=t.name[:40])) for t in teams
+    ]
     if request.actor.is_admin:
-        rows.append(Choice(_("➕ New team"), "tm:new"))
+        rows.append(TeamNew("new").button(_("➕ New team")))
     return Outbound("\n".join(lines), choices=choices(*rows))
 
 
 async def on_team_tap(request: Request) -> Reply:
     """Asks for the name of a new team, or the new name of one being renamed."""
-    parts = request.inbound.choice.split(":")
-    if parts[1:] == ["new"] and request.actor.is_admin:
+    tap = request.payload
+    if isinstance(tap, TeamNew) and request.actor.is_admin:
         await request.begin(TEAM_FLOW, "name", {"team_id": None})
-        return Outbound(_("What is the new team's name? (e.g. Paris 11e)"))
-    if len(parts) == 3 and parts[1] == "ren" and parts[2].isdigit():
+        return Outbound(_("What is the new team's name? (e.g. Paris 11e)"), answer="text")
+    if isinstance(tap, TeamRename):
         scope = request.actor.team_scope()
-        team_id = int(parts[2])
+        team_id = tap.team
         if not request.actor.is_organizer or (scope is not None and team_id not in scope):
             return expired()
         await request.begin(TEAM_FLOW, "name", {"team_id": team_id})
-        return Outbound(_("What is the team's new name?"))
+        return Outbound(_("What is the team's new name?"), answer="text")
     return expired()
 
 
@@ -85,18 +98,21 @@ async def cmd_invite(request: Request) -> Reply:
         return await _recruit_link(request)
     rows = []
     if actor.volunteer is not None and actor.volunteer.is_member:
-        rows.append(Choice(_("🙋 My personal link"), "iv:recruit"))
+        rows.append(InviteRecruit("recruit").button(_("🙋 My personal link")))
     teams = await request.services.teams.visible(actor)
     rows += [
-        Choice(_("👥 Join link: {team}").format(team=t.name[:40]), f"iv:team:{t.id}") for t in teams
+        InviteTeam("team", t.id).button(_("👥 Join link: {team}").format(team=t.name[:40]))
+        for t in teams
     ]
     if actor.is_admin:
         rows += [
-            Choice(_("⭐ Organizer invite: {team}").format(team=t.name[:40]), f"iv:org:{t.id}")
+            InviteTeam("org", t.id).button(
+                _("⭐ Organizer invite: {team}").format(team=t.name[:40])
+            )
             for t in teams
         ]
     if not teams and actor.is_admin:
-        rows.append(Choice(_("➕ New team"), "tm:new"))
+        rows.append(TeamNew("new").button(_("➕ New team")))
     return Outbound(_("Which link do you want?"), choices=choices(*rows))
 
 
@@ -114,15 +130,14 @@ async def _recruit_link(request: Request) -> Outbound:
 
 async def on_invite_tap(request: Request) -> Reply:
     """Creates the chosen link and shows it, with how long and how often it works."""
-    parts = request.inbound.choice.split(":")
-    if parts[1:] == ["recruit"]:
+    tap = request.payload
+    if isinstance(tap, InviteRecruit):
         if request.actor.volunteer is None or not request.actor.volunteer.is_member:
             return expired()
         return await _recruit_link(request)
-    if len(parts) != 3 or parts[1] not in ("team", "org") or not parts[2].isdigit():
-        return expired()
-    kind = "team" if parts[1] == "team" else "organizer"
-    team = await request.services.teams.teams.get(int(parts[2]))
+    tap = request.tap(InviteTeam)
+    kind = "team" if tap.kind == "team" else "organizer"
+    team = await request.services.teams.teams.get(tap.team)
     if team is None:
         return expired()
     try:
@@ -163,10 +178,10 @@ async def cmd_promote(request: Request) -> Reply:
         return Outbound(_("No volunteer has the number {number}.").format(number=number))
     teams = await request.services.teams.visible(request.actor)
     rows = [
-        Choice(_("Organizer of {team}").format(team=t.name[:40]), f"pr:org:{target.id}:{t.id}")
+        Promote("org", target.id, t.id).button(_("Organizer of {team}").format(team=t.name[:40]))
         for t in teams
     ]
-    rows.append(Choice(_("Admin (everything)"), f"pr:admin:{target.id}:0"))
+    rows.append(Promote("admin", target.id, 0).button(_("Admin (everything)")))
     return Outbound(
         _("Which role for #{number} {name}?").format(number=target.id, name=esc(target.first_name)),
         choices=choices(*rows),
@@ -175,7 +190,7 @@ async def cmd_promote(request: Request) -> Reply:
 
 async def on_promote_tap(request: Request) -> Reply:
     """Grants the tapped role and confirms."""
-    parsed = _role_payload(request.inbound.choice)
+    parsed = _role(request.tap(Promote))
     if parsed is None:
         return expired()
     volunteer_id, role, team_id = parsed
@@ -233,15 +248,15 @@ async def cmd_demote(request: Request) -> Reply:
         return Outbound(_("#{number} has no role to remove.").format(number=target.id))
     names = {t.id: t.name for t in await request.services.teams.visible(request.actor)}
     rows = [
-        Choice(
+        Demote(cast(RoleName, r.role), target.id, r.team_id or 0).button(
             _("Organizer of {team}").format(team=names.get(r.team_id or 0, "?")[:40])
             if r.role == ORGANIZER
             else _("Admin (everything)")
             if r.role == ADMIN
-            else r.role,
-            f"dm:{r.role}:{target.id}:{r.team_id or 0}",
+            else r.role
         )
         for r in roles
+        if r.role in (ORGANIZER, ADMIN, "comms")
     ]
     return Outbound(
         _("Which role should #{number} {name} lose?").format(
@@ -253,7 +268,7 @@ async def cmd_demote(request: Request) -> Reply:
 
 async def on_demote_tap(request: Request) -> Reply:
     """Removes the tapped role and confirms."""
-    parsed = _role_payload(request.inbound.choice)
+    parsed = _role(request.tap(Demote))
     if parsed is None:
         return expired()
     volunteer_id, role, team_id = parsed
@@ -266,18 +281,14 @@ async def on_demote_tap(request: Request) -> Reply:
     return Outbound(_("Done: #{number} lost this role.").format(number=volunteer_id), edit=True)
 
 
-def _role_payload(data: str) -> tuple[int, str, int | None] | None:
-    """'pr:org:12:3' → (12, 'organizer', 3); 'dm:admin:12:0' → (12, 'admin', None)."""
-    parts = data.split(":")
-    if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
-        return None
-    role = {"org": ORGANIZER, ORGANIZER: ORGANIZER, ADMIN: ADMIN, "comms": "comms"}.get(parts[1])
-    if role is None:
-        return None
-    team_id = int(parts[3]) or None
+def _role(tap: Promote | Demote) -> tuple[int, str, int | None] | None:
+    """Promote('org', 12, 3) → (12, 'organizer', 3); Demote('admin', 12, 0) → (12, 'admin',
+    None); None when the team does not fit the role (an organizer role needs one)."""
+    role = ORGANIZER if tap.role == "org" else tap.role
+    team_id = tap.team or None
     if (role == ORGANIZER) != (team_id is not None):
         return None
-    return int(parts[2]), role, team_id
+    return tap.volunteer, role, team_id
 
 
 # -- /audit ---------------------------------------------------------------------------------
@@ -320,8 +331,8 @@ def register(router: Router) -> None:
     router.command("promote", cmd_promote, rank=ADMIN, description=N_("Give someone a role"))
     router.command("demote", cmd_demote, rank=ADMIN, description=N_("Take a role away"))
     router.command("audit", cmd_audit, rank=ADMIN, description=N_("Who read or changed data"))
-    router.choice("tm", on_team_tap)
-    router.choice("iv", on_invite_tap)
-    router.choice("pr", on_promote_tap)
-    router.choice("dm", on_demote_tap)
+    router.choice([TeamRename, TeamNew], on_team_tap)
+    router.choice([InviteRecruit, InviteTeam], on_invite_tap)
+    router.choice(Promote, on_promote_tap)
+    router.choice(Demote, on_demote_tap)
     router.flow(TEAM_FLOW, on_team_name)

@@ -3,8 +3,20 @@ a task offer with choices, a location request, a phone request, a picture, a fre
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
 from bot.messaging import Attachment, Choice, Outbound, choices
+from bot.payloads import Payload
 from bot.router import Reply, Request, Router, expired
+
+
+@dataclass(frozen=True)
+class DemoTap(Payload):
+    prefix: ClassVar[str] = "demo"
+    action: Literal["accept", "skip", "done", "drop"]
+    task: int
+
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
 
@@ -25,7 +37,8 @@ async def cmd_offer(request: Request) -> Reply:
 
 
 async def on_demo(request: Request) -> Reply:
-    _prefix, action, task = request.inbound.choice.split(":", 2)
+    tap = request.tap(DemoTap)
+    action, task = tap.action, tap.task
     if action == "accept":
         return Outbound(
             f"Accepted task {task}. Tell me when it is done.",
@@ -83,7 +96,7 @@ def register(router: Router) -> None:
     router.command("phone", cmd_phone, menu=False)
     router.command("chart", cmd_chart, menu=False)
     router.command("count", cmd_count, menu=False)
-    router.choice("demo", on_demo)
+    router.choice(DemoTap, on_demo)
     router.flow("where", flow_where)
     router.flow("phone", flow_phone)
     router.flow("count", flow_count)

@@ -86,9 +86,8 @@ async def test_a_riposte_call_is_answered_and_the_board_is_edited_in_place(
     ask = await bot_api.wait_for_text(7, "Proposez un texte")
     assert ask.message_id is not None
     bot_api.tap(7, "rpf:skip", message_id=ask.message_id)
-    target = await bot_api.wait_for_text(7, "Combien de militants")
-    assert target.message_id is not None
-    bot_api.tap(7, "rpf:t:5", message_id=target.message_id)
+    await bot_api.wait_for_text(7, "Combien de militants")
+    bot_api.send_text(7, "5")
     confirm = await bot_api.wait_for_text(7, "Prêt à appeler")
     assert confirm.message_id is not None
     bot_api.tap(7, "rpf:send", message_id=confirm.message_id)

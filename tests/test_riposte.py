@@ -55,7 +55,7 @@ async def send_riposte(organizer: Chat, target: str = "10") -> None:
     await organizer.send("/riposte")
     await organizer.send(f"Notre réponse : {ANSWER}?s=20")
     await organizer.send("La vérité sur cette photo de 2012 👇")
-    await organizer.tap(target)
+    await organizer.send(target)
     await organizer.tap("rpf:send")
 
 
@@ -229,7 +229,7 @@ async def test_english_organizer_cancels_and_nobody_is_called(
     await sam.send(f"/riposte {ANSWER}")
     assert "Suggest a text" in sam.last_text
     await sam.tap("Skip")
-    await sam.tap("25")
+    await sam.send("25")
     assert "If fewer than 25 are on it after 15 min" in sam.last_text
     await sam.tap("Cancel")
     assert "Nobody was called" in sam.last_text

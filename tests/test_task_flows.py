@@ -118,11 +118,11 @@ async def test_canvass_from_wizard_with_a_meeting_point_only_reaches_people_near
     await near.tap("Accepter")
     await near.tap("Fait")
     assert "portes" in near.last_text
-    await near.tap("20")
+    await near.send("20")
     await near.send("30")
     assert "plus de conversations que de portes" in near.last_text
     await near.send("12")
-    await near.tap("5")
+    await near.send("5")
     await near.send("Très bon accueil")
     assert "+5 points" in near.last_text
     rows = await services.db.fetch_all(

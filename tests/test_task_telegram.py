@@ -115,8 +115,8 @@ async def test_every_task_kind_from_creation_to_outcome_on_telegram(
     await tap_and_wait(bot_api, v, "Accept", "Tap Done")
     await tap_and_wait(bot_api, v, "Done", "How many doors")
     await say_and_wait(bot_api, v, "30", "How many conversations")
-    await tap_and_wait(bot_api, v, "10", "How many supporters")
-    await tap_and_wait(bot_api, v, "3", "Anything to tell")
+    await say_and_wait(bot_api, v, "10", "How many supporters")
+    await say_and_wait(bot_api, v, "3", "Anything to tell")
     await tap_and_wait(bot_api, v, "No comment", "+1 point")
 
     await say_and_wait(bot_api, v, "/task", "Poster in your window")

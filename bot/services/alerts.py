@@ -20,7 +20,8 @@ from bot.clock import from_iso
 from bot.config import QuietHours
 from bot.i18n import _, format_number, format_time, ngettext, use_language
 from bot.links import display_url, find_links, link_key
-from bot.messaging import Choice, Outbound, choices
+from bot.messaging import Outbound, choices
+from bot.payloads import IncidentTap, RiposteAnswer
 from bot.quiet_hours import quiet_hours_of, quiet_until, zone
 from bot.services.people import Actor, NotAllowed
 from bot.services.reports import RAPID_RESPONSE_TIMES, ExtraSection, register_section
@@ -288,10 +289,10 @@ class AlertService:
                 )
             lines.extend(self._details(incident, comments))
             buttons = choices(
-                [Choice(_("✋ Take it"), f"inc:take:{incident.id}")],
+                [IncidentTap("take", incident.id).button(_("✋ Take it"))],
                 [
-                    Choice(_("🚫 Not relevant"), f"inc:drop:{incident.id}"),
-                    Choice(_("📣 Escalate"), f"inc:up:{incident.id}"),
+                    IncidentTap("drop", incident.id).button(_("🚫 Not relevant")),
+                    IncidentTap("up", incident.id).button(_("📣 Escalate")),
                 ],
             )
             return Outbound("\n".join(lines), buttons)
@@ -645,18 +646,18 @@ class AlertService:
                 ]
             if answer == "on_it":
                 lines += ["", _("Thank you! Tap Done once you have shared it.")]
-                buttons = choices([Choice(_("🏁 Done"), f"rip:done:{riposte.id}")])
+                buttons = choices([RiposteAnswer("done", riposte.id).button(_("🏁 Done"))])
             elif answer == "done":
                 lines += ["", _("Done. Thank you, that is how we win the day!")]
                 buttons = ()
             elif answer == "cant":
                 lines += ["", _("No problem. If you can after all:")]
-                buttons = choices([Choice(_("✅ I'm on it"), f"rip:on:{riposte.id}")])
+                buttons = choices([RiposteAnswer("on", riposte.id).button(_("✅ I'm on it"))])
             else:
                 buttons = choices(
                     [
-                        Choice(_("✅ I'm on it"), f"rip:on:{riposte.id}"),
-                        Choice(_("❌ Can't now"), f"rip:no:{riposte.id}"),
+                        RiposteAnswer("on", riposte.id).button(_("✅ I'm on it")),
+                        RiposteAnswer("no", riposte.id).button(_("❌ Can't now")),
                     ]
                 )
             return Outbound("\n".join(lines), buttons)

@@ -28,7 +28,8 @@ from bot.clock import Clock, to_iso
 from bot.config import Settings
 from bot.i18n import _, use_language
 from bot.i18n import days as count_days
-from bot.messaging import Choice, Inbound, Outbound, choices
+from bot.messaging import Inbound, Outbound, choices
+from bot.payloads import KeepData
 from bot.services.reports import pseudonym_key
 from bot.storage.db import Database
 from bot.storage.outbox import NORMAL, Envelope
@@ -200,5 +201,5 @@ def retention_warning(days: int) -> Outbound:
             "{warning}.\n\nTo stay with us, just tap the button below or send any "
             "message. To leave now, send /forget."
         ).format(days=count_days(days), warning=count_days(WARNING_DAYS)),
-        choices=choices(Choice(_("Keep my data"), "rt:keep")),
+        choices=choices(KeepData("keep").button(_("Keep my data"))),
     )

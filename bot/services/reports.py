@@ -19,14 +19,12 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, from_iso
 from bot.config import Settings
+from bot.payloads import EXPORTS
 from bot.services.people import ORGANIZER, Actor, NotAllowed
 from bot.spreadsheet import SafeWriter
 from bot.storage.audit import AuditLog
 from bot.storage.db import Database
 from bot.storage.reports import Figures, ReportRepository, Scope, Window
-
-PERIODS = ("today", "week", "month", "campaign")
-EXPORTS = ("volunteers", "tasks", "outcomes", "calls")
 
 
 class UnknownChoice(ValueError):

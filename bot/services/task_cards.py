@@ -11,6 +11,7 @@ from datetime import tzinfo
 from bot.clock import from_iso
 from bot.i18n import N_, _, format_date, format_time
 from bot.messaging import Choice, Outbound, choices
+from bot.payloads import AssignmentTap, CallingTap, TaskCard
 from bot.storage.tasks import Assignment, Task
 from bot.text import esc
 
@@ -69,8 +70,11 @@ def offer_card(task: Task, instructions: str, tz: tzinfo, *, offered: bool = Fal
     return Outbound(
         head + "\n\n" + describe(task, instructions, tz),
         choices=choices(
-            [Choice("✅ " + accept, f"task:acc:{task.id}"), Choice(skip, f"task:skip:{task.id}")],
-            Choice("⏰ " + _("Later"), f"task:later:{task.id}"),
+            [
+                TaskCard("acc", task.id).button("✅ " + accept),
+                TaskCard("skip", task.id).button(skip),
+            ],
+            TaskCard("later", task.id).button("⏰ " + _("Later")),
         ),
     )
 
@@ -80,21 +84,24 @@ def assignment_choices(task: Task, assignment: Assignment) -> tuple[tuple[Choice
     aid = assignment.id
     if task.kind == "call":
         return choices(
-            Choice("📞 " + _("Start calling"), f"call:go:{aid}"),
+            CallingTap("go", aid).button("📞 " + _("Start calling")),
             [
-                Choice("✅ " + _("Finished calling"), f"task:done:{aid}"),
-                Choice(_("Can't"), f"task:cant:{aid}"),
+                AssignmentTap("done", aid).button("✅ " + _("Finished calling")),
+                AssignmentTap("cant", aid).button(_("Can't")),
             ],
         )
     if task.kind == "event":
         return choices(
             [
-                Choice("✅ " + _("I was there"), f"task:done:{aid}"),
-                Choice(_("Couldn't come"), f"task:cant:{aid}"),
+                AssignmentTap("done", aid).button("✅ " + _("I was there")),
+                AssignmentTap("cant", aid).button(_("Couldn't come")),
             ]
         )
     return choices(
-        [Choice("✅ " + _("Done"), f"task:done:{aid}"), Choice(_("Can't"), f"task:cant:{aid}")]
+        [
+            AssignmentTap("done", aid).button("✅ " + _("Done")),
+            AssignmentTap("cant", aid).button(_("Can't")),
+        ]
     )
 
 

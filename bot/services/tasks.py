@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, tzinfo
 
 from bot.clock import Clock, from_iso
 from bot.config import Settings
+from bot.payloads import TaskCard
 from bot.quiet_hours import zone
 from bot.services.people import ORGANIZER, Actor, NotAllowed
 from bot.storage.audit import AuditLog
@@ -312,7 +313,7 @@ class TaskService:
         scope = actor.team_scope()
         if scope is not None and task.team_id is not None and task.team_id not in scope:
             return None
-        return f"✅ {task.title}"[:60], f"task:acc:{task.id}"
+        return f"✅ {task.title}"[:60], TaskCard("acc", task.id).pack()
 
     async def forget(self, volunteer_id: int) -> None:
         """Part of erasure (/forget): see TaskRepository.forget_volunteer."""
