@@ -145,7 +145,12 @@ class Relais:
             self.signal.send_reply = send_signal_reply
         if not self.transports:
             self.console = ConsoleTransport(
-                router.dispatch, settings.language, stdin=self.stdin, stdout=self.stdout
+                router.dispatch,
+                settings.language,
+                stdin=self.stdin,
+                stdout=self.stdout,
+                boards=services.shown_choices,
+                clock=self.clock,
             )
             self.transports.append(self.console)
             console_lane = sender.add(self.console, Lane(per_second=50.0, per_chat_interval=0.0))

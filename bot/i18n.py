@@ -46,6 +46,33 @@ def set_language(language: str) -> None:
     _current.set(language if language in LANGUAGES else LANGUAGES[0])
 
 
+# Whether the reader's messenger shows buttons (Telegram) or numbered lists (Signal, the
+# console): prompts say "tap" on the first and "answer with the number" on the others.
+_buttons: ContextVar[bool] = ContextVar("relais_buttons", default=True)
+BUTTON_MESSENGERS = frozenset({"telegram"})
+
+
+def set_messenger(channel: str) -> None:
+    """Word prompts for `channel` for the rest of the current task (one update)."""
+    _buttons.set(channel in BUTTON_MESSENGERS)
+
+
+@contextmanager
+def use_messenger(channel: str) -> Iterator[None]:
+    """Word prompts for `channel` inside the block, e.g. for one recipient of an offer."""
+    token = _buttons.set(channel in BUTTON_MESSENGERS)
+    try:
+        yield
+    finally:
+        _buttons.reset(token)
+
+
+def tap(buttons: str, numbers: str) -> str:
+    """The wording for the reader's messenger: `buttons` where there are buttons to tap,
+    `numbers` where choices are numbered (both already translated)."""
+    return buttons if _buttons.get() else numbers
+
+
 @contextmanager
 def use_language(language: str) -> Iterator[None]:
     """Speak `language` inside the block, e.g. for one recipient of a broadcast."""

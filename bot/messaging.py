@@ -150,6 +150,10 @@ class Inbound:
     forwarded: bool = False
     # A photo or document sent with the message (its caption is `text`).
     file: InboundFile | None = None
+    # Messengers that number choices: the letter of the message whose choice was typed
+    # ("B" for "B2"), and whether the text stood for a choice no longer known (expired).
+    offer: str = ""
+    stale_choice: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

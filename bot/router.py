@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.clock import from_iso
 from bot.config import Identity
-from bot.i18n import _, current_language, pick_language, set_language
+from bot.i18n import _, current_language, pick_language, set_language, set_messenger, tap
 from bot.messaging import Inbound, Outbound
 from bot.payloads import P, Payload, parse
 from bot.services.people import RANK, VOLUNTEER, Actor, NotAllowed
@@ -207,6 +207,7 @@ class Router:
         services = self.services
         now = services.clock.now()
         set_language(pick_language(inbound.language_code, services.settings.language))
+        set_messenger(inbound.channel)
         try:
             if inbound.update_key:  # no phone number in what is stored or logged
                 inbound = replace(inbound, update_key=services.privacy.update_key(inbound))
@@ -322,6 +323,8 @@ class Router:
                     _("I can't use a file here. Please answer with a message, or send /cancel.")
                 )
             return await self.flows[flow](request)
+        if inbound.stale_choice:
+            return expired()  # "2" or "B2" for a list no longer known (e.g. before a restart)
         # Fallbacks see files too: a forwarded post with a photo can still raise the alarm.
         for fallback in self.fallbacks:
             reply = await fallback(request)
@@ -344,5 +347,10 @@ class Router:
 
 
 def expired() -> Outbound:
-    """The answer to a stale, forged or someone else's button."""
-    return Outbound(_("This button has expired. Nothing was changed."))
+    """The answer to a stale, forged or someone else's button (or numbered choice)."""
+    return Outbound(
+        tap(
+            _("This button has expired. Nothing was changed."),
+            _("This choice has expired. Nothing was changed."),
+        )
+    )

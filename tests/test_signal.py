@@ -15,13 +15,15 @@ from pathlib import Path
 
 import pytest
 
-import handlers
 from bot.app import Relais
 from bot.messaging import Outbound
 from bot.services import Services
+from bot.services.task_cards import offer_card
 from bot.storage.outbox import URGENT, Envelope
+from bot.storage.tasks import Task, TaskDraft
 from bot.transports import signal as signal_transport
-from tests import signal_demo_flow
+from bot.transports.signal import to_inbound
+from tests.factories import make_volunteer
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.clock import FakeClock
 from tests.fakes.relais import running_relais, telegram_env
@@ -31,12 +33,6 @@ ANA = "a0a0a0a0-1111-4222-8333-444444444444"
 BOB = "b0b0b0b0-1111-4222-8333-444444444444"
 ADMIN_NUMBER = "+33611111111"
 ADMIN_UUID = "ad000000-1111-4222-8333-444444444444"
-
-
-@pytest.fixture(autouse=True)
-def demo_flow(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Register the test-only flow (offers, location, phone, chart) beside the real ones."""
-    monkeypatch.setattr(handlers, "FLOWS", (*handlers.FLOWS, signal_demo_flow))
 
 
 @pytest.fixture
@@ -71,10 +67,16 @@ def services_of(relais: Relais) -> Services:
     return relais.services
 
 
+async def a_task(relais: Relais, kind: str = "custom", title: str = "Coller une affiche") -> Task:
+    return await services_of(relais).tasks.create(None, TaskDraft(kind=kind, title=title))
+
+
 async def offer_to(relais: Relais, *uuids: str, ref: int = 1) -> None:
-    await services_of(relais).send_later(
-        Envelope("offer", "signal", uuid, signal_demo_flow.offer(7), ref_id=ref) for uuid in uuids
-    )
+    """A real task card offered through the outbox, as the offer job sends it."""
+    services = services_of(relais)
+    task = await services.tasks.tasks.get(1) or await a_task(relais)
+    card = offer_card(task, "", services.settings.timezone, offered=True)
+    await services.send_later(Envelope("offer", "signal", uuid, card, ref_id=ref) for uuid in uuids)
 
 
 async def outbox_statuses(relais: Relais) -> list[str]:
@@ -120,10 +122,8 @@ async def test_english_campaign_speaks_english_on_signal(
     async with running_relais(env, clock):
         await signal_cli.wait_for_connections(1)
         signal_cli.send_text(BOB, "start", name="Bob")
-        await signal_cli.wait_for_text(BOB, "Hello Bob!")
-        signal_cli.send_text(BOB, "where")
-        reply = await signal_cli.wait_for_text(BOB, "Where are you?")
-        assert "(send your location, or type your postcode)" in reply.message
+        reply = await signal_cli.wait_for_text(BOB, "Hello Bob!")
+        assert "(reply with a number)" in reply.message
 
 
 async def test_a_replayed_message_is_answered_once(
@@ -162,59 +162,98 @@ async def test_an_admin_named_by_number_is_an_admin_on_signal(
     assert "Pour tout le monde" not in reply.message
 
 
-# -- numbered choices -------------------------------------------------------------------
+# -- numbered choices: the real task flows ----------------------------------------------
+
+
+async def ana_joined(relais: Relais) -> None:
+    await make_volunteer(services_of(relais), ANA, channel="signal", first_name="Ana")
 
 
 async def test_a_task_offer_is_taken_by_number_and_done_by_word(
     signal_relais: Relais, signal_cli: FakeSignalCli
 ) -> None:
+    await ana_joined(signal_relais)
     await offer_to(signal_relais, ANA)
-    offer = await signal_cli.wait_for_text(ANA, "Task 7")
-    assert "1. ✅ Accept\n2. Skip" in offer.message
-    assert "• Read the post: https://example.org/post" in offer.message
+    offer = await signal_cli.wait_for_text(ANA, "Coller une affiche")
+    assert "A1. ✅ Accepter\nA2. Passer\nA3. ⏰ Plus tard" in offer.message
     assert "(répondez par un numéro)" in offer.message
     signal_cli.send_text(ANA, "1")
-    accepted = await signal_cli.wait_for_text(ANA, "Accepted task 7")
-    assert "1. Done\n2. Give up" in accepted.message
-    signal_cli.send_text(ANA, "done")
-    await signal_cli.wait_for_text(ANA, "Well done, task 7 is complete!")
-    # The choices are used up: a number now is plain text.
-    signal_cli.send_text(ANA, "2")
-    await signal_cli.wait_for_text(ANA, "Je n'ai pas compris")
+    await signal_cli.wait_for_text(ANA, "Voici quoi faire")
+    signal_cli.send_text(ANA, "fait")
+    await signal_cli.wait_for_text(ANA, "+1 point")
+    # The offer's choices are used up: its numbers now say so and change nothing.
+    signal_cli.send_text(ANA, "A1")
+    await signal_cli.wait_for_text(ANA, "Ce choix a expiré")
     assert await settled_statuses(signal_relais) == ["sent"]
+    assert (
+        await services_of(signal_relais).db.fetch_value(
+            "SELECT COUNT(*) FROM assignments WHERE state = 'done'"
+        )
+        == 1
+    )
 
 
 async def test_a_number_out_of_range_is_text_and_the_choices_stay(
     signal_relais: Relais, signal_cli: FakeSignalCli
 ) -> None:
-    signal_cli.send_text(ANA, "offer")
-    await signal_cli.wait_for_text(ANA, "Task 7")
-    signal_cli.send_text(ANA, "3")
+    await ana_joined(signal_relais)
+    await a_task(signal_relais)
+    await a_task(signal_relais, title="Distribuer des tracts")
+    signal_cli.send_text(ANA, "task")
+    await signal_cli.wait_for_text(ANA, "Coller une affiche")
+    signal_cli.send_text(ANA, "7")
     await signal_cli.wait_for_text(ANA, "Je n'ai pas compris")
-    # A number beyond the list chose nothing.
-    assert not any("task 7" in m.message for m in signal_cli.messages_to(ANA))
-    signal_cli.send_text(ANA, "offer")
-    since = len(signal_cli.sent)
-    signal_cli.send_text(ANA, "2️⃣")
-    skipped = await signal_cli.wait_for_text(ANA, "Skipped task 7.", since=since)
-    assert skipped.message == "Skipped task 7."
+    signal_cli.send_text(ANA, "2️⃣")  # still the card's second choice: Skip
+    await signal_cli.wait_for_text(ANA, "Distribuer des tracts")
 
 
-async def test_a_free_answer_after_choices_reaches_the_flow(
+async def test_a_count_is_the_number_typed_never_a_position_in_a_list(
     signal_relais: Relais, signal_cli: FakeSignalCli
 ) -> None:
-    signal_cli.send_text(ANA, "offer")
-    await signal_cli.wait_for_text(ANA, "Task 7")
-    signal_cli.send_text(ANA, "count")
-    await signal_cli.wait_for_text(ANA, "How many doors")
-    signal_cli.send_text(ANA, "2")
-    await signal_cli.wait_for_text(ANA, "Counted 2")
-    # "cancel" without its slash stops a flow, as /cancel does.
-    signal_cli.send_text(ANA, "count")
-    signal_cli.send_text(ANA, "Cancel")
-    await signal_cli.wait_for_text(ANA, "Annulé. Rien de plus n'a été enregistré.")
-    counted = [m.message for m in signal_cli.messages_to(ANA) if m.message.startswith("Counted")]
-    assert counted == ["Counted 2"]  # "Cancel" was not taken for an answer
+    await ana_joined(signal_relais)
+    await a_task(signal_relais, kind="text", title="Écrire à des amis")
+    signal_cli.send_text(ANA, "task")
+    await signal_cli.wait_for_text(ANA, "Écrire à des amis")
+    signal_cli.send_text(ANA, "1")
+    await signal_cli.wait_for_text(ANA, "Voici quoi faire")
+    signal_cli.send_text(ANA, "1")  # Done
+    question = await signal_cli.wait_for_text(ANA, "À combien de personnes")
+    assert "1." not in question.message  # no list of numbers to pick from
+    signal_cli.send_text(ANA, "²")
+    await signal_cli.wait_for_text(ANA, "nombre entier")
+    signal_cli.send_text(ANA, "3")
+    await signal_cli.wait_for_text(ANA, "+1 point")
+    reached = await services_of(signal_relais).db.fetch_value("SELECT people_reached FROM outcomes")
+    assert reached == 3
+
+
+async def test_each_card_on_screen_is_answered_by_letter_or_by_quoting_it(
+    signal_relais: Relais, signal_cli: FakeSignalCli
+) -> None:
+    await ana_joined(signal_relais)
+    first = await a_task(signal_relais, title="Coller une affiche")
+    second = await a_task(signal_relais, title="Distribuer des tracts")
+    services = services_of(signal_relais)
+    volunteer = await services.volunteers.by_identity("signal", ANA)
+    assert volunteer is not None
+    await services.tasks.accept(volunteer.id, first.id)
+    await services.tasks.accept(volunteer.id, second.id)
+    signal_cli.send_text(ANA, "mytasks")
+    card_a = await signal_cli.wait_for_text(ANA, "Coller une affiche")
+    card_b = await signal_cli.wait_for_text(ANA, "Distribuer des tracts")
+    assert "A1. ✅ Fait" in card_a.message and "B1. ✅ Fait" in card_b.message
+    # "A2" reaches the older card (Can't on the poster), and Relais says which it took.
+    signal_cli.send_text(ANA, "A2")
+    gave_up = await signal_cli.wait_for_text(ANA, "Pas de souci")
+    assert gave_up.message.startswith("↪ A2 · Impossible")
+    # Quoting the other card answers that one, whatever the number's letter.
+    signal_cli.send_text(ANA, "1", quote=card_b.timestamp)
+    await signal_cli.wait_for_text(ANA, "+1 point")
+    rows = await services.db.fetch_all("SELECT task_id, state FROM assignments ORDER BY task_id")
+    assert [(r["task_id"], r["state"]) for r in rows] == [
+        (first.id, "cant"),
+        (second.id, "done"),
+    ]
 
 
 async def test_numbered_choices_survive_a_restart(
@@ -223,61 +262,80 @@ async def test_numbered_choices_survive_a_restart(
     env = signal_env(signal_cli, tmp_path / "relais.sqlite3")
     async with running_relais(env, clock) as relais:
         await signal_cli.wait_for_connections(1)
+        await ana_joined(relais)
+        await a_task(relais)
+        await a_task(relais, title="Distribuer des tracts")
         await offer_to(relais, ANA)
-        await signal_cli.wait_for_text(ANA, "Task 7")
+        await signal_cli.wait_for_text(ANA, "Coller une affiche")
         assert await settled_statuses(relais) == ["sent"]
-    async with running_relais(env, clock):
+    async with running_relais(env, clock) as relais:
         await signal_cli.wait_for_connections(2)
         signal_cli.send_text(ANA, "2")
-        await signal_cli.wait_for_text(ANA, "Skipped task 7.")
+        await signal_cli.wait_for_text(ANA, "Distribuer des tracts")
+        # A letter nothing on screen has: expired, nothing changed.
+        signal_cli.send_text(ANA, "K3")
+        await signal_cli.wait_for_text(ANA, "Ce choix a expiré")
+
+
+async def test_a_number_with_nothing_on_screen_says_the_choice_expired(
+    signal_relais: Relais, signal_cli: FakeSignalCli
+) -> None:
+    await ana_joined(signal_relais)
+    signal_cli.send_text(ANA, "1")
+    await signal_cli.wait_for_text(ANA, "Ce choix a expiré. Rien n'a été modifié.")
 
 
 # -- requests and files -----------------------------------------------------------------
 
 
-async def test_a_location_request_accepts_coordinates_a_map_link_or_a_postcode(
+async def test_a_location_request_accepts_coordinates_or_a_map_link(
     signal_relais: Relais, signal_cli: FakeSignalCli
 ) -> None:
-    signal_cli.send_text(ANA, "where")
-    question = await signal_cli.wait_for_text(ANA, "Where are you?")
+    await ana_joined(signal_relais)
+    signal_cli.send_text(ANA, "profile")
+    await signal_cli.wait_for_text(ANA, "Votre profil")
+    signal_cli.send_text(ANA, "secteur")
+    question = await signal_cli.wait_for_text(ANA, "code postal")
     assert "(envoyez votre position, ou tapez votre code postal)" in question.message
     signal_cli.send_text(ANA, "48,8566 ; 2,3522")
-    await signal_cli.wait_for_text(ANA, "Location 48.86, 2.35")
-    signal_cli.send_text(ANA, "where")
-    signal_cli.send_text(ANA, "https://maps.google.com/maps?q=45.7640%2C4.8357")
-    await signal_cli.wait_for_text(ANA, "Location 45.76, 4.84")
-    signal_cli.send_text(ANA, "where")
-    signal_cli.send_text(ANA, "75011")
-    await signal_cli.wait_for_text(ANA, "Place 75011")
+    await signal_cli.wait_for_text(ANA, "Secteur : position partagée")
+    volunteer = await services_of(signal_relais).volunteers.by_identity("signal", ANA)
+    assert volunteer is not None and round(volunteer.latitude or 0, 2) == 48.86
 
 
-async def test_a_phone_request_takes_a_typed_number_or_ones_own_contact_card(
-    signal_relais: Relais, signal_cli: FakeSignalCli
-) -> None:
-    signal_cli.send_text(ANA, "phone")
-    question = await signal_cli.wait_for_text(ANA, "Your number?")
-    assert "(tapez votre numéro de téléphone)" in question.message
-    signal_cli.send_text(ANA, "06 12 34 56 78")
-    await signal_cli.wait_for_text(ANA, "Phone 06 12 34 56 78")
-    card = [{"phone": [{"value": "+33 6 99 99 99 99", "type": "MOBILE"}]}]
-    signal_cli.send_text(ANA, "phone", number="+33699999999")
-    signal_cli.send_text(ANA, "", number="+33699999999", contacts=card)
-    await signal_cli.wait_for_text(ANA, "Phone +33 6 99 99 99 99")
+def test_a_phone_request_takes_a_typed_number_or_ones_own_contact_card() -> None:
+    from bot.transports.numbered import Board
+
+    asked = Board(request="contact")
+
+    def message(text: str = "", **data: object) -> dict[str, object]:
+        return {
+            "sourceUuid": ANA,
+            "sourceNumber": "+33699999999",
+            "timestamp": 1,
+            "dataMessage": {"timestamp": 1, "message": text, **data},
+        }
+
+    typed = to_inbound(message("06 12 34 56 78"), shown=asked)
+    assert typed is not None and typed.contact_phone == "06 12 34 56 78"
+    own = [{"phone": [{"value": "+33 6 99 99 99 99", "type": "MOBILE"}]}]
+    card = to_inbound(message(contacts=own), shown=asked)
+    assert card is not None and card.contact_phone == "+33 6 99 99 99 99"
     # Someone else's card is just text, not the sender's own number.
-    signal_cli.send_text(ANA, "phone", number="+33699999999")
     other = [{"phone": [{"value": "+33 7 00 00 00 00"}]}]
-    signal_cli.send_text(ANA, "", number="+33699999999", contacts=other)
-    await signal_cli.wait_for_text(ANA, "Text +33 7 00 00 00 00")
+    card = to_inbound(message(contacts=other), shown=asked)
+    assert card is not None and card.contact_phone == "" and card.text == "+33 7 00 00 00 00"
 
 
 async def test_a_chart_goes_out_as_a_picture_attachment(
     signal_relais: Relais, signal_cli: FakeSignalCli
 ) -> None:
-    signal_cli.send_text(ANA, "chart")
-    sent = await signal_cli.wait_for_text(ANA, "Your chart")
-    assert sent.message == "Your chart"
-    assert sent.text_styles == ["5:5:BOLD"]
-    assert sent.attachments == [("image/png", "chart.png", signal_demo_flow.PNG)]
+    signal_cli.send_text(ADMIN_UUID, "report", number=ADMIN_NUMBER)
+    await signal_cli.wait_for_text(ADMIN_UUID, "Graphique")
+    signal_cli.send_text(ADMIN_UUID, "graphique", number=ADMIN_NUMBER)
+    sent = await signal_cli.wait_for(lambda m: bool(m.attachments))
+    assert sent.attachments[0][0] == "image/png"
+    assert sent.attachments[0][2].startswith(b"\x89PNG")
 
 
 # -- limits and faults ------------------------------------------------------------------
@@ -291,7 +349,7 @@ async def test_a_broadcast_pauses_on_a_rate_limit_and_resumes(
     await offer_to(signal_relais, *people)
     async with time_passing(clock):
         for person in people:
-            await signal_cli.wait_for_text(person, "Task 7")
+            await signal_cli.wait_for_text(person, "Coller une affiche")
     assert await settled_statuses(signal_relais) == ["sent"] * 4
     # Nothing was tried during the pause: one refusal, then one message per person.
     assert [m.error for m in signal_cli.sent] == ["rate_limit", "", "", "", ""]
@@ -301,14 +359,16 @@ async def test_a_broadcast_pauses_on_a_rate_limit_and_resumes(
 async def test_a_reply_refused_by_a_rate_limit_comes_later_through_the_outbox(
     signal_relais: Relais, signal_cli: FakeSignalCli, clock: FakeClock
 ) -> None:
+    await ana_joined(signal_relais)
+    await a_task(signal_relais)
     signal_cli.fail_next("rate_limit", retry_after=1)
-    signal_cli.send_text(ANA, "offer")
+    signal_cli.send_text(ANA, "task")
     async with time_passing(clock):
-        await signal_cli.wait_for_text(ANA, "Task 7")
-    signal_cli.send_text(ANA, "accept")
-    await signal_cli.wait_for_text(ANA, "Accepted task 7")
+        await signal_cli.wait_for_text(ANA, "Coller une affiche")
+    signal_cli.send_text(ANA, "accepter")
+    await signal_cli.wait_for_text(ANA, "Voici quoi faire")
     # Refused once, then delivered once: nothing dropped, nothing doubled.
-    offers = [m.error for m in signal_cli.sent if "Task 7" in m.message]
+    offers = [m.error for m in signal_cli.sent if "prochaine tâche" in m.message]
     assert offers == ["rate_limit", ""]
 
 
@@ -332,7 +392,7 @@ async def test_an_unregistered_recipient_is_marked_unreachable(
     signal_cli.unregistered.add(BOB)
     await offer_to(signal_relais, BOB, ref=1)
     await offer_to(signal_relais, BOB, ANA, ref=2)
-    await signal_cli.wait_for_text(ANA, "Task 7")
+    await signal_cli.wait_for_text(ANA, "Coller une affiche")
     assert [m.error for m in signal_cli.sent if m.recipient == BOB] == ["unregistered"]
     assert await settled_statuses(signal_relais) == ["blocked", "blocked", "sent"]
     assert await services.volunteers.addresses(gone.id) == []
@@ -362,8 +422,8 @@ async def test_a_captcha_pauses_signal_and_tells_the_admins_once(
         )
         assert "https://signalcaptchas.org/challenge/generate.html" in (notice.text or "")
         async with time_passing(clock):
-            await signal_cli.wait_for_text(ANA, "Task 7")
-            await signal_cli.wait_for_text(BOB, "Task 7")
+            await signal_cli.wait_for_text(ANA, "Coller une affiche")
+            await signal_cli.wait_for_text(BOB, "Coller une affiche")
         assert [m.error for m in signal_cli.sent][:2] == ["captcha", "captcha"]
         notices = [c for c in bot_api.messages_to(1) if "CAPTCHA" in (c.text or "")]
         assert len(notices) == 1
@@ -393,7 +453,7 @@ async def test_when_signal_cli_is_down_telegram_works_and_signal_waits(
         assert await outbox_statuses(relais) in (["pending"], ["sending"])
         await signal_cli.come_back()
         async with time_passing(clock):
-            await signal_cli.wait_for_text(ANA, "Task 7", timeout=10)
+            await signal_cli.wait_for_text(ANA, "Coller une affiche", timeout=10)
         await signal_cli.wait_for_connections(2, timeout=10)
         assert await settled_statuses(relais) == ["sent"]
 
@@ -409,8 +469,8 @@ async def test_an_urgent_notice_jumps_the_signal_queue(
         [Envelope("alert", "signal", BOB, Outbound("Alerte : riposte"), priority=URGENT)]
     )
     async with time_passing(clock):
-        await signal_cli.wait_for_text(ANA, "Task 7")
-        await signal_cli.wait_for_text(BOB, "Task 7")
+        await signal_cli.wait_for_text(ANA, "Coller une affiche")
+        await signal_cli.wait_for_text(BOB, "Coller une affiche")
     delivered = [m.message.split("\n")[0] for m in signal_cli.sent if m.ok]
     assert delivered[0] == "Alerte : riposte"
 

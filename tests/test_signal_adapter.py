@@ -18,7 +18,6 @@ from bot.config import ConfigError, Settings
 from bot.messaging import Choice, Outbound, choices
 from bot.services import Services
 from bot.storage.db import Database, available_migrations
-from bot.storage.numbered import Shown
 from bot.transports import (
     PermanentFailure,
     RateLimited,
@@ -27,7 +26,7 @@ from bot.transports import (
     signal_client,
 )
 from bot.transports import signal as signal_transport
-from bot.transports.numbered import resolve_numbered
+from bot.transports.numbered import Board, Offer, resolve_numbered
 from bot.transports.signal import (
     Captcha,
     SignalTransport,
@@ -119,7 +118,7 @@ def test_a_command_word_gets_its_slash_but_other_text_does_not() -> None:
 def test_a_shown_choice_wins_over_a_command_word() -> None:
     env = envelope()
     env["dataMessage"]["message"] = "help"
-    shown = Shown(("x:help:1", "x:skip:1"), ("Help", "Skip"))
+    shown = Board((Offer("A", "1", ("x:help:1", "x:skip:1"), ("Help", "Skip")),))
     inbound = to_inbound(env, commands={"help"}, shown=shown)
     assert inbound is not None and inbound.choice == "x:help:1"
 

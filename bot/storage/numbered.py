@@ -3,59 +3,53 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import aiosqlite
 
 from bot.clock import from_iso, to_iso
 from bot.storage.db import Database
 from bot.storage.personal_data import register_personal_data
+from bot.transports.numbered import Board, Offer
 
 # After this long, a bare "2" is just text again.
 SHOWN_LIFETIME = timedelta(days=2)
 
 
-@dataclass(frozen=True, slots=True)
-class Shown:
-    """What a chat was last offered: choice payloads and labels in order, a pending request."""
-
-    payloads: tuple[str, ...] = ()
-    labels: tuple[str, ...] = ()
-    request: str = ""
-
-    def __bool__(self) -> bool:
-        return bool(self.payloads or self.request)
-
-
 class ShownChoicesRepository:
-    """Remembers, per chat, what the numbers in the last message stood for."""
+    """Remembers, per chat, what the numbers and letters on screen stand for."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def get(self, channel: str, chat_id: str, now: datetime) -> Shown:
+    async def get(self, channel: str, chat_id: str, now: datetime) -> Board:
         row = await self.db.fetch_one(
             "SELECT choices, request, updated_at FROM numbered_choices"
             " WHERE channel = ? AND chat_id = ?",
             (channel, chat_id),
         )
         if row is None or from_iso(row["updated_at"]) + SHOWN_LIFETIME <= now:
-            return Shown()
-        pairs = json.loads(row["choices"])
-        return Shown(
-            tuple(str(p) for p, _ in pairs), tuple(str(label) for _, label in pairs), row["request"]
-        )
+            return Board()
+        return _board(json.loads(row["choices"]), row["request"])
 
-    async def put(self, channel: str, chat_id: str, shown: Shown, now: datetime) -> None:
-        """Replace what the chat was offered; an empty Shown forgets it."""
+    async def put(self, channel: str, chat_id: str, board: Board, now: datetime) -> None:
+        """Replace what the chat has on screen; an empty Board forgets it."""
         async with self.db.transaction() as tx:
-            if not shown:
+            if not board:
                 await tx.execute(
                     "DELETE FROM numbered_choices WHERE channel = ? AND chat_id = ?",
                     (channel, chat_id),
                 )
                 return
+            offers = [
+                {
+                    "tag": o.tag,
+                    "id": o.message_id,
+                    "choices": list(zip(o.payloads, o.labels, strict=True)),
+                }
+                for o in board.offers
+            ]
             await tx.execute(
                 "INSERT INTO numbered_choices (channel, chat_id, choices, request, updated_at)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, chat_id) DO UPDATE SET"
@@ -64,8 +58,8 @@ class ShownChoicesRepository:
                 (
                     channel,
                     chat_id,
-                    json.dumps(list(zip(shown.payloads, shown.labels, strict=True))),
-                    shown.request,
+                    json.dumps({"offers": offers, "answer": board.answer}, ensure_ascii=False),
+                    board.request,
                     to_iso(now),
                 ),
             )
@@ -85,7 +79,9 @@ async def _export_shown(db: Database, volunteer_id: int) -> list[dict[str, objec
         " ON i.channel = n.channel AND i.chat_id = n.chat_id WHERE i.volunteer_id = ?",
         (volunteer_id,),
     )
-    return [{"messenger": r["channel"], "last_choices": json.loads(r["choices"])} for r in rows]
+    return [
+        {"messenger": r["channel"], "choices_on_screen": json.loads(r["choices"])} for r in rows
+    ]
 
 
 async def _erase_shown(tx: aiosqlite.Connection, volunteer_id: int, now: datetime) -> None:
@@ -98,3 +94,20 @@ async def _erase_shown(tx: aiosqlite.Connection, volunteer_id: int, now: datetim
 
 
 register_personal_data("numbered_choices", _export_shown, _erase_shown)
+
+
+def _board(stored: Any, request: str) -> Board:
+    """A board read back; a list of [payload, label] pairs is how one message was kept
+    before letters existed."""
+    if isinstance(stored, list):
+        stored = {"offers": [{"tag": "A", "id": "", "choices": stored}] if stored else []}
+    offers = tuple(
+        Offer(
+            str(o["tag"]),
+            str(o.get("id", "")),
+            tuple(str(p) for p, _label in o["choices"]),
+            tuple(str(label) for _p, label in o["choices"]),
+        )
+        for o in stored.get("offers", [])
+    )
+    return Board(offers, str(stored.get("answer", "")), request or "")

@@ -1,7 +1,9 @@
 """The console chat: talk to Relais in a terminal, offline, on the same database.
 
 You are user 1 (an admin). `/as 42` becomes user 42, `/as 42 en` speaks English.
-Buttons appear as a numbered list: reply with the number. Messages the system sends to
+Buttons appear as numbered lists, lettered per message ("A1.", "B2."): reply with the
+number (the newest message), with letter and number, or with the choice's word. What the
+numbers stand for is kept in the database, as on Signal. Messages the system sends to
 other people are printed too, marked with who they are for.
 """
 
@@ -12,11 +14,15 @@ import itertools
 import re
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.clock import Clock, SystemClock
 from bot.messaging import Inbound, Outbound
-from bot.transports.numbered import choice_labels, render_numbered, resolve_numbered
+from bot.storage.numbered import ShownChoicesRepository
+from bot.text import esc
+from bot.transports.numbered import Board, acted_on, read, render_numbered
 
 CHANNEL = "console"
 _LOCATION_RE = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*[, ]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
@@ -35,6 +41,8 @@ class ConsoleTransport:
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
         files_dir: Path = Path("data/console"),
+        boards: ShownChoicesRepository | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.dispatch = dispatch
         self.user_id = "1"
@@ -42,8 +50,9 @@ class ConsoleTransport:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.files_dir = files_dir
-        self._payloads: dict[str, tuple[list[str], list[str]]] = {}
-        self._requests: dict[str, str] = {}
+        self.boards = boards
+        self.clock = clock or SystemClock()
+        self._boards: dict[str, Board] = {}
         self._ids = itertools.count(1)
         self.closed = asyncio.Event()
         # Set by the app: answers take their turn in the console's lane like on a messenger.
@@ -76,10 +85,19 @@ class ConsoleTransport:
             self._switch(line)
             return
         chat = self.user_id
-        inbound = self._inbound(line, chat)
-        for outbound in await self.dispatch(inbound):
+        board = await self._board(chat)
+        inbound = self._inbound(line, chat, board)
+        replies = await self.dispatch(inbound)
+        offer = board.find(tag=inbound.offer) if inbound.offer else None
+        if offer is not None and len(board.offers) > 1 and replies:
+            # Several lists on screen: say which one the answer was taken for.
+            note = esc(acted_on(offer, inbound.choice))
+            replies[0] = replace(replies[0], text=note + "\n" + replies[0].text)
+        if offer is not None and any(o.edit for o in replies):
+            await self._keep(chat, board.without(offer.tag))  # the answer replaces it
+        for outbound in replies:
             if self.send_reply is None:
-                self._show(chat, outbound, incoming=True)
+                await self.deliver(chat, outbound)
             else:
                 await self.send_reply(chat, outbound)
 
@@ -93,7 +111,7 @@ class ConsoleTransport:
         else:
             self._print("— usage: /as <numeric id> [fr|en]")
 
-    def _inbound(self, line: str, chat: str) -> Inbound:
+    def _inbound(self, line: str, chat: str, board: Board) -> Inbound:
         base: dict[str, Any] = {
             "channel": CHANNEL,
             "user_id": self.user_id,
@@ -102,34 +120,52 @@ class ConsoleTransport:
             "language_code": self.language,
             "update_key": f"{chat}:{next(self._ids)}:{id(self)}",
         }
-        payloads, labels = self._payloads.get(chat, ([], []))
-        choice = resolve_numbered(line, payloads, labels) if payloads else ""
-        if choice:
-            return Inbound(**base, choice=choice)
-        request = self._requests.get(chat)
-        if request == "location" and (match := _LOCATION_RE.match(line)):
+        if line.startswith("/"):
+            return Inbound(**base, text=line)
+        reading = read(line, board)
+        if reading.choice and reading.offer is not None:
+            return Inbound(**base, choice=reading.choice, offer=reading.offer.tag)
+        if board.request == "location" and (match := _LOCATION_RE.match(line)):
             return Inbound(**base, location=(float(match[1]), float(match[2])))
-        if request == "contact" and re.fullmatch(r"\+?[\d\s.-]{6,20}", line.strip()):
+        if board.request == "contact" and re.fullmatch(r"\+?[\d\s.-]{6,20}", line.strip()):
             return Inbound(**base, contact_phone=line.strip())
-        return Inbound(**base, text=line)
+        return Inbound(**base, text=line, stale_choice=reading.stale)
 
-    def _show(self, chat: str, outbound: Outbound, *, incoming: bool) -> None:
-        text, payloads = render_numbered(outbound)
+    def _show(
+        self, chat: str, outbound: Outbound, board: Board, *, incoming: bool
+    ) -> tuple[Board, str]:
+        """Print one message; the board once it is on screen, and the message's id."""
+        tag = board.next_tag() if any(not c.url for row in outbound.choices for c in row) else ""
+        text, _payloads = render_numbered(outbound, tag)
         if outbound.attachment:
             self.files_dir.mkdir(parents=True, exist_ok=True)
             path = self.files_dir / outbound.attachment.filename
             path.write_bytes(outbound.attachment.content)
             text = f"{text}\n[{outbound.attachment.kind}: {path}]".strip()
-        if chat == self.user_id:
-            self._payloads[chat] = (payloads, choice_labels(outbound))
-            self._requests[chat] = outbound.request or ""
         prefix = "relais> " if incoming else f"relais → user {chat}> "
         self._print(prefix + text.replace("\n", "\n        "))
+        message_id = str(next(self._ids))
+        return board.shown(outbound, message_id, tag), message_id
 
     async def deliver(self, chat_id: str, outbound: Outbound) -> str:
         """Print a message the system sends (broadcast, offer, alert)."""
-        self._show(chat_id, outbound, incoming=chat_id == self.user_id)
-        return str(next(self._ids))
+        board = await self._board(chat_id)
+        board, message_id = self._show(chat_id, outbound, board, incoming=chat_id == self.user_id)
+        await self._keep(chat_id, board)
+        return message_id
+
+    async def _board(self, chat: str) -> Board:
+        if chat not in self._boards:
+            stored = self.boards and await self.boards.get(CHANNEL, chat, self.clock.now())
+            self._boards[chat] = stored or Board()
+        return self._boards[chat]
+
+    async def _keep(self, chat: str, board: Board) -> None:
+        if self._boards.get(chat) == board:
+            return
+        self._boards[chat] = board
+        if self.boards is not None:
+            await self.boards.put(CHANNEL, chat, board, self.clock.now())
 
     def _prompt(self) -> None:
         self.stdout.write(f"user {self.user_id}> ")

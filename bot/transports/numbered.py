@@ -1,23 +1,152 @@
-"""Choices as a numbered list, for messengers without buttons (Signal, the console)."""
+"""Choices as numbered lists, for messengers without buttons (Signal, the console).
+
+Every message with choices gets a letter, and its choices are numbered with it: "B1.",
+"B2." A person answers with the number alone ("2" is the newest message's second choice),
+with letter and number ("A1" reaches an older message still on screen), with the choice's
+own word ("accept"), or on Signal by quoting the message. Choices stay answerable while
+the person types other things (a wrong answer, a question): only newer messages with
+choices push the oldest out. When a question waits for a typed number, a bare number is
+that number, never a position in a list. What the numbers stood for is kept per chat in
+the database (`Board`), so a restart between question and answer changes nothing; a
+letter or number that stands for nothing known any more is answered as expired.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 from bot.i18n import _, use_language
 from bot.messaging import Outbound
 from bot.text import to_plain
 
+# How many messages with choices stay answerable in one chat.
+LIVE_OFFERS = 6
+TAGS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O: they read as 1 and 0
+_TAGGED = re.compile(r"^([A-HJ-NP-Za-hj-np-z])\s?-?\s?(\d{1,2})[.)]?$")
 
-def render_numbered(outbound: Outbound) -> tuple[str, list[str]]:
-    """Plain text with the choices numbered, and the payloads in the same order; the hints
-    in the reader's language."""
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """One message with choices as it was shown: its letter, messenger id, payloads, labels."""
+
+    tag: str
+    message_id: str
+    payloads: tuple[str, ...]
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    """What a chat has on screen: the answerable messages (newest last) and what the
+    newest question takes typed (`answer`) or asks for (`request`: location, contact)."""
+
+    offers: tuple[Offer, ...] = ()
+    answer: str = ""
+    request: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.offers or self.answer or self.request)
+
+    def next_tag(self) -> str:
+        """The letter for the next message with choices (after the newest one's)."""
+        if not self.offers:
+            return TAGS[0]
+        used = {o.tag for o in self.offers}
+        start = TAGS.index(self.offers[-1].tag) + 1 if self.offers[-1].tag in TAGS else 0
+        for step in range(len(TAGS)):
+            tag = TAGS[(start + step) % len(TAGS)]
+            if tag not in used:
+                return tag
+        return TAGS[start % len(TAGS)]
+
+    def shown(self, outbound: Outbound, message_id: str, tag: str = "") -> Board:
+        """The board once `outbound` is on screen. A message with choices adds an offer; a
+        question without them changes what is typed; anything else leaves it as it is."""
+        payloads = tuple(c.data for row in outbound.choices for c in row if not c.url)
+        if payloads:
+            offer = Offer(
+                tag or self.next_tag(), message_id, payloads, tuple(choice_labels(outbound))
+            )
+            kept = tuple(o for o in self.offers if o.tag != offer.tag)[-(LIVE_OFFERS - 1) :]
+            return Board((*kept, offer), outbound.answer, outbound.request or "")
+        if outbound.answer or outbound.request:
+            return replace(self, answer=outbound.answer, request=outbound.request or "")
+        return self
+
+    def without(self, tag: str) -> Board:
+        """The board once the message `tag` is replaced (its button's answer edits it)."""
+        return replace(self, offers=tuple(o for o in self.offers if o.tag != tag))
+
+    def find(self, tag: str = "", message_id: str = "") -> Offer | None:
+        for offer in self.offers:
+            if (tag and offer.tag == tag.upper()) or (
+                message_id and offer.message_id == message_id
+            ):
+                return offer
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """How a typed line reads against the board: a choice (with the offer it came from),
+    plain text, or a reference to a choice that is no longer known (`stale`)."""
+
+    choice: str = ""
+    offer: Offer | None = None
+    stale: bool = False
+
+
+def read(text: str, board: Board, quoted: str = "") -> Reading:
+    """What a line typed in a chat means, given what the chat has on screen.
+
+    `quoted` is the messenger id of the message the person quoted (Signal), if any.
+    """
+    answer = _words(text.replace("\ufe0f", "").replace("\u20e3", ""))
+    if quoted:
+        offer = board.find(message_id=quoted)
+        if offer is None:
+            return Reading(stale=_looks_like_a_choice(answer))
+        choice = resolve_numbered(text, list(offer.payloads), list(offer.labels))
+        return Reading(choice, offer) if choice else Reading()
+    if match := _TAGGED.match(text.strip()):
+        offer = board.find(tag=match[1])
+        if offer is not None:
+            index = int(match[2])
+            if 1 <= index <= len(offer.payloads):
+                return Reading(offer.payloads[index - 1], offer)
+            return Reading()
+        # A letter and a number where a text is expected can be a text ("B2" as a name).
+        return Reading(stale=board.answer != "text")
+    newest = board.offers[-1] if board.offers else None
+    if answer.isdigit() and answer.isascii():
+        if board.answer == "number":
+            return Reading()  # a count: the number itself, never a position in a list
+        if newest is None:
+            return Reading(stale=len(answer) <= 2 and not board.answer)
+        choice = resolve_numbered(answer, list(newest.payloads), list(newest.labels))
+        return Reading(choice, newest) if choice else Reading()
+    if newest is not None:
+        choice = resolve_numbered(text, list(newest.payloads), list(newest.labels))
+        if choice:
+            return Reading(choice, newest)
+    return Reading()
+
+
+def _looks_like_a_choice(answer: str) -> bool:
+    return answer.isdigit() and len(answer) <= 2
+
+
+def render_numbered(outbound: Outbound, tag: str = "") -> tuple[str, list[str]]:
+    """Plain text with the choices numbered (after `tag`), and the payloads in order; the
+    hints in the reader's language."""
     with use_language(outbound.language):
-        return _render(outbound)
+        return _render(outbound, tag)
 
 
-def _render(outbound: Outbound) -> tuple[str, list[str]]:
+def _render(outbound: Outbound, tag: str) -> tuple[str, list[str]]:
     text = to_plain(outbound.text)
     payloads: list[str] = []
     lines: list[str] = []
@@ -27,7 +156,7 @@ def _render(outbound: Outbound) -> tuple[str, list[str]]:
                 lines.append(f"• {choice.label}: {choice.url}")
                 continue
             payloads.append(choice.data)
-            lines.append(f"{len(payloads)}. {choice.label}")
+            lines.append(f"{tag}{len(payloads)}. {choice.label}")
     if lines:
         text = f"{text}\n\n" + "\n".join(lines) if text else "\n".join(lines)
         if payloads:
@@ -37,6 +166,12 @@ def _render(outbound: Outbound) -> tuple[str, list[str]]:
     elif outbound.request == "contact":
         text += "\n" + _("(type your phone number)")
     return text, payloads
+
+
+def acted_on(offer: Offer, choice: str) -> str:
+    """A line saying which message and choice a typed answer was taken for ("↪ B2 · Pause")."""
+    index = offer.payloads.index(choice) if choice in offer.payloads else 0
+    return f"↪ {offer.tag}{index + 1} · {offer.labels[index] if offer.labels else ''}".rstrip()
 
 
 def resolve_numbered(text: str, payloads: list[str], labels: list[str] | None = None) -> str:
@@ -73,3 +208,15 @@ def _words(text: str) -> str:
 def choice_labels(outbound: Outbound) -> list[str]:
     """Labels of the non-link choices, in the same order as `render_numbered` payloads."""
     return [c.label for row in outbound.choices for c in row if not c.url]
+
+
+def board_after(
+    board: Board, shown: Iterable[tuple[Outbound, str, str]], replaced: str = ""
+) -> Board:
+    """The board after a reply: `replaced` is the tag of the message the answer edits (its
+    choices are used up), `shown` the messages sent with their ids and tags."""
+    if replaced:
+        board = board.without(replaced)
+    for outbound, message_id, tag in shown:
+        board = board.shown(outbound, message_id, tag)
+    return board

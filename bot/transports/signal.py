@@ -1,14 +1,16 @@
 """Signal, through signal-cli's JSON-RPC daemon: envelopes in as Inbound, Outbound rendered out.
 
-Signal has no buttons, so choices go out as a numbered list and the reply "2" (or the
-choice's own word) comes back as the second choice's payload. What each chat was last
-offered is kept in memory and in the database (`numbered_choices`), so a restart between
-the question and the answer changes nothing. Commands work with or without the slash in
-private chats ("help" is /help); in groups only "/help" counts, so that conversation
-among members does not wake the bot. Requests for a location or a phone number become
-text: "48.85, 2.35", a map link or a typed number are read as the answer. Bold, italic and
-code become Signal text styles; files go as attachments; a message the system keeps up to
-date (`edit_message_id`) is edited in place while Signal apps still accept edits.
+Signal has no buttons, so choices go out as numbered lists, lettered per message ("B2."),
+and the reply "2" (the newest message), "B2", the choice's own word, or any number typed
+while quoting the message comes back as that choice's payload (bot/transports/numbered.py).
+What each chat has on screen is kept in memory and in the database (`numbered_choices`),
+so a restart between the question and the answer changes nothing. Commands work with or
+without the slash in private chats ("help" is /help); in groups only "/help" counts, so
+that conversation among members does not wake the bot. Requests for a location or a
+phone number become text: "48.85, 2.35", a map link or a typed number are read as the
+answer. Bold, italic and code become Signal text styles; files go as attachments; a
+message the system keeps up to date (`edit_message_id`) is edited in place while Signal
+apps still accept edits.
 
 Signal's rate limits are unpublished and strict. When it asks us to wait (rate limit,
 CAPTCHA) or signal-cli is down, every send pauses: system messages stay in the outbox
@@ -27,13 +29,13 @@ import mimetypes
 import random
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.clock import Clock, SystemClock
 from bot.messaging import Attachment, Inbound, InboundFile, Outbound
-from bot.storage.numbered import Shown, ShownChoicesRepository
-from bot.text import clean, clean_name, split_text, to_plain
+from bot.storage.numbered import ShownChoicesRepository
+from bot.text import clean, clean_name, esc, split_text, to_plain
 from bot.transports import (
     PermanentFailure,
     RateLimited,
@@ -41,7 +43,7 @@ from bot.transports import (
     UncertainDelivery,
     Unreachable,
 )
-from bot.transports.numbered import choice_labels, render_numbered, resolve_numbered
+from bot.transports.numbered import Board, acted_on, read, render_numbered
 from bot.transports.signal_client import (
     RpcError,
     SignalCliDown,
@@ -93,7 +95,7 @@ def to_inbound(
     *,
     account: str = "",
     commands: Iterable[str] = (),
-    shown: Shown | None = None,
+    shown: Board | None = None,
 ) -> Inbound | None:
     """The neutral form of a signal-cli envelope, or None for what Relais ignores
     (receipts, typing, our own messages synced from other devices, empty messages)."""
@@ -118,7 +120,7 @@ def to_inbound(
         "message_id": str(data.get("timestamp") or envelope.get("timestamp") or ""),
     }
     text = str(data.get("message") or "").strip()
-    shown = shown or Shown()
+    shown = shown or Board()
     contact = _shared_phone(data)
     if contact and shown.request == "contact":
         # Only a person's own number counts as theirs (as on Telegram).
@@ -134,10 +136,9 @@ def to_inbound(
         return Inbound(**base, text=text)
     if not private:
         return None  # members talking among themselves; only "/command" is for Relais
-    if shown.payloads:
-        choice = resolve_numbered(text, list(shown.payloads), list(shown.labels))
-        if choice:
-            return Inbound(**base, choice=choice)
+    reading = read(text, shown, _quoted(data))
+    if reading.choice and reading.offer is not None:
+        return Inbound(**base, choice=reading.choice, offer=reading.offer.tag)
     if _is_command(text, commands):
         return Inbound(**base, text="/" + text)
     if match := _MAP_LINK_RE.search(text):
@@ -148,7 +149,13 @@ def to_inbound(
             return Inbound(**base, location=(latitude, longitude))
     if shown.request == "contact" and _PHONE_RE.match(text) and len(_digits(text)) >= 6:
         return Inbound(**base, contact_phone=text)
-    return Inbound(**base, text=text)
+    return Inbound(**base, text=text, stale_choice=reading.stale)
+
+
+def _quoted(data: dict[str, Any]) -> str:
+    """The timestamp of the message a person quoted (replied to), which is its id."""
+    quote = data.get("quote")
+    return str(quote.get("id") or "") if isinstance(quote, dict) else ""
 
 
 def _attachment(data: dict[str, Any]) -> InboundFile | None:
@@ -190,11 +197,14 @@ def _digits(text: str) -> str:
 # -- outgoing ---------------------------------------------------------------------------
 
 
-def render(outbound: Outbound) -> tuple[list[str], Shown]:
-    """The texts to send (long ones cut at line breaks) and what their numbers stand for."""
-    text, payloads = render_numbered(outbound)
-    shown = Shown(tuple(payloads), tuple(choice_labels(outbound)), outbound.request or "")
-    return split_text(text, MAX_TEXT), shown
+def render(outbound: Outbound, tag: str = "") -> list[str]:
+    """The texts to send (long ones cut at line breaks), the choices numbered after `tag`."""
+    text, _payloads = render_numbered(outbound, tag)
+    return split_text(text, MAX_TEXT)
+
+
+def _has_choices(outbound: Outbound) -> bool:
+    return any(not c.url for row in outbound.choices for c in row)
 
 
 _STYLES = {
@@ -358,7 +368,7 @@ class SignalTransport:
         ) = None
         self.connected = asyncio.Event()
         self.reconnects = 0
-        self._memory: dict[str, Shown] = {}
+        self._memory: dict[str, Board] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: asyncio.Task[None] | None = None
@@ -476,13 +486,23 @@ class SignalTransport:
 
     async def _reply(self, inbound: Inbound, replies: list[Outbound]) -> None:
         chat = inbound.chat_id
+        board = await self._recall(chat) if inbound.private else Board()
+        offer = board.find(tag=inbound.offer) if inbound.offer else None
+        if offer is not None and len(board.offers) > 1 and replies:
+            # Several lists on screen: say which one the answer was taken for.
+            note = esc(acted_on(offer, inbound.choice))
+            replies = [replace(replies[0], text=note + "\n" + replies[0].text), *replies[1:]]
+        if offer is not None and any(o.edit for o in replies):
+            board = board.without(offer.tag)  # the answer replaces that message
         for index, outbound in enumerate(replies):
+            tag = board.next_tag() if _has_choices(outbound) else ""
             try:
+                deliver = functools.partial(self._deliver, chat, outbound, remember=False, tag=tag)
                 if self.send_reply is None:
-                    await self._deliver(chat, outbound, remember=False)
+                    message_id = await deliver()
                 else:
-                    deliver = functools.partial(self._deliver, chat, outbound, remember=False)
-                    await self.send_reply(chat, outbound, deliver)
+                    message_id = await self.send_reply(chat, outbound, deliver)
+                board = board.shown(outbound, message_id, tag)
             except (RateLimited, TransientFailure) as exc:
                 # Signal asks to wait: the rest of the answer goes through the outbox.
                 log.info("reply to a Signal chat queued: %s", exc)
@@ -491,11 +511,9 @@ class SignalTransport:
                 break
             except Exception as exc:
                 log.warning("reply to a Signal chat failed: %s", exc)
-        if inbound.private and replies:
-            # Numbers now mean the choices of this answer; an answer without any clears them
-            # so that a typed "2" reaches the flow as text.
-            offered = [render(o)[1] for o in replies if o.choices or o.request]
-            await self._remember(chat, offered[-1] if offered else Shown())
+        if inbound.private:
+            # Earlier lists stay answerable: an answer without choices changes nothing.
+            await self._remember(chat, board)
 
     async def _queue(self, chat: str, outbound: Outbound) -> None:
         if self.queue_reply is None:
@@ -505,29 +523,29 @@ class SignalTransport:
 
     # -- choices memory -----------------------------------------------------------------
 
-    async def _recall(self, chat: str) -> Shown:
+    async def _recall(self, chat: str) -> Board:
         if chat not in self._memory:
             self._memory[chat] = await self.shown.get(CHANNEL, chat, self.clock.now())
             if len(self._memory) > 10_000:
                 self._memory.pop(next(iter(self._memory)))
         return self._memory[chat]
 
-    async def _remember(self, chat: str, shown: Shown) -> None:
+    async def _remember(self, chat: str, shown: Board) -> None:
         if chat.startswith(GROUP_PREFIX):
             return
-        if not shown and chat in self._memory and not self._memory[chat]:
-            return  # nothing was offered before either: no write
+        if self._memory.get(chat) == shown:
+            return  # nothing changed on screen: no write
         self._memory[chat] = shown
         await self.shown.put(CHANNEL, chat, shown, self.clock.now())
 
     # -- outgoing -----------------------------------------------------------------------
 
-    async def _send(self, chat_id: str, outbound: Outbound) -> str:
+    async def _send(self, chat_id: str, outbound: Outbound, tag: str = "") -> str:
         """Send one Outbound; raises RateLimited, _CaptchaRequired or SignalCliError."""
         remaining = self._paused_until - asyncio.get_running_loop().time()
         if remaining > 0:
             raise RateLimited(remaining, "Signal sends are paused")
-        texts, _shown = render(outbound)
+        texts = render(outbound, tag)
         body, styles = text_styles(outbound.text)
         if len(texts) > 1 or not texts[0].startswith(body):
             styles = []  # offsets would not hold once the text is cut
@@ -590,11 +608,15 @@ class SignalTransport:
         """Send one outbox message, translating signal-cli's answers into outbox outcomes."""
         return await self._deliver(chat_id, outbound, remember=True)
 
-    async def _deliver(self, chat_id: str, outbound: Outbound, *, remember: bool) -> str:
+    async def _deliver(
+        self, chat_id: str, outbound: Outbound, *, remember: bool, tag: str = ""
+    ) -> str:
         if chat_id in self._unregistered:
             raise Unreachable("not on Signal (unregistered)")
+        if remember and _has_choices(outbound) and not chat_id.startswith(GROUP_PREFIX):
+            tag = (await self._recall(chat_id)).next_tag()
         try:
-            message_id = await self._send(chat_id, outbound)
+            message_id = await self._send(chat_id, outbound, tag)
         except Unreachable:
             self._unregistered.add(chat_id)
             raise
@@ -614,8 +636,9 @@ class SignalTransport:
             raise UncertainDelivery(str(exc)) from exc
         except SignalCliError as exc:
             raise TransientFailure(str(exc)) from exc
-        if remember and (outbound.choices or outbound.request):
-            await self._remember(chat_id, render(outbound)[1])
+        if remember and not chat_id.startswith(GROUP_PREFIX):
+            board = await self._recall(chat_id)
+            await self._remember(chat_id, board.shown(outbound, message_id, tag))
         return message_id
 
     async def _captcha(self, captcha: Captcha) -> None:

@@ -10,9 +10,10 @@ It serves the three endpoints of `signal-cli daemon --http`:
 * ``GET /api/v1/check``: 200.
 
 Test side: :meth:`FakeSignalCli.send_text` (a person writes; ``group_id=``, ``contacts=``,
-``timestamp=`` for a replay) and :meth:`enqueue_envelope` (any raw envelope); :attr:`sent`,
-:meth:`messages_to` and :meth:`wait_for_text` (what Relais sent: text, decoded data-URI
-attachments, ``textStyle`` and ``editTimestamp``); :meth:`fail_next` (scripted errors:
+``timestamp=`` for a replay, ``quote=`` to reply to a message) and
+:meth:`enqueue_envelope` (any raw envelope); :attr:`sent`, :meth:`messages_to` and
+:meth:`wait_for_text` (what Relais sent: text, decoded data-URI attachments,
+``textStyle`` and ``editTimestamp``); :meth:`fail_next` (scripted errors:
 ``"rate_limit"`` → -5 with ``RATE_LIMIT_FAILURE`` and ``retryAfterSeconds``, ``"captcha"`` →
 -6 with a challenge token, ``"network"`` → -1 with ``NETWORK_FAILURE``, ``"internal"`` →
 -32603); :attr:`unregistered` (recipients answered -1 with ``UNREGISTERED_FAILURE``);
@@ -141,6 +142,7 @@ class FakeSignalCli:
         timestamp: int | None = None,
         contacts: list[dict[str, Any]] | None = None,
         attachment: tuple[str, str, bytes] | None = None,
+        quote: int | None = None,
     ) -> int:
         """A person writes to the bot; returns the message timestamp (its id).
 
@@ -157,6 +159,9 @@ class FakeSignalCli:
             data["groupInfo"] = {"groupId": group_id, "type": "DELIVER"}
         if contacts:
             data["contacts"] = contacts
+        if quote is not None:
+            # Replying to one of Relais's messages: signal-cli gives its timestamp as the id.
+            data["quote"] = {"id": quote, "author": self.account, "text": "", "attachments": []}
         if attachment is not None:
             filename, content_type, content = attachment
             ident = f"att{stamp}.bin"

@@ -1,0 +1,87 @@
+"""Numbered choices on the console (as on Signal): what a person types after a list.
+
+The console chat is driven line by line through the real router and handlers; what the
+numbers stood for lives in the database, so a new console (a restart) still knows it.
+"""
+
+from __future__ import annotations
+
+import io
+
+from bot.router import FloodGate, Router
+from bot.services import Services
+from bot.storage.tasks import TaskDraft
+from bot.transports.console import ConsoleTransport
+from bot.transports.numbered import Board, Offer, read
+from tests.factories import make_volunteer
+
+
+class Console:
+    """A console chat whose printed lines can be read back."""
+
+    def __init__(self, router: Router, services: Services, user: str = "1") -> None:
+        self.out = io.StringIO()
+        self.console = ConsoleTransport(
+            router.dispatch,
+            "fr",
+            stdout=self.out,
+            boards=services.shown_choices,
+            clock=services.clock,
+        )
+        self.console.user_id = user
+
+    async def type(self, line: str) -> str:
+        """Type a line; what Relais printed in answer."""
+        start = self.out.tell()
+        await self.console.handle_line(line)
+        return self.out.getvalue()[start:]
+
+
+async def test_choices_stay_answerable_after_a_wrong_answer_in_newtask(
+    router: Router, services: Services
+) -> None:
+    router.flood = FloodGate(limit=1000)
+    await make_volunteer(services, "1", channel="console", role="admin")
+    console = Console(router, services)
+    await console.type("/newtask")
+    assert "Pour quelle équipe" in await console.type("1")  # kind: share
+    assert "boutons ci-dessus" in await console.type("deux cents")
+    # Before: the list was forgotten after that answer, and "1" was read as text.
+    assert "titre" in await console.type("1")
+
+
+async def test_a_count_is_typed_and_an_old_list_says_it_expired_after_a_restart(
+    router: Router, services: Services
+) -> None:
+    router.flood = FloodGate(limit=1000)
+    await make_volunteer(services, "5", channel="console")
+    await services.tasks.create(None, TaskDraft(kind="text", title="Écrire à des amis"))
+    console = Console(router, services, "5")
+    card = await console.type("/task")
+    assert "A1. ✅ Accepter" in card
+    await console.type("1")
+    asked = await console.type("1")  # Done
+    assert "À combien de personnes" in asked and "1. 0" not in asked
+    # Before: the list 1. 0  2. 1  3. 2… made "3" store 2.
+    assert "+1 point" in await console.type("3")
+    assert await services.db.fetch_value("SELECT people_reached FROM outcomes") == 3
+    # A new console on the same database (a restart) still knows the lists shown.
+    again = Console(router, services, "5")
+    assert "a expiré" in await again.type("A2")
+    assert "a expiré" in await again.type("Z9")
+
+
+def test_reading_a_line_against_what_is_on_screen() -> None:
+    older = Offer("A", "10", ("t:a", "t:b"), ("Pause", "Modifier"))
+    newer = Offer("B", "11", ("t:c", "t:d"), ("Pause", "Clore"))
+    board = Board((older, newer))
+    assert read("1", board).choice == "t:c"  # the newest
+    assert read("A2", board).choice == "t:b" and read("a 2", board).offer == older
+    assert read("2", board, quoted="10").choice == "t:b"  # quoting the older message
+    assert read("clore", board).choice == "t:d"
+    assert read("C1", board).stale and not read("C1", board).choice
+    assert read("3", board).choice == "" and not read("3", board).stale
+    counting = Board((older,), answer="number")
+    assert read("2", counting).choice == "" and read("A2", counting).choice == "t:b"
+    assert read("1", Board()).stale
+    assert read("1", Board(), quoted="99").stale
