@@ -67,7 +67,7 @@ def use_messenger(channel: str) -> Iterator[None]:
         _buttons.reset(token)
 
 
-def tap(buttons: str, numbers: str) -> str:
+def worded(buttons: str, numbers: str) -> str:
     """The wording for the reader's messenger: `buttons` where there are buttons to tap,
     `numbers` where choices are numbered (both already translated)."""
     return buttons if _buttons.get() else numbers

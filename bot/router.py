@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.clock import from_iso
 from bot.config import Identity
-from bot.i18n import _, current_language, pick_language, set_language, set_messenger, tap
+from bot.i18n import _, current_language, pick_language, set_language, set_messenger, worded
 from bot.messaging import Inbound, Outbound
 from bot.payloads import P, Payload, parse
 from bot.services.people import RANK, VOLUNTEER, Actor, NotAllowed
@@ -349,7 +349,7 @@ class Router:
 def expired() -> Outbound:
     """The answer to a stale, forged or someone else's button (or numbered choice)."""
     return Outbound(
-        tap(
+        worded(
             _("This button has expired. Nothing was changed."),
             _("This choice has expired. Nothing was changed."),
         )

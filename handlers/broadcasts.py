@@ -15,6 +15,7 @@ from bot.i18n import (
     format_datetime,
     language_in_words,
     ngettext,
+    worded,
 )
 from bot.messaging import Choice, Outbound, choices
 from bot.payloads import BroadcastCancel, BroadcastStep, BroadcastTeam, BroadcastVariant
@@ -96,12 +97,20 @@ async def on_step(request: Request) -> Reply:
             return await _take_when(request, text)
     except BroadcastError as exc:
         return Outbound(str(exc))
-    return Outbound(_("Tap one of the buttons above, or /cancel."))
+    return Outbound(
+        worded(
+            _("Tap one of the buttons above, or /cancel."),
+            _("Answer with the number of a choice above, or /cancel."),
+        )
+    )
 
 
 def _ask_buttons(added: int, tasks: bool) -> Outbound:
     if added:
-        text = _("Button added. Send another one, or tap Continue.")
+        text = worded(
+            _("Button added. Send another one, or tap Continue."),
+            _("Button added. Send another one, or answer Continue."),
+        )
     else:
         text = _(
             "Add a button under the message? Send its label then its link, "

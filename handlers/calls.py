@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.i18n import N_, _
+from bot.i18n import N_, _, worded
 from bot.messaging import Outbound, choices
 from bot.payloads import (
     AssignmentTap,
@@ -113,7 +113,11 @@ async def on_call(request: Request) -> Reply:
         if action == "stop":
             await calls.stop(volunteer_id)
             return Outbound(
-                _("Break time. Tap Start calling in /mytasks when you want to go on."), edit=True
+                worded(
+                    _("Break time. Tap Start calling in /mytasks when you want to go on."),
+                    _("Break time. Answer Start calling in /mytasks when you want to go on."),
+                ),
+                edit=True,
             )
         return await _next(request, task, assignment.id, volunteer_id)
     assert isinstance(tap, CallResult | CallBack)

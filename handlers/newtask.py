@@ -10,7 +10,7 @@ from datetime import tzinfo
 from typing import Any
 
 from bot.clock import from_iso, to_iso
-from bot.i18n import N_, _, ngettext
+from bot.i18n import N_, _, ngettext, worded
 from bot.messaging import Outbound, choices
 from bot.payloads import NewTask
 from bot.router import Reply, Request, Router, expired
@@ -289,7 +289,12 @@ async def on_text(request: Request) -> Reply:
                 chosen[kind].append(target)
         return await _advance(request, step, chosen)
     if step in ("kind", "team", "preview"):
-        return Outbound(_("Please tap one of the buttons above, or send /cancel."))
+        return Outbound(
+            worded(
+                _("Please tap one of the buttons above, or send /cancel."),
+                _("Please answer with the number of a choice above, or send /cancel."),
+            )
+        )
     if step == "title":
         if not text or len(text) > 200:
             return Outbound(_("Please send a title of 1 to 200 characters."))

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any, Literal
 
 from bot.config import LANGUAGES
-from bot.i18n import N_, _, language_name, set_language
+from bot.i18n import N_, _, language_name, set_language, worded
 from bot.messaging import Choice, Outbound, choices
 from bot.payloads import Joining
 from bot.router import Reply, Request, Router, expired
@@ -104,7 +104,10 @@ def ask(request: Request, step: str, *, edit: bool = False) -> Outbound:
         text = header + _("What first name should the team call you?")
         buttons: tuple[tuple[Choice, ...], ...] = ()
         if suggestion:
-            text += " " + _("Tap the button, or type another name.")
+            text += " " + worded(
+                _("Tap the button, or type another name."),
+                _("Answer 1 to keep it, or type another name."),
+            )
             label = _("Keep “{name}”").format(name=suggestion[:40])
             buttons = choices(Joining("name", "keep").button(label))
         return Outbound(text, choices=buttons, edit=edit)
@@ -120,10 +123,22 @@ def ask(request: Request, step: str, *, edit: bool = False) -> Outbound:
     picked = set(data.get("picked", []))
     kind: Literal["skill", "avail"]
     if step == "skills":
-        text = _("What are you willing to do? Tap all that apply, then Done.")
+        text = worded(
+            _("What are you willing to do? Tap all that apply, then Done."),
+            _(
+                "What are you willing to do? Answer the number of each that applies, one "
+                "at a time, then Done."
+            ),
+        )
         labels, kind = SKILL_LABELS, "skill"
     else:
-        text = _("When are you usually available? Tap all that apply, then Done.")
+        text = worded(
+            _("When are you usually available? Tap all that apply, then Done."),
+            _(
+                "When are you usually available? Answer the number of each that applies, one "
+                "at a time, then Done."
+            ),
+        )
         labels, kind = AVAILABILITY_LABELS, "avail"
     rows = [
         Joining(kind, code).button(("✅ " if code in picked else "▫️ ") + _(label))
@@ -366,7 +381,15 @@ async def on_text(request: Request) -> Reply:
     if step == "where" and volunteer is not None and (inbound.text or inbound.location):
         answer: Any = inbound.location if inbound.location else inbound.text
         return await _save(request, volunteer, "where", answer)
-    return [Outbound(_("Please answer with the buttons below.")), ask(request, step)]
+    return [
+        Outbound(
+            worded(
+                _("Please answer with the buttons below."),
+                _("Please answer with the number of a choice below."),
+            )
+        ),
+        ask(request, step),
+    ]
 
 
 async def _save(request: Request, volunteer: Volunteer, step: str, answer: Any) -> Reply:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.answers import parse_count
-from bot.i18n import N_, _, current_language, ngettext
+from bot.i18n import N_, _, current_language, ngettext, worded
 from bot.links import display_url, find_links, link_key
 from bot.messaging import Outbound, choices
 from bot.payloads import RiposteAnswer, RiposteStep
@@ -74,7 +74,7 @@ async def on_step(request: Request) -> Reply:
                 _("Send a number from 1 to {max}.").format(max=MAX_TARGET), answer="number"
             )
         return await _confirm(request, target)
-    return Outbound(_("Tap Send now, or /cancel."))
+    return Outbound(worded(_("Tap Send now, or /cancel."), _("Answer Send now, or /cancel.")))
 
 
 async def on_flow_choice(request: Request) -> Reply:

@@ -45,7 +45,7 @@ async def test_choices_stay_answerable_after_a_wrong_answer_in_newtask(
     console = Console(router, services)
     await console.type("/newtask")
     assert "Pour quelle équipe" in await console.type("1")  # kind: share
-    assert "boutons ci-dessus" in await console.type("deux cents")
+    assert "numéro d’un choix ci-dessus" in await console.type("deux cents")
     # Before: the list was forgotten after that answer, and "1" was read as text.
     assert "titre" in await console.type("1")
 

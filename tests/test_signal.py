@@ -178,7 +178,9 @@ async def test_a_task_offer_is_taken_by_number_and_done_by_word(
     assert "A1. ✅ Accepter\nA2. Passer\nA3. ⏰ Plus tard" in offer.message
     assert "(répondez par un numéro)" in offer.message
     signal_cli.send_text(ANA, "1")
-    await signal_cli.wait_for_text(ANA, "Voici quoi faire")
+    accepted = await signal_cli.wait_for_text(ANA, "Voici quoi faire")
+    # Worded for Signal: there is no button to touch.
+    assert "Touchez" not in accepted.message and "Répondez « Fait »" in accepted.message
     signal_cli.send_text(ANA, "fait")
     await signal_cli.wait_for_text(ANA, "+1 point")
     # The offer's choices are used up: its numbers now say so and change nothing.

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import from_iso
 from bot.config import QuietHours
-from bot.i18n import _, format_number, format_time, ngettext, use_language
+from bot.i18n import _, format_number, format_time, ngettext, use_language, worded
 from bot.links import display_url, find_links, link_key
 from bot.messaging import Outbound, choices
 from bot.payloads import IncidentTap, RiposteAnswer
@@ -645,7 +645,13 @@ class AlertService:
                     f"<code>{esc(riposte.suggested_text)}</code>",
                 ]
             if answer == "on_it":
-                lines += ["", _("Thank you! Tap Done once you have shared it.")]
+                lines += [
+                    "",
+                    worded(
+                        _("Thank you! Tap Done once you have shared it."),
+                        _("Thank you! Answer Done once you have shared it."),
+                    ),
+                ]
                 buttons = choices([RiposteAnswer("done", riposte.id).button(_("🏁 Done"))])
             elif answer == "done":
                 lines += ["", _("Done. Thank you, that is how we win the day!")]

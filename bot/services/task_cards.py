@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import tzinfo
 
 from bot.clock import from_iso
-from bot.i18n import N_, _, format_date, format_time
+from bot.i18n import N_, _, format_date, format_time, worded
 from bot.messaging import Choice, Outbound, choices
 from bot.payloads import AssignmentTap, CallingTap, TaskCard
 from bot.storage.tasks import Assignment, Task
@@ -114,7 +114,10 @@ def accepted_card(task: Task, assignment: Assignment, instructions: str, tz: tzi
             "Thank you! Tap Start calling when you are ready: I give you one person at a time."
         )
     else:
-        head = _("Thank you! Here is what to do. Tap Done when it is done.")
+        head = worded(
+            _("Thank you! Here is what to do. Tap Done when it is done."),
+            _("Thank you! Here is what to do. Answer Done when it is done."),
+        )
     return Outbound(
         head + "\n\n" + describe(task, instructions, tz),
         choices=assignment_choices(task, assignment),

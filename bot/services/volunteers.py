@@ -10,7 +10,7 @@ from zoneinfo import available_timezones
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.i18n import _, characters, days
+from bot.i18n import _, characters, days, worded
 from bot.services.areas import looks_like_postcode, parse_postcode
 from bot.storage.volunteers import Volunteer as Volunteer  # what handlers are given
 from bot.storage.volunteers import VolunteerRepository
@@ -208,13 +208,23 @@ class VolunteerService:
     async def set_skills(self, volunteer: Volunteer, codes: set[str]) -> Volunteer:
         chosen = frozenset(codes) & frozenset(SKILLS)
         if not chosen:
-            raise Invalid(_("Pick at least one, then tap Done."))
+            raise Invalid(
+                worded(
+                    _("Pick at least one, then tap Done."),
+                    _("Pick at least one, then answer Done."),
+                )
+            )
         return await self.volunteers.update(volunteer.id, skills=chosen)
 
     async def set_availability(self, volunteer: Volunteer, codes: set[str]) -> Volunteer:
         chosen = frozenset(codes) & frozenset(AVAILABILITY)
         if not chosen:
-            raise Invalid(_("Pick at least one, then tap Done."))
+            raise Invalid(
+                worded(
+                    _("Pick at least one, then tap Done."),
+                    _("Pick at least one, then answer Done."),
+                )
+            )
         return await self.volunteers.update(volunteer.id, availability=chosen)
 
     async def set_language(self, volunteer: Volunteer, language: str) -> Volunteer:
