@@ -181,7 +181,7 @@ class Relais:
             services.shown_choices,
             account=settings.signal_account,
             clock=self.clock,
-            commands=lambda: router.commands.keys(),
+            commands=router.command_words,
             queue_reply=queue_reply,
             on_captcha=on_captcha,
             on_sender=on_sender,

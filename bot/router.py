@@ -7,8 +7,10 @@ finally the fallbacks (which always end in a helpful answer).
 
 from __future__ import annotations
 
+import difflib
 import logging
 import time
+import unicodedata
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,7 +25,7 @@ from bot.payloads import P, Payload, parse
 from bot.services.people import RANK, VOLUNTEER, Actor, NotAllowed
 from bot.storage.conversations import Conversation
 from bot.storage.db import StorageBusy, StorageError
-from bot.text import MAX_TEXT
+from bot.text import MAX_TEXT, esc
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -33,6 +35,45 @@ log = logging.getLogger(__name__)
 Reply = Outbound | Sequence[Outbound] | None
 Handler = Callable[["Request"], Awaitable[Reply]]
 ACTIVITY_GRANULARITY = timedelta(minutes=10)
+
+# Commands in French (the campaign's first language), typed with or without accents: /tâche
+# and /tache are /task. English names always work too.
+ALIASES: dict[str, str] = {
+    "aide": "help",
+    "demarrer": "start",
+    "commencer": "start",
+    "annuler": "cancel",
+    "tache": "task",
+    "taches": "tasks",
+    "mestaches": "mytasks",
+    "moi": "me",
+    "profil": "profile",
+    "langue": "language",
+    "reprendre": "resume",
+    "arret": "stop",
+    "arreter": "stop",
+    "donnees": "mydata",
+    "mesdonnees": "mydata",
+    "oublier": "forget",
+    "inviter": "invite",
+    "equipes": "teams",
+    "promouvoir": "promote",
+    "retrograder": "demote",
+    "journal": "audit",
+    "benevoles": "volunteers",
+    "nouvelletache": "newtask",
+    "diffuser": "broadcast",
+    "diffusion": "broadcast",
+    "diffusions": "broadcasts",
+    "astreinte": "duty",
+    "rapport": "report",
+    "lier": "link",
+}
+
+
+def _unaccented(word: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +231,25 @@ class Router:
         """Try `handler` for anything else; it returns None to pass."""
         self.fallbacks.append(handler)
 
+    def command_name(self, typed: str) -> str:
+        """The command a typed word names ('tâche' → 'task'), or '' if none."""
+        word = _unaccented(typed)
+        if word in self.commands or word == "cancel":
+            return word
+        name = ALIASES.get(word, "")
+        return name if name in self.commands or name == "cancel" else ""
+
+    def command_words(self) -> set[str]:
+        """Every word that names a command: English names and French aliases."""
+        return {*self.commands, "cancel", *(a for a, n in ALIASES.items() if self.command_name(n))}
+
+    def _near_miss(self, typed: str, rank: str) -> str:
+        """The command word closest to a mistyped one ('strat' → 'start'), or ''."""
+        allowed = {c.name for c in self.commands.values() if RANK[c.rank] <= RANK[rank]}
+        words = [*allowed, *(a for a, n in ALIASES.items() if n in allowed)]
+        close = difflib.get_close_matches(_unaccented(typed), words, n=1, cutoff=0.7)
+        return close[0] if close else ""
+
     def menu(self, rank: str) -> list[Command]:
         """Commands shown to someone of this rank in the current language, in registration
         order."""
@@ -290,16 +350,24 @@ class Router:
             return Outbound(
                 _("That message is too long (over 4096 characters). Please send a shorter one.")
             )
-        command = inbound.command
+        typed = inbound.command
+        command = self.command_name(typed) if typed else ""
         if command == "cancel":
             return await self._cancel(request)
-        if command:
+        if typed:
             spec = self.commands.get(command)
             if spec is None:
+                guess = self._near_miss(typed, request.actor.rank)
+                if guess:
+                    return Outbound(
+                        _("I don't know the command /{command}. Did you mean /{guess}?").format(
+                            command=esc(typed[:32]), guess=guess
+                        )
+                    )
                 return Outbound(
                     _(
                         "I don't know the command /{command}. Send /help to see what I can do."
-                    ).format(command=command[:32])
+                    ).format(command=esc(typed[:32]))
                 )
             if spec.personal and not inbound.private:
                 return Outbound(_("Write to me in a private chat for that."))
@@ -336,6 +404,12 @@ class Router:
                     "I only use files when I ask for one: a screenshot as proof of a shared "
                     "post, or a call list (CSV) for a phone bank. Send /help to see what I can do."
                 )
+            )
+        volunteer = request.actor.volunteer
+        if volunteer is None or volunteer.status in ("onboarding", "erased"):
+            # Someone who has not joined (yet): the one thing to do is /start.
+            return Outbound(
+                _("Hello! I am Relais, the campaign's volunteer bot. To join, send /start.")
             )
         return Outbound(_("I didn't understand that. Send /help to see what I can do."))
 

@@ -134,8 +134,15 @@ async def _ask_audience(request: Request) -> Outbound:
         BroadcastTeam("team", team_id).button(name) for team_id, name in teams[:MAX_TEAM_BUTTONS]
     ]
     return Outbound(
-        _(
-            "Who should receive it? Tap a choice, or type filters that must all match: {syntax}."
+        worded(
+            _(
+                "Who should receive it? Tap a choice, or type filters that must all match: "
+                "{syntax}."
+            ),
+            _(
+                "Who should receive it? Answer with the number of a choice, or type filters "
+                "that must all match: {syntax}."
+            ),
         ).format(syntax=esc(audience_syntax()))
         + "\n"
         + _("Example: <code>area:75 skill:canvassing active:30</code>"),

@@ -78,9 +78,15 @@ async def _next(request: Request, task: Task, assignment_id: int, volunteer_id: 
     contact = await request.services.calls.current_or_next(volunteer_id, task.id)
     if contact is None:
         return Outbound(
-            _(
-                "Nobody left to call on this list right now. Thank you! Tap Finished calling "
-                "to record your calls."
+            worded(
+                _(
+                    "Nobody left to call on this list right now. Thank you! Tap Finished "
+                    "calling to record your calls."
+                ),
+                _(
+                    "Nobody left to call on this list right now. Thank you! Answer Finished "
+                    "calling to record your calls."
+                ),
             ),
             choices=choices(
                 AssignmentTap("done", assignment_id).button("✅ " + _("Finished calling"))

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.clock import from_iso, to_iso
 from bot.i18n import N_, _, ngettext, worded
-from bot.messaging import Outbound, choices
+from bot.messaging import Answer, Outbound, choices
 from bot.payloads import NewTask
 from bot.router import Reply, Request, Router, expired
 from bot.services.broadcasts import area_known
@@ -91,6 +91,10 @@ def _tz(request: Request) -> tzinfo:
     return request.services.settings.timezone
 
 
+# What each step takes typed (a count is the number itself, never a list position).
+STEP_ANSWERS: dict[str, Answer] = {"quota": "number", "closes": "date", "radius": "number"}
+
+
 async def cmd_newtask(request: Request) -> Reply:
     """Starts the wizard: first, which kind of task."""
     request.actor.require(ORGANIZER)
@@ -132,8 +136,19 @@ async def _ask(request: Request, step: str) -> Reply:
                     _("Only those who chose “{skill}”").format(skill=skill_word(skill))
                 )
             )
-        return Outbound(_(PROMPTS[step]), choices=tuple((b,) for b in buttons))
-    return Outbound(_(PROMPTS[step]))
+        return Outbound(_who_prompt(), choices=tuple((b,) for b in buttons))
+    return Outbound(_(PROMPTS[step]), answer=STEP_ANSWERS.get(step, "text"))
+
+
+def _who_prompt() -> str:
+    return worded(
+        _(PROMPTS["who"]),
+        _(
+            "Only some volunteers? Answer with the number of a choice, or type skills (share, "
+            "canvass, call, text, events), languages (fr, en) or times (evenings, weekends, "
+            "daytime) separated by commas."
+        ),
+    )
 
 
 async def _advance(request: Request, step: str, value: Any) -> Reply:
@@ -281,7 +296,7 @@ async def on_text(request: Request) -> Reply:
             if found is None:
                 return Outbound(
                     _("I don't know “{word}”. {prompt}").format(
-                        word=esc(word[:40]), prompt=_(PROMPTS["who"])
+                        word=esc(word[:40]), prompt=_who_prompt()
                     )
                 )
             kind, target = found

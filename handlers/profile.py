@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 from bot.clock import from_iso
 from bot.config import LANGUAGES
-from bot.i18n import N_, _, format_date, language_name, set_language
+from bot.i18n import N_, _, format_date, language_name, set_language, worded
 from bot.messaging import Outbound, choices
 from bot.payloads import Language, PauseSpan, ProfileField
 from bot.router import Reply, Request, Router, expired
@@ -169,9 +169,16 @@ async def cmd_pause(request: Request) -> Reply:
         return await _pause_until(request, volunteer, request.inbound.args)
     await request.begin(PAUSE_FLOW, "date")
     return Outbound(
-        _(
-            "Take a break: no tasks or messages you did not ask for until you come back. "
-            "For how long? Tap, or type the date you will be back (e.g. 15/01/2027)."
+        worded(
+            _(
+                "Take a break: no tasks or messages you did not ask for until you come back. "
+                "For how long? Tap, or type the date you will be back (e.g. 15/01/2027)."
+            ),
+            _(
+                "Take a break: no tasks or messages you did not ask for until you come back. "
+                "For how long? Answer with the number of a choice, or type the date you will "
+                "be back (e.g. 15/01/2027)."
+            ),
         ),
         choices=choices(
             [PauseSpan("week").button(_("One week")), PauseSpan("month").button(_("One month"))]

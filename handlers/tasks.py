@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.answers import parse_count
 from bot.clock import from_iso
-from bot.i18n import N_, _, format_date, format_time, ngettext
+from bot.i18n import N_, _, format_date, format_time, ngettext, worded
 from bot.messaging import InboundFile, Outbound, choices
 from bot.payloads import AssignmentTap, OutcomeSkip, TaskCard
 from bot.quiet_hours import zone
@@ -43,6 +43,15 @@ QUESTIONS = {
     "people_reached": N_("Well done! How many people did you send the message to?"),
 }
 PROOF_HINT = N_("Send a link starting with https://, a screenshot, or tap No proof.")
+# The same questions where choices are numbered (Signal, the console).
+ANSWER_INSTEAD = {
+    "proof": N_(
+        "Great! If you like, send me the link to your post or a screenshot of it as proof, "
+        "or answer No proof."
+    ),
+    "comment": N_("Anything to tell the organizers? Write a comment, or answer No comment."),
+    "hint": N_("Send a link starting with https://, a screenshot, or answer No proof."),
+}
 NUMBER_STEPS = ("doors_knocked", "conversations", "supporters", "people_reached")
 MAX_NUMBER = 100_000
 REFUSALS = {
@@ -207,7 +216,8 @@ def _question(step: str) -> Outbound:
         return Outbound(_(QUESTIONS[step]), answer="number")
     skip = _("No proof") if step == "proof" else _("No comment")
     button = OutcomeSkip("proof" if step == "proof" else "comment").button(skip)
-    return Outbound(_(QUESTIONS[step]), choices=choices(button), answer="text")
+    question = worded(_(QUESTIONS[step]), _(ANSWER_INSTEAD[step]))
+    return Outbound(question, choices=choices(button), answer="text")
 
 
 async def _record(request: Request, assignment_id: int, outcome: Outcome) -> Reply:
@@ -251,7 +261,7 @@ async def _answer(request: Request, step: str, value: str, *, screenshot: bool =
     elif step == "proof":
         link = clean(value)
         if not link.startswith(("https://", "http://")) or len(link) > 500 or " " in link:
-            return Outbound(_(PROOF_HINT))
+            return Outbound(worded(_(PROOF_HINT), _(ANSWER_INSTEAD["hint"])))
         answer = link
     else:
         answer = clean(value)[:1000] or None
@@ -292,7 +302,7 @@ async def outcome_step(request: Request) -> Reply:
                 _("I can't use a file here. Please answer with a message, or send /cancel.")
             )
         if file.kind != "photo" and not file.mime.startswith("image/"):
-            return Outbound(_(PROOF_HINT))
+            return Outbound(worded(_(PROOF_HINT), _(ANSWER_INSTEAD["hint"])))
         proof = screenshot_proof(request.inbound.channel, file)
         return await _answer(request, "proof", proof, screenshot=True)
     return await _answer(request, conversation.step, request.text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 
+from bot.messaging import Choice, Outbound, choices
 from bot.router import FloodGate, Router
 from bot.services import Services
 from bot.storage.tasks import TaskDraft
@@ -84,4 +85,12 @@ def test_reading_a_line_against_what_is_on_screen() -> None:
     counting = Board((older,), answer="number")
     assert read("2", counting).choice == "" and read("A2", counting).choice == "t:b"
     assert read("1", Board()).stale
+    # A typed question after the list (a date, a text): a bare number answers the question.
+    asked = board.shown(Outbound("Quand ?", answer="date"), "12")
+    assert read("1", asked).choice == "" and read("A1", asked).choice == "t:a"
+    # A question with its own choices: the number is one of them.
+    skip = asked.shown(
+        Outbound("Preuve ?", choices=choices(Choice("Sans", "o:p")), answer="text"), "13"
+    )
+    assert read("1", skip).choice == "o:p"
     assert read("1", Board(), quoted="99").stale

@@ -37,7 +37,7 @@ async def test_unknown_commands_and_text_get_a_helpful_answer(chat: Callable[...
     await ana.send("/frobnicate")
     assert "I don't know the command /frobnicate" in ana.last_text
     await ana.send("hello?")
-    assert "Send /help" in ana.last_text
+    assert "To join, send /start" in ana.last_text  # not joined yet
 
 
 async def test_personal_commands_are_refused_in_groups(chat: Callable[..., Chat]) -> None:

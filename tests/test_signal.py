@@ -112,7 +112,9 @@ async def test_commands_work_with_or_without_the_slash(
     signal_cli.send_text(ANA, "cancel")  # leave the joining questions /start opened
     await signal_cli.wait_for_text(ANA, "Annulé")
     signal_cli.send_text(ANA, "bonjour ?")
-    await signal_cli.wait_for_text(ANA, "Je n'ai pas compris")
+    await signal_cli.wait_for_text(ANA, "Pour nous rejoindre, envoyez /start.")
+    signal_cli.send_text(ANA, "aide")  # French command words work without the slash too
+    await signal_cli.wait_for_text(ANA, "Voici ce que je sais faire", since=len(signal_cli.sent))
 
 
 async def test_english_campaign_speaks_english_on_signal(

@@ -110,8 +110,12 @@ def accepted_card(task: Task, assignment: Assignment, instructions: str, tz: tzi
     if task.kind == "event":
         head = _("You're going! Thank you.")
     elif task.kind == "call":
-        head = _(
-            "Thank you! Tap Start calling when you are ready: I give you one person at a time."
+        head = worded(
+            _("Thank you! Tap Start calling when you are ready: I give you one person at a time."),
+            _(
+                "Thank you! Answer Start calling when you are ready: I give you one person at "
+                "a time."
+            ),
         )
     else:
         head = worded(

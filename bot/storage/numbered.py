@@ -58,7 +58,10 @@ class ShownChoicesRepository:
                 (
                     channel,
                     chat_id,
-                    json.dumps({"offers": offers, "answer": board.answer}, ensure_ascii=False),
+                    json.dumps(
+                        {"offers": offers, "answer": board.answer, "current": board.current},
+                        ensure_ascii=False,
+                    ),
                     board.request,
                     to_iso(now),
                 ),
@@ -110,4 +113,6 @@ def _board(stored: Any, request: str) -> Board:
         )
         for o in stored.get("offers", [])
     )
-    return Board(offers, str(stored.get("answer", "")), request or "")
+    return Board(
+        offers, str(stored.get("answer", "")), request or "", bool(stored.get("current", True))
+    )

@@ -46,6 +46,9 @@ class Board:
     offers: tuple[Offer, ...] = ()
     answer: str = ""
     request: str = ""
+    # False once a question without choices followed the newest list: a bare number then
+    # answers that question, not the list.
+    current: bool = True
 
     def __bool__(self) -> bool:
         return bool(self.offers or self.answer or self.request)
@@ -73,7 +76,9 @@ class Board:
             kept = tuple(o for o in self.offers if o.tag != offer.tag)[-(LIVE_OFFERS - 1) :]
             return Board((*kept, offer), outbound.answer, outbound.request or "")
         if outbound.answer or outbound.request:
-            return replace(self, answer=outbound.answer, request=outbound.request or "")
+            return replace(
+                self, answer=outbound.answer, request=outbound.request or "", current=False
+            )
         return self
 
     def without(self, tag: str) -> Board:
@@ -122,8 +127,8 @@ def read(text: str, board: Board, quoted: str = "") -> Reading:
         return Reading(stale=board.answer != "text")
     newest = board.offers[-1] if board.offers else None
     if answer.isdigit() and answer.isascii():
-        if board.answer == "number":
-            return Reading()  # a count: the number itself, never a position in a list
+        if board.answer == "number" or (board.answer and not board.current):
+            return Reading()  # a count, a date…: the number itself, never a list position
         if newest is None:
             return Reading(stale=len(answer) <= 2 and not board.answer)
         choice = resolve_numbered(answer, list(newest.payloads), list(newest.labels))

@@ -28,6 +28,7 @@ import logging
 import mimetypes
 import random
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -177,8 +178,10 @@ def _attachment(data: dict[str, Any]) -> InboundFile | None:
 
 
 def _is_command(text: str, commands: Iterable[str]) -> bool:
-    word = text.split(maxsplit=1)[0].lower() if text else ""
-    return bool(word) and word in set(commands)
+    """A private message starting with a command word ("aide", "tâche") is that command."""
+    word = text.split(maxsplit=1)[0].casefold() if text else ""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+    return bool(word) and plain in set(commands)
 
 
 def _shared_phone(data: dict[str, Any]) -> str:
