@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import from_iso
 from bot.config import Settings
-from bot.i18n import use_language
+from bot.i18n import use_language, use_messenger
 from bot.quiet_hours import quiet_hours_of, zone
 from bot.services.task_cards import offer_card, reminder_card
 from bot.services.tasks import in_slot, local_day_start
@@ -103,7 +103,7 @@ class OfferService:
 
     async def _send_offer(self, task: Task, recipient: Recipient, now: datetime) -> None:
         tz = zone(recipient.timezone, self.settings.timezone)
-        with use_language(recipient.language):
+        with use_language(recipient.language), use_messenger(recipient.channel):
             instructions = await self.tasks.instructions(task, recipient.language)
             card = offer_card(task, instructions, tz, offered=True)
         envelope = Envelope(
@@ -142,7 +142,7 @@ class OfferService:
             if not await self.may_message(recipient, now, offer=False):
                 continue
             tz = zone(recipient.timezone, self.settings.timezone)
-            with use_language(volunteer.language):
+            with use_language(volunteer.language), use_messenger(recipient.channel):
                 card = reminder_card(task, assignment, tz)
             await self._queue(
                 [

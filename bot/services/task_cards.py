@@ -132,8 +132,9 @@ def reminder_card(task: Task, assignment: Assignment, tz: tzinfo) -> Outbound:
     """A nudge before a task closes."""
     closes = _when(task.closes_at, tz) if task.closes_at else ""
     return Outbound(
-        _("Reminder: “{title}” closes {moment}. Done it already? Tell me in one tap.").format(
-            title=esc(task.title), moment=closes
-        ),
+        worded(
+            _("Reminder: “{title}” closes {moment}. Done it already? Tell me in one tap."),
+            _("Reminder: “{title}” closes {moment}. Done it already? Answer Done."),
+        ).format(title=esc(task.title), moment=closes),
         choices=assignment_choices(task, assignment),
     )
