@@ -337,7 +337,8 @@ async def test_a_chart_goes_out_as_a_picture_attachment(
     signal_cli.send_text(ADMIN_UUID, "report", number=ADMIN_NUMBER)
     await signal_cli.wait_for_text(ADMIN_UUID, "Graphique")
     signal_cli.send_text(ADMIN_UUID, "graphique", number=ADMIN_NUMBER)
-    sent = await signal_cli.wait_for(lambda m: bool(m.attachments))
+    # Drawing the chart takes a while on a busy machine: wait for the file, not a time.
+    sent = await signal_cli.wait_for(lambda m: bool(m.attachments), timeout=30)
     assert sent.attachments[0][0] == "image/png"
     assert sent.attachments[0][2].startswith(b"\x89PNG")
 
