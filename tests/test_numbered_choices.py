@@ -94,3 +94,12 @@ def test_reading_a_line_against_what_is_on_screen() -> None:
     )
     assert read("1", skip).choice == "o:p"
     assert read("1", Board(), quoted="99").stale
+
+
+def test_a_board_is_kept_as_json_and_read_back_even_from_before_letters() -> None:
+    board = Board((Offer("B", "7", ("t:a", "t:b"), ("Pause", "Clore")),), "number", "", False)
+    assert Board.restored(board.stored()) == board
+    # What an older Relais kept: the last list only, as [payload, label] pairs.
+    legacy = Board.restored([["t:a", "Pause"], ["t:b", "Clore"]], "location")
+    assert read("2", legacy).choice == "t:b" and legacy.request == "location"
+    assert Board.restored([], "") == Board() and not Board().stored()

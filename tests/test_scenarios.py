@@ -213,3 +213,48 @@ async def test_forget_erases_after_a_confirmation(place: World, language: str) -
         Expect("tout ce qui vous concernait a été effacé", "everything about you was erased"),
     )
     assert await place.services.volunteers.by_identity(place.messenger, uid) is None
+
+
+# -- organizers: /newtask and the broadcast wizard ------------------------------------------
+
+
+@both_languages
+async def test_newtask_with_a_typed_quota(place: World, language: str) -> None:
+    uid = place.user(90)
+    await make_volunteer(
+        place.services, uid, channel=place.messenger, language=language, role="admin"
+    )
+    org = place.person(uid, language)
+    await org.say("/newtask", Expect("De quel type", "Which kind"))
+    await org.choose("Task", Expect("Pour quelle équipe", "For which team"))
+    await org.choose("Whole campaign", Expect("Le titre de la tâche", "Title of the task"))
+    await org.say("Affiche en vitrine", Expect("consignes", "Instructions"))
+    await org.say("-", Expect("départements", "départements"))
+    await org.say("-", Expect("Seulement certains bénévoles", "Only some volunteers"))
+    # A wrong word, then the list is still answerable (before: forgotten on Signal/console).
+    await org.say("deux cents", Expect("Je ne connais pas", "I don't know"))
+    await org.choose("Everyone", Expect("Combien de réalisations", "How many completions"))
+    await org.say("3", Expect("Quand se termine-t-elle", "When does it close"))
+    await org.say("-", "3")
+    await org.choose("Publish", Expect("Publiée : tâche n°1", "Published: task #1"))
+    row = await place.services.db.fetch_one("SELECT title, quota, status FROM tasks")
+    assert row is not None
+    assert (row["title"], row["quota"], row["status"]) == ("Affiche en vitrine", 3, "open")
+
+
+@both_languages
+async def test_broadcast_wizard(place: World, language: str) -> None:
+    uid = place.user(91)
+    await make_volunteer(
+        place.services, uid, channel=place.messenger, language=language, role="admin"
+    )
+    await make_volunteer(place.services, place.user(92), channel=place.messenger)
+    org = place.person(uid, language)
+    await org.say("/broadcast", Expect("Nouvelle diffusion", "New broadcast"))
+    await org.say("<b>Rassemblement</b> ce soir", Expect("Ajouter un bouton", "Add a button"))
+    await org.choose("No button", Expect("Qui doit le recevoir", "Who should receive it"))
+    await org.choose(Expect("Tout le monde", "Everyone"), Expect("Destinataires", "Audience"))
+    await org.choose("✅ Send now", Expect("est en route vers 2", "is on its way to 2"))
+    row = await place.services.db.fetch_one("SELECT body, recipients FROM broadcasts")
+    assert row is not None
+    assert (row["body"], row["recipients"]) == ("<b>Rassemblement</b> ce soir", 2)

@@ -11,60 +11,49 @@ import aiosqlite
 from bot.clock import from_iso, to_iso
 from bot.storage.db import Database
 from bot.storage.personal_data import register_personal_data
-from bot.transports.numbered import Board, Offer
 
 # After this long, a bare "2" is just text again.
 SHOWN_LIFETIME = timedelta(days=2)
 
 
 class ShownChoicesRepository:
-    """Remembers, per chat, what the numbers and letters on screen stand for."""
+    """Remembers, per chat, what the numbers and letters on screen stand for.
+
+    What is kept is the transport's own description (bot/transports/numbered.py, `Board`),
+    as JSON; a pending location or contact request goes in its own column.
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def get(self, channel: str, chat_id: str, now: datetime) -> Board:
+    async def get(self, channel: str, chat_id: str, now: datetime) -> tuple[Any, str]:
+        """What the chat has on screen, and the request pending; ([], "") if nothing."""
         row = await self.db.fetch_one(
             "SELECT choices, request, updated_at FROM numbered_choices"
             " WHERE channel = ? AND chat_id = ?",
             (channel, chat_id),
         )
         if row is None or from_iso(row["updated_at"]) + SHOWN_LIFETIME <= now:
-            return Board()
-        return _board(json.loads(row["choices"]), row["request"])
+            return [], ""
+        return json.loads(row["choices"]), str(row["request"] or "")
 
-    async def put(self, channel: str, chat_id: str, board: Board, now: datetime) -> None:
-        """Replace what the chat has on screen; an empty Board forgets it."""
+    async def put(
+        self, channel: str, chat_id: str, shown: Any, request: str, now: datetime
+    ) -> None:
+        """Replace what the chat has on screen; nothing shown and no request forgets it."""
         async with self.db.transaction() as tx:
-            if not board:
+            if not shown and not request:
                 await tx.execute(
                     "DELETE FROM numbered_choices WHERE channel = ? AND chat_id = ?",
                     (channel, chat_id),
                 )
                 return
-            offers = [
-                {
-                    "tag": o.tag,
-                    "id": o.message_id,
-                    "choices": list(zip(o.payloads, o.labels, strict=True)),
-                }
-                for o in board.offers
-            ]
             await tx.execute(
                 "INSERT INTO numbered_choices (channel, chat_id, choices, request, updated_at)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, chat_id) DO UPDATE SET"
                 " choices = excluded.choices, request = excluded.request,"
                 " updated_at = excluded.updated_at",
-                (
-                    channel,
-                    chat_id,
-                    json.dumps(
-                        {"offers": offers, "answer": board.answer, "current": board.current},
-                        ensure_ascii=False,
-                    ),
-                    board.request,
-                    to_iso(now),
-                ),
+                (channel, chat_id, json.dumps(shown, ensure_ascii=False), request, to_iso(now)),
             )
 
     async def purge_expired(self, now: datetime) -> int:
@@ -97,22 +86,3 @@ async def _erase_shown(tx: aiosqlite.Connection, volunteer_id: int, now: datetim
 
 
 register_personal_data("numbered_choices", _export_shown, _erase_shown)
-
-
-def _board(stored: Any, request: str) -> Board:
-    """A board read back; a list of [payload, label] pairs is how one message was kept
-    before letters existed."""
-    if isinstance(stored, list):
-        stored = {"offers": [{"tag": "A", "id": "", "choices": stored}] if stored else []}
-    offers = tuple(
-        Offer(
-            str(o["tag"]),
-            str(o.get("id", "")),
-            tuple(str(p) for p, _label in o["choices"]),
-            tuple(str(label) for _p, label in o["choices"]),
-        )
-        for o in stored.get("offers", [])
-    )
-    return Board(
-        offers, str(stored.get("answer", "")), request or "", bool(stored.get("current", True))
-    )

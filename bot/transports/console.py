@@ -20,9 +20,8 @@ from typing import Any, TextIO
 
 from bot.clock import Clock, SystemClock
 from bot.messaging import Inbound, Outbound
-from bot.storage.numbered import ShownChoicesRepository
 from bot.text import esc
-from bot.transports.numbered import Board, acted_on, read, render_numbered
+from bot.transports.numbered import Board, BoardStore, acted_on, read, render_numbered
 
 CHANNEL = "console"
 _LOCATION_RE = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*[, ]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
@@ -41,7 +40,7 @@ class ConsoleTransport:
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
         files_dir: Path = Path("data/console"),
-        boards: ShownChoicesRepository | None = None,
+        boards: BoardStore | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.dispatch = dispatch
@@ -156,8 +155,10 @@ class ConsoleTransport:
 
     async def _board(self, chat: str) -> Board:
         if chat not in self._boards:
-            stored = self.boards and await self.boards.get(CHANNEL, chat, self.clock.now())
-            self._boards[chat] = stored or Board()
+            board = Board()
+            if self.boards is not None:
+                board = Board.restored(*await self.boards.get(CHANNEL, chat, self.clock.now()))
+            self._boards[chat] = board
         return self._boards[chat]
 
     async def _keep(self, chat: str, board: Board) -> None:
@@ -165,7 +166,7 @@ class ConsoleTransport:
             return
         self._boards[chat] = board
         if self.boards is not None:
-            await self.boards.put(CHANNEL, chat, board, self.clock.now())
+            await self.boards.put(CHANNEL, chat, board.stored(), board.request, self.clock.now())
 
     def _prompt(self) -> None:
         self.stdout.write(f"user {self.user_id}> ")

@@ -17,10 +17,23 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Protocol
 
 from bot.i18n import _, use_language
 from bot.messaging import Outbound
 from bot.text import to_plain
+
+
+class BoardStore(Protocol):
+    """Where boards are kept between messages and restarts (the numbered_choices table)."""
+
+    async def get(self, channel: str, chat_id: str, now: datetime) -> tuple[Any, str]: ...
+
+    async def put(
+        self, channel: str, chat_id: str, shown: Any, request: str, now: datetime
+    ) -> None: ...
+
 
 # How many messages with choices stay answerable in one chat.
 LIVE_OFFERS = 6
@@ -80,6 +93,40 @@ class Board:
                 self, answer=outbound.answer, request=outbound.request or "", current=False
             )
         return self
+
+    def stored(self) -> dict[str, Any]:
+        """The board as the database keeps it (JSON), without the pending request."""
+        offers = [
+            {
+                "tag": o.tag,
+                "id": o.message_id,
+                "choices": list(zip(o.payloads, o.labels, strict=True)),
+            }
+            for o in self.offers
+        ]
+        if not offers and not self.answer:
+            return {}
+        return {"offers": offers, "answer": self.answer, "current": self.current}
+
+    @classmethod
+    def restored(cls, stored: Any, request: str = "") -> Board:
+        """A board read back; a list of [payload, label] pairs is how one message was kept
+        before letters existed."""
+        if isinstance(stored, list):
+            stored = {"offers": [{"tag": "A", "id": "", "choices": stored}] if stored else []}
+        if not isinstance(stored, dict):
+            return cls(request=request)
+        offers = tuple(
+            Offer(
+                str(o["tag"]),
+                str(o.get("id", "")),
+                tuple(str(p) for p, _label in o["choices"]),
+                tuple(str(label) for _p, label in o["choices"]),
+            )
+            for o in stored.get("offers", [])
+        )
+        answer, current = str(stored.get("answer", "")), bool(stored.get("current", True))
+        return cls(offers, answer, request, current)
 
     def without(self, tag: str) -> Board:
         """The board once the message `tag` is replaced (its button's answer edits it)."""

@@ -35,7 +35,6 @@ from typing import Any
 
 from bot.clock import Clock, SystemClock
 from bot.messaging import Attachment, Inbound, InboundFile, Outbound
-from bot.storage.numbered import ShownChoicesRepository
 from bot.text import clean, clean_name, esc, split_text, to_plain
 from bot.transports import (
     PermanentFailure,
@@ -44,7 +43,7 @@ from bot.transports import (
     UncertainDelivery,
     Unreachable,
 )
-from bot.transports.numbered import Board, acted_on, read, render_numbered
+from bot.transports.numbered import Board, BoardStore, acted_on, read, render_numbered
 from bot.transports.signal_client import (
     RpcError,
     SignalCliDown,
@@ -345,7 +344,7 @@ class SignalTransport:
         self,
         client: SignalClient,
         dispatch: Dispatch,
-        shown: ShownChoicesRepository,
+        shown: BoardStore,
         *,
         account: str = "",
         clock: Clock | None = None,
@@ -528,7 +527,8 @@ class SignalTransport:
 
     async def _recall(self, chat: str) -> Board:
         if chat not in self._memory:
-            self._memory[chat] = await self.shown.get(CHANNEL, chat, self.clock.now())
+            stored = await self.shown.get(CHANNEL, chat, self.clock.now())
+            self._memory[chat] = Board.restored(*stored)
             if len(self._memory) > 10_000:
                 self._memory.pop(next(iter(self._memory)))
         return self._memory[chat]
@@ -539,7 +539,7 @@ class SignalTransport:
         if self._memory.get(chat) == shown:
             return  # nothing changed on screen: no write
         self._memory[chat] = shown
-        await self.shown.put(CHANNEL, chat, shown, self.clock.now())
+        await self.shown.put(CHANNEL, chat, shown.stored(), shown.request, self.clock.now())
 
     # -- outgoing -----------------------------------------------------------------------
 
