@@ -258,3 +258,83 @@ async def test_broadcast_wizard(place: World, language: str) -> None:
     row = await place.services.db.fetch_one("SELECT body, recipients FROM broadcasts")
     assert row is not None
     assert (row["body"], row["recipients"]) == ("<b>Rassemblement</b> ce soir", 2)
+
+
+# -- profile and duty ------------------------------------------------------------------------
+
+
+@both_languages
+async def test_profile_name_change(place: World, language: str) -> None:
+    uid = place.user(100)
+    await make_volunteer(place.services, uid, channel=place.messenger, language=language)
+    ana = place.person(uid, language)
+    await ana.say(
+        "/profil" if language == "fr" else "/profile", Expect("Votre profil", "Your profile")
+    )
+    await ana.choose("✏️ Name", Expect("Quel prénom", "What first name"))
+    await ana.say("Zoé", "Zoé")
+    volunteer = await place.services.volunteers.by_identity(place.messenger, uid)
+    assert volunteer is not None and volunteer.first_name == "Zoé"
+
+
+@both_languages
+async def test_going_on_and_off_duty(place: World, language: str) -> None:
+    uid = place.user(110)
+    await make_volunteer(
+        place.services, uid, channel=place.messenger, language=language, role="admin"
+    )
+    lea = place.person(uid, language)
+    await lea.say("/duty", "/duty on")
+    await lea.choose("🟢 I'm on duty", Expect("De permanence maintenant", "On duty now"))
+    state = await place.services.db.fetch_value("SELECT state FROM duty")
+    assert state == "on"
+    await lea.choose("⚪ Off duty", "/duty off")
+    on_duty = "SELECT COUNT(*) FROM duty WHERE state = 'on'"
+    assert await place.services.db.fetch_value(on_duty) == 0
+
+
+# -- phone bank, alert, report ---------------------------------------------------------------
+
+
+@both_languages
+async def test_phone_bank_one_call(place: World, language: str) -> None:
+    uid = place.user(120)
+    services = place.services
+    caller = await make_volunteer(services, uid, channel=place.messenger, language=language)
+    calls = await services.tasks.create(None, TaskDraft(kind="call", title="Appels"))
+    await services.calls.import_list(calls.id, b"name,phone\nCamille Martin,06 12 34 56 78\n")
+    await services.tasks.accept(caller.id, calls.id)
+    sam = place.person(uid, language)
+    await sam.say("/mytasks", "Appels")
+    await sam.choose("Start calling", Expect("Appelez", "Call"))
+    await sam.choose("👍 Supporter", Expect("Noté : Camille Martin", "Noted: Camille Martin"))
+    await sam.choose("Finished calling", "+")
+    summary = await services.calls.calls.summary(calls.id)
+    assert summary.get("result_supporter") == 1
+
+
+@both_languages
+async def test_raising_the_alarm_on_a_pasted_link(place: World, language: str) -> None:
+    uid = place.user(130)
+    await make_volunteer(place.services, uid, channel=place.messenger, language=language)
+    ana = place.person(uid, language)
+    await ana.say(
+        "https://x.com/Candidat/status/1862599999999999999",
+        Expect("Est-ce un post qui attaque", "Is this a post attacking"),
+    )
+    await ana.choose("🚨 Raise the alarm", Expect("Bien reçu", "Got it"))
+    await ana.choose("🚨 Send without comment", Expect("Merci", "Thank you"))
+    assert await place.services.db.fetch_value("SELECT COUNT(*) FROM incidents") == 1
+
+
+@both_languages
+async def test_report_for_another_period(place: World, language: str) -> None:
+    uid = place.user(140)
+    await make_volunteer(
+        place.services, uid, channel=place.messenger, language=language, role="admin"
+    )
+    org = place.person(uid, language)
+    await org.say(
+        "/rapport" if language == "fr" else "/report", Expect("Cette semaine", "This week")
+    )
+    await org.choose("This month", Expect("Ce mois-ci", "This month"))

@@ -494,9 +494,33 @@ async def test_on_signal_a_page_goes_first_then_a_persons_answer_then_the_rest(
         [Envelope("alert", "signal", BOB, Outbound("Alerte : riposte"), priority=URGENT)]
     )
     async with time_passing(clock):
-        await signal_cli.wait_for_text(ANA, "Task 7")
-        await signal_cli.wait_for_text(BOB, "Task 7")
+        await signal_cli.wait_for_text(ANA, "Coller une affiche")
+        await signal_cli.wait_for_text(BOB, "Coller une affiche")
     delivered = [(m.recipient, m.message.split("\n")[0]) for m in signal_cli.sent if m.ok]
     assert delivered[0] == (BOB, "Alerte : riposte")
     assert delivered[1][0] == carol and "Voici ce que je sais faire" in delivered[1][1]
     assert [who for who, _text in delivered[2:]] == [ANA, BOB]
+
+
+async def test_a_later_message_with_choices_does_not_take_over_an_earlier_one(
+    signal_relais: Relais, signal_cli: FakeSignalCli
+) -> None:
+    await ana_joined(signal_relais)
+    services = services_of(signal_relais)
+    poster = await a_task(signal_relais, title="Coller une affiche")
+    leaflets = await a_task(signal_relais, title="Distribuer des tracts")
+    zone = services.settings.timezone
+    await services.send_later(
+        [Envelope("offer", "signal", ANA, offer_card(poster, "", zone, offered=True), ref_id=1)]
+    )
+    first = await signal_cli.wait_for_text(ANA, "Coller une affiche")
+    await services.send_later(
+        [Envelope("offer", "signal", ANA, offer_card(leaflets, "", zone, offered=True), ref_id=2)]
+    )
+    second = await signal_cli.wait_for_text(ANA, "Distribuer des tracts")
+    assert "A1. ✅ Accepter" in first.message and "B1. ✅ Accepter" in second.message
+    # Before: the second offer's numbers replaced the first's; "A1" still means the poster.
+    signal_cli.send_text(ANA, "A1")
+    accepted = await signal_cli.wait_for_text(ANA, "Voici quoi faire")
+    assert "Coller une affiche" in accepted.message
+    assert accepted.message.startswith("↪ A1 · ✅ Accepter")

@@ -21,7 +21,7 @@ async def test_unknown_text_gets_a_helpful_answer(
     telegram_relais: Relais, bot_api: FakeBotAPI
 ) -> None:
     bot_api.send_text(42, "bonjour ?", language_code="fr")
-    reply = await bot_api.wait_for_text(42, "Envoyez /help")
+    reply = await bot_api.wait_for_text(42, "Pour nous rejoindre, envoyez /start.")
     assert reply.text is not None and "bonjour" not in reply.text
     # Nothing was stored about someone who only said hello.
     volunteers = await telegram_relais.services.db.fetch_value("SELECT COUNT(*) FROM volunteers")
