@@ -21,8 +21,9 @@ from bot.scheduler import Scheduler
 from bot.sender import Lane, Sender
 from bot.services import Services
 from bot.services.signal_account import report_captcha
-from bot.storage.db import Database
+from bot.storage.db import Database, StorageMissing
 from bot.storage.outbox import REPLY, Envelope
+from bot.storage.process_lock import ProcessLock
 from bot.transports import Transport
 from bot.transports.console import ConsoleTransport
 from bot.transports.signal import Captcha, SignalTransport
@@ -32,6 +33,9 @@ from bot.transports.telegram import TelegramTransport
 log = logging.getLogger(__name__)
 # Pages and answers on Signal: at most this many a second (the outbox keeps RELAIS_SIGNAL_RATE).
 SIGNAL_INTERACTIVE_RATE = 2.0
+
+# How often the bot checks that its database file is still there (deleted or moved away).
+DATABASE_CHECK_SECONDS = 2.0
 
 
 class Relais:
@@ -59,11 +63,24 @@ class Relais:
         self.console: ConsoleTransport | None = None
         self.telegram: TelegramTransport | None = None
         self.signal: SignalTransport | None = None
+        self.database_lost = ""
 
     async def run(self) -> None:
-        """Run until SIGTERM/SIGINT (or the end of console input)."""
+        """Run until SIGTERM/SIGINT (or the end of console input); StorageMissing if the
+        database file vanished meanwhile."""
         # First thing: a stop request during start-up must still end in a clean shutdown.
         self._install_signals()
+        # Before the database is even opened: a second Relais must not touch it at all.
+        lock = ProcessLock(self.settings.database_path)
+        lock.acquire()
+        try:
+            await self._run()
+        finally:
+            lock.release()
+        if self.database_lost:
+            raise StorageMissing(self.database_lost)
+
+    async def _run(self) -> None:
         async with open_core(self.settings, self.clock, db=self.db) as services:
             router = Router(services)
             handlers.register(router)
@@ -90,6 +107,7 @@ class Relais:
             scheduler.start()
             log.info("Relais is running (%s)", ", ".join(t.channel for t in self.transports))
             self.started.set()
+            watchdog = asyncio.create_task(self._watch_database())
             try:
                 if self.console is not None:
                     console_task = asyncio.create_task(self.console.run())
@@ -103,10 +121,25 @@ class Relais:
                     await self.stopping.wait()
             finally:
                 log.info("Relais is stopping")
+                watchdog.cancel()
                 scheduler.stop()
                 await sender.stop()
                 for transport in reversed(self.transports):
                     await transport.stop()
+
+    async def _watch_database(self) -> None:
+        """Stop, loudly, if the database file is deleted or replaced under the running bot:
+        everything written after that would be lost when it stops."""
+        while not self.stopping.is_set():
+            await asyncio.sleep(DATABASE_CHECK_SECONDS)
+            if self.db.vanished():
+                self.database_lost = (
+                    f"the database file {self.db.path} was deleted or replaced while Relais "
+                    "was running; Relais stopped so that nothing more is lost. Restore it "
+                    "from a backup (or run `python -m bot migrate` to start an empty one)."
+                )
+                log.error("%s", self.database_lost)
+                self.stopping.set()
 
     def _build_transports(self, services: Services, router: Router, sender: Sender) -> None:
         settings = self.settings

@@ -14,7 +14,11 @@ from bot.config import ConfigError, Settings, load_settings, read_dotenv
 from bot.core import open_core
 from bot.i18n import N_, _, format_number, use_language
 from bot.logs import setup_logging
-from bot.storage.db import StorageError
+from bot.storage.db import StorageError, missing
+
+# Only these start a new database; every other verb needs the one DATABASE_URL names, so a
+# mistyped path or a vanished file is said so instead of being replaced by an empty one.
+CREATES_DATABASE = (None, "run", "migrate")
 
 # What `seed` counts, in the campaign's words.
 SEEDED = {
@@ -131,6 +135,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 2
     try:
+        if args.command not in CREATES_DATABASE and not settings.database_path.is_file():
+            raise missing(settings.database_path)
         if args.command in (None, "run"):
             from bot.app import Relais
 
@@ -166,6 +172,11 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         pass
+    except BrokenPipeError:
+        # The reader went away (`report --format json | head`): stop quietly, as `cat` does.
+        # stdout points elsewhere so that the interpreter's last flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 

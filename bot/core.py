@@ -6,6 +6,7 @@ trial of election day) can give them all the same clock.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,6 +15,8 @@ from bot.config import Settings
 from bot.services import Services
 from bot.storage.db import Database
 
+log = logging.getLogger(__name__)
+
 
 @asynccontextmanager
 async def open_core(
@@ -21,7 +24,8 @@ async def open_core(
 ) -> AsyncIterator[Services]:
     """Open the database (brought up to date unless told not to) and build the services."""
     db = db or Database(settings.database_path)
-    await db.open()
+    if await db.open():
+        log.warning("Created a new database at %s", db.path.resolve())
     try:
         if migrate:
             await db.migrate()

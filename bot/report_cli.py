@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -117,10 +118,17 @@ def flatten(data: dict[str, Any]) -> list[tuple[str, str, Any]]:
 
 
 async def export(settings: Settings, clock: Clock, what: str, path: Path) -> int:
-    """Write an admin's export of the whole campaign to `path` (audited, actor unknown)."""
-    async with open_core(settings, clock) as services:
-        admin = Actor(Identity("cli", "admin"), "", None, (), True)
-        with path.open("wb") as sink:
+    """Write an admin's export of the whole campaign to `path` (audited, actor unknown),
+    readable by its owner only: it holds personal data."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        print(f"Cannot write {path}: {exc.strerror}", file=sys.stderr)
+        return 1
+    os.fchmod(descriptor, 0o600)  # an older export there may have been readable by all
+    with os.fdopen(descriptor, "wb") as sink:
+        async with open_core(settings, clock) as services:
+            admin = Actor(Identity("cli", "admin"), "", None, (), True)
             rows = await services.reports.export(admin, what, sink)
     print(
         ngettext("{n} row written to {path}", "{n} rows written to {path}", rows).format(

@@ -18,7 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def seed(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot migrate` (seed needs an existing database), then seed."""
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "RELAIS_LOG_LEVEL": "WARNING"}
+    migrate = [sys.executable, "-m", "bot", "migrate"]
+    subprocess.run(migrate, cwd=ROOT, env=env, capture_output=True, timeout=60, check=True)
     return subprocess.run(
         [sys.executable, "-m", "bot", "seed", *args],
         cwd=ROOT,

@@ -123,6 +123,7 @@ def test_the_command_line_imports_tasks_and_a_call_list(tmp_path: Path) -> None:
             timeout=60,
         )
 
+    assert run("migrate").returncode == 0
     done = run("tasks", "import", str(EXAMPLES / "example.yaml"))
     assert done.returncode == 0, done.stderr
     # A moment the command line cannot read stops it with one line, before anything is done.

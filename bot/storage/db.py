@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
@@ -34,6 +35,10 @@ class StorageFull(StorageError):
     """The disk is full."""
 
 
+class StorageMissing(StorageError):
+    """There is no database where the settings point (a vanished file, a mistyped path)."""
+
+
 def _translate(exc: sqlite3.Error) -> StorageError:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
@@ -53,32 +58,57 @@ class Database:
         self._write_lock = asyncio.Lock()
         # An erasure's checkpoint that a read in progress prevented: run when it ends.
         self.checkpoint_owed = False
+        self._identity: tuple[int, int] | None = None
 
-    async def open(self) -> None:
-        """Open both connections with the pragmas Relais relies on."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    async def open(self, *, create: bool = True) -> bool:
+        """Open both connections with the pragmas Relais relies on; True if the file is new.
+
+        Without `create`, a missing file is a StorageMissing error: only `migrate` and `run`
+        may start a new database, so a mistyped path or a vanished file is never replaced by
+        an empty one. A new file is created readable by its owner only (personal data); SQLite
+        gives the WAL and shared-memory files the same permissions.
+        """
+        created = _create_private(self.path, create)
         try:
             self._writer = await self._connect()
             await self._pragma(self._writer, "journal_mode=WAL")
             self._reader = await self._connect()
         except sqlite3.Error as exc:
             await self.close()
-            raise _translate(exc) from exc
+            error = _translate(exc)
+            if "not a database" in str(exc):
+                error = StorageError(f"{self.path} is not a Relais database (not SQLite)")
+            raise error from exc
+        self._identity = _file_identity(self.path)
+        return created
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(
             self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
         )
-        conn.row_factory = aiosqlite.Row
-        # FULL: consent, erasure and sent-status must survive a power cut; volume is small.
-        for pragma in (
-            "foreign_keys=ON",
-            f"busy_timeout={BUSY_TIMEOUT_MS}",
-            "secure_delete=ON",
-            "synchronous=FULL",
-        ):
-            await self._pragma(conn, pragma)
+        try:
+            conn.row_factory = aiosqlite.Row
+            # FULL: consent, erasure and sent-status must survive a power cut; volume is small.
+            for pragma in (
+                "foreign_keys=ON",
+                f"busy_timeout={BUSY_TIMEOUT_MS}",
+                "secure_delete=ON",
+                "synchronous=FULL",
+            ):
+                await self._pragma(conn, pragma)
+        except BaseException:
+            # An unclosed connection keeps its worker thread, and the process, alive for ever.
+            await conn.close()
+            raise
         return conn
+
+    def vanished(self) -> bool:
+        """Whether the open file was deleted or replaced since it was opened.
+
+        SQLite keeps writing to a deleted file through its open descriptors, and all of it
+        is lost at close: the bot must notice instead of carrying on.
+        """
+        return self._identity is not None and _file_identity(self.path) != self._identity
 
     @staticmethod
     async def _pragma(conn: aiosqlite.Connection, pragma: str) -> None:
@@ -195,10 +225,22 @@ class Database:
             await self.checkpoint()
 
     async def backup(self, target: Path) -> None:
-        """Copy the live database to `target` through SQLite's online backup API."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        async with aiosqlite.connect(target) as dest:
-            await self.writer.backup(dest)
+        """Copy the live database to a new file `target` (owner-only) through SQLite's online
+        backup API; StorageError if `target` exists: a backup never overwrites anything."""
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise StorageError(f"{target} already exists: choose a new file name") from None
+        except OSError as exc:
+            raise StorageError(f"cannot create {target}: {exc.strerror}") from None
+        os.close(descriptor)
+        try:
+            async with aiosqlite.connect(target) as dest:
+                await self.writer.backup(dest)
+        except BaseException:
+            os.unlink(target)  # no half-written copy left to be mistaken for a backup
+            raise
 
     async def version(self) -> int:
         return int(await self.fetch_value("PRAGMA user_version") or 0)
@@ -227,6 +269,50 @@ class Database:
             log.info("database migrated to version %d", number)
             applied.append(number)
         return applied
+
+
+def _create_private(path: Path, create: bool) -> bool:
+    """Make sure `path` can be opened: create it (0600) if allowed; True if it is new."""
+    if path.is_file():
+        return False
+    if path.exists():
+        raise StorageError(f"{path} is not a file")
+    if not create:
+        raise missing(path)
+    make_folder(path)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False  # created by someone else meanwhile: open theirs
+    except OSError as exc:
+        raise StorageError(f"cannot create {path}: {exc.strerror}") from None
+    os.close(descriptor)
+    return True
+
+
+def make_folder(path: Path) -> None:
+    """Create the folder `path` goes in, or say in one line why it cannot be."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise StorageError(f"cannot create {path}: a part of the path is a file") from None
+    except OSError as exc:
+        raise StorageError(f"cannot create {path}: {exc.strerror}") from None
+
+
+def missing(path: Path) -> StorageMissing:
+    """The one line an admin reads when a verb finds no database at `path`."""
+    return StorageMissing(
+        f"no database at {path}: check DATABASE_URL, or create one with `python -m bot migrate`"
+    )
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 async def _to_completion(statement: Awaitable[Any]) -> None:

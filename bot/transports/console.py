@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import re
 import sys
 from collections.abc import Awaitable, Callable
@@ -67,10 +68,11 @@ class ConsoleTransport:
         self.closed.set()
 
     async def run(self) -> None:
-        """Read lines until end of input."""
+        """Read lines until end of input (Ctrl-D); stopping (Ctrl-C) ends it at once."""
+        typed = _Input(self.stdin)
         while True:
             self._prompt()
-            line = await asyncio.to_thread(self.stdin.readline)
+            line = await typed.readline()
             if not line:
                 break
             await self.handle_line(line.rstrip("\n"))
@@ -139,7 +141,7 @@ class ConsoleTransport:
         if outbound.attachment:
             self.files_dir.mkdir(parents=True, exist_ok=True)
             path = self.files_dir / outbound.attachment.filename
-            path.write_bytes(outbound.attachment.content)
+            _write_private(path, outbound.attachment.content)
             text = f"{text}\n[{outbound.attachment.kind}: {path}]".strip()
         prefix = "relais> " if incoming else f"relais → user {chat}> "
         self._print(prefix + text.replace("\n", "\n        "))
@@ -175,3 +177,61 @@ class ConsoleTransport:
     def _print(self, text: str) -> None:
         self.stdout.write(text + "\n")
         self.stdout.flush()
+
+
+def _write_private(path: Path, content: bytes) -> None:
+    """Write a file only its owner can read (a /mydata export holds personal data)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(content)
+
+
+class _Input:
+    """Typed lines, read from the terminal or pipe by the event loop itself.
+
+    A thread blocked reading the keyboard would keep the process alive after Ctrl-C until
+    someone pressed Enter; the loop's reader is simply dropped when the bot stops. Streams
+    without a file descriptor (tests) are read on a thread.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.encoding = getattr(stream, "encoding", None) or "utf-8"
+        self.pending = b""
+        try:
+            self.descriptor: int | None = stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            self.descriptor = None
+
+    async def readline(self) -> str:
+        """The next line with its newline, or "" at the end of input."""
+        if self.descriptor is None:
+            return await asyncio.to_thread(self.stream.readline)
+        while b"\n" not in self.pending:
+            chunk = await self._read(self.descriptor)
+            if not chunk:
+                line, self.pending = self.pending, b""
+                return line.decode(self.encoding, errors="replace")
+            self.pending += chunk
+        line, _, self.pending = self.pending.partition(b"\n")
+        return (line + b"\n").decode(self.encoding, errors="replace")
+
+    @staticmethod
+    async def _read(descriptor: int) -> bytes:
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        try:
+            loop.add_reader(descriptor, wake)
+        except PermissionError:
+            return os.read(descriptor, 65536)  # a regular file: reading it never blocks
+        try:
+            await ready
+        finally:
+            loop.remove_reader(descriptor)
+        return os.read(descriptor, 65536)
