@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import os
 import signal
 import sqlite3
@@ -83,6 +84,10 @@ def test_every_verb_but_migrate_and_run_needs_an_existing_database(
     (tmp_path / "tasks.csv").write_text("kind,title\nshare,Partager\n", encoding="utf-8")
     (tmp_path / "calls.csv").write_text("name,phone\nAna,0612345678\n", encoding="utf-8")
     mistyped = tmp_path / "relais.sqlite"  # the real one would be relais.sqlite3
+    root = logging.getLogger()
+    # cli.main sets up logging for a process; give the handlers and level back afterwards.
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", root.level)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{mistyped}")
     for name in ("TELEGRAM_BOT_TOKEN", "SIGNAL_CLI_URL"):
