@@ -14,6 +14,7 @@ import handlers
 from bot.clock import Clock, SystemClock
 from bot.config import Identity, Settings
 from bot.core import open_core
+from bot.i18n import _
 from bot.jobs import register_jobs
 from bot.messaging import Inbound, Outbound
 from bot.router import Router
@@ -133,11 +134,11 @@ class Relais:
         while not self.stopping.is_set():
             await asyncio.sleep(DATABASE_CHECK_SECONDS)
             if self.db.vanished():
-                self.database_lost = (
-                    f"the database file {self.db.path} was deleted or replaced while Relais "
-                    "was running; Relais stopped so that nothing more is lost. Restore it "
-                    "from a backup (or run `python -m bot migrate` to start an empty one)."
-                )
+                self.database_lost = _(
+                    "the database file {path} was deleted or replaced while Relais was "
+                    "running; Relais stopped so that nothing more is lost. Restore it from a "
+                    "backup (or run `python -m bot migrate` to start an empty one)."
+                ).format(path=self.db.path)
                 log.error("%s", self.database_lost)
                 self.stopping.set()
 

@@ -123,7 +123,10 @@ async def export(settings: Settings, clock: Clock, what: str, path: Path) -> int
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     except OSError as exc:
-        print(f"Cannot write {path}: {exc.strerror}", file=sys.stderr)
+        print(
+            _("Cannot write {path}: {reason}").format(path=path, reason=exc.strerror),
+            file=sys.stderr,
+        )
         return 1
     os.fchmod(descriptor, 0o600)  # an older export there may have been readable by all
     with os.fdopen(descriptor, "wb") as sink:

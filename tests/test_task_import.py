@@ -178,6 +178,8 @@ def test_importing_the_same_file_again_updates_or_skips_and_says_so(tmp_path: Pa
         "custom,Affiche à la fenêtre,5,\n",
         encoding="utf-8",
     )
+    migrate = [sys.executable, "-m", "bot", "migrate"]
+    subprocess.run(migrate, env=env, capture_output=True, cwd=tmp_path, timeout=60, check=True)
     done = run()
     assert done.returncode == 0, done.stderr
     assert "2 tâches ajoutées, 0 mise à jour, 0 inchangée" in done.stdout

@@ -15,6 +15,8 @@ from typing import Any
 
 import aiosqlite
 
+from bot.i18n import _
+
 log = logging.getLogger(__name__)
 
 Params = Sequence[Any] | dict[str, Any]
@@ -77,7 +79,9 @@ class Database:
             await self.close()
             error = _translate(exc)
             if "not a database" in str(exc):
-                error = StorageError(f"{self.path} is not a Relais database (not SQLite)")
+                error = StorageError(
+                    _("{path} is not a Relais database (not SQLite)").format(path=self.path)
+                )
             raise error from exc
         self._identity = _file_identity(self.path)
         return created
@@ -231,9 +235,11 @@ class Database:
             target.parent.mkdir(parents=True, exist_ok=True)
             descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            raise StorageError(f"{target} already exists: choose a new file name") from None
+            raise StorageError(
+                _("{path} already exists: choose a new file name").format(path=target)
+            ) from None
         except OSError as exc:
-            raise StorageError(f"cannot create {target}: {exc.strerror}") from None
+            raise _cannot_create(target, exc) from None
         os.close(descriptor)
         try:
             async with aiosqlite.connect(target) as dest:
@@ -276,7 +282,7 @@ def _create_private(path: Path, create: bool) -> bool:
     if path.is_file():
         return False
     if path.exists():
-        raise StorageError(f"{path} is not a file")
+        raise StorageError(_("{path} is not a file").format(path=path))
     if not create:
         raise missing(path)
     make_folder(path)
@@ -285,7 +291,7 @@ def _create_private(path: Path, create: bool) -> bool:
     except FileExistsError:
         return False  # created by someone else meanwhile: open theirs
     except OSError as exc:
-        raise StorageError(f"cannot create {path}: {exc.strerror}") from None
+        raise _cannot_create(path, exc) from None
     os.close(descriptor)
     return True
 
@@ -295,15 +301,25 @@ def make_folder(path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        raise StorageError(f"cannot create {path}: a part of the path is a file") from None
+        raise StorageError(
+            _("cannot create {path}: a part of the path is a file").format(path=path)
+        ) from None
     except OSError as exc:
-        raise StorageError(f"cannot create {path}: {exc.strerror}") from None
+        raise _cannot_create(path, exc) from None
+
+
+def _cannot_create(path: Path, exc: OSError) -> StorageError:
+    return StorageError(
+        _("cannot create {path}: {reason}").format(path=path, reason=exc.strerror or exc)
+    )
 
 
 def missing(path: Path) -> StorageMissing:
     """The one line an admin reads when a verb finds no database at `path`."""
     return StorageMissing(
-        f"no database at {path}: check DATABASE_URL, or create one with `python -m bot migrate`"
+        _(
+            "no database at {path}: check DATABASE_URL, or create one with `python -m bot migrate`"
+        ).format(path=path)
     )
 
 

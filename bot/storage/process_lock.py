@@ -12,6 +12,7 @@ import fcntl
 import os
 from pathlib import Path
 
+from bot.i18n import _
 from bot.storage.db import StorageError, make_folder
 
 
@@ -33,15 +34,19 @@ class ProcessLock:
         try:
             descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise StorageError(f"cannot create {self.path}: {exc.strerror}") from None
+            raise StorageError(
+                _("cannot create {path}: {reason}").format(path=self.path, reason=exc.strerror)
+            ) from None
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.read(descriptor, 32).decode(errors="replace").strip() or "unknown"
             os.close(descriptor)
             raise AlreadyRunning(
-                f"another Relais (pid {holder}) is already running on {self.database}; "
-                "stop it first (SQLite allows one Relais process)"
+                _(
+                    "another Relais (pid {pid}) is already running on {path}; stop it first "
+                    "(SQLite allows one Relais process)"
+                ).format(pid=holder, path=self.database)
             ) from None
         os.ftruncate(descriptor, 0)
         os.write(descriptor, f"{os.getpid()}\n".encode())
