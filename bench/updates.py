@@ -70,13 +70,14 @@ def _aiogram_python() -> Path | None:
 def _seed(database: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "TELEGRAM_BOT_TOKEN": ""}
     size = ["--volunteers", str(USERS), "--tasks", str(TASKS), "--id-base", str(FIRST_USER)]
-    subprocess.run(
-        [sys.executable, "-m", "bot", "seed", *size],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    for verb in (["migrate"], ["seed", *size]):  # seed needs an existing database
+        subprocess.run(
+            [sys.executable, "-m", "bot", *verb],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
 
 
 async def _start(kind: str, api: FakeBotAPI, workdir: Path) -> asyncio.subprocess.Process:
