@@ -401,7 +401,7 @@ def report(loads: list[Load], signal_ms: list[float] | None, alarms: int) -> dic
         notes += (
             ". Signal: fake signal-cli, the comms member on duty on Signal, alarms raised on "
             "Signal, the Signal lane at its default pace (RELAIS_SIGNAL_RATE=0.5) with 200 "
-            "broadcast messages queued."
+            "broadcast messages queued"
         )
     notes += ". " + BEFORE
     return {

@@ -308,7 +308,8 @@ def report(figures: dict[str, Any], people: int, window: float) -> dict[str, Any
             f"{people} people send /start within {window:g} s; each taps their language, "
             "then agrees to the privacy notice, 0.5-1.5 s after seeing each question. "
             "Fake Bot API in the benchmark's process enforcing 30 sends/s overall and 1/s per "
-            "chat (edits are not counted, as on Telegram); the bot runs as `python -m bot`. "
+            "chat (the fake does not count edits; Relais paces them with the rest); "
+            "the bot runs as `python -m bot`. "
             f"Bot log lines 'Flood control': {figures['flood_control_log_lines']}; "
             f"people who finished all {len(EXPECTED)} steps: {figures['people_complete']}. "
             + BEFORE
