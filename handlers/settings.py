@@ -8,7 +8,7 @@ Steps (flow "settings", one question at a time):
 
 from __future__ import annotations
 
-from bot.i18n import N_, _
+from bot.i18n import N_, _, worded
 from bot.messaging import Choice, Outbound, choices
 from bot.payloads import Setting
 from bot.quiet_hours import quiet_hours_of
@@ -180,10 +180,18 @@ async def _ask(request: Request, volunteer: Volunteer, step: str) -> Outbound:
         campaign = settings.quiet_hours
         default = f"{campaign.start:%H:%M}–{campaign.end:%H:%M}" if campaign else _("none")
         return Outbound(
-            _(
-                "Quiet hours: {hours} now. During them I send you no task, reminder or "
-                "broadcast (urgent alerts excepted). Type your own, like 22:00-08:00, or tap."
+            worded(
+                _(
+                    "Quiet hours: {hours} now. During them I send you no task, reminder or "
+                    "broadcast (urgent alerts excepted). Type your own, like 22:00-08:00, or tap."
+                ),
+                _(
+                    "Quiet hours: {hours} now. During them I send you no task, reminder or "
+                    "broadcast (urgent alerts excepted). Type your own, like 22:00-08:00, or "
+                    "answer with the number of a choice."
+                ),
             ).format(hours=esc(quiet_text(request, volunteer))),
+            answer="text",
             choices=choices(
                 Setting("quiet", "campaign").button(
                     _("The campaign's ({hours})").format(hours=default)
@@ -192,10 +200,18 @@ async def _ask(request: Request, volunteer: Volunteer, step: str) -> Outbound:
             ),
         )
     return Outbound(
-        _(
-            "Time zone: {zone} now. Times are shown and quiet hours counted in it. Type "
-            "yours, like Europe/London or a city such as Montreal, or tap."
+        worded(
+            _(
+                "Time zone: {zone} now. Times are shown and quiet hours counted in it. Type "
+                "yours, like Europe/London or a city such as Montreal, or tap."
+            ),
+            _(
+                "Time zone: {zone} now. Times are shown and quiet hours counted in it. Type "
+                "yours, like Europe/London or a city such as Montreal, or answer with the "
+                "number of a choice."
+            ),
         ).format(zone=esc(zone_text(request, volunteer))),
+        answer="text",
         choices=choices(
             Setting("zone", "campaign").button(
                 _("The campaign's ({zone})").format(zone=settings.timezone.key)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from bot.answers import parse_count
-from bot.i18n import N_, _, ngettext, people
+from bot.i18n import N_, _, ngettext, people, worded
 from bot.messaging import Answer, Choice, Outbound, choices
 from bot.payloads import EditableField, TaskAdmin, TaskEditField
 from bot.router import Reply, Request, Router, expired
@@ -154,10 +154,17 @@ async def on_call_list(request: Request) -> Reply:
     await request.services.tasks.audit_action(request.actor, "calls.import", f"task:{task.id}")
     summary = await request.services.calls.calls.summary(task.id)
     return Outbound(
-        ngettext(
-            "Added {n} person. Send more lines, or tap Finished.",
-            "Added {n} people. Send more lines, or tap Finished.",
-            added,
+        worded(
+            ngettext(
+                "Added {n} person. Send more lines, or tap Finished.",
+                "Added {n} people. Send more lines, or tap Finished.",
+                added,
+            ),
+            ngettext(
+                "Added {n} person. Send more lines, or answer Finished.",
+                "Added {n} people. Send more lines, or answer Finished.",
+                added,
+            ),
         ).format(n=added)
         + "\n"
         + call_line(summary),

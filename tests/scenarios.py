@@ -11,18 +11,27 @@ would, through the real Signal adapter against the fake signal-cli, or the conso
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
-from bot.i18n import _, use_language
-from bot.router import Router
+import pytest
+
+import handlers
+from bot.config import Settings
+from bot.i18n import _, set_language, use_language
+from bot.router import FloodGate, Router
 from bot.services import Services
+from bot.storage.db import Database
 from bot.transports.console import ConsoleTransport
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.signal_cli import FakeSignalCli
+from tests.fakes.clock import FakeClock
+from tests.fakes.relais import running_relais, telegram_env
+from tests.fakes.signal_cli import FakeSignalCli, signal_env
 
 
 @dataclass(frozen=True)
@@ -124,7 +133,7 @@ class SignalPerson:
         since = len(self.fake.sent)
         self.fake.send_text(self.user_id, text)
         message = await self.fake.wait_for_text(
-            self.user_id, _expected(expect, self.language), since=since
+            self.user_id, _expected(expect, self.language), since=since, timeout=15
         )
         return message.message
 
@@ -166,3 +175,66 @@ class ConsolePerson:
 
     async def choose(self, label: Expect | str, expect: Expect | str) -> str:
         return await self.say(_code_for(self.printed, translated(label, self.language)), expect)
+
+
+# -- where the scenarios run ------------------------------------------------------------
+
+
+MESSENGERS = ("telegram", "signal", "console")
+
+
+@dataclass
+class World:
+    """One messenger running Relais on a fresh database, and a way to meet people there."""
+
+    messenger: str
+    services: Services
+    person: Callable[[str, str], Person]
+
+    def user(self, number: int) -> str:
+        """A user id of this messenger (Signal knows people by UUID)."""
+        if self.messenger == "signal":
+            return f"5c0e0000-0000-4000-8000-{number:012d}"
+        return str(number)
+
+
+@contextlib.asynccontextmanager
+async def world(messenger: str, tmp_path: Path, clock: FakeClock) -> AsyncIterator[World]:
+    database = tmp_path / "relais.sqlite3"
+    if messenger == "telegram":
+        async with FakeBotAPI() as api, running_relais(telegram_env(api, database), clock) as r:
+            yield World(messenger, r.services, lambda uid, lang: TelegramPerson(api, uid, lang))
+    elif messenger == "signal":
+        async with FakeSignalCli() as fake, running_relais(signal_env(fake, database), clock) as r:
+            await fake.wait_for_connections(1)
+            yield World(messenger, r.services, lambda uid, lang: SignalPerson(fake, uid, lang))
+    else:
+        settings = Settings.from_env(
+            {"DATABASE_URL": f"sqlite:///{database}", "RELAIS_PSEUDONYM_KEY": "test-key"}
+        )
+        db = Database(settings.database_path)
+        await db.open()
+        await db.migrate()
+        try:
+            services = Services.build(settings, clock, db)
+            router = Router(services, FloodGate(limit=1000))
+            handlers.register(router)
+            set_language("fr")
+            yield World(
+                messenger,
+                services,
+                lambda uid, lang: ConsolePerson(router, services, uid, lang),
+            )
+        finally:
+            await db.close()
+
+
+@pytest.fixture(params=MESSENGERS)
+async def place(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+) -> AsyncIterator[World]:
+    async with world(request.param, tmp_path, clock) as running:
+        yield running
+
+
+both_languages = pytest.mark.parametrize("language", ["fr", "en"])

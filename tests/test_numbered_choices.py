@@ -103,3 +103,19 @@ def test_a_board_is_kept_as_json_and_read_back_even_from_before_letters() -> Non
     legacy = Board.restored([["t:a", "Pause"], ["t:b", "Clore"]], "location")
     assert read("2", legacy).choice == "t:b" and legacy.request == "location"
     assert Board.restored([], "") == Board() and not Board().stored()
+
+
+async def test_prompts_on_the_console_never_say_tap(router: Router, services: Services) -> None:
+    router.flood = FloodGate(limit=1000)
+    await make_volunteer(services, "7", channel="console")
+    await services.tasks.create(None, TaskDraft(kind="canvass", title="Portes"))
+    console = Console(router, services, "7")
+    shown = [
+        await console.type(line)
+        for line in ("/quiet", "/cancel", "/timezone", "/cancel", "/pause", "/cancel")
+    ]
+    shown += [await console.type(line) for line in ("/task", "1", "1", "3", "2", "1")]
+    printed = "\n".join(shown)
+    assert "répondez par le numéro d’un choix" in printed.lower()
+    assert "Répondez « Fait »" in printed and "Pas de commentaire" in printed
+    assert "ouchez" not in printed  # neither "Touchez" nor "touchez"
