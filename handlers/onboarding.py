@@ -114,9 +114,15 @@ def ask(request: Request, step: str, *, edit: bool = False) -> Outbound:
     if step == "where":
         return Outbound(
             header
-            + _(
-                "Where are you? Type your postcode (e.g. 75011), or share your location with "
-                "the button below. Living abroad? Type your town and country."
+            + worded(
+                _(
+                    "Where are you? Type your postcode (e.g. 75011), or share your location "
+                    "with the button below. Living abroad? Type your town and country."
+                ),
+                _(
+                    "Where are you? Type your postcode (e.g. 75011), or send your location. "
+                    "Living abroad? Type your town and country."
+                ),
             ),
             request="location",
         )

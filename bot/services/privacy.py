@@ -26,7 +26,7 @@ import aiosqlite
 
 from bot.clock import Clock, to_iso
 from bot.config import Settings
-from bot.i18n import _, use_language
+from bot.i18n import _, use_language, use_messenger, worded
 from bot.i18n import days as count_days
 from bot.messaging import Inbound, Outbound, choices
 from bot.payloads import KeepData
@@ -157,7 +157,7 @@ class PrivacyService:
         )
         for volunteer in warned:
             for address in (await self.volunteers.addresses(volunteer.id))[:1]:
-                with use_language(volunteer.language):
+                with use_language(volunteer.language), use_messenger(address.channel):
                     envelopes.append(
                         Envelope(
                             "notice",
@@ -195,11 +195,19 @@ class PrivacyService:
 def retention_warning(days: int) -> Outbound:
     """The message warning an inactive volunteer that their data will be erased."""
     return Outbound(
-        _(
-            "Hello! You have not used Relais for a long time. To protect your data, we erase "
-            "the data of volunteers inactive for {days}: yours will be erased in "
-            "{warning}.\n\nTo stay with us, just tap the button below or send any "
-            "message. To leave now, send /forget."
+        worded(
+            _(
+                "Hello! You have not used Relais for a long time. To protect your data, we "
+                "erase the data of volunteers inactive for {days}: yours will be erased in "
+                "{warning}.\n\nTo stay with us, just tap the button below or send any "
+                "message. To leave now, send /forget."
+            ),
+            _(
+                "Hello! You have not used Relais for a long time. To protect your data, we "
+                "erase the data of volunteers inactive for {days}: yours will be erased in "
+                "{warning}.\n\nTo stay with us, just send any message. To leave now, send "
+                "/forget."
+            ),
         ).format(days=count_days(days), warning=count_days(WARNING_DAYS)),
         choices=choices(KeepData("keep").button(_("Keep my data"))),
     )
