@@ -118,8 +118,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if console and args.command in (None, "run") and not chosen:
         level = "WARNING"  # the console chat shares the terminal with the logs
     setup_logging(level, (settings.telegram_token.value,), keep=(settings.signal_account,))
-    with use_language(settings.language):
-        return _run(settings, args)
+    try:
+        with use_language(settings.language):
+            code = _run(settings, args)
+        sys.stdout.flush()  # a reader that went away shows here, not at the interpreter's exit
+        return code
+    except BrokenPipeError:
+        # `report --format json | head`: stop quietly, as `cat` does. stdout points elsewhere
+        # so that the interpreter's last flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
@@ -172,11 +180,6 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         pass
-    except BrokenPipeError:
-        # The reader went away (`report --format json | head`): stop quietly, as `cat` does.
-        # stdout points elsewhere so that the interpreter's last flush cannot fail again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -71,6 +72,8 @@ class Settings:
     timezone: ZoneInfo = ZoneInfo("Europe/Paris")
     webhook_url: str = ""
     webhook_secret: Secret = Secret("")
+    # Where the webhook listens: loopback, behind the HTTPS reverse proxy that faces Telegram.
+    webhook_listen: str = "127.0.0.1"
     port: int = 8443
     retention_days: int = 730
     quiet_hours: QuietHours | None = QuietHours(time(21, 0), time(9, 0))
@@ -131,6 +134,9 @@ class Settings:
             timezone=_timezone("RELAIS_TIMEZONE", get("RELAIS_TIMEZONE", "Europe/Paris")),
             webhook_url=webhook_url,
             webhook_secret=Secret(secret),
+            webhook_listen=_address(
+                "RELAIS_WEBHOOK_LISTEN", get("RELAIS_WEBHOOK_LISTEN", "127.0.0.1")
+            ),
             port=_integer("PORT", get("PORT", "8443"), 1, 65535),
             retention_days=_integer(
                 "RELAIS_RETENTION_DAYS", get("RELAIS_RETENTION_DAYS", "730"), 31, 36500
@@ -202,6 +208,16 @@ def _admins(text: str) -> frozenset[Identity]:
     return frozenset(admins)
 
 
+def _address(name: str, value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ConfigError(
+            f"{name}: expected an IP address to listen on, e.g. 127.0.0.1 (behind a proxy) "
+            f"or 0.0.0.0 (every interface), got {value!r}"
+        ) from None
+
+
 def _timezone(name: str, value: str) -> ZoneInfo:
     try:
         return ZoneInfo(value)
@@ -210,7 +226,7 @@ def _timezone(name: str, value: str) -> ZoneInfo:
 
 
 def _integer(name: str, value: str, low: int, high: int) -> int:
-    if not value.isdigit() or not low <= int(value) <= high:
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
         raise ConfigError(f"{name}: expected a whole number from {low} to {high}, got {value!r}")
     return int(value)
 

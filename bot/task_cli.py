@@ -25,6 +25,7 @@ CALL_PROBLEMS = {
     "size": N_("the file is too large (1 MB or 20,000 people at most)"),
     "encoding": N_("the file is not UTF-8 text: save it as “CSV UTF-8”"),
     "task": N_("no open call task has this number"),
+    "csv": N_("line {line}: a cell is over 128 KB, or the line is not valid CSV"),
 }
 
 

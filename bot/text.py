@@ -15,6 +15,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _TAG = re.compile(r"<[^>]*>")
 
 
+def is_number(text: str) -> bool:
+    """Only the digits 0-9: str.isdigit() also accepts '²', which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def clean(text: str) -> str:
     """NFC-normalize, drop invisible direction and control characters, trim spaces."""
     text = unicodedata.normalize("NFC", text)

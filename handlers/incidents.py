@@ -10,7 +10,7 @@ from bot.payloads import IncidentTap
 from bot.router import Reply, Request, Router, expired
 from bot.services.alerts import Outcome, elapsed, short_duration, status_line
 from bot.storage.alerts import Event, Incident
-from bot.text import clean_name, esc
+from bot.text import clean_name, esc, is_number
 from handlers import riposte
 
 
@@ -93,7 +93,7 @@ async def cmd_incidents(request: Request) -> Reply:
     alerts.require_reader(request.actor)
     args = request.inbound.args
     if args:
-        if not args.lstrip("#").isdigit():
+        if not is_number(args.lstrip("#")):
             return Outbound(_("Send /incidents, or /incidents followed by an alert number."))
         # Another team's incident is answered like a missing one: its existence is not theirs.
         incident = await alerts.readable(request.actor, int(args.lstrip("#")))

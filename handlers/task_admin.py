@@ -96,6 +96,7 @@ PASTE_PROBLEMS = {
     "encoding": N_("unreadable text"),
     "header": N_("no lines found"),
     "task": N_("this call task is closed"),
+    "csv": N_("line {line}: a cell is over 128 KB, or the line is not valid CSV"),
 }
 
 

@@ -23,7 +23,7 @@ from bot.services.teams import INVITE_TERMS
 from bot.services.volunteers import Invalid
 from bot.storage.outbox import Envelope
 from bot.storage.teams import Invite
-from bot.text import esc
+from bot.text import esc, is_number
 from handlers.onboarding import member_or_prompt
 
 TEAM_FLOW = "team"
@@ -165,7 +165,7 @@ async def on_invite_tap(request: Request) -> Reply:
 
 def _volunteer_number(text: str) -> int | None:
     text = text.strip().lstrip("#")
-    return int(text) if text.isdigit() and len(text) < 12 else None
+    return int(text) if is_number(text) and len(text) < 12 else None
 
 
 async def cmd_promote(request: Request) -> Reply:

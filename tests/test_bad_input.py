@@ -25,6 +25,7 @@ NASTY = (
     "abc",
     "1e9",
     "٣",
+    "²",
     "-5",
     "99999999999999999999",
     "  12  ",
@@ -92,6 +93,7 @@ async def test_forged_buttons_of_every_flow_change_nothing(
             f"{prefix}:",
             f"{prefix}:x:99999999999999999999",
             f"{prefix}:acc:-1",
+            f"{prefix}:x:²",
             f"{prefix}:yes:1:2:3:4",
             f"{prefix}:<b>:'; DROP TABLE volunteers; --",
         ):

@@ -49,6 +49,12 @@ def test_a_bad_call_list_is_rejected_whole_with_its_line_numbers() -> None:
         with pytest.raises(ImportRejected) as rejected:
             parse_call_list(bad)
         assert rejected.value.problems[0].problem == problem
+    huge = "x" * 200_000  # over the csv module's 128 KB cell limit, on line 3 or in the header
+    for bad_text, line in ((f"name,phone,notes\nA,0612345678\nB,0612345679,{huge}\n", 3),
+                           (f"name,phone,{huge}\n", 1)):  # fmt: skip
+        with pytest.raises(ImportRejected) as rejected:
+            parse_call_list(bad_text.encode())
+        assert [(p.line, p.problem) for p in rejected.value.problems] == [(line, "csv")]
 
 
 async def test_nothing_is_half_imported(services: Services) -> None:

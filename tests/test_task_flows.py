@@ -196,9 +196,19 @@ async def test_stale_foreign_and_forged_taps_change_nothing(
         "tadm:close:1",
         "nt:kind:share",
         "call:r:1:sup",
+        f"task:skip:{t.id}",  # another team's task: skipping it must write nothing either
+        f"task:later:{t.id}",
+        "task:skip:²",  # superscript digits pass str.isdigit() but not int()
+        "task:acc:¹²",
     ):
         await bob.tap_data(forged)
         assert EXPIRED_EN in bob.last_text, forged
+    bob_id = await services.db.fetch_value(
+        "SELECT volunteer_id FROM identities WHERE user_id = '231'"
+    )
+    assert not await services.db.fetch_value(
+        "SELECT COUNT(*) FROM assignments WHERE volunteer_id = ?", (bob_id,)
+    )
     await ana.tap("Done")
     await ana.tap_data(done_payload)  # an old card
     assert EXPIRED_EN in ana.last_text

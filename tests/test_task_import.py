@@ -151,6 +151,20 @@ def test_the_command_line_imports_tasks_and_a_call_list(tmp_path: Path) -> None:
     assert "line 3: “12” is not a valid phone number" in failed.stderr
     failed = run("calls", "import", "1", str(EXAMPLES / "example-call-list.csv"))
     assert "no open call task has this number" in failed.stderr
+    # A cell over 128 KB (the csv module's limit) is a line to fix, not a traceback.
+    huge = tmp_path / "huge.csv"
+    huge.write_text(f"name,phone,notes\nAna,0612345678,{'x' * 200_000}\n", encoding="utf-8")
+    failed = run("calls", "import", "2", str(huge))
+    assert failed.returncode == 1
+    assert failed.stderr.splitlines()[-1:] == [
+        "  line 2: a cell is over 128 KB, or the line is not valid CSV"
+    ]
+    huge.write_text(f"kind,title\nshare,{'x' * 200_000}\n", encoding="utf-8")
+    failed = run("tasks", "import", str(huge))
+    assert failed.returncode == 1
+    assert failed.stderr.splitlines()[-1:] == [
+        "  line 2: a cell is over 128 KB, or the line is not valid CSV"
+    ]
 
 
 def test_importing_the_same_file_again_updates_or_skips_and_says_so(tmp_path: Path) -> None:

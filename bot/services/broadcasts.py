@@ -19,7 +19,6 @@ from bot.clock import Clock, from_iso
 from bot.config import LANGUAGES, Settings
 from bot.i18n import (
     _,
-    characters,
     format_datetime,
     format_number,
     format_time,
@@ -30,10 +29,11 @@ from bot.i18n import (
 from bot.messaging import Choice, Outbound
 from bot.quiet_hours import quiet_hours_of, quiet_until, zone
 from bot.services.areas import department_of
+from bot.services.markup import markup_problem
 from bot.services.people import ADMIN, ORGANIZER, Actor
 from bot.storage.audit import AuditLog
 from bot.storage.broadcasts import Audience, Broadcast, BroadcastRepository, NewBroadcast
-from bot.text import MAX_TEXT, esc
+from bot.text import esc, is_number
 from bot.vocabulary import plain, skill_code, skill_word, skill_words
 
 log = logging.getLogger(__name__)
@@ -43,29 +43,6 @@ PROGRESS_EVERY = timedelta(seconds=5)
 FREE_RATE = 28.8
 PAID_RATE = 1000.0
 _AREA_RE = re.compile(r"^(?:\d{1,5}|2[AB])$", re.I)
-_ALLOWED_TAGS = frozenset(
-    [
-        "b",
-        "strong",
-        "i",
-        "em",
-        "u",
-        "ins",
-        "s",
-        "strike",
-        "del",
-        "span",
-        "tg-spoiler",
-        "a",
-        "code",
-        "pre",
-        "blockquote",
-    ]
-)
-_TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s[^<>]*)?)>")
-_HREF_RE = re.compile(r"""^\s+href\s*=\s*"(https?://|tg://)[^"\s]+"\s*$""")
-_ENTITY_RE = re.compile(r"&(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
-
 Deliver = Callable[[str, str, Outbound], Awaitable[str]]
 TaskButton = Callable[[Actor, int], Awaitable[tuple[str, str] | None]]
 
@@ -75,58 +52,10 @@ class BroadcastError(ValueError):
 
 
 def check_markup(text: str) -> None:
-    """Raise BroadcastError unless Telegram would accept this HTML-subset text."""
-    if not text.strip():
-        raise BroadcastError(_("The message is empty. Please send some text."))
-    stack: list[str] = []
-    pos = 0
-    while (lt := text.find("<", pos)) >= 0:
-        match = _TAG_RE.match(text, lt)
-        if match is None:
-            raise BroadcastError(
-                _(
-                    "There is a lone “{lt}” in the message: write {entity} for the character."
-                ).format(lt=esc("<"), entity=esc("&lt;"))
-            )
-        closing, name, attributes = match.group(1), match.group(2).lower(), match.group(3)
-        if name not in _ALLOWED_TAGS:
-            raise BroadcastError(
-                _("The tag {tag} is not allowed. Use {allowed}.").format(
-                    tag=esc(f"<{name}>"),
-                    allowed=esc("<b>, <i>, <u>, <s>, <a href>, <code>, <pre>, <blockquote>"),
-                )
-            )
-        if closing:
-            if not stack or stack[-1] != name:
-                raise BroadcastError(
-                    _("The tag {tag} closes nothing that is open.").format(tag=esc(f"</{name}>"))
-                )
-            stack.pop()
-        else:
-            if name == "a" and not _HREF_RE.match(attributes):
-                raise BroadcastError(
-                    _("A link must be written {example}.").format(
-                        example=esc('<a href="https://…">text</a>')
-                    )
-                )
-            stack.append(name)
-        pos = match.end()
-    if stack:
-        raise BroadcastError(_("The tag {tag} is never closed.").format(tag=esc(f"<{stack[-1]}>")))
-    for amp in re.finditer("&", text):
-        if not _ENTITY_RE.match(text, amp.start()):
-            raise BroadcastError(
-                _("Write {entity} for the character “{amp}”.").format(
-                    entity=esc("&amp;"), amp=esc("&")
-                )
-            )
-    visible = re.sub(r"<[^<>]*>", "", text)
-    if len(visible) > MAX_TEXT:
-        raise BroadcastError(
-            _("The message is too long ({n}; at most {max}).").format(
-                n=characters(len(visible)), max=MAX_TEXT
-            )
-        )
+    """Raise BroadcastError unless Telegram documents every tag, attribute and entity used."""
+    problem = markup_problem(text)
+    if problem is not None:
+        raise BroadcastError(problem)
 
 
 # The keys of the audience syntax, in both languages (matched without accents or case).
@@ -185,7 +114,7 @@ def parse_audience(text: str, team_names: Sequence[str] = ()) -> Audience:
             skills.append(skill_code(value) or "")
         elif key == "lang" and _language(value):
             languages.append(_language(value))
-        elif key == "active" and value.isdigit() and 1 <= int(value) <= 365:
+        elif key == "active" and is_number(value) and 1 <= int(value) <= 365:
             active = int(value)
         elif key == "skill":
             raise BroadcastError(
@@ -233,7 +162,7 @@ def area_known(code: str) -> bool:
     code = code.upper()
     if code in ("2A", "2B"):
         return True
-    if not code.isdigit() or not 2 <= len(code) <= 5:
+    if not is_number(code) or not 2 <= len(code) <= 5:
         return False
     if code[:2] in ("97", "98") and len(code) == 2:
         return True

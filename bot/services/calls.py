@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -38,6 +39,14 @@ class ImportRejected(ValueError):
     def __init__(self, problems: list[ImportProblem]) -> None:
         super().__init__(f"{len(problems)} problem(s)")
         self.problems = problems
+
+
+def _rows(reader: Iterator[list[str]]) -> Iterator[list[str] | None]:
+    """The reader's rows, then None if a line cannot be read (a cell over 128 KB)."""
+    try:
+        yield from reader
+    except csv.Error:
+        yield None
 
 
 def normalize_phone(text: str, region: str = "FR") -> str | None:
@@ -79,13 +88,19 @@ def parse_call_list(content: bytes, region: str = "FR", *, header: bool = True) 
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     columns: dict[str, int] | None = {"name": 0, "phone": 1, "notes": 2}
     if header:
-        columns = _columns(next(reader, []))
+        first = next(_rows(reader), [])
+        if first is None:
+            raise ImportRejected([ImportProblem(1, "csv")])
+        columns = _columns(first)
     if columns is None:
         raise ImportRejected([ImportProblem(1, "header")])
     rows: list[ContactRow] = []
     problems: list[ImportProblem] = []
     seen: dict[str, int] = {}
-    for cells in reader:
+    for cells in _rows(reader):
+        if cells is None:
+            problems.append(ImportProblem(reader.line_num, "csv"))
+            break
         line = reader.line_num
         if not any(c.strip() for c in cells):
             continue

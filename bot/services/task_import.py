@@ -85,9 +85,14 @@ def read_records(name: str, content: bytes) -> list[tuple[int, dict[str, Any]]]:
     if name.lower().endswith(".csv"):
         reader = csv.DictReader(io.StringIO(text))
         records = []
-        for row in reader:
-            if any((v or "").strip() for v in row.values() if isinstance(v, str)):
-                records.append((reader.line_num, {k: v for k, v in row.items() if k}))
+        try:
+            for row in reader:
+                if any((v or "").strip() for v in row.values() if isinstance(v, str)):
+                    records.append((reader.line_num, {k: v for k, v in row.items() if k}))
+        except csv.Error:
+            # A cell over csv.field_size_limit() (128 KB) or a line the csv module cannot read.
+            problem = _("a cell is over 128 KB, or the line is not valid CSV")
+            raise TaskFileRejected([FileProblem(reader.reader.line_num, problem)]) from None
         return records
     if name.lower().endswith((".yaml", ".yml")):
         try:

@@ -24,7 +24,7 @@ from bot.storage.tasks import (
     TaskRepository,
     draft_content,
 )
-from bot.text import clean
+from bot.text import clean, is_number
 
 LATER = timedelta(hours=4)
 MAX_TITLE = 200
@@ -107,7 +107,7 @@ class TaskService:
             return
         if team_id is None or team_id not in scope:
             raise NotAllowed("team")
-        if any(not t.isdigit() or int(t) not in scope for t in teams):
+        if any(not is_number(t) or int(t) not in scope for t in teams):
             raise NotAllowed("team")
 
     def validate(self, draft: TaskDraft) -> TaskDraft:
@@ -261,13 +261,21 @@ class TaskService:
         return assignment
 
     async def skip(self, volunteer_id: int, task_id: int, later: bool) -> bool:
-        """Skip for good or put off for a few hours; False if there is no such task or the
-        volunteer already took it (an old card)."""
+        """Skip for good or put off for a few hours; False if there is no such task, the
+        volunteer already took it (an old card) or it was never theirs to skip (a forged
+        card for another team's task writes nothing)."""
         if await self.tasks.get(task_id) is None:
             return False
         if any(a.task_id == task_id for a, _ in await self.tasks.in_hand(volunteer_id)):
             return False
         now = self.clock.now()
+        fit = await self.tasks.fit(volunteer_id)
+        if fit is None:
+            return False
+        if not await self.tasks.fits(fit, task_id, now) and not await self.tasks.was_shown(
+            task_id, volunteer_id
+        ):
+            return False
         if later:
             await self.tasks.put_aside(task_id, volunteer_id, "later", now, now + LATER)
         else:

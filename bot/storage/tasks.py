@@ -770,6 +770,16 @@ class TaskRepository:
             )
             return Assignment.from_row(row)
 
+    async def was_shown(self, task_id: int, volunteer_id: int) -> bool:
+        """Whether this task was offered to this volunteer or already set aside by them."""
+        found = await self.db.fetch_value(
+            "SELECT 1 FROM offers WHERE task_id = :task AND volunteer_id = :volunteer"
+            " UNION ALL SELECT 1 FROM assignments WHERE task_id = :task"
+            " AND volunteer_id = :volunteer AND state IN ('later', 'skipped') LIMIT 1",
+            {"task": task_id, "volunteer": volunteer_id},
+        )
+        return found is not None
+
     async def put_aside(
         self, task_id: int, volunteer_id: int, state: str, now: datetime, until: datetime | None
     ) -> None:

@@ -43,7 +43,7 @@ from telegram.request import HTTPXRequest
 from bot.config import LANGUAGES, Settings
 from bot.i18n import _, use_language
 from bot.messaging import Inbound, InboundFile, Outbound
-from bot.text import split_text
+from bot.text import esc, split_text, to_plain
 from bot.transports import (
     DeliveryError,
     PermanentFailure,
@@ -53,8 +53,12 @@ from bot.transports import (
     Unreachable,
 )
 from bot.transports.telegram_http import AiohttpRequest
+from bot.transports.telegram_webhook import PATH as WEBHOOK_PATH
+from bot.transports.telegram_webhook import WebhookServer
 
 log = logging.getLogger(__name__)
+# Telegram's answer to formatting it cannot parse (PTB drops the "Bad Request: " prefix).
+_MARKUP_REFUSED = "can't parse entities"
 
 CHANNEL = "telegram"
 MAX_TEXT = 4096
@@ -230,6 +234,9 @@ class TelegramTransport:
         # Set by the app: answers are queued in the Telegram lane, behind pages only, paced
         # with everything else; a 429 pauses them too and they are sent after it.
         self.queue_reply: Callable[[str, Outbound], asyncio.Future[str]] | None = None
+        self.webhook: WebhookServer | None = None
+        # Texts whose formatting Telegram refused → the same words as plain text.
+        self._plain_instead: dict[str, str] = {}
 
     @property
     def bot_username(self) -> str:
@@ -254,23 +261,40 @@ class TelegramTransport:
         assert updater is not None
         allowed = ["message", "callback_query", "my_chat_member"]
         if self.settings.webhook_url:
-            await updater.start_webhook(
-                listen="0.0.0.0",
-                port=self.settings.port,
-                url_path="telegram",
-                webhook_url=self.settings.webhook_url.rstrip("/") + "/telegram",
+            # Relais' own server, not PTB's: PTB's reads up to 100 MB before the secret.
+            self.webhook = WebhookServer(
+                self.settings.webhook_listen,
+                self.settings.port,
+                self.settings.webhook_secret.value,
+                self._queue_update,
+            )
+            await self.webhook.start()
+            await self.app.bot.set_webhook(
+                self.settings.webhook_url.rstrip("/") + WEBHOOK_PATH,
                 secret_token=self.settings.webhook_secret.value,
                 allowed_updates=allowed,
                 drop_pending_updates=False,
             )
-            log.info("Telegram webhook listening on port %d", self.settings.port)
+            log.info(
+                "Telegram webhook listening on %s port %d",
+                self.settings.webhook_listen,
+                self.settings.port,
+            )
         else:
             await updater.start_polling(
                 allowed_updates=allowed, drop_pending_updates=False, timeout=30
             )
             log.info("Telegram polling as @%s", self.bot_username)
 
+    async def _queue_update(self, data: dict[str, Any]) -> None:
+        """Hand an update the webhook received to PTB, as polling would."""
+        update = Update.de_json(data, self.app.bot)
+        await self.app.update_queue.put(update)
+
     async def stop(self) -> None:
+        if self.webhook is not None:
+            await self.webhook.stop()
+            self.webhook = None
         updater = self.app.updater
         if updater is not None and updater.running:
             await updater.stop()
@@ -393,6 +417,9 @@ class TelegramTransport:
 
     async def deliver(self, chat_id: str, outbound: Outbound) -> str:
         """Send one outbox message, translating Telegram's errors into outbox outcomes."""
+        plain = self._plain_instead.get(outbound.text)
+        if plain is not None:
+            outbound = replace(outbound, text=plain)
         try:
             if outbound.edit_message_id:
                 if await self._edit(chat_id, outbound.edit_message_id, outbound):
@@ -405,6 +432,8 @@ class TelegramTransport:
         except ChatMigrated as exc:
             raise PermanentFailure(f"chat migrated to {exc.new_chat_id}") from exc
         except BadRequest as exc:
+            if plain is None and _MARKUP_REFUSED in str(exc).lower():
+                return await self._deliver_plain(chat_id, outbound, str(exc))
             raise PermanentFailure(str(exc)) from exc
         except TimedOut as exc:
             # The request may have reached Telegram: do not resend blindly.
@@ -413,6 +442,16 @@ class TelegramTransport:
             raise TransientFailure(str(exc)) from exc
         except TelegramError as exc:
             raise PermanentFailure(str(exc)) from exc
+
+    async def _deliver_plain(self, chat_id: str, outbound: Outbound, error: str) -> str:
+        """Telegram refused the formatting (checked, yet refused: a custom emoji the bot may
+        not use…): send the words without it rather than fail every recipient. The plain
+        text is remembered so the next recipients get it at once, without a refused try."""
+        log.warning("Telegram refused a message's formatting (%s): sending it as plain text", error)
+        if len(self._plain_instead) >= 64:
+            self._plain_instead.pop(next(iter(self._plain_instead)))
+        self._plain_instead[outbound.text] = esc(to_plain(outbound.text))
+        return await self.deliver(chat_id, outbound)
 
     # -- command menus ------------------------------------------------------------------
 
