@@ -68,7 +68,15 @@ ALIASES: dict[str, str] = {
     "astreinte": "duty",
     "rapport": "report",
     "lier": "link",
+    "cercle": "ring",
+    "classement": "leaderboard",
+    "calme": "quiet",
+    "heurescalmes": "quiet",
+    "fuseau": "timezone",
 }
+# Commands whose English name stays the one to show in French: /start is what Telegram's
+# own "Démarrer" button sends.
+SHOWN_IN_ENGLISH = frozenset({"start"})
 
 
 def _unaccented(word: str) -> str:
@@ -238,6 +246,15 @@ class Router:
             return word
         name = ALIASES.get(word, "")
         return name if name in self.commands or name == "cancel" else ""
+
+    def shown_name(self, name: str) -> str:
+        """The name /help shows for a command in the reader's language: 'tache' for 'task'
+        in French (both work)."""
+        if current_language() == "fr" and name not in SHOWN_IN_ENGLISH:
+            for alias, command in ALIASES.items():
+                if command == name:
+                    return alias
+        return name
 
     def command_words(self) -> set[str]:
         """Every word that names a command: English names and French aliases."""

@@ -31,9 +31,11 @@ async def cmd_help(request: Request) -> Reply:
             continue
         if len(sections) > 1:
             lines.append(f"<b>{title}</b>")
-        lines.extend(f"/{c.name} — {_(c.description)}" for c in commands)
+        lines.extend(f"/{router.shown_name(c.name)} — {_(c.description)}" for c in commands)
         lines.append("")
-    lines.append(_("/cancel stops whatever is in progress."))
+    lines.append(
+        _("/{cancel} stops whatever is in progress.").format(cancel=router.shown_name("cancel"))
+    )
     return Outbound("\n".join(lines).strip())
 
 

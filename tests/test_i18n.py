@@ -75,7 +75,7 @@ def test_the_check_finds_a_mismatch() -> None:
 
 
 # A counted word right after a placeholder: "{n} personnes", "{left} restantes", "{n} volunteers".
-COUNTED = re.compile(r"\{(\w+)\}[ \u00a0]+([^\W\d_]{2,})(?!['’\w])")
+COUNTED = re.compile(r"(?<!/)\{(\w+)\}[ \u00a0]+([^\W\d_]{2,})(?!['’\w])")
 # Words after a placeholder that end like a plural but are not counted: verbs, prepositions.
 _NOT_COUNTED_WORDS = (
     "is was has does goes holds closes dans depuis plus pas sans sous vers après très vous "
@@ -117,3 +117,4 @@ def test_the_plural_check_finds_a_count_beside_a_noun() -> None:
     ]
     assert counted_outside_plural("({n} volunteers right now)") == ["{n} volunteers"]
     assert counted_outside_plural("{name} s'en occupe · {who} est là · {n} s") == []
+    assert counted_outside_plural("/{cancel} stops") == []  # a command, not a count

@@ -68,6 +68,7 @@ async def test_help_lists_the_readers_commands_in_their_language(
     await sam.send("/help")
     shown = commands(sam.last_text)
     assert "/alert" in shown and "/alerte" not in shown
+    assert {"/help", "/task", "/ring", "/quiet", "/timezone"} <= shown  # English names
     assert "/newtask" not in shown and "/promote" not in shown  # organizers', admins'
     assert "/link" not in shown  # one messenger, nothing to link yet
     assert "Here is what I can do" in sam.last_text
@@ -80,8 +81,16 @@ async def test_help_lists_the_readers_commands_in_their_language(
     await admin_chat.send("/help")
     shown = commands(admin_chat.last_text)
     assert "/alerte" in shown and "/alert" not in shown
-    assert {"/newtask", "/broadcast", "/promote", "/audit"} <= shown
+    # French names in French (the English ones work too)
+    assert {"/aide", "/nouvelletache", "/diffuser", "/promouvoir", "/journal"} <= shown
+    assert {"/cercle", "/classement", "/calme", "/fuseau", "/start"} <= shown
+    assert "/newtask" not in shown and "/help" not in shown
+    assert "/annuler arrête" in admin_chat.last_text
     assert "Pour les admins" in admin_chat.last_text
+    await joined(services, db, "telegram", "43")
+    ana = chat("43")
+    await ana.send("/cercle")  # what /help shows works
+    assert "Vous n'êtes pas dans le cercle de riposte" in ana.last_text
 
 
 async def test_the_broadcast_wizard_shows_french_words_to_a_french_organizer(
