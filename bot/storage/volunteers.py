@@ -196,9 +196,7 @@ class VolunteerRepository:
                 " VALUES (?, ?, ?, ?, ?)",
                 (channel, user_id, volunteer_id, chat_id, now),
             )
-        volunteer = await self.get(int(volunteer_id or 0))
-        assert volunteer is not None
-        return volunteer
+            return await _written(tx, int(volunteer_id or 0))
 
     async def roles(self, volunteer_id: int) -> tuple[Role, ...]:
         rows = await self.db.fetch_all(
@@ -262,9 +260,7 @@ class VolunteerRepository:
                 " update_key, given_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (volunteer_id, version, sha256, channel, update_key or None, now),
             )
-        volunteer = await self.get(volunteer_id)
-        assert volunteer is not None
-        return volunteer
+            return await _written(tx, volunteer_id)
 
     async def record_consent(
         self, volunteer_id: int, channel: str, consent: tuple[str, str, str]
@@ -559,3 +555,12 @@ class VolunteerRepository:
                 (to_iso(now),),
             )
             return cursor.rowcount
+
+
+async def _written(tx: aiosqlite.Connection, volunteer_id: int) -> Volunteer:
+    """The row just written, read in the same transaction: the reader connection may still
+    hold an older snapshot while other reads overlap (a surge of newcomers)."""
+    cursor = await tx.execute("SELECT * FROM volunteers WHERE id = ?", (volunteer_id,))
+    row = await cursor.fetchone()
+    assert row is not None
+    return Volunteer.from_row(row)
