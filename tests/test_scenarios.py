@@ -11,9 +11,16 @@ a flow that works only with Telegram buttons fails here on the other two
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from bot.storage.tasks import TaskDraft
 from tests.factories import make_volunteer
-from tests.scenarios import Expect, World, both_languages, place
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.clock import FakeClock
+from tests.fakes.relais import running_relais, telegram_env
+from tests.fakes.signal_cli import FakeSignalCli, signal_env
+from tests.scenarios import Expect, SignalPerson, TelegramPerson, World, both_languages, place
 
 __all__ = ["place"]  # the fixture every scenario runs in, one per messenger
 
@@ -174,3 +181,39 @@ async def test_raising_the_alarm_on_a_pasted_link(place: World, language: str) -
     await ana.choose("🚨 Raise the alarm", Expect("Bien reçu", "Got it"))
     await ana.choose("🚨 Send without comment", Expect("Merci", "Thank you"))
     assert await place.services.db.fetch_value("SELECT COUNT(*) FROM incidents") == 1
+
+
+# -- linking: one volunteer on Telegram and Signal -------------------------------------------
+
+
+@both_languages
+async def test_linking_telegram_and_signal_then_choosing_telegram(
+    tmp_path: Path, clock: FakeClock, language: str
+) -> None:
+    database = tmp_path / "relais.sqlite3"
+    async with FakeBotAPI() as api, FakeSignalCli() as fake:
+        env = {**telegram_env(api, database), **signal_env(fake, database)}
+        async with running_relais(env, clock) as relais:
+            await fake.wait_for_connections(1)
+            services = relais.services
+            await make_volunteer(services, "42", channel="telegram", language=language)
+            on_signal = SignalPerson(fake, "5c0e0000-0000-4000-8000-000000000042", language)
+            on_telegram = TelegramPerson(api, "42", language)
+            shown = await on_telegram.say("/link", "/link ")
+            code = re.search(r"/link ([A-Z0-9]{4}-[A-Z0-9]{4})", shown)
+            assert code is not None
+            # On Signal the command needs no slash (and "lier" is its French name).
+            word = "lier" if language == "fr" else "link"
+            # Before linking, Signal does not know the person: the campaign's language answers.
+            await on_signal.say(f"{word} {code[1].lower()}", "Signal")
+            await on_signal.say("/link", Expect("Les recevoir sur", "Receive them on"))
+            # Whichever was chosen last gets offers and broadcasts: Signal, then Telegram.
+            signal = Expect("Les recevoir sur Signal", "Receive them on Signal")
+            await on_signal.choose(signal, "Signal")
+            await on_telegram.say("/link", Expect("arrivent sur Signal", "arrive on Signal"))
+            telegram = Expect("Les recevoir sur Telegram", "Receive them on Telegram")
+            await on_telegram.choose(telegram, "Telegram")
+            volunteer = await services.volunteers.by_identity("signal", on_signal.user_id)
+            assert volunteer is not None
+            addresses = await services.volunteers.addresses(volunteer.id)
+            assert [a.channel for a in addresses] == ["telegram", "signal"]
