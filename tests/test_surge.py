@@ -78,7 +78,9 @@ async def test_a_crowd_gets_every_answer_once_in_order_and_429_pauses_the_lane(
             for c in api.sent
             if c.ok and c.method == "sendMessage" and 0 < c.timestamp - no.timestamp < 0.9
         ]
-        assert len(during) <= 2, [str(c) for c in during]
+        # Without the pause the lane would go on at its pace and the server would take a
+        # dozen or more of them in that second, as its window frees.
+        assert len(during) <= 4, [str(c) for c in during]
 
 
 def _tap_through(api: FakeBotAPI, call: SentCall, tapped: set[tuple[int, str]]) -> None:
