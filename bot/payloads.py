@@ -136,10 +136,11 @@ def declared() -> list[type[Payload]]:
 
 @dataclass(frozen=True)
 class Joining(Payload):
-    """Onboarding: language, consent, keep the name, tick a skill or an availability."""
+    """Onboarding: language, consent, keep the name, pick a commune among homonyms, tick a
+    skill or an availability."""
 
     prefix: ClassVar[str] = "ob"
-    step: Literal["lang", "consent", "name", "skill", "avail"]
+    step: Literal["lang", "consent", "name", "place", "skill", "avail"]
     value: str
 
 

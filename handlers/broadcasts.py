@@ -145,7 +145,9 @@ async def _ask_audience(request: Request) -> Outbound:
             ),
         ).format(syntax=esc(audience_syntax()))
         + "\n"
-        + _("Example: <code>area:75 skill:canvassing active:30</code>"),
+        + _("Example: <code>area:75 skill:canvassing active:30</code>")
+        + "\n"
+        + _("Or a distance around a commune: <code>10 km around Villeurbanne</code>."),
         choices=choices(*rows),
     )
 

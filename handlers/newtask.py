@@ -13,8 +13,9 @@ from bot.clock import from_iso, to_iso
 from bot.i18n import N_, _, ngettext, worded
 from bot.messaging import Answer, Outbound, choices
 from bot.payloads import NewTask
+from bot.places import Place, parse_radius, places
 from bot.router import Reply, Request, Router, expired
-from bot.services.broadcasts import area_known
+from bot.services.broadcasts import BroadcastError, area_known, describe_radius, radius_around
 from bot.services.people import ORGANIZER
 from bot.services.task_cards import KIND_LABELS, describe
 from bot.services.tasks import TaskError, parse_moment
@@ -71,7 +72,8 @@ PROMPTS = {
     "starts": N_("When does it start? For example 05/12 18:30."),
     "area": N_(
         "Only for some départements or postcodes? Send them separated by commas "
-        "(e.g. 75, 93200), or - for no restriction."
+        "(e.g. 75, 93200), a distance around a commune (e.g. 10 km around Villeurbanne), "
+        "or - for no restriction."
     ),
     "who": N_(
         "Only some volunteers? Tap a button, or type skills (share, canvass, call, text, "
@@ -329,7 +331,10 @@ async def on_text(request: Request) -> Reply:
             return await _advance(request, step, None)
         if not text or len(text) > 300:
             return Outbound(_("Share a location or type the address."), request="location")
-        await request.goto("location", place=text)
+        # "Villeurbanne", "12 rue Colin, Villeurbanne": the commune's centre, for distances.
+        commune = _commune_in(text)
+        centre = {"latitude": commune.latitude, "longitude": commune.longitude} if commune else {}
+        await request.goto("location", place=text, **centre)
         return await _advance(request, step, text)
     if step in ("radius", "doors", "quota"):
         if skip:
@@ -352,6 +357,8 @@ async def on_text(request: Request) -> Reply:
     if step == "area":
         if skip:
             return await _advance(request, step, [])
+        if (radius := parse_radius(text)) is not None:
+            return await _take_radius(request, *radius)
         places = [p.strip().upper() for p in text.split(",") if p.strip()]
         if not places or not all(re.match(r"^(\d{2,3}|2[AB]|\d{5})$", p) for p in places):
             return Outbound(
@@ -378,6 +385,37 @@ def _audience_word(word: str) -> tuple[str, str] | None:
     if availability := availability_code(word):
         return ("availability", availability)
     return None
+
+
+def _commune_in(text: str) -> Place | None:
+    """The one French commune a typed address names (whole, or after its last comma)."""
+    for candidate in (text, text.rpartition(",")[2]):
+        found = places().find(candidate).places
+        if len(found) == 1 and found[0].latitude is not None:
+            return found[0]
+    return None
+
+
+async def _take_radius(request: Request, km: float, name: str) -> Reply:
+    """'10 km autour de Villeurbanne' at the area step: the radius, and who it reaches."""
+    try:
+        code, latitude, longitude, radius = radius_around(name, str(km))
+    except BroadcastError as problem:
+        return Outbound(str(problem))
+    await request.goto("area", latitude=latitude, longitude=longitude, radius=radius)
+    assert request.conversation is not None
+    reach = await request.services.tasks.reach(_draft(request.conversation.data))
+    counted = Outbound(
+        ngettext(
+            "{where}: {n} volunteer right now.",
+            "{where}: {n} volunteers right now.",
+            reach,
+        ).format(where=esc(describe_radius((code, latitude, longitude, radius))), n=reach)
+    )
+    following = await _advance(request, "area", [])
+    if isinstance(following, Outbound):
+        return [counted, following]
+    return [counted, *(following or ())]
 
 
 def register(router: Router) -> None:

@@ -18,6 +18,7 @@ from bot.services.teams import InviteProblem, Redeemed
 from bot.services.volunteers import (
     AVAILABILITY,
     SKILLS,
+    Ambiguous,
     Invalid,
     consent_text,
     next_step,
@@ -31,7 +32,8 @@ STEPS = (
     "language",  # the messenger's language first                  a tap
     "consent",  # who, why, what, how long, rights (versioned)    a tap: agree / no thanks
     "name",  # first name, the messenger's one offered          a tap, or type another
-    "where",  # postcode, or share a location; abroad: free text type, or share location
+    "where",  # town or postcode, or share a location; abroad: town, country   type or share
+    #           homonyms ("Saint-Denis") are offered as buttons, one per commune
     "skills",  # what they are willing to do                    taps, then Done
     "availability",  # when                                     taps, then Done
 )  # … then the welcome, with what to do next.
@@ -116,12 +118,13 @@ def ask(request: Request, step: str, *, edit: bool = False) -> Outbound:
             header
             + worded(
                 _(
-                    "Where are you? Type your postcode (e.g. 75011), or share your location "
-                    "with the button below. Living abroad? Type your town and country."
+                    "Where are you? Type your town or postcode (e.g. Villeurbanne, 75011), or "
+                    "share your location with the button below. Living abroad? Type your town "
+                    "and country."
                 ),
                 _(
-                    "Where are you? Type your postcode (e.g. 75011), or send your location. "
-                    "Living abroad? Type your town and country."
+                    "Where are you? Type your town or postcode (e.g. Villeurbanne, 75011), or "
+                    "send your location. Living abroad? Type your town and country."
                 ),
             ),
             request="location",
@@ -316,6 +319,8 @@ async def on_tap(request: Request) -> Reply:
     volunteer = request.actor.volunteer
     if volunteer is None or volunteer.status == "erased":
         return expired()
+    if kind == "place" and step == "where" and value in data.get("candidates", []):
+        return await _save(request, volunteer, "commune", value)
     if kind == "name" and step == "name" and value == "keep":
         return await _save(request, volunteer, "name", request.inbound.first_name)
     if (kind, step) in (("skill", "skills"), ("avail", "availability")):
@@ -408,13 +413,24 @@ async def _save(request: Request, volunteer: Volunteer, step: str, answer: Any) 
             volunteer = await profiles.set_location(volunteer, *answer)
         elif step == "where":
             volunteer = await profiles.set_place(volunteer, answer)
+        elif step == "commune":
+            volunteer = await profiles.set_commune(volunteer, answer)
         elif step == "skills":
             volunteer = await profiles.set_skills(volunteer, answer)
         else:
             volunteer = await profiles.set_availability(volunteer, answer)
+    except Ambiguous as problem:
+        # Homonyms: one button per commune; the tap is checked against this list.
+        await request.goto(step, candidates=[place.code for place in problem.places])
+        return Outbound(
+            str(problem),
+            choices=tuple((Joining("place", p.code).button(p.label()),) for p in problem.places),
+        )
     except Invalid as problem:
         reply = Outbound(str(problem))
-        return [reply] if step in ("skills", "availability") else [reply, ask(request, step)]
+        if step in ("skills", "availability"):
+            return [reply]
+        return [reply, ask(request, "where" if step == "commune" else step)]
     assert request.conversation is not None
     if request.conversation.data.get("mode") == "profile":
         await request.finish()

@@ -29,6 +29,8 @@ EDITABLE = ("name", "where", "skills", "availability")
 
 
 def _where(volunteer: Volunteer) -> str:
+    if volunteer.place and volunteer.department:
+        return f"{esc(volunteer.place)} ({esc(volunteer.postcode or volunteer.department)})"
     if volunteer.postcode:
         return f"{esc(volunteer.postcode)} ({esc(volunteer.department)})"
     if volunteer.place:

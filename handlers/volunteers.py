@@ -121,7 +121,11 @@ async def cmd_volunteers(request: Request) -> Reply:
     if people:
         lines += ["", "<b>" + _("Most recently active") + "</b>"]
         for v in people:
-            area = v.department or (_("abroad") if v.place else "?")
+            area = (
+                f"{v.place} ({v.department})"
+                if v.place and v.department
+                else v.department or v.place or "?"
+            )
             lines.append(
                 f"#{v.id} {esc(v.first_name)} — {esc(area)} — "
                 + ", ".join(skill_word(code) for code in SKILLS if code in v.skills)

@@ -39,7 +39,7 @@ async def test_the_profile_shows_everything_and_each_answer_can_change(
     await ana.send("123")
     assert "123 n'est pas un code postal français" in ana.texts(ana.replies[-2:])
     await ana.send("33000")
-    assert "Secteur : 33000 (33)" in ana.last_text
+    assert "Secteur : Bordeaux (33000)" in ana.last_text
     await ana.tap("Quoi")
     labels = [c.label for row in ana.last.choices for c in row]
     assert "✅ 📣 Partager en ligne" in labels  # current answers are pre-ticked

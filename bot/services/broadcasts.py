@@ -27,6 +27,7 @@ from bot.i18n import (
     use_language,
 )
 from bot.messaging import Choice, Outbound
+from bot.places import MAX_CHOICES, places
 from bot.quiet_hours import quiet_hours_of, quiet_until, zone
 from bot.services.areas import department_of
 from bot.services.markup import markup_problem
@@ -65,6 +66,7 @@ _AUDIENCE_KEYS = {
     **dict.fromkeys(("skill", "competence", "competences"), "skill"),
     **dict.fromkeys(("lang", "langue", "language"), "lang"),
     **dict.fromkeys(("active", "actif", "actifs", "actives"), "active"),
+    **dict.fromkeys(("near", "autour", "around"), "near"),
 }
 _EVERYONE = frozenset(("all", "everyone", "tous", "tout", "toutes", "tout-le-monde"))
 
@@ -84,6 +86,7 @@ def parse_audience(text: str, team_names: Sequence[str] = ()) -> Audience:
     A team name with spaces may be typed without quotes when the words that follow make
     one of `team_names` (or the start of one): 'équipe:Lyon 3e area:69'.
     """
+    text, around = take_radius(text)
     try:
         words = shlex.split(text)
     except ValueError:
@@ -122,6 +125,9 @@ def parse_audience(text: str, team_names: Sequence[str] = ()) -> Audience:
                     word=esc(value[:60]), skills=esc(skill_words().replace("|", ", "))
                 )
             )
+        elif key == "near" and around is None:
+            name, _sep, km = value.rpartition(":")
+            around = radius_around(name, km)
         else:
             raise BroadcastError(
                 _("I don't understand “{word}”. Use {syntax}.").format(
@@ -134,6 +140,68 @@ def parse_audience(text: str, team_names: Sequence[str] = ()) -> Audience:
         tuple(dict.fromkeys(skills)),
         tuple(dict.fromkeys(languages)),
         active,
+        around,
+    )
+
+
+# "10 km autour de Villeurbanne", "within 10 km of Villeurbanne": the place runs to the
+# next key:value word, or to the end.
+_RADIUS_PHRASE = re.compile(
+    r"(?:\b(?:within|à|dans un rayon de)\s+)?(\d{1,3}(?:[.,]\d+)?)\s*km\s+"
+    r"(?:autour\s+de|autour\s+d'|around|of|from|de|d')\s*(.+?)(?=\s+[^\s:]+:|$)",
+    re.I,
+)
+
+
+def take_radius(text: str) -> tuple[str, tuple[str, float, float, float] | None]:
+    """The audience text without its radius phrase, and the radius it asked for."""
+    match = _RADIUS_PHRASE.search(text)
+    if match is None:
+        return text, None
+    rest = (text[: match.start()] + " " + text[match.end() :]).strip()
+    return rest, radius_around(match[2], match[1])
+
+
+def radius_around(name: str, km: str) -> tuple[str, float, float, float]:
+    """(INSEE code, latitude, longitude, km) for 'Villeurbanne', '69100' or '69266'."""
+    try:
+        distance = float(km.lower().removesuffix("km").replace(",", "."))
+    except ValueError:
+        distance = 0.0
+    if not 0 < distance <= 500:
+        raise BroadcastError(
+            _("Give the distance in km, from 1 to 500: e.g. “10 km around Villeurbanne”.")
+        )
+    name = name.strip().strip("\"'")
+    found = places().find(name).places or (
+        (places().by_code[name],) if name in places().by_code else ()
+    )
+    located = [p for p in found if p.latitude is not None and p.longitude is not None]
+    if not located:
+        raise BroadcastError(
+            _("I don't know a French commune called “{name}”.").format(name=esc(name[:60]))
+        )
+    if len(located) > 1:
+        raise BroadcastError(
+            _("Several communes are called “{name}”: {places}. Give the postcode instead.").format(
+                name=esc(name[:60]),
+                places=", ".join(
+                    f"{esc(p.label())} {p.postcodes[0] if p.postcodes else ''}".strip()
+                    for p in located[:MAX_CHOICES]
+                ),
+            )
+        )
+    place = located[0]
+    assert place.latitude is not None and place.longitude is not None
+    return place.code, place.latitude, place.longitude, distance
+
+
+def describe_radius(around: tuple[str, float, float, float]) -> str:
+    """'10 km around Villeurbanne (69)', in the reader's language."""
+    code, _lat, _lon, km = around
+    place = places().by_code.get(code)
+    return _("{km} km around {place}").format(
+        km=format_number(km), place=place.label() if place else code
     )
 
 
@@ -196,6 +264,8 @@ def audience_in_words(audience: Audience) -> str:
                 audience.active_days,
             ).format(n=audience.active_days)
         )
+    if audience.around is not None:
+        parts.append(describe_radius(audience.around))
     return " · ".join(parts) if parts else _("everyone")
 
 

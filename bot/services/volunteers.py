@@ -11,10 +11,11 @@ from zoneinfo import available_timezones
 from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import _, characters, days, worded
+from bot.places import MAX_CHOICES, Place, places
 from bot.services.areas import looks_like_postcode, parse_postcode
 from bot.storage.volunteers import Volunteer as Volunteer  # what handlers are given
 from bot.storage.volunteers import VolunteerRepository
-from bot.text import MAX_NAME, clean, clean_name
+from bot.text import MAX_NAME, clean, clean_name, esc
 from bot.vocabulary import plain
 
 # Bump when the consent text changes in substance: members are asked again at /start.
@@ -72,53 +73,135 @@ def parse_name(text: str) -> str:
     return name
 
 
+class Ambiguous(Invalid):
+    """A typed place with several French communes of that name (or close spellings)."""
+
+    def __init__(self, message: str, places: tuple[Place, ...]) -> None:
+        super().__init__(message)
+        self.places = places
+
+
+# "48.85, 2.35", "48,85 2,35", "48.8566;2.3522": a position typed as latitude, longitude.
+_COORDINATES = re.compile(r"^(-?\d{1,2}[.,]\d+)\s*[; ]\s*(-?\d{1,3}[.,]\d+)$")
+_COORDINATES_DOT = re.compile(r"^(-?\d{1,2}\.\d+)\s*[,; ]\s*(-?\d{1,3}\.\d+)$")
+
+
+def place_columns(place: Place) -> dict[str, Any]:
+    """Profile columns for a French commune: its postcode (if it has one), département,
+    name, centre and INSEE code."""
+    return {
+        "postcode": place.postcode,
+        "department": place.department,
+        "place": place.name,
+        "latitude": place.latitude,
+        "longitude": place.longitude,
+        "commune": place.code,
+    }
+
+
+def typed_coordinates(text: str) -> tuple[float, float] | None:
+    """'48.85, 2.35' → (48.85, 2.35); None if the text is not a position."""
+    match = _COORDINATES_DOT.match(text) or _COORDINATES.match(text)
+    if match is None:
+        return None
+    return float(match[1].replace(",", ".")), float(match[2].replace(",", "."))
+
+
 def parse_place(text: str) -> dict[str, Any]:
-    """Profile columns for a typed place: a French postcode, or free text for elsewhere."""
+    """Profile columns for a typed place: a French commune or postcode, a position typed as
+    coordinates, or a town abroad with its country. Raises Ambiguous for homonyms."""
+    if (position := typed_coordinates(text)) is not None:
+        return parse_location(*position)
     if looks_like_postcode(text):
-        postcode = parse_postcode(text)
-        if postcode is None:
-            raise Invalid(
-                _(
-                    "{code} is not a French postcode. Type the 5 digits of your postcode "
-                    "(e.g. 75011), or your town and country if you live abroad."
-                ).format(code="".join(text.split())[:12])
-            )
-        return {
-            "postcode": postcode.code,
-            "department": postcode.department,
-            "place": None,
-            "latitude": None,
-            "longitude": None,
-        }
+        return _postcode_columns(text)
     place = clean_name(text)
     if not place:
-        raise Invalid(_("Please type your postcode, or share your location."))
+        raise Invalid(_("Please type your town or postcode, or share your location."))
     if len(place) > MAX_PLACE:
         raise Invalid(
             _("That is too long (over {limit}). Please type a shorter one.").format(
                 limit=characters(MAX_PLACE)
             )
         )
+    found = places().find(place)
+    if len(found.places) == 1:
+        return place_columns(found.places[0])
+    if found.places:
+        raise Ambiguous(
+            _("Several communes are called “{name}”. Which one is yours?").format(name=esc(place))
+            + _tail(found.places),
+            found.places[:MAX_CHOICES],
+        )
+    town, comma, country = place.rpartition(",")
+    if comma and town.strip() and country.strip():
+        # Abroad: the town and its country, as typed.
+        return {
+            "postcode": None,
+            "department": None,
+            "place": place,
+            "latitude": None,
+            "longitude": None,
+            "commune": None,
+        }
+    if found.suggestions:
+        raise Ambiguous(
+            _("I don't know a French commune called “{name}”. Did you mean:").format(
+                name=esc(place)
+            ),
+            found.suggestions,
+        )
+    raise Invalid(
+        _(
+            "I don't know a French commune called “{name}”. Check the spelling or type your "
+            "postcode. Living abroad? Type your town and country, e.g. “London, United "
+            "Kingdom”."
+        ).format(name=esc(place))
+    )
+
+
+def _tail(found: tuple[Place, ...]) -> str:
+    if len(found) <= MAX_CHOICES:
+        return ""
+    return " " + _("If yours is not listed, type its postcode.")
+
+
+def _postcode_columns(text: str) -> dict[str, Any]:
+    postcode = parse_postcode(text)
+    if postcode is None:
+        raise Invalid(
+            _(
+                "{code} is not a French postcode. Type the 5 digits of your postcode "
+                "(e.g. 75011), or your town and country if you live abroad."
+            ).format(code="".join(text.split())[:12])
+        )
+    communes = places().find(postcode.code).places
+    if len(communes) == 1:
+        return {**place_columns(communes[0]), "postcode": postcode.code}
+    # Several communes share it (or none is known): the postcode and its area's centre.
+    centre = places().postcode_centre(postcode.code)
     return {
-        "postcode": None,
-        "department": None,
-        "place": place,
-        "latitude": None,
-        "longitude": None,
+        "postcode": postcode.code,
+        "department": postcode.department,
+        "place": None,
+        "latitude": centre[0] if centre else None,
+        "longitude": centre[1] if centre else None,
+        "commune": None,
     }
 
 
 def parse_location(latitude: float, longitude: float) -> dict[str, Any]:
-    """Profile columns for a shared location (coordinates only, for distance targeting)."""
+    """Profile columns for a shared position: the commune whose centre is nearest (in
+    France), else the coordinates alone."""
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         raise Invalid(_("That location looks wrong. Please type your postcode instead."))
-    return {
-        "postcode": None,
-        "department": None,
-        "place": None,
-        "latitude": round(latitude, 5),
-        "longitude": round(longitude, 5),
-    }
+    nearest = places().nearest(latitude, longitude)
+    columns: dict[str, Any] = (
+        place_columns(nearest)
+        if nearest is not None
+        else {"postcode": None, "department": None, "place": None, "commune": None}
+    )
+    # The position itself is kept (rounded to ~1 m): distances are measured from it.
+    return {**columns, "latitude": round(latitude, 5), "longitude": round(longitude, 5)}
 
 
 def parse_quiet_hours(text: str) -> str | None:
@@ -199,6 +282,13 @@ class VolunteerService:
 
     async def set_place(self, volunteer: Volunteer, text: str) -> Volunteer:
         return await self.volunteers.update(volunteer.id, **parse_place(clean(text)))
+
+    async def set_commune(self, volunteer: Volunteer, code: str) -> Volunteer:
+        """A commune picked among homonyms (by its INSEE code)."""
+        place = places().by_code.get(code)
+        if place is None:
+            raise Invalid(_("This button has expired. Nothing was changed."))
+        return await self.volunteers.update(volunteer.id, **place_columns(place))
 
     async def set_location(
         self, volunteer: Volunteer, latitude: float, longitude: float

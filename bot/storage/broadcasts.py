@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from typing import Any
 import aiosqlite
 
 from bot.clock import to_iso
+from bot.places import KM_PER_DEGREE
 from bot.storage.db import Database, placeholders
 from bot.storage.outbox import BULK, URGENT_BROADCAST
 from bot.storage.personal_data import register_personal_data
@@ -35,6 +37,8 @@ class Audience:
     skills: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     active_days: int | None = None
+    # Within `km` of a French commune's centre: (INSEE code, latitude, longitude, km).
+    around: tuple[str, float, float, float] | None = None
 
     def describe(self) -> str:
         """The same words the command line and the wizard accept: 'team:Nord skill:call'."""
@@ -44,6 +48,9 @@ class Audience:
         words += [f"lang:{lang}" for lang in self.languages]
         if self.active_days is not None:
             words.append(f"active:{self.active_days}")
+        if self.around is not None:
+            code, _lat, _lon, km = self.around
+            words.append(f"near:{code}:{km:g}")
         return " ".join(shlex.quote(word) for word in words)
 
 
@@ -156,6 +163,16 @@ def _audience_sql(
     if audience.active_days is not None:
         clauses.append("v.last_active_at >= ?")
         params.append(to_iso(now - timedelta(days=audience.active_days)))
+    if audience.around is not None:
+        # Squared distance on an equirectangular projection: plain, portable arithmetic,
+        # accurate to a few metres over the tens of km a campaign targets.
+        _code, lat, lon, km = audience.around
+        kmlon = KM_PER_DEGREE * math.cos(math.radians(lat))
+        clauses.append(
+            "v.latitude IS NOT NULL AND ((v.latitude - ?) * ?) * ((v.latitude - ?) * ?)"
+            " + ((v.longitude - ?) * ?) * ((v.longitude - ?) * ?) <= ?"
+        )
+        params += [lat, KM_PER_DEGREE, lat, KM_PER_DEGREE, lon, kmlon, lon, kmlon, km * km]
     return " AND ".join(clauses), params
 
 

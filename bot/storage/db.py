@@ -16,6 +16,7 @@ from typing import Any
 import aiosqlite
 
 from bot.i18n import _
+from bot.storage.data_migrations import STEPS as DATA_STEPS
 
 log = logging.getLogger(__name__)
 
@@ -265,9 +266,13 @@ class Database:
             if number <= current:
                 continue
             async with self._write_lock:
-                script = f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;"
                 try:
-                    await self.writer.executescript(script)
+                    await self.writer.executescript(f"BEGIN IMMEDIATE;\n{sql}")
+                    if number in DATA_STEPS:
+                        await DATA_STEPS[number](self.writer)
+                    # execute, not executescript: that would commit the transaction first.
+                    await self.writer.execute(f"PRAGMA user_version = {number}")
+                    await self.writer.execute("COMMIT")
                 except sqlite3.Error as exc:
                     if self.writer.in_transaction:
                         await self.writer.execute("ROLLBACK")

@@ -47,6 +47,7 @@ def personal_data_parts() -> tuple[PersonalDataPart, ...]:
 # with status 'erased' so counts in reports do not change.
 _ERASED_COLUMNS = (
     "first_name = NULL, postcode = NULL, department = NULL, place = NULL, latitude = NULL,"
+    " commune = NULL,"
     " longitude = NULL, skills = '', availability = '', timezone = NULL, quiet_hours = NULL,"
     " rapid_response = 0, leaderboard = 0, digest = 0, paused_until = NULL,"
     " recruited_by = NULL, retention_warned_at = NULL"

@@ -28,6 +28,7 @@ PROFILE_COLUMNS = frozenset(
         "postcode",
         "department",
         "place",
+        "commune",
         "latitude",
         "longitude",
         "skills",
@@ -65,6 +66,7 @@ class Volunteer:
     recruited_by: int | None
     created_at: str
     last_active_at: str
+    commune: str = ""  # INSEE code of the French commune they are in, "" abroad or unknown
 
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> Volunteer:
@@ -89,6 +91,7 @@ class Volunteer:
             recruited_by=row["recruited_by"],
             created_at=row["created_at"],
             last_active_at=row["last_active_at"],
+            commune=row["commune"] or "",
         )
 
     @property

@@ -1,0 +1,243 @@
+"""French communes by name, postcode or position: where a volunteer, a task or an area is.
+
+The data is bot/data/communes.csv.gz (INSEE, La Poste and IGN open data under the
+Licence Ouverte / Etalab 2.0; tools/build_communes.py says how it is built). It is read
+once, on first use, and kept in memory (~37,000 places).
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import difflib
+import gzip
+import io
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / "data" / "communes.csv.gz"
+COLUMNS = ("code", "name", "kind", "parent", "department", "postcodes", "lat", "lon", "population")
+KM_PER_DEGREE = 111.2
+# A shared position farther than this from every commune centre is not in France.
+_IN_FRANCE_KM = 20.0
+_IN_FRANCE_KM_WIDE = {"973": 120.0, "974": 30.0, "976": 30.0}
+# Up to this many homonyms are offered as choices; beyond, the postcode narrows it down.
+MAX_CHOICES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A French commune, municipal arrondissement, or former commune merged into another."""
+
+    code: str  # INSEE code
+    name: str
+    kind: str  # c: commune, a: arrondissement (Paris, Lyon, Marseille), d: former commune
+    parent: str  # the commune an arrondissement or former commune belongs to
+    department: str
+    postcodes: tuple[str, ...]
+    latitude: float | None
+    longitude: float | None
+    population: int
+
+    @property
+    def postcode(self) -> str | None:
+        """The postcode, when the place has exactly one."""
+        return self.postcodes[0] if len(self.postcodes) == 1 else None
+
+    def label(self) -> str:
+        """'Saint-Denis (93)', 'Annecy-le-Vieux (Annecy, 74)': names a homonym apart."""
+        if self.kind == "d":
+            parent = places().by_code.get(self.parent)
+            if parent is not None:
+                return f"{self.name} ({parent.name}, {self.department})"
+        return f"{self.name} ({self.department})"
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What a typed place resolved to: one place, several to choose from, or suggestions."""
+
+    places: tuple[Place, ...] = ()
+    suggestions: tuple[Place, ...] = ()  # close spellings, when nothing matched exactly
+
+
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_SAINT = re.compile(r"\bste?\b")
+_SAINTS = {"st": "saint", "ste": "sainte"}
+
+
+def normalize(text: str) -> str:
+    """'Saint-Étienne', 'st etienne', 'ST-ETIENNE' → 'saint etienne'."""
+    text = text.casefold().replace("œ", "oe").replace("æ", "ae")
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    text = " ".join(_NOT_ALNUM.sub(" ", text).split())
+    return _SAINT.sub(lambda m: _SAINTS[m[0]], text) if "st" in text else text
+
+
+# "Paris 11e", "Paris 11ème arrondissement", "Lyon 3", "Marseille 1er", "11e arrondissement
+# de Paris": the commune's name and the arrondissement's number.
+_ORDINAL = r" ?(?:e|er|eme|ieme|re)?"
+_ARRONDISSEMENT = re.compile(r"^(\D+?) (\d{1,2})" + _ORDINAL + r"(?: arrondissement| arr)?$")
+_ARRONDISSEMENT_FIRST = re.compile(
+    r"^(\d{1,2})" + _ORDINAL + r" (?:arrondissement|arr) (?:de )?(\D+)$"
+)
+# "Saint-Denis (93)", "Saint-Denis 974", "Saint-Denis, 93": a département narrows it down.
+_WITH_DEPARTMENT = re.compile(r"^(.*?)[\s,(]+(\d{2,3}|2a|2b)\)?$", re.I)
+_POSTCODE = re.compile(r"^\d{5}$")
+_FRANCE = re.compile(r"^(.*?)[\s,]+france$")
+
+
+class Places:
+    """Every place, indexed by normalized name, postcode and INSEE code."""
+
+    def __init__(self, rows: list[Place]) -> None:
+        self.rows = rows
+        self.by_code: dict[str, Place] = {}
+        self.by_key: dict[str, list[Place]] = defaultdict(list)
+        self.by_postcode: dict[str, list[Place]] = defaultdict(list)
+        for place in rows:
+            if place.kind != "d" or place.code not in self.by_code:
+                self.by_code[place.code] = place
+            self.by_key[normalize(place.name)].append(place)
+        has_arrondissements = {p.parent for p in rows if p.kind == "a"}
+        for place in rows:
+            if place.kind != "d" and place.code not in has_arrondissements:
+                for postcode in place.postcodes:
+                    self.by_postcode[postcode].append(place)
+        for homonyms in self.by_key.values():
+            homonyms.sort(key=lambda p: (p.kind == "d", -p.population))
+        self._keys = sorted(self.by_key)
+        # Nearest-centre search skips what a finer place covers (Paris → its arrondissements).
+        self.centres = sorted(
+            (
+                p
+                for p in rows
+                if p.latitude is not None
+                and p.kind != "d"
+                and not (p.kind == "c" and p.code in has_arrondissements)
+            ),
+            key=lambda p: p.latitude or 0.0,
+        )
+        self._latitudes = [p.latitude or 0.0 for p in self.centres]
+
+    def find(self, text: str) -> Found:
+        """The places a typed name (or postcode) means; homonyms sorted by population."""
+        key = normalize(text)
+        if not key:
+            return Found()
+        if _POSTCODE.match(key):
+            return Found(tuple(self.by_postcode.get(key, ())))
+        if match := _FRANCE.match(key):
+            key = match[1]
+        exact = self._lookup(key)
+        if exact:
+            return Found(tuple(exact))
+        if match := _WITH_DEPARTMENT.match(key):
+            name, department = match[1].strip(), match[2].upper()
+            narrowed = [p for p in self._lookup(name) if p.department == department]
+            if narrowed:
+                return Found(tuple(narrowed))
+        close = difflib.get_close_matches(key, self._keys, n=4, cutoff=0.85)
+        suggestions = [p for k in close for p in self.by_key[k]]
+        return Found(suggestions=tuple(suggestions[:MAX_CHOICES]))
+
+    def _lookup(self, key: str) -> list[Place]:
+        if key in self.by_key:
+            return self.by_key[key]
+        match = _ARRONDISSEMENT.match(key) or _ARRONDISSEMENT_FIRST.match(key)
+        if match is None:
+            return []
+        number, city = (match[2], match[1]) if match.re is _ARRONDISSEMENT else (match[1], match[2])
+        ordinal = "1er" if number in ("1", "01") else f"{int(number)}e"
+        return self.by_key.get(normalize(f"{city} {ordinal} arrondissement"), [])
+
+    def nearest(self, latitude: float, longitude: float) -> Place | None:
+        """The place whose centre is nearest, if the position is in France."""
+        best: Place | None = None
+        best_km = math.inf
+        # Only centres within a band of latitude can be nearer than the band is wide.
+        for band in (0.2, 1.2):
+            low = bisect.bisect_left(self._latitudes, latitude - band)
+            high = bisect.bisect_right(self._latitudes, latitude + band)
+            for place in self.centres[low:high]:
+                assert place.latitude is not None and place.longitude is not None
+                km = distance_km(latitude, longitude, place.latitude, place.longitude)
+                if km < best_km:
+                    best, best_km = place, km
+            if best_km <= band * KM_PER_DEGREE:
+                break
+        if best is None or best_km > _IN_FRANCE_KM_WIDE.get(best.department, _IN_FRANCE_KM):
+            return None
+        return best
+
+    def postcode_centre(self, postcode: str) -> tuple[float, float] | None:
+        """The mean centre of the communes sharing a postcode."""
+        points = [
+            (p.latitude, p.longitude)
+            for p in self.by_postcode.get(postcode, ())
+            if p.latitude is not None and p.longitude is not None
+        ]
+        if not points:
+            return None
+        return (
+            round(sum(lat for lat, _ in points) / len(points), 4),
+            round(sum(lon for _, lon in points) / len(points), 4),
+        )
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(a))
+
+
+def _read(path: Path) -> list[Place]:
+    with gzip.open(path, "rb") as raw:
+        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+        if next(reader) != list(COLUMNS):
+            raise ValueError(f"{path}: unexpected columns")
+        return [
+            Place(
+                code,
+                name,
+                kind,
+                parent,
+                department,
+                tuple(postcodes.split()),
+                float(lat) if lat else None,
+                float(lon) if lon else None,
+                int(population or 0),
+            )
+            for code, name, kind, parent, department, postcodes, lat, lon, population in reader
+        ]
+
+
+@cache
+def places() -> Places:
+    """All French places, read on first use."""
+    return Places(_read(DATA))
+
+
+# "10 km autour de Villeurbanne", "à 10 km de Lyon", "within 10 km of Villeurbanne",
+# "10km around Lyon": a radius around a place.
+_RADIUS = re.compile(
+    r"^(?:(?:within|à|a|dans un rayon de)\s+)?(\d{1,3}(?:[.,]\d+)?)\s*km\s+"
+    r"(?:autour\s+de|autour\s+d'|around|of|from|de|d'|near)\s*(.+)$",
+    re.I,
+)
+
+
+def parse_radius(text: str) -> tuple[float, str] | None:
+    """(km, place text) if `text` asks for a radius around a place, else None."""
+    match = _RADIUS.match(" ".join(text.split()))
+    if match is None:
+        return None
+    km = float(match[1].replace(",", "."))
+    return (km, match[2].strip()) if 0 < km <= 500 else None
