@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -13,14 +13,16 @@ from bot.i18n import _, format_datetime, ngettext, use_language
 from bot.services import Services
 from bot.services.broadcasts import BroadcastError, audience_in_words
 from bot.text import to_plain
+from bot.when import read_moment
 
 
-def parse_when(text: str, settings: Settings) -> datetime:
-    """An ISO time; without an offset it is read in the campaign's time zone."""
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=settings.timezone)
-    return moment.astimezone(UTC)
+def parse_when(text: str, settings: Settings, now: datetime) -> datetime:
+    """What was typed after --at (ISO, "demain 20h", "saturday 10am"), in the campaign's
+    time zone; ValueError if it names no moment."""
+    moment = read_moment(text, now, settings.timezone)
+    if moment is None:
+        raise ValueError(text)
+    return moment
 
 
 async def queue_broadcast(settings: Settings, clock: Clock, args: argparse.Namespace) -> int:
@@ -37,12 +39,13 @@ async def queue_broadcast(settings: Settings, clock: Clock, args: argparse.Names
             )
             return 2
         try:
-            send_at = parse_when(args.at, settings) if args.at else None
+            send_at = parse_when(args.at, settings, clock.now()) if args.at else None
         except ValueError:
             print(
-                _("--at: expected an ISO time like 2026-12-01T18:30, got “{value}”.").format(
-                    value=args.at
-                ),
+                _(
+                    "--at: expected a time like “tomorrow 8pm”, “samedi 10h” or "
+                    "2026-12-01T18:30, got “{value}”."
+                ).format(value=args.at),
                 file=sys.stderr,
             )
             return 2

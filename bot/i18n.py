@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -12,8 +13,8 @@ from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date as _format_date
-from babel.dates import format_datetime as _format_datetime
 from babel.dates import format_time as _format_time
+from babel.dates import get_timezone_location
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -107,21 +108,44 @@ def pick_language(code: str | None, default: str) -> str:
     return default
 
 
-def format_datetime(moment: datetime, zone: tzinfo) -> str:
-    """A date and time, in the reader's language and time zone."""
-    return _format_datetime(moment, "medium", tzinfo=zone, locale=_current.get())
+def format_datetime(moment: datetime, zone: tzinfo, campaign: tzinfo | None = None) -> str:
+    """'samedi 5 décembre 2026 à 10:00', 'Saturday, December 5, 2026 at 10:00 AM': in the
+    reader's language and zone, never seconds; the zone named when it is not `campaign`'s."""
+    return _("{date} at {time}").format(
+        date=_full_date(moment, zone), time=format_time(moment, zone, campaign)
+    )
 
 
 def format_date(day: date | datetime, zone: tzinfo | None = None) -> str:
-    """A date in the reader's language."""
+    """A date in the reader's language ('1er décembre 2026', 'December 1, 2026')."""
     if isinstance(day, datetime):
         day = day.astimezone(zone).date() if zone else day.date()
-    return _format_date(day, "long", locale=_current.get())
+    return _first_of_month(_format_date(day, "long", locale=_current.get()), day)
 
 
-def format_time(moment: datetime, zone: tzinfo) -> str:
-    """A time of day in the reader's language."""
-    return _format_time(moment, "short", tzinfo=zone, locale=_current.get())
+def format_time(moment: datetime, zone: tzinfo, campaign: tzinfo | None = None) -> str:
+    """A time of day in the reader's language ('18:30', '6:30 PM'), followed by the zone's
+    name when the reader's zone is not the campaign's."""
+    shown = _format_time(moment, "short", tzinfo=zone, locale=_current.get())
+    if campaign is not None and _zone_key(zone) != _zone_key(campaign):
+        shown += f" ({get_timezone_location(zone, locale=_current.get())})"
+    return shown
+
+
+def _full_date(moment: datetime, zone: tzinfo) -> str:
+    day = moment.astimezone(zone).date()
+    return _first_of_month(_format_date(day, "full", locale=_current.get()), day)
+
+
+def _first_of_month(shown: str, day: date) -> str:
+    """French writes the first day of a month '1er': '1er décembre', never '1 décembre'."""
+    if day.day != 1 or _current.get() != "fr":
+        return shown
+    return re.sub(r"(^|\s)1(?=\s)", r"\g<1>1er", shown, count=1)
+
+
+def _zone_key(zone: tzinfo) -> str:
+    return str(getattr(zone, "key", zone))
 
 
 def format_number(number: float) -> str:

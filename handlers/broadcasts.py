@@ -3,8 +3,7 @@ and /broadcasts (recent and scheduled broadcasts, with their figures; cancel).""
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.config import LANGUAGES
@@ -30,6 +29,7 @@ from bot.services.broadcasts import (
 )
 from bot.storage.broadcasts import Broadcast
 from bot.text import clean, esc, to_plain
+from bot.when import read_moment
 
 FLOW = "broadcast"
 # Steps of the wizard: what the person is asked for at each one.
@@ -227,7 +227,10 @@ async def _take_when(request: Request, text: str) -> Reply:
     moment = parse_local_time(text, request.now, settings.timezone)
     if moment is None:
         return Outbound(
-            _("I could not read that time. Send it like 2026-12-01 18:30, or 18:30 for today.")
+            _(
+                "I could not read that time. Send it like “tomorrow 6pm”, “saturday 10:00”, "
+                "“15/12 18:30”, or 18:30 for today."
+            )
         )
     if moment <= request.now:
         return Outbound(_("That time is in the past. Choose a time to come."))
@@ -235,40 +238,8 @@ async def _take_when(request: Request, text: str) -> Reply:
 
 
 def parse_local_time(text: str, now: datetime, zone: Any) -> datetime | None:
-    """'2026-12-01 18:30', '01/12/2026 18:30', '01/12 18h30' or '18:30' (next occurrence)."""
-    text = text.strip().lower().replace("h", ":").replace("t", " ")
-    local_now = now.astimezone(zone)
-    patterns = (
-        (r"^(\d{4})-(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})?$", "ymd"),
-        (r"^(\d{1,2})/(\d{1,2})/(\d{4})\s+(\d{1,2}):(\d{2})?$", "dmy"),
-        (r"^(\d{1,2})/(\d{1,2})\s+(\d{1,2}):(\d{2})?$", "dm"),
-        (r"^(\d{1,2}):(\d{2})?$", "t"),
-    )
-    for pattern, kind in patterns:
-        match = re.match(pattern, text)
-        if not match:
-            continue
-        parts = [int(p) if p else 0 for p in match.groups()]
-        try:
-            if kind == "ymd":
-                year, month, day, hour, minute = parts
-            elif kind == "dmy":
-                day, month, year, hour, minute = parts
-            elif kind == "dm":
-                day, month, hour, minute = parts
-                year = local_now.year
-            else:
-                hour, minute = parts
-                year, month, day = local_now.year, local_now.month, local_now.day
-            moment = datetime(year, month, day, hour, minute, tzinfo=zone)
-        except ValueError:
-            return None
-        if kind == "t" and moment <= local_now:
-            moment += timedelta(days=1)
-        if kind == "dm" and moment <= local_now:
-            moment = moment.replace(year=year + 1)
-        return moment.astimezone(UTC)
-    return None
+    """What the organizer typed for the sending time (see bot.when.read_moment), in UTC."""
+    return read_moment(text, now, zone)
 
 
 async def _create(request: Request, send_at: datetime | None) -> Reply:
@@ -344,9 +315,7 @@ async def on_choice(request: Request) -> Reply:
             zone = request.services.settings.timezone
             return Outbound(
                 _("When should it go? Send a date and time like {example} ({zone} time).").format(
-                    example=(request.now + timedelta(days=1))
-                    .astimezone(zone)
-                    .strftime("%Y-%m-%d 18:30"),
+                    example=_("tomorrow 6:30 pm"),
                     zone=str(zone),
                 )
             )

@@ -10,7 +10,7 @@ from datetime import tzinfo
 from typing import Any
 
 from bot.clock import from_iso, to_iso
-from bot.i18n import N_, _, ngettext, worded
+from bot.i18n import N_, _, format_datetime, ngettext, worded
 from bot.messaging import Answer, Outbound, choices
 from bot.payloads import NewTask
 from bot.places import Place, parse_radius, places
@@ -69,7 +69,7 @@ PROMPTS = {
     ),
     "area_streets": N_("Which streets or area to canvass? Send - to skip."),
     "doors": N_("How many doors to knock? Send a number, or - to skip."),
-    "starts": N_("When does it start? For example 05/12 18:30."),
+    "starts": N_("When does it start? For example “saturday 10am” or 05/12 18:30."),
     "area": N_(
         "Only for some départements or postcodes? Send them separated by commas "
         "(e.g. 75, 93200), a distance around a commune (e.g. 10 km around Villeurbanne), "
@@ -81,7 +81,9 @@ PROMPTS = {
         "commas."
     ),
     "quota": N_("How many completions do you need? Send a number, or - for no limit."),
-    "closes": N_("When does it close? For example 12/12 20:00, or - to keep it open."),
+    "closes": N_(
+        "When does it close? For example “sunday 8pm” or 12/12 20:00, or - to keep it open."
+    ),
 }
 
 
@@ -350,9 +352,21 @@ async def on_text(request: Request) -> Reply:
             return await _advance(request, step, None)
         moment = parse_moment(text, _tz(request), request.now)
         if moment is None:
-            return Outbound(_("I did not understand that date. Write it like 05/12 18:30."))
+            return Outbound(
+                _(
+                    "I did not understand that date. Write it like “saturday 10am”, "
+                    "“tomorrow 6:30pm” or 05/12 18:30."
+                )
+            )
         if moment <= request.now:
             return Outbound(_("That moment has already passed. Please send a later one."))
+        starts = request.conversation.data.get("starts")
+        if step == "closes" and starts and moment <= from_iso(starts):
+            return Outbound(
+                _(
+                    "The task must close after it starts ({start}). Please send a later moment."
+                ).format(start=format_datetime(from_iso(starts), _tz(request)))
+            )
         return await _advance(request, step, to_iso(moment))
     if step == "area":
         if skip:

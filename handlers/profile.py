@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.clock import from_iso
 from bot.config import LANGUAGES
@@ -14,17 +13,13 @@ from bot.router import Reply, Request, Router, expired
 from bot.services.volunteers import Invalid
 from bot.storage.volunteers import Volunteer
 from bot.text import esc
+from bot.when import read_day
 from handlers.onboarding import AVAILABILITY_LABELS, FLOW, SKILL_LABELS, ask, member_or_prompt
 from handlers.settings import settings_choices, settings_lines
 
 PAUSE_FLOW = "pause"
 # step    what the person sees                                  how they answer
 # "date"  one week / one month, or type the date to come back   a tap, or DD/MM/YYYY
-_DATE_RES = (
-    (re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$"), ("d", "m", "y")),
-    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"), ("y", "m", "d")),
-    (re.compile(r"^(\d{1,2})[/.-](\d{1,2})$"), ("d", "m")),
-)
 EDITABLE = ("name", "where", "skills", "availability")
 
 
@@ -208,11 +203,12 @@ async def on_pause_text(request: Request) -> Reply:
 
 
 async def _pause_until(request: Request, volunteer: Volunteer, text: str) -> Reply:
-    day = parse_day(text.strip(), request.now.astimezone(request.services.settings.timezone).date())
+    day = read_day(text, request.now, request.services.settings.timezone)
     if day is None:
-        return Outbound(_("I did not understand that date. Type it like 15/01/2027."))
-    zone = request.services.settings.timezone
-    return await _pause(request, volunteer, datetime(day.year, day.month, day.day, tzinfo=zone))
+        return Outbound(
+            _("I did not understand that date. Type it like 15/01/2027, “in 3 weeks” or “monday”.")
+        )
+    return await _pause(request, volunteer, day)
 
 
 async def _pause(
@@ -230,26 +226,6 @@ async def _pause(
         ).format(date=format_date(until, request.services.settings.timezone)),
         edit=edit,
     )
-
-
-def parse_day(text: str, today: date) -> date | None:
-    """'15/01/2027', '2027-01-15', '15/01' (the next such day) → a date, or None."""
-    for pattern, order in _DATE_RES:
-        match = pattern.match(text)
-        if not match:
-            continue
-        parts = dict(zip(order, map(int, match.groups()), strict=True))
-        try:
-            day = date(parts.get("y", today.year), parts["m"], parts["d"])
-        except ValueError:
-            return None
-        if "y" not in parts and day <= today:
-            try:
-                day = day.replace(year=today.year + 1)
-            except ValueError:
-                return None
-        return day
-    return None
 
 
 async def cmd_resume(request: Request) -> Reply:

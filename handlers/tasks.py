@@ -12,12 +12,13 @@ from typing import Any
 
 from bot.answers import parse_count
 from bot.clock import from_iso
-from bot.i18n import N_, _, format_date, format_time, ngettext, worded
+from bot.i18n import N_, _, format_date, format_datetime, format_time, ngettext, worded
 from bot.messaging import InboundFile, Outbound, choices
 from bot.payloads import AssignmentTap, OutcomeSkip, TaskCard
 from bot.quiet_hours import zone
 from bot.router import Reply, Request, Router, expired
 from bot.services.task_cards import accepted_card, assignment_choices, describe, offer_card
+from bot.services.tasks import NotStarted
 from bot.storage.tasks import ClaimRefused, Outcome, Task
 from bot.storage.volunteers import Volunteer
 from bot.text import clean, esc
@@ -98,7 +99,10 @@ async def _next_card(request: Request, volunteer: Volunteer) -> Outbound:
                 _(
                     "No task fits you right now. Come back after {time} on {day}: "
                     "something will be ready for you."
-                ).format(time=format_time(moment, tz), day=format_date(moment, tz))
+                ).format(
+                    time=format_time(moment, tz, request.services.settings.timezone),
+                    day=format_date(moment, tz),
+                )
             )
         return Outbound(
             _(
@@ -194,6 +198,10 @@ async def on_assignment(request: Request) -> Reply:
         return Outbound(
             _("No problem, thank you for telling me. The task goes back to the queue."), edit=True
         )
+    try:
+        service.check_started(task)
+    except NotStarted as early:
+        return Outbound(_not_started(request, volunteer, early))
     steps = OUTCOME_STEPS[task.kind]
     if not steps:
         outcome = Outcome()
@@ -220,10 +228,25 @@ def _question(step: str) -> Outbound:
     return Outbound(question, choices=choices(button), answer="text")
 
 
+def _not_started(request: Request, volunteer: Volunteer, early: NotStarted) -> str:
+    return _(
+        "This task starts {when}: tell me how it went once it has started. Nothing was recorded."
+    ).format(
+        when=format_datetime(
+            early.starts_at, _tz(request, volunteer), request.services.settings.timezone
+        )
+    )
+
+
 async def _record(request: Request, assignment_id: int, outcome: Outcome) -> Reply:
     volunteer = request.actor.volunteer
     assert volunteer is not None
-    points = await request.services.tasks.complete(volunteer.id, assignment_id, outcome)
+    try:
+        points = await request.services.tasks.complete(volunteer.id, assignment_id, outcome)
+    except NotStarted as early:
+        if request.conversation is not None:
+            await request.finish()
+        return Outbound(_not_started(request, volunteer, early))
     if request.conversation is not None:
         await request.finish()
     if points is None:

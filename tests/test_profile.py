@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 
 from bot.services import Services
-from handlers.profile import parse_day
 from tests.factories import make_volunteer
 from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
@@ -103,17 +101,6 @@ async def test_pause_until_a_typed_date(chat: ChatFactory, services: Services) -
     assert "I will not send you anything until January 15, 2027" in sam.last_text
     await sam.send("/pause 2027-02-01")
     assert "until February 1, 2027" in sam.last_text
-
-
-def test_dates_are_read_in_french_order() -> None:
-    today = date(2026, 11, 28)
-    assert parse_day("15/01/2027", today) == date(2027, 1, 15)
-    assert parse_day("15.01.2027", today) == date(2027, 1, 15)
-    assert parse_day("2027-01-15", today) == date(2027, 1, 15)
-    assert parse_day("15/01", today) == date(2027, 1, 15)  # the next 15 January
-    assert parse_day("30/12", today) == date(2026, 12, 30)
-    assert parse_day("31/02/2027", today) is None
-    assert parse_day("tomorrow", today) is None
 
 
 async def test_stop_ends_unsolicited_messages_and_start_brings_them_back(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import tzinfo
 
 from bot.clock import from_iso
-from bot.i18n import N_, _, format_date, format_time, worded
+from bot.i18n import N_, _, format_datetime, worded
 from bot.messaging import Choice, Outbound, choices
 from bot.payloads import AssignmentTap, CallingTap, TaskCard
 from bot.storage.tasks import Assignment, Task
@@ -31,7 +31,7 @@ def kind_label(kind: str) -> str:
 
 def _when(iso: str, tz: tzinfo) -> str:
     moment = from_iso(iso)
-    return f"{format_date(moment, tz)}, {format_time(moment, tz)}"
+    return format_datetime(moment, tz)
 
 
 def describe(task: Task, instructions: str, tz: tzinfo) -> str:

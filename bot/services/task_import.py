@@ -19,6 +19,7 @@ import yaml
 from bot.i18n import N_, _
 from bot.services.tasks import TaskError, TaskService
 from bot.storage.tasks import KINDS, TARGET_KINDS, Task, TaskDraft
+from bot.when import read_moment
 
 MAX_FILE_BYTES = 1_000_000
 TASK_ERRORS = {
@@ -30,6 +31,7 @@ TASK_ERRORS = {
     "share_link": N_("a share task needs a link (https://…)"),
     "radius": N_("radius_km needs latitude and longitude"),
     "closes": N_("closes_at must come after opens_at"),
+    "closes_before_start": N_("closes_at must come after starts_at"),
 }
 # File column → target kind; values separated by commas (or a YAML list).
 TARGET_COLUMNS = {
@@ -120,12 +122,16 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _moment(value: str, tz: tzinfo) -> datetime:
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+def _moment(value: str, tz: tzinfo, now: datetime) -> datetime:
+    moment = read_moment(value, now, tz)
+    if moment is None:
+        raise ValueError(value)
+    return moment
 
 
-def to_draft(record: Mapping[str, Any], teams: Mapping[str, int], tz: tzinfo) -> TaskDraft:
+def to_draft(
+    record: Mapping[str, Any], teams: Mapping[str, int], tz: tzinfo, now: datetime
+) -> TaskDraft:
     """One record as a draft; ValueError with a readable message if a field is wrong."""
     unknown = [k for k in record if k not in KNOWN and not _TRANSLATION.match(k)]
     if unknown:
@@ -154,10 +160,12 @@ def to_draft(record: Mapping[str, Any], teams: Mapping[str, int], tz: tzinfo) ->
     for column in TIME_COLUMNS:
         if _text(record.get(column)):
             try:
-                values[column] = _moment(_text(record[column]), tz)
+                values[column] = _moment(_text(record[column]), tz, now)
             except ValueError:
                 raise ValueError(
-                    _("{column} must look like 2026-12-05 18:30").format(column=column)
+                    _(
+                        "{column} must be a date and time, e.g. 2026-12-05 18:30 or 05/12 18h30"
+                    ).format(column=column)
                 ) from None
     if _text(record.get("proof_wanted")).lower() in ("1", "yes", "true", "oui"):
         values["proof_wanted"] = True
@@ -206,7 +214,7 @@ async def import_tasks(service: TaskService, name: str, content: bytes) -> list[
     keys: dict[tuple[str, int | None, str], int] = {}
     for line, record in records:
         try:
-            draft = service.validate(to_draft(record, teams, tz))
+            draft = service.validate(to_draft(record, teams, tz, service.clock.now()))
         except TaskError as exc:
             problems.append(FileProblem(line, _(TASK_ERRORS.get(exc.code, exc.code))))
             continue

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 
-from bot.clock import Clock, from_iso
+from bot.clock import Clock, from_iso, to_iso
 from bot.config import Settings
 from bot.payloads import TaskCard
 from bot.quiet_hours import zone
@@ -25,11 +24,20 @@ from bot.storage.tasks import (
     draft_content,
 )
 from bot.text import clean, is_number
+from bot.when import read_moment
 
 LATER = timedelta(hours=4)
 MAX_TITLE = 200
 MAX_INSTRUCTIONS = 3000
 CONTROLLED = ("open", "paused", "closed")
+
+
+class NotStarted(ValueError):
+    """An outcome reported before the task's start time."""
+
+    def __init__(self, starts_at: datetime) -> None:
+        super().__init__(to_iso(starts_at))
+        self.starts_at = starts_at
 
 
 class TaskError(ValueError):
@@ -131,6 +139,8 @@ class TaskService:
             raise TaskError("radius")
         if draft.opens_at and draft.closes_at and draft.closes_at <= draft.opens_at:
             raise TaskError("closes")
+        if draft.starts_at and draft.closes_at and draft.closes_at <= draft.starts_at:
+            raise TaskError("closes_before_start")
         slots = None
         if draft.starts_at is not None:
             local = draft.starts_at.astimezone(self.settings.timezone)
@@ -290,8 +300,19 @@ class TaskService:
         return assignment if assignment.state == "accepted" else None
 
     async def complete(self, volunteer_id: int, assignment_id: int, outcome: Outcome) -> int | None:
-        """Record the outcome; the points earned, or None if the card was stale."""
+        """Record the outcome; the points earned, or None if the card was stale.
+
+        NotStarted if the task has a start time still to come: nothing is recorded."""
+        assignment = await self.own_assignment(volunteer_id, assignment_id)
+        task = await self.tasks.get(assignment.task_id) if assignment else None
+        if task is not None:
+            self.check_started(task)
         return await self.tasks.complete(assignment_id, volunteer_id, outcome, self.clock.now())
+
+    def check_started(self, task: Task) -> None:
+        """NotStarted if a timed task (canvass, event) has not begun yet."""
+        if task.starts_at and self.clock.now() < from_iso(task.starts_at):
+            raise NotStarted(from_iso(task.starts_at))
 
     async def give_up(self, volunteer_id: int, assignment_id: int) -> bool:
         return await self.tasks.give_up(assignment_id, volunteer_id, self.clock.now())
@@ -338,29 +359,6 @@ def local_day_start(moment: datetime, tz: tzinfo) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-_MOMENT = re.compile(
-    r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?(?:\s+(?:à\s+)?(\d{1,2})(?:[:hH](\d{2})?)?)?$"
-)
-
-
 def parse_moment(text: str, tz: tzinfo, now: datetime) -> datetime | None:
-    """'05/12 18:30', '5.12.2026 18h', '05/12' (09:00) in the campaign's zone; None if not."""
-    match = _MOMENT.match(clean(text))
-    if not match:
-        return None
-    day, month, year, hour, minute = match.groups()
-    local_now = now.astimezone(tz)
-    try:
-        moment = datetime(
-            int(year) + (2000 if year and len(year) == 2 else 0) if year else local_now.year,
-            int(month),
-            int(day),
-            int(hour) if hour else 9,
-            int(minute) if minute else 0,
-            tzinfo=tz,
-        )
-    except ValueError:
-        return None
-    if not year and moment < local_now - timedelta(days=1):
-        moment = moment.replace(year=moment.year + 1)
-    return moment
+    """What an organizer typed for a moment (see bot.when.read_moment), or None."""
+    return read_moment(clean(text), now, tz)

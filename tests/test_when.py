@@ -1,0 +1,250 @@
+"""Dates as people type them, read by one parser relative to the injected clock, and shown
+by one formatter in the reader's language and zone. Every date here is relative to the clock."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.clock import from_iso
+from bot.i18n import format_date, format_datetime, format_time, use_language
+from bot.services import Services
+from bot.when import read_day, read_moment
+from tests.factories import make_volunteer
+from tests.fakes.chat import Chat
+from tests.fakes.clock import FakeClock
+
+ChatFactory = Callable[..., Chat]
+PARIS = ZoneInfo("Europe/Paris")
+LONDON = ZoneInfo("Europe/London")
+WEEKDAYS_FR = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
+WEEKDAYS_EN = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+def local(moment: datetime | None) -> datetime:
+    assert moment is not None
+    return moment.astimezone(PARIS)
+
+
+def noon(clock: FakeClock) -> datetime:
+    """Today at 12:00 in Paris, whatever day the clock says."""
+    here = clock.now().astimezone(PARIS)
+    return here.replace(hour=12, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def test_what_people_type_in_french_and_english(clock: FakeClock) -> None:
+    now = noon(clock)
+    today = now.astimezone(PARIS).date()
+    tomorrow = today + timedelta(days=1)
+    saturday = today + timedelta(days=(5 - today.weekday()) % 7 or 7)
+    in_15 = today + timedelta(days=15)
+    day_month = f"{in_15.day:02d}/{in_15.month:02d}"
+    cases = {
+        "demain 20h": (tomorrow, 20, 0),
+        "tomorrow 8pm": (tomorrow, 20, 0),
+        "samedi 10h": (saturday, 10, 0),
+        "saturday 10am": (saturday, 10, 0),
+        "samedi à 10 h 30": (saturday, 10, 30),
+        "dans 3 jours": (today + timedelta(days=3), 9, 0),
+        "in 3 days": (today + timedelta(days=3), 9, 0),
+        day_month: (in_15, 9, 0),
+        f"{day_month} 18h30": (in_15, 18, 30),
+        f"{day_month} 18:30": (in_15, 18, 30),
+        f"{in_15.isoformat()} 18:30": (in_15, 18, 30),
+        f"{in_15.isoformat()}T18:30": (in_15, 18, 30),
+        "ce soir 20h": (today, 20, 0),
+        "lundi prochain 9h": (
+            today + timedelta(days=(0 - today.weekday()) % 7 or 7),
+            9,
+            0,
+        ),
+    }
+    for text, (day, hour, minute) in cases.items():
+        moment = local(read_moment(text, now, PARIS))
+        assert (moment.date(), moment.hour, moment.minute, moment.second) == (
+            day,
+            hour,
+            minute,
+            0,
+        ), text
+
+
+def test_nonsense_and_impossible_dates_are_none(clock: FakeClock) -> None:
+    now = noon(clock)
+    for text in ("", "foo", "12", "31/02", "  ", "x" * 100):
+        assert read_moment(text, now, PARIS) is None, text
+
+
+@given(days=st.integers(min_value=1, max_value=6), hour=st.integers(min_value=7, max_value=22))
+def test_a_weekday_and_hour_is_always_the_next_one_to_come(days: int, hour: int) -> None:
+    now = noon(FakeClock())
+    target = now.astimezone(PARIS).date() + timedelta(days=days)
+    for names in (WEEKDAYS_FR, WEEKDAYS_EN):
+        moment = local(read_moment(f"{names[target.weekday()]} {hour}:00", now, PARIS))
+        assert (moment.date(), moment.hour) == (target, hour)
+
+
+def test_a_day_without_a_time_is_its_local_midnight_for_a_pause(clock: FakeClock) -> None:
+    now = noon(clock)
+    day = local(read_day("dans 3 semaines", now, PARIS))
+    assert day.date() == now.astimezone(PARIS).date() + timedelta(days=21)
+    assert (day.hour, day.minute) == (0, 0)
+
+
+def test_dates_show_without_seconds_with_1er_and_the_zone_when_not_the_campaigns() -> None:
+    first = datetime(2030, 12, 1, 17, 30, 45, tzinfo=UTC)  # formatting only: never compared
+    with use_language("fr"):
+        assert format_date(first, PARIS) == "1er décembre 2030"
+        assert format_datetime(first, PARIS) == "dimanche 1er décembre 2030 à 18:30"
+        assert format_time(first, LONDON, PARIS) == "17:30 (heure : Royaume-Uni)"
+        assert format_time(first, PARIS, PARIS) == "18:30"
+    with use_language("en"):
+        assert format_datetime(first, PARIS) == "Sunday, December 1, 2030 at 6:30\u202fPM"
+        assert format_time(first, LONDON, PARIS) == "5:30\u202fPM (United Kingdom Time)"
+
+
+# -- in the flows -----------------------------------------------------------------------
+
+
+async def _newtask_until_starts(org: Chat) -> None:
+    await org.send("/newtask")
+    await org.tap("nt:kind:event")
+    await org.tap("nt:team:0")
+    await org.send("Meeting")
+    await org.send("-")
+    await org.send("Villeurbanne")
+    await org.send("-")
+
+
+async def test_newtask_reads_samedi_10h_and_refuses_a_close_before_the_start(
+    chat: ChatFactory, services: Services, clock: FakeClock
+) -> None:
+    await make_volunteer(services, "300", role="admin")
+    org = chat("300", language="fr")
+    await _newtask_until_starts(org)
+    assert "samedi 10h" in org.last_text
+    await org.send("samedi 10h")
+    await org.send("-")  # no area
+    await org.tap("nt:who:all")
+    await org.send("-")  # no quota
+    await org.send("samedi 9h")
+    assert "La tâche doit se terminer après son début (samedi" in org.last_text
+    assert "à 10:00)" in org.last_text
+    await org.send("samedi 18h")
+    assert "Aperçu" in org.last_text
+    await org.tap("nt:preview:publish")
+    row = await services.db.fetch_one("SELECT starts_at, closes_at FROM tasks")
+    assert row is not None
+    starts = local(from_iso(row["starts_at"]))
+    assert (starts.weekday(), starts.hour, starts.minute) == (5, 10, 0)
+    assert from_iso(row["closes_at"]) - from_iso(row["starts_at"]) == timedelta(hours=8)
+
+
+async def test_an_event_cannot_be_reported_before_it_starts(
+    chat: ChatFactory, services: Services, clock: FakeClock
+) -> None:
+    await make_volunteer(services, "300", role="admin")
+    org = chat("300", language="en")
+    await org.send("/newtask")
+    await org.tap("nt:kind:event")
+    await org.tap("nt:team:0")
+    await org.send("Meeting")
+    await org.send("-")
+    await org.send("Villeurbanne")
+    await org.send("-")
+    await org.send("in 4 days 6pm")
+    await org.send("-")
+    await org.tap("nt:who:all")
+    await org.send("-")
+    await org.send("-")
+    await org.tap("nt:preview:publish")
+    await make_volunteer(services, "301", skills=("events",))
+    ana = chat("301", language="fr")
+    await ana.send("/task")
+    await ana.tap("task:acc:1")
+    done = next(c.data for row in ana.last.choices for c in row if c.data.startswith("task:done"))
+    await ana.tap_data(done)
+    assert "Cette tâche commence" in ana.last_text and "Rien n'a été enregistré" in ana.last_text
+    assert await services.db.fetch_value("SELECT COUNT(*) FROM outcomes") == 0
+    clock.advance(days=5)
+    await ana.tap_data(done)
+    assert "C’est noté. Merci !" in ana.last_text
+    assert await services.db.fetch_value("SELECT COUNT(*) FROM outcomes") == 1
+
+
+async def test_pause_until_a_typed_relative_day(
+    chat: ChatFactory, services: Services, clock: FakeClock
+) -> None:
+    await make_volunteer(services, "310")
+    ana = chat("310", language="fr")
+    await ana.send("/pause")
+    await ana.send("dans 2 semaines")
+    assert "jusqu'au" in ana.last_text or "jusqu’au" in ana.last_text
+    row = await services.volunteers.by_identity("telegram", "310")
+    assert row is not None and row.status == "paused"
+    back = local(from_iso(row.paused_until))
+    assert back.date() == clock.now().astimezone(PARIS).date() + timedelta(days=14)
+
+
+async def test_a_broadcast_is_scheduled_for_tomorrow_8pm(
+    chat: ChatFactory, services: Services, clock: FakeClock
+) -> None:
+    await make_volunteer(services, "320", role="admin")
+    org = chat("320", language="en")
+    await org.send("/broadcast")
+    await org.send("Rally")
+    await org.tap("bc:audience")
+    await org.tap("bc:all")
+    await org.tap("bc:schedule")
+    await org.send("tomorrow 8pm")
+    row = await services.db.fetch_one("SELECT send_at FROM broadcasts")
+    assert row is not None
+    moment = local(from_iso(row["send_at"]))
+    assert moment.date() == clock.now().astimezone(PARIS).date() + timedelta(days=1)
+    assert (moment.hour, moment.minute) == (20, 0)
+    assert ":00:00" not in org.texts()  # no seconds anywhere
+
+
+async def test_the_command_line_at_reads_words_too(services: Services) -> None:
+    await make_volunteer(services, "330")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "broadcast",
+        "--text",
+        "Hi",
+        "--to",
+        "all",
+        "--at",
+        "demain 20h",
+        env={
+            "DATABASE_URL": f"sqlite:///{services.settings.database_path}",
+            "RELAIS_LANGUAGE": "fr",
+            "PATH": "/bin",
+        },
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    assert "à 20:00" in out.decode() and ":00:00" not in out.decode()
+
+
+@pytest.mark.parametrize("text", ["demain 20h", "saturday 10am"])
+async def test_tasks_import_reads_the_same_words(
+    services: Services, clock: FakeClock, text: str
+) -> None:
+    from bot.services.task_import import import_tasks
+
+    content = f"kind,title,starts_at,latitude,longitude\nevent,Meeting,{text},45.77,4.88\n"
+    tasks = await import_tasks(services.tasks, "tasks.csv", content.encode())
+    assert tasks and tasks[0].starts_at
+    assert from_iso(tasks[0].starts_at) > clock.now()
