@@ -189,7 +189,7 @@ def clock_from(now: str | None, settings: Settings) -> Clock:
         return SystemClock()
     from bot.cli_broadcast import parse_when
 
-    return ShiftedClock(parse_when(now, settings))
+    return ShiftedClock(parse_when(now, settings, SystemClock().now()))
 
 
 async def _migrate(settings: Settings, clock: Clock) -> None:

@@ -212,12 +212,14 @@ async def test_a_broadcast_is_scheduled_for_tomorrow_8pm(
     assert ":00:00" not in org.texts()  # no seconds anywhere
 
 
-async def test_the_command_line_at_reads_words_too(services: Services) -> None:
+async def test_the_command_line_at_reads_words_too(services: Services, clock: FakeClock) -> None:
     await make_volunteer(services, "330")
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
+        "--now",
+        noon(clock).isoformat(),
         "broadcast",
         "--text",
         "Hi",
@@ -236,6 +238,10 @@ async def test_the_command_line_at_reads_words_too(services: Services) -> None:
     out, err = await process.communicate()
     assert process.returncode == 0, err.decode()
     assert "à 20:00" in out.decode() and ":00:00" not in out.decode()
+    row = await services.db.fetch_one("SELECT send_at FROM broadcasts")
+    assert row is not None
+    moment = local(from_iso(row["send_at"]))
+    assert moment.date() == noon(clock).astimezone(PARIS).date() + timedelta(days=1)
 
 
 @pytest.mark.parametrize("text", ["demain 20h", "saturday 10am"])
