@@ -17,6 +17,7 @@ from bot.core import open_core
 from bot.i18n import _
 from bot.jobs import register_jobs
 from bot.messaging import Inbound, Outbound
+from bot.places import preload as preload_places
 from bot.router import Router
 from bot.scheduler import Scheduler
 from bot.sender import Lane, Sender
@@ -109,6 +110,7 @@ class Relais:
             log.info("Relais is running (%s)", ", ".join(t.channel for t in self.transports))
             self.started.set()
             watchdog = asyncio.create_task(self._watch_database())
+            preload_places()
             try:
                 if self.console is not None:
                     console_task = asyncio.create_task(self.console.run())

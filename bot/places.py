@@ -14,10 +14,10 @@ import gzip
 import io
 import math
 import re
+import threading
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "data" / "communes.csv.gz"
@@ -71,11 +71,22 @@ _SAINT = re.compile(r"\bste?\b")
 _SAINTS = {"st": "saint", "ste": "sainte"}
 
 
-def normalize(text: str) -> str:
-    """'Saint-Étienne', 'st etienne', 'ST-ETIENNE' → 'saint etienne'."""
+def _fold(text: str) -> str:
+    """Lower case, no accents, letters and digits only, separated by single spaces."""
     text = text.casefold().replace("œ", "oe").replace("æ", "ae")
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    text = " ".join(_NOT_ALNUM.sub(" ", text).split())
+    return _NOT_ALNUM.sub(" ", text)
+
+
+# The same folding for every Latin letter at once (names of communes are all Latin): one
+# str.translate instead of per-name Unicode normalization, as the 37,000 names load.
+_LATIN = {code: _fold(chr(code)) for code in range(0x250)}
+
+
+def normalize(text: str) -> str:
+    """'Saint-Étienne', 'st etienne', 'ST-ETIENNE' → 'saint etienne'."""
+    text = text.translate(_LATIN) if text.isascii() or max(text) < "\u0250" else _fold(text)
+    text = " ".join(text.split())
     return _SAINT.sub(lambda m: _SAINTS[m[0]], text) if "st" in text else text
 
 
@@ -110,8 +121,13 @@ class Places:
                 for postcode in place.postcodes:
                     self.by_postcode[postcode].append(place)
         for homonyms in self.by_key.values():
-            homonyms.sort(key=lambda p: (p.kind == "d", -p.population))
-        self._keys = sorted(self.by_key)
+            if len(homonyms) > 1:
+                homonyms.sort(key=lambda p: (p.kind == "d", -p.population))
+        # Close spellings are looked for among names with the same first letter (a typo
+        # rarely touches it): a few thousand names to compare rather than 33,000.
+        self._keys_by_initial: dict[str, list[str]] = defaultdict(list)
+        for key in sorted(self.by_key):
+            self._keys_by_initial[key[:1]].append(key)
         # Nearest-centre search skips what a finer place covers (Paris → its arrondissements).
         self.centres = sorted(
             (
@@ -142,7 +158,9 @@ class Places:
             narrowed = [p for p in self._lookup(name) if p.department == department]
             if narrowed:
                 return Found(tuple(narrowed))
-        close = difflib.get_close_matches(key, self._keys, n=4, cutoff=0.85)
+        close = difflib.get_close_matches(
+            key, self._keys_by_initial.get(key[:1], []), n=4, cutoff=0.85
+        )
         suggestions = [p for k in close for p in self.by_key[k]]
         return Found(suggestions=tuple(suggestions[:MAX_CHOICES]))
 
@@ -219,10 +237,22 @@ def _read(path: Path) -> list[Place]:
         ]
 
 
-@cache
+_loading = threading.Lock()
+_loaded: list[Places] = []
+
+
 def places() -> Places:
-    """All French places, read on first use."""
-    return Places(_read(DATA))
+    """All French places, read on first use (once, even when asked from two threads)."""
+    if not _loaded:
+        with _loading:
+            if not _loaded:
+                _loaded.append(Places(_read(DATA)))
+    return _loaded[0]
+
+
+def preload() -> None:
+    """Read the places in the background, so the first volunteer to answer does not wait."""
+    threading.Thread(target=places, name="relais-places", daemon=True).start()
 
 
 # "10 km autour de Villeurbanne", "à 10 km de Lyon", "within 10 km of Villeurbanne",

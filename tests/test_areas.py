@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.i18n import use_language
@@ -58,6 +58,7 @@ def test_spaces_in_a_postcode_are_ignored() -> None:
     assert looks_like_postcode("7 5") and not looks_like_postcode("Paris 75")
 
 
+@settings(deadline=None)  # the first call reads the communes
 @given(st.text(max_size=300))
 def test_typed_places_are_stored_clean_or_refused(text: str) -> None:
     with use_language("en"):

@@ -92,7 +92,9 @@ async def test_pause_until_a_typed_date(chat: ChatFactory, services: Services) -
     sam = chat("103", language="en")
     await sam.send("/pause")
     await sam.send("someday")
-    assert sam.last_text == "I did not understand that date. Type it like 15/01/2027."
+    assert sam.last_text == (
+        "I did not understand that date. Type it like 15/01/2027, “in 3 weeks” or “monday”."
+    )
     await sam.send("01/01/2020")
     assert sam.last_text == "That date is already past. Please give a date in the future."
     await sam.send("01/01/2030")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
+from bot.clock import from_iso
 from bot.router import FloodGate
 from bot.services import Services
 from bot.storage.tasks import Outcome
 from tests.fakes.chat import Chat
+from tests.fakes.clock import FakeClock
 from tests.task_factories import task, team, volunteer
 
 ChatFactory = Callable[..., Chat]
@@ -81,7 +84,7 @@ async def test_share_task_from_wizard_to_outcome_in_english(
 
 
 async def test_canvass_from_wizard_with_a_meeting_point_only_reaches_people_nearby_in_french(
-    services: Services, chat: ChatFactory, admin_chat: Chat
+    services: Services, chat: ChatFactory, admin_chat: Chat, clock: FakeClock
 ) -> None:
     await volunteer(services, "210", department="75", latitude=48.853, longitude=2.349)
     await volunteer(services, "211", latitude=43.30, longitude=5.37)  # Marseille
@@ -116,6 +119,10 @@ async def test_canvass_from_wizard_with_a_meeting_point_only_reaches_people_near
     assert "Rue de la Harpe" in near.last_text
     assert "openstreetmap.org" in near.last_text
     await near.tap("Accepter")
+    await near.tap("Fait")
+    assert "Cette tâche commence" in near.last_text  # not before it starts
+    starts = await services.db.fetch_value("SELECT starts_at FROM tasks")
+    clock.set(from_iso(str(starts)) + timedelta(hours=2))
     await near.tap("Fait")
     assert "portes" in near.last_text
     await near.send("20")

@@ -59,7 +59,7 @@ async def test_a_csv_with_errors_imports_nothing_and_names_every_line(services: 
         b"flyer,Bad kind,,,,\n"
         b"custom,,10,,,\n"
         b"custom,Bad quota,many,,,\n"
-        b"custom,Bad date,,next week,,\n"
+        b"custom,Bad date,,sometime,,\n"
         b"custom,Bad team,,,Lyon,\n"
         b"custom,Bad skill,,,,juggling\n"
         b"share,Nothing to share,,,,\n"
@@ -72,7 +72,7 @@ async def test_a_csv_with_errors_imports_nothing_and_names_every_line(services: 
         "line 3: kind must be one of share, canvass, call, text, event, custom",
         "line 4: title is missing or longer than 200 characters",
         "line 5: quota must be a whole number",
-        "line 6: closes_at must look like 2026-12-05 18:30",
+        "line 6: closes_at must be a date and time, e.g. 2026-12-05 18:30 or 05/12 18h30",
         "line 7: no team named 'Lyon'",
         "line 8: skills must be among share, canvass, call, text, events",
         "line 9: a share task needs a link (https://…)",
