@@ -346,3 +346,20 @@ async def test_migration_0008_places_the_volunteers_already_stored(tmp_path: Pat
         assert await db.version() >= 8
     finally:
         await db.close()
+
+
+async def test_the_directory_shows_each_volunteers_commune_not_abroad(
+    chat: ChatFactory, services: Services
+) -> None:
+    await join(chat("250", language="fr", first_name="Typed"), postcode="Villeurbanne")
+    await join(chat("251", language="fr", first_name="Shared"), postcode="45.7640, 4.8357")
+    await join(chat("252", language="fr", first_name="Away"), postcode="Bruxelles, Belgique")
+    await make_volunteer(services, "259", role="admin", postcode="75011")
+    admin = chat("259", language="fr")
+    await admin.send("/volunteers")
+    listing = admin.last_text
+    assert "Typed — Villeurbanne (69)" in listing
+    assert "Shared — Lyon " in listing and "(69)" in listing
+    assert "Away — Bruxelles, Belgique" in listing
+    assert "étranger" not in listing and "— ? —" not in listing
+    assert "69 2" in listing  # both counted in their département

@@ -53,6 +53,7 @@ def test_what_people_type_in_french_and_english(clock: FakeClock) -> None:
         "saturday 10am": (saturday, 10, 0),
         "samedi à 10 h 30": (saturday, 10, 30),
         "dans 3 jours": (today + timedelta(days=3), 9, 0),
+        "3 jours": (today + timedelta(days=3), 9, 0),
         "in 3 days": (today + timedelta(days=3), 9, 0),
         day_month: (in_15, 9, 0),
         f"{day_month} 18h30": (in_15, 18, 30),
@@ -254,3 +255,38 @@ async def test_tasks_import_reads_the_same_words(
     tasks = await import_tasks(services.tasks, "tasks.csv", content.encode())
     assert tasks and tasks[0].starts_at
     assert from_iso(tasks[0].starts_at) > clock.now()
+
+
+async def test_a_volunteer_in_london_is_told_the_time_with_their_zone(
+    chat: ChatFactory, services: Services, clock: FakeClock
+) -> None:
+    from tests.task_factories import task, volunteer
+
+    await volunteer(services, "340", language="en", timezone="Europe/London", skills=["share"])
+    await volunteer(services, "341", language="en", skills=["share"])
+    opens = clock.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=3)
+    await task(services, "custom", title="Later today", opens_at=opens)
+    london, paris = chat("340", language="en"), chat("341", language="en")
+    await london.send("/task")
+    with use_language("en"):
+        shown = format_time(opens, LONDON).replace("\u202f", " ")
+    assert f"Come back after {shown} (United Kingdom Time)" in london.last_text.replace(
+        "\u202f", " "
+    )
+    await paris.send("/task")
+    assert "Come back after" in paris.last_text and "Time)" not in paris.last_text
+    assert ":00:00" not in london.last_text + paris.last_text
+
+
+async def test_an_imported_task_closing_before_it_starts_is_refused(services: Services) -> None:
+    from bot.services.task_import import TaskFileRejected, import_tasks
+
+    content = (
+        "kind,title,starts_at,closes_at,latitude,longitude\n"
+        "event,Meeting,samedi 10h,samedi 9h,45.77,4.88\n"
+    )
+    with pytest.raises(TaskFileRejected) as rejected:
+        await import_tasks(services.tasks, "tasks.csv", content.encode())
+    assert [str(p) for p in rejected.value.problems] == [
+        "line 2: closes_at must come after starts_at"
+    ]
