@@ -8,10 +8,8 @@ once, on first use, and kept in memory (~37,000 places).
 from __future__ import annotations
 
 import bisect
-import csv
 import difflib
 import gzip
-import io
 import math
 import re
 import threading
@@ -19,6 +17,7 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 DATA = Path(__file__).resolve().parent / "data" / "communes.csv.gz"
 COLUMNS = ("code", "name", "kind", "parent", "department", "postcodes", "lat", "lon", "population")
@@ -30,8 +29,7 @@ _IN_FRANCE_KM_WIDE = {"973": 120.0, "974": 30.0, "976": 30.0}
 MAX_CHOICES = 8
 
 
-@dataclass(frozen=True, slots=True)
-class Place:
+class Place(NamedTuple):
     """A French commune, municipal arrondissement, or former commune merged into another."""
 
     code: str  # INSEE code
@@ -109,37 +107,68 @@ class Places:
     def __init__(self, rows: list[Place]) -> None:
         self.rows = rows
         self.by_code: dict[str, Place] = {}
-        self.by_key: dict[str, list[Place]] = defaultdict(list)
         self.by_postcode: dict[str, list[Place]] = defaultdict(list)
         for place in rows:
             if place.kind != "d" or place.code not in self.by_code:
                 self.by_code[place.code] = place
-            self.by_key[normalize(place.name)].append(place)
-        has_arrondissements = {p.parent for p in rows if p.kind == "a"}
+        self._has_arrondissements = {p.parent for p in rows if p.kind == "a"}
         for place in rows:
-            if place.kind != "d" and place.code not in has_arrondissements:
+            if place.kind != "d" and place.code not in self._has_arrondissements:
                 for postcode in place.postcodes:
                     self.by_postcode[postcode].append(place)
-        for homonyms in self.by_key.values():
+        # The name and position indexes are built on first use: a bot that is only asked
+        # postcodes never pays for them.
+        self._building = threading.Lock()
+        self._by_key: dict[str, list[Place]] | None = None
+        self._keys_by_initial: dict[str, list[str]] = {}
+        self._centres: list[Place] | None = None
+        self._latitudes: list[float] = []
+
+    @property
+    def by_key(self) -> dict[str, list[Place]]:
+        """Normalized name → the places of that name, largest first."""
+        if self._by_key is None:
+            with self._building:
+                if self._by_key is None:
+                    self._by_key = self._index_names()
+        return self._by_key
+
+    def _index_names(self) -> dict[str, list[Place]]:
+        by_key: dict[str, list[Place]] = defaultdict(list)
+        for place in self.rows:
+            by_key[normalize(place.name)].append(place)
+        for homonyms in by_key.values():
             if len(homonyms) > 1:
                 homonyms.sort(key=lambda p: (p.kind == "d", -p.population))
         # Close spellings are looked for among names with the same first letter (a typo
         # rarely touches it): a few thousand names to compare rather than 33,000.
-        self._keys_by_initial: dict[str, list[str]] = defaultdict(list)
-        for key in sorted(self.by_key):
-            self._keys_by_initial[key[:1]].append(key)
-        # Nearest-centre search skips what a finer place covers (Paris → its arrondissements).
-        self.centres = sorted(
-            (
-                p
-                for p in rows
-                if p.latitude is not None
-                and p.kind != "d"
-                and not (p.kind == "c" and p.code in has_arrondissements)
-            ),
-            key=lambda p: p.latitude or 0.0,
-        )
-        self._latitudes = [p.latitude or 0.0 for p in self.centres]
+        initials: dict[str, list[str]] = defaultdict(list)
+        for key in sorted(by_key):
+            initials[key[:1]].append(key)
+        self._keys_by_initial = initials
+        return by_key
+
+    def centres(self) -> tuple[list[Place], list[float]]:
+        """Places with a centre, by latitude (and their latitudes), for nearest-centre search.
+
+        A commune with arrondissements is left out: the arrondissement is the finer answer.
+        """
+        if self._centres is None:
+            with self._building:
+                if self._centres is None:
+                    centres = sorted(
+                        (
+                            p
+                            for p in self.rows
+                            if p.latitude is not None
+                            and p.kind != "d"
+                            and not (p.kind == "c" and p.code in self._has_arrondissements)
+                        ),
+                        key=lambda p: p.latitude or 0.0,
+                    )
+                    self._latitudes = [p.latitude or 0.0 for p in centres]
+                    self._centres = centres
+        return self._centres, self._latitudes
 
     def find(self, text: str) -> Found:
         """The places a typed name (or postcode) means; homonyms sorted by population."""
@@ -158,10 +187,11 @@ class Places:
             narrowed = [p for p in self._lookup(name) if p.department == department]
             if narrowed:
                 return Found(tuple(narrowed))
+        by_key = self.by_key
         close = difflib.get_close_matches(
             key, self._keys_by_initial.get(key[:1], []), n=4, cutoff=0.85
         )
-        suggestions = [p for k in close for p in self.by_key[k]]
+        suggestions = [p for k in close for p in by_key[k]]
         return Found(suggestions=tuple(suggestions[:MAX_CHOICES]))
 
     def _lookup(self, key: str) -> list[Place]:
@@ -178,11 +208,12 @@ class Places:
         """The place whose centre is nearest, if the position is in France."""
         best: Place | None = None
         best_km = math.inf
+        centres, latitudes = self.centres()
         # Only centres within a band of latitude can be nearer than the band is wide.
         for band in (0.2, 1.2):
-            low = bisect.bisect_left(self._latitudes, latitude - band)
-            high = bisect.bisect_right(self._latitudes, latitude + band)
-            for place in self.centres[low:high]:
+            low = bisect.bisect_left(latitudes, latitude - band)
+            high = bisect.bisect_right(latitudes, latitude + band)
+            for place in centres[low:high]:
                 assert place.latitude is not None and place.longitude is not None
                 km = distance_km(latitude, longitude, place.latitude, place.longitude)
                 if km < best_km:
@@ -217,11 +248,14 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def _read(path: Path) -> list[Place]:
-    with gzip.open(path, "rb") as raw:
-        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
-        if next(reader) != list(COLUMNS):
-            raise ValueError(f"{path}: unexpected columns")
-        return [
+    """The rows of communes.csv.gz (plain CSV: no field holds a comma or a quote)."""
+    lines = gzip.decompress(path.read_bytes()).decode("utf-8").splitlines()
+    if tuple(lines[0].split(",")) != COLUMNS:
+        raise ValueError(f"{path}: unexpected columns")
+    places = []
+    for line in lines[1:]:
+        code, name, kind, parent, department, postcodes, lat, lon, population = line.split(",")
+        places.append(
             Place(
                 code,
                 name,
@@ -233,8 +267,8 @@ def _read(path: Path) -> list[Place]:
                 float(lon) if lon else None,
                 int(population or 0),
             )
-            for code, name, kind, parent, department, postcodes, lat, lon, population in reader
-        ]
+        )
+    return places
 
 
 _loading = threading.Lock()

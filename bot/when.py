@@ -8,8 +8,6 @@ import re
 from datetime import UTC, datetime, time, tzinfo
 from typing import Any
 
-import dateparser
-
 # Without a time of day, a day means the morning (the start of a campaign day).
 DEFAULT_TIME = time(9, 0)
 LANGUAGES = ["fr", "en"]
@@ -55,6 +53,9 @@ def read_moment(text: str, now: datetime, zone: tzinfo) -> datetime | None:
         "DATE_ORDER": "DMY",
         "RETURN_AS_TIMEZONE_AWARE": False,
     }
+    # Imported on first use: it takes a moment, and most runs of the bot never read a date.
+    import dateparser
+
     parsed: datetime | None = dateparser.parse(normalized, languages=LANGUAGES, settings=settings)
     if parsed is None:
         return None

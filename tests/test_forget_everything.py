@@ -363,6 +363,7 @@ PERSONAL_BEYOND_SCENARIO = {
     "volunteers.postcode": "E erase_core, S profile",
     "volunteers.availability": "E erase_core, S profile",
     "volunteers.department": "E erase_core, S profile",
+    "volunteers.commune": "INSEE code of her commune: E erase_core, S profile",
     "volunteers.skills": "E erase_core, S profile",
     "volunteers.timezone": "E erase_core, S profile",
     "volunteers.quiet_hours": "E erase_core, S profile",
