@@ -239,6 +239,19 @@ class Places:
         )
 
 
+def profile_columns(place: Place) -> dict[str, object]:
+    """A volunteer's place columns for a French commune: its postcode (if it has just one),
+    département, name, centre and INSEE code."""
+    return {
+        "postcode": place.postcode,
+        "department": place.department,
+        "place": place.name,
+        "latitude": place.latitude,
+        "longitude": place.longitude,
+        "commune": place.code,
+    }
+
+
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance (haversine)."""
     phi1, phi2 = math.radians(lat1), math.radians(lat2)

@@ -11,7 +11,7 @@ from zoneinfo import available_timezones
 from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import _, characters, days, worded
-from bot.places import MAX_CHOICES, Place, places
+from bot.places import MAX_CHOICES, Place, places, profile_columns
 from bot.services.areas import looks_like_postcode, parse_postcode
 from bot.storage.volunteers import Volunteer as Volunteer  # what handlers are given
 from bot.storage.volunteers import VolunteerRepository
@@ -87,16 +87,8 @@ _COORDINATES_DOT = re.compile(r"^(-?\d{1,2}\.\d+)\s*[,; ]\s*(-?\d{1,3}\.\d+)$")
 
 
 def place_columns(place: Place) -> dict[str, Any]:
-    """Profile columns for a French commune: its postcode (if it has one), département,
-    name, centre and INSEE code."""
-    return {
-        "postcode": place.postcode,
-        "department": place.department,
-        "place": place.name,
-        "latitude": place.latitude,
-        "longitude": place.longitude,
-        "commune": place.code,
-    }
+    """Profile columns for a French commune (see bot.places.profile_columns)."""
+    return dict(profile_columns(place))
 
 
 def typed_coordinates(text: str) -> tuple[float, float] | None:

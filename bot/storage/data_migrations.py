@@ -4,18 +4,40 @@ right after the migration's SQL (see Database.migrate)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiosqlite
+
+from bot.places import places, profile_columns
 
 DataStep = Callable[[aiosqlite.Connection], Awaitable[None]]
 
 
-async def place_volunteers(conn: aiosqlite.Connection) -> None:
-    """0008: give every volunteer who typed a town, a postcode or shared a position its
-    commune, département and centre (as a new answer would)."""
-    # Imported here: the migration runs before any service, and only once.
-    from bot.services.volunteers import Invalid, parse_location, parse_place
+def _placed(
+    postcode: str | None, place: str | None, latitude: Any, longitude: Any
+) -> dict[str, Any]:
+    """The place columns a volunteer gets today for what they answered then; {} to keep it."""
+    communes = places()
+    if latitude is not None and longitude is not None:
+        nearest = communes.nearest(float(latitude), float(longitude))
+        if nearest is None:
+            return {}
+        # The shared position itself stays: distances are measured from it.
+        return {**profile_columns(nearest), "latitude": latitude, "longitude": longitude}
+    if postcode:
+        found = communes.find(postcode).places
+        if len(found) == 1:
+            return {**profile_columns(found[0]), "postcode": postcode}
+        centre = communes.postcode_centre(postcode)
+        return {"latitude": centre[0], "longitude": centre[1]} if centre else {}
+    found = communes.find(place or "").places
+    # Homonyms or a place abroad: kept as typed (the volunteer can pick in /profile).
+    return profile_columns(found[0]) if len(found) == 1 else {}
 
+
+async def place_volunteers(conn: aiosqlite.Connection) -> None:
+    """0008: give every volunteer who typed a town or a postcode, or shared a position, the
+    commune, département and centre a new answer gets."""
     async with conn.execute(
         "SELECT id, postcode, place, latitude, longitude FROM volunteers"
         " WHERE status != 'erased' AND commune IS NULL"
@@ -23,21 +45,13 @@ async def place_volunteers(conn: aiosqlite.Connection) -> None:
     ) as cursor:
         rows = list(await cursor.fetchall())
     for volunteer_id, postcode, place, latitude, longitude in rows:
-        try:
-            if latitude is not None and longitude is not None:
-                columns = parse_location(latitude, longitude)
-            else:
-                columns = parse_place(postcode or place)
-        except Invalid:
-            continue  # homonyms or unknown: kept as typed; the volunteer can pick in /profile
-        if columns.get("commune") is None and columns.get("department") is None:
-            continue  # abroad: kept as typed
-        if postcode and not columns.get("postcode"):
-            columns["postcode"] = postcode
-        assignments = ", ".join(f"{name} = ?" for name in columns)
-        await conn.execute(
-            f"UPDATE volunteers SET {assignments} WHERE id = ?", (*columns.values(), volunteer_id)
-        )
+        columns = _placed(postcode, place, latitude, longitude)
+        if columns:
+            assignments = ", ".join(f"{name} = ?" for name in columns)
+            await conn.execute(
+                f"UPDATE volunteers SET {assignments} WHERE id = ?",
+                (*columns.values(), volunteer_id),
+            )
 
 
 STEPS: dict[int, DataStep] = {8: place_volunteers}
