@@ -15,6 +15,7 @@ from bot.app import Relais
 from bot.places import parse_radius, places
 from bot.services import Services
 from bot.services.broadcasts import BroadcastError, parse_audience
+from bot.services.volunteers import parse_place
 from bot.storage.db import Database, available_migrations
 from tests.factories import make_volunteer
 from tests.fakes.chat import Chat
@@ -54,6 +55,15 @@ def test_a_commune_is_found_whatever_the_accents_case_or_saint(
 ) -> None:
     found = places().find(typed).places
     assert [(p.code, p.department) for p in found] == [(code, department)]
+
+
+def test_a_postcode_with_a_name_is_placed_by_the_postcode() -> None:
+    assert parse_place("69100 Villeurbanne")["commune"] == "69266"
+    assert parse_place("Romans 01400")["commune"] == "01328"  # one of ten communes of 01400
+    hamlet = parse_place("29242 Hameau de Kerber")  # not a commune: its postcode's
+    assert (hamlet["postcode"], hamlet["department"]) == ("29242", "29")
+    assert hamlet["place"] == "Ouessant"
+    assert parse_place("10115 Berlin, Germany")["place"] == "10115 Berlin, Germany"
 
 
 def test_homonyms_come_back_largest_first_and_a_misspelling_gets_suggestions() -> None:

@@ -11,7 +11,7 @@ from zoneinfo import available_timezones
 from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import _, characters, days, worded
-from bot.places import MAX_CHOICES, Place, places, profile_columns
+from bot.places import MAX_CHOICES, Place, normalize, places, profile_columns
 from bot.services.areas import looks_like_postcode, parse_postcode
 from bot.storage.volunteers import Volunteer as Volunteer  # what handlers are given
 from bot.storage.volunteers import VolunteerRepository
@@ -82,6 +82,9 @@ class Ambiguous(Invalid):
 
 
 # "48.85, 2.35", "48,85 2,35", "48.8566;2.3522": a position typed as latitude, longitude.
+_POSTCODE_AND_NAME = re.compile(
+    r"^(?:(?P<code>\d{5})\s+(?P<name>\D.*)|(?P<name2>\D.*?)\s+(?P<code2>\d{5}))$"
+)
 _COORDINATES = re.compile(r"^(-?\d{1,2}[.,]\d+)\s*[; ]\s*(-?\d{1,3}[.,]\d+)$")
 _COORDINATES_DOT = re.compile(r"^(-?\d{1,2}\.\d+)\s*[,; ]\s*(-?\d{1,3}\.\d+)$")
 
@@ -115,6 +118,14 @@ def parse_place(text: str) -> dict[str, Any]:
                 limit=characters(MAX_PLACE)
             )
         )
+    abroad = "," in place and not normalize(place).endswith("france")
+    if not abroad and (match := _POSTCODE_AND_NAME.match(place)):
+        # "69100 Villeurbanne", "Villeurbanne 69100", "29242 Hameau de Kerber": the postcode
+        # decides, and the name picks among the communes that share it.
+        postcode, name = match["code"] or match["code2"], match["name"] or match["name2"]
+        columns = _postcode_columns(postcode)
+        named = [p for p in places().find(postcode).places if normalize(p.name) == normalize(name)]
+        return {**place_columns(named[0]), "postcode": postcode} if len(named) == 1 else columns
     found = places().find(place)
     if len(found.places) == 1:
         return place_columns(found.places[0])
