@@ -43,8 +43,7 @@ async def queue_broadcast(settings: Settings, clock: Clock, args: argparse.Names
         except ValueError:
             print(
                 _(
-                    "--at: expected a time like “tomorrow 8pm”, “samedi 10h” or "
-                    "2026-12-01T18:30, got “{value}”."
+                    "--at: expected a time like “tomorrow 8pm” or 2026-12-01T18:30, got “{value}”."
                 ).format(value=args.at),
                 file=sys.stderr,
             )
