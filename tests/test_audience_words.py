@@ -46,8 +46,8 @@ async def test_the_command_line_speaks_french_and_refuses_what_it_cannot_send(
     assert code == 2 and "pas de secteur « 99 »" in err and "69, 59" in err
     code, out, err = await _run_cli(env, "--text", "Bonjour", "--to", "lang:en")
     assert code == 2 and "Personne ne correspond" in err  # nobody: nothing queued silently
-    code, out, err = await _run_cli(env, "--text", "x", "--to", "all", "--at", "demain")
-    assert code == 2 and "--at : attendu une heure ISO" in err
+    code, out, err = await _run_cli(env, "--text", "x", "--to", "all", "--at", "bientôt")
+    assert code == 2 and "--at : une date et une heure sont attendues" in err
     assert "expected" not in err
     code, out, err = await _run_cli(
         env, "--text", "Bonjour", "--to", "équipe:Lyon", "3e", "--to", "compétence:partage"
