@@ -302,7 +302,7 @@ async def test_a_location_request_accepts_coordinates_or_a_map_link(
     question = await signal_cli.wait_for_text(ANA, "code postal")
     assert "(envoyez votre position, ou tapez votre code postal)" in question.message
     signal_cli.send_text(ANA, "48,8566 ; 2,3522")
-    await signal_cli.wait_for_text(ANA, "Secteur : position partagée")
+    await signal_cli.wait_for_text(ANA, "Secteur : Paris 4e Arrondissement (75004)")
     volunteer = await services_of(signal_relais).volunteers.by_identity("signal", ANA)
     assert volunteer is not None and round(volunteer.latitude or 0, 2) == 48.86
 
