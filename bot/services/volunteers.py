@@ -338,7 +338,15 @@ class VolunteerService:
         if hours is not None and hours.strip():
             parsed = parse_quiet_hours(hours)
             if parsed is None:
-                raise Invalid(_("Type quiet hours like 22:00-08:00 (from, to), or tap a choice."))
+                raise Invalid(
+                    worded(
+                        _("Type quiet hours like 22:00-08:00 (from, to), or tap a choice."),
+                        _(
+                            "Type quiet hours like 22:00-08:00 (from, to), or answer with the "
+                            "number of a choice."
+                        ),
+                    )
+                )
             hours = parsed
         return await self.volunteers.update(volunteer.id, quiet_hours=hours)
 
