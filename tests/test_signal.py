@@ -300,7 +300,7 @@ async def test_a_location_request_accepts_coordinates_or_a_map_link(
     await signal_cli.wait_for_text(ANA, "Votre profil")
     signal_cli.send_text(ANA, "secteur")
     question = await signal_cli.wait_for_text(ANA, "code postal")
-    assert "(envoyez votre position, ou tapez votre code postal)" in question.message
+    assert "(envoyez votre position, ou tapez une ville ou un code postal)" in question.message
     signal_cli.send_text(ANA, "48,8566 ; 2,3522")
     await signal_cli.wait_for_text(ANA, "Secteur : Paris 4e Arrondissement (75004)")
     volunteer = await services_of(signal_relais).volunteers.by_identity("signal", ANA)

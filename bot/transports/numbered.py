@@ -214,7 +214,7 @@ def _render(outbound: Outbound, tag: str) -> tuple[str, list[str]]:
         if payloads:
             text += "\n" + _("(reply with a number)")
     if outbound.request == "location":
-        text += "\n" + _("(send your location, or type your postcode)")
+        text += "\n" + _("(send your location, or type a town or postcode)")
     elif outbound.request == "contact":
         text += "\n" + _("(type your phone number)")
     return text, payloads
