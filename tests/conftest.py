@@ -20,6 +20,9 @@ from tests.fakes.clock import FakeClock
 from tests.fakes.relais import running_relais, telegram_env
 from tests.fakes.signal_cli import FakeSignalCli
 
+# The real signal-cli daemon for the contract tests, booted once per session.
+pytest_plugins = ("tests.real_signal_cli",)
+
 ADMIN_ID = "1"
 
 

@@ -3,6 +3,7 @@ how signal-cli's answers become outbox outcomes."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import string
 from collections.abc import AsyncIterator
@@ -371,10 +372,13 @@ async def test_a_silent_event_stream_is_taken_for_dead_and_reopened(
     adapter: Transport, signal_cli: FakeSignalCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(signal_client, "STREAM_SILENCE", 0.3)
-    signal_cli.keepalive = 30  # a half-open connection: not even keep-alives arrive
+    signal_cli.keepalive = 0.05
     adapter.signal.backoff = (0.05, 0.1)
     await adapter.signal.start()
     try:
+        # signal-cli sends the stream's headers with its first keep-alive: once open...
+        await asyncio.wait_for(adapter.signal.connected.wait(), 5)
+        signal_cli.keepalive = 30  # ...it goes half-open: not even keep-alives arrive
         await signal_cli.wait_for_connections(2)
         # Reopened by the adapter itself, while still running: nobody restarted it.
         assert signal_cli.stream_connections >= 2 and adapter.signal.reconnects >= 1

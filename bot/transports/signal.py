@@ -45,6 +45,7 @@ from bot.transports import (
 )
 from bot.transports.numbered import Board, BoardStore, acted_on, read, render_numbered
 from bot.transports.signal_client import (
+    METHOD_NOT_FOUND,
     RpcError,
     SignalCliDown,
     SignalClient,
@@ -321,6 +322,10 @@ def _from_rpc_error(exc: RpcError) -> None:
         raise RateLimited(retry or DEFAULT_RETRY, exc.message or "Signal rate limit")
     if first:
         _raise_for(first, exc.message)
+    if exc.unknown_account:
+        # The bot's own account is missing from signal-cli, not the recipient: messages
+        # wait in the outbox until it is registered or linked.
+        raise _AccountMissing(exc.message)
     if "not registered" in exc.message.lower():
         raise Unreachable(exc.message)
     if exc.code in (IO_ERROR, -32603):
@@ -328,6 +333,11 @@ def _from_rpc_error(exc: RpcError) -> None:
     if exc.code == UNTRUSTED_IDENTITY:
         raise PermanentFailure(exc.message)
     raise PermanentFailure(f"signal-cli error {exc.code}: {exc.message}")
+
+
+class _AccountMissing(Exception):
+    """signal-cli does not hold the bot's account (not registered, not linked, or not
+    named while the daemon holds several)."""
 
 
 def _token_in(message: str) -> str:
@@ -376,6 +386,8 @@ class SignalTransport:
         self._listener: asyncio.Task[None] | None = None
         self._paused_until = 0.0
         self._captcha_reported = False
+        # Whether signal-cli holds the bot's account: None until asked (or unknowable).
+        self.registered: bool | None = None
         # Recipients Signal said are not registered: not asked again until they write.
         self._unregistered: set[str] = set()
 
@@ -398,10 +410,53 @@ class SignalTransport:
     async def start(self) -> None:
         if not await self.client.check():
             log.warning(
-                "signal-cli does not answer at %s; Signal waits for it (Telegram is unaffected)",
+                "signal-cli does not answer at %s; Signal waits for it (Telegram is unaffected;"
+                " a daemon started with -a ACCOUNT exits at once if ACCOUNT is not registered)",
                 self.client.base_url,
             )
+        else:
+            await self._check_account()
         self._listener = asyncio.create_task(self._listen(), name="signal-events")
+
+    async def _check_account(self) -> None:
+        """Ask signal-cli whether it holds the bot's account, and say so plainly if not:
+        otherwise Relais would run and stay silent on Signal."""
+        try:
+            accounts = await self.client.accounts()
+        except RpcError as exc:
+            if exc.code == METHOD_NOT_FOUND:
+                # Started with -a: such a daemon only runs for a registered account.
+                self.registered = True
+            else:
+                log.warning("signal-cli could not list its accounts: %s", exc)
+            return
+        except SignalCliError as exc:
+            log.warning("signal-cli could not list its accounts: %s", exc)
+            return
+        if self.account in accounts or (not self.account and len(accounts) == 1):
+            self.registered = True
+            log.info("Signal account %s is ready in signal-cli", self.account or accounts[0])
+            return
+        self.registered = False
+        log.error("%s", self._account_missing_line(accounts))
+
+    def _account_missing_line(self, accounts: list[str] | None = None) -> str:
+        """One line saying Signal cannot work yet, and the command that fixes it."""
+        url = self.client.base_url
+        if not self.account:
+            return (
+                f"SIGNAL_ACCOUNT is not set and signal-cli at {url} holds "
+                f"{len(accounts or ())} accounts ({', '.join(accounts or ()) or 'none'}): "
+                "set SIGNAL_ACCOUNT to the bot's number; Signal stays silent until then"
+            )
+        held = "" if accounts is None else f" (it holds: {', '.join(accounts) or 'none'})"
+        return (
+            f"Signal account {self.account} is not registered in signal-cli at {url}{held}, "
+            "so Relais can neither receive nor send on Signal: register it with "
+            f"`signal-cli -a {self.account} register` then `signal-cli -a {self.account} "
+            "verify CODE`, or link it to a phone with `signal-cli link -n Relais`, "
+            "then restart signal-cli"
+        )
 
     async def stop(self) -> None:
         if self._listener is not None:
@@ -424,6 +479,17 @@ class SignalTransport:
                     delay = low
                     self._receive(payload)
                 log.warning("Signal event stream ended; reconnecting")
+            except SignalCliHttpError as exc:
+                if exc.status == 400 and self.account:
+                    # The daemon does not hold the account: said once at start, then
+                    # checked again slowly in case it is registered meanwhile.
+                    if self.registered is not False:
+                        self.registered = False
+                        log.error("%s", self._account_missing_line())
+                    delay = high
+                    log.debug("Signal event stream refused (no account %s)", self.account)
+                else:
+                    log.warning("Signal event stream: %s; reconnecting in %.1fs", exc, delay)
             except SignalCliError as exc:
                 log.warning("Signal event stream: %s; reconnecting in %.1fs", exc, delay)
             except Exception:
@@ -437,6 +503,8 @@ class SignalTransport:
     def _opened(self) -> None:
         if not self.connected.is_set():
             self.reconnects += 1
+        if self.account:
+            self.registered = True  # the daemon serves the account's stream: it holds it
         self.connected.set()
         log.info("Signal event stream connected")
 
@@ -629,6 +697,12 @@ class SignalTransport:
         except _CaptchaRequired as exc:
             await self._captcha(exc.captcha)
             raise RateLimited(exc.captcha.retry_after, "Signal asks for a CAPTCHA") from exc
+        except _AccountMissing as exc:
+            if self.registered is not False:
+                self.registered = False
+                log.error("%s", self._account_missing_line())
+            self._pause(DOWN_RETRY)
+            raise RateLimited(DOWN_RETRY, f"signal-cli: {exc}") from exc
         except (SignalCliDown, SignalCliHttpError) as exc:
             # Wait in the outbox without using up attempts until signal-cli is back.
             if isinstance(exc, SignalCliHttpError):

@@ -4,6 +4,11 @@ The daemon runs beside Relais (`signal-cli -a ACCOUNT daemon --http 127.0.0.1:80
 `POST /api/v1/rpc` takes JSON-RPC requests, `GET /api/v1/events` streams incoming messages
 as Server-Sent Events, `GET /api/v1/check` answers 200 while it is up. It has no
 authentication, so it must listen on loopback or a private network only.
+
+Started without `-a`, the daemon serves every account in its config directory and
+refuses per-account calls that do not name one ("Method requires valid account
+parameter"); so every call names the bot's account, and the event stream asks for that
+account's messages only (`?account=`). A daemon started with `-a` ignores both.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -22,6 +28,11 @@ RPC_PATH = "/api/v1/rpc"
 EVENTS_PATH = "/api/v1/events"
 CHECK_PATH = "/api/v1/check"
 STREAM_SILENCE = 60.0
+# JSON-RPC error codes: the method does not exist (e.g. listAccounts on a daemon started
+# with -a), and bad params, which is also how signal-cli says an account is unknown.
+METHOD_NOT_FOUND, INVALID_PARAMS = -32601, -32602
+# Calls about the daemon itself, not one account.
+_DAEMON_METHODS = frozenset({"version", "listAccounts"})
 
 
 class SignalCliError(Exception):
@@ -52,6 +63,11 @@ class RpcError(SignalCliError):
         self.code = code
         self.message = message
         self.data = data
+
+    @property
+    def unknown_account(self) -> bool:
+        """signal-cli does not hold the account the call named (or none was named)."""
+        return self.code == INVALID_PARAMS and "account" in self.message.lower()
 
     @property
     def results(self) -> list[dict[str, Any]]:
@@ -87,7 +103,10 @@ class SignalClient:
 
     async def rpc(self, method: str, params: dict[str, Any] | None = None) -> Any:
         """Call one JSON-RPC method and return its `result`, or raise RpcError."""
-        body = {"jsonrpc": "2.0", "method": method, "params": params or {}, "id": next(self._ids)}
+        params = dict(params or {})
+        if self.account and method not in _DAEMON_METHODS:
+            params.setdefault("account", self.account)
+        body = {"jsonrpc": "2.0", "method": method, "params": params, "id": next(self._ids)}
         try:
             response = await self._http.post(
                 RPC_PATH,
@@ -141,6 +160,20 @@ class SignalClient:
         result = await self.rpc("send", params)
         return result if isinstance(result, dict) else {}
 
+    async def version(self) -> str:
+        """The daemon's signal-cli version, e.g. "0.13.19"."""
+        result = await self.rpc("version")
+        return str(result.get("version") or "") if isinstance(result, dict) else ""
+
+    async def accounts(self) -> list[str]:
+        """The numbers of the accounts the daemon holds (registered or linked).
+
+        Raises RpcError with METHOD_NOT_FOUND from a daemon started for one account (`-a`),
+        which only starts when that account is registered."""
+        result = await self.rpc("listAccounts")
+        items = result if isinstance(result, list) else []
+        return [str(a["number"]) for a in items if isinstance(a, dict) and a.get("number")]
+
     async def check(self) -> bool:
         """Whether the daemon answers its health check."""
         try:
@@ -154,13 +187,16 @@ class SignalClient:
     ) -> AsyncIterator[dict[str, Any]]:
         """Incoming messages as they arrive: the `data` of each `receive` event.
 
-        `on_open` is called once the stream is established. Ends (or raises
-        SignalCliError) when the stream drops; the caller reconnects.
+        `on_open` is called once the stream is established: signal-cli sends its headers
+        with the first event or keep-alive, so up to 15 s after connecting. Ends (or raises
+        SignalCliError) when the stream drops; the caller reconnects. An account the daemon
+        does not hold is answered HTTP 400.
         """
+        path = EVENTS_PATH + (f"?account={quote(self.account)}" if self.account else "")
         try:
             async with self._http.stream(
                 "GET",
-                EVENTS_PATH,
+                path,
                 headers={"Accept": "text/event-stream"},
                 # signal-cli writes a keep-alive comment every 15 s: a minute of silence
                 # means the connection is dead even if TCP has not noticed.

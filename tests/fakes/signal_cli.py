@@ -1,12 +1,19 @@
 """A fake signal-cli daemon in HTTP mode, on loopback, speaking its real wire format.
 
-It serves the three endpoints of `signal-cli daemon --http`:
+It serves the three endpoints of `signal-cli --config DIR daemon --http` (multi-account mode),
+with the shapes the real daemon gives (tests/test_signal_cli_contract.py runs the same
+checks against both):
 
 * ``POST /api/v1/rpc``: JSON-RPC 2.0 (415 unless ``Content-Type: application/json``, 405 for
-  other methods); ``getAttachment`` returns ``{"data": base64}`` of a file a person sent;
-  ``send`` answers ``{"timestamp", "results": [...]}`` like signal-cli;
-* ``GET /api/v1/events``: Server-Sent Events, ``event:receive`` + ``data:<json>`` per
-  incoming message, ``:`` keep-alive comments;
+  other methods, 201 and no body for a notification without ``id``); ``version``;
+  ``listAccounts`` (``[{"number"}]`` of :attr:`FakeSignalCli.accounts`); every other call
+  names its ``account`` (-32602 "Specified account does not exist" for one the daemon
+  does not hold, "Method requires valid account parameter" when none is named and the
+  daemon does not hold exactly one); ``getAttachment`` returns ``{"data": base64}`` of a
+  file a person sent; ``send`` answers ``{"timestamp", "results": [...]}``;
+* ``GET /api/v1/events[?account=]``: Server-Sent Events, ``event:receive`` + ``data:<json>``
+  per incoming message, ``:`` keep-alive comments; the headers go out with the first event
+  or keep-alive, as signal-cli's do; 400 for an account the daemon does not hold;
 * ``GET /api/v1/check``: 200.
 
 Test side: :meth:`FakeSignalCli.send_text` (a person writes; ``group_id=``, ``contacts=``,
@@ -41,6 +48,9 @@ from typing import Any
 from aiohttp import web
 
 ACCOUNT = "+33600000000"
+VERSION = "0.13.19"
+# Calls about the daemon itself; every other one is about an account.
+_DAEMON_METHODS = {"version", "listAccounts"}
 _DATA_URI = re.compile(r"^data:([^;,]+)(?:;filename=([^;,]*))?;base64,(.*)$", re.S)
 
 
@@ -66,6 +76,8 @@ class FakeSignalCli:
 
     def __init__(self, account: str = ACCOUNT, keepalive: float = 0.2) -> None:
         self.account = account
+        # The accounts registered or linked in the daemon's config directory.
+        self.accounts = [account]
         self.keepalive = keepalive
         self.sent: list[SentMessage] = []
         self.calls: list[dict[str, Any]] = []
@@ -261,11 +273,13 @@ class FakeSignalCli:
         return web.Response(status=200)
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
+        self.stream_connections += 1
+        account = request.query.get("account")
+        if account and account not in self.accounts:
+            return web.Response(status=400)
         response = web.StreamResponse(
             status=200, headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
-        await response.prepare(request)
-        self.stream_connections += 1
         if self._drop.is_set():
             self._drop = asyncio.Event()
         drop = self._drop
@@ -276,7 +290,7 @@ class FakeSignalCli:
                     break  # the bot went away: leave the events for its next connection
                 if self._pending:
                     event = self._pending.popleft()
-                    await response.write(f"event:receive\ndata:{json.dumps(event)}\n\n".encode())
+                    await _write(request, response, f"event:receive\ndata:{json.dumps(event)}\n\n")
                     continue
                 self._arrived.clear()
                 arrived = asyncio.ensure_future(self._arrived.wait())
@@ -287,7 +301,7 @@ class FakeSignalCli:
                 arrived.cancel()
                 dropped.cancel()
                 if not done:
-                    await response.write(b":\n")
+                    await _write(request, response, ":\n")
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         return response
@@ -297,20 +311,40 @@ class FakeSignalCli:
             return web.Response(status=405)
         if not request.content_type.startswith("application/json"):
             return web.Response(status=415)
-        body = await request.json()
+        try:
+            body = json.loads(await request.read())
+        except ValueError as exc:
+            return self._error(None, -32700, str(exc))
         self.calls.append(body)
         request_id = body.get("id")
-        if body.get("jsonrpc") != "2.0" or "method" not in body:
-            return self._error(request_id, -32600, "Invalid request")
-        method, params = body["method"], body.get("params") or {}
+        if body.get("jsonrpc") != "2.0":
+            return self._error(request_id, -32600, "only jsonrpc version 2.0 is supported")
+        if "method" not in body:
+            return self._error(request_id, -32600, "method field must be set")
+        method, params = body["method"], dict(body.get("params") or {})
+        answer = self._answer(request_id, method, params)
+        # A notification (no id) gets no answer, only 201.
+        return answer if "id" in body else web.Response(status=201)
+
+    def _answer(self, request_id: Any, method: str, params: dict[str, Any]) -> web.Response:
+        if method == "version":
+            return self._result(request_id, {"version": VERSION})
+        if method == "listAccounts":
+            return self._result(request_id, [{"number": a} for a in self.accounts])
+        if method not in ("send", "getAttachment"):
+            return self._error(request_id, -32601, "Method not implemented")
+        account = params.pop("account", None)
+        if account is not None and account not in self.accounts:
+            return self._error(request_id, -32602, "Specified account does not exist")
+        if account is None and len(self.accounts) != 1:
+            return self._error(request_id, -32602, "Method requires valid account parameter")
         if method == "getAttachment":
             content = self.attachments.get(str(params.get("id")))
             if content is None:
-                return self._error(request_id, -1, "Attachment not found")
-            data = base64.b64encode(content).decode()
-            return web.json_response({"jsonrpc": "2.0", "result": {"data": data}, "id": request_id})
-        if method != "send":
-            return self._error(request_id, -32601, f"Method not implemented: {method}")
+                return self._error(
+                    request_id, -1, f"Could not find attachment with ID: {params.get('id')}"
+                )
+            return self._result(request_id, {"data": base64.b64encode(content).decode()})
         return self._send(request_id, params)
 
     def _send(self, request_id: Any, params: dict[str, Any]) -> web.Response:
@@ -318,18 +352,30 @@ class FakeSignalCli:
         recipients = [recipients] if isinstance(recipients, str) else list(recipients)
         group = params.get("groupId")
         target = f"group:{group}" if group else (recipients[0] if recipients else "")
-        if not target or (not params.get("message") and not params.get("attachments")):
-            return self._error(request_id, -32602, "Invalid params")
+        if not target:
+            return self._error(request_id, -1, "No recipients given")
+        if not params.get("message") and not params.get("attachments"):
+            return self._error(
+                request_id,
+                -1,
+                "Sending empty message is not allowed, either a message, attachment or "
+                "sticker must be given.",
+            )
         attachments = [_decode(a) for a in params.get("attachments") or []]
         stamp = next(self._timestamps)
         address = {"uuid": target, "number": None, "username": None}
         styles = params.get("textStyle") or []
         styles = [styles] if isinstance(styles, str) else list(styles)
-        if any(
-            not re.fullmatch(r"\d+:\d+:(BOLD|ITALIC|SPOILER|STRIKETHROUGH|MONOSPACE)", t)
-            for t in styles
-        ):
-            return self._error(request_id, -1, "Invalid textStyle syntax")
+        for style in styles:
+            if not re.fullmatch(r"\d+:\d+:.+", style):
+                return self._error(
+                    request_id,
+                    -1,
+                    f"Invalid textStyle syntax ({style}) expected 'start:length:STYLE'",
+                )
+            name = style.rsplit(":", 1)[1]
+            if name not in ("NONE", "BOLD", "ITALIC", "SPOILER", "STRIKETHROUGH", "MONOSPACE"):
+                return self._error(request_id, -1, f"Invalid style: {name}")
         message = SentMessage(target, params.get("message", ""), attachments, stamp)
         message.text_styles = styles
         if edit := params.get("editTimestamp"):
@@ -403,11 +449,21 @@ class FakeSignalCli:
         self._changed.set()
 
     @staticmethod
+    def _result(request_id: Any, result: Any) -> web.Response:
+        return web.json_response({"jsonrpc": "2.0", "result": result, "id": request_id})
+
+    @staticmethod
     def _error(request_id: Any, code: int, message: str, data: Any = None) -> web.Response:
-        error: dict[str, Any] = {"code": code, "message": message}
-        if data is not None:
-            error["data"] = data
+        # signal-cli always writes "data", null when there is nothing to attach.
+        error = {"code": code, "message": message, "data": data}
         return web.json_response({"jsonrpc": "2.0", "error": error, "id": request_id})
+
+
+async def _write(request: web.Request, response: web.StreamResponse, text: str) -> None:
+    """Write to the event stream; like signal-cli, the headers go out with the first write."""
+    if not response.prepared:
+        await response.prepare(request)
+    await response.write(text.encode())
 
 
 def _decode(uri: str) -> tuple[str, str, bytes]:
