@@ -40,9 +40,8 @@ from typing import Any
 
 from bot.clock import SystemClock
 from bot.config import Settings
+from bot.core import open_core
 from bot.messaging import Outbound
-from bot.services import Services
-from bot.storage.db import Database
 from bot.storage.outbox import BULK, Envelope
 from bot.storage.seed import SeedVolunteer, add_volunteers
 from tests import alert_factories as make
@@ -89,11 +88,7 @@ def _settings(env: dict[str, str]) -> Settings:
 async def _seed(env: dict[str, str], load: Load, alarms: int) -> None:
     """The campaign: two comms members, the volunteers who raise alarms, the audience."""
     settings = _settings(env)
-    db = Database(settings.database_path)
-    await db.open()
-    try:
-        await db.migrate()
-        services = Services.build(settings, SystemClock(), db)
+    async with open_core(settings, SystemClock()) as services:
         await make.comms(services, str(ON_DUTY), name="Léa")
         await make.comms(services, str(NEXT_RING), name="Malik")
         for n in range(alarms + 1):
@@ -103,7 +98,7 @@ async def _seed(env: dict[str, str], load: Load, alarms: int) -> None:
                 SeedVolunteer(str(RECIPIENTS + n), quiet_hours="", teams=("Nord",))
                 for n in range(load.broadcast_to)
             )
-            await add_volunteers(db, people, services.clock.now())
+            await add_volunteers(services.db, people, services.clock.now())
         if load.bulk:
             await services.outbox.add(
                 (
@@ -118,8 +113,6 @@ async def _seed(env: dict[str, str], load: Load, alarms: int) -> None:
                 ),
                 services.clock.now(),
             )
-    finally:
-        await db.close()
 
 
 @asynccontextmanager
@@ -285,11 +278,7 @@ async def run_signal(alarms: int, backlog: int = 200) -> list[float]:
                 "RELAIS_LOG_LEVEL": "WARNING",
             }
             settings = _settings(env)
-            db = Database(settings.database_path)
-            await db.open()
-            try:
-                await db.migrate()
-                services = Services.build(settings, SystemClock(), db)
+            async with open_core(settings, SystemClock()) as services:
                 lea = await make.volunteer(services, duty, name="Léa", channel="signal")
                 await services.alerts.repo.grant(lea.id, "comms", None, services.clock.now())
                 for n in range(alarms):
@@ -303,8 +292,6 @@ async def run_signal(alarms: int, backlog: int = 200) -> list[float]:
                     ),
                     services.clock.now(),
                 )
-            finally:
-                await db.close()
             async with _bot(env, folder) as bot:
                 await fake.wait_for_connections(1, timeout=30)
                 del bot
