@@ -135,12 +135,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     try:
         clock = clock_from(args.now, settings)
     except ValueError:
-        print(
-            _("--now: expected an ISO time like 2026-12-01T18:30, got “{value}”.").format(
-                value=args.now
-            ),
-            file=sys.stderr,
-        )
+        from bot.cli_broadcast import unreadable_time
+
+        print(unreadable_time("--now", args.now), file=sys.stderr)
         return 2
     try:
         if args.command not in CREATES_DATABASE and not settings.database_path.is_file():

@@ -41,15 +41,17 @@ async def queue_broadcast(settings: Settings, clock: Clock, args: argparse.Names
         try:
             send_at = parse_when(args.at, settings, clock.now()) if args.at else None
         except ValueError:
-            print(
-                _(
-                    "--at: expected a time like “tomorrow 8pm” or 2026-12-01T18:30, got “{value}”."
-                ).format(value=args.at),
-                file=sys.stderr,
-            )
+            print(unreadable_time("--at", args.at), file=sys.stderr)
             return 2
         async with open_core(settings, clock) as services:
             return await _queue(settings, services, args, send_at)
+
+
+def unreadable_time(option: str, value: str) -> str:
+    """The one line for a time the command line cannot read (--at, --now)."""
+    return _(
+        "{option}: expected a time like “tomorrow 8pm” or 2026-12-01T18:30, got “{value}”."
+    ).format(option=option, value=value)
 
 
 async def _queue(

@@ -137,7 +137,7 @@ def test_the_command_line_imports_tasks_and_a_call_list(tmp_path: Path) -> None:
     )
     assert unreadable.returncode == 2
     assert unreadable.stderr.strip().splitlines() == [
-        "--now: expected an ISO time like 2026-12-01T18:30, got “soon”."
+        "--now: expected a time like “tomorrow 8pm” or 2026-12-01T18:30, got “soon”."
     ]
     assert "3 tasks added, 0 updated, 0 unchanged" in done.stdout
     assert "task #2 (Phone bank)" in done.stdout
