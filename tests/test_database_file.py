@@ -23,6 +23,7 @@ from bot.storage.db import Database, StorageError
 from bot.transports.console import ConsoleTransport
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.relais import telegram_env
+from tests.test_process import start_bot
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,20 +46,6 @@ def run_cli(database: Path, *args: str, cwd: Path = ROOT) -> subprocess.Complete
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
-
-
-async def start_bot(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    with log.open("ab") as out:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            cwd=ROOT,
-            env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-        )
 
 
 async def wait_until_running(api: FakeBotAPI, user: int) -> None:

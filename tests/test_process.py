@@ -19,17 +19,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 async def start_bot(env: dict[str, str], log_path: Path) -> asyncio.subprocess.Process:
-    log = log_path.open("ab")
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        cwd=ROOT,
-        env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=log,
-        stderr=log,
-    )
+    """`python -m bot` in its own process, writing to `log_path` (the child keeps the file)."""
+    with log_path.open("ab") as log:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            cwd=ROOT,
+            env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )
 
 
 async def stop_bot(process: asyncio.subprocess.Process) -> int:
