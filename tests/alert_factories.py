@@ -26,7 +26,7 @@ async def volunteer(
 ) -> Volunteer:
     """A volunteer who finished onboarding (quiet hours off unless given)."""
     created = await services.volunteers.create(channel, user_id, user_id, language, name)
-    async with services.db.transaction() as tx:
+    async with services.db.raw_transaction() as tx:
         await tx.execute(
             "UPDATE volunteers SET status = ?, rapid_response = ?, skills = ?, paused_until = ?,"
             " quiet_hours = ? WHERE id = ?",
@@ -66,7 +66,7 @@ async def organizer(
 ) -> Volunteer:
     """An organizer of one team."""
     person = await volunteer(services, user_id, name=name, language=language, team=team)
-    async with services.db.transaction() as tx:
+    async with services.db.raw_transaction() as tx:
         await tx.execute(
             "INSERT INTO roles (volunteer_id, role, team_id, granted_at)"
             " SELECT ?, 'organizer', id, ? FROM teams WHERE name = ?",

@@ -1,8 +1,9 @@
 """The storage boundary, as far as it holds today: no new SQLite-only SQL.
 
-PostgreSQL is the next backend (ARCHITECTURE.md). Every construct only SQLite accepts is
-counted per file; the counts may only go down. When a file's count reaches zero, its line
-goes; when the SQLite backend exists, the constructs move there and this list empties.
+PostgreSQL is the next backend (ARCHITECTURE.md). Every construct only SQLite accepts,
+positional `?` parameters included, is counted per file outside the SQLite backend
+(`bot/storage/db.py`); the counts may only go down. `python tests/test_architecture.py`
+prints today's counts to paste into KNOWN.
 """
 
 from __future__ import annotations
@@ -30,28 +31,53 @@ SQLITE_ONLY = {
     "two-argument MAX/MIN": (r"\b(MAX|MIN)\s*\([^()]*,[^()]*\)", "GREATEST/LEAST per dialect"),
     "PRAGMA": (r"\bPRAGMA\b", "the SQLite backend only"),
     "trigger": (r"\bCREATE\s+TRIGGER\b", "a dialect file (PostgreSQL triggers call functions)"),
+    "positional ?": (
+        r"(=|<|>|,|\(|\bIN|\bVALUES|\bLIKE|\bAND|\bOR|\bTHEN|\bELSE|\bLIMIT|\bOFFSET)\s*\?",
+        ":name parameters (bot.storage.backend.in_list for IN lists)",
+    ),
+    "SUM(boolean)": (
+        r"\bSUM\s*\([^()]*(=|<|>|\bIS\b|\bIN\b|\bLIKE\b)",
+        "COUNT(*) FILTER (WHERE …) or SUM(CASE WHEN … THEN 1 ELSE 0 END)",
+    ),
+    "substr(x, -n)": (r"\bsubstr\s*\([^(),]*,\s*-", "substr(x, length(x) - n + 1)"),
 }
 
 # Known today (what issue "One boundary around storage" removes). Only ever lower these.
 KNOWN: dict[str, int] = {
     "bot/storage/alerts.py: julianday": 4,
+    "bot/storage/alerts.py: positional ?": 177,
+    "bot/storage/audit.py: positional ?": 5,
     "bot/storage/broadcasts.py: IFNULL": 4,
     "bot/storage/broadcasts.py: lastrowid": 1,
+    "bot/storage/broadcasts.py: positional ?": 55,
     "bot/storage/bulk.py: sqlite_master": 1,
+    "bot/storage/calls.py: positional ?": 40,
+    "bot/storage/conversations.py: positional ?": 15,
+    "bot/storage/data_migrations.py: positional ?": 2,
+    "bot/storage/link.py: positional ?": 29,
     "bot/storage/migrations/0001_foundation.sql: COLLATE NOCASE": 1,
     "bot/storage/migrations/0001_foundation.sql: IFNULL": 1,
     "bot/storage/migrations/0007_reports.sql: trigger": 8,
+    "bot/storage/numbered.py: positional ?": 12,
+    "bot/storage/outbox.py: positional ?": 52,
     "bot/storage/outbox.py: two-argument MAX/MIN": 2,
+    "bot/storage/personal_data.py: positional ?": 28,
+    "bot/storage/reports.py: SUM(boolean)": 11,
     "bot/storage/reports.py: group_concat": 1,
+    "bot/storage/reports.py: positional ?": 38,
     "bot/storage/reports.py: rowid": 1,
     "bot/storage/seed.py: lastrowid": 2,
+    "bot/storage/seed.py: positional ?": 93,
     "bot/storage/tasks.py: COLLATE NOCASE": 1,
     "bot/storage/tasks.py: group_concat": 1,
     "bot/storage/tasks.py: instr": 2,
     "bot/storage/tasks.py: lastrowid": 1,
+    "bot/storage/tasks.py: positional ?": 153,
     "bot/storage/tasks.py: two-argument MAX/MIN": 2,
+    "bot/storage/teams.py: positional ?": 21,
     "bot/storage/volunteers.py: IFNULL": 3,
     "bot/storage/volunteers.py: lastrowid": 2,
+    "bot/storage/volunteers.py: positional ?": 72,
 }
 
 
@@ -80,6 +106,8 @@ def count_constructs() -> Counter[str]:
         for name, (pattern, _instead) in SQLITE_ONLY.items():
             # The cursor's lastrowid is Python, not SQL: look for it in the code itself.
             text = code if name == "lastrowid" else sql
+            if name == "positional ?" and "storage" not in path.parts:
+                continue  # elsewhere a "?" is a regular expression's or a sentence's
             hits = len(re.findall(pattern, text, flags=re.IGNORECASE))
             if hits:
                 found[f"{path.relative_to(ROOT)}: {name}"] = hits
@@ -99,3 +127,9 @@ def test_the_known_list_shrinks_when_code_is_fixed() -> None:
     found = count_constructs()
     stale = {key: (n, found.get(key, 0)) for key, n in KNOWN.items() if found.get(key, 0) < n}
     assert not stale, f"lower these counts in KNOWN (known, now): {stale}"
+
+
+if __name__ == "__main__":
+    # Print today's counts, to paste into KNOWN after a change lowers them.
+    for key, n in sorted(count_constructs().items()):
+        print(f'    "{key}": {n},')

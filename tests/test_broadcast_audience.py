@@ -254,11 +254,11 @@ async def test_progress_is_one_message_edited_in_place_then_a_report(
     await services.broadcasts.sweep()
     assert len(delivered) == 1  # nothing changed: no edit
 
-    async with services.db.transaction() as tx:
+    async with services.db.raw_transaction() as tx:
         await tx.execute("UPDATE outbox SET status = 'sent' WHERE chat_id IN ('300', '301')")
     await services.broadcasts.sweep()
     assert delivered[-1][:2] == ("1", "77") and "Sent 2" in delivered[-1][2]
-    async with services.db.transaction() as tx:
+    async with services.db.raw_transaction() as tx:
         await tx.execute("UPDATE outbox SET status = 'sent' WHERE chat_id = '302'")
         await tx.execute("UPDATE outbox SET status = 'blocked' WHERE chat_id = '303'")
     await services.broadcasts.sweep()
@@ -285,7 +285,7 @@ async def test_cancelling_a_running_broadcast_withdraws_the_rest_and_says_so(
     admin = await actor_for(services, "1")
     await services.broadcasts.create(admin, language="en", body="Hi", audience=Audience())
     await services.broadcasts.sweep()
-    async with services.db.transaction() as tx:
+    async with services.db.raw_transaction() as tx:
         await tx.execute("UPDATE outbox SET status = 'sent' WHERE chat_id = '300'")
     assert await services.broadcasts.cancel(admin, 1) == 2
     assert delivered[-1][0] == "77" and "cancelled" in delivered[-1][1]

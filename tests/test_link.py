@@ -27,7 +27,7 @@ async def joined(
 ) -> Volunteer:
     """A volunteer who finished joining on `channel`."""
     volunteer = await services.volunteers.create(channel, user_id, user_id, language, "Ana")
-    async with db.transaction() as tx:
+    async with db.raw_transaction() as tx:
         await tx.execute("UPDATE volunteers SET status = 'active' WHERE id = ?", (volunteer.id,))
     return volunteer
 

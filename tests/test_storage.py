@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.storage.backend import Conflict, in_list
 from bot.storage.db import Database, StorageBusy, StorageError, available_migrations
 
 
@@ -65,7 +66,7 @@ async def test_a_database_newer_than_relais_is_refused(tmp_path: Path) -> None:
 
 async def test_a_failed_transaction_leaves_nothing_behind(db: Database) -> None:
     with pytest.raises(RuntimeError):
-        async with db.transaction() as tx:
+        async with db.raw_transaction() as tx:
             await tx.execute("INSERT INTO teams (name, created_at) VALUES ('Lyon 3', '2026-01-01')")
             raise RuntimeError("boom")
     assert await db.fetch_value("SELECT COUNT(*) FROM teams") == 0
@@ -73,7 +74,7 @@ async def test_a_failed_transaction_leaves_nothing_behind(db: Database) -> None:
 
 async def test_concurrent_transactions_do_not_mix(db: Database) -> None:
     async def add(name: str) -> None:
-        async with db.transaction() as tx:
+        async with db.raw_transaction() as tx:
             await tx.execute("INSERT INTO teams (name, created_at) VALUES (?, 'x')", (name,))
             await asyncio.sleep(0)
             await tx.execute("UPDATE teams SET created_at = 'y' WHERE name = ?", (name,))
@@ -83,7 +84,7 @@ async def test_concurrent_transactions_do_not_mix(db: Database) -> None:
 
 
 async def test_backup_is_a_consistent_copy(db: Database, tmp_path: Path) -> None:
-    async with db.transaction() as tx:
+    async with db.raw_transaction() as tx:
         await tx.execute("INSERT INTO teams (name, created_at) VALUES ('Paris 11', 'x')")
     target = tmp_path / "backups" / "copy.sqlite3"
     await db.backup(target)
@@ -101,7 +102,7 @@ async def test_a_database_locked_too_long_is_reported_busy(
     try:
         await db.writer.execute("PRAGMA busy_timeout=200")
         with pytest.raises(StorageBusy):
-            async with db.transaction() as tx:
+            async with db.raw_transaction() as tx:
                 await tx.execute("INSERT INTO teams (name, created_at) VALUES ('x', 'x')")
     finally:
         other.rollback()
@@ -111,7 +112,7 @@ async def test_a_database_locked_too_long_is_reported_busy(
 
 async def test_a_transaction_cancelled_midway_leaves_the_connection_usable(db: Database) -> None:
     async def slow_write() -> None:
-        async with db.transaction() as tx:
+        async with db.raw_transaction() as tx:
             await tx.execute("INSERT INTO teams (name, created_at) VALUES ('half', 'x')")
             await asyncio.sleep(10)
 
@@ -122,14 +123,14 @@ async def test_a_transaction_cancelled_midway_leaves_the_connection_usable(db: D
         with pytest.raises(asyncio.CancelledError):
             await task
         assert not db.writer.in_transaction
-        async with db.transaction() as tx:  # the next writer is not stuck in a transaction
+        async with db.raw_transaction() as tx:  # the next writer is not stuck in a transaction
             await tx.execute("INSERT INTO teams (name, created_at) VALUES (?, 'x')", (str(delay),))
     assert await db.fetch_value("SELECT COUNT(*) FROM teams WHERE name = 'half'") == 0
     assert await db.fetch_value("SELECT COUNT(*) FROM teams") == 4
 
 
 async def test_what_was_just_written_is_read_back_while_a_stream_is_open(db: Database) -> None:
-    async with db.transaction() as tx:
+    async with db.raw_transaction() as tx:
         for name in ("Nord", "Sud", "Est"):
             await tx.execute(
                 "INSERT INTO teams (name, created_at) VALUES (?, '2026-01-01')", (name,)
@@ -137,7 +138,7 @@ async def test_what_was_just_written_is_read_back_while_a_stream_is_open(db: Dat
     # An export streams teams slowly; meanwhile someone creates a team and reads it back.
     stream = db.iterate("SELECT name FROM teams ORDER BY id", chunk=1)
     first = await anext(stream)
-    async with db.transaction() as tx:
+    async with db.raw_transaction() as tx:
         await tx.execute("INSERT INTO teams (name, created_at) VALUES ('Ouest', '2026-01-01')")
     assert await db.fetch_value("SELECT COUNT(*) FROM teams WHERE name = 'Ouest'") == 1
     assert [r["name"] for r in await db.fetch_all("SELECT name FROM teams ORDER BY id")] == [
@@ -151,11 +152,11 @@ async def test_what_was_just_written_is_read_back_while_a_stream_is_open(db: Dat
 
 
 async def test_overlapping_reads_see_every_commit(db: Database) -> None:
-    async with db.transaction() as tx:
+    async with db.raw_transaction() as tx:
         await tx.execute("INSERT INTO teams (name, created_at) VALUES ('Nord', '2026-01-01')")
 
     async def write_then_read(n: int) -> object:
-        async with db.transaction() as tx:
+        async with db.raw_transaction() as tx:
             await tx.execute(
                 "INSERT INTO teams (name, created_at) VALUES (?, '2026-01-01')", (f"T{n}",)
             )
@@ -169,3 +170,31 @@ async def test_overlapping_reads_see_every_commit(db: Database) -> None:
     found = await asyncio.gather(*(write_then_read(n) for n in range(100)))
     await asyncio.gather(*readers)
     assert found == [f"T{n}" for n in range(100)]
+
+
+async def test_the_backend_interface_names_its_parameters_and_reports_conflicts(
+    db: Database,
+) -> None:
+    async with db.transaction() as tx:
+        first = await tx.insert_returning_id(
+            "INSERT INTO teams (name, created_at) VALUES (:name, :at)",
+            {"name": "Lyon", "at": "2026-01-01T00:00:00+00:00"},
+        )
+        changed = await tx.execute(
+            "UPDATE teams SET name = :name WHERE id = :id", {"name": "Lyon 3e", "id": first}
+        )
+    assert changed == 1
+    assert await db.fetch_value("SELECT name FROM teams WHERE id = :id", {"id": first}) == (
+        "Lyon 3e"
+    )
+    with pytest.raises(Conflict):
+        async with db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO teams (name, created_at) VALUES (:name, :at)",
+                {"name": "Lyon 3e", "at": "2026-01-01T00:00:00+00:00"},
+            )
+    listed, params = in_list("ids", [first, first + 1])
+    rows = await db.fetch_all(f"SELECT id FROM teams WHERE id IN ({listed})", params)
+    assert [row["id"] for row in rows] == [first]
+    nothing, none = in_list("ids", [])
+    assert await db.fetch_all(f"SELECT id FROM teams WHERE id IN ({nothing})", none) == []

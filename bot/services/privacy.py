@@ -22,8 +22,6 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-import aiosqlite
-
 from bot.clock import Clock, to_iso
 from bot.config import Settings
 from bot.i18n import _, use_language, use_messenger, worded
@@ -31,6 +29,7 @@ from bot.i18n import days as count_days
 from bot.messaging import Inbound, Outbound, choices
 from bot.payloads import KeepData
 from bot.services.reports import pseudonym_key
+from bot.storage.backend import Tx
 from bot.storage.db import Database
 from bot.storage.outbox import NORMAL, Envelope
 from bot.storage.personal_data import (
@@ -76,14 +75,13 @@ class PrivacyService:
         stamp, _sep, sender = inbound.update_key.partition(":")
         return f"{stamp}:{self.sender_tag(sender)}"
 
-    async def _key_endings(self, conn: aiosqlite.Connection, volunteer_id: int) -> list[str]:
+    async def _key_endings(self, reads: Database | Tx, volunteer_id: int) -> list[str]:
         """How this volunteer's Signal update keys end (':<tag>', or ':<sender>' before)."""
-        cursor = await conn.execute(
-            "SELECT user_id FROM identities WHERE volunteer_id = ? AND channel = 'signal'",
-            (volunteer_id,),
+        rows = await reads.fetch_all(
+            "SELECT user_id FROM identities WHERE volunteer_id = :volunteer AND channel = 'signal'",
+            {"volunteer": volunteer_id},
         )
-        users = [row[0] for row in await cursor.fetchall()]
-        await cursor.close()
+        users = [row["user_id"] for row in rows]
         # Keys written before the tag held the sender itself.
         return [f":{suffix}" for u in users for suffix in (self.sender_tag(u), u)]
 
@@ -100,11 +98,11 @@ class PrivacyService:
         for part in personal_data_parts():
             document[part.name] = await part.export(self.db, volunteer_id)
         keys = []
-        for ending in await self._key_endings(self.db.reader, volunteer_id):
+        for ending in await self._key_endings(self.db, volunteer_id):
             rows = await self.db.fetch_all(
                 "SELECT key, seen_at FROM processed_updates WHERE key LIKE 'signal:%'"
-                " AND substr(key, -?) = ? ORDER BY seen_at",
-                (len(ending), ending),
+                " AND substr(key, length(key) - :length + 1) = :ending ORDER BY seen_at",
+                {"length": len(ending), "ending": ending},
             )
             keys += [dict(row) for row in rows]
         # Kept two days so a message delivered twice is handled once.
@@ -124,8 +122,8 @@ class PrivacyService:
             for ending in await self._key_endings(tx, volunteer_id):
                 await tx.execute(
                     "DELETE FROM processed_updates WHERE key LIKE 'signal:%'"
-                    " AND substr(key, -?) = ?",
-                    (len(ending), ending),
+                    " AND substr(key, length(key) - :length + 1) = :ending",
+                    {"length": len(ending), "ending": ending},
                 )
             for part in personal_data_parts():
                 await part.erase(tx, volunteer_id, now)

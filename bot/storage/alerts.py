@@ -13,7 +13,8 @@ import aiosqlite
 
 from bot.clock import to_iso
 from bot.messaging import Outbound
-from bot.storage.db import Database, placeholders
+from bot.storage.backend import Tx
+from bot.storage.db import Database, legacy_connection, placeholders
 from bot.storage.outbox import PAGE
 from bot.storage.personal_data import register_personal_data
 from bot.text import clean_name, esc
@@ -224,7 +225,7 @@ class AlertRepository:
     ) -> Reported:
         """Add a report to the open incident for this post, or open one (within limits)."""
         at = to_iso(now)
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "SELECT id FROM incidents WHERE link_key = ? AND first_seen_at >= ?"
                 " ORDER BY id DESC LIMIT 1",
@@ -325,7 +326,7 @@ class AlertRepository:
 
     async def set_notify(self, incident_id: int, volunteer_id: int) -> bool:
         """The reporter wants to hear when it is handled; False if they did not report it."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE incident_reports SET notify = 1 WHERE incident_id = ? AND volunteer_id = ?",
                 (incident_id, volunteer_id),
@@ -380,7 +381,7 @@ class AlertRepository:
         ]
         if not rows:
             return
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.executemany(
                 "INSERT INTO incident_pages (incident_id, channel, chat_id, ring, volunteer_id,"
                 " language, paged_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -399,7 +400,7 @@ class AlertRepository:
     ) -> bool:
         """Record that `to_ring` was paged; False if someone else already moved the ladder."""
         at = to_iso(now)
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE incidents SET ring = ?, next_ring_at = ?,"
                 " first_paged_at = COALESCE(first_paged_at, CASE WHEN ? > 0 THEN ? END)"
@@ -420,7 +421,7 @@ class AlertRepository:
 
     async def stop_ladder(self, incident_id: int) -> None:
         """No ring left to page."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute(
                 "UPDATE incidents SET next_ring_at = NULL WHERE id = ?", (incident_id,)
             )
@@ -438,7 +439,7 @@ class AlertRepository:
         """Move an incident to `to_status` if it is in one of `from_statuses`."""
         at = to_iso(now)
         taken = to_status == "taken"
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             # The first answer of any kind (taken, dismissed, handled) ends the paging.
             cursor = await tx.execute(
                 "UPDATE incidents SET status = ?, next_ring_at = NULL,"
@@ -468,7 +469,7 @@ class AlertRepository:
     async def escalate_now(self, incident_id: int, actor_name: str, now: datetime) -> bool:
         """Make the next ring due at once (an organizer asked for help)."""
         at = to_iso(now)
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE incidents SET next_ring_at = ? WHERE id = ? AND status IN ('new', 'taken')"
                 " AND ring < 3",
@@ -516,7 +517,7 @@ class AlertRepository:
         self, volunteer_id: int, role: str, granted_by: int | None, now: datetime
     ) -> bool:
         """Give an everywhere role (comms, admin); False if they already had it."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "INSERT INTO roles (volunteer_id, role, team_id, granted_by, granted_at)"
                 " VALUES (?, ?, NULL, ?, ?) ON CONFLICT DO NOTHING",
@@ -525,7 +526,7 @@ class AlertRepository:
             return cursor.rowcount > 0
 
     async def revoke(self, volunteer_id: int, role: str) -> bool:
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "DELETE FROM roles WHERE volunteer_id = ? AND role = ? AND team_id IS NULL",
                 (volunteer_id, role),
@@ -553,7 +554,7 @@ class AlertRepository:
     async def set_duty(
         self, volunteer_id: int, state: str, until: datetime | None, now: datetime
     ) -> None:
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute(
                 "INSERT INTO duty (volunteer_id, state, until, since) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (volunteer_id) DO UPDATE SET state = excluded.state,"
@@ -562,7 +563,7 @@ class AlertRepository:
             )
 
     async def clear_duty(self, volunteer_id: int) -> None:
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute("DELETE FROM duty WHERE volunteer_id = ?", (volunteer_id,))
 
     async def duty_states(self) -> list[DutyState]:
@@ -579,7 +580,7 @@ class AlertRepository:
         ]
 
     async def add_slot(self, slot: DutySlot) -> None:
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute(
                 "INSERT INTO duty_slots (volunteer_id, weekday, start_minute, end_minute)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT (volunteer_id, weekday, start_minute)"
@@ -588,7 +589,7 @@ class AlertRepository:
             )
 
     async def clear_slots(self, volunteer_id: int) -> int:
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "DELETE FROM duty_slots WHERE volunteer_id = ?", (volunteer_id,)
             )
@@ -648,7 +649,7 @@ class AlertRepository:
     ) -> Riposte:
         """The riposte and its first-ring calls, written together."""
         at = to_iso(now)
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "INSERT INTO ripostes (organizer_id, channel, chat_id, language, incident_id, url,"
                 " suggested_text, target, scope, widen_at, created_at)"
@@ -719,7 +720,7 @@ class AlertRepository:
         return [Riposte.from_row(r) for r in rows]
 
     async def mark_queued(self, riposte_id: int, ring: int) -> None:
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute(
                 "UPDATE ripostes SET queued_ring = ? WHERE id = ? AND queued_ring < ?",
                 (ring, riposte_id, ring),
@@ -727,7 +728,7 @@ class AlertRepository:
 
     async def answer(self, riposte_id: int, volunteer_id: int, answer: str, now: datetime) -> bool:
         """Record I'm on it / Can't now; an 'on it' is never taken back, nor counted twice."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE riposte_calls SET answer = ?, answered_at = ?"
                 " WHERE riposte_id = ? AND volunteer_id = ?"
@@ -739,7 +740,7 @@ class AlertRepository:
     async def done(self, riposte_id: int, volunteer_id: int, now: datetime) -> bool:
         """Record that the volunteer did it; False if already recorded."""
         at = to_iso(now)
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE riposte_calls SET done_at = ?, answer = 'on_it',"
                 " answered_at = COALESCE(answered_at, ?)"
@@ -758,7 +759,7 @@ class AlertRepository:
     async def widen(self, riposte_id: int, callers: Sequence[Recipient], now: datetime) -> bool:
         """Widen once: the second ring's calls and the new ring, written together."""
         at = to_iso(now)
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE ripostes SET ring = 2, widen_at = NULL, widened_at = ?"
                 " WHERE id = ? AND widen_at IS NOT NULL AND ring = 1",
@@ -771,7 +772,7 @@ class AlertRepository:
 
     async def no_widening(self, riposte_id: int) -> None:
         """The target was met in time: the riposte stays with the first ring."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute("UPDATE ripostes SET widen_at = NULL WHERE id = ?", (riposte_id,))
 
     # -- the outbox rows rapid response edits later ---------------------------------------
@@ -785,7 +786,7 @@ class AlertRepository:
 
     async def replace_pending(self, dedupe_key: str, outbound: Outbound) -> bool:
         """Change a message that has not left yet (a page nobody saw becomes 'taken by')."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE outbox SET payload = ? WHERE dedupe_key = ? AND status = 'pending'",
                 (outbound.to_json(), dedupe_key),
@@ -794,7 +795,7 @@ class AlertRepository:
 
     async def drop_pending_updates(self, kind: str, ref_id: int) -> None:
         """Withdraw updates not sent yet (a page's new count, once someone answered it)."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute(
                 "UPDATE outbox SET status = 'cancelled' WHERE kind = ? AND ref_id = ?"
                 " AND status = 'pending' AND dedupe_key IS NULL",
@@ -822,7 +823,7 @@ class AlertRepository:
         is none (or if it is in flight with no id yet); otherwise nothing is queued then.
         """
         at = to_iso(now)
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "SELECT id, status, message_id FROM outbox WHERE dedupe_key = ?", (first_key,)
             )
@@ -1005,17 +1006,18 @@ async def export_alerts(db: Database, volunteer_id: int) -> dict[str, object]:
     }
 
 
-async def erase_alerts(tx: aiosqlite.Connection, volunteer_id: int, now: datetime) -> None:
+async def erase_alerts(tx: Tx, volunteer_id: int, now: datetime) -> None:
     """Remove what rapid response keeps about a volunteer (reports and their comments,
     calls, pages, duty, their name on timelines, their chat on riposte boards); incidents
     stay, counted, without them. Pages already queued or sent to the comms team quoted
     their comments and their name: those are taken out of the pages too."""
-    cursor = await tx.execute("SELECT first_name FROM volunteers WHERE id = ?", (volunteer_id,))
+    conn = legacy_connection(tx)  # until this module moves to the Tx interface
+    cursor = await conn.execute("SELECT first_name FROM volunteers WHERE id = ?", (volunteer_id,))
     row = await cursor.fetchone()
     name = clean_name(row[0] or "")[:64] if row else ""
     quoted: dict[int, set[str]] = {}  # incident -> texts of theirs quoted in its pages
     named: set[int] = set()  # incidents whose pages may show their name
-    cursor = await tx.execute(
+    cursor = await conn.execute(
         "SELECT incident_id, comment FROM incident_reports WHERE volunteer_id = ?",
         (volunteer_id,),
     )
@@ -1025,15 +1027,15 @@ async def erase_alerts(tx: aiosqlite.Connection, volunteer_id: int, now: datetim
             quoted.setdefault(incident_id, set()).update({esc(comment), esc(comment[:200])})
     # What surrounded the link when they opened an incident is their words; without a
     # link, the text is the reported post itself and stays (it is the incident).
-    cursor = await tx.execute(
+    cursor = await conn.execute(
         "SELECT id, summary FROM incidents WHERE opened_by = ? AND url IS NOT NULL"
         " AND summary != ''",
         (volunteer_id,),
     )
     for incident_id, summary in await cursor.fetchall():
         quoted.setdefault(incident_id, set()).update({esc(summary), esc(summary[:200])})
-        await tx.execute("UPDATE incidents SET summary = '' WHERE id = ?", (incident_id,))
-    cursor = await tx.execute(
+        await conn.execute("UPDATE incidents SET summary = '' WHERE id = ?", (incident_id,))
+    cursor = await conn.execute(
         f"SELECT action, subject FROM audit_log WHERE actor_id = ?"
         f" AND action IN ({placeholders(_NAMED_ACTIONS)})",
         (volunteer_id, *_NAMED_ACTIONS),
@@ -1043,27 +1045,27 @@ async def erase_alerts(tx: aiosqlite.Connection, volunteer_id: int, now: datetim
             continue
         kind = str(action).removeprefix("incident.")
         # Taken, dismissed and handled happen once per incident; escalations may be many.
-        await tx.execute(
+        await conn.execute(
             "UPDATE incident_events SET actor_name = NULL WHERE incident_id = ? AND kind = ?"
             " AND (actor_name = ? OR kind != 'escalated')",
             (int(subject), kind, name),
         )
         named.add(int(subject))
-    cursor = await tx.execute("SELECT id FROM incidents WHERE taken_by = ?", (volunteer_id,))
+    cursor = await conn.execute("SELECT id FROM incidents WHERE taken_by = ?", (volunteer_id,))
     named.update(r[0] for r in await cursor.fetchall())
     for incident_id in sorted(set(quoted) | named):
         await _scrub_pages(
-            tx, incident_id, quoted.get(incident_id, set()), name if incident_id in named else ""
+            conn, incident_id, quoted.get(incident_id, set()), name if incident_id in named else ""
         )
     for table in ("incident_reports", "riposte_calls", "incident_pages", "duty", "duty_slots"):
-        await tx.execute(f"DELETE FROM {table} WHERE volunteer_id = ?", (volunteer_id,))
-    await tx.execute(
+        await conn.execute(f"DELETE FROM {table} WHERE volunteer_id = ?", (volunteer_id,))
+    await conn.execute(
         "UPDATE incidents SET taken_by = NULL, taken_by_name = NULL WHERE taken_by = ?",
         (volunteer_id,),
     )
-    await tx.execute("UPDATE incidents SET opened_by = NULL WHERE opened_by = ?", (volunteer_id,))
+    await conn.execute("UPDATE incidents SET opened_by = NULL WHERE opened_by = ?", (volunteer_id,))
     # Their riposte boards were their chat: the riposte stays, its board goes nowhere.
-    await tx.execute("UPDATE ripostes SET chat_id = '' WHERE organizer_id = ?", (volunteer_id,))
+    await conn.execute("UPDATE ripostes SET chat_id = '' WHERE organizer_id = ?", (volunteer_id,))
 
 
 async def _scrub_pages(

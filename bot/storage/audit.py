@@ -27,7 +27,7 @@ class AuditLog:
         self.clock = clock
 
     async def record(self, actor_id: int | None, action: str, subject: str = "") -> None:
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute(
                 "INSERT INTO audit_log (actor_id, action, subject, at) VALUES (?, ?, ?, ?)",
                 (actor_id, action, subject, to_iso(self.clock.now())),

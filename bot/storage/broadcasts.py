@@ -14,7 +14,8 @@ import aiosqlite
 
 from bot.clock import to_iso
 from bot.places import KM_PER_DEGREE
-from bot.storage.db import Database, placeholders
+from bot.storage.backend import Tx
+from bot.storage.db import Database, legacy_connection, placeholders
 from bot.storage.outbox import BULK, URGENT_BROADCAST
 from bot.storage.personal_data import register_personal_data
 
@@ -191,7 +192,7 @@ class BroadcastRepository:
         return int(value or 0)
 
     async def create(self, new: NewBroadcast, now: datetime) -> Broadcast:
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "INSERT INTO broadcasts (created_by, origin_channel, origin_chat_id, language,"
                 " body, variants, buttons, audience, scope, urgent, paid, status, send_at,"
@@ -268,7 +269,7 @@ class BroadcastRepository:
         case_params = [x for pair in payloads.items() for x in pair]
         payload_sql = f"CASE v.language {cases} ELSE ? END" if payloads else "?"
         stamp = to_iso(now)
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE broadcasts SET status = 'sending', started_at = ?"
                 " WHERE id = ? AND status = 'scheduled'",
@@ -344,7 +345,7 @@ class BroadcastRepository:
         return str(value) if value else None
 
     async def set_progress(self, broadcast_id: int, message_id: str, text: str) -> None:
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute(
                 "UPDATE broadcasts SET progress_message_id = ?, progress_text = ? WHERE id = ?",
                 (message_id or None, text, broadcast_id),
@@ -352,7 +353,7 @@ class BroadcastRepository:
 
     async def finish(self, broadcast_id: int, now: datetime) -> bool:
         """Mark a sending broadcast done; False if it was not sending any more."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE broadcasts SET status = 'done', finished_at = ?"
                 " WHERE id = ? AND status = 'sending'",
@@ -365,7 +366,7 @@ class BroadcastRepository:
 
         Returns how many messages were withdrawn, or None if it had already ended.
         """
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE broadcasts SET status = 'cancelled', finished_at = ?"
                 " WHERE id = ? AND status IN ('scheduled', 'sending')",
@@ -440,10 +441,11 @@ async def export_broadcasts(db: Database, volunteer_id: int) -> list[dict[str, A
     ]
 
 
-async def erase_broadcasts(tx: aiosqlite.Connection, volunteer_id: int, now: datetime) -> None:
+async def erase_broadcasts(tx: Tx, volunteer_id: int, now: datetime) -> None:
     """The broadcasts stay (the campaign's messages, counted in reports), but no longer
     point at the author's chat, where their progress was shown."""
-    await tx.execute(
+    conn = legacy_connection(tx)  # until this module moves to the Tx interface
+    await conn.execute(
         "UPDATE broadcasts SET origin_channel = '', origin_chat_id = '',"
         " progress_message_id = NULL WHERE created_by = ?",
         (volunteer_id,),

@@ -46,7 +46,7 @@ def insert_sql(table: str, columns: Sequence[str]) -> str:
 async def insert(db: Database, table: str, columns: Sequence[str], rows: Iterable[Row]) -> int:
     """Insert rows in one transaction through the running database."""
     batch = [tuple(row) for row in rows]
-    async with db.transaction() as tx:
+    async with db.raw_transaction() as tx:
         await tx.executemany(insert_sql(table, columns), batch)
     return len(batch)
 

@@ -73,7 +73,7 @@ class CallRepository:
 
     async def add_contacts(self, task_id: int, rows: Sequence[ContactRow], now: datetime) -> int:
         """Store a whole list in one transaction; a number already on it is not added twice."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             before = tx.total_changes
             await tx.executemany(
                 "INSERT INTO call_contacts (task_id, name, phone, notes, line, updated_at)"
@@ -101,7 +101,7 @@ class CallRepository:
         two callers never get the same person.
         """
         stamp = to_iso(now)
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE call_contacts SET state = 'held', held_by = ?, held_until = ?,"
                 " updated_at = ? WHERE id = (SELECT c.id FROM call_contacts c"
@@ -136,7 +136,7 @@ class CallRepository:
             raise ValueError(result)
         stamp = to_iso(now)
         state = "callback" if result in ("callback", "no_answer") and callback_at else "done"
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE call_contacts SET state = ?, held_by = NULL, held_until = NULL,"
                 " callback_at = ?, last_result = ?, attempts = attempts + 1, updated_at = ?"
@@ -175,7 +175,7 @@ class CallRepository:
 
     async def release(self, volunteer_id: int, now: datetime) -> int:
         """The caller stops: what they hold goes back to the list at once."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE call_contacts SET state = 'ready', held_by = NULL, held_until = NULL,"
                 " updated_at = ? WHERE held_by = ? AND state = 'held'",

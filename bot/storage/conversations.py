@@ -41,7 +41,7 @@ class ConversationRepository:
     async def put(
         self, channel: str, chat_id: str, conversation: Conversation, now: datetime
     ) -> None:
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute(
                 "INSERT INTO conversations (channel, chat_id, flow, step, data, expires_at,"
                 " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -60,14 +60,14 @@ class ConversationRepository:
             )
 
     async def delete(self, channel: str, chat_id: str) -> bool:
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "DELETE FROM conversations WHERE channel = ? AND chat_id = ?", (channel, chat_id)
             )
             return cursor.rowcount > 0
 
     async def purge_expired(self, now: datetime) -> int:
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "DELETE FROM conversations WHERE expires_at <= ?", (to_iso(now),)
             )
@@ -82,7 +82,7 @@ class UpdateLog:
 
     async def first_time(self, key: str, now: datetime) -> bool:
         """True the first time a key is seen, False on every replay."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "INSERT INTO processed_updates (key, seen_at) VALUES (?, ?)"
                 " ON CONFLICT (key) DO NOTHING",
@@ -91,7 +91,7 @@ class UpdateLog:
             return cursor.rowcount == 1
 
     async def forget_before(self, moment: datetime) -> int:
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "DELETE FROM processed_updates WHERE seen_at < ?", (to_iso(moment),)
             )

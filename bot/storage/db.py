@@ -7,7 +7,7 @@ import logging
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -16,34 +16,33 @@ from typing import Any
 import aiosqlite
 
 from bot.i18n import _
+from bot.storage.backend import (
+    Conflict,
+    Row,
+    StorageBusy,
+    StorageError,
+    StorageFull,
+    StorageMissing,
+    Tx,
+)
 from bot.storage.data_migrations import STEPS as DATA_STEPS
 
 log = logging.getLogger(__name__)
 
-Params = Sequence[Any] | dict[str, Any]
+# Positional parameters remain only in code not yet moved to the backend interface.
+Params = Sequence[Any] | Mapping[str, Any]
 BUSY_TIMEOUT_MS = 10_000
 CHECKPOINT_WAIT_MS = 500
 _MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
-class StorageError(RuntimeError):
-    """The database could not do what was asked; nothing was half-written."""
-
-
-class StorageBusy(StorageError):
-    """Another process held the database longer than we are willing to wait."""
-
-
-class StorageFull(StorageError):
-    """The disk is full."""
-
-
-class StorageMissing(StorageError):
-    """There is no database where the settings point (a vanished file, a mistyped path)."""
+__all__ = ["Database", "StorageBusy", "StorageError", "StorageFull", "StorageMissing"]
 
 
 def _translate(exc: sqlite3.Error) -> StorageError:
     text = str(exc).lower()
+    if isinstance(exc, sqlite3.IntegrityError) and "unique" in text:
+        return Conflict(str(exc))
     if "locked" in text or "busy" in text:
         return StorageBusy(str(exc))
     if "full" in text:
@@ -51,8 +50,25 @@ def _translate(exc: sqlite3.Error) -> StorageError:
     return StorageError(str(exc))
 
 
+class SQLiteDialect:
+    """SQL fragments as SQLite writes them."""
+
+    name = "sqlite"
+
+    def greatest(self, *expressions: str) -> str:
+        return f"MAX({', '.join(expressions)})"
+
+    def least(self, *expressions: str) -> str:
+        return f"MIN({', '.join(expressions)})"
+
+
+DIALECT = SQLiteDialect()
+
+
 class Database:
     """One SQLite file: writes in BEGIN IMMEDIATE transactions, reads on their own connection."""
+
+    dialect = DIALECT
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -141,8 +157,15 @@ class Database:
         return self._reader
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[SQLiteTx]:
         """A write transaction; commits on success, rolls back on any error or cancellation."""
+        async with self.raw_transaction() as conn:
+            yield SQLiteTx(conn)
+
+    @asynccontextmanager
+    async def raw_transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The same transaction on the bare aiosqlite connection, for code not yet moved to
+        the backend interface (`transaction`); it goes once nothing uses it."""
         async with self._write_lock:
             conn = self.writer
             try:
@@ -169,28 +192,25 @@ class Database:
     # meanwhile on the same connection would then miss what was committed since, e.g. a
     # volunteer who has just joined.
 
-    async def fetch_all(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+    async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
         """Rows of a read-only query, from committed data."""
-        try:
-            return list(await self.reader.execute_fetchall(sql, params))
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+        rows: list[Row] = await _on_thread(self.reader, _all_rows, sql, params)
+        return rows
 
-    async def fetch_one(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+    async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
         """The first row of a read-only query, or None."""
-        reader = self.reader
-        try:
-            row: aiosqlite.Row | None = await reader._execute(  # type: ignore[no-untyped-call]
-                _first_row, reader._conn, sql, params
-            )
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
-        return row
+        return await _on_thread(self.reader, _first_row, sql, params)
 
-    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
+    async def fetch_value(self, sql: str, params: Params | None = None) -> Any:
         """The first column of the first row, or None."""
         row = await self.fetch_one(sql, params)
         return None if row is None else row[0]
+
+    def stream(
+        self, sql: str, params: Params | None = None, chunk: int = 500
+    ) -> AsyncIterator[Row]:
+        """Rows of a long read, without holding them all in memory (see `iterate`)."""
+        return self.iterate(sql, params or {}, chunk)
 
     async def iterate(
         self, sql: str, params: Params = (), chunk: int = 500
@@ -352,14 +372,76 @@ def _file_identity(path: Path) -> tuple[int, int] | None:
     return found.st_dev, found.st_ino
 
 
+class SQLiteTx:
+    """Statements of one write transaction; each runs whole in one hop to the writer's thread."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params | None = None) -> int:
+        changed: int = await _on_thread(self._conn, _changed_rows, sql, params)
+        return changed
+
+    async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
+        await _on_thread(self._conn, _many, sql, list(rows))
+
+    async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
+        return await _on_thread(self._conn, _first_row, sql, params)
+
+    async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
+        rows: list[Row] = await _on_thread(self._conn, _all_rows, sql, params)
+        return rows
+
+    async def fetch_value(self, sql: str, params: Params | None = None) -> Any:
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
+
+    async def insert_returning_id(self, sql: str, params: Params | None = None) -> int:
+        return int(await self.fetch_value(f"{sql} RETURNING id", params))
+
+
+def legacy_connection(tx: Tx) -> aiosqlite.Connection:
+    """The bare connection under a transaction, for code not yet moved to `Tx`; goes with it."""
+    assert isinstance(tx, SQLiteTx)
+    return tx._conn
+
+
+async def _on_thread(conn: aiosqlite.Connection, work: Any, sql: str, params: Any) -> Any:
+    """Run `work` on the connection's own thread, whole: no statement stays open across an
+    await (an open statement would hold the connection's snapshot)."""
+    try:
+        return await conn._execute(work, conn._conn, sql, () if params is None else params)  # type: ignore[no-untyped-call]
+    except sqlite3.Error as exc:
+        raise _translate(exc) from exc
+
+
 def _first_row(conn: sqlite3.Connection, sql: str, params: Params) -> sqlite3.Row | None:
-    """Run on the connection's own thread: the statement is reset before anyone else reads."""
     cursor = conn.execute(sql, params)
     try:
         row: sqlite3.Row | None = cursor.fetchone()
         return row
     finally:
         cursor.close()
+
+
+def _all_rows(conn: sqlite3.Connection, sql: str, params: Params) -> list[sqlite3.Row]:
+    cursor = conn.execute(sql, params)
+    try:
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _changed_rows(conn: sqlite3.Connection, sql: str, params: Params) -> int:
+    cursor = conn.execute(sql, params)
+    try:
+        return cursor.rowcount
+    finally:
+        cursor.close()
+
+
+def _many(conn: sqlite3.Connection, sql: str, rows: list[Params]) -> None:
+    conn.executemany(sql, rows).close()
 
 
 async def _to_completion(statement: Awaitable[Any]) -> None:

@@ -43,7 +43,7 @@ class LinkRepository:
         self, volunteer_id: int, channel: str, code_hash: str, expires_at: datetime, now: datetime
     ) -> None:
         """Store a new code for this volunteer; any earlier code stops working."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute("DELETE FROM link_codes WHERE volunteer_id = ?", (volunteer_id,))
             await tx.execute(
                 "INSERT INTO link_codes (code_hash, volunteer_id, channel, expires_at, created_at)"
@@ -59,7 +59,7 @@ class LinkRepository:
         An identity that is itself a volunteer still in onboarding (nothing else attached)
         is moved over and that empty record removed; one with real data is refused.
         """
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "SELECT volunteer_id, channel FROM link_codes"
                 " WHERE code_hash = ? AND expires_at > ?",
@@ -126,7 +126,7 @@ class LinkRepository:
 
     async def prefer(self, volunteer_id: int, channel: str) -> bool:
         """Make `channel` the one that receives offers and broadcasts; False if not linked."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "SELECT 1 FROM identities WHERE volunteer_id = ? AND channel = ?",
                 (volunteer_id, channel),
@@ -141,7 +141,7 @@ class LinkRepository:
             return True
 
     async def purge_expired(self, now: datetime) -> int:
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "DELETE FROM link_codes WHERE expires_at <= ?", (to_iso(now),)
             )

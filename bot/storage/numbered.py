@@ -6,10 +6,9 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from bot.clock import from_iso, to_iso
-from bot.storage.db import Database
+from bot.storage.backend import Tx
+from bot.storage.db import Database, legacy_connection
 from bot.storage.personal_data import register_personal_data
 
 # After this long, a bare "2" is just text again.
@@ -41,7 +40,7 @@ class ShownChoicesRepository:
         self, channel: str, chat_id: str, shown: Any, request: str, now: datetime
     ) -> None:
         """Replace what the chat has on screen; nothing shown and no request forgets it."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             if not shown and not request:
                 await tx.execute(
                     "DELETE FROM numbered_choices WHERE channel = ? AND chat_id = ?",
@@ -57,7 +56,7 @@ class ShownChoicesRepository:
             )
 
     async def purge_expired(self, now: datetime) -> int:
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "DELETE FROM numbered_choices WHERE updated_at <= ?",
                 (to_iso(now - SHOWN_LIFETIME),),
@@ -76,9 +75,10 @@ async def _export_shown(db: Database, volunteer_id: int) -> list[dict[str, objec
     ]
 
 
-async def _erase_shown(tx: aiosqlite.Connection, volunteer_id: int, now: datetime) -> None:
+async def _erase_shown(tx: Tx, volunteer_id: int, now: datetime) -> None:
+    conn = legacy_connection(tx)  # until this module moves to the Tx interface
     # The labels can quote what the person typed; identities still exist at this point.
-    await tx.execute(
+    await conn.execute(
         "DELETE FROM numbered_choices WHERE (channel, chat_id) IN"
         " (SELECT channel, chat_id FROM identities WHERE volunteer_id = ?)",
         (volunteer_id,),

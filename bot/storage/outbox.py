@@ -99,7 +99,7 @@ class OutboxRepository:
         ]
         if not rows:
             return 0
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             before = tx.total_changes
             await tx.executemany(
                 "INSERT INTO outbox (kind, ref_id, dedupe_key, volunteer_id, channel, chat_id,"
@@ -136,7 +136,7 @@ class OutboxRepository:
             (channel, stamp),
         ):
             return []
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 f"SELECT o.id, o.kind, o.priority, v.timezone, v.quiet_hours,"
                 f" {_SKIP_REASON} AS skip FROM outbox o"
@@ -200,7 +200,7 @@ class OutboxRepository:
             for o in outcomes
             if o.retry_at is None
         ]
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             if retries:
                 await tx.executemany(
                     "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ?"
@@ -218,7 +218,7 @@ class OutboxRepository:
         """Claimed rows that never left (clean shutdown): back to pending, attempt not counted."""
         if not delivery_ids:
             return 0
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE outbox SET status = 'pending', attempts = MAX(attempts - 1, 0)"
                 f" WHERE status = 'sending' AND id IN ({placeholders(delivery_ids)})",
@@ -237,7 +237,7 @@ class OutboxRepository:
         retry_at: datetime | None = None,
     ) -> None:
         """Record how a send ended; `retry_at` puts the row back in the queue."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             if retry_at is not None:
                 await tx.execute(
                     "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ?"
@@ -253,7 +253,7 @@ class OutboxRepository:
 
     async def requeue_without_attempt(self, delivery_id: int, retry_at: datetime) -> None:
         """Put a row back as if it had not been tried (after a rate-limit answer)."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute(
                 "UPDATE outbox SET status = 'pending', not_before = ?,"
                 " attempts = MAX(attempts - 1, 0) WHERE id = ?",
@@ -262,7 +262,7 @@ class OutboxRepository:
 
     async def mark_unreachable(self, channel: str, chat_id: str, now: datetime) -> None:
         """A blocked chat: flag its identity and drop what else waits for it."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute(
                 "UPDATE identities SET unreachable_at = ? WHERE channel = ? AND chat_id = ?",
                 (to_iso(now), channel, chat_id),
@@ -279,7 +279,7 @@ class OutboxRepository:
         """After a crash: rows left 'sending' may or may not have left. `resend` queues them
         again (at-least-once: a missed mobilization costs more than a rare duplicate);
         otherwise they are marked uncertain and never resent (at-most-once)."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             if resend:
                 cursor = await tx.execute(
                     "UPDATE outbox SET status = 'pending',"
@@ -315,7 +315,7 @@ class OutboxRepository:
 
     async def cancel(self, kind: str, ref_id: int) -> int:
         """Withdraw what has not been sent yet."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE outbox SET status = 'cancelled' WHERE kind = ? AND ref_id = ?"
                 " AND status = 'pending'",

@@ -16,10 +16,11 @@ from typing import Any
 import aiosqlite
 
 from bot.clock import to_iso
-from bot.storage.db import Database
+from bot.storage.backend import Tx
+from bot.storage.db import Database, legacy_connection
 
 Exporter = Callable[[Database, int], Awaitable[Any]]
-Eraser = Callable[[aiosqlite.Connection, int, datetime], Awaitable[None]]
+Eraser = Callable[[Tx, int, datetime], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,46 +139,47 @@ async def export_core(db: Database, volunteer_id: int) -> dict[str, Any]:
     }
 
 
-async def erase_core(tx: aiosqlite.Connection, volunteer_id: int, now: datetime) -> None:
+async def erase_core(tx: Tx, volunteer_id: int, now: datetime) -> None:
     """Erase a volunteer's personal data from the foundation tables, inside `tx`."""
+    conn = legacy_connection(tx)  # until this module moves to the Tx interface
     moment = to_iso(now)
     # Conversations and outbox rows are keyed by chat, so find the chats first.
-    cursor = await tx.execute(
+    cursor = await conn.execute(
         "SELECT channel, chat_id FROM identities WHERE volunteer_id = ?", (volunteer_id,)
     )
     chats = [(row[0], row[1]) for row in await cursor.fetchall()]
     for channel, chat_id in chats:
-        await tx.execute(
+        await conn.execute(
             "DELETE FROM conversations WHERE channel = ? AND chat_id = ?", (channel, chat_id)
         )
-        await tx.execute(
+        await conn.execute(
             "UPDATE outbox SET volunteer_id = ? WHERE channel = ? AND chat_id = ?"
             " AND volunteer_id IS NULL",
             (volunteer_id, channel, chat_id),
         )
     # Keep the outbox row (delivery counts stay right) but not what it said nor where.
-    await tx.execute(
+    await conn.execute(
         "UPDATE outbox SET payload = '{}', chat_id = '', dedupe_key = NULL, message_id = NULL,"
         " last_error = NULL, status = CASE WHEN status = 'pending' THEN 'cancelled'"
         " ELSE status END WHERE volunteer_id = ?",
         (volunteer_id,),
     )
-    await tx.execute("DELETE FROM identities WHERE volunteer_id = ?", (volunteer_id,))
-    await tx.execute("DELETE FROM roles WHERE volunteer_id = ?", (volunteer_id,))
-    await tx.execute(
+    await conn.execute("DELETE FROM identities WHERE volunteer_id = ?", (volunteer_id,))
+    await conn.execute("DELETE FROM roles WHERE volunteer_id = ?", (volunteer_id,))
+    await conn.execute(
         "DELETE FROM invites WHERE created_by = ? AND kind = 'recruit'", (volunteer_id,)
     )
-    await tx.execute("UPDATE invites SET created_by = NULL WHERE created_by = ?", (volunteer_id,))
-    await tx.execute(
+    await conn.execute("UPDATE invites SET created_by = NULL WHERE created_by = ?", (volunteer_id,))
+    await conn.execute(
         "UPDATE consents SET withdrawn_at = ? WHERE volunteer_id = ? AND withdrawn_at IS NULL",
         (moment, volunteer_id),
     )
     # The proof of consent stays (version, text fingerprint, dates), not the message it
     # came in: older Signal keys held the sender's number.
-    await tx.execute(
+    await conn.execute(
         "UPDATE consents SET update_key = NULL WHERE volunteer_id = ?", (volunteer_id,)
     )
-    await tx.execute(
+    await conn.execute(
         f"UPDATE volunteers SET status = 'erased', {_ERASED_COLUMNS}, last_active_at = ?,"
         " erased_at = ? WHERE id = ?",
         (moment, moment, volunteer_id),

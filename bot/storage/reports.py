@@ -531,7 +531,7 @@ class ReportRepository:
     async def mark_digest_sent(
         self, volunteer_id: int, kind: str, period_key: str, now: datetime
     ) -> None:
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute(
                 "INSERT INTO digests_sent (volunteer_id, kind, period_key, sent_at)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -539,7 +539,7 @@ class ReportRepository:
             )
 
     async def set_digest(self, volunteer_id: int, on: bool) -> None:
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute(
                 "UPDATE volunteers SET digest = ? WHERE id = ?", (int(on), volunteer_id)
             )

@@ -18,7 +18,7 @@ from bot.storage.db import Database
 
 async def add_team(db: Database, name: str, now: datetime) -> int:
     """A team (or the existing one of that name)."""
-    async with db.transaction() as tx:
+    async with db.raw_transaction() as tx:
         cursor = await tx.execute(
             "INSERT INTO teams (name, created_at) VALUES (?, ?)"
             " ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id",
@@ -53,7 +53,7 @@ async def add_volunteer(
 ) -> int:
     """A volunteer with an identity, team memberships and organizer roles, in one go."""
     stamp = to_iso(now)
-    async with db.transaction() as tx:
+    async with db.raw_transaction() as tx:
         cursor = await tx.execute(
             "INSERT INTO volunteers (status, first_name, language, postcode, department,"
             " latitude, longitude, skills, availability, timezone, quiet_hours, paused_until,"
@@ -97,7 +97,7 @@ async def add_volunteer(
 
 async def set_status(db: Database, volunteer_id: int, status: str) -> None:
     """Change a volunteer's status (pause, stop) as the profile flow would."""
-    async with db.transaction() as tx:
+    async with db.raw_transaction() as tx:
         await tx.execute("UPDATE volunteers SET status = ? WHERE id = ?", (status, volunteer_id))
 
 
@@ -116,7 +116,7 @@ async def bulk_load(
     rng = random.Random(seed_value)
     stamp = to_iso(now)
     skills = ("share", "canvass", "call", "text", "events")
-    async with db.transaction() as tx:
+    async with db.raw_transaction() as tx:
         await tx.executemany(
             "INSERT INTO teams (id, name, created_at) VALUES (?, ?, ?)",
             [(t, f"team {t}", stamp) for t in range(1, 51)],
@@ -536,7 +536,7 @@ async def add_volunteers(
     batch: list[SeedVolunteer] = []
 
     async def write(batch: list[SeedVolunteer]) -> None:
-        async with db.transaction() as tx:
+        async with db.raw_transaction() as tx:
             for person in batch:
                 cursor = await tx.execute(
                     "INSERT INTO volunteers (status, first_name, language, postcode, department,"

@@ -11,7 +11,8 @@ from typing import Any
 import aiosqlite
 
 from bot.clock import to_iso
-from bot.storage.db import Database, placeholders
+from bot.storage.backend import Tx
+from bot.storage.db import Database, legacy_connection, placeholders
 from bot.storage.personal_data import register_personal_data
 
 KINDS = ("share", "canvass", "call", "text", "event", "custom")
@@ -351,7 +352,7 @@ class TaskRepository:
 
     async def create_many(self, drafts: Sequence[TaskDraft], now: datetime) -> list[Task]:
         """Store several tasks in one transaction: all of them or none."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             ids = [await self._insert(tx, draft, now) for draft in drafts]
         found = [await self.get(task_id) for task_id in ids]
         return [t for t in found if t is not None]
@@ -437,7 +438,7 @@ class TaskRepository:
     ) -> list[int]:
         """Create the new tasks and rewrite the changed ones, in one transaction; return
         the new tasks' ids."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             ids = [await self._insert(tx, draft, now) for draft in new]
             for task_id, draft in changed:
                 values = draft_content(draft)
@@ -492,7 +493,7 @@ class TaskRepository:
 
     async def set_status(self, task_id: int, status: str, now: datetime) -> bool:
         """Pause, resume or close; False when the task is already closed or missing."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE tasks SET status = ?, updated_at = ?,"
                 " closed_at = CASE WHEN ? = 'closed' THEN ? ELSE closed_at END"
@@ -503,7 +504,7 @@ class TaskRepository:
 
     async def withdraw_offers(self, task_id: int) -> int:
         """Cancel offers of a task still waiting in the outbox (it was paused)."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE outbox SET status = 'cancelled' WHERE kind = 'offer' AND ref_id = ?"
                 " AND status = 'pending'",
@@ -518,7 +519,7 @@ class TaskRepository:
             raise ValueError(f"cannot edit {set(changes) - allowed}")
         values = {k: to_iso(v) if isinstance(v, datetime) else v for k, v in changes.items()}
         sets = ", ".join(f"{k} = :{k}" for k in values)
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 f"UPDATE tasks SET {sets}, updated_at = :now WHERE id = :id AND status != 'closed'",
                 {**values, "now": to_iso(now), "id": task_id},
@@ -696,7 +697,7 @@ class TaskRepository:
 
     async def record_offer(self, task_id: int, volunteer_id: int, now: datetime) -> bool:
         """Remember an offer; False if this volunteer was already offered the task."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "INSERT INTO offers (task_id, volunteer_id, offered_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (task_id, volunteer_id) DO NOTHING",
@@ -722,7 +723,7 @@ class TaskRepository:
     ) -> Assignment:
         """Take a slot of the task: one transaction, conditional writes; ClaimRefused if not."""
         stamp = to_iso(now)
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "SELECT state, COUNT(*) AS n FROM assignments WHERE volunteer_id = ?"
                 " AND task_id = ? AND state IN ('accepted', 'done') GROUP BY state",
@@ -786,7 +787,7 @@ class TaskRepository:
         """Skip a task for good, or put it off until a moment ('later')."""
         assert state in ("skipped", "later")
         stamp = to_iso(now)
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute(
                 "DELETE FROM assignments WHERE volunteer_id = ? AND task_id = ?"
                 " AND state IN ('later', 'skipped')",
@@ -822,7 +823,7 @@ class TaskRepository:
         return found
 
     async def set_rsvp(self, assignment_id: int, volunteer_id: int, rsvp: str) -> bool:
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE assignments SET rsvp = ? WHERE id = ? AND volunteer_id = ?"
                 " AND state = 'accepted'",
@@ -839,7 +840,7 @@ class TaskRepository:
     ) -> int | None:
         """Mark an accepted assignment done with its outcome; the points, or None if stale."""
         stamp = to_iso(now)
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE assignments SET state = 'done', finished_at = ?, updated_at = ?"
                 " WHERE id = ? AND volunteer_id = ? AND state = 'accepted'"
@@ -882,7 +883,7 @@ class TaskRepository:
     async def give_up(self, assignment_id: int, volunteer_id: int, now: datetime) -> bool:
         """The volunteer can't do it after all: the slot goes back to the quota."""
         stamp = to_iso(now)
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE assignments SET state = 'cant', finished_at = ?, updated_at = ?"
                 " WHERE id = ? AND volunteer_id = ? AND state = 'accepted' RETURNING task_id",
@@ -911,7 +912,7 @@ class TaskRepository:
     async def expire(self, task_id: int, now: datetime) -> int:
         """Close a task and expire what is still pending on it; how many assignments expired."""
         stamp = to_iso(now)
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute(
                 "UPDATE tasks SET status = 'closed', closed_at = COALESCE(closed_at, ?),"
                 " updated_at = ? WHERE id = ?",
@@ -957,7 +958,7 @@ class TaskRepository:
         return found
 
     async def mark_reminded(self, assignment_id: int, now: datetime) -> bool:
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE assignments SET reminded_at = ? WHERE id = ? AND reminded_at IS NULL",
                 (to_iso(now), assignment_id),
@@ -975,7 +976,7 @@ class TaskRepository:
         Results stay for reports; the do-not-call list keeps its numbers, since honouring
         it is the point.
         """
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE call_contacts SET name = '', notes = NULL, phone = 'erased:' || id,"
                 " state = 'done', held_by = NULL, held_until = NULL, callback_at = NULL"
@@ -1074,34 +1075,35 @@ def _volunteer_filter(
     return " AND ".join(clauses), params
 
 
-async def erase_tasks(tx: aiosqlite.Connection, volunteer_id: int, now: datetime) -> None:
+async def erase_tasks(tx: Tx, volunteer_id: int, now: datetime) -> None:
     """Erasure: drop what a volunteer wrote, give back their slots and held contacts.
 
     Counts (doors, calls, points) stay for the campaign's totals, tied only to the
     volunteer id, which erasure leaves without a name or an address.
     """
+    conn = legacy_connection(tx)  # until this module moves to the Tx interface
     stamp = to_iso(now)
-    await tx.execute(
+    await conn.execute(
         "UPDATE outcomes SET proof = NULL, comment = NULL WHERE volunteer_id = ?",
         (volunteer_id,),
     )
-    cursor = await tx.execute(
+    cursor = await conn.execute(
         "UPDATE assignments SET state = 'expired', finished_at = ?, updated_at = ?"
         " WHERE volunteer_id = ? AND state = 'accepted' RETURNING task_id",
         (stamp, stamp, volunteer_id),
     )
     for row in await cursor.fetchall():
-        await tx.execute(
+        await conn.execute(
             "UPDATE tasks SET slots_taken = MAX(slots_taken - 1, 0) WHERE id = ?",
             (row["task_id"],),
         )
     # Offers stay: they hold no personal data and the task funnel counts them.
-    await tx.execute(
+    await conn.execute(
         "UPDATE call_contacts SET state = 'ready', held_by = NULL, held_until = NULL,"
         " updated_at = ? WHERE held_by = ? AND state = 'held'",
         (stamp, volunteer_id),
     )
-    await tx.execute(
+    await conn.execute(
         "UPDATE call_results SET volunteer_id = NULL WHERE volunteer_id = ?",
         (volunteer_id,),
     )

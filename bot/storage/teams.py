@@ -58,7 +58,7 @@ class TeamRepository:
 
     async def create(self, name: str) -> Team:
         try:
-            async with self.db.transaction() as tx:
+            async with self.db.raw_transaction() as tx:
                 cursor = await tx.execute(
                     "INSERT INTO teams (name, created_at) VALUES (?, ?) RETURNING id",
                     (name, to_iso(self.clock.now())),
@@ -73,7 +73,7 @@ class TeamRepository:
 
     async def rename(self, team_id: int, name: str) -> bool:
         try:
-            async with self.db.transaction() as tx:
+            async with self.db.raw_transaction() as tx:
                 cursor = await tx.execute("UPDATE teams SET name = ? WHERE id = ?", (name, team_id))
                 return cursor.rowcount > 0
         except StorageError as exc:
@@ -113,7 +113,7 @@ class TeamRepository:
 
     async def add_member(self, team_id: int, volunteer_id: int) -> bool:
         """Join a team; False if already a member."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "INSERT INTO team_members (team_id, volunteer_id, joined_at) VALUES (?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
@@ -132,7 +132,7 @@ class TeamRepository:
         max_uses: int,
         expires_at: datetime,
     ) -> Invite:
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute(
                 "INSERT INTO invites (code, kind, team_id, created_by, max_uses, expires_at,"
                 " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -154,7 +154,7 @@ class TeamRepository:
 
     async def redeem(self, code: str, now: datetime) -> Invite | None:
         """Count one use of a valid code, atomically; None if unknown, expired or used up."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE invites SET uses = uses + 1 WHERE code = ? AND uses < max_uses"
                 " AND expires_at > ? RETURNING *",

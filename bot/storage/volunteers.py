@@ -187,7 +187,7 @@ class VolunteerRepository:
     ) -> Volunteer:
         """A new volunteer in onboarding, reachable at this identity."""
         now = to_iso(self.clock.now())
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "INSERT INTO volunteers (status, first_name, language, created_at, last_active_at)"
                 " VALUES ('onboarding', ?, ?, ?, ?)",
@@ -210,7 +210,7 @@ class VolunteerRepository:
 
     async def touch(self, volunteer_id: int, moment: datetime) -> None:
         """Remember the volunteer was active (retention counts from here)."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute(
                 "UPDATE volunteers SET last_active_at = ? WHERE id = ?",
                 (to_iso(moment), volunteer_id),
@@ -218,7 +218,7 @@ class VolunteerRepository:
 
     async def reachable_again(self, channel: str, user_id: str) -> None:
         """A person who wrote to us can be messaged again."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute(
                 "UPDATE identities SET unreachable_at = NULL WHERE channel = ? AND user_id = ?"
                 " AND unreachable_at IS NOT NULL",
@@ -246,7 +246,7 @@ class VolunteerRepository:
         update key), in one transaction: no consent, no row."""
         version, sha256, update_key = consent
         now = to_iso(self.clock.now())
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "INSERT INTO volunteers (status, language, created_at, last_active_at)"
                 " VALUES ('onboarding', ?, ?, ?)",
@@ -270,7 +270,7 @@ class VolunteerRepository:
     ) -> None:
         """A newer consent (a new text version accepted)."""
         version, sha256, update_key = consent
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute(
                 "INSERT INTO consents (volunteer_id, text_version, text_sha256, channel,"
                 " update_key, given_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -311,7 +311,7 @@ class VolunteerRepository:
             for v in fields.values()
         ]
         assignments = ", ".join(f"{name} = ?" for name in fields)
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute(
                 f"UPDATE volunteers SET {assignments} WHERE id = ? AND status != 'erased'",
                 (*values, volunteer_id),
@@ -326,7 +326,7 @@ class VolunteerRepository:
         """Onboarding done, paused, resumed, stopped; never used to erase."""
         if status not in ("active", "paused", "stopped"):
             raise ValueError(status)
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute(
                 "UPDATE volunteers SET status = ?, paused_until = ?"
                 " WHERE id = ? AND status != 'erased'",
@@ -338,7 +338,7 @@ class VolunteerRepository:
 
     async def credit_recruiter(self, volunteer_id: int, recruiter_id: int) -> None:
         """Remember who brought this volunteer (only the first recruiter counts)."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.execute(
                 "UPDATE volunteers SET recruited_by = ? WHERE id = ? AND recruited_by IS NULL"
                 " AND id != ?",
@@ -361,7 +361,7 @@ class VolunteerRepository:
         self, volunteer_id: int, role: str, team_id: int | None, granted_by: int | None
     ) -> bool:
         """Give a role; False if they already held it."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "INSERT INTO roles (volunteer_id, role, team_id, granted_by, granted_at)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -371,7 +371,7 @@ class VolunteerRepository:
 
     async def revoke_role(self, volunteer_id: int, role: str, team_id: int | None) -> bool:
         """Take a role away; False if they did not hold it."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "DELETE FROM roles WHERE volunteer_id = ? AND role = ?"
                 " AND IFNULL(team_id, 0) = IFNULL(?, 0)",
@@ -520,7 +520,7 @@ class VolunteerRepository:
     async def void_future_warnings(self, now: datetime) -> int:
         """Forget retention warnings dated after `now`: written while the clock was wrong,
         they prove nothing and must neither block a real warning nor count as one."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE volunteers SET retention_warned_at = NULL WHERE retention_warned_at > ?",
                 (to_iso(now),),
@@ -531,7 +531,7 @@ class VolunteerRepository:
         rows = [(to_iso(moment), volunteer_id) for volunteer_id in volunteer_ids]
         if not rows:
             return
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             await tx.executemany("UPDATE volunteers SET retention_warned_at = ? WHERE id = ?", rows)
 
     async def to_erase_for_retention(
@@ -551,7 +551,7 @@ class VolunteerRepository:
 
     async def end_pauses(self, now: datetime) -> int:
         """Pauses whose date has passed become active again."""
-        async with self.db.transaction() as tx:
+        async with self.db.raw_transaction() as tx:
             cursor = await tx.execute(
                 "UPDATE volunteers SET status = 'active', paused_until = NULL"
                 " WHERE status = 'paused' AND paused_until <= ?",
