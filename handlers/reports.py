@@ -254,7 +254,7 @@ async def tap_digest(request: Request) -> Reply:
 async def _set_digest(request: Request, on: bool, edit: bool = False) -> Outbound:
     volunteer = request.actor.volunteer
     assert volunteer is not None
-    await request.services.reports.repo.set_digest(volunteer.id, on)
+    await request.services.profiles.set_digest(volunteer, on)
     if on:
         return Outbound(
             _("Digests are on. You will get the first one this evening at {time}.").format(

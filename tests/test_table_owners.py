@@ -59,7 +59,6 @@ SHARED: dict[str, set[str]] = {
     "volunteers": {
         "bot/storage/link.py",
         "bot/storage/personal_data.py",
-        "bot/storage/reports.py",
         "bot/storage/seed.py",
         "bot/storage/volunteers.py",
     },

@@ -333,6 +333,10 @@ class VolunteerService:
         """Show (or hide) their first name and points on the leaderboard."""
         return await self.volunteers.update(volunteer.id, leaderboard=int(on))
 
+    async def set_digest(self, volunteer: Volunteer, on: bool) -> Volunteer:
+        """Receive (or stop) the organizers' evening digest."""
+        return await self.volunteers.update(volunteer.id, digest=int(on))
+
     async def set_quiet_hours(self, volunteer: Volunteer, hours: str | None) -> Volunteer:
         """Their own quiet hours ('22:00-08:00'), none (''), or the campaign's (None)."""
         if hours is not None and hours.strip():

@@ -50,6 +50,11 @@ class Dialect(Protocol):
         """The smaller of several expressions."""
         ...
 
+    def joined(self, expression: str, separator: str) -> str:
+        """An aggregate joining a text column's values with `separator`, in the order the
+        rows come (from an ordered subquery)."""
+        ...
+
 
 class Tx(Protocol):
     """Statements inside one write transaction."""

@@ -61,6 +61,10 @@ class SQLiteDialect:
     def least(self, *expressions: str) -> str:
         return f"MIN({', '.join(expressions)})"
 
+    def joined(self, expression: str, separator: str) -> str:
+        quoted = separator.replace("'", "''")
+        return f"group_concat({expression}, '{quoted}')"
+
 
 DIALECT = SQLiteDialect()
 

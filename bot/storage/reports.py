@@ -24,7 +24,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import to_iso
-from bot.storage.db import Database, placeholders
+from bot.storage.backend import in_list
+from bot.storage.db import Database
 
 TASK_KINDS = ("share", "canvass", "call", "text", "event", "custom")
 CALL_RESULTS = (
@@ -50,22 +51,22 @@ class Scope:
     def everything(self) -> bool:
         return self.teams is None and self.department is None
 
-    def where(self, column: str) -> tuple[str, list[Any]]:
-        """An ` AND column IN (…)` clause restricting `column` (a volunteer id) to the scope."""
+    def where(self, column: str) -> tuple[str, dict[str, Any]]:
+        """An ` AND column IN (…)` clause restricting `column` (a volunteer id) to the scope;
+        its parameters are named `scope_…`, the same whichever column it restricts."""
         if self.teams is not None:
-            if not self.teams:
-                return " AND 0", []
-            teams = sorted(self.teams)
+            teams, params = in_list("scope_team", sorted(self.teams))
             return (
                 f" AND {column} IN (SELECT volunteer_id FROM team_members"
-                f" WHERE team_id IN ({placeholders(teams)}))",
-                list(teams),
+                f" WHERE team_id IN ({teams}))",
+                params,
             )
         if self.department is not None:
-            return f" AND {column} IN (SELECT id FROM volunteers WHERE department = ?)", [
-                self.department
-            ]
-        return "", []
+            return (
+                f" AND {column} IN (SELECT id FROM volunteers WHERE department = :scope_area)",
+                {"scope_area": self.department},
+            )
+        return "", {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,36 +173,36 @@ class DigestRecipient:
     chat_id: str
 
 
-def _rollup_where(scope: Scope) -> tuple[str, list[Any]]:
+def _rollup_where(scope: Scope) -> tuple[str, dict[str, Any]]:
     """Which roll-up rows hold the scope's figures (see migration 0007)."""
     if scope.teams is not None:
-        if not scope.teams:
-            return "0", []
-        units = [str(t) for t in sorted(scope.teams)]
-        return f"axis = 'team' AND unit IN ({placeholders(units)})", units
+        units, params = in_list("unit", [str(t) for t in sorted(scope.teams)])
+        return f"axis = 'team' AND unit IN ({units})", params
     if scope.department is not None:
-        return "axis = 'area' AND unit = ?", [scope.department]
-    return "axis = 'all' AND unit = ''", []
+        return "axis = 'area' AND unit = :unit", {"unit": scope.department}
+    return "axis = 'all' AND unit = ''", {}
 
 
-def _period(window: Window) -> tuple[str, list[Any]]:
+def _period(window: Window) -> tuple[str, dict[str, Any]]:
     """Roll-up rows covering the window: whole UTC days from day rows, the ends from hours."""
     since, _until = window.bounds()
     until = _last_moment(window)
-    until_day, until_hour = until[:10], until[:13]
+    ends = {"until_day": until[:10], "until_hour": until[:13]}
     if not since:
         return (
-            "((span = 'd' AND hour < ?) OR (span = 'h' AND hour >= ? AND hour <= ?))",
-            [until_day, until_day, until_hour],
+            "((span = 'd' AND hour < :until_day)"
+            " OR (span = 'h' AND hour >= :until_day AND hour <= :until_hour))",
+            ends,
         )
-    since_day, since_hour = since[:10], since[:13]
-    if since_day == until_day:
-        return "(span = 'h' AND hour >= ? AND hour <= ?)", [since_hour, until_hour]
+    ends |= {"since_day": since[:10], "since_hour": since[:13]}
+    if since[:10] == until[:10]:
+        return "(span = 'h' AND hour >= :since_hour AND hour <= :until_hour)", ends
     # Hour keys of a day sort between 'YYYY-MM-DD' and 'YYYY-MM-DDU' ('T' < 'U').
     return (
-        "((span = 'd' AND hour > ? AND hour < ?) OR (span = 'h' AND ((hour >= ? AND hour < ?)"
-        " OR (hour >= ? AND hour <= ?))))",
-        [since_day, until_day, since_hour, since_day + "U", until_day, until_hour],
+        "((span = 'd' AND hour > :since_day AND hour < :until_day) OR (span = 'h'"
+        " AND ((hour >= :since_hour AND hour < :since_day_end)"
+        " OR (hour >= :until_day AND hour <= :until_hour))))",
+        ends | {"since_day_end": since[:10] + "U"},
     )
 
 
@@ -247,7 +248,7 @@ class ReportRepository:
         period, period_params = _period(window)
         rows = await self.db.fetch_all(
             f"SELECT kind, {_SUMS} FROM report_rollup WHERE {where} AND {period} GROUP BY kind",
-            [*params, *period_params],
+            params | period_params,
         )
         by_kind = {r["kind"]: r for r in rows}
 
@@ -287,17 +288,17 @@ class ReportRepository:
         where, params = scope.where("v.id")
         row = await self.db.fetch_one(
             "SELECT COUNT(*) AS total,"
-            " COALESCE(SUM(created_at >= ? AND created_at < ?), 0) AS new,"
-            " COALESCE(SUM(last_active_at >= ?), 0) AS d1,"
-            " COALESCE(SUM(last_active_at >= ?), 0) AS d7,"
-            " COALESCE(SUM(last_active_at >= ?), 0) AS d30,"
-            " COALESCE(SUM(status = 'onboarding'), 0) AS onboarding,"
-            " COALESCE(SUM(status = 'active'), 0) AS active,"
-            " COALESCE(SUM(status = 'paused'), 0) AS paused,"
-            " COALESCE(SUM(status = 'stopped'), 0) AS stopped,"
-            " COALESCE(SUM(status = 'erased'), 0) AS erased"
+            " COUNT(*) FILTER (WHERE created_at >= :since AND created_at < :until) AS new,"
+            " COUNT(*) FILTER (WHERE last_active_at >= :d1) AS d1,"
+            " COUNT(*) FILTER (WHERE last_active_at >= :d7) AS d7,"
+            " COUNT(*) FILTER (WHERE last_active_at >= :d30) AS d30,"
+            " COUNT(*) FILTER (WHERE status = 'onboarding') AS onboarding,"
+            " COUNT(*) FILTER (WHERE status = 'active') AS active,"
+            " COUNT(*) FILTER (WHERE status = 'paused') AS paused,"
+            " COUNT(*) FILTER (WHERE status = 'stopped') AS stopped,"
+            " COUNT(*) FILTER (WHERE status = 'erased') AS erased"
             " FROM volunteers v WHERE 1 = 1" + where,
-            [since, until, d1, d7, d30, *params],
+            {"since": since, "until": until, "d1": d1, "d7": d7, "d30": d30} | params,
         )
         assert row is not None
         return PeopleFigures(
@@ -318,10 +319,10 @@ class ReportRepository:
         where, params = scope.where("volunteer_id")
         rows = await self.db.fetch_all(
             "SELECT ref_id, status, COUNT(*) AS n FROM outbox"
-            " WHERE kind = 'broadcast' AND created_at >= ? AND created_at < ?"
+            " WHERE kind = 'broadcast' AND created_at >= :since AND created_at < :until"
             + where
             + " GROUP BY ref_id, status",
-            [since, until, *params],
+            {"since": since, "until": until} | params,
         )
         found: dict[str, int] = {}
         for r in rows:
@@ -336,24 +337,23 @@ class ReportRepository:
             return ()
         period, period_params = _period(window)
         recent = to_iso(window.until - timedelta(days=7))
-        team_where, team_params = "", []
+        team_where, team_params = "", dict[str, Any]()
         if scope.teams is not None:
-            ids = sorted(scope.teams) or [0]
-            team_where = f" AND t.id IN ({placeholders(ids)})"
-            team_params = ids
+            teams, team_params = in_list("team", sorted(scope.teams))
+            team_where = f" AND t.id IN ({teams})"
         rows = await self.db.fetch_all(
             "SELECT t.name AS key, m.members, m.active, COALESCE(w.done, 0) AS done,"
             " COALESCE(w.doors, 0) AS doors, COALESCE(w.conv, 0) AS conv,"
             " COALESCE(w.calls, 0) AS calls FROM teams t"
             " JOIN (SELECT tm.team_id, COUNT(*) AS members,"
-            " COALESCE(SUM(v.last_active_at >= ?), 0) AS active"
+            " COUNT(*) FILTER (WHERE v.last_active_at >= :recent) AS active"
             " FROM team_members tm JOIN volunteers v ON v.id = tm.volunteer_id"
             " GROUP BY tm.team_id) m ON m.team_id = t.id"
             " LEFT JOIN (SELECT unit, SUM(done) AS done, SUM(doors_knocked) AS doors,"
             " SUM(conversations) AS conv, SUM(calls) AS calls FROM report_rollup"
             " WHERE axis = 'team' AND " + period + " GROUP BY unit) w"
             " ON w.unit = CAST(t.id AS TEXT) WHERE 1 = 1" + team_where,
-            [recent, *period_params, *team_params],
+            {"recent": recent} | period_params | team_params,
         )
         return _ordered(rows)
 
@@ -361,21 +361,22 @@ class ReportRepository:
         """Each area (département) of the scope: members, active in 7 days, work."""
         period, period_params = _period(window)
         recent = to_iso(window.until - timedelta(days=7))
-        area_where, area_params = "", []
+        area_where, area_params = "", dict[str, Any]()
         if scope.department is not None:
-            area_where, area_params = " AND COALESCE(v.department, '') = ?", [scope.department]
+            area_where = " AND COALESCE(v.department, '') = :area"
+            area_params = {"area": scope.department}
         rows = await self.db.fetch_all(
             "SELECT m.key, m.members, m.active, COALESCE(w.done, 0) AS done,"
             " COALESCE(w.doors, 0) AS doors, COALESCE(w.conv, 0) AS conv,"
             " COALESCE(w.calls, 0) AS calls"
             " FROM (SELECT COALESCE(v.department, '') AS key, COUNT(*) AS members,"
-            " COALESCE(SUM(v.last_active_at >= ?), 0) AS active FROM volunteers v"
+            " COUNT(*) FILTER (WHERE v.last_active_at >= :recent) AS active FROM volunteers v"
             " WHERE 1 = 1" + area_where + " GROUP BY COALESCE(v.department, '')) m"
             " LEFT JOIN (SELECT unit, SUM(done) AS done, SUM(doors_knocked) AS doors,"
             " SUM(conversations) AS conv, SUM(calls) AS calls FROM report_rollup"
             " WHERE axis = 'area' AND " + period + " GROUP BY unit) w"
             " ON w.unit = m.key",
-            [recent, *area_params, *period_params],
+            {"recent": recent} | area_params | period_params,
         )
         return _ordered(rows)
 
@@ -385,9 +386,9 @@ class ReportRepository:
         first, last = _hours(window)
         rows = await self.db.fetch_all(
             f"SELECT hour, kind, SUM(done) AS n FROM report_rollup WHERE {where}"
-            " AND span = 'h' AND hour >= ? AND hour <= ? AND done > 0"
+            " AND span = 'h' AND hour >= :first AND hour <= :last AND done > 0"
             " GROUP BY hour, kind ORDER BY hour",
-            [*params, first, last],
+            params | {"first": first, "last": last},
         )
         return [(r["hour"], r["kind"], int(r["n"])) for r in rows]
 
@@ -398,23 +399,24 @@ class ReportRepository:
         if team_ids is None:
             rows = await self.db.fetch_all("SELECT id, name FROM teams ORDER BY name")
         else:
-            ids = sorted(team_ids)
-            if not ids:
+            if not team_ids:
                 return []
+            teams, params = in_list("team", sorted(team_ids))
             rows = await self.db.fetch_all(
-                f"SELECT id, name FROM teams WHERE id IN ({placeholders(ids)}) ORDER BY name",
-                ids,
+                f"SELECT id, name FROM teams WHERE id IN ({teams}) ORDER BY name", params
             )
         return [(int(r["id"]), str(r["name"])) for r in rows]
 
     async def team_by_name(self, name: str) -> tuple[int, str] | None:
-        row = await self.db.fetch_one("SELECT id, name FROM teams WHERE name = ?", (name,))
+        row = await self.db.fetch_one(
+            "SELECT id, name FROM teams WHERE name = :name", {"name": name}
+        )
         return (int(row["id"]), str(row["name"])) if row else None
 
     async def department_known(self, department: str) -> bool:
         return bool(
             await self.db.fetch_value(
-                "SELECT 1 FROM volunteers WHERE department = ? LIMIT 1", (department,)
+                "SELECT 1 FROM volunteers WHERE department = :area LIMIT 1", {"area": department}
             )
         )
 
@@ -423,12 +425,15 @@ class ReportRepository:
     def volunteers_rows(self, scope: Scope) -> AsyncIterator[Any]:
         """Volunteers of the scope, erased ones left out; teams as 'name|name'."""
         where, params = scope.where("v.id")
-        return self.db.iterate(
+        names = self.db.dialect.joined("names.name", "|")
+        return self.db.stream(
             "SELECT v.id, v.first_name, v.postcode, v.department, v.skills, v.availability,"
             " v.status, v.language, v.created_at, v.last_active_at,"
-            " (SELECT group_concat(name, '|') FROM (SELECT t.name FROM team_members tm"
-            " JOIN teams t ON t.id = tm.team_id WHERE tm.volunteer_id = v.id ORDER BY t.name))"
-            " AS teams FROM volunteers v WHERE v.status <> 'erased'" + where + " ORDER BY v.id",
+            f" (SELECT {names} FROM (SELECT t.name FROM team_members tm"
+            " JOIN teams t ON t.id = tm.team_id WHERE tm.volunteer_id = v.id ORDER BY t.name)"
+            " AS names) AS teams FROM volunteers v WHERE v.status <> 'erased'"
+            + where
+            + " ORDER BY v.id",
             params,
         )
 
@@ -436,15 +441,11 @@ class ReportRepository:
         """Tasks of these teams plus campaign-wide ones (None: all), with the scope's counts."""
         where_a, params_a = scope.where("a.volunteer_id")
         where_o, params_o = scope.where("o.volunteer_id")
-        task_where, task_params = "", []
+        task_where, task_params = "", dict[str, Any]()
         if task_teams is not None:
-            ids = sorted(task_teams)
-            task_where = " WHERE (t.team_id IS NULL"
-            if ids:
-                task_where += f" OR t.team_id IN ({placeholders(ids)})"
-            task_where += ")"
-            task_params = ids
-        return self.db.iterate(
+            teams, task_params = in_list("task_team", sorted(task_teams))
+            task_where = f" WHERE (t.team_id IS NULL OR t.team_id IN ({teams}))"
+        return self.db.stream(
             "SELECT t.id, t.kind, t.title, t.status, tm.name AS team, t.opens_at, t.closes_at,"
             " t.quota,"
             " (SELECT COUNT(*) FROM offers o WHERE o.task_id = t.id" + where_o + ") AS offered,"
@@ -453,18 +454,20 @@ class ReportRepository:
             " (SELECT COUNT(DISTINCT a.volunteer_id) FROM assignments a WHERE a.task_id = t.id"
             " AND a.state = 'done'" + where_a + ") AS done_by"
             " FROM tasks t LEFT JOIN teams tm ON tm.id = t.team_id" + task_where + " ORDER BY t.id",
-            [*params_o, *params_a, *params_a, *task_params],
+            params_o | params_a | task_params,
         )
 
     def outcomes_rows(self, scope: Scope) -> AsyncIterator[Any]:
         """Outcomes of the scope's volunteers; erased volunteers' rows are kept, unnamed."""
         where, params = scope.where("o.volunteer_id")
-        return self.db.iterate(
+        return self.db.stream(
             "SELECT o.assignment_id, o.task_id, t.title, o.kind, o.volunteer_id, v.status,"
             " v.first_name, o.doors_knocked, o.conversations, o.supporters, o.people_reached,"
             " o.calls_made, o.attended, o.proof, o.comment, o.points, o.recorded_at"
             " FROM outcomes o JOIN tasks t ON t.id = o.task_id"
-            " JOIN volunteers v ON v.id = o.volunteer_id WHERE 1 = 1" + where + " ORDER BY o.rowid",
+            " JOIN volunteers v ON v.id = o.volunteer_id WHERE 1 = 1"
+            + where
+            + " ORDER BY o.assignment_id",
             params,
         )
 
@@ -473,13 +476,11 @@ class ReportRepository:
         belongs to the reader (None: every list)."""
         where, params = scope.where("r.volunteer_id")
         if contact_teams is None:
-            visible, visible_params = "1", []
-        elif contact_teams:
-            ids = sorted(contact_teams)
-            visible, visible_params = f"(t.team_id IN ({placeholders(ids)}))", ids
+            visible, visible_params = "1", dict[str, Any]()
         else:
-            visible, visible_params = "0", []
-        return self.db.iterate(
+            teams, visible_params = in_list("contact_team", sorted(contact_teams))
+            visible = f"CASE WHEN t.team_id IN ({teams}) THEN 1 ELSE 0 END"
+        return self.db.stream(
             "SELECT r.id, r.called_at, r.task_id, t.title, r.result, r.callback_at,"
             " r.volunteer_id, v.status, v.first_name, c.name AS contact, c.phone, "
             + visible
@@ -488,18 +489,21 @@ class ReportRepository:
             " LEFT JOIN volunteers v ON v.id = r.volunteer_id WHERE 1 = 1"
             + where
             + " ORDER BY r.id",
-            [*visible_params, *params],
+            visible_params | params,
         )
 
     # -- digests ---------------------------------------------------------------------------
 
     async def digest_recipients(self, admins: Sequence[tuple[str, str]]) -> list[DigestRecipient]:
         """Organizers and admins who want digests, at their preferred reachable identity."""
-        admin_clause, admin_params = "", []
+        admin_clause, admin_params = "", dict[str, Any]()
         if admins:
-            pairs = " OR ".join("(j.channel = ? AND j.user_id = ?)" for _ in admins)
+            pairs = " OR ".join(
+                f"(j.channel = :channel_{n} AND j.user_id = :user_{n})" for n in range(len(admins))
+            )
             admin_clause = f" OR v.id IN (SELECT j.volunteer_id FROM identities j WHERE {pairs})"
-            admin_params = [value for pair in admins for value in pair]
+            for n, (channel, user) in enumerate(admins):
+                admin_params |= {f"channel_{n}": channel, f"user_{n}": user}
         rows = await self.db.fetch_all(
             "SELECT v.id, v.language, i.channel, i.user_id, i.chat_id FROM volunteers v"
             " JOIN identities i ON i.volunteer_id = v.id AND i.unreachable_at IS NULL"
@@ -523,25 +527,20 @@ class ReportRepository:
     async def digest_sent(self, volunteer_id: int, kind: str, period_key: str) -> bool:
         return bool(
             await self.db.fetch_value(
-                "SELECT 1 FROM digests_sent WHERE volunteer_id = ? AND kind = ? AND period_key = ?",
-                (volunteer_id, kind, period_key),
+                "SELECT 1 FROM digests_sent WHERE volunteer_id = :volunteer AND kind = :kind"
+                " AND period_key = :period",
+                {"volunteer": volunteer_id, "kind": kind, "period": period_key},
             )
         )
 
     async def mark_digest_sent(
         self, volunteer_id: int, kind: str, period_key: str, now: datetime
     ) -> None:
-        async with self.db.raw_transaction() as tx:
+        async with self.db.transaction() as tx:
             await tx.execute(
                 "INSERT INTO digests_sent (volunteer_id, kind, period_key, sent_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (volunteer_id, kind, period_key, to_iso(now)),
-            )
-
-    async def set_digest(self, volunteer_id: int, on: bool) -> None:
-        async with self.db.raw_transaction() as tx:
-            await tx.execute(
-                "UPDATE volunteers SET digest = ? WHERE id = ?", (int(on), volunteer_id)
+                " VALUES (:volunteer, :kind, :period, :at) ON CONFLICT DO NOTHING",
+                {"volunteer": volunteer_id, "kind": kind, "period": period_key, "at": to_iso(now)},
             )
 
 
