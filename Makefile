@@ -17,9 +17,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
+# The dashboard on this machine unless the environment or .env puts it elsewhere; on the
+# console, Relais prints a link that opens it as the admin.
+DASHBOARD_LOCAL := http://127.0.0.1:8765
+
 run: $(STAMP)
 	$(BIN)/python -m bot migrate
-	$(BIN)/python -m bot
+	url="$${RELAIS_DASHBOARD_URL:-$$(sed -n 's/^RELAIS_DASHBOARD_URL=//p' .env 2>/dev/null)}"; \
+	RELAIS_DASHBOARD_URL="$${url:-$(DASHBOARD_LOCAL)}" $(BIN)/python -m bot
 
 test: $(STAMP) lint typecheck pytest
 

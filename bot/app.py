@@ -14,7 +14,8 @@ import handlers
 from bot.clock import Clock, SystemClock
 from bot.config import Identity, Settings
 from bot.core import open_core
-from bot.i18n import _
+from bot.dashboard.server import DashboardServer
+from bot.i18n import _, use_language
 from bot.jobs import register_jobs
 from bot.messaging import Inbound, Outbound
 from bot.places import preload as preload_places
@@ -65,6 +66,7 @@ class Relais:
         self.console: ConsoleTransport | None = None
         self.telegram: TelegramTransport | None = None
         self.signal: SignalTransport | None = None
+        self.dashboard: DashboardServer | None = None
         self.database_lost = ""
 
     async def run(self) -> None:
@@ -103,6 +105,9 @@ class Relais:
             register_jobs(scheduler, services)
             for transport in self.transports:
                 await transport.start()
+            if self.settings.dashboard_url:
+                self.dashboard = DashboardServer.from_settings(services)
+                await self.dashboard.start()
             self._wire_volunteers(services, router)
             await self._publish_menus(services, router)
             await sender.start()
@@ -111,6 +116,7 @@ class Relais:
             self.started.set()
             watchdog = asyncio.create_task(self._watch_database())
             preload_places()
+            await self._console_dashboard_link(services)
             try:
                 if self.console is not None:
                     console_task = asyncio.create_task(self.console.run())
@@ -126,9 +132,25 @@ class Relais:
                 log.info("Relais is stopping")
                 watchdog.cancel()
                 scheduler.stop()
+                if self.dashboard is not None:
+                    await self.dashboard.stop()
                 await sender.stop()
                 for transport in reversed(self.transports):
                     await transport.stop()
+
+    async def _console_dashboard_link(self, services: Services) -> None:
+        """On the console, the admin gets a link that opens the dashboard at once."""
+        if self.console is None or self.dashboard is None:
+            return
+        actor = await services.people.actor(Identity("console", "1"), "1")
+        code = await services.dashboard.link_code(actor)
+        self.console.stdout.write(
+            _("Dashboard (one use, 10 minutes; /dashboard gives another): {link}").format(
+                link=f"{self.dashboard.url}/login/{code}"
+            )
+            + "\n"
+        )
+        self.console.stdout.flush()
 
     async def _watch_database(self) -> None:
         """Stop, loudly, if the database file is deleted or replaced under the running bot:
@@ -260,6 +282,7 @@ class Relais:
                 await telegram.publish_chat_menu(
                     chat_id, actor.rank, language, lambda rank: _menu(router, rank)
                 )
+                await self._dashboard_button(chat_id, actor.rank != "volunteer", language)
 
         services.deep_link = deep_link
         services.roles_changed.append(refresh_menu)
@@ -278,8 +301,18 @@ class Relais:
                     await self.telegram.publish_chat_menu(
                         admin.user_id, "admin", self.settings.language, menu
                     )
+                    await self._dashboard_button(admin.user_id, True, self.settings.language)
         except Exception:
             log.exception("command menus could not be published")
+
+    async def _dashboard_button(self, chat_id: str, organizer: bool, language: str) -> None:
+        """Organizers' menu button opens the dashboard inside Telegram (HTTPS only)."""
+        url = self.dashboard.url if self.dashboard else ""
+        if self.telegram is None or not url.startswith("https://"):
+            return
+        with use_language(language):
+            label = _("Dashboard")
+        await self.telegram.publish_menu_button(chat_id, label, f"{url}/tg" if organizer else "")
 
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()

@@ -40,6 +40,9 @@ ACTIONS = {
     "duty.on": N_("went on duty"),
     "duty.off": N_("went off duty"),
     "identity linked": N_("linked a {subject} account to their profile"),
+    "dashboard.link": N_("asked for a dashboard link on {subject}"),
+    "dashboard.login": N_("opened the dashboard from {subject}"),
+    "volunteers.map": N_("looked at the map of volunteers"),
 }
 EXPORTS = {
     "volunteers": N_("volunteers"),
@@ -48,6 +51,7 @@ EXPORTS = {
     "calls": N_("calls"),
 }
 _EXPORT = re.compile(r"^(\w+): (\d+) rows, (all teams|teams [\d,]+)$")
+STATUS_WORDS = {"active": N_("active"), "paused": N_("on a break"), "stopped": N_("stopped")}
 _KINDS = {"volunteer": N_("volunteer #{id}"), "team": N_("team #{id}"), "task": N_("task #{id}")}
 
 
@@ -69,8 +73,10 @@ def _subject(action: str, subject: str, teams: Mapping[int, str]) -> str:
         return _filters(subject)
     kind, sep, rest = subject.partition(":")
     ident = rest.split()[0] if sep and rest.split() else ""
-    if action == "identity linked":
-        return {"telegram": "Telegram", "signal": "Signal"}.get(subject, subject)
+    if action in ("identity linked", "dashboard.link", "dashboard.login"):
+        return {"telegram": "Telegram", "signal": "Signal", "console": _("the console")}.get(
+            subject, subject
+        )
     if action.startswith("broadcast.") and kind == "broadcast":
         return _("broadcast #{id}").format(id=ident)
     if kind == "team" and ident.isdigit() and int(ident) in teams:
@@ -105,6 +111,8 @@ def _filters(subject: str) -> str:
             shown.append(skill_word(value))
         elif key == "availability":
             shown.append(availability_word(value))
+        elif key == "status":
+            shown.append(_(STATUS_WORDS.get(value, value)))
         else:
             shown.append(word)
     return "(" + ", ".join(shown) + ")" if shown else ""

@@ -94,6 +94,10 @@ class Settings:
     controller: str = ""
     pseudonym_key: Secret = Secret("")
     log_level: str = "INFO"
+    # The organizers' dashboard, served by Relais itself: its public base ("" = off).
+    dashboard_url: str = ""
+    # Where it listens behind the HTTPS proxy (on RELAIS_WEBHOOK_LISTEN) when that is public.
+    dashboard_port: int = 8080
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -162,6 +166,10 @@ class Settings:
             controller=get("RELAIS_CONTROLLER"),
             pseudonym_key=Secret(get("RELAIS_PSEUDONYM_KEY")),
             log_level=_log_level(get("RELAIS_LOG_LEVEL", "INFO")),
+            dashboard_url=_dashboard_url(get("RELAIS_DASHBOARD_URL")),
+            dashboard_port=_integer(
+                "RELAIS_DASHBOARD_PORT", get("RELAIS_DASHBOARD_PORT", "8080"), 1, 65535
+            ),
         )
 
 
@@ -268,6 +276,23 @@ def _quiet_hours(value: str) -> QuietHours | None:
         _clock_time("RELAIS_QUIET_HOURS", start.strip()),
         _clock_time("RELAIS_QUIET_HOURS", end.strip()),
     )
+
+
+def _dashboard_url(value: str) -> str:
+    """https://… in production; plain http only on this machine (127.0.0.1 or localhost)."""
+    value = value.rstrip("/")
+    if not value:
+        return ""
+    match = re.match(
+        r"^(https?)://([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])(:\d{1,5})?(/[\w./-]*)?$", value
+    )
+    local = bool(match) and match[2] in ("127.0.0.1", "localhost", "[::1]")  # type: ignore[index]
+    if not match or (match[1] == "http" and not local):
+        raise ConfigError(
+            "RELAIS_DASHBOARD_URL: expected https://your.domain (or http://127.0.0.1:PORT on "
+            f"this machine), got {value!r}"
+        )
+    return value
 
 
 def _log_level(value: str) -> str:

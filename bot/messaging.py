@@ -31,6 +31,8 @@ class Choice:
     label: str
     data: str = ""
     url: str = ""
+    # Telegram opens `url` as a Mini App inside the chat (the dashboard); elsewhere a link.
+    web_app: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +69,10 @@ class Outbound:
         """Serialize for the outbox."""
         data: dict[str, Any] = {"text": self.text}
         if self.choices:
-            data["choices"] = [[[c.label, c.data, c.url] for c in row] for row in self.choices]
+            data["choices"] = [
+                [[c.label, c.data, c.url, *([True] if c.web_app else [])] for c in row]
+                for row in self.choices
+            ]
         if self.request:
             data["request"] = self.request
         if self.attachment:
@@ -96,7 +101,10 @@ class Outbound:
         return cls(
             text=data.get("text", ""),
             choices=tuple(
-                tuple(Choice(label, payload, url) for label, payload, url in row)
+                tuple(
+                    Choice(label, payload, url, bool(web_app and web_app[0]))
+                    for label, payload, url, *web_app in row
+                )
                 for row in data.get("choices", [])
             ),
             request=data.get("request"),

@@ -9,6 +9,7 @@ from handlers import (
     alerts,
     broadcasts,
     calls,
+    dashboard,
     duty,
     help,
     incidents,
@@ -45,6 +46,7 @@ FLOWS: tuple[ModuleType, ...] = (
     broadcasts,
     reports,
     link,
+    dashboard,
     help,
 )
 

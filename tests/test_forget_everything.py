@@ -397,6 +397,8 @@ PERSONAL_BEYOND_SCENARIO = {
     "task_targets.value": "team, area or skill codes",
     "teams.name": "a team's name",
     "invites.code": "a random code",
+    "dashboard_sessions.token_hash": "hash of a random token: E dashboard part deletes it",
+    "dashboard_sessions.csrf": "a random token: E dashboard part deletes the row",
     "audit_log.subject": "ids and counts, never names",
     "outbox.last_error": "the messenger's error text",
     # People to call, imported by organizers: not users of Relais, so not theirs to

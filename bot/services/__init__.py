@@ -11,6 +11,7 @@ from bot.messaging import InboundFile
 from bot.services.alerts import AlertService
 from bot.services.broadcasts import BroadcastService
 from bot.services.calls import CallService
+from bot.services.dashboard import DashboardService
 from bot.services.link import LinkService
 from bot.services.offers import OfferService
 from bot.services.people import PeopleService
@@ -24,6 +25,7 @@ from bot.storage.audit import AuditLog
 from bot.storage.broadcasts import BroadcastRepository
 from bot.storage.calls import CallRepository
 from bot.storage.conversations import ConversationRepository, UpdateLog
+from bot.storage.dashboard import DashboardRepository
 from bot.storage.db import Database
 from bot.storage.link import LinkRepository
 from bot.storage.numbered import ShownChoicesRepository
@@ -68,6 +70,8 @@ class Services:
     downloads: dict[str, Callable[[InboundFile], Awaitable[bytes]]] = field(default_factory=dict)
     # Rapid response: incidents, duty, escalation, ripostes (needs the bundle to queue pages).
     alerts: AlertService = field(init=False)
+    # The organizers' dashboard: its sign-in and its pages' reads.
+    dashboard: DashboardService = field(init=False)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock, db: Database) -> Services:
@@ -97,6 +101,9 @@ class Services:
             broadcasts=BroadcastService(settings, clock, BroadcastRepository(db), audit),
         )
         services.alerts = AlertService(services, AlertRepository(db))
+        services.dashboard = DashboardService(
+            settings, clock, DashboardRepository(db), services.people, audit
+        )
         services.broadcasts.task_button = services.tasks.broadcast_button
         services.offers = OfferService(settings, task_repository, volunteers, services.send_later)
         return services

@@ -22,10 +22,13 @@ from telegram import (
     InlineKeyboardMarkup,
     InputFile,
     KeyboardButton,
+    MenuButtonDefault,
+    MenuButtonWebApp,
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
+    WebAppInfo,
 )
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import (
@@ -176,7 +179,9 @@ def inline_keyboard(outbound: Outbound) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(c.label, url=c.url)
+                InlineKeyboardButton(c.label, web_app=WebAppInfo(c.url))
+                if c.web_app
+                else InlineKeyboardButton(c.label, url=c.url)
                 if c.url
                 else InlineKeyboardButton(c.label, callback_data=c.data)
                 for c in row
@@ -474,6 +479,14 @@ class TelegramTransport:
             await self.app.bot.set_my_commands(commands, scope=BotCommandScopeChat(int(chat_id)))
         except TelegramError as exc:
             log.info("a chat's command menu was not set: %s", exc)
+
+    async def publish_menu_button(self, chat_id: str, label: str, url: str) -> None:
+        """The menu button opens the dashboard as a Mini App ("" url: back to commands)."""
+        button = MenuButtonWebApp(label, WebAppInfo(url)) if url else MenuButtonDefault()
+        try:
+            await self.app.bot.set_chat_menu_button(chat_id=int(chat_id), menu_button=button)
+        except TelegramError as exc:
+            log.info("a chat's menu button was not set: %s", exc)
 
 
 def _log_failed_reply(done: asyncio.Future[str]) -> None:
