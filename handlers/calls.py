@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.domain.calls import Contact
+from bot.domain.tasks import Task
 from bot.i18n import N_, _, worded
 from bot.messaging import Outbound, choices
 from bot.payloads import (
@@ -21,8 +23,6 @@ from bot.payloads import (
 )
 from bot.router import Reply, Request, Router, expired
 from bot.services.calls import display_phone
-from bot.storage.calls import Contact
-from bot.storage.tasks import Task
 from bot.text import esc
 
 RESULT_CODES: dict[CallResultCode, str] = {
@@ -111,11 +111,9 @@ async def on_call(request: Request) -> Reply:
     calls = request.services.calls
     if isinstance(tap, CallingTap):
         action = tap.action
-        assignment = await calls.calling(volunteer_id, tap.assignment)
-        if assignment is None:
+        held = await calls.calling(volunteer_id, tap.assignment)
+        if held is None:
             return expired()
-        task = await calls.tasks.get(assignment.task_id)
-        assert task is not None
         if action == "stop":
             await calls.stop(volunteer_id)
             return Outbound(
@@ -125,17 +123,12 @@ async def on_call(request: Request) -> Reply:
                 ),
                 edit=True,
             )
-        return await _next(request, task, assignment.id, volunteer_id)
+        return await _next(request, held.task, held.assignment.id, volunteer_id)
     assert isinstance(tap, CallResult | CallBack)
-    contact = await calls.calls.get(tap.contact)
-    if contact is None or contact.held_by != volunteer_id or contact.state != "held":
+    holding = await calls.holding(volunteer_id, tap.contact)
+    if holding is None:
         return expired()
-    assignment = next(
-        (a for a, t in await calls.tasks.in_hand(volunteer_id) if t.id == contact.task_id), None
-    )
-    task = await calls.tasks.get(contact.task_id)
-    if assignment is None or task is None:
-        return expired()
+    held, contact = holding
     if isinstance(tap, CallResult):
         if tap.result == "cb":
             hours = [
@@ -154,7 +147,7 @@ async def on_call(request: Request) -> Reply:
     if recorded is None:
         return expired()
     done = Outbound(_("Noted: {name}.").format(name=esc(contact.name)), edit=True)
-    return [done, await _next(request, task, assignment.id, volunteer_id)]
+    return [done, await _next(request, held.task, held.assignment.id, volunteer_id)]
 
 
 def register(router: Router) -> None:

@@ -10,6 +10,7 @@ from datetime import tzinfo
 from typing import Any
 
 from bot.clock import from_iso, to_iso
+from bot.domain.tasks import KINDS, TaskDraft, preview_of
 from bot.i18n import N_, _, format_datetime, ngettext, worded
 from bot.messaging import Answer, Outbound, choices
 from bot.payloads import NewTask
@@ -19,7 +20,6 @@ from bot.services.broadcasts import BroadcastError, area_known, describe_radius,
 from bot.services.people import ORGANIZER
 from bot.services.task_cards import KIND_LABELS, describe
 from bot.services.tasks import TaskError, parse_moment
-from bot.storage.tasks import KINDS, TaskDraft, preview_of
 from bot.text import clean, esc
 from bot.vocabulary import availability_code, skill_code, skill_word
 from handlers.task_admin import ask_call_list
@@ -118,7 +118,7 @@ async def _ask(request: Request, step: str) -> Reply:
     data = request.conversation.data if request.conversation else {}
     if step == "team":
         scope = request.actor.team_scope()
-        teams = await request.services.tasks.tasks.teams(scope)
+        teams = await request.services.tasks.teams(request.actor)
         if scope is not None and len(teams) == 1:
             return await _advance(request, "team", teams[0][0])
         rows = [NewTask("team", str(tid)).button(name[:40]) for tid, name in teams[:12]]
@@ -206,7 +206,7 @@ async def _preview(request: Request) -> Reply:
     draft = _draft(request.conversation.data)
     service = request.services.tasks
     reach = await service.reach(draft)
-    preview = preview_of(draft)
+    preview = preview_of(draft, request.now)
     quota = _("Quota: {n}").format(n=draft.quota) if draft.quota else _("Quota: no limit")
     return Outbound(
         _("Preview:")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from bot.answers import parse_count
+from bot.domain.tasks import Progress, Task
 from bot.i18n import N_, _, ngettext, people, worded
 from bot.messaging import Answer, Choice, Outbound, choices
 from bot.payloads import EditableField, TaskAdmin, TaskEditField
@@ -17,7 +18,6 @@ from bot.services.calls import ImportRejected, file_refusal
 from bot.services.people import ORGANIZER
 from bot.services.task_cards import kind_label
 from bot.services.tasks import parse_moment
-from bot.storage.tasks import Progress, Task
 from bot.text import clean, esc
 from bot.transports import DeliveryError
 
@@ -153,7 +153,7 @@ async def on_call_list(request: Request) -> Reply:
             choices=choices(TaskAdmin("listdone", task.id).button(_("Finished"))),
         )
     await request.services.tasks.audit_action(request.actor, "calls.import", f"task:{task.id}")
-    summary = await request.services.calls.calls.summary(task.id)
+    summary = await request.services.calls.summary(task.id)
     return Outbound(
         worded(
             ngettext(
@@ -218,7 +218,7 @@ async def cmd_tasks(request: Request) -> Reply:
     for item in items[:20]:
         text = progress_line(item)
         if item.task.kind == "call":
-            text += "\n" + call_line(await request.services.calls.calls.summary(item.task.id))
+            text += "\n" + call_line(await request.services.calls.summary(item.task.id))
         replies.append(Outbound(text, choices=task_buttons(item.task)))
     return replies
 
@@ -274,7 +274,7 @@ async def on_button(request: Request) -> Reply:
     if action == "listdone" and task.kind == "call":
         if request.conversation is not None and request.conversation.flow == "calllist":
             await request.finish()
-        summary = await request.services.calls.calls.summary(task.id)
+        summary = await request.services.calls.summary(task.id)
         return Outbound(_("Call list saved.") + "\n" + call_line(summary), edit=True)
     if isinstance(tap, TaskEditField):
         await request.begin("taskedit", tap.field, {"task": task.id})

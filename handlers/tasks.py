@@ -11,16 +11,13 @@ from datetime import timedelta, tzinfo
 from typing import Any
 
 from bot.answers import parse_count
-from bot.clock import from_iso
+from bot.domain.tasks import ClaimRefused, NotStarted, Outcome, Refusal, TaskKind
 from bot.i18n import N_, _, format_date, format_datetime, format_time, ngettext, worded
 from bot.messaging import InboundFile, Outbound, choices
 from bot.payloads import AssignmentTap, OutcomeSkip, TaskCard
 from bot.quiet_hours import zone
 from bot.router import Reply, Request, Router, expired
 from bot.services.task_cards import accepted_card, assignment_choices, describe, offer_card
-from bot.services.tasks import NotStarted
-from bot.storage.tasks import ClaimRefused, Outcome, Task
-from bot.storage.volunteers import Volunteer
 from bot.text import clean, esc
 
 # The outcome flow: the questions asked after Done, per task kind, in order.
@@ -67,7 +64,7 @@ REFUSALS = {
 }
 
 
-def _member(request: Request) -> Volunteer | None:
+def _member(request: Request) -> Any:
     """The volunteer behind the update if they have joined (not onboarding, not erased)."""
     volunteer = request.actor.volunteer
     if volunteer is None or volunteer.status in ("onboarding", "erased"):
@@ -79,22 +76,17 @@ def _not_joined() -> Outbound:
     return Outbound(_("Join first: send /start and tell me how you can help."))
 
 
-def _tz(request: Request, volunteer: Volunteer) -> tzinfo:
+def _tz(request: Request, volunteer: Any) -> tzinfo:
     return zone(volunteer.timezone, request.services.settings.timezone)
 
 
-async def _card(request: Request, volunteer: Volunteer, task: Task) -> Outbound:
-    instructions = await request.services.tasks.tasks.instructions(task, volunteer.language)
-    return offer_card(task, instructions, _tz(request, volunteer))
-
-
-async def _next_card(request: Request, volunteer: Volunteer) -> Outbound:
-    task = await request.services.tasks.next_task(volunteer.id)
-    if task is None:
-        back = await request.services.tasks.tasks.comes_back_at(volunteer.id, request.now)
-        if back and from_iso(back) - request.now < timedelta(days=2):
+async def _next_card(request: Request, volunteer: Any) -> Outbound:
+    found = await request.services.tasks.next_for(volunteer)
+    if found.view is None:
+        back = found.comes_back_at
+        if back and back - request.now < timedelta(days=2):
             tz = _tz(request, volunteer)
-            moment = from_iso(back)
+            moment = back
             return Outbound(
                 _(
                     "No task fits you right now. Come back after {time} on {day}: "
@@ -110,7 +102,7 @@ async def _next_card(request: Request, volunteer: Volunteer) -> Outbound:
                 "often, and I will send you one that fits."
             )
         )
-    return await _card(request, volunteer, task)
+    return offer_card(found.view.task, found.view.instructions, _tz(request, volunteer))
 
 
 async def cmd_task(request: Request) -> Reply:
@@ -131,15 +123,14 @@ async def on_card(request: Request) -> Reply:
     service = request.services.tasks
     if action == "acc":
         try:
-            assignment = await service.accept(volunteer.id, task_id)
+            claimed = await service.take(volunteer, task_id)
         except ClaimRefused as refusal:
-            if refusal.reason == "target":
+            if refusal.reason == Refusal.TARGET:
                 return expired()
             return Outbound(_(REFUSALS[refusal.reason]), edit=True)
-        task = await service.tasks.get(task_id)
-        assert task is not None
-        instructions = await service.tasks.instructions(task, volunteer.language)
-        card = accepted_card(task, assignment, instructions, _tz(request, volunteer))
+        card = accepted_card(
+            claimed.task, claimed.assignment, claimed.instructions, _tz(request, volunteer)
+        )
         return replace(card, edit=True)
     if action in ("skip", "later"):
         if not await service.skip(volunteer.id, task_id, later=action == "later"):
@@ -158,7 +149,7 @@ async def cmd_mytasks(request: Request) -> Reply:
     volunteer = _member(request)
     if volunteer is None:
         return _not_joined()
-    in_hand = await request.services.tasks.tasks.in_hand(volunteer.id)
+    in_hand = await request.services.tasks.in_hand(volunteer.id, volunteer.language)
     if not in_hand:
         return Outbound(_("You have no task in progress. Send /task to get one."))
     replies = [
@@ -169,10 +160,12 @@ async def cmd_mytasks(request: Request) -> Reply:
         )
     ]
     tz = _tz(request, volunteer)
-    for assignment, task in in_hand[:10]:
-        instructions = await request.services.tasks.tasks.instructions(task, volunteer.language)
+    for held in in_hand[:10]:
         replies.append(
-            Outbound(describe(task, instructions, tz), choices=assignment_choices(task, assignment))
+            Outbound(
+                describe(held.task, held.instructions, tz),
+                choices=assignment_choices(held.task, held.assignment),
+            )
         )
     return replies
 
@@ -185,15 +178,14 @@ async def on_assignment(request: Request) -> Reply:
         return expired()
     action, assignment_id = tap.action, tap.assignment
     service = request.services.tasks
-    assignment = await service.own_assignment(volunteer.id, assignment_id)
-    if assignment is None:
+    held = await service.held(volunteer.id, assignment_id)
+    if held is None:
         return expired()
-    task = await service.tasks.get(assignment.task_id)
-    assert task is not None
+    task = held.task
     if action == "cant":
         if not await service.give_up(volunteer.id, assignment_id):
             return expired()
-        if task.kind == "call":
+        if task.kind == TaskKind.CALL:
             await request.services.calls.stop(volunteer.id)
         return Outbound(
             _("No problem, thank you for telling me. The task goes back to the queue."), edit=True
@@ -205,14 +197,10 @@ async def on_assignment(request: Request) -> Reply:
     steps = OUTCOME_STEPS[task.kind]
     if not steps:
         outcome = Outcome()
-        if task.kind == "event":
+        if task.kind == TaskKind.EVENT:
             outcome = Outcome(attended=True)
-        elif task.kind == "call":
-            await request.services.calls.stop(volunteer.id)
-            made = await request.services.calls.calls.calls_made(
-                task.id, volunteer.id, assignment.accepted_at or assignment.created_at
-            )
-            outcome = Outcome(calls_made=made)
+        elif task.kind == TaskKind.CALL:
+            outcome = Outcome(calls_made=await request.services.calls.finish(held))
         return await _record(request, assignment_id, outcome)
     await request.begin("outcome", steps[0], {"assignment": assignment_id, "kind": task.kind})
     return _question(steps[0])
@@ -228,7 +216,7 @@ def _question(step: str) -> Outbound:
     return Outbound(question, choices=choices(button), answer="text")
 
 
-def _not_started(request: Request, volunteer: Volunteer, early: NotStarted) -> str:
+def _not_started(request: Request, volunteer: Any, early: NotStarted) -> str:
     return _(
         "This task starts {when}: tell me how it went once it has started. Nothing was recorded."
     ).format(

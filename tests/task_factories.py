@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.domain.tasks import Task, TaskDraft
 from bot.services import Services
 from bot.storage import seed
-from bot.storage.tasks import Task, TaskDraft
 
 
 async def volunteer(services: Services, user_id: str, **profile: Any) -> int:

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import Relais
+from bot.domain.tasks import TaskDraft
 from bot.messaging import InboundFile
 from bot.storage import seed
-from bot.storage.tasks import TaskDraft
 from bot.transports.signal import to_inbound as signal_inbound
 from bot.transports.telegram import file_base_url
 from tests.fakes.bot_api import FakeBotAPI

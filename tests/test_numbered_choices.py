@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import io
 
+from bot.domain.tasks import TaskDraft
 from bot.messaging import Choice, Outbound, choices
 from bot.router import FloodGate, Router
 from bot.services import Services
-from bot.storage.tasks import TaskDraft
 from bot.transports.console import ConsoleTransport
 from bot.transports.numbered import Board, Offer, read
 from tests.factories import make_volunteer

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.storage.tasks import TaskDraft
+from bot.domain.tasks import TaskDraft
 from tests.factories import make_volunteer
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.clock import FakeClock

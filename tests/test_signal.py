@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from bot.app import Relais
+from bot.domain.tasks import Task, TaskDraft
 from bot.messaging import Outbound
 from bot.services import Services
 from bot.services.task_cards import offer_card
 from bot.storage.outbox import URGENT, Envelope
-from bot.storage.tasks import Task, TaskDraft
 from bot.transports import signal as signal_transport
 from bot.transports.signal import to_inbound
 from tests.factories import make_volunteer

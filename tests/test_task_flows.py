@@ -6,9 +6,9 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from bot.clock import from_iso
+from bot.domain.tasks import Outcome
 from bot.router import FloodGate
 from bot.services import Services
-from bot.storage.tasks import Outcome
 from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
 from tests.task_factories import task, team, volunteer

@@ -7,9 +7,10 @@ from datetime import timedelta
 
 import pytest
 
+from bot.domain.tasks import ClaimRefused, Outcome, TaskDraft
 from bot.services import Services
 from bot.storage.db import Database
-from bot.storage.tasks import ClaimRefused, Outcome, TaskDraft, TaskRepository
+from bot.storage.tasks import TaskRepository
 from tests.fakes.clock import FakeClock
 from tests.task_factories import task, team, volunteer
 
@@ -161,7 +162,9 @@ async def test_many_concurrent_claims_never_exceed_the_quota(
         async def claim(index: int) -> bool:
             repo = repositories[index % len(repositories)]
             try:
-                await repo.claim(t.id, people[index], clock.now())
+                fit = await repo.fit(people[index])
+                assert fit is not None
+                await repo.claim(t.id, fit, clock.now())
             except ClaimRefused:
                 return False
             return True

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.app import Relais
+from bot.domain.tasks import TaskDraft
 from bot.storage import seed
-from bot.storage.tasks import TaskDraft
 from tests.fakes.bot_api import FakeBotAPI
 
 

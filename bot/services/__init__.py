@@ -21,6 +21,7 @@ from bot.services.tasks import TaskService
 from bot.services.teams import TeamService
 from bot.services.volunteers import VolunteerService
 from bot.storage.alerts import AlertRepository
+from bot.storage.assignments import AssignmentRepository
 from bot.storage.audit import AuditLog
 from bot.storage.broadcasts import BroadcastRepository
 from bot.storage.calls import CallRepository
@@ -29,6 +30,7 @@ from bot.storage.dashboard import DashboardRepository
 from bot.storage.db import Database
 from bot.storage.link import LinkRepository
 from bot.storage.numbered import ShownChoicesRepository
+from bot.storage.offers import OfferRepository
 from bot.storage.outbox import Envelope, OutboxRepository
 from bot.storage.tasks import TaskRepository
 from bot.storage.teams import TeamRepository
@@ -79,6 +81,8 @@ class Services:
         audit = AuditLog(db, clock)
         roles_changed: list[Callable[[int], object]] = []
         task_repository = TaskRepository(db)
+        assignments = AssignmentRepository(db)
+        call_repository = CallRepository(db)
         services = cls(
             settings=settings,
             clock=clock,
@@ -95,8 +99,8 @@ class Services:
             roles_changed=roles_changed,
             links=LinkService(LinkRepository(db), audit, clock),
             shown_choices=ShownChoicesRepository(db),
-            tasks=TaskService(settings, clock, task_repository, audit),
-            calls=CallService(clock, CallRepository(db), task_repository),
+            tasks=TaskService(settings, clock, task_repository, assignments, audit),
+            calls=CallService(clock, call_repository, task_repository),
             reports=ReportService(settings, clock, db, audit),
             broadcasts=BroadcastService(settings, clock, BroadcastRepository(db), audit),
         )
@@ -105,7 +109,16 @@ class Services:
             settings, clock, DashboardRepository(db), services.people, audit
         )
         services.broadcasts.task_button = services.tasks.broadcast_button
-        services.offers = OfferService(settings, task_repository, volunteers, services.send_later)
+        services.offers = OfferService(
+            settings,
+            task_repository,
+            OfferRepository(db),
+            assignments,
+            call_repository,
+            services.outbox,
+            volunteers,
+            services.send_later,
+        )
         return services
 
     async def send_later(self, envelopes: Iterable[Envelope]) -> int:

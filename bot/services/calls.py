@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 import phonenumbers
 
 from bot.clock import Clock
+from bot.domain.calls import RESULTS, Contact, ContactRow
+from bot.domain.tasks import AssignmentState, Claimed, TaskKind, TaskStatus
 from bot.messaging import InboundFile
-from bot.storage.calls import RESULTS, CallRepository, Contact, ContactRow
-from bot.storage.tasks import Assignment, TaskRepository
+from bot.storage.calls import CallRepository
+from bot.storage.tasks import TaskRepository
 from bot.text import clean, clean_name
 
 HOLD = timedelta(minutes=20)
@@ -176,24 +178,34 @@ class CallService:
     ) -> int:
         """Add a CSV call list to a call task, all or nothing; how many contacts were added."""
         task = await self.tasks.get(task_id)
-        if task is None or task.kind != "call" or task.status == "closed":
+        if task is None or task.kind != TaskKind.CALL or task.status == TaskStatus.CLOSED:
             raise ImportRejected([ImportProblem(0, "task")])
         rows = parse_call_list(content, region, header=header)
         return await self.calls.add_contacts(task_id, rows, self.clock.now())
 
-    async def calling(self, volunteer_id: int, assignment_id: int) -> Assignment | None:
-        """The caller's accepted call assignment, if it is theirs and still open."""
-        assignment = await self.tasks.assignment(assignment_id)
+    async def calling(self, volunteer_id: int, assignment_id: int) -> Claimed | None:
+        """The caller's accepted call assignment with its task, if theirs and still open."""
+        held = await self.tasks.held(assignment_id)
         if (
-            assignment is None
-            or assignment.volunteer_id != volunteer_id
-            or assignment.state != "accepted"
+            held is None
+            or held.assignment.volunteer_id != volunteer_id
+            or held.assignment.state != AssignmentState.ACCEPTED
         ):
             return None
-        task = await self.tasks.get(assignment.task_id)
-        if task is None or task.kind != "call" or task.status != "open":
+        if held.task.kind != TaskKind.CALL or held.task.status != TaskStatus.OPEN:
             return None
-        return assignment
+        return held
+
+    async def holding(self, volunteer_id: int, contact_id: int) -> tuple[Claimed, Contact] | None:
+        """A contact this caller holds, with their call assignment; None if stale."""
+        contact = await self.calls.get(contact_id)
+        if contact is None or contact.held_by != volunteer_id or contact.state != "held":
+            return None
+        held = next(
+            (h for h in await self.tasks.in_hand(volunteer_id) if h.task.id == contact.task_id),
+            None,
+        )
+        return None if held is None else (held, contact)
 
     async def current_or_next(self, volunteer_id: int, task_id: int) -> Contact | None:
         """The contact this caller holds, or the next one held for them now."""
@@ -221,3 +233,19 @@ class CallService:
     async def stop(self, volunteer_id: int) -> int:
         """The caller takes a break: held contacts go back to the list."""
         return await self.calls.release(volunteer_id, self.clock.now())
+
+    async def finish(self, held: Claimed) -> int:
+        """The caller is done with a list: what they hold goes back; the calls they made
+        since they took the task."""
+        assignment = held.assignment
+        await self.stop(assignment.volunteer_id)
+        since = assignment.accepted_at or assignment.created_at
+        return await self.calls.calls_made(held.task.id, assignment.volunteer_id, since)
+
+    async def summary(self, task_id: int) -> dict[str, int]:
+        """Contacts per state and results per kind on a list, for organizers."""
+        return await self.calls.summary(task_id)
+
+    async def summaries(self, task_ids: list[int]) -> dict[int, dict[str, int]]:
+        """`summary` of several lists in one read."""
+        return await self.calls.summaries(task_ids)

@@ -14,12 +14,16 @@ from datetime import datetime, timedelta
 
 from bot.clock import from_iso
 from bot.config import Settings
+from bot.domain.tasks import Recipient, Task
 from bot.i18n import use_language, use_messenger
 from bot.quiet_hours import quiet_hours_of, zone
 from bot.services.task_cards import offer_card, reminder_card
 from bot.services.tasks import in_slot, local_day_start
-from bot.storage.outbox import NORMAL, Envelope
-from bot.storage.tasks import Recipient, Task, TaskRepository
+from bot.storage.assignments import AssignmentRepository
+from bot.storage.calls import CallRepository
+from bot.storage.offers import OfferRepository
+from bot.storage.outbox import NORMAL, Envelope, OutboxRepository
+from bot.storage.tasks import TaskRepository
 from bot.storage.volunteers import VolunteerRepository
 
 log = logging.getLogger(__name__)
@@ -51,11 +55,19 @@ class OfferService:
         self,
         settings: Settings,
         tasks: TaskRepository,
+        offers: OfferRepository,
+        assignments: AssignmentRepository,
+        calls: CallRepository,
+        outbox: OutboxRepository,
         volunteers: VolunteerRepository,
         send_later: Callable[[Iterable[Envelope]], Awaitable[int]],
     ) -> None:
         self.settings = settings
         self.tasks = tasks
+        self.offers = offers
+        self.assignments = assignments
+        self.calls = calls
+        self.outbox = outbox
         self.volunteers = volunteers
         self.send_later = send_later  # Services.send_later
 
@@ -68,7 +80,7 @@ class OfferService:
             return False
         if offer and not in_slot(recipient.availability, local):
             return False
-        sent_today = await self.tasks.unsolicited_since(
+        sent_today = await self.outbox.unsolicited_since(
             recipient.volunteer_id, local_day_start(now, tz)
         )
         return sent_today < self.settings.daily_offer_cap
@@ -118,7 +130,7 @@ class OfferService:
         )
         # Queue first (idempotent by key), then remember: a crash in between re-queues nothing.
         await self._queue([envelope])
-        await self.tasks.record_offer(task.id, recipient.volunteer_id, now)
+        await self.offers.record(task.id, recipient.volunteer_id, now)
 
     async def remind_round(self, now: datetime) -> RoundReport:
         """One reminder per accepted, unfinished assignment, in the last day before closing."""
@@ -158,7 +170,7 @@ class OfferService:
                     )
                 ]
             )
-            if await self.tasks.mark_reminded(assignment.id, now):
+            if await self.assignments.mark_reminded(assignment.id, now):
                 total += 1
         return RoundReport(reminders=total)
 
@@ -168,7 +180,7 @@ class OfferService:
         for task_id in await self.tasks.due_to_close(now):
             await self.tasks.expire(task_id, now)
             closed += 1
-        await self.tasks.purge_call_lists(now - CALL_LIST_RETENTION)
+        await self.calls.purge_lists(now - CALL_LIST_RETENTION)
         return RoundReport(expired_tasks=closed)
 
     async def _queue(self, envelopes: list[Envelope]) -> None:

@@ -6,13 +6,12 @@ lives beside the services rather than in one handler. Texts follow the current l
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 
-from bot.clock import from_iso
+from bot.domain.tasks import Assignment, Task
 from bot.i18n import N_, _, format_datetime, worded
 from bot.messaging import Choice, Outbound, choices
 from bot.payloads import AssignmentTap, CallingTap, TaskCard
-from bot.storage.tasks import Assignment, Task
 from bot.text import esc
 
 KIND_LABELS = {
@@ -29,8 +28,7 @@ def kind_label(kind: str) -> str:
     return _(KIND_LABELS.get(kind, KIND_LABELS["custom"]))
 
 
-def _when(iso: str, tz: tzinfo) -> str:
-    moment = from_iso(iso)
+def _when(moment: datetime, tz: tzinfo) -> str:
     return format_datetime(moment, tz)
 
 

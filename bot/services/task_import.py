@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
+from bot.domain.tasks import KINDS, TARGET_KINDS, Task, TaskDraft
 from bot.i18n import N_, _
 from bot.services.tasks import TaskError, TaskService
-from bot.storage.tasks import KINDS, TARGET_KINDS, Task, TaskDraft
 from bot.when import read_moment
 
 MAX_FILE_BYTES = 1_000_000

@@ -5,24 +5,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
+from typing import Protocol
 
-from bot.clock import Clock, from_iso, to_iso
+from bot.clock import Clock
 from bot.config import Settings
+from bot.domain.tasks import (
+    KINDS,
+    Assignment,
+    AssignmentState,
+    Claimed,
+    ClaimRefused,
+    Fit,
+    NotStarted,
+    Outcome,
+    Progress,
+    Refusal,
+    Task,
+    TaskDraft,
+    TaskStatus,
+    TaskView,
+)
 from bot.payloads import TaskCard
 from bot.quiet_hours import zone
 from bot.services.people import ORGANIZER, Actor, NotAllowed
+from bot.storage.assignments import AssignmentRepository
 from bot.storage.audit import AuditLog
-from bot.storage.tasks import (
-    KINDS,
-    Assignment,
-    ClaimRefused,
-    Outcome,
-    Progress,
-    Task,
-    TaskDraft,
-    TaskRepository,
-    draft_content,
-)
+from bot.storage.tasks import TaskRepository, draft_content
 from bot.text import clean, is_number
 from bot.when import read_moment
 
@@ -32,12 +40,7 @@ MAX_INSTRUCTIONS = 3000
 CONTROLLED = ("open", "paused", "closed")
 
 
-class NotStarted(ValueError):
-    """An outcome reported before the task's start time."""
-
-    def __init__(self, starts_at: datetime) -> None:
-        super().__init__(to_iso(starts_at))
-        self.starts_at = starts_at
+__all__ = ["NotStarted", "TaskError", "TaskService"]
 
 
 class TaskError(ValueError):
@@ -55,6 +58,49 @@ class Standing:
     points: int
     this_week: int
     streak: int
+
+
+class Person(Protocol):
+    """What targeting reads of a volunteer the caller has already loaded."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def postcode(self) -> str: ...
+    @property
+    def department(self) -> str: ...
+    @property
+    def skills(self) -> frozenset[str]: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def availability(self) -> frozenset[str]: ...
+    @property
+    def latitude(self) -> float | None: ...
+    @property
+    def longitude(self) -> float | None: ...
+
+
+def fit_of(person: Person) -> Fit:
+    """The targeting facts of a volunteer already read (no second read of their row)."""
+    return Fit(
+        volunteer_id=person.id,
+        postcode=person.postcode,
+        department=person.department,
+        skills=person.skills,
+        language=person.language,
+        availability=person.availability,
+        latitude=person.latitude,
+        longitude=person.longitude,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NextTask:
+    """What /task shows: the best task now, or when something may fit again."""
+
+    view: TaskView | None
+    comes_back_at: datetime | None = None
 
 
 def slots_of(local: datetime) -> frozenset[str]:
@@ -98,11 +144,17 @@ class TaskService:
     """Rules of the task queue; checks the actor for every mutation."""
 
     def __init__(
-        self, settings: Settings, clock: Clock, tasks: TaskRepository, audit: AuditLog
+        self,
+        settings: Settings,
+        clock: Clock,
+        tasks: TaskRepository,
+        assignments: AssignmentRepository,
+        audit: AuditLog,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.tasks = tasks
+        self.assignments = assignments
         self.audit = audit
 
     # -- organizers ------------------------------------------------------------------------
@@ -174,13 +226,12 @@ class TaskService:
         new = [draft for task, draft in found if task is None]
         new_ids = iter(await self.tasks.import_all(new, changed, self.clock.now()))
         updated = {task_id for task_id, _draft in changed}
+        ids = [task.id if task is not None else next(new_ids) for task, _draft in found]
+        stored = {task.id: task for task in await self.tasks.get_many(ids)}
         results: list[tuple[Task, str]] = []
-        for task, _draft in found:
-            task_id = task.id if task is not None else next(new_ids)
-            stored = await self.tasks.get(task_id)
-            assert stored is not None
+        for (task, _draft), task_id in zip(found, ids, strict=True):
             outcome = "added" if task is None else "updated" if task_id in updated else "unchanged"
-            results.append((stored, outcome))
+            results.append((stored[task_id], outcome))
         counts = {o: sum(1 for _t, r in results if r == o) for o in ("added", "updated")}
         await self.audit_action(
             None, "task.import", f"added:{counts['added']} updated:{counts['updated']}"
@@ -216,14 +267,12 @@ class TaskService:
         if task is None:
             return None
         now = self.clock.now()
-        if status == "closed":
-            if task.status == "closed":
+        if status == TaskStatus.CLOSED:
+            if task.status == TaskStatus.CLOSED:
                 return None
             await self.tasks.expire(task_id, now)
         elif not await self.tasks.set_status(task_id, status, now):
             return None
-        if status == "paused":
-            await self.tasks.withdraw_offers(task_id)
         await self.audit_action(actor, f"task.{status}", f"task:{task_id}")
         return await self.tasks.get(task_id)
 
@@ -233,6 +282,11 @@ class TaskService:
             return None
         await self.audit_action(actor, "task.edit", f"task:{task_id}")
         return await self.tasks.get(task_id)
+
+    async def teams(self, actor: Actor) -> list[tuple[int, str]]:
+        """Teams (id, name) an organizer may create tasks for, by name."""
+        actor.require(ORGANIZER)
+        return await self.tasks.teams(actor.team_scope())
 
     async def overview(self, actor: Actor) -> list[Progress]:
         actor.require(ORGANIZER)
@@ -247,28 +301,30 @@ class TaskService:
         fit = await self.tasks.fit(volunteer_id)
         if fit is None:
             return None
-        return await self.tasks.next_for(fit, self.clock.now())
+        found = await self.tasks.next_for(fit, self.clock.now())
+        return found.task if found else None
+
+    async def next_for(self, volunteer: Person) -> NextTask:
+        """/task: the best task for a volunteer already read, with its instructions in
+        their language; else when something may fit again."""
+        now = self.clock.now()
+        found = await self.tasks.next_for(fit_of(volunteer), now)
+        if found is not None:
+            return NextTask(found)
+        return NextTask(None, await self.tasks.comes_back_at(volunteer.id, now))
+
+    async def take(self, volunteer: Person, task_id: int, source: str = "asked") -> Claimed:
+        """Accept from a card: the claim, the task after it and its instructions, in one
+        transaction; ClaimRefused says why not ('target': not this volunteer's to take)."""
+        return await self.tasks.claim(task_id, fit_of(volunteer), self.clock.now(), source)
 
     async def accept(self, volunteer_id: int, task_id: int, source: str = "asked") -> Assignment:
         """Claim a slot; ClaimRefused('target') if the task is not for this volunteer."""
         fit = await self.tasks.fit(volunteer_id)
-        now = self.clock.now()
-        if fit is None or not await self.tasks.fits(fit, task_id, now):
-            task = await self.tasks.get(task_id)
-            if task is None:
-                raise ClaimRefused("target")
-            if task.status != "open":
-                raise ClaimRefused("closed")
-            if task.quota is not None and task.slots_taken >= task.quota:
-                raise ClaimRefused("full")
-            taken = [a for a, _ in await self.tasks.in_hand(volunteer_id) if a.task_id == task_id]
-            raise ClaimRefused("taken" if taken else "target")
-        assignment = await self.tasks.claim(task_id, volunteer_id, now, source)
-        task = await self.tasks.get(task_id)
-        if task is not None and task.kind == "event":
-            # Accepting an event is the RSVP; reports count who said they are going.
-            await self.tasks.set_rsvp(assignment.id, volunteer_id, "going")
-        return assignment
+        if fit is None:
+            raise ClaimRefused(Refusal.TARGET)
+        claimed = await self.tasks.claim(task_id, fit, self.clock.now(), source)
+        return claimed.assignment
 
     async def skip(self, volunteer_id: int, task_id: int, later: bool) -> bool:
         """Skip for good or put off for a few hours; False if there is no such task, the
@@ -276,7 +332,7 @@ class TaskService:
         card for another team's task writes nothing)."""
         if await self.tasks.get(task_id) is None:
             return False
-        if any(a.task_id == task_id for a, _ in await self.tasks.in_hand(volunteer_id)):
+        if any(held.task.id == task_id for held in await self.tasks.in_hand(volunteer_id)):
             return False
         now = self.clock.now()
         fit = await self.tasks.fit(volunteer_id)
@@ -292,27 +348,39 @@ class TaskService:
             await self.tasks.put_aside(task_id, volunteer_id, "skipped", now, None)
         return True
 
+    async def in_hand(self, volunteer_id: int, language: str) -> list[Claimed]:
+        """/mytasks: accepted, unfinished tasks with their instructions, oldest first."""
+        return await self.tasks.in_hand(volunteer_id, language)
+
+    async def held(
+        self, volunteer_id: int, assignment_id: int, language: str = ""
+    ) -> Claimed | None:
+        """The assignment with its task, if it is this volunteer's and still accepted."""
+        held = await self.tasks.held(assignment_id, language)
+        if held is None or held.assignment.volunteer_id != volunteer_id:
+            return None
+        return held if held.assignment.state == AssignmentState.ACCEPTED else None
+
     async def own_assignment(self, volunteer_id: int, assignment_id: int) -> Assignment | None:
         """The assignment if it is this volunteer's and still accepted."""
-        assignment = await self.tasks.assignment(assignment_id)
-        if assignment is None or assignment.volunteer_id != volunteer_id:
-            return None
-        return assignment if assignment.state == "accepted" else None
+        held = await self.held(volunteer_id, assignment_id)
+        return held.assignment if held else None
 
     async def complete(self, volunteer_id: int, assignment_id: int, outcome: Outcome) -> int | None:
         """Record the outcome; the points earned, or None if the card was stale.
 
         NotStarted if the task has a start time still to come: nothing is recorded."""
-        assignment = await self.own_assignment(volunteer_id, assignment_id)
-        task = await self.tasks.get(assignment.task_id) if assignment else None
-        if task is not None:
-            self.check_started(task)
-        return await self.tasks.complete(assignment_id, volunteer_id, outcome, self.clock.now())
+        held = await self.held(volunteer_id, assignment_id)
+        if held is not None:
+            self.check_started(held.task)
+        return await self.assignments.complete(
+            assignment_id, volunteer_id, outcome, self.clock.now()
+        )
 
     def check_started(self, task: Task) -> None:
         """NotStarted if a timed task (canvass, event) has not begun yet."""
-        if task.starts_at and self.clock.now() < from_iso(task.starts_at):
-            raise NotStarted(from_iso(task.starts_at))
+        if task.starts_at and self.clock.now() < task.starts_at:
+            raise NotStarted(task.starts_at)
 
     async def give_up(self, volunteer_id: int, assignment_id: int) -> bool:
         return await self.tasks.give_up(assignment_id, volunteer_id, self.clock.now())
@@ -324,11 +392,11 @@ class TaskService:
         week_start = (local_now - timedelta(days=local_now.weekday())).replace(
             hour=0, minute=0, second=0, microsecond=0
         )
-        times = await self.tasks.outcome_times(volunteer_id, local_now - timedelta(days=366))
+        times = await self.assignments.outcome_times(volunteer_id, local_now - timedelta(days=366))
         return Standing(
-            points=await self.tasks.points(volunteer_id),
-            this_week=await self.tasks.done_since(volunteer_id, week_start),
-            streak=streak([from_iso(t).astimezone(tz) for t in times], local_now),
+            points=await self.assignments.points(volunteer_id),
+            this_week=await self.assignments.done_since(volunteer_id, week_start),
+            streak=streak([t.astimezone(tz) for t in times], local_now),
         )
 
     async def broadcast_button(self, actor: Actor, task_id: int) -> tuple[str, str] | None:
@@ -337,7 +405,7 @@ class TaskService:
         The tap is an ordinary task card tap: targeting, quota and caps are checked then.
         """
         task = await self.tasks.get(task_id)
-        if task is None or task.status != "open":
+        if task is None or task.status != TaskStatus.OPEN:
             return None
         scope = actor.team_scope()
         if scope is not None and task.team_id is not None and task.team_id not in scope:
@@ -350,7 +418,7 @@ class TaskService:
 
     async def leaderboard(self) -> list[tuple[str, int]]:
         """This month's leaderboard of volunteers who opted in."""
-        return await self.tasks.leaderboard(self.clock.now() - timedelta(days=30))
+        return await self.assignments.leaderboard(self.clock.now() - timedelta(days=30))
 
 
 def local_day_start(moment: datetime, tz: tzinfo) -> datetime:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import to_iso
 from bot.messaging import Outbound
+from bot.storage.backend import Tx, in_list
 from bot.storage.db import Database, placeholders
 
 # One order of priority, the same on every messenger; a lane always sends the lowest first.
@@ -322,3 +323,26 @@ class OutboxRepository:
                 (kind, ref_id),
             )
             return cursor.rowcount
+
+    # -- what the task queue asks of the outbox (offers and reminders are outbox rows) ------
+
+    async def cancel_in(self, tx: Tx, kinds: Sequence[str], ref_id: int) -> int:
+        """Inside a caller's transaction: withdraw rows of these kinds about one thing
+        (a task's offers and reminders when it closes) that are not sent yet."""
+        names, params = in_list("kind", kinds)
+        return await tx.execute(
+            f"UPDATE outbox SET status = 'cancelled' WHERE kind IN ({names}) AND ref_id = :ref"
+            " AND status = 'pending'",
+            {**params, "ref": ref_id},
+        )
+
+    async def unsolicited_since(self, volunteer_id: int, since: datetime) -> int:
+        """Offers and reminders queued for a volunteer since a moment (the daily cap)."""
+        return int(
+            await self.db.fetch_value(
+                "SELECT COUNT(*) FROM outbox WHERE volunteer_id = :volunteer"
+                " AND kind IN ('offer', 'reminder') AND created_at >= :since",
+                {"volunteer": volunteer_id, "since": to_iso(since)},
+            )
+            or 0
+        )
