@@ -96,8 +96,6 @@ class Relais:
                 resend_after_crash=self.settings.resend_after_crash,
             )
             services.wake_sender = sender.wake
-            services.broadcasts.wake_sender = sender.wake
-            services.broadcasts.deliver_now = sender.deliver_now
             self._build_transports(services, router, sender)
             for lane in sender.lanes.values():
                 lane.quiet_until = services.broadcasts.quiet_until

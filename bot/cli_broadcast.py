@@ -77,9 +77,7 @@ async def _queue(
     except BroadcastError as exc:
         print(_("Broadcast refused: {reason}").format(reason=to_plain(str(exc))), file=sys.stderr)
         return 2
-    when = format_datetime(
-        datetime.fromisoformat(broadcast.send_at.replace("Z", "+00:00")), settings.timezone
-    )
+    when = format_datetime(broadcast.send_at, settings.timezone)
     print(
         ngettext(
             "Broadcast #{id} queued for {when} to {audience} ({n} volunteer right now). "

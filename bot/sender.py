@@ -32,7 +32,6 @@ from datetime import timedelta
 from bot.clock import Clock
 from bot.messaging import Outbound
 from bot.storage.outbox import (
-    NORMAL,
     REPLY,
     Delivery,
     OutboxRepository,
@@ -237,10 +236,6 @@ class ChannelSender:
             self._push(_Queued(priority, turn, next(self._seq), direct))
             self.wakeup.set()
         return direct.done
-
-    async def deliver_now(self, chat_id: str, outbound: Outbound) -> str:
-        """Send one message outside the outbox (a broadcast's progress), in its turn."""
-        return await self.send(chat_id, outbound, NORMAL)
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -650,13 +645,6 @@ class Sender:
         """Something was queued: look at the outbox now rather than at the next tick."""
         for lane in self.lanes.values():
             lane.wake()
-
-    async def deliver_now(self, channel: str, chat_id: str, outbound: Outbound) -> str:
-        """Send one message at once in a lane's order (not through the outbox)."""
-        lane = self.lanes.get(channel)
-        if lane is None:
-            raise PermanentFailure(f"no messenger {channel!r} is running")
-        return await lane.deliver_now(chat_id, outbound)
 
     async def start(self) -> None:
         recovered = await self.outbox.recover(

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.config import LANGUAGES
+from bot.domain.broadcasts import Broadcast
 from bot.i18n import (
     N_,
     _,
@@ -27,7 +28,6 @@ from bot.services.broadcasts import (
     check_markup,
     parse_audience,
 )
-from bot.storage.broadcasts import Broadcast
 from bot.text import clean, esc, to_plain
 from bot.when import read_moment
 
@@ -384,7 +384,7 @@ def _describe(item: Broadcast, zone: Any) -> str:
         "cancelled": _("cancelled ({when})"),
     }[item.status]
     stamp = item.send_at if item.status == "scheduled" else (item.started_at or item.send_at)
-    when = format_datetime(datetime.fromisoformat(stamp.replace("Z", "+00:00")), zone)
+    when = format_datetime(stamp, zone)
     preview = to_plain(item.body).replace("\n", " ")
     preview = preview if len(preview) <= 60 else preview[:59] + "…"
     audience = audience_in_words(parse_audience(item.audience))

@@ -38,7 +38,6 @@ SHARED: dict[str, set[str]] = {
     "invites": {"bot/storage/personal_data.py", "bot/storage/teams.py"},
     "outbox": {
         "bot/storage/alerts.py",
-        "bot/storage/broadcasts.py",
         "bot/storage/outbox.py",
         "bot/storage/personal_data.py",
     },

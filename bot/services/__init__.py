@@ -13,6 +13,7 @@ from bot.services.broadcasts import BroadcastService
 from bot.services.calls import CallService
 from bot.services.dashboard import DashboardService
 from bot.services.link import LinkService
+from bot.services.notifier import Notifier
 from bot.services.offers import OfferService
 from bot.services.people import PeopleService
 from bot.services.privacy import PrivacyService
@@ -62,6 +63,8 @@ class Services:
     offers: OfferService = field(init=False)
     reports: ReportService
     broadcasts: BroadcastService
+    # Everything the system sends on its own goes through it, into the outbox.
+    notifier: Notifier
     # Called after anything is queued, so the sender looks at once.
     wake_sender: Callable[[], None] = field(default=lambda: None)
     # Called when someone's roles change, so messengers refresh their command menu.
@@ -83,6 +86,9 @@ class Services:
         task_repository = TaskRepository(db)
         assignments = AssignmentRepository(db)
         call_repository = CallRepository(db)
+        outbox = OutboxRepository(db)
+        # The sender is wired in after the bundle is built (`wake_sender`).
+        notifier = Notifier(clock, outbox, lambda: services.wake_sender())
         services = cls(
             settings=settings,
             clock=clock,
@@ -91,7 +97,7 @@ class Services:
             people=PeopleService(settings, volunteers),
             conversations=ConversationRepository(db),
             updates=UpdateLog(db),
-            outbox=OutboxRepository(db),
+            outbox=outbox,
             audit=audit,
             profiles=VolunteerService(settings, clock, volunteers),
             teams=TeamService(clock, volunteers, TeamRepository(db, clock), audit, roles_changed),
@@ -102,7 +108,8 @@ class Services:
             tasks=TaskService(settings, clock, task_repository, assignments, audit),
             calls=CallService(clock, call_repository, task_repository),
             reports=ReportService(settings, clock, db, audit),
-            broadcasts=BroadcastService(settings, clock, BroadcastRepository(db), audit),
+            broadcasts=BroadcastService(settings, clock, BroadcastRepository(db), audit, notifier),
+            notifier=notifier,
         )
         services.alerts = AlertService(services, AlertRepository(db))
         services.dashboard = DashboardService(
@@ -122,8 +129,6 @@ class Services:
         return services
 
     async def send_later(self, envelopes: Iterable[Envelope]) -> int:
-        """Queue system-initiated messages in the outbox and wake the sender."""
-        added = await self.outbox.add(envelopes, self.clock.now())
-        if added:
-            self.wake_sender()
-        return added
+        """The Notifier's `send`, under its older name: kept only while callers move to
+        `notifier`."""
+        return await self.notifier.send(envelopes)

@@ -1,9 +1,10 @@
 """Broadcasts: who may send what to whom, when, and how it is going.
 
-A broadcast is a row; when it is due, one outbox row per recipient is written in one
-transaction and the sender drains them. A sweep job (every few seconds) starts what is due,
-keeps each organizer's progress message up to date (one message, edited in place) and
-sends the delivery report at the end. Nothing lives only in memory: a restart resumes.
+A broadcast is a row; when it is due, one outbox row per recipient is written through the
+Notifier, in short steps (the sender starts on the first ones), and the sender drains them.
+A sweep job (every few seconds) starts what is due, keeps each organizer's progress message
+up to date (one message, edited in place) and queues the delivery report at the end, all
+through the outbox. Nothing lives only in memory: a restart resumes, queueing included.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.clock import Clock, from_iso
+from bot.clock import Clock
 from bot.config import LANGUAGES, Settings
+from bot.domain.broadcasts import Audience, Broadcast, NewBroadcast
+from bot.domain.messages import Envelope, Priority
 from bot.i18n import (
     _,
     format_datetime,
@@ -31,9 +34,10 @@ from bot.places import MAX_CHOICES, places
 from bot.quiet_hours import quiet_hours_of, quiet_until, zone
 from bot.services.areas import department_of
 from bot.services.markup import markup_problem
+from bot.services.notifier import Notifier
 from bot.services.people import ADMIN, ORGANIZER, Actor
 from bot.storage.audit import AuditLog
-from bot.storage.broadcasts import Audience, Broadcast, BroadcastRepository, NewBroadcast
+from bot.storage.broadcasts import BroadcastRepository
 from bot.text import esc, is_number
 from bot.vocabulary import plain, skill_code, skill_word, skill_words
 
@@ -44,7 +48,6 @@ PROGRESS_EVERY = timedelta(seconds=5)
 FREE_RATE = 28.8
 PAID_RATE = 1000.0
 _AREA_RE = re.compile(r"^(?:\d{1,5}|2[AB])$", re.I)
-Deliver = Callable[[str, str, Outbound], Awaitable[str]]
 TaskButton = Callable[[Actor, int], Awaitable[tuple[str, str] | None]]
 
 
@@ -309,18 +312,21 @@ class BroadcastService:
     """Creates, starts, follows and cancels broadcasts."""
 
     def __init__(
-        self, settings: Settings, clock: Clock, repo: BroadcastRepository, audit: AuditLog
+        self,
+        settings: Settings,
+        clock: Clock,
+        repo: BroadcastRepository,
+        audit: AuditLog,
+        notifier: Notifier,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.repo = repo
         self.audit = audit
-        # Set by the app: sends one message at once (progress messages, reports).
-        self.deliver_now: Deliver | None = None
+        self.notifier = notifier
         # Set by the task queue, if any: (label, payload) of a button that lets a volunteer
         # accept task N from the broadcast itself, or None if the author may not offer it.
         self.task_button: TaskButton | None = None
-        self.wake_sender: Callable[[], None] = lambda: None
 
     # -- authoring ------------------------------------------------------------------------
 
@@ -435,7 +441,7 @@ class BroadcastService:
 
     async def _close_progress(self, broadcast: Broadcast) -> None:
         """A cancelled broadcast's progress message says so, with its final figures."""
-        if not broadcast.progress_message_id or self.deliver_now is None:
+        if not broadcast.origin_chat_id or not broadcast.progress_text:
             return
         figures = await self.figures(broadcast)
         with use_language(broadcast.language):
@@ -445,14 +451,23 @@ class BroadcastService:
                     self.figures_line(figures),
                 ]
             )
-        try:
-            await self.deliver_now(
-                broadcast.origin_channel,
-                broadcast.origin_chat_id,
-                Outbound(text, edit_message_id=broadcast.progress_message_id),
-            )
-        except Exception:
-            log.exception("progress of broadcast %d could not be closed", broadcast.id)
+        envelope = self._to_author(broadcast, Outbound(text))
+        if not await self.notifier.show(envelope, _progress_key(broadcast)):
+            # Its progress is being sent right now: say it in a message of its own.
+            await self.notifier.send([envelope])
+
+    def _to_author(self, broadcast: Broadcast, outbound: Outbound, key: str = "") -> Envelope:
+        """A message about a broadcast for its author, in their chat."""
+        return Envelope(
+            "progress",
+            broadcast.origin_channel,
+            broadcast.origin_chat_id,
+            outbound,
+            volunteer_id=broadcast.created_by,
+            ref_id=broadcast.id,
+            priority=Priority.NORMAL,
+            dedupe_key=key or None,
+        )
 
     async def recent(self, actor: Actor, limit: int = 10) -> list[Broadcast]:
         actor.require(ORGANIZER)
@@ -487,7 +502,10 @@ class BroadcastService:
         await self.start_due()
         for broadcast in await self.repo.running():
             try:
-                await self._follow(broadcast)
+                if broadcast.queueing:
+                    # Relais stopped while writing its recipients: carry on where it was.
+                    await self._queue(broadcast)
+                await self._follow(broadcast.id)
             except Exception:
                 log.exception("progress of broadcast %d could not be shown", broadcast.id)
 
@@ -495,9 +513,11 @@ class BroadcastService:
         """Queue the recipients of every broadcast whose time has come."""
         now = self.clock.now()
         for broadcast in await self.repo.due(now):
-            await self._start(broadcast, now)
+            if await self.repo.start(broadcast.id, now):
+                await self._queue(broadcast)
 
-    async def _start(self, broadcast: Broadcast, now: datetime) -> None:
+    async def _queue(self, broadcast: Broadcast) -> None:
+        """Write one outbox row per recipient, step by step through the Notifier."""
         audience = parse_audience(broadcast.audience)
         payloads = {
             language: self.render(text, broadcast.buttons, broadcast.paid).to_json()
@@ -505,12 +525,17 @@ class BroadcastService:
             if language != broadcast.language
         }
         default = self.render(broadcast.body, broadcast.buttons, broadcast.paid).to_json()
-        recipients = await self.repo.start(
-            broadcast, audience, payloads, default, now, self._hold_for(now)
-        )
-        if recipients is not None:
-            log.info("broadcast %d started for %d recipients", broadcast.id, recipients)
-            self.wake_sender()
+
+        async def step() -> bool:
+            now = self.clock.now()
+            return await self.repo.queue_step(
+                broadcast, audience, payloads, default, now, self._hold_for(now)
+            )
+
+        await self.notifier.fan_out(step)
+        queued = await self.repo.get(broadcast.id)
+        if queued is not None:
+            log.info("broadcast %d started for %d recipients", broadcast.id, queued.recipients)
 
     def quiet_until(self, now: datetime, timezone: str, quiet_hours: str | None) -> datetime | None:
         """When a recipient's quiet hours end, if `now` falls in them (their own hours, or
@@ -525,27 +550,28 @@ class BroadcastService:
 
         return hold
 
-    async def _follow(self, broadcast: Broadcast) -> None:
-        figures = await self.figures(broadcast)
-        ended = figures.remaining == 0
-        if ended and not await self.repo.finish(broadcast.id, self.clock.now()):
+    async def _follow(self, broadcast_id: int) -> None:
+        """Show the author where their broadcast stands; at the end, the delivery report."""
+        broadcast = await self.repo.get(broadcast_id)
+        if broadcast is None or broadcast.status != "sending":
             return
-        if not broadcast.origin_chat_id or self.deliver_now is None:
+        figures = await self.figures(broadcast)
+        ended = figures.remaining == 0 and not broadcast.queueing
+        if not broadcast.origin_chat_id:
+            if ended:
+                await self.repo.finish(broadcast.id, self.clock.now())
             return
         with use_language(broadcast.language):
             text = await self._progress_text(broadcast, figures, ended)
             if text != broadcast.progress_text:
-                outbound = Outbound(text, edit_message_id=broadcast.progress_message_id)
-                message_id = await self.deliver_now(
-                    broadcast.origin_channel, broadcast.origin_chat_id, outbound
-                )
-                await self.repo.set_progress(broadcast.id, message_id, text)
-            if ended:
-                await self.deliver_now(
-                    broadcast.origin_channel,
-                    broadcast.origin_chat_id,
-                    Outbound(self.report_text(broadcast, figures)),
-                )
+                progress = self._to_author(broadcast, Outbound(text))
+                if not await self.notifier.show(progress, _progress_key(broadcast)):
+                    return  # the previous state is leaving right now: the next sweep shows it
+                await self.repo.set_progress(broadcast.id, text)
+            if ended and await self.repo.finish(broadcast.id, self.clock.now()):
+                report = Outbound(self.report_text(broadcast, figures))
+                key = f"broadcast:{broadcast.id}:report"
+                await self.notifier.send([self._to_author(broadcast, report, key)])
 
     async def _progress_text(self, broadcast: Broadcast, figures: Figures, ended: bool) -> str:
         head = (
@@ -556,8 +582,8 @@ class BroadcastService:
             rate = PAID_RATE if broadcast.paid else FREE_RATE
             finish = self.clock.now() + timedelta(seconds=figures.remaining / rate)
             held = await self.repo.last_not_before(broadcast.id)
-            if held and from_iso(held) > finish:
-                finish = from_iso(held)
+            if held and held > finish:
+                finish = held
             lines.append(
                 _("Expected to finish at {time}.").format(
                     time=format_time(finish, self.settings.timezone)
@@ -601,7 +627,12 @@ class BroadcastService:
         if broadcast.started_at:
             lines.append(
                 _("Started {when}.").format(
-                    when=format_datetime(from_iso(broadcast.started_at), self.settings.timezone)
+                    when=format_datetime(broadcast.started_at, self.settings.timezone)
                 )
             )
         return "\n".join(lines)
+
+
+def _progress_key(broadcast: Broadcast) -> str:
+    """The one progress message of a broadcast, kept up to date."""
+    return f"broadcast:{broadcast.id}:progress"

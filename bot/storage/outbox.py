@@ -1,77 +1,92 @@
-"""The outbox: every message the system initiates, one row per recipient, before sending."""
+"""The outbox: every message the system initiates, one row per recipient, before sending.
+
+This module is the only writer of the `outbox` table. Other repositories that need rows
+written in their own transaction (a broadcast's recipients, an incident's pages) pass their
+`Tx` to the methods here, or a SELECT of the rows for `add_selected`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.clock import to_iso
+from bot.domain.messages import (
+    Delivery,
+    DeliveryStatus,
+    Envelope,
+    Priority,
+    Settlement,
+    Shown,
+)
 from bot.messaging import Outbound
-from bot.storage.backend import Tx, in_list
-from bot.storage.db import Database, placeholders
+from bot.storage.backend import Params, Tx, in_list
+from bot.storage.db import Database
 
-# One order of priority, the same on every messenger; a lane always sends the lowest first.
-PAGE = 0  # pages to comms on duty, their escalations and updates; Signal's CAPTCHA call
-REPLY = 2  # answers to what a person just did (sent from memory; queued here on Signal)
-CALL = 4  # riposte calls: volunteers asked to share a reply now
-NORMAL = 5  # offers, reminders, notices
-URGENT_BROADCAST = 8  # broadcasts marked urgent (they also ignore quiet hours)
-BULK = 9  # broadcasts and digests
+__all__ = [
+    "BULK",
+    "CALL",
+    "NORMAL",
+    "PAGE",
+    "REPLY",
+    "URGENT",
+    "URGENT_BROADCAST",
+    "Delivery",
+    "Envelope",
+    "OutboxRepository",
+    "QuietUntil",
+    "Settlement",
+    "Shown",
+]
+
+PAGE = Priority.PAGE
+REPLY = Priority.REPLY
+CALL = Priority.CALL
+NORMAL = Priority.NORMAL
+URGENT_BROADCAST = Priority.URGENT_BROADCAST
+BULK = Priority.BULK
 URGENT = PAGE  # the older name of the first rank
 # (now, the recipient's time zone, their own quiet hours or NULL) → end of quiet hours or None.
 QuietUntil = Callable[[datetime, str, str | None], datetime | None]
 
-
-@dataclass(frozen=True, slots=True)
-class Envelope:
-    """One message waiting in the outbox for one recipient."""
-
-    kind: str
-    channel: str
-    chat_id: str
-    outbound: Outbound
-    volunteer_id: int | None = None
-    ref_id: int | None = None
-    priority: int = NORMAL
-    dedupe_key: str | None = None
-    not_before: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """An outbox row claimed for sending."""
-
-    id: int
-    kind: str
-    ref_id: int | None
-    volunteer_id: int | None
-    channel: str
-    chat_id: str
-    outbound: Outbound
-    priority: int
-    attempts: int
-
-
-@dataclass(frozen=True, slots=True)
-class Settlement:
-    """How one send ended; `retry_at` puts the row back in the queue (status pending)."""
-
-    id: int
-    status: str
-    message_id: str = ""
-    error: str = ""
-    retry_at: datetime | None = None
-
+_COLUMNS = (
+    "kind, ref_id, dedupe_key, volunteer_id, channel, chat_id, payload, priority, paid,"
+    " not_before, created_at"
+)
+# Rows written by one multi-row INSERT: 11 parameters each, far below every backend's cap.
+_ROWS_PER_INSERT = 500
 
 # Who may still receive anything: nobody who used /stop or was erased, whatever the kind.
 # Broadcasts also skip volunteers paused until a moment still to come.
 _SKIP_REASON = (
     "CASE WHEN v.status IN ('stopped', 'erased') THEN 'stopped'"
     " WHEN o.kind = 'broadcast' AND v.status = 'paused'"
-    " AND (v.paused_until IS NULL OR v.paused_until > ?) THEN 'paused'"
+    " AND (v.paused_until IS NULL OR v.paused_until > :now) THEN 'paused'"
     " ELSE NULL END"
 )
+# The pending rows of one messenger, in the order a lane sends them. The partial index
+# `outbox_pending` (migration 0010) holds exactly these rows in exactly this order, so each
+# step below reads only the rows it returns, however many wait behind them.
+_PENDING = "status = 'pending' AND channel = :channel"
+
+
+def _row(e: Envelope, now: datetime) -> dict[str, Any]:
+    return {
+        "kind": e.kind,
+        "ref_id": e.ref_id,
+        "dedupe_key": e.dedupe_key,
+        "volunteer_id": e.volunteer_id,
+        "channel": e.channel,
+        "chat_id": e.chat_id,
+        "payload": e.outbound.to_json(),
+        "priority": int(e.priority),
+        "paid": int(e.outbound.paid),
+        "not_before": to_iso(e.not_before or now),
+        "created_at": to_iso(now),
+    }
 
 
 class OutboxRepository:
@@ -80,35 +95,100 @@ class OutboxRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def add(self, envelopes: Iterable[Envelope], now: datetime) -> int:
-        """Queue messages; an envelope whose dedupe key is already queued is skipped."""
-        rows = [
-            (
-                e.kind,
-                e.ref_id,
-                e.dedupe_key,
-                e.volunteer_id,
-                e.channel,
-                e.chat_id,
-                e.outbound.to_json(),
-                e.priority,
-                int(e.outbound.paid),
-                to_iso(e.not_before or now),
-                to_iso(now),
-            )
-            for e in envelopes
-        ]
+    @asynccontextmanager
+    async def _within(self, tx: Tx | None) -> AsyncIterator[Tx]:
+        """The caller's transaction, or a new one."""
+        if tx is not None:
+            yield tx
+            return
+        async with self.db.transaction() as own:
+            yield own
+
+    # -- queueing -------------------------------------------------------------------------
+
+    async def add(self, envelopes: Iterable[Envelope], now: datetime, tx: Tx | None = None) -> int:
+        """Queue messages; an envelope whose dedupe key is already queued is skipped.
+        Returns how many were queued."""
+        rows = [_row(e, now) for e in envelopes]
         if not rows:
             return 0
-        async with self.db.raw_transaction() as tx:
-            before = tx.total_changes
-            await tx.executemany(
-                "INSERT INTO outbox (kind, ref_id, dedupe_key, volunteer_id, channel, chat_id,"
-                " payload, priority, paid, not_before, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
-                rows,
+        added = 0
+        async with self._within(tx) as within:
+            for start in range(0, len(rows), _ROWS_PER_INSERT):
+                chunk = rows[start : start + _ROWS_PER_INSERT]
+                params: dict[str, Any] = {}
+                values = []
+                for index, row in enumerate(chunk):
+                    values.append("(" + ", ".join(f":{name}_{index}" for name in row) + ")")
+                    params.update({f"{name}_{index}": value for name, value in row.items()})
+                added += await within.execute(
+                    f"INSERT INTO outbox ({_COLUMNS}) VALUES {', '.join(values)}"
+                    " ON CONFLICT (dedupe_key) DO NOTHING",
+                    params,
+                )
+        return added
+
+    async def add_selected(self, tx: Tx, select: str, params: Params) -> int:
+        """Queue the rows a SELECT yields, in the outbox's column order (kind, ref_id,
+        dedupe_key, volunteer_id, channel, chat_id, payload, priority, paid, not_before,
+        created_at); rows whose dedupe key is queued already are skipped. The SELECT must
+        have a WHERE clause (SQLite reads ON CONFLICT after a bare FROM as a join's).
+        Returns how many were queued."""
+        return await tx.execute(
+            f"INSERT INTO outbox ({_COLUMNS}) {select} ON CONFLICT (dedupe_key) DO NOTHING",
+            params,
+        )
+
+    async def show_latest(self, envelope: Envelope, key: str, now: datetime) -> bool:
+        """Show the latest state of a message the system keeps up to date (a broadcast's
+        progress): the first one is queued under `key`; later states rewrite it while it
+        waits, else edit the sent message in place (an edit still waiting is rewritten, so a
+        burst costs one edit). False, with nothing queued, while the first one is being sent
+        (its message id is not known yet): ask again later."""
+        async with self.db.transaction() as tx:
+            first = await tx.fetch_one(
+                "SELECT id, status, message_id FROM outbox WHERE dedupe_key = :key", {"key": key}
             )
-            return tx.total_changes - before
+            if first is None:
+                await self.add([replace(envelope, dedupe_key=key)], now, tx)
+                return True
+            if first["status"] == DeliveryStatus.PENDING:
+                await tx.execute(
+                    "UPDATE outbox SET payload = :payload WHERE id = :id",
+                    {"payload": envelope.outbound.to_json(), "id": first["id"]},
+                )
+                return True
+            if first["status"] == DeliveryStatus.SENDING:
+                return False
+            message_id = first["message_id"] or ""
+            outbound = replace(envelope.outbound, edit_message_id=message_id)
+            changed = await tx.execute(
+                "UPDATE outbox SET payload = :payload WHERE dedupe_key = :edit"
+                " AND status = 'pending'",
+                {"payload": outbound.to_json(), "edit": f"{key}:edit"},
+            )
+            if changed:
+                return True
+            # The edit's key is freed once it has been sent, so the next state queues anew.
+            await tx.execute(
+                "UPDATE outbox SET dedupe_key = NULL WHERE dedupe_key = :edit",
+                {"edit": f"{key}:edit"},
+            )
+            await self.add(
+                [replace(envelope, outbound=outbound, dedupe_key=f"{key}:edit")], now, tx
+            )
+            return True
+
+    async def shown(self, key: str) -> Shown | None:
+        """Where the first message queued under `key` stands, or None if there is none."""
+        row = await self.db.fetch_one(
+            "SELECT status, message_id FROM outbox WHERE dedupe_key = :key", {"key": key}
+        )
+        if row is None:
+            return None
+        return Shown(DeliveryStatus(row["status"]), row["message_id"] or "")
+
+    # -- sending --------------------------------------------------------------------------
 
     async def claim(
         self,
@@ -119,61 +199,60 @@ class OutboxRepository:
         *,
         below: int | None = None,
     ) -> list[Delivery]:
-        """Mark up to `limit` due rows as sending (most urgent first) and return them; with
-        `below`, only rows more urgent than that rank (a page while a broadcast is in hand).
+        """Mark up to `limit` due rows as sending (most urgent first, then first due) and
+        return them; with `below`, only rows more urgent than that rank (a page while a
+        broadcast is in hand).
 
         Rows for volunteers who stopped (or, for broadcasts, paused) since they were queued
         are withdrawn here, at send time, rather than sent. With `quiet_until`, ordinary
         broadcast rows whose recipient has entered their quiet hours since the broadcast
         started wait for the morning instead.
+
+        The rows are picked rank by rank through the `outbox_pending` index (each step reads
+        only what it returns) and then written by id: the cost, and the time the writer is
+        held, are the same with 1,000 or 200,000 rows waiting.
         """
         stamp = to_iso(now)
-        rank = "" if below is None else f" AND priority < {int(below)}"
+        below = 99 if below is None else int(below)
         # The sender asks every second; a read on the reader connection spares the writer
-        # lock (and other processes waiting on it) when nothing is due.
+        # lock (and everyone waiting on it) when nothing waits at all.
         if not await self.db.fetch_value(
-            "SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'pending' AND channel = ?"
-            f" AND not_before <= ?{rank})",
-            (channel, stamp),
+            f"SELECT EXISTS (SELECT 1 FROM outbox WHERE {_PENDING} AND priority < :below)",
+            {"channel": channel, "below": below},
         ):
             return []
-        async with self.db.raw_transaction() as tx:
-            cursor = await tx.execute(
-                f"SELECT o.id, o.kind, o.priority, v.timezone, v.quiet_hours,"
-                f" {_SKIP_REASON} AS skip FROM outbox o"
-                " LEFT JOIN volunteers v ON v.id = o.volunteer_id"
-                " WHERE o.status = 'pending' AND o.channel = ? AND o.not_before <= ?"
-                f"{rank.replace('priority', 'o.priority')} ORDER BY o.priority, o.id LIMIT ?",
-                (stamp, channel, stamp, limit),
-            )
-            picked = await cursor.fetchall()
-            skipped = [(r["skip"], r["id"]) for r in picked if r["skip"]]
-            held = []
+        async with self.db.transaction() as tx:
+            # Picked inside the transaction: a page queued a moment ago is seen, and taken
+            # before what is less urgent.
+            picked = await self._due(tx, channel, stamp, limit, below)
+            skipped = [{"reason": r["skip"], "id": r["id"]} for r in picked if r["skip"]]
+            held: list[dict[str, Any]] = []
             if quiet_until is not None:
                 for r in picked:
                     if not r["skip"] and r["kind"] == "broadcast" and r["priority"] == BULK:
                         until = quiet_until(now, r["timezone"] or "", r["quiet_hours"])
                         if until is not None:
-                            held.append((to_iso(until), r["id"]))
-            held_ids = {row_id for _, row_id in held}
+                            held.append({"until": to_iso(until), "id": r["id"]})
+            held_ids = {h["id"] for h in held}
             wanted = [r["id"] for r in picked if not r["skip"] and r["id"] not in held_ids]
             if skipped:
-                await tx.executemany(
-                    "UPDATE outbox SET status = 'cancelled', last_error = ? WHERE id = ?",
+                await tx.execute_many(
+                    "UPDATE outbox SET status = 'cancelled', last_error = :reason WHERE id = :id",
                     skipped,
                 )
             if held:
-                await tx.executemany("UPDATE outbox SET not_before = ? WHERE id = ?", held)
+                await tx.execute_many("UPDATE outbox SET not_before = :until WHERE id = :id", held)
             if not wanted:
                 return []
-            cursor = await tx.execute(
-                "UPDATE outbox SET status = 'sending', claimed_at = ?, attempts = attempts + 1"
-                f" WHERE id IN ({placeholders(wanted)})"
+            ids, params = in_list("id", wanted)
+            rows = await tx.fetch_all(
+                "UPDATE outbox SET status = 'sending', claimed_at = :now, attempts = attempts + 1"
+                f" WHERE id IN ({ids})"
                 " RETURNING id, kind, ref_id, volunteer_id, channel, chat_id, payload, priority,"
                 " attempts",
-                (stamp, *wanted),
+                {"now": stamp, **params},
             )
-            rows = await cursor.fetchall()
+        order = {row_id: index for index, row_id in enumerate(wanted)}
         deliveries = [
             Delivery(
                 r["id"],
@@ -188,44 +267,66 @@ class OutboxRepository:
             )
             for r in rows
         ]
-        return sorted(deliveries, key=lambda d: (d.priority, d.id))
+        return sorted(deliveries, key=lambda d: order[d.id])
+
+    @staticmethod
+    async def _due(tx: Tx, channel: str, stamp: str, limit: int, below: int) -> list[Any]:
+        """Up to `limit` due rows, rank by rank, with what decides whether they still go."""
+        picked: list[Any] = []
+        rank = -1
+        while len(picked) < limit:
+            # The next rank with anything pending (due or not): one step down the index.
+            rank = await tx.fetch_value(
+                f"SELECT MIN(priority) FROM outbox WHERE {_PENDING}"
+                " AND priority > :after AND priority < :below",
+                {"channel": channel, "after": rank, "below": below},
+            )
+            if rank is None:
+                break
+            picked += await tx.fetch_all(
+                f"SELECT o.id, o.kind, o.priority, v.timezone, v.quiet_hours,"
+                f" {_SKIP_REASON} AS skip FROM (SELECT id, kind, priority, volunteer_id,"
+                f" not_before FROM outbox WHERE {_PENDING} AND priority = :rank"
+                " AND not_before <= :now ORDER BY not_before, id LIMIT :limit) o"
+                " LEFT JOIN volunteers v ON v.id = o.volunteer_id"
+                " ORDER BY o.not_before, o.id",
+                {"channel": channel, "rank": rank, "now": stamp, "limit": limit - len(picked)},
+            )
+        return picked
 
     async def settle_many(self, outcomes: Sequence[Settlement], now: datetime) -> None:
         """Record how several sends ended, in one transaction."""
         stamp = to_iso(now)
         retries = [
-            (to_iso(o.retry_at), o.error[:500], o.id) for o in outcomes if o.retry_at is not None
+            {"until": to_iso(o.retry_at), "error": o.error[:500], "id": o.id}
+            for o in outcomes
+            if o.retry_at is not None
         ]
         final = [
-            (o.status, stamp, o.message_id or None, o.error[:500] or None, o.id)
+            {
+                "status": o.status,
+                "now": stamp,
+                "message_id": o.message_id or None,
+                "error": o.error[:500] or None,
+                "id": o.id,
+            }
             for o in outcomes
             if o.retry_at is None
         ]
-        async with self.db.raw_transaction() as tx:
+        async with self.db.transaction() as tx:
             if retries:
-                await tx.executemany(
-                    "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ?"
-                    " WHERE id = ? AND status = 'sending'",
+                await tx.execute_many(
+                    "UPDATE outbox SET status = 'pending', not_before = :until,"
+                    " last_error = :error WHERE id = :id AND status = 'sending'",
                     retries,
                 )
             if final:
-                await tx.executemany(
-                    "UPDATE outbox SET status = ?, sent_at = ?, message_id = ?, last_error = ?"
-                    " WHERE id = ? AND status = 'sending'",
+                await tx.execute_many(
+                    "UPDATE outbox SET status = :status, sent_at = :now,"
+                    " message_id = :message_id, last_error = :error"
+                    " WHERE id = :id AND status = 'sending'",
                     final,
                 )
-
-    async def release(self, delivery_ids: Sequence[int]) -> int:
-        """Claimed rows that never left (clean shutdown): back to pending, attempt not counted."""
-        if not delivery_ids:
-            return 0
-        async with self.db.raw_transaction() as tx:
-            cursor = await tx.execute(
-                "UPDATE outbox SET status = 'pending', attempts = MAX(attempts - 1, 0)"
-                f" WHERE status = 'sending' AND id IN ({placeholders(delivery_ids)})",
-                tuple(delivery_ids),
-            )
-            return cursor.rowcount
 
     async def settle(
         self,
@@ -238,40 +339,52 @@ class OutboxRepository:
         retry_at: datetime | None = None,
     ) -> None:
         """Record how a send ended; `retry_at` puts the row back in the queue."""
-        async with self.db.raw_transaction() as tx:
+        async with self.db.transaction() as tx:
             if retry_at is not None:
                 await tx.execute(
-                    "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ?"
-                    " WHERE id = ?",
-                    (to_iso(retry_at), error[:500], delivery_id),
+                    "UPDATE outbox SET status = 'pending', not_before = :until,"
+                    " last_error = :error WHERE id = :id",
+                    {"until": to_iso(retry_at), "error": error[:500], "id": delivery_id},
                 )
             else:
                 await tx.execute(
-                    "UPDATE outbox SET status = ?, sent_at = ?, message_id = ?, last_error = ?"
-                    " WHERE id = ?",
-                    (status, to_iso(now), message_id or None, error[:500] or None, delivery_id),
+                    "UPDATE outbox SET status = :status, sent_at = :now,"
+                    " message_id = :message_id, last_error = :error WHERE id = :id",
+                    {
+                        "status": status,
+                        "now": to_iso(now),
+                        "message_id": message_id or None,
+                        "error": error[:500] or None,
+                        "id": delivery_id,
+                    },
                 )
 
-    async def requeue_without_attempt(self, delivery_id: int, retry_at: datetime) -> None:
-        """Put a row back as if it had not been tried (after a rate-limit answer)."""
-        async with self.db.raw_transaction() as tx:
-            await tx.execute(
-                "UPDATE outbox SET status = 'pending', not_before = ?,"
-                " attempts = MAX(attempts - 1, 0) WHERE id = ?",
-                (to_iso(retry_at), delivery_id),
+    async def release(self, delivery_ids: Sequence[int]) -> int:
+        """Claimed rows that never left (clean shutdown): back to pending, attempt not counted."""
+        if not delivery_ids:
+            return 0
+        ids, params = in_list("id", delivery_ids)
+        attempts = self.db.dialect.greatest("attempts - 1", "0")
+        async with self.db.transaction() as tx:
+            return await tx.execute(
+                f"UPDATE outbox SET status = 'pending', attempts = {attempts}"
+                f" WHERE status = 'sending' AND id IN ({ids})",
+                params,
             )
 
     async def mark_unreachable(self, channel: str, chat_id: str, now: datetime) -> None:
         """A blocked chat: flag its identity and drop what else waits for it."""
-        async with self.db.raw_transaction() as tx:
+        where = {"channel": channel, "chat_id": chat_id}
+        async with self.db.transaction() as tx:
             await tx.execute(
-                "UPDATE identities SET unreachable_at = ? WHERE channel = ? AND chat_id = ?",
-                (to_iso(now), channel, chat_id),
+                "UPDATE identities SET unreachable_at = :now"
+                " WHERE channel = :channel AND chat_id = :chat_id",
+                {"now": to_iso(now), **where},
             )
             await tx.execute(
                 "UPDATE outbox SET status = 'blocked', last_error = 'unreachable'"
-                " WHERE status = 'pending' AND channel = ? AND chat_id = ?",
-                (channel, chat_id),
+                " WHERE status = 'pending' AND channel = :channel AND chat_id = :chat_id",
+                where,
             )
 
     async def recover(
@@ -280,49 +393,52 @@ class OutboxRepository:
         """After a crash: rows left 'sending' may or may not have left. `resend` queues them
         again (at-least-once: a missed mobilization costs more than a rare duplicate);
         otherwise they are marked uncertain and never resent (at-most-once)."""
-        async with self.db.raw_transaction() as tx:
-            if resend:
-                cursor = await tx.execute(
-                    "UPDATE outbox SET status = 'pending',"
-                    " last_error = 'interrupted while sending; sent again'"
-                    " WHERE status = 'sending' AND claimed_at <= ?",
-                    (to_iso(now - lease),),
-                )
-            else:
-                cursor = await tx.execute(
-                    "UPDATE outbox SET status = 'uncertain',"
-                    " last_error = 'interrupted while sending'"
-                    " WHERE status = 'sending' AND claimed_at <= ?",
-                    (to_iso(now - lease),),
-                )
-            return cursor.rowcount
+        if resend:
+            sql = (
+                "UPDATE outbox SET status = 'pending',"
+                " last_error = 'interrupted while sending; sent again'"
+                " WHERE status = 'sending' AND claimed_at <= :since"
+            )
+        else:
+            sql = (
+                "UPDATE outbox SET status = 'uncertain', last_error = 'interrupted while sending'"
+                " WHERE status = 'sending' AND claimed_at <= :since"
+            )
+        async with self.db.transaction() as tx:
+            return await tx.execute(sql, {"since": to_iso(now - lease)})
 
-    async def next_due(self, channel: str) -> str | None:
-        """When the earliest pending row for a channel becomes due (ISO), or None."""
-        value = await self.db.fetch_value(
-            "SELECT MIN(not_before) FROM outbox WHERE status = 'pending' AND channel = ?",
-            (channel,),
-        )
-        return str(value) if value else None
+    # -- what was queued ------------------------------------------------------------------
 
     async def counts(self, kind: str, ref_id: int) -> dict[str, int]:
         """How many rows of one broadcast/alert are in each state."""
         rows = await self.db.fetch_all(
-            "SELECT status, COUNT(*) AS n FROM outbox WHERE kind = ? AND ref_id = ?"
+            "SELECT status, COUNT(*) AS n FROM outbox WHERE kind = :kind AND ref_id = :ref_id"
             " GROUP BY status",
-            (kind, ref_id),
+            {"kind": kind, "ref_id": ref_id},
         )
         return {row["status"]: row["n"] for row in rows}
 
-    async def cancel(self, kind: str, ref_id: int) -> int:
-        """Withdraw what has not been sent yet."""
-        async with self.db.raw_transaction() as tx:
-            cursor = await tx.execute(
-                "UPDATE outbox SET status = 'cancelled' WHERE kind = ? AND ref_id = ?"
-                " AND status = 'pending'",
-                (kind, ref_id),
+    async def last_not_before(self, kind: str, ref_id: int) -> str | None:
+        """When the last row still waiting of one broadcast may be sent (ISO), if any waits."""
+        value = await self.db.fetch_value(
+            "SELECT MAX(not_before) FROM outbox WHERE kind = :kind AND ref_id = :ref_id"
+            " AND status = 'pending'",
+            {"kind": kind, "ref_id": ref_id},
+        )
+        return str(value) if value else None
+
+    async def cancel(
+        self, kind: str, ref_id: int, *, reason: str | None = None, tx: Tx | None = None
+    ) -> int:
+        """Withdraw what has not been sent yet of one broadcast, task, incident…"""
+        async with self._within(tx) as within:
+            return await within.execute(
+                "UPDATE outbox SET status = 'cancelled', last_error = COALESCE(:reason, last_error)"
+                " WHERE kind = :kind AND ref_id = :ref_id AND status = 'pending'",
+                {"reason": reason, "kind": kind, "ref_id": ref_id},
             )
-            return cursor.rowcount
+
+    # -- rows other modules change (kept here: this module is the outbox's one writer) ----
 
     # -- what the task queue asks of the outbox (offers and reminders are outbox rows) ------
 
