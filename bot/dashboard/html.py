@@ -13,7 +13,15 @@ from bot.i18n import N_, _, current_language
 from bot.services.dashboard import SignedIn
 
 # The pages, in the order of the navigation bar.
-NAV: tuple[tuple[str, str], ...] = (("/volunteers", N_("Volunteers")),)
+NAV: tuple[tuple[str, str], ...] = (
+    ("/figures", N_("Figures")),
+    ("/volunteers", N_("Volunteers")),
+    ("/map", N_("Map")),
+    ("/tasks", N_("Tasks")),
+    ("/broadcasts", N_("Broadcasts")),
+    ("/incidents", N_("Incidents")),
+    ("/calls", N_("Call lists")),
+)
 
 
 def e(text: object) -> str:
@@ -34,9 +42,11 @@ def post_button(signed: SignedIn, action: str, label: str, css: str = "") -> str
     )
 
 
-def select(name: str, label: str, options: Iterable[tuple[str, str]], chosen: str) -> str:
-    """A labelled drop-down; the first option is "all"."""
-    items = ['<option value="">' + e(_("all")) + "</option>"]
+def select(
+    name: str, label: str, options: Iterable[tuple[str, str]], chosen: str, blank: bool = True
+) -> str:
+    """A labelled drop-down; the first option is "all" unless `blank` is False."""
+    items = ['<option value="">' + e(_("all")) + "</option>"] if blank else []
     for value, text in options:
         mark = " selected" if value == chosen else ""
         items.append(f'<option value="{e(value)}"{mark}>{e(text)}</option>')

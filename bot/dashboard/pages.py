@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.dashboard import volunteers
+from bot.dashboard import broadcasts, calls, figures, incidents, map, tasks, volunteers
 
 
 def register(app: web.Application) -> None:
-    for module in (volunteers,):
+    for module in (figures, volunteers, map, tasks, broadcasts, incidents, calls):
         module.register(app)

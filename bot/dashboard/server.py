@@ -220,7 +220,7 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def home(request: web.Request) -> web.Response:
-    raise web.HTTPSeeOther("/volunteers")
+    raise web.HTTPSeeOther("/figures")
 
 
 async def static(request: web.Request) -> web.StreamResponse:
@@ -266,9 +266,8 @@ class DashboardServer:
         settings = services.settings
         url = urlsplit(settings.dashboard_url)
         if url.scheme == "http":  # this machine: listen where the address says
-            return cls(
-                services, url.hostname or "127.0.0.1", url.port or 80, settings.dashboard_url
-            )
+            port = 80 if url.port is None else url.port
+            return cls(services, url.hostname or "127.0.0.1", port, settings.dashboard_url)
         return cls(
             services, settings.webhook_listen, settings.dashboard_port, settings.dashboard_url
         )

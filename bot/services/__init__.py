@@ -113,7 +113,13 @@ class Services:
         )
         services.alerts = AlertService(services, AlertRepository(db))
         services.dashboard = DashboardService(
-            settings, clock, DashboardRepository(db), services.people, audit
+            settings,
+            clock,
+            DashboardRepository(db),
+            services.people,
+            audit,
+            services.tasks,
+            services.calls,
         )
         services.broadcasts.task_button = services.tasks.broadcast_button
         services.offers = OfferService(

@@ -18,8 +18,11 @@ from urllib.parse import parse_qsl
 
 from bot.clock import Clock
 from bot.config import Identity, Settings
+from bot.domain.tasks import Progress
 from bot.i18n import pick_language
+from bot.services.calls import CallService
 from bot.services.people import ORGANIZER, Actor, PeopleService
+from bot.services.tasks import TaskService
 from bot.storage.audit import AuditLog
 from bot.storage.dashboard import (
     MEMBER_STATUSES,
@@ -112,12 +115,16 @@ class DashboardService:
         repo: DashboardRepository,
         people: PeopleService,
         audit: AuditLog,
+        tasks: TaskService,
+        calls: CallService,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.repo = repo
         self.people = people
         self.audit = audit
+        self.tasks = tasks
+        self.calls = calls
         # Where the dashboard is reached (the server sets it once it listens).
         self.base_url = settings.dashboard_url
 
@@ -231,3 +238,8 @@ class DashboardService:
         counts = await self.repo.by_department(scope, query)
         await self.audit.record(actor.volunteer_id, "volunteers.map", "")
         return counts
+
+    async def call_lists(self, actor: Actor) -> list[tuple[Progress, dict[str, int]]]:
+        """Each call task in the actor's teams with its list's counts (as /tasks shows)."""
+        items = [p for p in await self.tasks.overview(actor) if p.task.kind == "call"]
+        return [(p, await self.calls.summary(p.task.id)) for p in items]
