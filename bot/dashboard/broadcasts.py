@@ -7,7 +7,6 @@ from datetime import datetime
 
 from aiohttp import web
 
-from bot.clock import from_iso
 from bot.dashboard.html import csrf_field, e, layout, notice, post_button
 from bot.dashboard.server import check_csrf, html, see_other, services_of, signed
 from bot.i18n import N_, _, format_datetime, format_number, ngettext
@@ -95,7 +94,7 @@ async def _board(request: web.Request) -> str:
             left=format_number(figures.remaining),
             failed=format_number(figures.failed + figures.blocked),
         )
-        when = format_datetime(from_iso(broadcast.send_at), zone)
+        when = format_datetime(broadcast.send_at, zone)
         cancel = (
             post_button(who, f"/broadcasts/{broadcast.id}/cancel", _("Cancel"), "danger")
             if broadcast.status in ("scheduled", "sending")
