@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.clock import from_iso
 from bot.config import Identity
 from bot.i18n import _, current_language, pick_language, set_language, set_messenger, worded
 from bot.messaging import Inbound, Outbound
@@ -354,7 +353,7 @@ class Router:
         volunteer = actor.volunteer
         if volunteer is None:
             return
-        if now - from_iso(volunteer.last_active_at) > ACTIVITY_GRANULARITY:
+        if now - volunteer.last_active_at > ACTIVITY_GRANULARITY:
             await self.services.volunteers.touch(volunteer.id, now)
         if actor.unreachable:
             await self.services.volunteers.reachable_again(

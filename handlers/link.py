@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import cast
 
+from bot.domain.volunteers import Identity as LinkedIdentity
+from bot.domain.volunteers import Redeemed
 from bot.i18n import N_, _
 from bot.messaging import Choice, Outbound, choices
 from bot.payloads import Messenger, PreferMessenger
 from bot.router import Reply, Request, Router, expired
 from bot.services.link import NotJoined
-from bot.storage.link import LinkedIdentity, Redeemed
 from bot.text import esc
 
 MESSENGERS = {"telegram": "Telegram", "signal": "Signal", "console": "Console"}

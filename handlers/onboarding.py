@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any, Literal
 
 from bot.config import LANGUAGES
+from bot.domain.volunteers import Volunteer
 from bot.i18n import N_, _, language_name, set_language, worded
 from bot.messaging import Choice, Outbound, choices
 from bot.payloads import Joining
@@ -23,7 +24,6 @@ from bot.services.volunteers import (
     consent_text,
     next_step,
 )
-from bot.storage.volunteers import Volunteer
 from bot.text import esc
 
 FLOW = "onboarding"

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.clock import from_iso
 from bot.config import LANGUAGES
+from bot.domain.volunteers import Volunteer
 from bot.i18n import N_, _, format_date, language_name, set_language, worded
 from bot.messaging import Outbound, choices
 from bot.payloads import Language, PauseSpan, ProfileField
 from bot.router import Reply, Request, Router, expired
 from bot.services.volunteers import Invalid
-from bot.storage.volunteers import Volunteer
 from bot.text import esc
 from bot.when import read_day
 from handlers.onboarding import AVAILABILITY_LABELS, FLOW, SKILL_LABELS, ask, member_or_prompt
@@ -38,9 +37,7 @@ def _where(volunteer: Volunteer) -> str:
 def _status(volunteer: Volunteer, request: Request) -> str:
     if volunteer.status == "paused" and volunteer.paused_until:
         zone = request.services.settings.timezone
-        return _("on a break until {date}").format(
-            date=format_date(from_iso(volunteer.paused_until), zone)
-        )
+        return _("on a break until {date}").format(date=format_date(volunteer.paused_until, zone))
     if volunteer.status == "stopped":
         return _("stopped: no messages you did not ask for")
     return _("active")

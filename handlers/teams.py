@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import cast
 
 from bot.audit_text import action_in_words
-from bot.clock import from_iso
+from bot.domain.volunteers import Invite
 from bot.i18n import N_, _, days, format_datetime, people, use_language
 from bot.messaging import Outbound, choices
 from bot.payloads import (
@@ -22,7 +22,6 @@ from bot.services.people import ADMIN, ORGANIZER, NotAllowed
 from bot.services.teams import INVITE_TERMS
 from bot.services.volunteers import Invalid
 from bot.storage.outbox import Envelope
-from bot.storage.teams import Invite
 from bot.text import esc, is_number
 from handlers.onboarding import member_or_prompt
 
@@ -307,7 +306,7 @@ async def cmd_audit(request: Request) -> Reply:
             people[actor_id] = volunteer.first_name
     lines = ["<b>" + _("Latest organizer actions") + "</b>"]
     for e in entries:
-        at = format_datetime(from_iso(e.at), zone)
+        at = format_datetime(e.at, zone)
         who = esc(_actor(e.actor_id, people))
         lines.append(f"{at} — {who} {esc(action_in_words(e.action, e.subject, teams))}")
     if not entries:

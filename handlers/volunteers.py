@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+from bot.domain.volunteers import DirectoryFilter
 from bot.i18n import N_, _
 from bot.messaging import Outbound
 from bot.router import Reply, Request, Router
 from bot.services.areas import department_of
 from bot.services.people import ORGANIZER
 from bot.services.volunteers import AVAILABILITY, SKILLS
-from bot.storage.volunteers import DirectoryFilter
 from bot.text import esc
 from bot.vocabulary import availability_code, availability_word, skill_code, skill_word
 from handlers.onboarding import AVAILABILITY_LABELS, SKILL_LABELS
-
-LIST_SIZE = 20
 
 
 async def parse_filter(request: Request, words: list[str]) -> DirectoryFilter | str:
@@ -67,25 +65,9 @@ async def cmd_volunteers(request: Request) -> Reply:
                 availability=", ".join(availability_word(code) for code in AVAILABILITY),
             )
         )
-    repo = request.services.volunteers
-    scope = actor.team_scope()
-    counts = await repo.directory_counts(scope, which, SKILLS, AVAILABILITY)
-    people = await repo.directory(scope, which, LIST_SIZE)
-    await request.services.audit.record(
-        actor.volunteer_id,
-        "volunteers.list",
-        " ".join(
-            f"{key}:{value}"
-            for key, value in (
-                ("team", which.team_id),
-                ("area", which.department),
-                ("skill", which.skill),
-                ("availability", which.availability),
-            )
-            if value
-        ),
-    )
-    status = counts["status"]
+    directory = await request.services.teams.directory(actor, which)
+    counts, people = directory.counts, directory.people
+    status = counts.status
     lines = [
         "<b>" + _("Volunteers") + "</b>",
         _("active: {active} · on a break: {paused} · stopped: {stopped}").format(
@@ -94,27 +76,27 @@ async def cmd_volunteers(request: Request) -> Reply:
             stopped=status.get("stopped", 0),
         ),
     ]
-    if counts["team"]:
+    if counts.team:
         lines.append(
             _("By team: {counts}").format(
-                counts=", ".join(f"{esc(k)} {n}" for k, n in counts["team"].items())
+                counts=", ".join(f"{esc(k)} {n}" for k, n in counts.team.items())
             )
         )
-    if counts["department"]:
+    if counts.department:
         lines.append(
             _("By département: {counts}").format(
-                counts=", ".join(f"{esc(k) or '?'} {n}" for k, n in counts["department"].items())
+                counts=", ".join(f"{esc(k) or '?'} {n}" for k, n in counts.department.items())
             )
         )
     lines.append(
         _("By skill: {counts}").format(
-            counts=", ".join(f"{_(SKILL_LABELS[k])} {n}" for k, n in counts["skills"].items())
+            counts=", ".join(f"{_(SKILL_LABELS[k])} {n}" for k, n in counts.skills.items())
         )
     )
     lines.append(
         _("By availability: {counts}").format(
             counts=", ".join(
-                f"{_(AVAILABILITY_LABELS[k])} {n}" for k, n in counts["availability"].items()
+                f"{_(AVAILABILITY_LABELS[k])} {n}" for k, n in counts.availability.items()
             )
         )
     )

@@ -46,22 +46,12 @@ SQLITE_ONLY = {
 KNOWN: dict[str, int] = {
     "bot/storage/alerts.py: julianday": 4,
     "bot/storage/alerts.py: positional ?": 177,
-    "bot/storage/audit.py: positional ?": 5,
     "bot/storage/bulk.py: sqlite_master": 1,
-    "bot/storage/conversations.py: positional ?": 15,
-    "bot/storage/data_migrations.py: positional ?": 2,
-    "bot/storage/link.py: positional ?": 29,
     "bot/storage/migrations/0001_foundation.sql: COLLATE NOCASE": 1,
     "bot/storage/migrations/0001_foundation.sql: IFNULL": 1,
     "bot/storage/migrations/0007_reports.sql: trigger": 8,
-    "bot/storage/numbered.py: positional ?": 12,
-    "bot/storage/personal_data.py: positional ?": 28,
     "bot/storage/seed.py: lastrowid": 2,
     "bot/storage/seed.py: positional ?": 93,
-    "bot/storage/teams.py: positional ?": 21,
-    "bot/storage/volunteers.py: IFNULL": 3,
-    "bot/storage/volunteers.py: lastrowid": 2,
-    "bot/storage/volunteers.py: positional ?": 72,
 }
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.audit_text import STATUS_WORDS
-from bot.clock import from_iso
 from bot.dashboard.html import e, layout, select, table
 from bot.dashboard.server import check_csrf, html, services_of, signed
 from bot.i18n import _, format_date, format_number, ngettext
@@ -105,7 +104,7 @@ async def volunteers_page(request: web.Request) -> web.Response:
             e(", ".join(skill_word(c) for c in SKILLS if c in v.skills)),
             e(", ".join(availability_word(c) for c in AVAILABILITY if c in v.availability)),
             e(_(STATUS_WORDS.get(v.status, v.status))),
-            e(format_date(from_iso(v.last_active_at))),
+            e(format_date(v.last_active_at)),
         )
         for v in page.people
     ]

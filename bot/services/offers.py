@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.clock import from_iso
 from bot.config import Settings
 from bot.domain.tasks import Recipient, Task
 from bot.i18n import use_language, use_messenger
@@ -137,7 +136,7 @@ class OfferService:
         total = 0
         for assignment, task in await self.tasks.needing_reminder(now + REMIND_BEFORE, now):
             volunteer = await self.volunteers.get(assignment.volunteer_id)
-            if volunteer is None or not _active(volunteer.status, volunteer.paused_until, now):
+            if volunteer is None or not volunteer.accepts_unsolicited(now):
                 continue
             addresses = await self.volunteers.addresses(volunteer.id)
             if not addresses:
@@ -185,10 +184,3 @@ class OfferService:
 
     async def _queue(self, envelopes: list[Envelope]) -> None:
         await self.send_later(envelopes)
-
-
-def _active(status: str, paused_until: str, now: datetime) -> bool:
-    """Active, or paused with the pause over; stopped and erased never."""
-    if status == "active":
-        return True
-    return status == "paused" and bool(paused_until) and from_iso(paused_until) <= now

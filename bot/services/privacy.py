@@ -30,6 +30,7 @@ from bot.messaging import Inbound, Outbound, choices
 from bot.payloads import KeepData
 from bot.services.reports import pseudonym_key
 from bot.storage.backend import Tx
+from bot.storage.conversations import UpdateLog
 from bot.storage.db import Database
 from bot.storage.outbox import NORMAL, Envelope
 from bot.storage.personal_data import (
@@ -55,6 +56,7 @@ class PrivacyService:
         self.clock = clock
         self.db = db
         self.volunteers = volunteers
+        self.updates = UpdateLog(db)
         self._key: str | None = None
 
     # -- update keys -----------------------------------------------------------------------
@@ -77,11 +79,7 @@ class PrivacyService:
 
     async def _key_endings(self, reads: Database | Tx, volunteer_id: int) -> list[str]:
         """How this volunteer's Signal update keys end (':<tag>', or ':<sender>' before)."""
-        rows = await reads.fetch_all(
-            "SELECT user_id FROM identities WHERE volunteer_id = :volunteer AND channel = 'signal'",
-            {"volunteer": volunteer_id},
-        )
-        users = [row["user_id"] for row in rows]
+        users = await VolunteerRepository.user_ids(reads, volunteer_id, "signal")
         # Keys written before the tag held the sender itself.
         return [f":{suffix}" for u in users for suffix in (self.sender_tag(u), u)]
 
@@ -97,16 +95,10 @@ class PrivacyService:
         document.update(await export_core(self.db, volunteer_id))
         for part in personal_data_parts():
             document[part.name] = await part.export(self.db, volunteer_id)
-        keys = []
-        for ending in await self._key_endings(self.db, volunteer_id):
-            rows = await self.db.fetch_all(
-                "SELECT key, seen_at FROM processed_updates WHERE key LIKE 'signal:%'"
-                " AND substr(key, length(key) - :length + 1) = :ending ORDER BY seen_at",
-                {"length": len(ending), "ending": ending},
-            )
-            keys += [dict(row) for row in rows]
         # Kept two days so a message delivered twice is handled once.
-        document["recent_message_keys"] = keys
+        document["recent_message_keys"] = await self.updates.signal_keys_ending(
+            await self._key_endings(self.db, volunteer_id)
+        )
         return document
 
     async def export_json(self, volunteer_id: int) -> bytes:
@@ -119,12 +111,7 @@ class PrivacyService:
         checkpoint once at the end instead)."""
         now = self.clock.now()
         async with self.db.transaction() as tx:
-            for ending in await self._key_endings(tx, volunteer_id):
-                await tx.execute(
-                    "DELETE FROM processed_updates WHERE key LIKE 'signal:%'"
-                    " AND substr(key, length(key) - :length + 1) = :ending",
-                    {"length": len(ending), "ending": ending},
-                )
+            await UpdateLog.erase_signal_keys(tx, await self._key_endings(tx, volunteer_id))
             for part in personal_data_parts():
                 await part.erase(tx, volunteer_id, now)
             await erase_core(tx, volunteer_id, now)
@@ -166,7 +153,7 @@ class PrivacyService:
                             priority=NORMAL,
                             # The day too: a warning voided by a clock jump is sent again.
                             dedupe_key=(
-                                f"retention:{volunteer.id}:{volunteer.last_active_at}"
+                                f"retention:{volunteer.id}:{to_iso(volunteer.last_active_at)}"
                                 f":{to_iso(now)[:10]}"
                             ),
                         )

@@ -11,18 +11,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.clock import Clock, from_iso
+from bot.clock import Clock
+from bot.domain.volunteers import Directory, DirectoryFilter, Volunteer
 from bot.i18n import _, characters
 from bot.services.people import ADMIN, ORGANIZER, Actor, NotAllowed
-from bot.services.volunteers import Invalid
+from bot.services.volunteers import AVAILABILITY, SKILLS, Invalid
 from bot.storage.audit import AuditLog
 from bot.storage.teams import Invite, NameTaken, Team, TeamRepository
-from bot.storage.volunteers import Volunteer, VolunteerRepository
+from bot.storage.volunteers import VolunteerRepository
 from bot.text import clean_name
 
 log = logging.getLogger(__name__)
 
 MAX_TEAM_NAME = 60
+# How many people the volunteer directory lists.
+DIRECTORY_SIZE = 20
 # Telegram's start parameter allows 64 characters of [A-Za-z0-9_-]; 24 random bytes
 # make 32 characters and 192 bits, far beyond guessing.
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -122,6 +125,34 @@ class TeamService:
         if scope is not None and team_id not in scope:
             raise NotAllowed(ORGANIZER)
 
+    # -- the volunteer directory ----------------------------------------------------------
+
+    async def directory(
+        self, actor: Actor, which: DirectoryFilter, size: int = DIRECTORY_SIZE
+    ) -> Directory:
+        """What an organizer may see of their volunteers (admins: everyone): counts by
+        status, team, département, skill and availability, and the most recently active.
+        Reading it is audited."""
+        actor.require(ORGANIZER)
+        scope = actor.team_scope()
+        counts = await self.volunteers.directory_counts(scope, which, SKILLS, AVAILABILITY)
+        people = await self.volunteers.directory(scope, which, size)
+        await self.audit.record(
+            actor.volunteer_id,
+            "volunteers.list",
+            " ".join(
+                f"{key}:{value}"
+                for key, value in (
+                    ("team", which.team_id),
+                    ("area", which.department),
+                    ("skill", which.skill),
+                    ("availability", which.availability),
+                )
+                if value
+            ),
+        )
+        return Directory(counts, tuple(people))
+
     # -- invites --------------------------------------------------------------------------
 
     async def invite(self, actor: Actor, kind: str, team_id: int | None = None) -> Invite:
@@ -159,7 +190,7 @@ class TeamService:
         invite = await self.teams.invite(code)
         if invite is None:
             raise InviteProblem("unknown")
-        if from_iso(invite.expires_at) <= self.clock.now():
+        if invite.expires_at <= self.clock.now():
             raise InviteProblem("expired")
         if invite.uses >= invite.max_uses:
             raise InviteProblem("used")

@@ -1,14 +1,16 @@
-"""Multi-step flows in progress, one per chat, stored so they survive restarts."""
+"""Multi-step flows in progress, one per chat, stored so they survive restarts; and the
+update keys already handled, so a replayed update changes nothing."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import from_iso, to_iso
-from bot.storage.db import Database
+from bot.storage.backend import Backend, Tx
 
 FLOW_LIFETIME = timedelta(days=2)
 
@@ -25,14 +27,14 @@ class Conversation:
 class ConversationRepository:
     """Stores one pending conversation per (channel, chat)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     async def get(self, channel: str, chat_id: str, now: datetime) -> Conversation | None:
         row = await self.db.fetch_one(
             "SELECT flow, step, data, expires_at FROM conversations"
-            " WHERE channel = ? AND chat_id = ?",
-            (channel, chat_id),
+            " WHERE channel = :channel AND chat_id = :chat",
+            {"channel": channel, "chat": chat_id},
         )
         if row is None or from_iso(row["expires_at"]) <= now:
             return None
@@ -41,58 +43,110 @@ class ConversationRepository:
     async def put(
         self, channel: str, chat_id: str, conversation: Conversation, now: datetime
     ) -> None:
-        async with self.db.raw_transaction() as tx:
+        async with self.db.transaction() as tx:
             await tx.execute(
                 "INSERT INTO conversations (channel, chat_id, flow, step, data, expires_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " updated_at) VALUES (:channel, :chat, :flow, :step, :data, :expires, :now)"
                 " ON CONFLICT (channel, chat_id) DO UPDATE SET flow = excluded.flow,"
                 " step = excluded.step, data = excluded.data, expires_at = excluded.expires_at,"
                 " updated_at = excluded.updated_at",
-                (
-                    channel,
-                    chat_id,
-                    conversation.flow,
-                    conversation.step,
-                    json.dumps(conversation.data, ensure_ascii=False),
-                    to_iso(now + FLOW_LIFETIME),
-                    to_iso(now),
-                ),
+                {
+                    "channel": channel,
+                    "chat": chat_id,
+                    "flow": conversation.flow,
+                    "step": conversation.step,
+                    "data": json.dumps(conversation.data, ensure_ascii=False),
+                    "expires": to_iso(now + FLOW_LIFETIME),
+                    "now": to_iso(now),
+                },
             )
 
     async def delete(self, channel: str, chat_id: str) -> bool:
-        async with self.db.raw_transaction() as tx:
-            cursor = await tx.execute(
-                "DELETE FROM conversations WHERE channel = ? AND chat_id = ?", (channel, chat_id)
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
+                "DELETE FROM conversations WHERE channel = :channel AND chat_id = :chat",
+                {"channel": channel, "chat": chat_id},
             )
-            return cursor.rowcount > 0
+            return changed > 0
 
     async def purge_expired(self, now: datetime) -> int:
-        async with self.db.raw_transaction() as tx:
-            cursor = await tx.execute(
-                "DELETE FROM conversations WHERE expires_at <= ?", (to_iso(now),)
+        async with self.db.transaction() as tx:
+            return await tx.execute(
+                "DELETE FROM conversations WHERE expires_at <= :now", {"now": to_iso(now)}
             )
-            return cursor.rowcount
+
+    async def of_volunteer(self, volunteer_id: int) -> list[dict[str, Any]]:
+        """A volunteer's flows in progress, for /mydata."""
+        rows = await self.db.fetch_all(
+            "SELECT c.channel, c.flow, c.step, c.data, c.updated_at FROM conversations c"
+            " JOIN identities i ON i.channel = c.channel AND i.chat_id = c.chat_id"
+            " WHERE i.volunteer_id = :id",
+            {"id": volunteer_id},
+        )
+        return [
+            {
+                "channel": r["channel"],
+                "flow": r["flow"],
+                "step": r["step"],
+                "data": json.loads(r["data"] or "{}"),
+                "updated_at": r["updated_at"],
+            }
+            for r in rows
+        ]
+
+    @staticmethod
+    async def erase(tx: Tx, chats: Iterable[tuple[str, str]]) -> None:
+        """Forget the flows in progress in these chats (inside the erasure transaction)."""
+        await tx.execute_many(
+            "DELETE FROM conversations WHERE channel = :channel AND chat_id = :chat",
+            [{"channel": channel, "chat": chat} for channel, chat in chats],
+        )
+
+
+# A key's ending, matched without LIKE's wildcards (a sender tag may hold '_').
+_ENDS_WITH = "key LIKE 'signal:%' AND substr(key, length(key) - :length + 1) = :ending"
 
 
 class UpdateLog:
     """Remembers handled update keys so a replayed update changes nothing."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     async def first_time(self, key: str, now: datetime) -> bool:
         """True the first time a key is seen, False on every replay."""
-        async with self.db.raw_transaction() as tx:
-            cursor = await tx.execute(
-                "INSERT INTO processed_updates (key, seen_at) VALUES (?, ?)"
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
+                "INSERT INTO processed_updates (key, seen_at) VALUES (:key, :now)"
                 " ON CONFLICT (key) DO NOTHING",
-                (key, to_iso(now)),
+                {"key": key, "now": to_iso(now)},
             )
-            return cursor.rowcount == 1
+            return changed == 1
 
     async def forget_before(self, moment: datetime) -> int:
-        async with self.db.raw_transaction() as tx:
-            cursor = await tx.execute(
-                "DELETE FROM processed_updates WHERE seen_at < ?", (to_iso(moment),)
+        async with self.db.transaction() as tx:
+            return await tx.execute(
+                "DELETE FROM processed_updates WHERE seen_at < :moment",
+                {"moment": to_iso(moment)},
             )
-            return cursor.rowcount
+
+    async def signal_keys_ending(self, endings: Iterable[str]) -> list[dict[str, str]]:
+        """Signal update keys (and when they were seen) ending with one of `endings`."""
+        keys: list[dict[str, str]] = []
+        for ending in endings:
+            rows = await self.db.fetch_all(
+                f"SELECT key, seen_at FROM processed_updates WHERE {_ENDS_WITH} ORDER BY seen_at",
+                {"length": len(ending), "ending": ending},
+            )
+            keys += [{"key": row["key"], "seen_at": row["seen_at"]} for row in rows]
+        return keys
+
+    @staticmethod
+    async def erase_signal_keys(tx: Tx, endings: Iterable[str]) -> None:
+        """Forget Signal update keys ending with one of `endings` (inside the erasure
+        transaction): they name the sender."""
+        for ending in endings:
+            await tx.execute(
+                f"DELETE FROM processed_updates WHERE {_ENDS_WITH}",
+                {"length": len(ending), "ending": ending},
+            )

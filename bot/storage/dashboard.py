@@ -10,7 +10,7 @@ from bot.clock import to_iso
 from bot.storage.backend import Tx, in_list
 from bot.storage.db import Database
 from bot.storage.personal_data import register_personal_data
-from bot.storage.volunteers import Volunteer
+from bot.storage.volunteers import Volunteer, volunteer_from_row
 
 # Who a volunteer row shows to an organizer: the statuses of people who joined.
 MEMBER_STATUSES = ("active", "paused", "stopped")
@@ -194,7 +194,7 @@ class DashboardRepository:
             " ORDER BY v.last_active_at DESC, v.id LIMIT :limit OFFSET :offset",
             {**params, "limit": limit, "offset": offset},
         )
-        return int(total or 0), [Volunteer.from_row(r) for r in rows]
+        return int(total or 0), [volunteer_from_row(r) for r in rows]
 
     async def by_department(
         self, scope: frozenset[int] | None, query: VolunteerQuery

@@ -47,10 +47,10 @@ async def place_volunteers(conn: aiosqlite.Connection) -> None:
     for volunteer_id, postcode, place, latitude, longitude in rows:
         columns = _placed(postcode, place, latitude, longitude)
         if columns:
-            assignments = ", ".join(f"{name} = ?" for name in columns)
+            assignments = ", ".join(f"{name} = :{name}" for name in columns)
             await conn.execute(
-                f"UPDATE volunteers SET {assignments} WHERE id = ?",
-                (*columns.values(), volunteer_id),
+                f"UPDATE volunteers SET {assignments} WHERE id = :volunteer_id",
+                {**columns, "volunteer_id": volunteer_id},
             )
 
 

@@ -18,6 +18,7 @@ import aiosqlite
 from bot.i18n import _
 from bot.storage.backend import (
     Conflict,
+    Dialect,
     Row,
     StorageBusy,
     StorageError,
@@ -73,7 +74,7 @@ DIALECT = SQLiteDialect()
 class Database:
     """One SQLite file: writes in BEGIN IMMEDIATE transactions, reads on their own connection."""
 
-    dialect = DIALECT
+    dialect: Dialect = DIALECT
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -1,54 +1,46 @@
-"""One volunteer on several messengers: link codes, identities, the preferred messenger."""
+"""One volunteer on several messengers: link codes, identities, the preferred messenger.
+
+This module owns `link_codes`; the identities a code joins are written by
+`bot/storage/volunteers.py`, inside the same transaction.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 
 from bot.clock import to_iso
-from bot.storage.db import Database
-from bot.storage.volunteers import Address
+from bot.domain.volunteers import Address, Redeemed
+from bot.domain.volunteers import Identity as LinkedIdentity
+from bot.storage.backend import Backend
+from bot.storage.volunteers import VolunteerRepository
 
-
-class Redeemed(Enum):
-    """How typing a link code ended."""
-
-    LINKED = "linked"
-    ALREADY = "already"  # this identity already belonged to that volunteer
-    INVALID = "invalid"  # unknown, used or expired
-    SAME_CHANNEL = "same_channel"  # typed on the messenger it was asked for
-    TAKEN = "taken"  # this identity is a volunteer of its own, with data
-    LOCKED = "locked"  # too many wrong codes from this identity lately
-
-
-@dataclass(frozen=True, slots=True)
-class LinkedIdentity:
-    """One of a volunteer's messenger accounts."""
-
-    channel: str
-    user_id: str
-    chat_id: str
-    preferred: bool
-    unreachable: bool
+__all__ = ["LinkRepository", "LinkedIdentity", "Redeemed"]
 
 
 class LinkRepository:
     """Link codes and the identities they join."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     async def create_code(
         self, volunteer_id: int, channel: str, code_hash: str, expires_at: datetime, now: datetime
     ) -> None:
         """Store a new code for this volunteer; any earlier code stops working."""
-        async with self.db.raw_transaction() as tx:
-            await tx.execute("DELETE FROM link_codes WHERE volunteer_id = ?", (volunteer_id,))
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "DELETE FROM link_codes WHERE volunteer_id = :id", {"id": volunteer_id}
+            )
             await tx.execute(
                 "INSERT INTO link_codes (code_hash, volunteer_id, channel, expires_at, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (code_hash, volunteer_id, channel, to_iso(expires_at), to_iso(now)),
+                " VALUES (:hash, :id, :channel, :expires, :now)",
+                {
+                    "hash": code_hash,
+                    "id": volunteer_id,
+                    "channel": channel,
+                    "expires": to_iso(expires_at),
+                    "now": to_iso(now),
+                },
             )
 
     async def redeem(
@@ -59,59 +51,39 @@ class LinkRepository:
         An identity that is itself a volunteer still in onboarding (nothing else attached)
         is moved over and that empty record removed; one with real data is refused.
         """
-        async with self.db.raw_transaction() as tx:
-            cursor = await tx.execute(
+        async with self.db.transaction() as tx:
+            code = await tx.fetch_one(
                 "SELECT volunteer_id, channel FROM link_codes"
-                " WHERE code_hash = ? AND expires_at > ?",
-                (code_hash, to_iso(now)),
+                " WHERE code_hash = :hash AND expires_at > :now",
+                {"hash": code_hash, "now": to_iso(now)},
             )
-            code = await cursor.fetchone()
             if code is None:
                 return Redeemed.INVALID, None
             target = int(code["volunteer_id"])
             if code["channel"] == channel:
                 return Redeemed.SAME_CHANNEL, target
-            cursor = await tx.execute(
-                "SELECT i.volunteer_id, v.status,"
-                " (SELECT COUNT(*) FROM identities o WHERE o.volunteer_id = i.volunteer_id) AS n"
-                " FROM identities i JOIN volunteers v ON v.id = i.volunteer_id"
-                " WHERE i.channel = ? AND i.user_id = ?",
-                (channel, user_id),
-            )
-            existing = await cursor.fetchone()
-            if existing is not None and existing["volunteer_id"] == target:
-                await tx.execute("DELETE FROM link_codes WHERE code_hash = ?", (code_hash,))
+            holder = await VolunteerRepository.identity_holder(tx, channel, user_id)
+            used_up = ("DELETE FROM link_codes WHERE code_hash = :hash", {"hash": code_hash})
+            if holder is not None and holder[0] == target:
+                await tx.execute(*used_up)
                 return Redeemed.ALREADY, target
-            if existing is not None and (existing["status"] != "onboarding" or existing["n"] > 1):
+            if holder is not None and (holder[1] != "onboarding" or holder[2] > 1):
                 return Redeemed.TAKEN, target
-            # A volunteer has one account per messenger: a new one replaces the old one.
-            cursor = await tx.execute(
-                "DELETE FROM identities WHERE volunteer_id = ? AND channel = ? RETURNING preferred",
-                (target, channel),
+            await VolunteerRepository.move_identity(
+                tx,
+                target,
+                (channel, user_id, chat_id),
+                holder[0] if holder is not None else None,
+                now,
             )
-            replaced = await cursor.fetchall()
-            preferred = int(any(row["preferred"] for row in replaced))
-            if existing is not None:
-                await tx.execute(
-                    "DELETE FROM identities WHERE channel = ? AND user_id = ?", (channel, user_id)
-                )
-                await tx.execute(
-                    "DELETE FROM volunteers WHERE id = ? AND status = 'onboarding'",
-                    (existing["volunteer_id"],),
-                )
-            await tx.execute(
-                "INSERT INTO identities (channel, user_id, volunteer_id, chat_id, preferred,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (channel, user_id, target, chat_id, preferred, to_iso(now)),
-            )
-            await tx.execute("DELETE FROM link_codes WHERE code_hash = ?", (code_hash,))
+            await tx.execute(*used_up)
             return Redeemed.LINKED, target
 
     async def identities(self, volunteer_id: int) -> list[LinkedIdentity]:
         rows = await self.db.fetch_all(
             "SELECT channel, user_id, chat_id, preferred, unreachable_at FROM identities"
-            " WHERE volunteer_id = ? ORDER BY preferred DESC, created_at",
-            (volunteer_id,),
+            " WHERE volunteer_id = :id ORDER BY preferred DESC, created_at",
+            {"id": volunteer_id},
         )
         return [
             LinkedIdentity(
@@ -126,26 +98,14 @@ class LinkRepository:
 
     async def prefer(self, volunteer_id: int, channel: str) -> bool:
         """Make `channel` the one that receives offers and broadcasts; False if not linked."""
-        async with self.db.raw_transaction() as tx:
-            cursor = await tx.execute(
-                "SELECT 1 FROM identities WHERE volunteer_id = ? AND channel = ?",
-                (volunteer_id, channel),
-            )
-            if await cursor.fetchone() is None:
-                return False
-            await tx.execute(
-                "UPDATE identities SET preferred = CASE WHEN channel = ? THEN 1 ELSE 0 END"
-                " WHERE volunteer_id = ?",
-                (channel, volunteer_id),
-            )
-            return True
+        async with self.db.transaction() as tx:
+            return await VolunteerRepository.prefer(tx, volunteer_id, channel)
 
     async def purge_expired(self, now: datetime) -> int:
-        async with self.db.raw_transaction() as tx:
-            cursor = await tx.execute(
-                "DELETE FROM link_codes WHERE expires_at <= ?", (to_iso(now),)
+        async with self.db.transaction() as tx:
+            return await tx.execute(
+                "DELETE FROM link_codes WHERE expires_at <= :now", {"now": to_iso(now)}
             )
-            return cursor.rowcount
 
     async def admin_addresses(self) -> list[Address]:
         """Where volunteers holding the admin role can be reached, preferred first."""

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import from_iso, to_iso
-from bot.storage.backend import Tx
-from bot.storage.db import Database, legacy_connection
+from bot.storage.backend import Backend, Tx
+from bot.storage.db import Database
 from bot.storage.personal_data import register_personal_data
 
 # After this long, a bare "2" is just text again.
@@ -22,15 +22,15 @@ class ShownChoicesRepository:
     as JSON; a pending location or contact request goes in its own column.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     async def get(self, channel: str, chat_id: str, now: datetime) -> tuple[Any, str]:
         """What the chat has on screen, and the request pending; ([], "") if nothing."""
         row = await self.db.fetch_one(
             "SELECT choices, request, updated_at FROM numbered_choices"
-            " WHERE channel = ? AND chat_id = ?",
-            (channel, chat_id),
+            " WHERE channel = :channel AND chat_id = :chat",
+            {"channel": channel, "chat": chat_id},
         )
         if row is None or from_iso(row["updated_at"]) + SHOWN_LIFETIME <= now:
             return [], ""
@@ -40,35 +40,41 @@ class ShownChoicesRepository:
         self, channel: str, chat_id: str, shown: Any, request: str, now: datetime
     ) -> None:
         """Replace what the chat has on screen; nothing shown and no request forgets it."""
-        async with self.db.raw_transaction() as tx:
+        async with self.db.transaction() as tx:
             if not shown and not request:
                 await tx.execute(
-                    "DELETE FROM numbered_choices WHERE channel = ? AND chat_id = ?",
-                    (channel, chat_id),
+                    "DELETE FROM numbered_choices WHERE channel = :channel AND chat_id = :chat",
+                    {"channel": channel, "chat": chat_id},
                 )
                 return
             await tx.execute(
                 "INSERT INTO numbered_choices (channel, chat_id, choices, request, updated_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, chat_id) DO UPDATE SET"
+                " VALUES (:channel, :chat, :choices, :request, :now)"
+                " ON CONFLICT (channel, chat_id) DO UPDATE SET"
                 " choices = excluded.choices, request = excluded.request,"
                 " updated_at = excluded.updated_at",
-                (channel, chat_id, json.dumps(shown, ensure_ascii=False), request, to_iso(now)),
+                {
+                    "channel": channel,
+                    "chat": chat_id,
+                    "choices": json.dumps(shown, ensure_ascii=False),
+                    "request": request,
+                    "now": to_iso(now),
+                },
             )
 
     async def purge_expired(self, now: datetime) -> int:
-        async with self.db.raw_transaction() as tx:
-            cursor = await tx.execute(
-                "DELETE FROM numbered_choices WHERE updated_at <= ?",
-                (to_iso(now - SHOWN_LIFETIME),),
+        async with self.db.transaction() as tx:
+            return await tx.execute(
+                "DELETE FROM numbered_choices WHERE updated_at <= :before",
+                {"before": to_iso(now - SHOWN_LIFETIME)},
             )
-            return cursor.rowcount
 
 
 async def _export_shown(db: Database, volunteer_id: int) -> list[dict[str, object]]:
     rows = await db.fetch_all(
         "SELECT n.channel, n.choices FROM numbered_choices n JOIN identities i"
-        " ON i.channel = n.channel AND i.chat_id = n.chat_id WHERE i.volunteer_id = ?",
-        (volunteer_id,),
+        " ON i.channel = n.channel AND i.chat_id = n.chat_id WHERE i.volunteer_id = :id",
+        {"id": volunteer_id},
     )
     return [
         {"messenger": r["channel"], "choices_on_screen": json.loads(r["choices"])} for r in rows
@@ -76,12 +82,12 @@ async def _export_shown(db: Database, volunteer_id: int) -> list[dict[str, objec
 
 
 async def _erase_shown(tx: Tx, volunteer_id: int, now: datetime) -> None:
-    conn = legacy_connection(tx)  # until this module moves to the Tx interface
     # The labels can quote what the person typed; identities still exist at this point.
-    await conn.execute(
-        "DELETE FROM numbered_choices WHERE (channel, chat_id) IN"
-        " (SELECT channel, chat_id FROM identities WHERE volunteer_id = ?)",
-        (volunteer_id,),
+    await tx.execute(
+        "DELETE FROM numbered_choices WHERE EXISTS (SELECT 1 FROM identities i"
+        " WHERE i.volunteer_id = :id AND i.channel = numbered_choices.channel"
+        " AND i.chat_id = numbered_choices.chat_id)",
+        {"id": volunteer_id},
     )
 
 

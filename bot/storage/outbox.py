@@ -462,3 +462,23 @@ class OutboxRepository:
             )
             or 0
         )
+
+    # -- erasure: called by bot/storage/personal_data.py inside the one erasure transaction,
+    # so the outbox stays the only writer of its rows.
+
+    @staticmethod
+    async def erase_volunteer(tx: Tx, volunteer_id: int, chats: Iterable[tuple[str, str]]) -> None:
+        """Keep a volunteer's outbox rows (delivery counts stay right) but not what they said
+        nor where; what was still waiting is cancelled. Rows queued to one of their `chats`
+        before the volunteer was known are theirs too."""
+        await tx.execute_many(
+            "UPDATE outbox SET volunteer_id = :volunteer WHERE channel = :channel"
+            " AND chat_id = :chat AND volunteer_id IS NULL",
+            [{"volunteer": volunteer_id, "channel": c, "chat": chat} for c, chat in chats],
+        )
+        await tx.execute(
+            "UPDATE outbox SET payload = '{}', chat_id = '', dedupe_key = NULL,"
+            " message_id = NULL, last_error = NULL, status = CASE WHEN status = 'pending'"
+            " THEN 'cancelled' ELSE status END WHERE volunteer_id = :volunteer",
+            {"volunteer": volunteer_id},
+        )
