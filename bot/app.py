@@ -12,6 +12,7 @@ from typing import TextIO
 
 import handlers
 from bot.clock import Clock, SystemClock
+from bot.cluster import Cluster, Duty
 from bot.config import Identity, Settings
 from bot.core import open_core
 from bot.dashboard.server import DashboardServer
@@ -24,7 +25,7 @@ from bot.scheduler import Scheduler
 from bot.sender import Lane, Sender
 from bot.services import Services
 from bot.services.signal_account import report_captcha
-from bot.storage.db import Database, StorageMissing
+from bot.storage.db import Database, StorageError, StorageMissing
 from bot.storage.outbox import REPLY, Envelope
 from bot.storage.process_lock import ProcessLock
 from bot.transports import Transport
@@ -39,6 +40,9 @@ SIGNAL_INTERACTIVE_RATE = 2.0
 
 # How often the bot checks that its database file is still there (deleted or moved away).
 DATABASE_CHECK_SECONDS = 2.0
+# Several processes: a NOTIFY wakes the sender when rows are queued; it looks by itself
+# this often only for rows due later (retries, the end of quiet hours).
+NOTIFIED_IDLE_LOOK_S = 15.0
 
 
 class Relais:
@@ -68,12 +72,26 @@ class Relais:
         self.signal: SignalTransport | None = None
         self.dashboard: DashboardServer | None = None
         self.database_lost = ""
+        # Several processes on PostgreSQL: the roles this one was elected for.
+        self.cluster: Cluster | None = None
 
     async def run(self) -> None:
         """Run until SIGTERM/SIGINT (or the end of console input); StorageMissing if the
         database file vanished meanwhile."""
         # First thing: a stop request during start-up must still end in a clean shutdown.
         self._install_signals()
+        if self.settings.database_url:
+            if self.db.dialect.name == "sqlite":
+                raise StorageError(
+                    _(
+                        "DATABASE_URL names a PostgreSQL database, but this version of Relais "
+                        "can only store a campaign in SQLite (DATABASE_URL=sqlite:///path)"
+                    )
+                )
+            # PostgreSQL: several processes may share it; they elect who does what.
+            self.cluster = Cluster(self.settings.database_url)
+            await self._run()
+            return
         # Before the database is even opened: a second Relais must not touch it at all.
         lock = ProcessLock(self.settings.database_path)
         lock.acquire()
@@ -95,21 +113,29 @@ class Relais:
                 self.clock,
                 resend_after_crash=self.settings.resend_after_crash,
             )
-            services.wake_sender = sender.wake
+            cluster = self.cluster
+            services.wake_sender = sender.wake if cluster is None else cluster.outbox_queued
             self._build_transports(services, router, sender)
             for lane in sender.lanes.values():
                 lane.quiet_until = services.broadcasts.quiet_until
             scheduler = Scheduler(self.settings.timezone)
             register_jobs(scheduler, services)
-            for transport in self.transports:
-                await transport.start()
+            if cluster is None:
+                for transport in self.transports:
+                    await transport.start()
+            else:
+                await self._start_elected(cluster, services, sender, scheduler)
             if self.settings.dashboard_url:
                 self.dashboard = DashboardServer.from_settings(services)
                 await self.dashboard.start()
             self._wire_volunteers(services, router)
             await self._publish_menus(services, router)
-            await sender.start()
-            scheduler.start()
+            if cluster is None:
+                await sender.start()
+                scheduler.start()
+            else:
+                # A lone process takes every role here, before it says it is running.
+                await cluster.start()
             log.info("Relais is running (%s)", ", ".join(self._channel_states()))
             self.started.set()
             watchdog = asyncio.create_task(self._watch_database())
@@ -129,6 +155,8 @@ class Relais:
             finally:
                 log.info("Relais is stopping")
                 watchdog.cancel()
+                if cluster is not None:
+                    await cluster.stop()  # roles handed over, messages in hand put back
                 scheduler.stop()
                 if self.dashboard is not None:
                     await self.dashboard.stop()
@@ -150,9 +178,70 @@ class Relais:
         )
         self.console.stdout.flush()
 
+    async def _start_elected(
+        self, cluster: Cluster, services: Services, sender: Sender, scheduler: Scheduler
+    ) -> None:
+        """Several processes: each accepts updates, and does what it was elected for.
+
+        Every process takes Telegram's webhook updates, each chat in its turn across all of
+        them, and writes its answers to the outbox; the process elected for a messenger
+        sends its outbox lane (and polls Telegram, or reads Signal's event stream); the one
+        elected for the scheduler runs the jobs.
+        """
+        for lane in sender.lanes.values():
+            lane.idle_look = NOTIFIED_IDLE_LOOK_S
+        cluster.on_outbox_queued = sender.wake
+        telegram, signal_transport = self.telegram, self.signal
+        if telegram is not None:
+            await telegram.start(poll=False)
+            telegram.turn = lambda chat_id: cluster.chat_turn("telegram", chat_id)
+
+            async def queue_reply(chat_id: str, outbound: Outbound) -> None:
+                await services.notifier.send(
+                    [Envelope("reply", "telegram", chat_id, outbound, priority=REPLY)]
+                )
+
+            telegram.queue_reply_durably = queue_reply
+
+            async def send_telegram() -> None:
+                await sender.lead("telegram")
+                await telegram.start_polling()
+
+            async def stop_sending_telegram() -> None:
+                await telegram.stop_polling()
+                await sender.step_down("telegram")
+
+            cluster.add("telegram sender", Duty(send_telegram, stop_sending_telegram))
+        if signal_transport is not None:
+            await signal_transport.start(listen=False)
+
+            async def run_signal() -> None:
+                await sender.lead("signal")
+                await signal_transport.start_events()
+
+            async def stop_signal() -> None:
+                await signal_transport.stop_events()
+                await sender.step_down("signal")
+
+            cluster.add("signal reader and sender", Duty(run_signal, stop_signal))
+        if self.console is not None:
+            await self.console.start()
+
+            async def send_console() -> None:
+                await sender.lead("console")
+
+            async def stop_console() -> None:
+                await sender.step_down("console")
+
+            cluster.add("console sender", Duty(send_console, stop_console))
+        scheduler.start(paused=True)
+        cluster.add("scheduler", Duty(scheduler.resume, scheduler.pause))
+
     async def _watch_database(self) -> None:
         """Stop, loudly, if the database file is deleted or replaced under the running bot:
         everything written after that would be lost when it stops."""
+        if self.cluster is not None:
+            return  # PostgreSQL: no file to vanish
         while not self.stopping.is_set():
             await asyncio.sleep(DATABASE_CHECK_SECONDS)
             if self.db.vanished():

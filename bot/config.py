@@ -9,10 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LANGUAGES = ("fr", "en")
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_DATABASE_PATH = Path("data/relais.sqlite3")
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
@@ -66,7 +68,10 @@ class Settings:
 
     telegram_token: Secret = Secret("")
     telegram_api_base_url: str = DEFAULT_API_BASE_URL
-    database_path: Path = Path("data/relais.sqlite3")
+    database_path: Path = DEFAULT_DATABASE_PATH
+    # postgresql://user@host:port/name when the campaign lives in PostgreSQL ('' for SQLite,
+    # in `database_path`). Files Relais keeps beside its database stay in database_path's folder.
+    database_url: str = ""
     admins: frozenset[Identity] = frozenset()
     language: str = "fr"
     timezone: ZoneInfo = ZoneInfo("Europe/Paris")
@@ -126,13 +131,15 @@ class Settings:
         signal_url = get("SIGNAL_CLI_URL").rstrip("/")
         if signal_url and not signal_url.startswith(("http://", "https://")):
             raise ConfigError("SIGNAL_CLI_URL: expected http://host:port of signal-cli's daemon")
+        database = _database(get("DATABASE_URL", "sqlite:///data/relais.sqlite3"))
         language = get("RELAIS_LANGUAGE", "fr")
         if language not in LANGUAGES:
             raise ConfigError(f"RELAIS_LANGUAGE: must be one of {', '.join(LANGUAGES)}")
         return cls(
             telegram_token=Secret(token),
             telegram_api_base_url=base_url,
-            database_path=_database_path(get("DATABASE_URL", "sqlite:///data/relais.sqlite3")),
+            database_path=database[0],
+            database_url=database[1],
             admins=_admins(get("RELAIS_ADMINS")),
             language=language,
             timezone=_timezone("RELAIS_TIMEZONE", get("RELAIS_TIMEZONE", "Europe/Paris")),
@@ -194,11 +201,24 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings.from_env(env)
 
 
-def _database_path(url: str) -> Path:
-    # sqlite:///relative/path and sqlite:////absolute/path, as SQLAlchemy spells them.
-    if not url.startswith("sqlite:///") or len(url) <= len("sqlite:///"):
-        raise ConfigError("DATABASE_URL: expected sqlite:///path/to/file.sqlite3")
-    return Path(url.removeprefix("sqlite:///"))
+def _database(url: str) -> tuple[Path, str]:
+    """(SQLite file, PostgreSQL URL) for DATABASE_URL: sqlite:///relative/path and
+    sqlite:////absolute/path as SQLAlchemy spells them, a bare path, or postgresql://."""
+    if url.startswith(("postgresql://", "postgres://")):
+        parts = urlsplit(url)
+        if not parts.hostname or not parts.path.strip("/"):
+            raise ConfigError(
+                "DATABASE_URL: name the server and the database, "
+                "e.g. postgresql://relais@localhost/relais"
+            )
+        return DEFAULT_DATABASE_PATH, url
+    if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///")), ""
+    if url and "://" not in url:
+        return Path(url), ""
+    raise ConfigError(
+        "DATABASE_URL: expected sqlite:///path/to/file.sqlite3 or postgresql://user@host/database"
+    )
 
 
 def _admins(text: str) -> frozenset[Identity]:

@@ -57,8 +57,19 @@ class Scheduler:
             replace_existing=True,
         )
 
-    def start(self) -> None:
-        self.aps.start()
+    def start(self, *, paused: bool = False) -> None:
+        """Start ringing; `paused`: hold every bell until `resume` (another process may be
+        the one running the jobs)."""
+        self.aps.start(paused=paused)
+
+    async def resume(self) -> None:
+        """This process now runs the jobs (the one that did stopped or was killed)."""
+        self.aps.resume()
+
+    async def pause(self) -> None:
+        """Another process runs the jobs from now on (a job already running finishes)."""
+        if self.aps.running:
+            self.aps.pause()
 
     def stop(self) -> None:
         if self.aps.running:

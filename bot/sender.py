@@ -202,6 +202,9 @@ class ChannelSender:
         self._outcomes: list[Settlement] = []
         self._flush_lock = asyncio.Lock()
         self._flusher: asyncio.Task[None] | None = None
+        # With nothing due, look at the outbox this often. Several processes raise it: a
+        # NOTIFY wakes the lane when rows are queued, this only catches rows due later.
+        self.idle_look = IDLE_LOOK_S
 
     # -- what others call ---------------------------------------------------------------
 
@@ -347,7 +350,7 @@ class ChannelSender:
                 self._collect()
                 if self._ready:
                     continue
-            timeout = self._waiting[0][0] - now if self._waiting else IDLE_LOOK_S
+            timeout = self._waiting[0][0] - now if self._waiting else self.idle_look
             self.wakeup.clear()
             if self._ready:
                 continue
@@ -384,7 +387,7 @@ class ChannelSender:
             return
         now = time.monotonic()
         low = self._rows_held <= self._batch // 2 and len(self._waiting) < self.lane.concurrency
-        idle = self._outbox_idle_at is not None and now - self._outbox_idle_at < IDLE_LOOK_S
+        idle = self._outbox_idle_at is not None and now - self._outbox_idle_at < self.idle_look
         if low and not idle:
             self._claim(below=None)
         elif self._urgent_wanted:
@@ -612,6 +615,12 @@ class ChannelSender:
         if self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
 
+    def reopen(self) -> None:
+        """After `drain`: the lane may run again (its process took the role back)."""
+        self._stopped = False
+        self._outbox_idle_at = None
+        self._urgent_wanted = True
+
 
 def _is_edit(item: Item) -> bool:
     return bool(item.outbound.edit_message_id) and item.outbound.attachment is None
@@ -634,7 +643,9 @@ class Sender:
         self.clock = clock
         self.resend_after_crash = resend_after_crash
         self.lanes: dict[str, ChannelSender] = {}
-        self._tasks: list[asyncio.Task[None]] = []
+        # The lanes this process sends now (all of them, unless several processes share
+        # the database and elected another one for some).
+        self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def add(self, transport: Transport, lane: Lane) -> ChannelSender:
         sender = ChannelSender(transport, self.outbox, self.clock, lane)
@@ -647,25 +658,51 @@ class Sender:
             lane.wake()
 
     async def start(self) -> None:
+        """Send every lane from this process (the only one on its database)."""
+        await self._recover(None)
+        for channel in self.lanes:
+            self._run(channel)
+
+    async def lead(self, channel: str) -> None:
+        """This process now sends `channel`'s outbox: what the previous sender had in hand
+        when it stopped (or was killed) goes out again, then the lane runs."""
+        await self._recover(channel)
+        self._run(channel)
+
+    async def _recover(self, channel: str | None) -> None:
         recovered = await self.outbox.recover(
-            self.clock.now(), lease=timedelta(0), resend=self.resend_after_crash
+            self.clock.now(), lease=timedelta(0), resend=self.resend_after_crash, channel=channel
         )
         if recovered and self.resend_after_crash:
             log.warning(
-                "%d messages were being sent when Relais stopped: sending them again", recovered
+                "%d messages were being sent when their sender stopped: sending them again",
+                recovered,
             )
         elif recovered:
             log.warning(
-                "%d messages were being sent when Relais stopped: marked uncertain", recovered
+                "%d messages were being sent when their sender stopped: marked uncertain",
+                recovered,
             )
-        self._tasks = [asyncio.create_task(lane.run()) for lane in self.lanes.values()]
+
+    def _run(self, channel: str) -> None:
+        lane = self.lanes[channel]
+        lane.reopen()
+        self._tasks[channel] = asyncio.create_task(lane.run(), name=f"lane-{channel}")
+
+    async def step_down(self, channel: str) -> None:
+        """Stop sending `channel`: sends in flight end, their outcomes are written, rows
+        claimed but not sent go back to the outbox for whoever sends next."""
+        task = self._tasks.pop(channel, None)
+        if task is None:
+            return
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        lane = self.lanes[channel]
+        try:
+            await lane.drain()
+        except Exception:
+            log.exception("the %s lane could not be drained cleanly", channel)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        for lane in self.lanes.values():
-            try:
-                await lane.drain()
-            except Exception:
-                log.exception("the %s lane could not be drained cleanly", lane.transport.channel)
+        for channel in list(self._tasks):
+            await self.step_down(channel)

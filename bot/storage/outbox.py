@@ -388,24 +388,28 @@ class OutboxRepository:
             )
 
     async def recover(
-        self, now: datetime, lease: timedelta = timedelta(minutes=5), *, resend: bool = True
+        self,
+        now: datetime,
+        lease: timedelta = timedelta(minutes=5),
+        *,
+        resend: bool = True,
+        channel: str | None = None,
     ) -> int:
         """After a crash: rows left 'sending' may or may not have left. `resend` queues them
         again (at-least-once: a missed mobilization costs more than a rare duplicate);
-        otherwise they are marked uncertain and never resent (at-most-once)."""
+        otherwise they are marked uncertain and never resent (at-most-once). With `channel`,
+        only that messenger's rows (its new sender takes over from a dead one)."""
         if resend:
-            sql = (
-                "UPDATE outbox SET status = 'pending',"
-                " last_error = 'interrupted while sending; sent again'"
-                " WHERE status = 'sending' AND claimed_at <= :since"
-            )
+            change = "status = 'pending', last_error = 'interrupted while sending; sent again'"
         else:
-            sql = (
-                "UPDATE outbox SET status = 'uncertain', last_error = 'interrupted while sending'"
-                " WHERE status = 'sending' AND claimed_at <= :since"
-            )
+            change = "status = 'uncertain', last_error = 'interrupted while sending'"
+        sql = f"UPDATE outbox SET {change} WHERE status = 'sending' AND claimed_at <= :since"
+        params: dict[str, str] = {"since": to_iso(now - lease)}
+        if channel is not None:
+            sql += " AND channel = :channel"
+            params["channel"] = channel
         async with self.db.transaction() as tx:
-            return await tx.execute(sql, {"since": to_iso(now - lease)})
+            return await tx.execute(sql, params)
 
     # -- what was queued ------------------------------------------------------------------
 

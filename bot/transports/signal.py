@@ -407,7 +407,9 @@ class SignalTransport:
         except ValueError as exc:
             raise PermanentFailure("signal-cli returned unreadable attachment data") from exc
 
-    async def start(self) -> None:
+    async def start(self, *, listen: bool = True) -> None:
+        """Check signal-cli and its account; with `listen`, read its event stream (with
+        several processes, only the one elected for Signal reads it: `start_events`)."""
         if not await self.client.check():
             log.warning(
                 "signal-cli does not answer at %s; Signal waits for it (Telegram is unaffected;"
@@ -416,7 +418,21 @@ class SignalTransport:
             )
         else:
             await self._check_account()
-        self._listener = asyncio.create_task(self._listen(), name="signal-events")
+        if listen:
+            await self.start_events()
+
+    async def start_events(self) -> None:
+        """Read signal-cli's event stream from this process."""
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen(), name="signal-events")
+
+    async def stop_events(self) -> None:
+        """Stop reading the event stream (another process reads it from now on)."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
 
     async def _check_account(self) -> None:
         """Ask signal-cli whether it holds the bot's account, and say so plainly if not:
@@ -459,10 +475,7 @@ class SignalTransport:
         )
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+        await self.stop_events()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=10)
         await self.client.close()

@@ -8,9 +8,11 @@ handlers and job queue are not used: the database is the source of truth.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from typing import Any
 
@@ -64,6 +66,7 @@ log = logging.getLogger(__name__)
 _MARKUP_REFUSED = "can't parse entities"
 
 CHANNEL = "telegram"
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 
@@ -239,6 +242,11 @@ class TelegramTransport:
         # Set by the app: answers are queued in the Telegram lane, behind pages only, paced
         # with everything else; a 429 pauses them too and they are sent after it.
         self.queue_reply: Callable[[str, Outbound], asyncio.Future[str]] | None = None
+        # Set by the app when several processes share the database: a chat's turn across
+        # all of them, and answers written to the outbox (sent by the elected process)
+        # before the turn ends, so that the chat's next update answers after them.
+        self.turn: Callable[[str], AbstractAsyncContextManager[None]] = _no_turn
+        self.queue_reply_durably: Callable[[str, Outbound], Awaitable[None]] | None = None
         self.webhook: WebhookServer | None = None
         # Texts whose formatting Telegram refused → the same words as plain text.
         self._plain_instead: dict[str, str] = {}
@@ -259,12 +267,11 @@ class TelegramTransport:
         except TelegramError as exc:
             raise TransientFailure(str(exc)) from exc
 
-    async def start(self) -> None:
+    async def start(self, *, poll: bool = True) -> None:
+        """Connect, and receive updates: by the webhook if one is set, else by polling
+        (with several processes only the elected one polls: `start_polling`)."""
         await self.app.initialize()
         await self.app.start()
-        updater = self.app.updater
-        assert updater is not None
-        allowed = ["message", "callback_query", "my_chat_member"]
         if self.settings.webhook_url:
             # Relais' own server, not PTB's: PTB's reads up to 100 MB before the secret.
             self.webhook = WebhookServer(
@@ -277,7 +284,7 @@ class TelegramTransport:
             await self.app.bot.set_webhook(
                 self.settings.webhook_url.rstrip("/") + WEBHOOK_PATH,
                 secret_token=self.settings.webhook_secret.value,
-                allowed_updates=allowed,
+                allowed_updates=ALLOWED_UPDATES,
                 drop_pending_updates=False,
             )
             log.info(
@@ -285,11 +292,24 @@ class TelegramTransport:
                 self.settings.webhook_listen,
                 self.settings.port,
             )
-        else:
-            await updater.start_polling(
-                allowed_updates=allowed, drop_pending_updates=False, timeout=30
-            )
-            log.info("Telegram polling as @%s", self.bot_username)
+        elif poll:
+            await self.start_polling()
+
+    async def start_polling(self) -> None:
+        """Ask Telegram for updates from this process (nothing to do with a webhook)."""
+        updater = self.app.updater
+        if self.settings.webhook_url or updater is None or updater.running:
+            return
+        await updater.start_polling(
+            allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False, timeout=30
+        )
+        log.info("Telegram polling as @%s", self.bot_username)
+
+    async def stop_polling(self) -> None:
+        """Stop asking for updates (another process polls from now on)."""
+        updater = self.app.updater
+        if updater is not None and updater.running:
+            await updater.stop()
 
     async def _queue_update(self, data: dict[str, Any]) -> None:
         """Hand an update the webhook received to PTB, as polling would."""
@@ -325,9 +345,10 @@ class TelegramTransport:
                 await query.answer()
             except TelegramError as exc:
                 log.info("callback query could not be answered: %s", exc)
-        replies = await self.dispatch(inbound)
-        for outbound in replies:
-            await self._reply(inbound, outbound)
+        async with self.turn(inbound.chat_id):
+            replies = await self.dispatch(inbound)
+            for outbound in replies:
+                await self._reply(inbound, outbound)
 
     async def _reply(self, inbound: Inbound, outbound: Outbound) -> None:
         """Queue one message of an answer; the lane sends a chat's messages in order."""
@@ -335,6 +356,9 @@ class TelegramTransport:
         if outbound.edit and inbound.message_id and not outbound.attachment:
             # Replace the message whose button was tapped (a new one if it cannot be edited).
             outbound = replace(outbound, edit=False, edit_message_id=inbound.message_id)
+        if self.queue_reply_durably is not None:
+            await self.queue_reply_durably(chat, outbound)
+            return
         if self.queue_reply is None:  # a transport without a sender (tests of rendering)
             try:
                 await self.deliver(chat, outbound)
@@ -487,6 +511,12 @@ class TelegramTransport:
             await self.app.bot.set_chat_menu_button(chat_id=int(chat_id), menu_button=button)
         except TelegramError as exc:
             log.info("a chat's menu button was not set: %s", exc)
+
+
+@contextlib.asynccontextmanager
+async def _no_turn(_chat_id: str) -> AsyncIterator[None]:
+    """One process: PerChatProcessor already keeps a chat's updates in order."""
+    yield
 
 
 def _log_failed_reply(done: asyncio.Future[str]) -> None:

@@ -1,0 +1,255 @@
+"""Several Relais processes on one PostgreSQL database: who sends, who schedules, whose turn.
+
+Every process accepts updates (webhook), but some work must be done by exactly one of them:
+each messenger's outbox lane (two senders would break Telegram's 30 messages a second), the
+Signal event stream (signal-cli hands each event to one reader), and the scheduled jobs.
+Each such duty is a *role*, held by the process that holds a session-level PostgreSQL
+advisory lock on a dedicated connection. The kernel closes a killed process's socket, the
+server ends its session and frees its locks, and another process takes the role at its next
+try (every second): a SIGKILL moves the sender within a couple of seconds.
+
+A process that cannot reach the database within a few seconds gives up its roles at once
+(it cannot tell whether the server still counts it as the holder), and the server drops a
+silent session after the keepalive settings below, so a machine that vanishes without
+closing its sockets frees its roles in about ten seconds.
+
+The same connection LISTENs on `relais_outbox`: whoever queues outbox rows NOTIFYs, and the
+process that sends that lane wakes at once instead of polling. Two updates of one chat are
+never handled at the same time: each update takes a transaction-level advisory lock keyed by
+its chat (`chat_turn`), on a connection of its own, released when its answers are queued.
+
+With SQLite there is one process (bot/storage/process_lock.py refuses a second one): it does
+everything, and no Cluster is built.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+# Advisory locks take two 32-bit keys; the first says what kind of thing is locked, so
+# Relais' locks never meet another application's (or each other's) on the same database.
+ROLE_SPACE = 0x52454C41  # "RELA": a duty only one process does
+CHAT_SPACE = 0x52454C43  # "RELC": one chat's turn
+NOTIFY_CHANNEL = "relais_outbox"
+# A follower asks for each free role this often: the longest a role stays orphaned after its
+# holder was killed (plus the time to put back the messages it had in hand).
+TRY_EVERY_S = 1.0
+# The holder proves its connection alive this often; no answer within CONNECTION_TIMEOUT_S
+# and it steps down from every role.
+CONNECTION_TIMEOUT_S = 3.0
+# The server ends a session whose client stopped answering after idle + interval × count
+# seconds (a machine that lost power never closes its sockets): 4 + 2 × 2 = 8 s.
+KEEPALIVES = {
+    "tcp_keepalives_idle": "4",
+    "tcp_keepalives_interval": "2",
+    "tcp_keepalives_count": "2",
+    "application_name": "relais",
+}
+# Connections for chat turns: one per update being handled at this moment.
+TURN_CONNECTIONS = 32
+
+
+@dataclass(slots=True)
+class Duty:
+    """What a process starts when it takes a role, and stops when it gives it up."""
+
+    take: Callable[[], Awaitable[None]]
+    give_up: Callable[[], Awaitable[None]]
+
+
+def lock_key(text: str) -> int:
+    """A stable signed 32-bit key for a name (the same in every process and every run)."""
+    value = zlib.crc32(text.encode())
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+class Cluster:
+    """One of several processes on a PostgreSQL database: roles by election, chats by turn."""
+
+    def __init__(self, url: str, *, try_every: float = TRY_EVERY_S) -> None:
+        self.url = url
+        self.try_every = try_every
+        self.duties: dict[str, Duty] = {}
+        self.held: set[str] = set()
+        # Called when another process (or this one) queued outbox rows.
+        self.on_outbox_queued: Callable[[], None] = lambda: None
+        self._connection: Any = None
+        self._talk = asyncio.Lock()  # one statement at a time on the role connection
+        self._turns: Any = None
+        self._scope = ""
+        self._elector: asyncio.Task[None] | None = None
+        self._notify: asyncio.Task[None] | None = None
+        self._notify_again = False
+
+    def add(self, role: str, duty: Duty) -> None:
+        """A role this process may take (before `start`)."""
+        self.duties[role] = duty
+
+    def _key(self, role: str) -> int:
+        # Scoped by schema: campaigns (or test runs) in one database elect apart.
+        return lock_key(f"{self._scope}:{role}")
+
+    # -- life -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect and take every free role now, then keep trying in the background: a
+        lone process holds everything by the time it says it is running."""
+        await self._connect()
+        self._turns = await asyncpg.create_pool(
+            self.url, min_size=1, max_size=TURN_CONNECTIONS, server_settings=KEEPALIVES
+        )
+        await self._elect()
+        self._elector = asyncio.create_task(self._elect_forever(), name="relais-election")
+
+    async def stop(self) -> None:
+        """Give up every role (messages in hand go back to the outbox), then disconnect:
+        the server frees the locks and another process takes over within a second."""
+        if self._elector is not None:
+            self._elector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._elector
+            self._elector = None
+        if self._notify is not None:
+            with contextlib.suppress(Exception):
+                await self._notify
+        await self._give_up_all()
+        await self._disconnect()
+        if self._turns is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._turns.close(), CONNECTION_TIMEOUT_S)
+            self._turns = None
+
+    async def _connect(self) -> None:
+        connection = await asyncio.wait_for(
+            asyncpg.connect(self.url, server_settings=KEEPALIVES), CONNECTION_TIMEOUT_S * 2
+        )
+        self._scope = await connection.fetchval("SELECT current_schema()") or ""
+        await connection.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        self._connection = connection
+
+    async def _disconnect(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                await asyncio.wait_for(connection.close(), CONNECTION_TIMEOUT_S)
+            except Exception:
+                connection.terminate()
+
+    # -- election ---------------------------------------------------------------------
+
+    async def _elect_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.try_every)
+            try:
+                if self._connection is None or self._connection.is_closed():
+                    await self._give_up_all()
+                    await self._connect()
+                await self._elect()
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # stopping
+                # Not ours: the driver gave up on a statement. The election must go on.
+                await self._step_down(TimeoutError("a statement was cancelled"))
+            except Exception as exc:
+                await self._step_down(exc)
+
+    async def _step_down(self, exc: BaseException) -> None:
+        """The role connection failed: give up every role, reconnect at the next try."""
+        if self.held:
+            log.warning("lost touch with the database (%s): giving up %s", exc, self.held)
+        else:
+            log.warning("cannot reach the database for roles: %s", exc)
+        await self._give_up_all()
+        await self._disconnect()
+
+    async def _elect(self) -> None:
+        """Ask for every role not held, in one round trip (which also proves the
+        connection alive for the roles held); start the duties of those won."""
+        wanted = [role for role in self.duties if role not in self.held]
+        async with self._talk:
+            won = await asyncio.wait_for(
+                self._connection.fetch(
+                    "SELECT k.n FROM unnest($2::int[]) WITH ORDINALITY AS k(key, n)"
+                    " WHERE pg_try_advisory_lock($1, k.key)",
+                    ROLE_SPACE,
+                    [self._key(role) for role in wanted],
+                ),
+                CONNECTION_TIMEOUT_S,
+            )
+        for row in won:
+            role = wanted[row["n"] - 1]
+            try:
+                await self.duties[role].take()
+            except Exception:
+                log.exception("could not take up %s; leaving it to another process", role)
+                async with self._talk:
+                    await self._connection.execute(
+                        "SELECT pg_advisory_unlock($1, $2)", ROLE_SPACE, self._key(role)
+                    )
+                continue
+            self.held.add(role)
+            log.info("this process now holds %s", role)
+
+    async def _give_up_all(self) -> None:
+        for role in list(self.held):
+            self.held.discard(role)
+            try:
+                await self.duties[role].give_up()
+            except Exception:
+                log.exception("giving up %s did not end cleanly", role)
+            log.info("this process gave up %s", role)
+
+    # -- waking the sender ------------------------------------------------------------
+
+    def outbox_queued(self) -> None:
+        """Rows were committed to the outbox: wake whichever process sends them."""
+        self.on_outbox_queued()
+        if self._notify is not None and not self._notify.done():
+            self._notify_again = True  # one more NOTIFY after this one covers them all
+            return
+        self._notify = asyncio.create_task(self._send_notify())
+
+    async def _send_notify(self) -> None:
+        while True:
+            self._notify_again = False
+            connection = self._connection
+            if connection is None:
+                return  # the sender's regular look catches these rows
+            try:
+                async with self._talk:
+                    await asyncio.wait_for(
+                        connection.execute(f"NOTIFY {NOTIFY_CHANNEL}"), CONNECTION_TIMEOUT_S
+                    )
+            except Exception as exc:
+                log.info("could not announce queued messages: %s", exc)
+                return
+            if not self._notify_again:
+                return
+
+    def _on_notify(self, *_args: object) -> None:
+        self.on_outbox_queued()
+
+    # -- one chat at a time -----------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def chat_turn(self, channel: str, chat_id: str) -> AsyncIterator[None]:
+        """Hold this chat's turn across every process until the block ends: its next
+        update, wherever it arrived, waits until this one's answers are queued."""
+        async with self._turns.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "SELECT pg_advisory_xact_lock($1, $2)",
+                CHAT_SPACE,
+                lock_key(f"{self._scope}:{channel}:{chat_id}"),
+            )
+            yield

@@ -1,0 +1,33 @@
+"""A fresh PostgreSQL database per test, on the server at RELAIS_TEST_POSTGRESQL (default:
+the local one every machine of the project runs), dropped afterwards."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+SERVER = os.environ.get("RELAIS_TEST_POSTGRESQL", "postgresql://postgres@127.0.0.1:5432")
+
+
+async def _admin() -> asyncpg.Connection:
+    try:
+        return await asyncpg.connect(f"{SERVER}/postgres", timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.skip(f"PostgreSQL is not reachable at {SERVER} ({exc}): not tested on it")
+
+
+@pytest.fixture
+async def postgresql_url() -> AsyncIterator[str]:
+    """The URL of an empty database of its own, as DATABASE_URL spells it."""
+    name = f"relais_test_{uuid.uuid4().hex[:12]}"
+    admin = await _admin()
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield f"{SERVER}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

@@ -1,0 +1,211 @@
+"""Several processes on one PostgreSQL database: one holds each role, another takes it over
+when it dies, one chat's updates take turns, and queued messages wake the sender."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from bot.cluster import Cluster, Duty
+from tests.postgresql import postgresql_url
+
+__all__ = ["postgresql_url"]  # the fixture
+
+ROOT = Path(__file__).resolve().parent.parent
+ROLES = ["telegram sender", "scheduler"]
+
+
+class Member:
+    """A `python -m tests.fakes.cluster_member` process, and the lines it said."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.lines: list[str] = []
+
+    @classmethod
+    async def start(cls, url: str) -> Member:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.fakes.cluster_member",
+            url,
+            *ROLES,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdout=asyncio.subprocess.PIPE,
+        )
+        member = cls(process)
+        await member.says("started")
+        return member
+
+    async def says(self, line: str, timeout: float = 30) -> None:
+        """Read until `line` (a hang guard, not a measure: bench/ measures the takeover)."""
+        assert self.process.stdout is not None
+        while line not in self.lines:
+            read = await asyncio.wait_for(self.process.stdout.readline(), timeout)
+            if not read:
+                raise AssertionError(f"ended without saying {line!r}: {self.lines}")
+            self.lines.append(read.decode().strip())
+
+    async def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    async def stop(self) -> None:
+        """SIGTERM, and read what it said until it ended."""
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            assert self.process.stdout is not None
+            rest = await asyncio.wait_for(self.process.stdout.read(), 30)
+            self.lines += rest.decode().splitlines()
+            await asyncio.wait_for(self.process.wait(), 30)
+
+
+@pytest.fixture
+async def members(postgresql_url: str) -> AsyncIterator[list[Member]]:
+    started: list[Member] = []
+    yield started
+    for member in started:
+        await member.stop()
+
+
+async def test_the_first_process_holds_every_role_and_a_second_takes_them_when_it_is_killed(
+    postgresql_url: str, members: list[Member]
+) -> None:
+    first = await Member.start(postgresql_url)
+    members.append(first)
+    assert first.lines == ["took telegram sender", "took scheduler", "started"]
+    second = await Member.start(postgresql_url)
+    members.append(second)
+    assert second.lines == ["started"]  # nothing to take: the first holds it all
+    await first.kill()
+    await second.says("took telegram sender")
+    await second.says("took scheduler")
+    # A third one, started after, finds every role held and waits its turn.
+    third = await Member.start(postgresql_url)
+    members.append(third)
+    await second.stop()
+    await third.says("took telegram sender")
+    await third.says("took scheduler")
+    assert "gave up telegram sender" in second.lines and "gave up scheduler" in second.lines
+
+
+async def test_a_process_that_loses_the_database_gives_up_its_roles_at_once(
+    postgresql_url: str,
+) -> None:
+    said: list[str] = []
+
+    def member() -> Cluster:
+        cluster = Cluster(postgresql_url, try_every=0.1)
+        for role in ROLES:
+
+            async def take(role: str = role) -> None:
+                said.append(f"{name(cluster)} took {role}")
+
+            async def give_up(role: str = role) -> None:
+                said.append(f"{name(cluster)} gave up {role}")
+
+            cluster.add(role, Duty(take, give_up))
+        return cluster
+
+    first, second = member(), member()
+    names = {id(first): "first", id(second): "second"}
+
+    def name(cluster: Cluster) -> str:
+        return names[id(cluster)]
+
+    await first.start()
+    await second.start()
+    try:
+        assert said == ["first took telegram sender", "first took scheduler"]
+        # The server ends the first one's session (as when its network fails for good).
+        admin = await asyncpg.connect(postgresql_url)
+        try:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks"
+                " WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await admin.close()
+        gave_up = {"first gave up telegram sender", "first gave up scheduler"}
+
+        def settled() -> bool:
+            holders = [role for cluster in (first, second) for role in cluster.held]
+            return gave_up <= set(said) and sorted(holders) == sorted(ROLES)
+
+        await asyncio.wait_for(until(settled), 60)
+        # Each role is held again by exactly one of them (whichever asked first).
+        assert not first.held & second.held
+    finally:
+        await first.stop()
+        await second.stop()
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    while not condition():
+        await asyncio.sleep(0.05)
+
+
+async def test_one_chat_takes_turns_across_processes_other_chats_do_not_wait(
+    postgresql_url: str,
+) -> None:
+    first, second = Cluster(postgresql_url), Cluster(postgresql_url)
+    await first.start()
+    await second.start()
+    events: list[str] = []
+    try:
+        inside = asyncio.Event()
+        leave = asyncio.Event()
+
+        async def long_update() -> None:
+            async with first.chat_turn("telegram", "42"):
+                events.append("first in")
+                inside.set()
+                await leave.wait()
+                events.append("first out")
+
+        async def next_update(cluster: Cluster, chat_id: str, label: str) -> None:
+            async with cluster.chat_turn("telegram", chat_id):
+                events.append(label)
+
+        held = asyncio.create_task(long_update())
+        await inside.wait()
+        same_chat = asyncio.create_task(next_update(second, "42", "second in, same chat"))
+        # Another chat, on either process, is handled while chat 42 waits.
+        await next_update(second, "43", "second in, other chat")
+        await next_update(first, "44", "first in, other chat")
+        assert not same_chat.done()
+        leave.set()
+        await held
+        await same_chat
+        assert events == [
+            "first in",
+            "second in, other chat",
+            "first in, other chat",
+            "first out",
+            "second in, same chat",
+        ]
+    finally:
+        await first.stop()
+        await second.stop()
+
+
+async def test_queued_messages_wake_every_process_by_notify(postgresql_url: str) -> None:
+    first, second = Cluster(postgresql_url), Cluster(postgresql_url)
+    woken = asyncio.Event()
+    second.on_outbox_queued = woken.set
+    await first.start()
+    await second.start()
+    try:
+        first.outbox_queued()  # what Services.send_later calls after committing rows
+        await asyncio.wait_for(woken.wait(), 30)
+    finally:
+        await first.stop()
+        await second.stop()
