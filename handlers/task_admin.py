@@ -19,7 +19,6 @@ from bot.services.people import ORGANIZER
 from bot.services.task_cards import kind_label
 from bot.services.tasks import parse_moment
 from bot.text import clean, esc
-from bot.transports import DeliveryError
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +141,9 @@ async def on_call_list(request: Request) -> Reply:
             return downloaded
         content = downloaded
     try:
-        added = await request.services.calls.import_list(task.id, content, header=is_file)
+        added, summary = await request.services.calls.add_list(
+            request.actor, task.id, content, header=is_file
+        )
     except ImportRejected as rejected:
         lines = [
             _(problems.get(p.problem, problems["empty"])).format(line=p.line, value=esc(p.value))
@@ -152,8 +153,6 @@ async def on_call_list(request: Request) -> Reply:
             _("Nothing was added. Please fix and send again:") + "\n" + "\n".join(lines),
             choices=choices(TaskAdmin("listdone", task.id).button(_("Finished"))),
         )
-    await request.services.tasks.audit_action(request.actor, "calls.import", f"task:{task.id}")
-    summary = await request.services.calls.summary(task.id)
     return Outbound(
         worded(
             ngettext(
@@ -201,7 +200,8 @@ async def _call_list_file(request: Request, task: Task) -> bytes | Outbound:
         )
     try:
         return await download(file)
-    except DeliveryError as exc:
+    except Exception as exc:  # the messenger's delivery errors, whatever their kind
+        # (a handler never sees transports): the organizer is asked to send it again.
         log.warning("call list file could not be downloaded: %s", exc)
         return Outbound(
             _("Nothing was added: I could not fetch the file. Please send it again."),
@@ -215,10 +215,14 @@ async def cmd_tasks(request: Request) -> Reply:
     if not items:
         return Outbound(_("No tasks yet. Create one with /newtask."))
     replies = [Outbound(_("Your tasks (newest first, closed ones last):"))]
-    for item in items[:20]:
+    shown = items[:20]
+    lists = await request.services.calls.summaries(
+        [item.task.id for item in shown if item.task.kind == "call"]
+    )
+    for item in shown:
         text = progress_line(item)
-        if item.task.kind == "call":
-            text += "\n" + call_line(await request.services.calls.summary(item.task.id))
+        if item.task.id in lists:
+            text += "\n" + call_line(lists[item.task.id])
         replies.append(Outbound(text, choices=task_buttons(item.task)))
     return replies
 

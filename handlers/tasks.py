@@ -18,6 +18,7 @@ from bot.payloads import AssignmentTap, OutcomeSkip, TaskCard
 from bot.quiet_hours import zone
 from bot.router import Reply, Request, Router, expired
 from bot.services.task_cards import accepted_card, assignment_choices, describe, offer_card
+from bot.services.tasks import NextTask
 from bot.text import clean, esc
 
 # The outcome flow: the questions asked after Done, per task kind, in order.
@@ -80,8 +81,7 @@ def _tz(request: Request, volunteer: Any) -> tzinfo:
     return zone(volunteer.timezone, request.services.settings.timezone)
 
 
-async def _next_card(request: Request, volunteer: Any) -> Outbound:
-    found = await request.services.tasks.next_for(volunteer)
+def _next_card(request: Request, volunteer: Any, found: NextTask) -> Outbound:
     if found.view is None:
         back = found.comes_back_at
         if back and back - request.now < timedelta(days=2):
@@ -110,7 +110,7 @@ async def cmd_task(request: Request) -> Reply:
     volunteer = _member(request)
     if volunteer is None:
         return _not_joined()
-    return await _next_card(request, volunteer)
+    return _next_card(request, volunteer, await request.services.tasks.next_for(volunteer))
 
 
 async def on_card(request: Request) -> Reply:
@@ -133,14 +133,15 @@ async def on_card(request: Request) -> Reply:
         )
         return replace(card, edit=True)
     if action in ("skip", "later"):
-        if not await service.skip(volunteer.id, task_id, later=action == "later"):
+        found = await service.set_aside(volunteer, task_id, later=action == "later")
+        if found is None:
             return expired()
         said = (
             _("OK, I will offer it again later.")
             if action == "later"
             else _("Skipped. Here is another one.")
         )
-        return [Outbound(said, edit=True), await _next_card(request, volunteer)]
+        return [Outbound(said, edit=True), _next_card(request, volunteer, found)]
     return expired()
 
 

@@ -106,7 +106,7 @@ class Services:
             links=LinkService(LinkRepository(db), audit, clock),
             shown_choices=ShownChoicesRepository(db),
             tasks=TaskService(settings, clock, task_repository, assignments, audit),
-            calls=CallService(clock, call_repository, task_repository),
+            calls=CallService(clock, call_repository, task_repository, audit),
             reports=ReportService(settings, clock, db, audit),
             broadcasts=BroadcastService(settings, clock, BroadcastRepository(db), audit, notifier),
             notifier=notifier,

@@ -14,6 +14,8 @@ from bot.clock import Clock
 from bot.domain.calls import RESULTS, Contact, ContactRow
 from bot.domain.tasks import AssignmentState, Claimed, TaskKind, TaskStatus
 from bot.messaging import InboundFile
+from bot.services.people import ORGANIZER, Actor, NotAllowed
+from bot.storage.audit import AuditLog
 from bot.storage.calls import CallRepository
 from bot.storage.tasks import TaskRepository
 from bot.text import clean, clean_name
@@ -168,10 +170,13 @@ def file_refusal(file: InboundFile) -> str | None:
 class CallService:
     """The caller loop: hold one contact, record the result, hand the next."""
 
-    def __init__(self, clock: Clock, calls: CallRepository, tasks: TaskRepository) -> None:
+    def __init__(
+        self, clock: Clock, calls: CallRepository, tasks: TaskRepository, audit: AuditLog
+    ) -> None:
         self.clock = clock
         self.calls = calls
         self.tasks = tasks
+        self.audit = audit
 
     async def import_list(
         self, task_id: int, content: bytes, region: str = "FR", *, header: bool = True
@@ -182,6 +187,21 @@ class CallService:
             raise ImportRejected([ImportProblem(0, "task")])
         rows = parse_call_list(content, region, header=header)
         return await self.calls.add_contacts(task_id, rows, self.clock.now())
+
+    async def add_list(
+        self, actor: Actor, task_id: int, content: bytes, *, header: bool
+    ) -> tuple[int, dict[str, int]]:
+        """An organizer adds people to call to a task in their scope, all or nothing: how
+        many were added, and the list's summary after it. ImportRejected names the lines
+        to fix; NotAllowed if the task is not theirs to manage."""
+        actor.require(ORGANIZER)
+        task = await self.tasks.get(task_id)
+        scope = actor.team_scope()
+        if task is not None and scope is not None and task.team_id not in scope:
+            raise NotAllowed("team")
+        added = await self.import_list(task_id, content, header=header)
+        await self.audit.record(actor.volunteer_id, "calls.import", f"task:{task_id}")
+        return added, await self.calls.summary(task_id)
 
     async def calling(self, volunteer_id: int, assignment_id: int) -> Claimed | None:
         """The caller's accepted call assignment with its task, if theirs and still open."""

@@ -330,22 +330,24 @@ class TaskService:
         """Skip for good or put off for a few hours; False if there is no such task, the
         volunteer already took it (an old card) or it was never theirs to skip (a forged
         card for another team's task writes nothing)."""
-        if await self.tasks.get(task_id) is None:
-            return False
-        if any(held.task.id == task_id for held in await self.tasks.in_hand(volunteer_id)):
-            return False
-        now = self.clock.now()
         fit = await self.tasks.fit(volunteer_id)
-        if fit is None:
-            return False
-        if not await self.tasks.fits(fit, task_id, now) and not await self.tasks.was_shown(
-            task_id, volunteer_id
-        ):
+        return fit is not None and await self._put_aside(fit, task_id, later)
+
+    async def set_aside(self, volunteer: Person, task_id: int, later: bool) -> NextTask | None:
+        """Skip or Later on a card: what /task shows next, or None if the card was stale
+        (see `skip`)."""
+        if not await self._put_aside(fit_of(volunteer), task_id, later):
+            return None
+        return await self.next_for(volunteer)
+
+    async def _put_aside(self, fit: Fit, task_id: int, later: bool) -> bool:
+        now = self.clock.now()
+        if not await self.tasks.skippable(fit, task_id, now):
             return False
         if later:
-            await self.tasks.put_aside(task_id, volunteer_id, "later", now, now + LATER)
+            await self.tasks.put_aside(task_id, fit.volunteer_id, "later", now, now + LATER)
         else:
-            await self.tasks.put_aside(task_id, volunteer_id, "skipped", now, None)
+            await self.tasks.put_aside(task_id, fit.volunteer_id, "skipped", now, None)
         return True
 
     async def in_hand(self, volunteer_id: int, language: str) -> list[Claimed]:

@@ -456,22 +456,19 @@ class TaskRepository:
         )
         return from_iso(str(value)) if value else None
 
-    async def fits(self, fit: Fit, task_id: int, now: datetime) -> bool:
-        """Whether this open task is one the volunteer could take now."""
+    async def skippable(self, fit: Fit, task_id: int, now: datetime) -> bool:
+        """Whether the volunteer may set this task aside: not in their hands, and either
+        one they could take now or one shown to them already (offered, set aside)."""
         where, params = _fit_clause(fit, now)
         params["task"] = task_id
         found = await self.db.fetch_value(
-            f"SELECT 1 FROM tasks t WHERE t.id = :task AND {where}", params
-        )
-        return found is not None
-
-    async def was_shown(self, task_id: int, volunteer_id: int) -> bool:
-        """Whether this task was offered to this volunteer or already set aside by them."""
-        found = await self.db.fetch_value(
-            "SELECT 1 FROM offers WHERE task_id = :task AND volunteer_id = :volunteer"
-            " UNION ALL SELECT 1 FROM assignments WHERE task_id = :task"
-            " AND volunteer_id = :volunteer AND state IN ('later', 'skipped') LIMIT 1",
-            {"task": task_id, "volunteer": volunteer_id},
+            "SELECT 1 FROM tasks t WHERE t.id = :task AND NOT EXISTS (SELECT 1 FROM assignments a"
+            " WHERE a.task_id = t.id AND a.volunteer_id = :volunteer AND a.state = 'accepted')"
+            f" AND (({where}) OR EXISTS (SELECT 1 FROM offers o WHERE o.task_id = t.id"
+            " AND o.volunteer_id = :volunteer) OR EXISTS (SELECT 1 FROM assignments a"
+            " WHERE a.task_id = t.id AND a.volunteer_id = :volunteer"
+            " AND a.state IN ('later', 'skipped')))",
+            params,
         )
         return found is not None
 
