@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta, tzinfo
-from typing import Any
+from typing import Any, Protocol
 
 from bot.answers import parse_count
 from bot.domain.tasks import ClaimRefused, NotStarted, Outcome, Refusal, TaskKind
@@ -18,7 +18,7 @@ from bot.payloads import AssignmentTap, OutcomeSkip, TaskCard
 from bot.quiet_hours import zone
 from bot.router import Reply, Request, Router, expired
 from bot.services.task_cards import accepted_card, assignment_choices, describe, offer_card
-from bot.services.tasks import NextTask
+from bot.services.tasks import NextTask, Person
 from bot.text import clean, esc
 
 # The outcome flow: the questions asked after Done, per task kind, in order.
@@ -65,7 +65,18 @@ REFUSALS = {
 }
 
 
-def _member(request: Request) -> Any:
+class Member(Person, Protocol):
+    """What these flows read of the volunteer behind the update (loaded by the router)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def leaderboard(self) -> bool: ...
+
+
+def _member(request: Request) -> Member | None:
     """The volunteer behind the update if they have joined (not onboarding, not erased)."""
     volunteer = request.actor.volunteer
     if volunteer is None or volunteer.status in ("onboarding", "erased"):
@@ -77,11 +88,11 @@ def _not_joined() -> Outbound:
     return Outbound(_("Join first: send /start and tell me how you can help."))
 
 
-def _tz(request: Request, volunteer: Any) -> tzinfo:
+def _tz(request: Request, volunteer: Member) -> tzinfo:
     return zone(volunteer.timezone, request.services.settings.timezone)
 
 
-def _next_card(request: Request, volunteer: Any, found: NextTask) -> Outbound:
+def _next_card(request: Request, volunteer: Member, found: NextTask) -> Outbound:
     if found.view is None:
         back = found.comes_back_at
         if back and back - request.now < timedelta(days=2):
@@ -217,7 +228,7 @@ def _question(step: str) -> Outbound:
     return Outbound(question, choices=choices(button), answer="text")
 
 
-def _not_started(request: Request, volunteer: Any, early: NotStarted) -> str:
+def _not_started(request: Request, volunteer: Member, early: NotStarted) -> str:
     return _(
         "This task starts {when}: tell me how it went once it has started. Nothing was recorded."
     ).format(
