@@ -128,9 +128,9 @@ class Services:
             OfferRepository(db),
             assignments,
             call_repository,
-            services.outbox,
+            outbox,
             volunteers,
-            services.send_later,
+            notifier,
         )
         return services
 

@@ -8,20 +8,21 @@ their quiet hours, within an availability slot (offers), under the daily cap.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.config import Settings
+from bot.domain.messages import Envelope, Priority
 from bot.domain.tasks import Recipient, Task
 from bot.i18n import use_language, use_messenger
 from bot.quiet_hours import quiet_hours_of, zone
+from bot.services.notifier import Notifier
 from bot.services.task_cards import offer_card, reminder_card
 from bot.services.tasks import in_slot, local_day_start
 from bot.storage.assignments import AssignmentRepository
 from bot.storage.calls import CallRepository
 from bot.storage.offers import OfferRepository
-from bot.storage.outbox import NORMAL, Envelope, OutboxRepository
+from bot.storage.outbox import OutboxRepository
 from bot.storage.tasks import TaskRepository
 from bot.storage.volunteers import VolunteerRepository
 
@@ -59,7 +60,7 @@ class OfferService:
         calls: CallRepository,
         outbox: OutboxRepository,
         volunteers: VolunteerRepository,
-        send_later: Callable[[Iterable[Envelope]], Awaitable[int]],
+        notifier: Notifier,
     ) -> None:
         self.settings = settings
         self.tasks = tasks
@@ -68,7 +69,7 @@ class OfferService:
         self.calls = calls
         self.outbox = outbox
         self.volunteers = volunteers
-        self.send_later = send_later  # Services.send_later
+        self.notifier = notifier
 
     async def may_message(self, recipient: Recipient, now: datetime, *, offer: bool) -> bool:
         """Quiet hours, availability (offers only) and the daily cap, in their time zone."""
@@ -124,7 +125,7 @@ class OfferService:
             outbound=card,
             volunteer_id=recipient.volunteer_id,
             ref_id=task.id,
-            priority=NORMAL,
+            priority=Priority.NORMAL,
             dedupe_key=f"offer:{task.id}:{recipient.volunteer_id}",
         )
         # Queue first (idempotent by key), then remember: a crash in between re-queues nothing.
@@ -164,7 +165,7 @@ class OfferService:
                         outbound=card,
                         volunteer_id=volunteer.id,
                         ref_id=task.id,
-                        priority=NORMAL,
+                        priority=Priority.NORMAL,
                         dedupe_key=f"reminder:{assignment.id}",
                     )
                 ]
@@ -183,4 +184,4 @@ class OfferService:
         return RoundReport(expired_tasks=closed)
 
     async def _queue(self, envelopes: list[Envelope]) -> None:
-        await self.send_later(envelopes)
+        await self.notifier.send(envelopes)

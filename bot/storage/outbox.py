@@ -444,18 +444,6 @@ class OutboxRepository:
 
     # -- rows other modules change (kept here: this module is the outbox's one writer) ----
 
-    # -- what the task queue asks of the outbox (offers and reminders are outbox rows) ------
-
-    async def cancel_in(self, tx: Tx, kinds: Sequence[str], ref_id: int) -> int:
-        """Inside a caller's transaction: withdraw rows of these kinds about one thing
-        (a task's offers and reminders when it closes) that are not sent yet."""
-        names, params = in_list("kind", kinds)
-        return await tx.execute(
-            f"UPDATE outbox SET status = 'cancelled' WHERE kind IN ({names}) AND ref_id = :ref"
-            " AND status = 'pending'",
-            {**params, "ref": ref_id},
-        )
-
     async def unsolicited_since(self, volunteer_id: int, since: datetime) -> int:
         """Offers and reminders queued for a volunteer since a moment (the daily cap)."""
         return int(

@@ -338,7 +338,7 @@ class TaskRepository:
                 {"status": status, "now": stamp, "id": task_id},
             )
             if changed and status == TaskStatus.PAUSED:
-                await self.outbox.cancel_in(tx, ("offer",), task_id)
+                await self.outbox.cancel("offer", task_id, tx=tx)
             return changed == 1
 
     async def edit(self, task_id: int, now: datetime, **changes: Any) -> bool:
@@ -635,7 +635,8 @@ class TaskRepository:
             )
             expired = await assignment_rows.expire_on_task(tx, task_id, now)
             await offer_rows.expire_offers(tx, task_id, now)
-            await self.outbox.cancel_in(tx, ("offer", "reminder"), task_id)
+            await self.outbox.cancel("offer", task_id, tx=tx)
+            await self.outbox.cancel("reminder", task_id, tx=tx)
             return expired
 
     async def needing_reminder(
