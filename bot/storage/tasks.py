@@ -36,6 +36,7 @@ from bot.storage.calls import erase_caller, export_calls
 from bot.storage.db import Database
 from bot.storage.outbox import OutboxRepository
 from bot.storage.personal_data import register_personal_data
+from bot.storage.volunteers import UNSOLICITED_SQL
 
 KM_PER_DEGREE = 111.2
 
@@ -762,8 +763,7 @@ def _volunteer_filter(
     """WHERE conditions (over volunteers v) for people a targeting may message now."""
     params: dict[str, Any] = {"now": to_iso(now)}
     clauses = [
-        "(v.status = 'active' OR (v.status = 'paused' AND v.paused_until IS NOT NULL"
-        " AND v.paused_until <= :now))",
+        UNSOLICITED_SQL,
         "EXISTS (SELECT 1 FROM identities i2 WHERE i2.volunteer_id = v.id"
         " AND i2.unreachable_at IS NULL)",
     ]
