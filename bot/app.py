@@ -25,7 +25,8 @@ from bot.scheduler import Scheduler
 from bot.sender import Lane, Sender
 from bot.services import Services
 from bot.services.signal_account import report_captcha
-from bot.storage.db import Database, StorageError, StorageMissing
+from bot.storage.connect import database_for
+from bot.storage.db import StorageMissing
 from bot.storage.outbox import REPLY, Envelope
 from bot.storage.process_lock import ProcessLock
 from bot.transports import Transport
@@ -61,7 +62,7 @@ class Relais:
             settings = replace(settings, admins=settings.admins | {Identity("console", "1")})
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.db = Database(settings.database_path)
+        self.db = database_for(settings.database_path, settings.database_url)
         self.stdin = stdin
         self.stdout = stdout
         self.stopping = asyncio.Event()
@@ -81,13 +82,6 @@ class Relais:
         # First thing: a stop request during start-up must still end in a clean shutdown.
         self._install_signals()
         if self.settings.database_url:
-            if self.db.dialect.name == "sqlite":
-                raise StorageError(
-                    _(
-                        "DATABASE_URL names a PostgreSQL database, but this version of Relais "
-                        "can only store a campaign in SQLite (DATABASE_URL=sqlite:///path)"
-                    )
-                )
             # PostgreSQL: several processes may share it; they elect who does what.
             self.cluster = Cluster(self.settings.database_url)
             await self._run()

@@ -140,7 +140,11 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         print(unreadable_time("--now", args.now), file=sys.stderr)
         return 2
     try:
-        if args.command not in CREATES_DATABASE and not settings.database_path.is_file():
+        if (
+            args.command not in CREATES_DATABASE
+            and not settings.database_url
+            and not settings.database_path.is_file()
+        ):
             raise missing(settings.database_path)
         if args.command in (None, "run"):
             from bot.app import Relais
@@ -196,7 +200,7 @@ async def _migrate(settings: Settings, clock: Clock) -> None:
         if applied:
             print(
                 _("{path}: version {version} (applied {applied})").format(
-                    path=settings.database_path,
+                    path=core.db.path,
                     version=version,
                     applied=", ".join(map(str, applied)),
                 )
@@ -204,7 +208,7 @@ async def _migrate(settings: Settings, clock: Clock) -> None:
         else:
             print(
                 _("{path}: version {version} (up to date)").format(
-                    path=settings.database_path, version=version
+                    path=core.db.path, version=version
                 )
             )
 
@@ -212,9 +216,7 @@ async def _migrate(settings: Settings, clock: Clock) -> None:
 async def _backup(settings: Settings, clock: Clock, target: Path) -> None:
     async with open_core(settings, clock, migrate=False) as core:
         await core.db.backup(target)
-        print(
-            _("Backed up {source} to {target}").format(source=settings.database_path, target=target)
-        )
+        print(_("Backed up {source} to {target}").format(source=core.db.path, target=target))
 
 
 async def _privacy(

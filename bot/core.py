@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from bot.clock import Clock
 from bot.config import Settings
 from bot.services import Services
+from bot.storage.connect import database_for
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ async def open_core(
     settings: Settings, clock: Clock, *, migrate: bool = True, db: Database | None = None
 ) -> AsyncIterator[Services]:
     """Open the database (brought up to date unless told not to) and build the services."""
-    db = db or Database(settings.database_path)
+    db = db or database_for(settings.database_path, settings.database_url)
     if await db.open():
         log.warning("Created a new database at %s", db.path.resolve())
     try:

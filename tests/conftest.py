@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.i18n import set_language
 from bot.router import Router
 from bot.services import Services
+from bot.storage.connect import database_for
 from bot.storage.db import Database
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.chat import Chat
@@ -20,8 +21,9 @@ from tests.fakes.clock import FakeClock
 from tests.fakes.relais import running_relais, telegram_env
 from tests.fakes.signal_cli import FakeSignalCli
 
-# The real signal-cli daemon for the contract tests, booted once per session.
-pytest_plugins = ("tests.real_signal_cli",)
+# The real signal-cli daemon for the contract tests, booted once per session; PostgreSQL
+# beside SQLite for the tests that run on both (tests/postgres.py says which).
+pytest_plugins = ("tests.real_signal_cli", "tests.postgres")
 
 ADMIN_ID = "1"
 
@@ -32,10 +34,22 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new SQLite file, or (for a test that runs on both backends, tests/postgres.py) a
+    new PostgreSQL schema, dropped after the test."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield f"sqlite:///{tmp_path / 'relais.sqlite3'}"
+        return
+    from tests.postgres import fresh_schema
+
+    yield from fresh_schema(request)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
     return Settings.from_env(
         {
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'relais.sqlite3'}",
+            "DATABASE_URL": database_url,
             "RELAIS_ADMINS": f"telegram:{ADMIN_ID}",
             "RELAIS_PSEUDONYM_KEY": "test-key",
         }
@@ -44,7 +58,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def db(settings: Settings) -> AsyncIterator[Database]:
-    database = Database(settings.database_path)
+    database = database_for(settings.database_path, settings.database_url)
     await database.open()
     await database.migrate()
     yield database

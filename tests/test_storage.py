@@ -1,4 +1,7 @@
-"""The SQLite file: migrations, transactions, backups, a locked or read-only database."""
+"""The database: migrations, transactions, backups, a locked or read-only database.
+
+Tests taking the `db` fixture run on SQLite and on PostgreSQL (tests/postgres.py), except
+those marked sqlite_only, which check the SQLite file itself."""
 
 from __future__ import annotations
 
@@ -66,7 +69,7 @@ async def test_a_database_newer_than_relais_is_refused(tmp_path: Path) -> None:
 
 async def test_a_failed_transaction_leaves_nothing_behind(db: Database) -> None:
     with pytest.raises(RuntimeError):
-        async with db.raw_transaction() as tx:
+        async with db.transaction() as tx:
             await tx.execute("INSERT INTO teams (name, created_at) VALUES ('Lyon 3', '2026-01-01')")
             raise RuntimeError("boom")
     assert await db.fetch_value("SELECT COUNT(*) FROM teams") == 0
@@ -74,15 +77,18 @@ async def test_a_failed_transaction_leaves_nothing_behind(db: Database) -> None:
 
 async def test_concurrent_transactions_do_not_mix(db: Database) -> None:
     async def add(name: str) -> None:
-        async with db.raw_transaction() as tx:
-            await tx.execute("INSERT INTO teams (name, created_at) VALUES (?, 'x')", (name,))
+        async with db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO teams (name, created_at) VALUES (:name, 'x')", {"name": name}
+            )
             await asyncio.sleep(0)
-            await tx.execute("UPDATE teams SET created_at = 'y' WHERE name = ?", (name,))
+            await tx.execute("UPDATE teams SET created_at = 'y' WHERE name = :name", {"name": name})
 
     await asyncio.gather(*(add(f"team {i}") for i in range(50)))
     assert await db.fetch_value("SELECT COUNT(*) FROM teams WHERE created_at = 'y'") == 50
 
 
+@pytest.mark.sqlite_only
 async def test_backup_is_a_consistent_copy(db: Database, tmp_path: Path) -> None:
     async with db.raw_transaction() as tx:
         await tx.execute("INSERT INTO teams (name, created_at) VALUES ('Paris 11', 'x')")
@@ -93,6 +99,7 @@ async def test_backup_is_a_consistent_copy(db: Database, tmp_path: Path) -> None
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
+@pytest.mark.sqlite_only
 async def test_a_database_locked_too_long_is_reported_busy(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -110,6 +117,7 @@ async def test_a_database_locked_too_long_is_reported_busy(
     assert await db.fetch_value("SELECT COUNT(*) FROM teams") == 0
 
 
+@pytest.mark.sqlite_only
 async def test_a_transaction_cancelled_midway_leaves_the_connection_usable(db: Database) -> None:
     async def slow_write() -> None:
         async with db.raw_transaction() as tx:
@@ -130,15 +138,15 @@ async def test_a_transaction_cancelled_midway_leaves_the_connection_usable(db: D
 
 
 async def test_what_was_just_written_is_read_back_while_a_stream_is_open(db: Database) -> None:
-    async with db.raw_transaction() as tx:
+    async with db.transaction() as tx:
         for name in ("Nord", "Sud", "Est"):
             await tx.execute(
-                "INSERT INTO teams (name, created_at) VALUES (?, '2026-01-01')", (name,)
+                "INSERT INTO teams (name, created_at) VALUES (:name, '2026-01-01')", {"name": name}
             )
     # An export streams teams slowly; meanwhile someone creates a team and reads it back.
-    stream = db.iterate("SELECT name FROM teams ORDER BY id", chunk=1)
+    stream = db.stream("SELECT name FROM teams ORDER BY id", chunk=1)
     first = await anext(stream)
-    async with db.raw_transaction() as tx:
+    async with db.transaction() as tx:
         await tx.execute("INSERT INTO teams (name, created_at) VALUES ('Ouest', '2026-01-01')")
     assert await db.fetch_value("SELECT COUNT(*) FROM teams WHERE name = 'Ouest'") == 1
     assert [r["name"] for r in await db.fetch_all("SELECT name FROM teams ORDER BY id")] == [
@@ -152,15 +160,16 @@ async def test_what_was_just_written_is_read_back_while_a_stream_is_open(db: Dat
 
 
 async def test_overlapping_reads_see_every_commit(db: Database) -> None:
-    async with db.raw_transaction() as tx:
+    async with db.transaction() as tx:
         await tx.execute("INSERT INTO teams (name, created_at) VALUES ('Nord', '2026-01-01')")
 
     async def write_then_read(n: int) -> object:
-        async with db.raw_transaction() as tx:
+        async with db.transaction() as tx:
             await tx.execute(
-                "INSERT INTO teams (name, created_at) VALUES (?, '2026-01-01')", (f"T{n}",)
+                "INSERT INTO teams (name, created_at) VALUES (:name, '2026-01-01')",
+                {"name": f"T{n}"},
             )
-        return await db.fetch_value("SELECT name FROM teams WHERE name = ?", (f"T{n}",))
+        return await db.fetch_value("SELECT name FROM teams WHERE name = :name", {"name": f"T{n}"})
 
     async def keep_reading() -> None:
         for _ in range(200):

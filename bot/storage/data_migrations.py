@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiosqlite
-
 from bot.places import places, profile_columns
+from bot.storage.backend import Tx
 
-DataStep = Callable[[aiosqlite.Connection], Awaitable[None]]
+DataStep = Callable[[Tx], Awaitable[None]]
 
 
 def _placed(
@@ -35,20 +34,19 @@ def _placed(
     return profile_columns(found[0]) if len(found) == 1 else {}
 
 
-async def place_volunteers(conn: aiosqlite.Connection) -> None:
+async def place_volunteers(tx: Tx) -> None:
     """0008: give every volunteer who typed a town or a postcode, or shared a position, the
     commune, département and centre a new answer gets."""
-    async with conn.execute(
+    rows = await tx.fetch_all(
         "SELECT id, postcode, place, latitude, longitude FROM volunteers"
         " WHERE status != 'erased' AND commune IS NULL"
         " AND (postcode IS NOT NULL OR place IS NOT NULL OR latitude IS NOT NULL)"
-    ) as cursor:
-        rows = list(await cursor.fetchall())
+    )
     for volunteer_id, postcode, place, latitude, longitude in rows:
         columns = _placed(postcode, place, latitude, longitude)
         if columns:
             assignments = ", ".join(f"{name} = :{name}" for name in columns)
-            await conn.execute(
+            await tx.execute(
                 f"UPDATE volunteers SET {assignments} WHERE id = :volunteer_id",
                 {**columns, "volunteer_id": volunteer_id},
             )

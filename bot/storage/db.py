@@ -277,16 +277,7 @@ class Database:
     async def backup(self, target: Path) -> None:
         """Copy the live database to a new file `target` (owner-only) through SQLite's online
         backup API; StorageError if `target` exists: a backup never overwrites anything."""
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            raise StorageError(
-                _("{path} already exists: choose a new file name").format(path=target)
-            ) from None
-        except OSError as exc:
-            raise _cannot_create(target, exc) from None
-        os.close(descriptor)
+        create_new_file(target)
         try:
             async with aiosqlite.connect(target) as dest:
                 await self.writer.backup(dest)
@@ -314,7 +305,7 @@ class Database:
                 try:
                     await self.writer.executescript(f"BEGIN IMMEDIATE;\n{sql}")
                     if number in DATA_STEPS:
-                        await DATA_STEPS[number](self.writer)
+                        await DATA_STEPS[number](SQLiteTx(self.writer))
                     # execute, not executescript: that would commit the transaction first.
                     await self.writer.execute(f"PRAGMA user_version = {number}")
                     await self.writer.execute("COMMIT")
@@ -358,6 +349,21 @@ def _create_private(path: Path, create: bool) -> bool:
         raise _cannot_create(path, exc) from None
     os.close(descriptor)
     return True
+
+
+def create_new_file(target: Path) -> None:
+    """Create `target` empty and owner-only; StorageError if it exists (a backup never
+    overwrites anything) or cannot be created."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise StorageError(
+            _("{path} already exists: choose a new file name").format(path=target)
+        ) from None
+    except OSError as exc:
+        raise _cannot_create(target, exc) from None
+    os.close(descriptor)
 
 
 def make_folder(path: Path) -> None:
@@ -481,15 +487,18 @@ async def _to_completion(statement: Awaitable[Any]) -> None:
         raise
 
 
-def available_migrations() -> list[tuple[int, str]]:
-    """The numbered SQL migrations shipped with Relais, in order."""
-    folder = resources.files("bot.storage") / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        match = _MIGRATION_RE.match(entry.name)
-        if match:
-            found.append((int(match[1]), entry.read_text(encoding="utf-8")))
-    return sorted(found)
+def available_migrations(dialect: str = "sqlite") -> list[tuple[int, str]]:
+    """The numbered migrations for `dialect`, in order: the shared files, each replaced by
+    the dialect's own file of the same number where its SQL differs
+    (`migrations/postgresql/`)."""
+    root = resources.files("bot.storage") / "migrations"
+    found: dict[int, str] = {}
+    for folder in [root] if dialect == "sqlite" else [root, root / dialect]:
+        for entry in folder.iterdir():
+            match = _MIGRATION_RE.match(entry.name)
+            if match:
+                found[int(match[1])] = entry.read_text(encoding="utf-8")
+    return sorted(found.items())
 
 
 def placeholders(values: Iterable[Any]) -> str:

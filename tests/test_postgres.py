@@ -1,0 +1,241 @@
+"""The PostgreSQL backend: parameters, migrations, transactions, backups, settings.
+
+Tests taking `db` or `database_url` run on both backends (tests/postgres.py); the others
+open PostgreSQL themselves through the `pg_url` fixture, a schema of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Settings
+from bot.storage.backend import Conflict, StorageError, StorageMissing
+from bot.storage.connect import database_for, is_postgres
+from bot.storage.db import Database, available_migrations
+from bot.storage.postgres import PostgresDatabase, translate
+from tests.postgres import fresh_schema
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> object:
+    yield from fresh_schema(request)
+
+
+@pytest.fixture
+async def pg(pg_url: str) -> AsyncIterator[PostgresDatabase]:
+    db = PostgresDatabase(pg_url)
+    await db.open()
+    yield db
+    await db.close()
+
+
+def test_named_parameters_become_numbered_ones_outside_literals_casts_and_comments() -> None:
+    sql = (
+        "SELECT :a, ':b', x::text, \"c:d\", $$ :e $$ -- :f\nFROM t WHERE y = :a AND z = :z /* :g */"
+    )
+    text, order = translate(sql)
+    assert text == (
+        "SELECT $1, ':b', x::text, \"c:d\", $$ :e $$ -- :f\nFROM t WHERE y = $1 AND z = $2 /* :g */"
+    )
+    assert order == ("a", "z")
+    assert translate("SELECT 'it''s :x', :y") == ("SELECT 'it''s :x', $1", ("y",))
+
+
+def test_database_url_chooses_the_backend() -> None:
+    sqlite = Settings.from_env({"DATABASE_URL": "sqlite:///data/x.sqlite3"})
+    assert (sqlite.database_path, sqlite.database_url) == (Path("data/x.sqlite3"), "")
+    assert Settings.from_env({"DATABASE_URL": "campaign.sqlite3"}).database_path == Path(
+        "campaign.sqlite3"
+    )
+    url = "postgresql://relais@db.internal:5433/campagne"
+    assert Settings.from_env({"DATABASE_URL": url}).database_url == url
+    assert isinstance(database_for(Path("x"), url), PostgresDatabase)
+    assert isinstance(database_for(Path("x"), ""), Database)
+    with pytest.raises(ConfigError, match=r"^DATABASE_URL: name the server and the database"):
+        Settings.from_env({"DATABASE_URL": "postgresql://localhost"})
+
+
+def test_every_postgresql_migration_replaces_a_shared_one() -> None:
+    shared = [number for number, _ in available_migrations()]
+    assert [number for number, _ in available_migrations("postgresql")] == shared
+    own = Path(__file__).parent.parent / "bot" / "storage" / "migrations" / "postgresql"
+    for path in own.glob("*.sql"):
+        assert int(path.name[:4]) in shared, path.name
+
+
+async def test_an_empty_database_migrates_to_the_newest_version(pg: PostgresDatabase) -> None:
+    newest = available_migrations("postgresql")[-1][0]
+    assert await pg.version() == 0
+    assert (await pg.migrate())[-1] == newest
+    assert await pg.version() == newest
+    assert await pg.migrate() == []  # nothing twice
+    assert is_postgres(pg)
+
+
+async def test_a_database_at_every_earlier_version_migrates(pg_url: str) -> None:
+    migrations = available_migrations("postgresql")
+    for index, (number, _) in enumerate(migrations[:-1]):
+        schema_url = pg_url
+        db = PostgresDatabase(schema_url)
+        await db.open()
+        try:
+            # Build the database as an older Relais would have left it.
+            await db.pool.execute("DROP TABLE IF EXISTS schema_version")
+            for table in await db.fetch_all(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+            ):
+                await db.pool.execute(f'DROP TABLE "{table[0]}" CASCADE')
+            await db.pool.execute("DROP COLLATION IF EXISTS nocase")
+            await db.pool.execute(
+                "DROP FUNCTION IF EXISTS " + ", ".join(_trigger_functions()) + " CASCADE"
+            )
+            async with db.pool.acquire() as conn:
+                for _earlier, sql in migrations[: index + 1]:
+                    await conn.execute(sql)
+                await conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+                await conn.execute(f"INSERT INTO schema_version VALUES ({number})")
+            await db.migrate()
+            assert await db.version() == migrations[-1][0]
+        finally:
+            await db.close()
+
+
+def _trigger_functions() -> list[str]:
+    sql = dict(available_migrations("postgresql"))[7]
+    return [
+        line.split()[2].removesuffix("()")
+        for line in sql.splitlines()
+        if line.startswith("CREATE FUNCTION")
+    ]
+
+
+async def test_a_database_newer_than_relais_is_refused(pg: PostgresDatabase) -> None:
+    await pg.pool.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    await pg.pool.execute("INSERT INTO schema_version VALUES (9999)")
+    with pytest.raises(StorageError, match="newer"):
+        await pg.migrate()
+
+
+async def test_a_missing_database_is_named_and_never_created() -> None:
+    from tests.postgres import server_url, unreachable_reason
+
+    if unreachable_reason():
+        pytest.skip("PostgreSQL not reachable")
+    url = server_url().rsplit("/", 1)[0] + "/relais_no_such_database"
+    with pytest.raises(StorageMissing, match="relais_no_such_database"):
+        await PostgresDatabase(url).open()
+
+
+async def test_a_transaction_cancelled_midway_leaves_nothing_and_the_next_one_works(
+    pg: PostgresDatabase,
+) -> None:
+    await pg.migrate()
+
+    async def slow_write() -> None:
+        async with pg.transaction() as tx:
+            await tx.execute("INSERT INTO teams (name, created_at) VALUES ('half', 'x')")
+            await asyncio.sleep(10)
+
+    for delay in (0, 0.0001, 0.001, 0.01):
+        task = asyncio.create_task(slow_write())
+        await asyncio.sleep(delay)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with pg.transaction() as tx:  # the next writer is not stuck
+            await tx.execute(
+                "INSERT INTO teams (name, created_at) VALUES (:name, 'x')", {"name": str(delay)}
+            )
+    assert await pg.fetch_value("SELECT COUNT(*) FROM teams WHERE name = 'half'") == 0
+    assert await pg.fetch_value("SELECT COUNT(*) FROM teams") == 4
+
+
+async def test_a_conflict_rolls_back_the_whole_transaction(pg: PostgresDatabase) -> None:
+    await pg.migrate()
+    async with pg.transaction() as tx:
+        await tx.execute("INSERT INTO teams (name, created_at) VALUES ('Nord', 'x')")
+    with pytest.raises(Conflict):
+        async with pg.transaction() as tx:
+            await tx.execute("INSERT INTO teams (name, created_at) VALUES ('Sud', 'x')")
+            # Team names ignore case, as SQLite's NOCASE does.
+            await tx.execute("INSERT INTO teams (name, created_at) VALUES ('NORD', 'x')")
+    assert await pg.fetch_value("SELECT COUNT(*) FROM teams") == 1
+    assert await pg.fetch_value("SELECT name FROM teams WHERE name = 'nord'") == "Nord"
+
+
+async def test_the_roll_up_triggers_count_what_is_written(db: Database) -> None:
+    at = "2026-03-01T10:15:00+00:00"
+    async with db.transaction() as tx:
+        volunteer = await tx.insert_returning_id(
+            "INSERT INTO volunteers (status, department, created_at, last_active_at)"
+            " VALUES ('active', '69', :at, :at)",
+            {"at": at},
+        )
+        task = await tx.insert_returning_id(
+            "INSERT INTO tasks (kind, title, opens_at, created_at, updated_at)"
+            " VALUES ('call', 'Appeler', :at, :at, :at)",
+            {"at": at},
+        )
+        contact = await tx.insert_returning_id(
+            "INSERT INTO call_contacts (task_id, name, phone, updated_at)"
+            " VALUES (:task, 'A', '+33600000000', :at)",
+            {"task": task, "at": at},
+        )
+        await tx.execute(
+            "INSERT INTO call_results (contact_id, task_id, volunteer_id, result, called_at)"
+            " VALUES (:contact, :task, :volunteer, 'supporter', :at)",
+            {"contact": contact, "task": task, "volunteer": volunteer, "at": at},
+        )
+        await tx.execute(
+            "INSERT INTO assignments (task_id, volunteer_id, state, created_at, accepted_at,"
+            " finished_at, updated_at) VALUES (:task, :volunteer, 'done', :at, :at, :at, :at)",
+            {"task": task, "volunteer": volunteer, "at": at},
+        )
+    rows = await db.fetch_all(
+        "SELECT axis, unit, span, hour, accepted, done, calls, supporter FROM report_rollup"
+        " ORDER BY axis, span"
+    )
+    assert [tuple(row) for row in rows] == [
+        ("all", "", "d", "2026-03-01", 1, 1, 1, 1),
+        ("all", "", "h", "2026-03-01T10", 1, 1, 1, 1),
+        ("area", "69", "d", "2026-03-01", 1, 1, 1, 1),
+        ("area", "69", "h", "2026-03-01T10", 1, 1, 1, 1),
+    ]
+
+
+async def test_the_dialect_writes_greatest_and_least(db: Database) -> None:
+    # A parameter with nothing to take its type from is text on PostgreSQL: say it.
+    a, b = "CAST(:a AS INTEGER)", "CAST(:b AS INTEGER)"
+    sql = f"SELECT {db.dialect.greatest(a, b)}, {db.dialect.least(a, b)}"
+    row = await db.fetch_one(sql, {"a": 3, "b": 7})
+    assert tuple(row) == (7, 3)
+
+
+async def test_a_stream_reads_in_chunks(db: Database) -> None:
+    async with db.transaction() as tx:
+        await tx.execute_many(
+            "INSERT INTO teams (name, created_at) VALUES (:name, 'x')",
+            [{"name": f"T{n:03d}"} for n in range(120)],
+        )
+    names = [row["name"] async for row in db.stream("SELECT name FROM teams ORDER BY id", chunk=7)]
+    assert names == [f"T{n:03d}" for n in range(120)]
+
+
+async def test_backup_on_postgresql_is_a_pg_dump(pg: PostgresDatabase, tmp_path: Path) -> None:
+    import shutil
+
+    if shutil.which("pg_dump") is None:
+        pytest.skip("pg_dump not installed")
+    await pg.migrate()
+    async with pg.transaction() as tx:
+        await tx.execute("INSERT INTO teams (name, created_at) VALUES ('Paris 11', 'x')")
+    target = tmp_path / "backups" / "relais.dump"
+    await pg.backup(target)
+    assert target.read_bytes()[:5] == b"PGDMP"  # pg_dump's custom format
+    assert target.stat().st_mode & 0o777 == 0o600
+    with pytest.raises(StorageError, match=r"relais\.dump"):  # never overwritten
+        await pg.backup(target)
