@@ -215,6 +215,17 @@ async def test_the_dialect_writes_greatest_and_least(db: Database) -> None:
     assert tuple(row) == (7, 3)
 
 
+async def test_the_dialect_joins_text(db: Database) -> None:
+    async with db.transaction() as tx:
+        for name in ("Nord", "Sud"):
+            await tx.execute(
+                "INSERT INTO teams (name, created_at) VALUES (:name, 'x')", {"name": name}
+            )
+    joined = db.dialect.joined("t.name", "|")
+    sql = f"SELECT {joined} FROM (SELECT name FROM teams ORDER BY name) t"
+    assert await db.fetch_value(sql) == "Nord|Sud"
+
+
 async def test_a_stream_reads_in_chunks(db: Database) -> None:
     async with db.transaction() as tx:
         await tx.execute_many(

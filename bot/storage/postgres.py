@@ -136,6 +136,10 @@ class PostgresDialect:
     def least(self, *expressions: str) -> str:
         return f"LEAST({', '.join(expressions)})"
 
+    def joined(self, expression: str, separator: str) -> str:
+        quoted = separator.replace("'", "''")
+        return f"string_agg(CAST({expression} AS TEXT), '{quoted}')"
+
 
 DIALECT = PostgresDialect()
 
