@@ -1,6 +1,7 @@
 """The two asyncio PostgreSQL drivers on the statements Relais runs most.
 
-`python -m bench.pg_drivers [--url postgresql://postgres@127.0.0.1:5432/postgres] [-n 3000]`
+`python -m bench.pg_drivers [--url postgresql://postgres@127.0.0.1:5432/postgres] [-n 1000]`
+(psycopg 3 comes with `pip install -e '.[bench]'`; asyncpg is Relais' own driver.)
 
 Each driver, on one connection to a scratch database (created and dropped here), runs:
 a single-row select by key (a volunteer read by id), an insert returning its id (an audit
@@ -139,7 +140,7 @@ async def measure(url: str, n: int, rounds: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("-n", type=int, default=3000, help="statements per round")
+    parser.add_argument("-n", type=int, default=1000, help="statements per round")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     command = f"python -m bench.pg_drivers -n {args.n} --rounds {args.rounds}"

@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="bring the database up to date")
     backup = commands.add_parser("backup", help="copy the live database safely to PATH")
     backup.add_argument("path", type=Path)
+    copy = commands.add_parser(
+        "copy-database",
+        help="copy the campaign from its SQLite file into an empty PostgreSQL database",
+    )
+    copy.add_argument("--to", required=True, metavar="postgresql://USER@HOST/DATABASE")
     seed = commands.add_parser(
         "seed", help="fill the database with a synthetic campaign (trials, benchmarks)"
     )
@@ -154,6 +159,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             asyncio.run(_migrate(settings, clock))
         elif args.command == "backup":
             asyncio.run(_backup(settings, clock, args.path))
+        elif args.command == "copy-database":
+            return asyncio.run(_copy_database(settings, args.to))
         elif args.command == "seed":
             return _seed(settings, clock, args)
         elif args.command in ("export-volunteer", "erase-volunteer"):
@@ -217,6 +224,61 @@ async def _backup(settings: Settings, clock: Clock, target: Path) -> None:
     async with open_core(settings, clock, migrate=False) as core:
         await core.db.backup(target)
         print(_("Backed up {source} to {target}").format(source=core.db.path, target=target))
+
+
+async def _copy_database(settings: Settings, to: str) -> int:
+    """Move the campaign to PostgreSQL: copy every table, verify each, print what was done."""
+    from bot.storage.copy import copy_campaign
+    from bot.storage.db import Database
+    from bot.storage.postgres import PostgresDatabase, where, without_password
+    from bot.storage.process_lock import ProcessLock
+
+    if settings.database_url:
+        print(
+            _("copy-database reads a SQLite file, and DATABASE_URL names PostgreSQL already."),
+            file=sys.stderr,
+        )
+        return 2
+    if not to.startswith(("postgresql://", "postgres://")):
+        print(_("--to: expected postgresql://user@host/database"), file=sys.stderr)
+        return 2
+    # A Relais running on the file would keep writing what the copy has already read.
+    lock = ProcessLock(settings.database_path)
+    lock.acquire()
+    try:
+        source = Database(settings.database_path)
+        await source.open(create=False)
+        try:
+            await source.migrate()
+            target = PostgresDatabase(to)
+            await target.open()
+            try:
+                copied = await copy_campaign(source, target)
+            finally:
+                await target.close()
+        finally:
+            await source.close()
+    finally:
+        lock.release()
+    for table in copied:
+        print(
+            _("{table}: {rows} rows, checksum {checksum}").format(
+                table=table.name, rows=table.rows, checksum=table.checksum[:12]
+            )
+        )
+    print(
+        _(
+            "Copied {tables} tables ({rows} rows) from {source} to {target}, each verified. "
+            "Now set DATABASE_URL={url} and start Relais."
+        ).format(
+            tables=len(copied),
+            rows=sum(table.rows for table in copied),
+            source=settings.database_path,
+            target=where(to),
+            url=without_password(to),
+        )
+    )
+    return 0
 
 
 async def _privacy(

@@ -6,9 +6,11 @@ four workers never share a table). The list grows as repositories move to the ba
 interface; a test that checks SQLite itself (its file, its PRAGMAs) is marked
 `@pytest.mark.sqlite_only`.
 
-The server is RELAIS_TEST_POSTGRES (default postgresql://postgres@127.0.0.1:5432/test).
-Where none answers, the run says so in one line and those tests are skipped on PostgreSQL;
-with RELAIS_REQUIRE_POSTGRES=1 (CI) the run fails instead.
+The server is RELAIS_TEST_POSTGRES (default postgresql://postgres@127.0.0.1:5432/test); the
+run creates a database of its own there (pgsuite_…, dropped at the end), so nothing
+else on the server shares its connections. Where none answers, the run says so in one
+line and those tests are skipped on PostgreSQL; with RELAIS_REQUIRE_POSTGRES=1 (CI) the
+run fails instead.
 """
 
 from __future__ import annotations
@@ -30,11 +32,30 @@ ON_POSTGRES = {
     "test_postgres.py",
 }
 
+_CREATED = pytest.StashKey[str]()
 _reachable: dict[str, str] = {}  # url -> "" if reachable, else why not
+
+
+SUITE_DATABASE = "RELAIS_TEST_SUITE_DATABASE"  # set by the controller, read by workers
 
 
 def server_url() -> str:
     return os.environ.get("RELAIS_TEST_POSTGRES", DEFAULT_URL)
+
+
+def suite_url() -> str:
+    """The database this run's schemas live in (the server's own if the run made none)."""
+    return os.environ.get(SUITE_DATABASE) or server_url()
+
+
+async def _admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(server_url(), timeout=10)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
 
 
 def required() -> bool:
@@ -78,6 +99,19 @@ def pytest_configure(config: pytest.Config) -> None:
             f"RELAIS_REQUIRE_POSTGRES is set but PostgreSQL at {server_url()} is not "
             f"reachable ({reason})"
         )
+    if not reason and not os.environ.get(SUITE_DATABASE):
+        # Workers start after this and inherit the variable.
+        name = f"pgsuite_{uuid.uuid4().hex[:10]}"
+        _off_loop(lambda: _admin(f'CREATE DATABASE "{name}"'))
+        os.environ[SUITE_DATABASE] = f"{server_url().rsplit('/', 1)[0]}/{name}"
+        config.stash[_CREATED] = name
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    name = config.stash.get(_CREATED, "")
+    if name:
+        os.environ.pop(SUITE_DATABASE, None)
+        _off_loop(lambda: _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -115,9 +149,9 @@ def fresh_schema(request: pytest.FixtureRequest) -> Iterator[str]:
         pytest.skip(f"PostgreSQL not reachable: {reason}")
     import asyncpg
 
-    url = server_url()
+    url = suite_url()
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    schema = f"relais_test_{worker}_{uuid.uuid4().hex[:10]}"
+    schema = f"t_{worker}_{uuid.uuid4().hex[:10]}"
 
     async def run(sql: str) -> None:
         conn = await asyncpg.connect(url)

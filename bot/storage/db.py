@@ -9,6 +9,7 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -288,6 +289,29 @@ class Database:
     async def version(self) -> int:
         return int(await self.fetch_value("PRAGMA user_version") or 0)
 
+    async def tables(self) -> list[SQLiteTable]:
+        """The campaign's tables, each after the tables its foreign keys point to."""
+        names = [
+            row[0]
+            for row in await self.fetch_all(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                " AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        ]
+        found = {}
+        for name in names:
+            columns = [row[1] for row in await self.fetch_all(f'PRAGMA table_info("{name}")')]
+            parents = {row[2] for row in await self.fetch_all(f'PRAGMA foreign_key_list("{name}")')}
+            found[name] = SQLiteTable(name, tuple(columns), frozenset(parents - {name}))
+        ordered: list[SQLiteTable] = []
+        while found:
+            ready = [t for t in found.values() if not t.parents & found.keys()]
+            if not ready:  # a cycle of foreign keys: keep the rest in name order
+                ready = list(found.values())
+            for table in ready:
+                ordered.append(found.pop(table.name))
+        return ordered
+
     async def migrate(self) -> list[int]:
         """Apply every migration newer than the database, each in its own transaction."""
         current = await self.version()
@@ -399,6 +423,15 @@ def _file_identity(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return found.st_dev, found.st_ino
+
+
+@dataclass(frozen=True, slots=True)
+class SQLiteTable:
+    """A table of the SQLite file: its columns in order, the tables it refers to."""
+
+    name: str
+    columns: tuple[str, ...]
+    parents: frozenset[str]
 
 
 class SQLiteTx:

@@ -266,6 +266,28 @@ class PostgresDatabase:
         except asyncpg.PostgresError as exc:
             raise _translate_error(exc) from exc
 
+    @asynccontextmanager
+    async def bulk_load(self, tables: list[str]) -> AsyncIterator[BulkLoad]:
+        """One transaction that fills `tables` with COPY, their triggers off (a copy brings
+        the rows the triggers would have written); identities then start after the highest
+        id. Nothing stays if the block fails."""
+        async with self.transaction() as tx:
+            conn = tx._conn
+            for table in tables:
+                await conn.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER USER')
+            yield BulkLoad(conn)
+            for table in tables:
+                await conn.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER USER')
+            identities = await conn.fetch(
+                "SELECT table_name, column_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND is_identity = 'YES'"
+            )
+            for table, column in identities:
+                await conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('\"{table}\"', '{column}'),"
+                    f' COALESCE(MAX("{column}"), 0) + 1, false) FROM "{table}"'
+                )
+
     async def backup(self, target: Path) -> None:
         """Dump the database to a new file `target` (owner-only) with pg_dump's custom
         format (restored with pg_restore); StorageError if `target` exists, or, without
@@ -276,7 +298,7 @@ class PostgresDatabase:
                 _(
                     "pg_dump is not installed here: back up PostgreSQL with `pg_dump "
                     "--format=custom --file={target} {database}` where it is"
-                ).format(target=target, database=_without_password(self.url))
+                ).format(target=target, database=without_password(self.url))
             )
         create_new_file(target)
         url, schema = _libpq(self.url)
@@ -342,10 +364,19 @@ class PostgresDatabase:
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    # Text parameters accept numbers, as SQLite's TEXT columns do.
+    # Text parameters accept numbers, as SQLite's TEXT columns do. Binary format: COPY
+    # (bulk_load) has no other.
     await conn.set_type_codec(
-        "text", schema="pg_catalog", encoder=_text, decoder=str, format="text"
+        "text", schema="pg_catalog", encoder=_text_bytes, decoder=_decode, format="binary"
     )
+
+
+def _text_bytes(value: Any) -> bytes:
+    return _text(value).encode()
+
+
+def _decode(data: bytes) -> str:
+    return data.decode()
 
 
 async def _abandon(conn: asyncpg.Connection) -> None:
@@ -389,12 +420,33 @@ def _libpq(url: str) -> tuple[str, str]:
     return parts._replace(query=urlencode(kept)).geturl(), schema
 
 
-def _without_password(url: str) -> str:
+def without_password(url: str) -> str:
     parts = urlsplit(url)
     if parts.password is None:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", "@", 1)
     return parts._replace(netloc=netloc).geturl()
+
+
+class BulkLoad:
+    """Rows written with COPY and read back, inside `PostgresDatabase.bulk_load`."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def count(self, table: str) -> int:
+        return int(await self._conn.fetchval(f'SELECT COUNT(*) FROM "{table}"'))
+
+    async def insert(self, table: str, columns: Sequence[str], rows: list[Sequence[Any]]) -> None:
+        try:
+            await self._conn.copy_records_to_table(table, records=rows, columns=list(columns))
+        except (asyncpg.PostgresError, asyncpg.DataError) as exc:
+            raise _translate_error(exc) from exc
+
+    async def read(self, table: str, columns: Sequence[str]) -> AsyncIterator[Row]:
+        names = ", ".join(f'"{column}"' for column in columns)
+        async for row in self._conn.cursor(f'SELECT {names} FROM "{table}"', prefetch=5000):
+            yield row
 
 
 class PostgresTx:
