@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.clock import Clock, ShiftedClock, SystemClock
 from bot.config import ConfigError, Settings, load_settings, read_dotenv
 from bot.core import open_core
-from bot.i18n import N_, _, format_number, use_language
+from bot.i18n import N_, _, format_number, ngettext, use_language
 from bot.logs import setup_logging
 from bot.storage.db import StorageError, missing
 
@@ -262,17 +262,21 @@ async def _copy_database(settings: Settings, to: str) -> int:
         lock.release()
     for table in copied:
         print(
-            _("{table}: {rows} rows, checksum {checksum}").format(
-                table=table.name, rows=table.rows, checksum=table.checksum[:12]
-            )
+            ngettext(
+                "{table}: {rows} row, checksum {checksum}",
+                "{table}: {rows} rows, checksum {checksum}",
+                table.rows,
+            ).format(table=table.name, rows=table.rows, checksum=table.checksum[:12])
         )
     print(
-        _(
-            "Copied {tables} tables ({rows} rows) from {source} to {target}, each verified. "
-            "Now set DATABASE_URL={url} and start Relais."
+        ngettext(
+            "Copied {tables} table from {source} to {target}, verified. "
+            "Now set DATABASE_URL={url} and start Relais.",
+            "Copied {tables} tables from {source} to {target}, each verified. "
+            "Now set DATABASE_URL={url} and start Relais.",
+            len(copied),
         ).format(
             tables=len(copied),
-            rows=sum(table.rows for table in copied),
             source=settings.database_path,
             target=where(to),
             url=without_password(to),

@@ -10,7 +10,7 @@ The server is RELAIS_TEST_POSTGRES (default postgresql://postgres@127.0.0.1:5432
 run creates a database of its own there (pgsuite_…, dropped at the end), so nothing
 else on the server shares its connections. Where none answers, the run says so in one
 line and those tests are skipped on PostgreSQL; with RELAIS_REQUIRE_POSTGRES=1 (CI) the
-run fails instead.
+run fails instead. RELAIS_TEST_ON_POSTGRES=all runs every file on both, to see what is left.
 """
 
 from __future__ import annotations
@@ -134,7 +134,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_url" not in metafunc.fixturenames:
         return
-    both = metafunc.definition.path.name in ON_POSTGRES
+    everything = os.environ.get("RELAIS_TEST_ON_POSTGRES", "") == "all"
+    both = everything or metafunc.definition.path.name in ON_POSTGRES
     if not both or metafunc.definition.get_closest_marker("sqlite_only"):
         return
     metafunc.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)

@@ -77,8 +77,9 @@ def test_a_campaign_moves_to_postgresql_verified_and_carries_on_there(
     assert copied.returncode == 0, copied.stderr
     lines = copied.stdout.splitlines()
     assert "volunteers: 400 rows, checksum " in copied.stdout
-    assert lines[-1].startswith(f"Copied {len(before)} tables ({sum(before.values())} rows)")
-    assert "each verified" in lines[-1] and "DATABASE_URL=" in lines[-1]
+    assert "report_rollup: " in copied.stdout
+    assert lines[-1].startswith(f"Copied {len(before)} tables from {campaign} to ")
+    assert "each verified" in lines[-1] and f"DATABASE_URL={pg_url}" in lines[-1]
 
     # The bot's own commands now work on PostgreSQL, at the same version, on the same data.
     migrated = bot(pg_url, "migrate")

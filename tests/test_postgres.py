@@ -271,3 +271,51 @@ async def test_backup_on_postgresql_is_a_pg_dump(pg: PostgresDatabase, tmp_path:
     assert target.stat().st_mode & 0o777 == 0o600
     with pytest.raises(StorageError, match=r"relais\.dump"):  # never overwritten
         await pg.backup(target)
+
+
+@pytest.mark.parametrize("required", ["", "1"])
+def test_a_run_without_postgresql_says_so_or_fails_where_it_is_required(
+    required: str, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("RELAIS_TEST_SUITE_DATABASE", "PYTEST_XDIST_WORKER")
+    }
+    env.update(
+        RELAIS_TEST_POSTGRES="postgresql://postgres@127.0.0.1:9/test",  # nothing listens
+        RELAIS_REQUIRE_POSTGRES=required,
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            "tests/test_storage.py",
+            "-k",
+            "backend_interface",
+        ],
+        cwd=Path(__file__).parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = result.stdout + result.stderr
+    if required:
+        assert result.returncode != 0
+        assert "RELAIS_REQUIRE_POSTGRES is set but PostgreSQL at" in output
+    else:
+        assert result.returncode == 0, output
+        lines = [line for line in output.splitlines() if "PostgreSQL not reachable at" in line]
+        assert len(lines) == 1 and "ran on SQLite only" in lines[0]
+        assert "1 passed, 1 skipped" in output

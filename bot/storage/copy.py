@@ -76,12 +76,12 @@ async def copy_campaign(source: Database, target: PostgresDatabase) -> list[Copi
     copied = []
     async with target.bulk_load([table.name for table in tables]) as load:
         for table in tables:
-            if rows := await load.count(table.name):
+            if await load.count(table.name):
                 raise TargetNotEmpty(
                     _(
-                        "{target} is not empty ({table}: {rows} rows): copy-database "
+                        "{target} is not empty ({table} holds rows): copy-database "
                         "only fills an empty database"
-                    ).format(target=target.path, table=table.name, rows=rows)
+                    ).format(target=target.path, table=table.name)
                 )
         for table in tables:
             expected = await _copy_table(source, load, table)
@@ -91,8 +91,8 @@ async def copy_campaign(source: Database, target: PostgresDatabase) -> list[Copi
             if (found.rows, found.hex) != (expected.rows, expected.hex):
                 raise StorageError(
                     _(
-                        "{table}: {copied} rows copied, checksum {theirs}; the file has "
-                        "{rows} rows, checksum {ours}: nothing was copied"
+                        "{table}: the copy differs from the file (rows: {copied} ≠ {rows}; "
+                        "checksum: {theirs} ≠ {ours}); nothing was copied"
                     ).format(
                         table=table.name,
                         copied=found.rows,

@@ -37,9 +37,12 @@ log = logging.getLogger(__name__)
 
 Params = Sequence[Any] | Mapping[str, Any]
 
-# Advisory lock keys (any 64-bit numbers unlikely to clash with another application's).
-WRITE_LOCK = 0x52454C41_49530001  # "RELAIS" + 1: one write transaction at a time
-MIGRATION_LOCK = 0x52454C41_49530002  # one process migrates, the others wait for it
+# Advisory locks, in the two-key space (never the same lock as a one-key advisory lock):
+# "RELA" and the schema's hash, so campaigns in other schemas of one database do not wait
+# for each other.
+LOCK_CLASS = 0x52454C41
+WRITE_LOCK = f"{LOCK_CLASS}, hashtext(current_schema())"  # one write transaction at a time
+MIGRATION_LOCK = f"{LOCK_CLASS}, hashtext('migrate:' || current_schema())"  # one migrates
 STATEMENT_CACHE = 1024  # Relais runs a few hundred distinct statements
 
 # What a statement's text holds that is not a parameter, then a parameter (:name or ?).
