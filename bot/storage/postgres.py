@@ -362,7 +362,8 @@ class PostgresDatabase:
                     log.info("database migrated to version %d", number)
                     applied.append(number)
             finally:
-                await conn.execute(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
+                if not conn.is_closed():
+                    await conn.execute(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
         return applied
 
 
