@@ -307,10 +307,6 @@ class Relais:
     def _signal_transport(self, services: Services, router: Router) -> SignalTransport:
         settings = self.settings
 
-        async def queue_reply(chat_id: str, outbound: Outbound) -> None:
-            envelope = Envelope("reply", "signal", chat_id, outbound, priority=REPLY)
-            await services.send_later([envelope])
-
         async def on_captcha(captcha: Captcha) -> None:
             await report_captcha(services, captcha.token)
 
@@ -330,7 +326,6 @@ class Relais:
             account=settings.signal_account,
             clock=self.clock,
             commands=router.command_words,
-            queue_reply=queue_reply,
             on_captcha=on_captcha,
             on_sender=on_sender,
         )

@@ -1,7 +1,12 @@
 """The sender: one paced lane per messenger, and one order of priority on every one of them.
 
 Everything a messenger is sent goes through its lane: outbox rows (pages, offers,
-broadcasts…) and the answers to what a person just did, which wait in memory. At each free
+broadcasts…) and the answers to what a person just did, which wait in memory.
+
+One reply policy on every messenger: an answer that meets a rate limit keeps its place and
+the whole lane waits; one that meets a network failure is tried again DIRECT_ATTEMPTS times
+from memory, then written to the outbox, which sends it with its own retries (it is never
+dropped, and never sent twice). At each free
 slot the lane sends the most urgent message whose chat may receive one (outbox.PAGE, then
 REPLY, CALL, NORMAL, URGENT_BROADCAST, BULK; first come first within a rank), so a page waits
 behind nothing but another page, and a person's answer behind nothing but pages. A 429
@@ -34,6 +39,7 @@ from bot.messaging import Outbound
 from bot.storage.outbox import (
     REPLY,
     Delivery,
+    Envelope,
     OutboxRepository,
     QuietUntil,
     Settlement,
@@ -51,7 +57,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 BACKOFF_CAP_S = 300.0
-# A message sent from memory (an answer) is tried this often when the network fails.
+# A message sent from memory (an answer) is tried this often when the network fails, then
+# handed to the outbox.
 DIRECT_ATTEMPTS = 3
 # Outcomes are written in one transaction this often: a few rows at 30/s, ~50 at 1000/s.
 FLUSH_EVERY_S = 0.05
@@ -130,8 +137,9 @@ Send = Callable[[], Awaitable[str]]
 
 @dataclass(eq=False, slots=True)
 class Direct:
-    """A message sent from memory, not from the outbox: an answer to a person, a progress
-    message. Whoever queued it awaits `done` for the message id (or the error)."""
+    """A message sent from memory, not from the outbox: an answer to a person. Whoever
+    queued it awaits `done` for the message id ("" if it was handed to the outbox), or the
+    error."""
 
     chat_id: str
     outbound: Outbound
@@ -494,7 +502,7 @@ class ChannelSender:
         except TransientFailure as exc:
             direct.attempts += 1
             if direct.attempts >= DIRECT_ATTEMPTS:
-                _fail(direct, exc)
+                await self._to_outbox(direct, exc)
             else:
                 backoff = 0.5 * 2**direct.attempts * random.uniform(0.8, 1.2)
                 self._hold(queued, time.monotonic() + backoff)
@@ -507,6 +515,21 @@ class ChannelSender:
                 direct.done.set_result(message_id)
         finally:
             self._finished(direct, before, refused)
+
+    async def _to_outbox(self, direct: Direct, exc: Exception) -> None:
+        """An answer the network kept refusing: the outbox sends it, with its own retries."""
+        log.info("an answer to a %s chat goes through the outbox: %s", self.transport.channel, exc)
+        envelope = Envelope(
+            "reply", self.transport.channel, direct.chat_id, direct.outbound, priority=REPLY
+        )
+        try:
+            await self.outbox.add([envelope], self.clock.now())
+        except Exception as error:
+            _fail(direct, error)
+            return
+        if not direct.done.done():
+            direct.done.set_result("")
+        self.wake()
 
     def _deliver_direct(self, direct: Direct) -> Awaitable[str]:
         if direct.send is not None:

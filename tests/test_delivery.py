@@ -217,6 +217,20 @@ async def test_server_errors_give_up_after_the_cap_with_the_reason(
     assert error.startswith("gave up after 5 attempts") and "Bad Gateway" in error
 
 
+async def test_an_answer_the_network_keeps_refusing_is_sent_later_through_the_outbox(
+    line: LineFactory, bot_api: FakeBotAPI
+) -> None:
+    # The reply policy every messenger shares: a few tries from memory, then the outbox.
+    bot_api.fail_next("sendMessage", 502, times=3)
+    sender = await line()
+    message_id = await sender.lane.send("10", Outbound("Here is what I can do"))
+    assert message_id == ""  # handed over: the outbox sends it
+    assert await sender.wait_settled(1) == {"10": "sent"}
+    assert [c.status for c in _sends(bot_api)] == [502, 502, 502, 200]
+    kind = await sender.services.db.fetch_value("SELECT kind FROM outbox")
+    assert kind == "reply"
+
+
 async def test_timeout_after_the_request_left_is_uncertain_not_resent(
     line: LineFactory, bot_api: FakeBotAPI
 ) -> None:

@@ -377,6 +377,19 @@ async def test_a_reply_refused_by_a_rate_limit_comes_later_through_the_outbox(
     assert offers == ["rate_limit", ""]
 
 
+async def test_an_answer_the_network_keeps_refusing_comes_later_through_the_outbox(
+    signal_relais: Relais, signal_cli: FakeSignalCli
+) -> None:
+    # The reply policy every messenger shares: a few tries from memory, then the outbox.
+    await ana_joined(signal_relais)
+    signal_cli.fail_next("network", count=3)
+    signal_cli.send_text(ANA, "help")
+    await signal_cli.wait_for_text(ANA, "Voici ce que je sais faire", timeout=15)
+    helps = [m.error for m in signal_cli.sent if m.recipient == ANA]
+    assert helps == ["network", "network", "network", ""]
+    assert await settled_statuses(signal_relais) == ["sent"]
+
+
 async def test_the_event_stream_drops_and_relais_reconnects(
     signal_relais: Relais, signal_cli: FakeSignalCli
 ) -> None:

@@ -359,7 +359,6 @@ class SignalTransport:
         account: str = "",
         clock: Clock | None = None,
         commands: Callable[[], Iterable[str]] = tuple,
-        queue_reply: Callable[[str, Outbound], Coroutine[Any, Any, None]] | None = None,
         on_captcha: Callable[[Captcha], Coroutine[Any, Any, None]] | None = None,
         on_sender: Callable[[str, str], None] | None = None,
         backoff: tuple[float, float] = (0.5, 30.0),
@@ -370,7 +369,6 @@ class SignalTransport:
         self.account = account
         self.clock = clock or SystemClock()
         self.commands = commands
-        self.queue_reply = queue_reply
         self.on_captcha = on_captcha
         self.on_sender = on_sender
         self.backoff = backoff
@@ -577,32 +575,23 @@ class SignalTransport:
             replies = [replace(replies[0], text=note + "\n" + replies[0].text), *replies[1:]]
         if offer is not None and any(o.edit for o in replies):
             board = board.without(offer.tag)  # the answer replaces that message
-        for index, outbound in enumerate(replies):
+        for outbound in replies:
             tag = board.next_tag() if _has_choices(outbound) else ""
             try:
                 deliver = functools.partial(self._deliver, chat, outbound, remember=False, tag=tag)
                 if self.send_reply is None:
                     message_id = await deliver()
                 else:
+                    # The lane's reply policy, the same on every messenger: a rate limit
+                    # waits, a failing network ends in the outbox (message id "").
                     message_id = await self.send_reply(chat, outbound, deliver)
-                board = board.shown(outbound, message_id, tag)
-            except (RateLimited, TransientFailure) as exc:
-                # Signal asks to wait: the rest of the answer goes through the outbox.
-                log.info("reply to a Signal chat queued: %s", exc)
-                for later in replies[index:]:
-                    await self._queue(chat, later)
-                break
+                if message_id:
+                    board = board.shown(outbound, message_id, tag)
             except Exception as exc:
                 log.warning("reply to a Signal chat failed: %s", exc)
         if inbound.private:
             # Earlier lists stay answerable: an answer without choices changes nothing.
             await self._remember(chat, board)
-
-    async def _queue(self, chat: str, outbound: Outbound) -> None:
-        if self.queue_reply is None:
-            log.warning("a reply to a Signal chat was dropped: nowhere to queue it")
-            return
-        await self.queue_reply(chat, outbound)
 
     # -- choices memory -----------------------------------------------------------------
 
