@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from bot.digest_text import digest_text
 from bot.scheduler import Scheduler
 from bot.services import Services
 from bot.services.digests import WEEKLY_AT, send_due_digests
@@ -26,7 +27,7 @@ async def tidy(services: Services) -> None:
 async def retention(services: Services) -> None:
     """Warn volunteers inactive for almost the retention period; erase those who did not
     answer (see bot.services.privacy)."""
-    await services.privacy.retention_sweep(services.send_later)
+    await services.privacy.retention_sweep(services.notifier.send)
 
 
 async def task_offers(services: Services) -> None:
@@ -48,16 +49,19 @@ def register_jobs(scheduler: Scheduler, services: Services) -> None:
     # Digests: rung at the digest time and on Monday morning; the sweep catches a missed bell.
     digest_time = services.settings.digest_time
     scheduler.daily(
-        digest_time.hour, digest_time.minute, lambda: send_due_digests(services), "digests-daily"
+        digest_time.hour,
+        digest_time.minute,
+        lambda: send_due_digests(services, digest_text),
+        "digests-daily",
     )
     scheduler.daily(
         WEEKLY_AT.hour,
         WEEKLY_AT.minute,
-        lambda: send_due_digests(services),
+        lambda: send_due_digests(services, digest_text),
         "digests-weekly",
         day_of_week="mon",
     )
-    scheduler.every(900, lambda: send_due_digests(services), "digests-sweep")
+    scheduler.every(900, lambda: send_due_digests(services, digest_text), "digests-sweep")
     # Scheduled broadcasts are rows: this catches them within seconds, and keeps
     # organizers' progress messages current.
     scheduler.every(5, services.broadcasts.sweep, "broadcasts")

@@ -21,7 +21,6 @@ from bot.router import Reply, Request, Router, expired
 from bot.services.people import ADMIN, ORGANIZER, NotAllowed
 from bot.services.teams import INVITE_TERMS
 from bot.services.volunteers import Invalid
-from bot.storage.outbox import Envelope
 from bot.text import esc, is_number
 from handlers.onboarding import member_or_prompt
 
@@ -221,16 +220,8 @@ async def _tell_new_role(
         else:
             text = _("You are now an admin of Relais. Send /help to see your commands.")
         outbound = Outbound(text.format(team=esc(team.name) if team else ""))
-    await services.send_later(
-        [
-            Envelope(
-                "notice",
-                addresses[0].channel,
-                addresses[0].chat_id,
-                outbound,
-                volunteer_id=volunteer_id,
-            )
-        ]
+    await services.notifier.notice(
+        addresses[0].channel, addresses[0].chat_id, outbound, volunteer_id=volunteer_id
     )
 
 

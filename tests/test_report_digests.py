@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.digest_text import digest_text
 from bot.messaging import Outbound
 from bot.services import Services
 from bot.services.digests import send_due_digests
@@ -36,11 +37,11 @@ async def digests(services: Services) -> list[tuple[str, str, str]]:
 
 async def test_daily_digest_at_eight_in_the_evening(campaign: Services, clock: FakeClock) -> None:
     # 15:00 in Paris: too early.
-    assert await send_due_digests(campaign) == 0
+    assert await send_due_digests(campaign, digest_text) == 0
     clock.set(datetime(2026, 11, 28, 18, 59, tzinfo=UTC))
-    assert await send_due_digests(campaign) == 0
+    assert await send_due_digests(campaign, digest_text) == 0
     clock.set(datetime(2026, 11, 28, 19, 0, tzinfo=UTC))  # 20:00 in Paris
-    assert await send_due_digests(campaign) == 2
+    assert await send_due_digests(campaign, digest_text) == 2
     sent = await digests(campaign)
     assert [(chat, key) for chat, key, _ in sent] == [
         (ALICE_TG, "digest:daily:1:2026-11-28"),
@@ -56,9 +57,9 @@ async def test_daily_digest_at_eight_in_the_evening(campaign: Services, clock: F
     assert "Évry Sud" not in driss_text
     # A late or repeated wake-up the same evening sends nothing more.
     clock.advance(minutes=15)
-    assert await send_due_digests(campaign) == 0
+    assert await send_due_digests(campaign, digest_text) == 0
     clock.set(datetime(2026, 11, 28, 22, 59, tzinfo=UTC))
-    assert await send_due_digests(campaign) == 0
+    assert await send_due_digests(campaign, digest_text) == 0
     assert len(await digests(campaign)) == 2
 
 
@@ -66,9 +67,9 @@ async def test_late_wake_up_the_next_morning_skips_yesterday(
     campaign: Services, clock: FakeClock
 ) -> None:
     clock.set(datetime(2026, 11, 29, 6, 0, tzinfo=UTC))  # Sunday 07:00: yesterday's is over
-    assert await send_due_digests(campaign) == 0
+    assert await send_due_digests(campaign, digest_text) == 0
     clock.set(datetime(2026, 11, 29, 21, 30, tzinfo=UTC))  # Sunday 22:30: late, same day
-    assert await send_due_digests(campaign) == 2
+    assert await send_due_digests(campaign, digest_text) == 2
     assert {key for _, key, _ in await digests(campaign)} == {
         "digest:daily:1:2026-11-29",
         "digest:daily:5:2026-11-29",
@@ -77,10 +78,10 @@ async def test_late_wake_up_the_next_morning_skips_yesterday(
 
 async def test_weekly_digest_on_monday_morning(campaign: Services, clock: FakeClock) -> None:
     clock.set(datetime(2026, 11, 30, 7, 59, tzinfo=UTC))  # Monday 08:59 in Paris
-    assert await send_due_digests(campaign) == 0
+    assert await send_due_digests(campaign, digest_text) == 0
     clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
-    assert await send_due_digests(campaign) == 2
-    assert await send_due_digests(campaign) == 0
+    assert await send_due_digests(campaign, digest_text) == 2
+    assert await send_due_digests(campaign, digest_text) == 0
     sent = await digests(campaign)
     assert {key for _, key, _ in sent} == {
         "digest:weekly:1:2026-W48",
@@ -101,7 +102,7 @@ async def test_digest_off_is_respected(
     alice = chat(ALICE_TG)
     await alice.send("/digest off")
     clock.set(datetime(2026, 11, 28, 19, 30, tzinfo=UTC))
-    assert await send_due_digests(campaign) == 1
+    assert await send_due_digests(campaign, digest_text) == 1
     assert [chat_id for chat_id, _, _ in await digests(campaign)] == [DRISS_TG]
 
 
@@ -110,7 +111,7 @@ async def test_digest_in_english_for_an_english_organizer(
 ) -> None:
     await campaign.db.writer.execute("UPDATE volunteers SET language = 'en' WHERE id = 5")
     clock.set(datetime(2026, 11, 28, 19, 30, tzinfo=UTC))
-    await send_due_digests(campaign)
+    await send_due_digests(campaign, digest_text)
     driss = next(text for chat, _, text in await digests(campaign) if chat == DRISS_TG)
     assert driss.startswith("Your evening digest")
     assert "Calls: 3 — supporter 1, opposed 1, no answer 1" in driss
@@ -132,7 +133,7 @@ async def test_an_admin_gets_the_whole_campaign(campaign: Services, clock: FakeC
         [("telegram", "1", 8, "1", "2026-11-01T00:00:00.000000Z")],
     )
     clock.set(datetime(2026, 11, 28, 19, 30, tzinfo=UTC))
-    assert await send_due_digests(campaign) == 3
+    assert await send_due_digests(campaign, digest_text) == 3
     admin = next(text for chat, _, text in await digests(campaign) if chat == "1")
     assert "Aujourd'hui — toute la campagne" in admin
     assert "Par équipe" in admin and "Paris 11e" in admin and "Évry Sud" in admin

@@ -4,23 +4,25 @@ What is due is computed from the clock and `digests_sent`, so a late, repeated o
 restarted wake-up sends each digest once: the daily one any time on its day after
 RELAIS_DIGEST_TIME, the weekly one (the past Monday-to-Sunday) any time on Monday after
 09:00 (08:00 would fall in the default quiet hours). Everyone with volunteers.digest = 0
-is skipped.
+is skipped. The words are the caller's (a presenter such as `bot.digest_text`): this
+module decides who gets which report when, and queues it through the Notifier.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from bot.config import Identity
-from bot.i18n import _, use_language
+from bot.domain.messages import Envelope, Priority
+from bot.i18n import use_language
 from bot.messaging import Outbound
-from bot.report_text import render
 from bot.services.people import NotAllowed
-from bot.services.reports import local_midnight
-from bot.storage.outbox import BULK, Envelope
+from bot.services.reports import Report, local_midnight
 from bot.storage.reports import Window
 
 if TYPE_CHECKING:
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 WEEKLY_AT = time(9, 0)
+# (report, "daily" or "weekly", the campaign's time zone) → the digest's text.
+Present = Callable[[Report, str, ZoneInfo], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +62,9 @@ def due_digests(now: datetime, services: Services) -> list[DueDigest]:
     return due
 
 
-async def send_due_digests(services: Services) -> int:
-    """Queue every digest that is due and not yet sent; return how many were queued."""
+async def send_due_digests(services: Services, present: Present) -> int:
+    """Queue every digest that is due and not yet sent, in the words `present` gives;
+    return how many were queued."""
     now = services.clock.now()
     due = due_digests(now, services)
     if not due:
@@ -80,26 +85,18 @@ async def send_due_digests(services: Services) -> int:
                 break  # no longer an organizer
             report = await services.reports.build(scope, digest.window, digest.period, name)
             with use_language(recipient.language):
-                heading = (
-                    _("Your evening digest") if digest.kind == "daily" else _("Your weekly digest")
-                )
-                text = (
-                    f"<b>{heading}</b>\n\n"
-                    + render(report, services.settings.timezone)
-                    + "\n\n"
-                    + _("Send /digest off to stop these summaries.")
-                )
+                text = present(report, digest.kind, services.settings.timezone)
             envelope = Envelope(
                 kind="digest",
                 channel=recipient.channel,
                 chat_id=recipient.chat_id,
                 outbound=Outbound(text),
                 volunteer_id=recipient.volunteer_id,
-                priority=BULK,
+                priority=Priority.BULK,
                 # The outbox drops a second copy even if digests_sent was not written.
                 dedupe_key=f"digest:{digest.kind}:{recipient.volunteer_id}:{digest.key}",
             )
-            queued += await services.send_later([envelope])
+            queued += await services.notifier.send([envelope])
             await repo.mark_digest_sent(recipient.volunteer_id, digest.kind, digest.key, now)
     if queued:
         log.info("%d digests queued", queued)

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 
 from bot.clock import Clock
-from bot.domain.messages import Envelope
+from bot.domain.messages import Envelope, Priority
+from bot.messaging import Outbound
 from bot.storage.outbox import OutboxRepository
 
 # Writes a batch of recipients into the outbox; True while more remain.
@@ -41,6 +42,21 @@ class Notifier:
 
     # `Services.send_later` and the jobs that take a queueing function call it this way.
     __call__ = send
+
+    async def notice(
+        self,
+        channel: str,
+        chat_id: str,
+        outbound: Outbound,
+        *,
+        volunteer_id: int | None = None,
+        kind: str = "notice",
+    ) -> int:
+        """Queue one message for one chat (a new role, a reminder…); how many were queued."""
+        envelope = Envelope(
+            kind, channel, chat_id, outbound, volunteer_id=volunteer_id, priority=Priority.NORMAL
+        )
+        return await self.send([envelope])
 
     async def show(self, envelope: Envelope, key: str) -> bool:
         """Show the latest state of a message kept up to date under `key`: the first call

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from bot.clock import to_iso
 from bot.config import Identity
+from bot.domain.messages import Envelope, Priority
 from bot.i18n import _, use_language
 from bot.messaging import Outbound
 from bot.services import Services
-from bot.storage.outbox import PAGE, Envelope
 from bot.storage.volunteers import Address
 from bot.text import esc
 
@@ -85,8 +85,8 @@ async def report_captcha(services: Services, token: str) -> int:
                 chat_id,
                 Outbound(text),
                 volunteer_id=address.volunteer_id if address else None,
-                priority=PAGE,
+                priority=Priority.PAGE,
                 dedupe_key=f"signal-captcha:{episode}:{channel}:{chat_id}",
             )
         )
-    return await services.send_later(envelopes)
+    return await services.notifier.send(envelopes)
