@@ -6,12 +6,22 @@ Bot API (this process), with synthetic volunteers.
 2. No limits, paid-broadcast mode: the bot's own ceiling in messages per second, and its
    peak memory (VmHWM of the bot process) at two audience sizes, to show it does not grow
    with the number of recipients.
+3. `--claims`: the outbox claim (one batch of 7 rows, the free lane's) timed with 1,000,
+   10,000, 100,000 and 200,000 rows waiting, and the longest transaction that queueing
+   the broadcast held the writer for (in this process, on the real services).
+4. `--latency N`: `/help` answered while the bot queues and sends an N-recipient paid
+   broadcast: the longest and the median wait, from the update to the answer.
+5. `--paced N`: paid-broadcast mode at its default pace (990/s) to N recipients, with the
+   bot's peak memory.
 
 The bot and the fake server run in separate processes, so that neither one's event loop
 carries the other (both share the machine's cores). Rates are measured at the server, from
 the first to the last broadcast message it received.
 
     python -m bench.broadcast [--recipients 10000] [--skip-limited]
+    python -m bench.broadcast --claims
+    python -m bench.broadcast --latency 200000
+    python -m bench.broadcast --paced 200000
 """
 
 from __future__ import annotations
@@ -21,6 +31,8 @@ import asyncio
 import json
 import os
 import signal
+import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -28,6 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.clock import SystemClock
+from bot.config import Settings
+from bot.core import open_core
+from bot.storage.broadcasts import Audience
 from bot.storage.db import Database
 from bot.storage.seed import SeedVolunteer, add_volunteers
 from tests.fakes.bot_api import FakeBotAPI
@@ -36,9 +51,15 @@ from tests.fakes.relais import telegram_env
 TEXT = "<b>Mobilisation</b> : rendez-vous samedi 10 h place de la République"
 COMMAND = "python -m bench.broadcast --recipients {n}"
 CAMPAIGN = 100_000
+CLAIM_SIZES = (1_000, 10_000, 100_000, 200_000)
+# Volunteers who ask for /help during the latency run (not in the broadcast's audience):
+# each asks every HELPERS × ASK_EVERY_S seconds, above the one-message-a-second per chat.
+HELPERS = 40
+HELPER_BASE = 20_000_000
+ASK_EVERY_S = 0.1
 
 
-async def _prepare(folder: Path, recipients: int) -> Path:
+async def _prepare(folder: Path, recipients: int, helpers: int = 0) -> Path:
     database = folder / "relais.sqlite3"
     db = Database(database)
     await db.open()
@@ -48,8 +69,236 @@ async def _prepare(folder: Path, recipients: int) -> Path:
         for n in range(recipients)
     )
     await add_volunteers(db, people, SystemClock().now())
+    others = (SeedVolunteer(str(HELPER_BASE + n), quiet_hours="") for n in range(helpers))
+    await add_volunteers(db, others, SystemClock().now())
     await db.close()
     return database
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+async def _claims(pending: int) -> dict[str, Any]:
+    """Queue a broadcast to `pending` volunteers with the real services, then time claims of
+    one batch while they all wait."""
+    with tempfile.TemporaryDirectory(prefix="relais-bench-") as tmp:
+        database = await _prepare(Path(tmp), pending)
+        settings = Settings.from_env(
+            {"DATABASE_URL": f"sqlite:///{database}", "RELAIS_PSEUDONYM_KEY": "bench"}
+        )
+        clock = SystemClock()
+        async with open_core(settings, clock) as services:
+            repo: Any = services.broadcasts.repo
+            # Each queueing step is one write transaction; before steps, `start` was one.
+            name = "queue_step" if hasattr(repo, "queue_step") else "start"
+            original = getattr(repo, name)
+            held: list[float] = []
+
+            async def timed(*args: Any, **kwargs: Any) -> Any:
+                began = time.perf_counter()
+                try:
+                    return await original(*args, **kwargs)
+                finally:
+                    held.append(time.perf_counter() - began)
+
+            setattr(repo, name, timed)
+            await services.broadcasts.create(None, language="fr", body=TEXT, audience=Audience())
+            began = time.perf_counter()
+            await services.broadcasts.start_due()
+            queued = time.perf_counter() - began
+            claims = []
+            for _ in range(30):
+                began = time.perf_counter()
+                await services.outbox.claim("telegram", clock.now(), 7)
+                claims.append(time.perf_counter() - began)
+        return {
+            "pending": pending,
+            "claim_ms_median": _ms(statistics.median(claims)),
+            "claim_ms_max": _ms(max(claims)),
+            "queueing_s": round(queued, 2),
+            "longest_write_ms": _ms(max(held)),
+            "transactions": len(held),
+        }
+
+
+async def run_claims(sizes: tuple[int, ...] = CLAIM_SIZES) -> dict[str, Any]:
+    runs = [await _claims(size) for size in sizes]
+    print(json.dumps({"runs": runs}), file=sys.stderr)
+    results = []
+    for run in runs:
+        results += [
+            {
+                "metric": f"outbox claim (7 rows), {run['pending']} pending",
+                "value": run["claim_ms_median"],
+                "unit": "ms (median of 30)",
+                "target": "flat from 1k to 200k",
+                "met": None,
+            },
+            {
+                "metric": f"longest write transaction queueing {run['pending']} recipients",
+                "value": run["longest_write_ms"],
+                "unit": "ms",
+                "target": "< 50",
+                "met": run["longest_write_ms"] < 50,
+            },
+        ]
+    first, last = runs[0]["claim_ms_median"], runs[-1]["claim_ms_median"]
+    results.append(
+        {
+            "metric": "claim at 200k over claim at 1k",
+            "value": round(last / first, 2) if first else 0.0,
+            "unit": "×",
+            "target": "< 2 (flat)",
+            "met": bool(first) and last / first < 2,
+        }
+    )
+    return {
+        "title": "Outbox claim and queueing",
+        "command": "python -m bench.broadcast --claims",
+        "results": results,
+    }
+
+
+def _recipients_so_far(database: Path) -> int:
+    """How many recipients the bot has queued (read-only, beside the running bot)."""
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as conn:
+            row = conn.execute("SELECT MAX(recipients) FROM broadcasts").fetchone()
+            return int(row[0] or 0)
+    except sqlite3.Error:
+        return 0
+
+
+async def _help_latency(recipients: int) -> dict[str, Any]:
+    """/help asked every ASK_EVERY_S by one of HELPERS volunteers while the bot queues then
+    sends a paid broadcast to `recipients` others; each answer's wait, from the update's
+    arrival at the fake server to the answer's."""
+    with tempfile.TemporaryDirectory(prefix="relais-bench-") as tmp:
+        folder = Path(tmp)
+        database = await _prepare(folder, recipients, helpers=HELPERS)
+        api = FakeBotAPI()
+        async with api:
+            extra = {"RELAIS_PAID_BROADCAST": "yes"}
+            env = {
+                **os.environ,
+                **telegram_env(api, database, **extra),
+                "RELAIS_LOG_LEVEL": "WARNING",
+            }
+            log = (folder / "bot.log").open("ab")
+            args = ["broadcast", "--text", TEXT, "--to", "skill:share", "--paid"]
+            cli = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", *args, env=env, stdout=log, stderr=log
+            )
+            if await cli.wait() != 0:
+                raise RuntimeError((folder / "bot.log").read_text())
+            bot = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", env=env, stdout=log, stderr=log
+            )
+            asked: list[tuple[int, float, int]] = []  # (chat, asked at, calls seen before)
+            waits_queueing: list[float] = []
+            waits_after: list[float] = []
+            queued_at: float | None = None
+            peak = 0
+            try:
+                # Up: the first answer to /help.
+                api.send_text(HELPER_BASE, "/help")
+                await api.wait_for(lambda c: c.chat_id == HELPER_BASE, timeout=120)
+                n = 0
+                deadline = time.monotonic() + 600
+                while time.monotonic() < deadline:
+                    chat = HELPER_BASE + n % HELPERS
+                    n += 1
+                    asked.append((chat, time.monotonic(), len(api.sent)))
+                    api.send_text(chat, "/help")
+                    await asyncio.sleep(ASK_EVERY_S)
+                    if n % 4 == 0:
+                        peak = max(peak, _peak_rss_kib(bot.pid))
+                        if queued_at is None and _recipients_so_far(database) >= recipients:
+                            queued_at = time.monotonic()
+                        if queued_at is not None and time.monotonic() > queued_at + 5:
+                            break
+                await asyncio.sleep(2)
+                for chat, at, since in asked:
+                    answer = next((c for c in api.sent[since:] if c.chat_id == chat and c.ok), None)
+                    if answer is None:
+                        raise RuntimeError(f"/help from {chat} got no answer")
+                    during = queued_at is None or at <= queued_at
+                    (waits_queueing if during else waits_after).append(answer.timestamp - at)
+            finally:
+                if bot.returncode is None:
+                    bot.send_signal(signal.SIGTERM)
+                    try:
+                        await asyncio.wait_for(bot.wait(), 30)
+                    except TimeoutError:
+                        bot.kill()
+                log.close()
+        return {
+            "recipients": recipients,
+            "asked_while_queueing": len(waits_queueing),
+            "max_ms_while_queueing": _ms(max(waits_queueing, default=0.0)),
+            "median_ms_while_queueing": _ms(statistics.median(waits_queueing or [0.0])),
+            "max_ms_after": _ms(max(waits_after, default=0.0)),
+            "median_ms_after": _ms(statistics.median(waits_after or [0.0])),
+            "peak_rss_mib": round(peak / 1024, 1),
+        }
+
+
+async def run_latency(recipients: int) -> dict[str, Any]:
+    run = await _help_latency(recipients)
+    print(json.dumps({"runs": [run]}), file=sys.stderr)
+    return {
+        "title": "/help during a broadcast",
+        "command": f"python -m bench.broadcast --latency {recipients}",
+        "results": [
+            {
+                "metric": f"/help max wait while {recipients} recipients are queued",
+                "value": run["max_ms_while_queueing"],
+                "unit": "ms",
+                "target": "< 200",
+                "met": run["max_ms_while_queueing"] < 200,
+            },
+            {
+                "metric": "/help median wait while they are queued",
+                "value": run["median_ms_while_queueing"],
+                "unit": "ms",
+                "target": "",
+                "met": None,
+            },
+            {
+                "metric": "/help max wait while the broadcast is sent (5 s after queueing)",
+                "value": run["max_ms_after"],
+                "unit": "ms",
+                "target": "< 200",
+                "met": run["max_ms_after"] < 200,
+            },
+        ],
+    }
+
+
+async def run_paced(recipients: int) -> dict[str, Any]:
+    paced = await _run_once(recipients, limited=False, paid=True)
+    print(json.dumps({"runs": [paced]}), file=sys.stderr)
+    return {
+        "title": "Paid broadcast at its default pace",
+        "command": f"python -m bench.broadcast --paced {recipients}",
+        "results": [
+            {
+                "metric": f"paid-broadcast mode (990/s), {recipients} recipients",
+                "value": paced["messages_per_s"],
+                "unit": "msg/s",
+                "target": ">= 980",
+                "met": paced["messages_per_s"] >= 980,
+            },
+            {
+                "metric": f"bot peak memory (VmHWM), {recipients} recipients",
+                "value": paced["peak_rss_mib"],
+                "unit": "MiB",
+                "target": "",
+                "met": None,
+            },
+        ],
+    }
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -248,8 +497,20 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--skip-limited", action="store_true", help="only the ceiling runs")
     parser.add_argument("--skip-paid", action="store_true", help="only the run under limits")
+    parser.add_argument("--claims", action="store_true", help="claim time per queue size")
+    parser.add_argument("--sizes", help="queue sizes for --claims, e.g. 1000,10000")
+    parser.add_argument("--latency", type=int, help="/help waits during an N broadcast")
+    parser.add_argument("--paced", type=int, help="paid mode at 990/s to N recipients")
     args = parser.parse_args()
-    figures = asyncio.run(run_async(args.recipients, args.skip_limited, args.skip_paid))
+    if args.claims:
+        sizes = tuple(int(n) for n in args.sizes.split(",")) if args.sizes else CLAIM_SIZES
+        figures = asyncio.run(run_claims(sizes))
+    elif args.latency:
+        figures = asyncio.run(run_latency(args.latency))
+    elif args.paced:
+        figures = asyncio.run(run_paced(args.paced))
+    else:
+        figures = asyncio.run(run_async(args.recipients, args.skip_limited, args.skip_paid))
     print(json.dumps(figures))
 
 
