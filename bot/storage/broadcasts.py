@@ -16,13 +16,13 @@ from bot.storage.backend import Row, Tx, in_list
 from bot.storage.db import Database
 from bot.storage.outbox import BULK, URGENT_BROADCAST, OutboxRepository
 from bot.storage.personal_data import register_personal_data
-from bot.storage.volunteers import UNSOLICITED_SQL
+from bot.storage.volunteers import unsolicited
 
 __all__ = ["Audience", "Broadcast", "BroadcastRepository", "NewBroadcast"]
 
 # Who may receive a broadcast: the campaign's rule for unprompted messages, on an identity
 # that still reaches them.
-_ELIGIBLE = f"{UNSOLICITED_SQL} AND i.unreachable_at IS NULL"
+_ELIGIBLE = f"{unsolicited()} AND i.unreachable_at IS NULL"
 _SELECT = "FROM volunteers v JOIN identities i ON i.volunteer_id = v.id"
 NO_QUIET_HOURS = "~"  # stands for NULL (the campaign's quiet hours) in comparisons
 # Volunteer ids covered by one queueing step: a few thousand rows at most, written in a few
