@@ -21,6 +21,7 @@ import pytest_asyncio
 
 from bot.app import Relais
 from bot.config import Identity
+from bot.domain.tasks import TaskDraft
 from bot.services.alerts import subject_of
 from bot.storage.seed import SeedVolunteer, add_volunteers
 from tests.fakes.bot_api import FakeBotAPI
@@ -118,6 +119,58 @@ async def seed(world: World) -> None:
         ),
     ]
     await add_volunteers(services.db, people, services.clock.now())
+    if os.environ.get("RELAIS_SCREENSHOTS"):
+        await _crowd(world)
+
+
+async def _crowd(world: World) -> None:
+    """More people for the pictures: none in the Rhône and none who calls, so every
+    assertion above holds."""
+    services = world.relais.services
+    departments = [
+        d
+        for d in (
+            "75",
+            "93",
+            "13",
+            "33",
+            "59",
+            "31",
+            "44",
+            "67",
+            "35",
+            "29",
+            "06",
+            "34",
+            "38",
+            "76",
+            "57",
+            "2A",
+            "974",
+            "63",
+        )
+        if d
+    ]
+    teams = ("Paris Centre", "Marseille Nord", "Bordeaux", "Lille")
+    names = ("Amina", "Bruno", "Camille", "Yanis", "Élodie", "Hugo", "Inès", "Jules")
+    people = [
+        SeedVolunteer(
+            str(3000 + n),
+            first_name=names[n % len(names)],
+            department=departments[(n * 7) % len(departments) if n % 3 else n % 5],
+            skills=("share", "canvass", "text", "events")[n % 4],
+            teams=(teams[n % len(teams)],),
+            status="paused" if n % 17 == 0 else "active",
+        )
+        for n in range(240)
+    ]
+    await add_volunteers(services.db, people, services.clock.now())
+    for title, kind, quota, link in (
+        ("Partager la vidéo sur les retraites", "share", 200, "https://example.org/video"),
+        ("Tractage marché de Belleville", "canvass", 12, None),
+        ("Relayer l'invitation au meeting", "text", 80, None),
+    ):
+        await services.tasks.create(None, TaskDraft(kind=kind, title=title, quota=quota, link=link))
 
 
 async def sign_in(world: World) -> None:
@@ -158,6 +211,8 @@ async def test_sign_in_then_filter_volunteers(world: World) -> None:
     await page.locator("svg.map path").first.wait_for()
     assert await page.locator("svg.map path").count() == 96
     await world.shot("map")
+    await page.goto(world.base + "/tasks")
+    await world.shot("tasks")
 
 
 async def test_compose_and_send_a_broadcast(world: World) -> None:
@@ -200,3 +255,41 @@ async def test_take_an_incident(world: World) -> None:
     assert incident is not None and incident.status == "taken"
     actions = [a.action for a in await services.audit.recent()]
     assert "incident.taken" in actions
+
+
+async def test_telegram_opens_the_mini_app_in_its_colours(world: World) -> None:
+    """Inside Telegram: the page reads initData from its address, signs in with it, and
+    takes the chat's theme colours."""
+    import json
+    from urllib.parse import quote
+
+    from tests.test_dashboard import mini_app_fields, signed_init_data
+
+    clock = world.relais.clock
+    assert isinstance(clock, FakeClock)
+    init_data = signed_init_data(mini_app_fields(clock, user_id=1))
+    theme = {  # what Telegram's dark theme sends
+        "bg_color": "#212d3b",
+        "text_color": "#ffffff",
+        "hint_color": "#aaaaaa",
+        "link_color": "#6ab3f3",
+        "button_color": "#5288c1",
+        "button_text_color": "#ffffff",
+        "secondary_bg_color": "#1d2733",
+    }
+    page = world.page
+    await page.goto(
+        f"{world.base}/tg#tgWebAppData={quote(init_data)}"
+        f"&tgWebAppThemeParams={quote(json.dumps(theme))}&tgWebAppVersion=8.0"
+    )
+    await page.wait_for_url(re.compile(r"/figures$"))
+    background = await page.evaluate(
+        "getComputedStyle(document.documentElement).getPropertyValue('--bg').trim()"
+    )
+    assert background == "#212d3b"
+    assert await page.evaluate("document.documentElement.classList.contains('tg-dark')")
+    await world.shot("telegram-dark")
+    forged = init_data.replace("auth_date=", "auth_date=1")
+    await page.goto(f"{world.base}/tg#tgWebAppData={quote(forged)}")
+    await page.get_by_text("La signature de Telegram n'a pas pu être vérifiée").wait_for()
+    assert "/tg" in page.url

@@ -185,7 +185,13 @@ def _expired_link() -> web.Response:
 async def telegram_page(request: web.Request) -> web.Response:
     """What Telegram opens: the static script posts the Mini App's initData back."""
     body = (
-        '<p id="tg-status" role="status">' + e(_("Signing you in…")) + "</p>"
+        '<p id="tg-status" role="status" data-refused="'
+        + e(_("Telegram's signature could not be checked."))
+        + '" data-missing="'
+        + e(_("Open the dashboard from Telegram, or send /dashboard in the chat."))
+        + '">'
+        + e(_("Signing you in…"))
+        + "</p>"
         "<noscript><p>"
         + e(_("The dashboard needs JavaScript inside Telegram."))
         + "</p></noscript>"

@@ -34,6 +34,11 @@
     try { saved = JSON.parse(window.sessionStorage.getItem("relais-theme") || "null"); } catch (e) {}
     if (!saved) { return; }
     var root = document.documentElement.style;
+    if (typeof saved.bg_color === "string" && /^#[0-9a-fA-F]{6}$/.test(saved.bg_color)) {
+      var rgb = [1, 3, 5].map(function (i) { return parseInt(saved.bg_color.substr(i, 2), 16); });
+      var dark = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2] < 128;
+      document.documentElement.classList.add(dark ? "tg-dark" : "tg-light");
+    }
     Object.keys(THEME).forEach(function (key) {
       if (typeof saved[key] === "string" && /^#[0-9a-fA-F]{3,8}$/.test(saved[key])) {
         root.setProperty(THEME[key], saved[key]);
