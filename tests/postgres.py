@@ -28,8 +28,13 @@ DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 # Test files whose tests run on both backends (every test there that opens a database).
 ON_POSTGRES = {
-    "test_storage.py",
+    "test_invites.py",
+    "test_onboarding.py",
     "test_postgres.py",
+    "test_profile.py",
+    "test_router.py",
+    "test_storage.py",
+    "test_teams_and_roles.py",
 }
 
 _CREATED = pytest.StashKey[str]()

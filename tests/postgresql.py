@@ -1,22 +1,26 @@
-"""A fresh PostgreSQL database per test, on the server at RELAIS_TEST_POSTGRESQL (default:
-the local one every machine of the project runs), dropped afterwards."""
+"""A fresh PostgreSQL database per test, on the server the suite uses (RELAIS_TEST_POSTGRES,
+tests/postgres.py: the local one every machine of the project runs), dropped afterwards.
+Skipped where none answers, unless RELAIS_REQUIRE_POSTGRES asks for it (CI)."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 
-SERVER = os.environ.get("RELAIS_TEST_POSTGRESQL", "postgresql://postgres@127.0.0.1:5432")
+from tests.postgres import required, server_url
+
+SERVER = server_url().rsplit("/", 1)[0]
 
 
 async def _admin() -> asyncpg.Connection:
     try:
         return await asyncpg.connect(f"{SERVER}/postgres", timeout=5)
     except (OSError, asyncpg.PostgresError) as exc:
+        if required():
+            pytest.fail(f"PostgreSQL required but not reachable at {SERVER} ({exc})")
         pytest.skip(f"PostgreSQL is not reachable at {SERVER} ({exc}): not tested on it")
 
 

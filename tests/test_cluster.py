@@ -131,6 +131,8 @@ async def test_a_process_that_loses_the_database_gives_up_its_roles_at_once(
             await admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_locks"
                 " WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
+                # This test's database only: other tests share the server.
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             )
         finally:
             await admin.close()

@@ -236,6 +236,11 @@ async def test_the_dialect_writes_greatest_and_least(db: Database) -> None:
     assert tuple(row) == (7, 3)
 
 
+async def test_the_dialect_names_an_index_where_it_can(db: Database) -> None:
+    hint = db.dialect.indexed_by("tasks_queue")
+    assert await db.fetch_all(f"SELECT id FROM tasks t {hint} WHERE status = 'open'") == []
+
+
 async def test_the_dialect_joins_text(db: Database) -> None:
     async with db.transaction() as tx:
         for name in ("Nord", "Sud"):

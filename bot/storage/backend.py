@@ -55,6 +55,11 @@ class Dialect(Protocol):
         rows come (from an ordered subquery)."""
         ...
 
+    def indexed_by(self, index: str) -> str:
+        """A hint naming the index a table is read through (`FROM tasks t {hint}`), where
+        the dialect takes one (SQLite's index hint); '' where the planner alone decides."""
+        ...
+
 
 class Tx(Protocol):
     """Statements inside one write transaction."""

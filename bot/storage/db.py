@@ -68,6 +68,9 @@ class SQLiteDialect:
         quoted = separator.replace("'", "''")
         return f"group_concat({expression}, '{quoted}')"
 
+    def indexed_by(self, index: str) -> str:
+        return f"INDEXED BY {index}"
+
 
 DIALECT = SQLiteDialect()
 
