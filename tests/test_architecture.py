@@ -56,7 +56,6 @@ KNOWN: dict[str, int] = {
     "bot/storage/seed.py: lastrowid": 2,
     "bot/storage/seed.py: positional ?": 93,
     "bot/storage/tasks.py: EXPLAIN QUERY PLAN": 1,
-    "bot/storage/tasks.py: INDEXED BY": 3,
 }
 
 

@@ -244,9 +244,9 @@ class TaskRepository:
     async def imported(self, kind: str, team_id: int | None, title: str) -> Task | None:
         """The task not yet closed that has this key (kind, team, title), titles compared
         without regard to case; the newest if several."""
+        team = "team_id IS NULL" if team_id is None else "team_id = :team"
         row = await self.db.fetch_one(
-            "SELECT * FROM tasks WHERE kind = :kind"
-            " AND (team_id = :team OR (team_id IS NULL AND :team IS NULL))"
+            f"SELECT * FROM tasks WHERE kind = :kind AND {team}"
             " AND lower(title) = lower(:title) AND status != 'closed' ORDER BY id DESC LIMIT 1",
             {"kind": kind, "team": team_id, "title": title},
         )
@@ -417,7 +417,7 @@ class TaskRepository:
         """
         where, params = _fit_clause(fit, now)
         first = await self.db.fetch_one(
-            f"SELECT t.*, {_TRANSLATED} FROM tasks t INDEXED BY tasks_queue WHERE {where}"
+            f"SELECT t.*, {_TRANSLATED} FROM tasks t{self._hint('tasks_queue')} WHERE {where}"
             " ORDER BY t.priority DESC, t.id LIMIT 1",
             params,
         )
@@ -430,18 +430,24 @@ class TaskRepository:
             params.update(_distance_params(fit.latitude, fit.longitude))
         params["priority"] = best.task.priority
         nearest = await self.db.fetch_one(
-            f"SELECT t.*, {_TRANSLATED} FROM tasks t INDEXED BY tasks_located WHERE {where}"
+            f"SELECT t.*, {_TRANSLATED} FROM tasks t{self._hint('tasks_located')} WHERE {where}"
             " AND t.priority = :priority AND t.latitude IS NOT NULL"
             f" ORDER BY {_DISTANCE2}, t.id LIMIT 1",
             params,
         )
         return _view(nearest) if nearest else best
 
+    def _hint(self, index: str) -> str:
+        """SQLite walks the queue in priority order only when told which index to use;
+        other databases plan it themselves (the dialect says so)."""
+        hint = self.db.dialect.indexed_by(index)
+        return f" {hint}" if hint else ""
+
     async def next_task_plan(self, fit: Fit, now: datetime) -> list[str]:
         """SQLite's plan for the first next-task query (a guard for its indexes)."""
         where, params = _fit_clause(fit, now)
         rows = await self.db.fetch_all(
-            f"EXPLAIN QUERY PLAN SELECT t.* FROM tasks t INDEXED BY tasks_queue WHERE {where}"
+            f"EXPLAIN QUERY PLAN SELECT t.* FROM tasks t{self._hint('tasks_queue')} WHERE {where}"
             " ORDER BY t.priority DESC, t.id LIMIT 1",
             params,
         )
