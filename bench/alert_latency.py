@@ -42,11 +42,13 @@ from bot.clock import SystemClock
 from bot.config import Settings
 from bot.core import open_core
 from bot.messaging import Outbound
+from bot.storage.db import Database
 from bot.storage.outbox import BULK, Envelope
 from bot.storage.seed import SeedVolunteer, add_volunteers
 from tests import alert_factories as make
 from tests.fakes.bot_api import FakeBotAPI, SentCall
 from tests.fakes.relais import telegram_env
+from tests.fakes.services import with_db
 from tests.fakes.signal_cli import FakeSignalCli, signal_env
 
 COMMAND = "python -m bench.alert_latency --alarms {alarms}"
@@ -88,7 +90,9 @@ def _settings(env: dict[str, str]) -> Settings:
 async def _seed(env: dict[str, str], load: Load, alarms: int) -> None:
     """The campaign: two comms members, the volunteers who raise alarms, the audience."""
     settings = _settings(env)
-    async with open_core(settings, SystemClock()) as services:
+    db = Database(settings.database_path)
+    async with open_core(settings, SystemClock(), db=db) as core:
+        services = with_db(core, db)  # the factories look into the database
         await make.comms(services, str(ON_DUTY), name="Léa")
         await make.comms(services, str(NEXT_RING), name="Malik")
         for n in range(alarms + 1):
@@ -98,7 +102,7 @@ async def _seed(env: dict[str, str], load: Load, alarms: int) -> None:
                 SeedVolunteer(str(RECIPIENTS + n), quiet_hours="", teams=("Nord",))
                 for n in range(load.broadcast_to)
             )
-            await add_volunteers(services.db, people, services.clock.now())
+            await add_volunteers(db, people, services.clock.now())
         if load.bulk:
             await services.outbox.add(
                 (
@@ -278,7 +282,9 @@ async def run_signal(alarms: int, backlog: int = 200) -> list[float]:
                 "RELAIS_LOG_LEVEL": "WARNING",
             }
             settings = _settings(env)
-            async with open_core(settings, SystemClock()) as services:
+            db = Database(settings.database_path)
+            async with open_core(settings, SystemClock(), db=db) as core:
+                services = with_db(core, db)  # the factories look into the database
                 lea = await make.volunteer(services, duty, name="Léa", channel="signal")
                 await services.alerts.repo.grant(lea.id, "comms", None, services.clock.now())
                 for n in range(alarms):

@@ -18,7 +18,7 @@ from bot.core import open_core
 from bot.dashboard.server import DashboardServer
 from bot.i18n import _, use_language
 from bot.jobs import register_jobs
-from bot.messaging import Inbound, Outbound
+from bot.messaging import Inbound, Messengers, Outbound
 from bot.places import preload as preload_places
 from bot.router import Router
 from bot.scheduler import Scheduler
@@ -27,7 +27,7 @@ from bot.services import Services
 from bot.services.signal_account import report_captcha
 from bot.storage.connect import database_for
 from bot.storage.db import StorageMissing
-from bot.storage.outbox import REPLY, Envelope
+from bot.storage.outbox import REPLY, Envelope, OutboxRepository
 from bot.storage.process_lock import ProcessLock
 from bot.transports import Transport
 from bot.transports.console import ConsoleTransport
@@ -97,19 +97,24 @@ class Relais:
             raise StorageMissing(self.database_lost)
 
     async def _run(self) -> None:
-        async with open_core(self.settings, self.clock, db=self.db) as services:
+        # The sender first: every service that queues a message rings its bell.
+        sender = Sender(
+            OutboxRepository(self.db),
+            self.clock,
+            resend_after_crash=self.settings.resend_after_crash,
+        )
+        messengers = Messengers()
+        # Several processes: the one elected to send is woken through the database.
+        wake = sender.wake if self.cluster is None else self.cluster.outbox_queued
+        async with open_core(
+            self.settings, self.clock, db=self.db, messengers=messengers, wake_sender=wake
+        ) as services:
             router = Router(services)
             handlers.register(router)
             self.router = router
             self.services = services
-            sender = Sender(
-                services.outbox,
-                self.clock,
-                resend_after_crash=self.settings.resend_after_crash,
-            )
             cluster = self.cluster
-            services.wake_sender = sender.wake if cluster is None else cluster.outbox_queued
-            self._build_transports(services, router, sender)
+            self._build_transports(services, router, sender, messengers)
             for lane in sender.lanes.values():
                 lane.quiet_until = services.broadcasts.quiet_until
             scheduler = Scheduler(self.settings.timezone)
@@ -122,7 +127,7 @@ class Relais:
             if self.settings.dashboard_url:
                 self.dashboard = DashboardServer.from_settings(services)
                 await self.dashboard.start()
-            self._wire_volunteers(services, router)
+            self._wire_volunteers(services, router, messengers)
             await self._publish_menus(services, router)
             if cluster is None:
                 await sender.start()
@@ -256,14 +261,16 @@ class Relais:
             for t in self.transports
         ]
 
-    def _build_transports(self, services: Services, router: Router, sender: Sender) -> None:
+    def _build_transports(
+        self, services: Services, router: Router, sender: Sender, messengers: Messengers
+    ) -> None:
         settings = self.settings
         if settings.telegram_token:
             self.telegram = TelegramTransport(
                 settings, router.dispatch, on_blocked=self._blocked_handler(services)
             )
             self.transports.append(self.telegram)
-            services.downloads["telegram"] = self.telegram.download
+            messengers.serve("telegram", download=self.telegram.download)
             lane = sender.add(
                 self.telegram, Lane(paid_per_second=float(settings.paid_broadcast_rate))
             )
@@ -271,7 +278,7 @@ class Relais:
         if settings.signal_cli_url:
             self.signal = self._signal_transport(services, router)
             self.transports.append(self.signal)
-            services.downloads["signal"] = self.signal.download
+            messengers.serve("signal", download=self.signal.download)
             # One at a time, slowly: Signal's limits are unpublished and it bans bursts. Pages
             # and answers to people keep a pace of their own, ahead of the outbox's.
             rate = settings.signal_rate
@@ -297,7 +304,7 @@ class Relais:
                 settings.language,
                 stdin=self.stdin,
                 stdout=self.stdout,
-                boards=services.shown_choices,
+                boards=services.chats.boards,
                 clock=self.clock,
             )
             self.transports.append(self.console)
@@ -310,24 +317,16 @@ class Relais:
         async def on_captcha(captcha: Captcha) -> None:
             await report_captcha(services, captcha.token)
 
-        def on_sender(uuid: str, number: str) -> None:
-            # RELAIS_ADMINS may name a Signal admin by number; Relais knows people by UUID.
-            admins = services.settings.admins
-            if number and Identity("signal", number) in admins:
-                identity = Identity("signal", uuid)
-                if identity not in admins:
-                    updated = replace(services.settings, admins=admins | {identity})
-                    self.settings = services.settings = services.people.settings = updated
-
         return SignalTransport(
             SignalClient(settings.signal_cli_url, settings.signal_account),
             router.dispatch,
-            services.shown_choices,
+            services.chats.boards,
             account=settings.signal_account,
             clock=self.clock,
             commands=router.command_words,
             on_captcha=on_captcha,
-            on_sender=on_sender,
+            # RELAIS_ADMINS may name a Signal admin by number; Relais knows people by UUID.
+            on_sender=services.admins.learn_signal_account,
         )
 
     def _blocked_handler(self, services: Services):  # type: ignore[no-untyped-def]
@@ -337,17 +336,15 @@ class Relais:
 
         return on_blocked
 
-    def _wire_volunteers(self, services: Services, router: Router) -> None:
+    def _wire_volunteers(self, services: Services, router: Router, messengers: Messengers) -> None:
         """Invite links point at this bot; a role change refreshes that person's menu."""
         telegram = self.telegram
         if telegram is None:
             return
         username = telegram.bot_username
 
-        def deep_link(channel: str, code: str) -> str:
-            if channel == "telegram" and username:
-                return f"https://t.me/{username}?start={code}"
-            return f"/start {code}"
+        def invite_link(code: str) -> str:
+            return f"https://t.me/{username}?start={code}" if username else f"/start {code}"
 
         async def refresh_menu(volunteer_id: int) -> None:
             for channel, user_id, chat_id in await services.volunteers.identities(volunteer_id):
@@ -360,8 +357,8 @@ class Relais:
                 )
                 await self._dashboard_button(chat_id, actor.rank != "volunteer", language)
 
-        services.deep_link = deep_link
-        services.roles_changed.append(refresh_menu)
+        messengers.serve("telegram", download=telegram.download, invite_link=invite_link)
+        messengers.watch_roles(refresh_menu)
 
     async def _publish_menus(self, services: Services, router: Router) -> None:
         if self.telegram is None:
@@ -372,7 +369,7 @@ class Relais:
 
         try:
             await self.telegram.publish_menu(menu)
-            for admin in self.settings.admins:
+            for admin in services.admins:
                 if admin.channel == "telegram":
                     await self.telegram.publish_chat_menu(
                         admin.user_id, "admin", self.settings.language, menu

@@ -14,6 +14,8 @@ from bot.config import ConfigError, Settings, load_settings, read_dotenv
 from bot.core import open_core
 from bot.i18n import N_, _, format_number, ngettext, use_language
 from bot.logs import setup_logging
+from bot.services.people import Actor
+from bot.storage.connect import database_for
 from bot.storage.db import StorageError, missing
 
 # Only these start a new database; every other verb needs the one DATABASE_URL names, so a
@@ -201,29 +203,27 @@ def clock_from(now: str | None, settings: Settings) -> Clock:
 
 
 async def _migrate(settings: Settings, clock: Clock) -> None:
-    async with open_core(settings, clock, migrate=False) as core:
-        applied = await core.db.migrate()
-        version = await core.db.version()
+    db = database_for(settings.database_path, settings.database_url)
+    async with open_core(settings, clock, migrate=False, db=db):
+        applied = await db.migrate()
+        version = await db.version()
         if applied:
             print(
                 _("{path}: version {version} (applied {applied})").format(
-                    path=core.db.path,
+                    path=db.path,
                     version=version,
                     applied=", ".join(map(str, applied)),
                 )
             )
         else:
-            print(
-                _("{path}: version {version} (up to date)").format(
-                    path=core.db.path, version=version
-                )
-            )
+            print(_("{path}: version {version} (up to date)").format(path=db.path, version=version))
 
 
 async def _backup(settings: Settings, clock: Clock, target: Path) -> None:
-    async with open_core(settings, clock, migrate=False) as core:
-        await core.db.backup(target)
-        print(_("Backed up {source} to {target}").format(source=core.db.path, target=target))
+    db = database_for(settings.database_path, settings.database_url)
+    async with open_core(settings, clock, migrate=False, db=db):
+        await db.backup(target)
+        print(_("Backed up {source} to {target}").format(source=db.path, target=target))
 
 
 async def _copy_database(settings: Settings, to: str) -> int:
@@ -324,9 +324,9 @@ async def _comms(settings: Settings, clock: Clock, action: str, who: str) -> int
             return 0
         assert identity is not None
         if action == "add":
-            result = await alerts.grant_comms(None, identity.channel, identity.user_id)
+            result = await alerts.grant_comms(Actor.system(), identity.channel, identity.user_id)
         else:
-            result = await alerts.revoke_comms(None, identity.channel, identity.user_id)
+            result = await alerts.revoke_comms(Actor.system(), identity.channel, identity.user_id)
         print(await comms_answer(services, identity, result))
         return 1 if result == "unknown" else 0
 

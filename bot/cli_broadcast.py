@@ -12,6 +12,7 @@ from bot.core import open_core
 from bot.i18n import _, format_datetime, ngettext, use_language
 from bot.services import Services
 from bot.services.broadcasts import BroadcastError, audience_in_words
+from bot.services.people import Actor
 from bot.text import to_plain
 from bot.when import read_moment
 
@@ -58,7 +59,7 @@ async def _queue(
     settings: Settings, services: Services, args: argparse.Namespace, send_at: datetime | None
 ) -> int:
     try:
-        audience, count = await services.broadcasts.audience(None, " ".join(args.to))
+        audience, count = await services.broadcasts.audience(Actor.system(), " ".join(args.to))
         if count == 0:
             raise BroadcastError(
                 _("Nobody matches “{audience}” right now. Try other filters.").format(
@@ -66,7 +67,7 @@ async def _queue(
                 )
             )
         broadcast = await services.broadcasts.create(
-            None,
+            Actor.system(),
             language=settings.language,
             body=args.text,
             audience=audience,

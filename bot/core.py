@@ -7,11 +7,12 @@ trial of election day) can give them all the same clock.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.messaging import Messengers
 from bot.services import Services
 from bot.storage.connect import database_for
 from bot.storage.db import Database
@@ -21,15 +22,22 @@ log = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def open_core(
-    settings: Settings, clock: Clock, *, migrate: bool = True, db: Database | None = None
+    settings: Settings,
+    clock: Clock,
+    *,
+    migrate: bool = True,
+    db: Database | None = None,
+    messengers: Messengers | None = None,
+    wake_sender: Callable[[], None] | None = None,
 ) -> AsyncIterator[Services]:
-    """Open the database (brought up to date unless told not to) and build the services."""
+    """Open the database (brought up to date unless told not to) and build the services;
+    the running bot passes its messengers and its sender's bell."""
     db = db or database_for(settings.database_path, settings.database_url)
     if await db.open():
         log.warning("Created a new database at %s", db.path.resolve())
     try:
         if migrate:
             await db.migrate()
-        yield Services.build(settings, clock, db)
+        yield Services.build(settings, clock, db, messengers=messengers, wake_sender=wake_sender)
     finally:
         await db.close()

@@ -4,7 +4,6 @@ does the work once."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from bot.digest_text import digest_text
 from bot.scheduler import Scheduler
@@ -15,13 +14,10 @@ log = logging.getLogger(__name__)
 
 
 async def tidy(services: Services) -> None:
-    """Forget expired conversations and update keys older than Telegram keeps updates."""
+    """Forget expired conversations, numbered lists, link codes and old update keys."""
     now = services.clock.now()
-    await services.conversations.purge_expired(now)
-    await services.updates.forget_before(now - timedelta(days=2))
-    await services.shown_choices.purge_expired(now)
     await services.links.links.purge_expired(now)
-    await services.db.checkpoint_if_owed()
+    await services.chats.tidy(now)
 
 
 async def retention(services: Services) -> None:

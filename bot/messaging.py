@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -177,3 +178,81 @@ class Inbound:
         """What follows the command: 'abc' for '/start abc'."""
         parts = self.text.split(maxsplit=1)
         return parts[1].strip() if self.command and len(parts) > 1 else ""
+
+
+class DeliveryError(Exception):
+    """A message (or a file) could not be moved; subclasses say what to do next."""
+
+
+class RateLimited(DeliveryError):
+    """The messenger asks us to wait before sending anything else."""
+
+    def __init__(self, retry_after: float, reason: str = "") -> None:
+        super().__init__(reason or f"rate limited for {retry_after:g}s")
+        self.retry_after = retry_after
+
+
+class Unreachable(DeliveryError):
+    """The person blocked the bot or left the messenger; do not try again until they write."""
+
+
+class PermanentFailure(DeliveryError):
+    """The message can never be delivered as it is (chat not found, bad request)."""
+
+
+class TransientFailure(DeliveryError):
+    """A network or server error before the message left; safe to retry later."""
+
+
+class UncertainDelivery(DeliveryError):
+    """The request left but no answer came back; resending could duplicate it."""
+
+
+Download = Callable[[InboundFile], Awaitable[bytes]]
+InviteLink = Callable[[str], str]
+RolesChanged = Callable[[int], object]
+
+
+class Messengers:
+    """What the running messengers offer the rest of Relais: the bytes of a file a person
+    sent, the link that opens an invitation, and a fresh command menu for someone whose
+    roles changed.
+
+    Built before the services (which hold it) and filled in by the composition root as each
+    messenger starts: a messenger knows its own name and link format only once it runs.
+    """
+
+    def __init__(self) -> None:
+        self._downloads: dict[str, Download] = {}
+        self._invite_links: dict[str, InviteLink] = {}
+        # Called with a volunteer's id when their roles change (a list other services share).
+        self.role_watchers: list[RolesChanged] = []
+
+    def serve(
+        self,
+        channel: str,
+        *,
+        download: Download | None = None,
+        invite_link: InviteLink | None = None,
+    ) -> None:
+        """Register what `channel` offers (None: it offers no longer)."""
+        if download is None:
+            self._downloads.pop(channel, None)
+        else:
+            self._downloads[channel] = download
+        if invite_link is None:
+            self._invite_links.pop(channel, None)
+        else:
+            self._invite_links[channel] = invite_link
+
+    def watch_roles(self, callback: RolesChanged) -> None:
+        self.role_watchers.append(callback)
+
+    def downloader(self, channel: str) -> Download | None:
+        """How to fetch the bytes of a file sent on `channel`; None if it cannot."""
+        return self._downloads.get(channel)
+
+    def invite_link(self, channel: str, code: str) -> str:
+        """What to show for an invitation: a t.me link on Telegram, the command elsewhere."""
+        link = self._invite_links.get(channel)
+        return link(code) if link is not None else f"/start {code}"

@@ -14,16 +14,17 @@ import unicodedata
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Identity
+from bot.domain.conversation import Conversation
+from bot.domain.errors import StorageBusy, StorageError
 from bot.i18n import _, current_language, pick_language, set_language, set_messenger, worded
 from bot.messaging import Inbound, Outbound
 from bot.payloads import P, Payload, parse
+from bot.services.chats import Replayed, Turn
 from bot.services.people import RANK, VOLUNTEER, Actor, NotAllowed
-from bot.storage.conversations import Conversation
-from bot.storage.db import StorageBusy, StorageError
 from bot.text import MAX_TEXT, esc
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 
 Reply = Outbound | Sequence[Outbound] | None
 Handler = Callable[["Request"], Awaitable[Reply]]
-ACTIVITY_GRANULARITY = timedelta(minutes=10)
 
 # Commands in French (the campaign's first language), typed with or without accents: /tâche
 # and /tache are /task. English names always work too.
@@ -105,7 +105,7 @@ class Request:
     inbound: Inbound
     actor: Actor
     services: Services
-    conversation: Conversation | None
+    turn: Turn
     now: datetime
     router: Router
     extra: dict[str, Any] = field(default_factory=dict)
@@ -116,35 +116,35 @@ class Request:
     def text(self) -> str:
         return self.inbound.text
 
+    @property
+    def conversation(self) -> Conversation | None:
+        """The flow in progress in this chat, as this update leaves it so far."""
+        return self.turn.conversation
+
     def tap(self, kind: type[P]) -> P:
         """The tapped payload as `kind` (the router only calls a handler with its kinds)."""
         if not isinstance(self.payload, kind):
             raise TypeError(f"expected a {kind.__name__} payload, got {self.payload!r}")
         return self.payload
 
+    # The flow's moves are written once, when the update has been handled (with the
+    # update's key), not at each call: a flow step costs one transaction at most.
+
     async def begin(self, flow: str, step: str, data: dict[str, Any] | None = None) -> None:
         """Start (or restart) a multi-step flow in this chat."""
-        self.conversation = Conversation(flow, step, dict(data or {}))
-        await self._save()
+        self.turn.move(Conversation(flow, step, dict(data or {})))
 
     async def goto(self, step: str, **updates: Any) -> None:
         """Move the current flow to `step`, adding answers to its data."""
-        if self.conversation is None:
+        conversation = self.turn.conversation
+        if conversation is None:
             raise RuntimeError("no flow in progress")
-        data = {**self.conversation.data, **updates}
-        self.conversation = Conversation(self.conversation.flow, step, data)
-        await self._save()
+        data = {**conversation.data, **updates}
+        self.turn.move(Conversation(conversation.flow, step, data))
 
     async def finish(self) -> None:
         """End the flow in progress, if any."""
-        self.conversation = None
-        await self.services.conversations.delete(self.inbound.channel, self.inbound.chat_id)
-
-    async def _save(self) -> None:
-        assert self.conversation is not None
-        await self.services.conversations.put(
-            self.inbound.channel, self.inbound.chat_id, self.conversation, self.now
-        )
+        self.turn.move(None)
 
 
 class FloodGate:
@@ -284,14 +284,14 @@ class Router:
         now = services.clock.now()
         set_language(pick_language(inbound.language_code, services.settings.language))
         set_messenger(inbound.channel)
+        turn = None
         try:
             if inbound.update_key:  # no phone number in what is stored or logged
                 inbound = replace(inbound, update_key=services.privacy.update_key(inbound))
-            if inbound.update_key and not await services.updates.first_time(
-                f"{inbound.channel}:{inbound.update_key}", now
-            ):
-                log.info("replayed update %s ignored", inbound.update_key)
-                return []
+            key = f"{inbound.channel}:{inbound.update_key}" if inbound.update_key else ""
+            turn = await services.chats.begin(
+                key, inbound.channel, inbound.chat_id, now, private=inbound.private
+            )
             gate = self.flood.check(f"{inbound.channel}:{inbound.user_id}")
             if gate == "drop":
                 return []
@@ -301,14 +301,14 @@ class Router:
                 set_language(actor.volunteer.language)
             if gate == "warn":
                 return [Outbound(_("You are going too fast. Wait a few seconds and try again."))]
-            await self._note_activity(actor, now)
-            conversation = None
-            if inbound.private:
-                conversation = await services.conversations.get(
-                    inbound.channel, inbound.chat_id, now
-                )
-            request = Request(inbound, actor, services, conversation, now, self)
-            return as_list(await self._route(request))
+            request = Request(inbound, actor, services, turn, now, self)
+            replies = as_list(await self._route(request))
+            # Before anything is answered: what the answer says was done is on disk.
+            await services.chats.end(turn, actor)
+            return replies
+        except Replayed:
+            log.info("replayed update %s ignored", inbound.update_key)
+            return []
         except NotAllowed as refusal:
             if refusal.args and refusal.args[0] == "admin":
                 return [Outbound(_("Sorry, this is for admins only."))]
@@ -348,17 +348,9 @@ class Router:
                     )
                 )
             ]
-
-    async def _note_activity(self, actor: Actor, now: datetime) -> None:
-        volunteer = actor.volunteer
-        if volunteer is None:
-            return
-        if now - volunteer.last_active_at > ACTIVITY_GRANULARITY:
-            await self.services.volunteers.touch(volunteer.id, now)
-        if actor.unreachable:
-            await self.services.volunteers.reachable_again(
-                actor.identity.channel, actor.identity.user_id
-            )
+        finally:
+            if turn is not None:
+                turn.close()
 
     async def _route(self, request: Request) -> Reply:
         inbound = request.inbound

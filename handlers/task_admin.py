@@ -192,7 +192,7 @@ async def _call_list_file(request: Request, task: Task) -> bytes | Outbound:
             _("Nothing was added: the file is over 1 MB. Split the list and send the parts."),
             choices=finished,
         )
-    download = request.services.downloads.get(request.inbound.channel)
+    download = request.services.messengers.downloader(request.inbound.channel)
     if download is None:
         return Outbound(
             _("I cannot read files on this messenger yet. Please paste the lines instead."),

@@ -83,7 +83,7 @@ async def on_team_name(request: Request) -> Reply:
 
 
 def _link(request: Request, invite: Invite) -> str:
-    return esc(request.services.deep_link(request.inbound.channel, invite.code))
+    return esc(request.services.messengers.invite_link(request.inbound.channel, invite.code))
 
 
 async def cmd_invite(request: Request) -> Reply:

@@ -19,6 +19,7 @@ from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
 from tests.fakes.relais import running_relais, telegram_env
+from tests.fakes.services import services_on
 from tests.fakes.signal_cli import FakeSignalCli
 
 # The real signal-cli daemon for the contract tests, booted once per session; PostgreSQL
@@ -67,7 +68,7 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 
 @pytest.fixture
 def services(settings: Settings, clock: FakeClock, db: Database) -> Services:
-    return Services.build(settings, clock, db)
+    return services_on(settings, clock, db)
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from bot.transports.console import ConsoleTransport
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.clock import FakeClock
 from tests.fakes.relais import running_relais, telegram_env
+from tests.fakes.services import services_on
 from tests.fakes.signal_cli import FakeSignalCli, signal_env
 
 
@@ -155,7 +156,7 @@ class ConsolePerson:
             router.dispatch,
             language,
             stdout=self.out,
-            boards=services.shown_choices,
+            boards=services.chats.boards,
             clock=services.clock,
         )
         self.console.user_id = user_id
@@ -216,7 +217,7 @@ async def world(messenger: str, tmp_path: Path, clock: FakeClock) -> AsyncIterat
         await db.open()
         await db.migrate()
         try:
-            services = Services.build(settings, clock, db)
+            services = services_on(settings, clock, db)
             router = Router(services, FloodGate(limit=1000))
             handlers.register(router)
             set_language("fr")

@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.domain.tasks import Task, TaskDraft
 from bot.services import Services
+from bot.services.people import Actor
 from bot.storage import seed
 
 
@@ -22,4 +23,4 @@ async def team(services: Services, name: str) -> int:
 async def task(services: Services, kind: str = "custom", **fields: Any) -> Task:
     """A published task, created as the admin command line would."""
     fields.setdefault("title", f"A {kind} task")
-    return await services.tasks.create(None, TaskDraft(kind=kind, **fields))
+    return await services.tasks.create(Actor.system(), TaskDraft(kind=kind, **fields))

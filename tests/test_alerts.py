@@ -10,6 +10,7 @@ from bot.services import Services
 from tests import alert_factories as make
 from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
+from tests.fakes.services import services_on
 
 TWEET = "https://x.com/Opposant/status/1862512345678901234"
 
@@ -345,7 +346,7 @@ async def test_a_restarted_sweep_never_repeats_a_ring(
     await services.alerts.repo.add_pages(incident.id, 2, ring2, clock.now())
     await services.send_later(services.alerts._pages(incident, 2, ring2, []))
     # …then Relais restarts: a fresh service bundle sweeps.
-    fresh = Services.build(services.settings, clock, services.db)
+    fresh = services_on(services.settings, clock, services.db)
     await fresh.alerts.sweep()
     await fresh.alerts.sweep()
     rows = await make.outbox(services, "alert")

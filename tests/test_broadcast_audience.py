@@ -18,6 +18,7 @@ from bot.clock import from_iso, to_iso
 from bot.messaging import Outbound
 from bot.services import Services
 from bot.services.broadcasts import BroadcastError, check_markup, parse_audience
+from bot.services.people import Actor
 from bot.storage.broadcasts import Audience
 from bot.storage.outbox import URGENT_BROADCAST
 from bot.storage.seed import SeedVolunteer
@@ -74,7 +75,7 @@ async def test_quiet_hours_hold_until_morning_stopped_and_paused_never(
     clock.set(LATE_EVENING)
     await _people(services)
     await services.broadcasts.create(
-        None, language="fr", body="Demain, tractage", audience=parse_audience("all")
+        Actor.system(), language="fr", body="Demain, tractage", audience=parse_audience("all")
     )
     await services.broadcasts.start_due()
     queued = await _queued(services)
@@ -92,7 +93,7 @@ async def test_urgent_ignores_quiet_hours_but_never_reaches_stopped(
     clock.set(LATE_EVENING)
     await _people(services)
     await services.broadcasts.create(
-        None,
+        Actor.system(),
         language="fr",
         body="Rassemblement maintenant",
         audience=parse_audience("all"),
@@ -113,7 +114,7 @@ async def test_a_broadcast_still_sending_when_quiet_hours_begin_waits_for_the_mo
     clock.set(datetime(2026, 11, 28, 19, 50, tzinfo=UTC))  # 20:50 in Paris: not yet quiet
     await _people(services)
     await services.broadcasts.create(
-        None, language="fr", body="Demain, tractage", audience=parse_audience("all")
+        Actor.system(), language="fr", body="Demain, tractage", audience=parse_audience("all")
     )
     await services.broadcasts.start_due()
     assert set((await _queued(services)).values()) == {"2026-11-28T19:50:00.000000Z"}

@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 
 from bot.clock import to_iso
+from bot.config import Settings
 from bot.messaging import Inbound, Outbound
 from bot.sender import Lane, Sender
 from bot.services import Services
 from bot.storage.broadcasts import Audience
+from bot.storage.db import Database
 from bot.storage.outbox import BULK, CALL, PAGE, URGENT, URGENT_BROADCAST, Envelope
 from bot.storage.seed import SeedVolunteer
 from bot.transports.telegram import TelegramTransport
@@ -24,6 +26,7 @@ from tests.broadcast_factories import seed
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.clock import FakeClock
 from tests.fakes.relais import TOKEN
+from tests.fakes.services import services_on
 
 
 async def _no_dispatch(_inbound: Inbound) -> list[Outbound]:
@@ -33,7 +36,9 @@ async def _no_dispatch(_inbound: Inbound) -> list[Outbound]:
 class Line:
     """A sender with one Telegram lane pointed at the fake Bot API."""
 
-    def __init__(self, services: Services, api_url: str, lane: Lane, read_timeout: float) -> None:
+    def __init__(
+        self, services: Services, bell: Bell, api_url: str, lane: Lane, read_timeout: float
+    ) -> None:
         settings = replace(
             services.settings,
             telegram_token=type(services.settings.telegram_token)(TOKEN),
@@ -45,7 +50,7 @@ class Line:
         )
         self.sender = Sender(services.outbox, services.clock)
         self.lane = self.sender.add(self.transport, lane)
-        services.wake_sender = self.sender.wake
+        bell.ring = self.sender.wake
 
     async def start(self) -> None:
         await self.transport.app.bot.initialize()
@@ -84,12 +89,32 @@ class Line:
 LineFactory = Callable[..., Any]
 
 
+class Bell:
+    """The services' wake-up call, rung into whichever sender the test started."""
+
+    def __init__(self) -> None:
+        self.ring: Callable[[], None] = lambda: None
+
+    def __call__(self) -> None:
+        self.ring()
+
+
 @pytest.fixture
-async def line(services: Services, bot_api: FakeBotAPI) -> AsyncIterator[LineFactory]:
+def bell() -> Bell:
+    return Bell()
+
+
+@pytest.fixture
+def services(settings: Settings, clock: FakeClock, db: Database, bell: Bell) -> Services:
+    return services_on(settings, clock, db, wake_sender=bell)
+
+
+@pytest.fixture
+async def line(services: Services, bell: Bell, bot_api: FakeBotAPI) -> AsyncIterator[LineFactory]:
     made: list[Line] = []
 
     async def make(lane: Lane | None = None, read_timeout: float = 5.0, url: str = "") -> Line:
-        made_line = Line(services, url or bot_api.base_url, lane or Lane(), read_timeout)
+        made_line = Line(services, bell, url or bot_api.base_url, lane or Lane(), read_timeout)
         await made_line.start()
         made.append(made_line)
         return made_line

@@ -17,6 +17,7 @@ from bot.storage.db import Database
 from tests import alert_factories as make
 from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
+from tests.fakes.services import services_on
 
 
 async def test_going_on_and_off_duty_in_french(
@@ -121,7 +122,7 @@ def test_the_admin_cli_grants_the_comms_role(
         db = Database(settings.database_path)
         await db.open()
         await db.migrate()
-        services = Services.build(settings, SystemClock(), db)
+        services = services_on(settings, SystemClock(), db)
         await make.volunteer(services, "42", name="Ana")
         await db.close()
 

@@ -62,7 +62,8 @@ async def test_a_database_locked_for_30_seconds_gets_a_clear_answer_and_no_chang
     path = telegram_relais.settings.database_path
     locker = await hold_lock(path, 30)
     try:
-        bot_api.send_text(51, "/help", language_code="en")
+        # /start writes (a flow begins); /help, which changes nothing, would not wait.
+        bot_api.send_text(51, "/start", language_code="en")
         reply = await bot_api.wait_for_text(51, "very busy", timeout=25)
         assert "Nothing was changed" in (reply.text or "")
     finally:
@@ -83,9 +84,10 @@ async def test_a_full_disk_gets_a_clear_answer_and_leaves_the_database_intact(
     # SQLite answers SQLITE_FULL exactly as on a full disk once it may not grow further.
     pages = await db.fetch_value("PRAGMA page_count")
     await db.writer.execute(f"PRAGMA max_page_count = {pages}")
-    # Many people at once (one person's answers would wait their turn, one a second).
+    # Many people at once (one person's answers would wait their turn, one a second), each
+    # starting to join: a flow begins, which is written (/help writes nothing).
     for n in range(200):
-        bot_api.send_text(600 + n, f"/help {'x' * 2000}", language_code="en")
+        bot_api.send_text(600 + n, "/start", first_name="x" * 60, language_code="en")
     reply = await bot_api.wait_for(
         lambda c: c.ok and "went wrong" in (c.text or "") and 600 <= int(c.chat_id or 0) < 800,
         timeout=15,

@@ -44,7 +44,7 @@ class FakeDownloads:
 
 def downloads(services: Services) -> FakeDownloads:
     fake = FakeDownloads()
-    services.downloads["telegram"] = fake
+    services.messengers.serve("telegram", download=fake)
     return fake
 
 
@@ -211,6 +211,6 @@ async def test_an_organizer_sends_a_csv_call_list_in_english(
     )
     assert "BQ-big" not in files.fetched
     # A messenger without a downloader (the console) says so instead of failing.
-    del services.downloads["telegram"]
+    services.messengers.serve("telegram", download=None)
     await boss.send("", file=files.add("BQ-3", "more.csv", LIST))
     assert "I cannot read files on this messenger yet" in boss.last_text

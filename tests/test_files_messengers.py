@@ -9,6 +9,7 @@ from typing import Any
 from bot.app import Relais
 from bot.domain.tasks import TaskDraft
 from bot.messaging import InboundFile
+from bot.services.people import Actor
 from bot.storage import seed
 from bot.transports.signal import to_inbound as signal_inbound
 from bot.transports.telegram import file_base_url
@@ -44,7 +45,8 @@ async def test_a_volunteer_sends_a_screenshot_as_proof_in_french(
     services = telegram_relais.services
     await seed.add_volunteer(services.db, services.clock.now(), user_id="720", first_name="Léa")
     await services.tasks.create(
-        None, TaskDraft(kind="share", title="Partagez la vidéo", link="https://example.org/v")
+        Actor.system(),
+        TaskDraft(kind="share", title="Partagez la vidéo", link="https://example.org/v"),
     )
     await services.offers.offer_round(services.clock.now())
     await bot_api.wait_for_text(720, "Une tâche pour vous")
@@ -64,7 +66,7 @@ async def test_an_organizer_sends_a_call_list_file_in_english(
 ) -> None:
     services = telegram_relais.services
     await seed.add_volunteer(services.db, services.clock.now(), user_id="1", language="en")
-    await services.tasks.create(None, TaskDraft(kind="call", title="Call 93"))
+    await services.tasks.create(Actor.system(), TaskDraft(kind="call", title="Call 93"))
     since = len(bot_api.sent)
     bot_api.send_text(1, "/tasks", language_code="en")
     await bot_api.wait_for_text(1, "Call 93", since=since)
@@ -143,7 +145,7 @@ async def test_an_organizer_sends_a_call_list_file_on_signal(
         await seed.add_volunteer(
             services.db, services.clock.now(), user_id=ADMIN_UUID, channel="signal"
         )
-        await services.tasks.create(None, TaskDraft(kind="call", title="Appels 93"))
+        await services.tasks.create(Actor.system(), TaskDraft(kind="call", title="Appels 93"))
         signal_cli.send_text(ADMIN_UUID, "/tasks", number=ADMIN)
         listing = await signal_cli.wait_for_text(ADMIN_UUID, "Ajouter des personnes à appeler")
         number = re.search(r"(\d+)\D{0,6}Ajouter des personnes", listing.message)

@@ -153,7 +153,7 @@ async def test_a_recruit_code_is_long_random_and_lasts_a_year(services: Services
     assert invite.created_by == volunteer.id and invite.kind == "recruit"
     assert re.fullmatch(r"[A-Za-z0-9_-]{32,64}", invite.code)
     assert invite.expires_at - services.clock.now() == timedelta(days=365)
-    assert services.deep_link("console", invite.code) == f"/start {invite.code}"
+    assert services.messengers.invite_link("console", invite.code) == f"/start {invite.code}"
 
 
 async def test_a_link_sent_while_still_answering_the_questions_still_credits(

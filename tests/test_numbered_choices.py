@@ -12,6 +12,7 @@ from bot.domain.tasks import TaskDraft
 from bot.messaging import Choice, Outbound, choices
 from bot.router import FloodGate, Router
 from bot.services import Services
+from bot.services.people import Actor
 from bot.transports.console import ConsoleTransport
 from bot.transports.numbered import Board, Offer, read
 from tests.factories import make_volunteer
@@ -26,7 +27,7 @@ class Console:
             router.dispatch,
             "fr",
             stdout=self.out,
-            boards=services.shown_choices,
+            boards=services.chats.boards,
             clock=services.clock,
         )
         self.console.user_id = user
@@ -56,7 +57,7 @@ async def test_a_count_is_typed_and_an_old_list_says_it_expired_after_a_restart(
 ) -> None:
     router.flood = FloodGate(limit=1000)
     await make_volunteer(services, "5", channel="console")
-    await services.tasks.create(None, TaskDraft(kind="text", title="Écrire à des amis"))
+    await services.tasks.create(Actor.system(), TaskDraft(kind="text", title="Écrire à des amis"))
     console = Console(router, services, "5")
     card = await console.type("/task")
     assert "A1. ✅ Accepter" in card
@@ -108,7 +109,7 @@ def test_a_board_is_kept_as_json_and_read_back_even_from_before_letters() -> Non
 async def test_prompts_on_the_console_never_say_tap(router: Router, services: Services) -> None:
     router.flood = FloodGate(limit=1000)
     await make_volunteer(services, "7", channel="console")
-    await services.tasks.create(None, TaskDraft(kind="canvass", title="Portes"))
+    await services.tasks.create(Actor.system(), TaskDraft(kind="canvass", title="Portes"))
     console = Console(router, services, "7")
     shown = [
         await console.type(line)

@@ -10,10 +10,10 @@ import pytest
 
 from bot.cli import main
 from bot.config import Settings
-from bot.services import Services
 from bot.storage.db import Database
 from tests.factories import make_volunteer
 from tests.fakes.clock import FakeClock
+from tests.fakes.services import services_on
 
 
 async def seed(path: Path) -> int:
@@ -23,7 +23,7 @@ async def seed(path: Path) -> int:
     settings = Settings.from_env({"DATABASE_URL": f"sqlite:///{path}"})
     try:
         volunteer = await make_volunteer(
-            Services.build(settings, FakeClock(), db), "900", first_name="Céleste"
+            services_on(settings, FakeClock(), db), "900", first_name="Céleste"
         )
         return volunteer.id
     finally:

@@ -21,6 +21,17 @@ from tests.task_factories import task, volunteer
 TASK_REQUEST = 7
 ACCEPT_TAP = 18
 ONBOARDING_STEP = 13
+HELP = 4
+# Write transactions per step: none for what changes nothing; the update's key rides with
+# the first thing it changes.
+TASK_REQUEST_WRITES = 0
+ACCEPT_TAP_WRITES = 1
+ONBOARDING_STEP_WRITES = 2
+
+
+def _writes(seen: list[str]) -> int:
+    """Write transactions opened (each one ends in an fsync)."""
+    return sum(1 for sql in seen if sql.startswith("BEGIN"))
 
 
 def _report(seen: list[str]) -> str:
@@ -42,6 +53,8 @@ async def test_asking_for_a_task_then_accepting_it(
     assert "Done" in " ".join(c.label for row in ana.last.choices for c in row)
     assert len(asked) <= TASK_REQUEST, f"/task ran {len(asked)}:\n{_report(asked)}"
     assert len(accepted) <= ACCEPT_TAP, f"Accept ran {len(accepted)}:\n{_report(accepted)}"
+    assert _writes(asked) <= TASK_REQUEST_WRITES, f"/task wrote:\n{_report(asked)}"
+    assert _writes(accepted) <= ACCEPT_TAP_WRITES, f"Accept wrote:\n{_report(accepted)}"
 
 
 async def test_one_onboarding_step(services: Services, chat: Callable[..., Chat]) -> None:
@@ -55,3 +68,16 @@ async def test_one_onboarding_step(services: Services, chat: Callable[..., Chat]
         await sam.send("75011")
     assert "prêt·e à faire" in sam.last_text
     assert len(where) <= ONBOARDING_STEP, f"the step ran {len(where)}:\n{_report(where)}"
+    assert _writes(where) <= ONBOARDING_STEP_WRITES, f"the step wrote:\n{_report(where)}"
+
+
+async def test_help_changes_nothing_and_writes_nothing(
+    services: Services, chat: Callable[..., Chat]
+) -> None:
+    await volunteer(services, "210", language="en")
+    ana = chat("210", language="en")
+    async with statements(services.db) as helped:
+        await ana.send("/help")
+    assert "Here is what I can do" in ana.last_text
+    assert len(helped) <= HELP, f"/help ran {len(helped)}:\n{_report(helped)}"
+    assert _writes(helped) == 0, f"/help wrote:\n{_report(helped)}"

@@ -12,6 +12,7 @@ from bot.storage.outbox import CALL
 from tests import alert_factories as make
 from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
+from tests.fakes.services import services_on
 
 ANSWER = "https://x.com/Candidate/status/1862599999999999999"
 
@@ -295,7 +296,7 @@ async def test_calls_written_before_a_crash_are_queued_once_by_the_sweep(
         now=clock.now(),
     )
     assert await make.outbox(services, "riposte") == []
-    restarted = Services.build(services.settings, clock, services.db)
+    restarted = services_on(services.settings, clock, services.db)
     await restarted.alerts.sweep()
     await restarted.alerts.sweep()
     assert called(await make.outbox(services, "riposte")) == ["201", "202", "203", "204", "303"]

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 from bot.domain.tasks import TaskDraft
+from bot.services.people import Actor
 from tests.factories import make_volunteer
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.clock import FakeClock
@@ -70,9 +71,9 @@ async def test_a_canvass_reported_with_typed_counts(place: World, language: str)
     uid = place.user(50)
     await make_volunteer(place.services, uid, channel=place.messenger, language=language)
     services = place.services
-    await services.tasks.create(None, TaskDraft(kind="custom", title="Poster"))
-    await services.tasks.create(None, TaskDraft(kind="custom", title="Flyers"))
-    doors = await services.tasks.create(None, TaskDraft(kind="canvass", title="Doors"))
+    await services.tasks.create(Actor.system(), TaskDraft(kind="custom", title="Poster"))
+    await services.tasks.create(Actor.system(), TaskDraft(kind="custom", title="Flyers"))
+    doors = await services.tasks.create(Actor.system(), TaskDraft(kind="canvass", title="Doors"))
     ana = place.person(uid, language)
     await ana.say("/task", "Poster")
     await ana.choose("Later", "Flyers")
@@ -157,7 +158,7 @@ async def test_phone_bank_one_call(place: World, language: str) -> None:
     uid = place.user(120)
     services = place.services
     caller = await make_volunteer(services, uid, channel=place.messenger, language=language)
-    calls = await services.tasks.create(None, TaskDraft(kind="call", title="Appels"))
+    calls = await services.tasks.create(Actor.system(), TaskDraft(kind="call", title="Appels"))
     await services.calls.import_list(calls.id, b"name,phone\nCamille Martin,06 12 34 56 78\n")
     await services.tasks.accept(caller.id, calls.id)
     sam = place.person(uid, language)

@@ -19,6 +19,7 @@ from bot.app import Relais
 from bot.domain.tasks import Task, TaskDraft
 from bot.messaging import Outbound
 from bot.services import Services
+from bot.services.people import Actor
 from bot.services.task_cards import offer_card
 from bot.storage.outbox import URGENT, Envelope
 from bot.transports import signal as signal_transport
@@ -68,7 +69,7 @@ def services_of(relais: Relais) -> Services:
 
 
 async def a_task(relais: Relais, kind: str = "custom", title: str = "Coller une affiche") -> Task:
-    return await services_of(relais).tasks.create(None, TaskDraft(kind=kind, title=title))
+    return await services_of(relais).tasks.create(Actor.system(), TaskDraft(kind=kind, title=title))
 
 
 async def offer_to(relais: Relais, *uuids: str, ref: int = 1) -> None:
@@ -158,7 +159,7 @@ async def test_an_admin_named_by_number_is_an_admin_on_signal(
     reply = await signal_cli.wait_for_text(ADMIN_UUID, "Voici ce que je sais faire")
     # Help lists commands by section only for organizers and admins.
     assert "Pour tout le monde" in reply.message
-    assert ADMIN_UUID in {i.user_id for i in signal_relais.settings.admins}
+    assert ADMIN_UUID in {i.user_id for i in signal_relais.services.admins}
     signal_cli.send_text(BOB, "help", number="+33622222222")
     reply = await signal_cli.wait_for_text(BOB, "Voici ce que je sais faire")
     assert "Pour tout le monde" not in reply.message

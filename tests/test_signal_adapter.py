@@ -202,7 +202,7 @@ class Transport:
         self.signal = SignalTransport(
             SignalClient(url or fake.url, ACCOUNT),
             dispatch,
-            services.shown_choices,
+            services.chats.boards,
             account=ACCOUNT,
             clock=services.clock,
             on_captcha=on_captcha,

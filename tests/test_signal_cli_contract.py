@@ -186,7 +186,7 @@ async def test_a_message_waits_in_the_outbox_while_the_account_is_not_registered
         return []
 
     transport = SignalTransport(
-        daemon.client(NOT_HELD), dispatch, services.shown_choices, account=NOT_HELD
+        daemon.client(NOT_HELD), dispatch, services.chats.boards, account=NOT_HELD
     )
     with caplog.at_level(logging.ERROR, logger="bot.transports.signal"):
         for _ in range(2):

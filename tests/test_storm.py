@@ -10,6 +10,7 @@ import pytest
 
 from bot.app import Relais
 from bot.services.broadcasts import parse_audience
+from bot.services.people import Actor
 from bot.storage.seed import SeedVolunteer
 from tests.broadcast_factories import seed, team_of
 from tests.fakes.bot_api import FakeBotAPI
@@ -28,7 +29,7 @@ async def test_a_429_storm_slows_the_broadcast_but_people_are_still_answered(
     # One sendMessage in five answered 429 (retry after 1 s) for the next 6 seconds.
     bot_api.fail_every("sendMessage", 5, 429, for_seconds=6, retry_after=1)
     await services.broadcasts.create(
-        None, language="fr", body=TEXT, audience=parse_audience("team:Nord")
+        Actor.system(), language="fr", body=TEXT, audience=parse_audience("team:Nord")
     )
     await services.broadcasts.sweep()
 

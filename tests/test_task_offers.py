@@ -6,10 +6,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from bot.config import Settings
 from bot.services import Services
+from bot.storage.db import Database
 from bot.storage.outbox import Delivery
 from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
+from tests.fakes.services import services_on
 from tests.task_factories import task, volunteer
 
 ChatFactory = Callable[..., Chat]
@@ -78,11 +81,10 @@ async def test_quiet_hours_campaign_default_personal_and_time_zones(
 
 
 async def test_quiet_hours_can_be_disabled_for_the_campaign(
-    services: Services, clock: FakeClock
+    settings: Settings, db: Database, clock: FakeClock
 ) -> None:
     clock.set(datetime(2026, 11, 28, 23, 0, tzinfo=UTC))
-    services.settings = replace(services.settings, quiet_hours=None)
-    services.offers.settings = services.settings
+    services = services_on(replace(settings, quiet_hours=None), clock, db)
     await volunteer(services, "520")
     await volunteer(services, "521", quiet_hours="22:00-08:00")
     await task(services, "custom")

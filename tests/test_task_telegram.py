@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.app import Relais
 from bot.domain.tasks import TaskDraft
+from bot.services.people import Actor
 from bot.storage import seed
 from tests.fakes.bot_api import FakeBotAPI
 
@@ -22,7 +23,7 @@ async def test_an_offered_share_task_is_accepted_and_reported_in_french(
     services = telegram_relais.services
     await seed.add_volunteer(services.db, services.clock.now(), user_id="700", first_name="Léa")
     await services.tasks.create(
-        None,
+        Actor.system(),
         TaskDraft(kind="share", title="Partagez la vidéo", link="https://example.org/v"),
     )
     await services.offers.offer_round(services.clock.now())
@@ -47,7 +48,8 @@ async def test_a_phone_bank_caller_on_telegram_in_english(
     services = telegram_relais.services
     await seed.add_volunteer(services.db, services.clock.now(), user_id="710", language="en")
     call = await services.tasks.create(
-        None, TaskDraft(kind="call", title="Call 93", instructions="Hello, I volunteer for…")
+        Actor.system(),
+        TaskDraft(kind="call", title="Call 93", instructions="Hello, I volunteer for…"),
     )
     await services.calls.import_list(call.id, b"name,phone\nCamille <b>,0612345678\n")
     bot_api.send_text(710, "/task", language_code="en")
@@ -107,7 +109,7 @@ async def test_every_task_kind_from_creation_to_outcome_on_telegram(
         TaskDraft(kind="text", title="Text friends", suggested_message="Vote Sunday!"),
         TaskDraft(kind="event", title="Rally", place="Town hall"),
     ):
-        await services.tasks.create(None, draft)
+        await services.tasks.create(Actor.system(), draft)
 
     v = 720
     # A field task near the volunteer comes first among equal priorities.

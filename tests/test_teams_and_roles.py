@@ -89,7 +89,7 @@ async def test_admin_promotes_and_demotes_with_the_menu_refreshed(
     chat: ChatFactory, admin_chat: Chat, services: Services
 ) -> None:
     changed: list[int] = []
-    services.roles_changed.append(changed.append)
+    services.messengers.watch_roles(changed.append)
     await services.teams.teams.create("Bordeaux")
     volunteer = await make_volunteer(services, "330", first_name="<i>Bea</i>")
     await admin_chat.send("/promote")

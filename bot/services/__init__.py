@@ -1,21 +1,26 @@
-"""Domain services, one per concern, bundled for handlers and jobs."""
+"""Domain services, one per concern, bundled for handlers and jobs.
+
+`Services.build` is the one place they are made, each given its collaborators explicitly;
+the bundle is frozen: nothing is added or replaced once it is built.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.messaging import InboundFile
+from bot.messaging import Messengers, RolesChanged
 from bot.services.alerts import AlertService
 from bot.services.broadcasts import BroadcastService
 from bot.services.calls import CallService
+from bot.services.chats import ChatService
 from bot.services.dashboard import DashboardService
 from bot.services.link import LinkService
 from bot.services.notifier import Notifier
 from bot.services.offers import OfferService
-from bot.services.people import PeopleService
+from bot.services.people import Admins, PeopleService
 from bot.services.privacy import PrivacyService
 from bot.services.reports import ReportService
 from bot.services.tasks import TaskService
@@ -26,7 +31,6 @@ from bot.storage.assignments import AssignmentRepository
 from bot.storage.audit import AuditLog
 from bot.storage.broadcasts import BroadcastRepository
 from bot.storage.calls import CallRepository
-from bot.storage.conversations import ConversationRepository, UpdateLog
 from bot.storage.dashboard import DashboardRepository
 from bot.storage.db import Database
 from bot.storage.link import LinkRepository
@@ -38,103 +42,126 @@ from bot.storage.teams import TeamRepository
 from bot.storage.volunteers import VolunteerRepository
 
 
-@dataclass
-class Services:
-    """Everything handlers and jobs may call, built once in `bot.app`."""
+def _no_sender() -> None:
+    """Where no sender runs (the command line, tests): the outbox waits for the bot."""
+
+
+@dataclass(frozen=True, slots=True)
+class Basics:
+    """What several services share, built before them: the campaign's settings (frozen) and
+    clock, who is an admin, the messengers, and the outbox that system messages queue in."""
 
     settings: Settings
     clock: Clock
-    db: Database
+    admins: Admins
+    messengers: Messengers
+    # Transitional: handlers still read and write volunteers and the audit log directly.
     volunteers: VolunteerRepository
-    people: PeopleService
-    conversations: ConversationRepository
-    updates: UpdateLog
-    outbox: OutboxRepository
     audit: AuditLog
-    profiles: VolunteerService
-    teams: TeamService
-    privacy: PrivacyService
-    # One volunteer on several messengers (/link); choices shown as numbered lists.
-    links: LinkService
-    shown_choices: ShownChoicesRepository
-    tasks: TaskService
-    calls: CallService
-    # Built right after the bundle, since it queues through `send_later`.
-    offers: OfferService = field(init=False)
-    reports: ReportService
-    broadcasts: BroadcastService
+    outbox: OutboxRepository
     # Everything the system sends on its own goes through it, into the outbox.
     notifier: Notifier
     # Called after anything is queued, so the sender looks at once.
-    wake_sender: Callable[[], None] = field(default=lambda: None)
-    # Called when someone's roles change, so messengers refresh their command menu.
-    roles_changed: list[Callable[[int], object]] = field(default_factory=list)
-    # (channel, invite code) → what to show: a t.me link on Telegram, the bare code elsewhere.
-    deep_link: Callable[[str, str], str] = field(default=lambda channel, code: f"/start {code}")
-    # Per channel: fetch the bytes of a file a person sent (filled in by each messenger).
-    downloads: dict[str, Callable[[InboundFile], Awaitable[bytes]]] = field(default_factory=dict)
-    # Rapid response: incidents, duty, escalation, ripostes (needs the bundle to queue pages).
-    alerts: AlertService = field(init=False)
-    # The organizers' dashboard: its sign-in and its pages' reads.
-    dashboard: DashboardService = field(init=False)
+    wake_sender: Callable[[], None]
 
-    @classmethod
-    def build(cls, settings: Settings, clock: Clock, db: Database) -> Services:
-        volunteers = VolunteerRepository(db, clock)
-        audit = AuditLog(db, clock)
-        roles_changed: list[Callable[[int], object]] = []
-        task_repository = TaskRepository(db)
-        assignments = AssignmentRepository(db)
-        call_repository = CallRepository(db)
-        outbox = OutboxRepository(db)
-        # The sender is wired in after the bundle is built (`wake_sender`).
-        notifier = Notifier(clock, outbox, lambda: services.wake_sender())
-        services = cls(
-            settings=settings,
-            clock=clock,
-            db=db,
-            volunteers=volunteers,
-            people=PeopleService(settings, volunteers),
-            conversations=ConversationRepository(db),
-            updates=UpdateLog(db),
-            outbox=outbox,
-            audit=audit,
-            profiles=VolunteerService(settings, clock, volunteers),
-            teams=TeamService(clock, volunteers, TeamRepository(db, clock), audit, roles_changed),
-            privacy=PrivacyService(settings, clock, db, volunteers),
-            roles_changed=roles_changed,
-            links=LinkService(LinkRepository(db), audit, clock),
-            shown_choices=ShownChoicesRepository(db),
-            tasks=TaskService(settings, clock, task_repository, assignments, audit),
-            calls=CallService(clock, call_repository, task_repository, audit),
-            reports=ReportService(settings, clock, db, audit),
-            broadcasts=BroadcastService(settings, clock, BroadcastRepository(db), audit, notifier),
-            notifier=notifier,
-        )
-        services.alerts = AlertService(services, AlertRepository(db))
-        services.dashboard = DashboardService(
-            settings,
-            clock,
-            DashboardRepository(db),
-            services.people,
-            audit,
-            services.tasks,
-            services.calls,
-        )
-        services.broadcasts.task_button = services.tasks.broadcast_button
-        services.offers = OfferService(
-            settings,
-            task_repository,
-            OfferRepository(db),
-            assignments,
-            call_repository,
-            outbox,
-            volunteers,
-            notifier,
-        )
-        return services
+    @property
+    def roles_changed(self) -> list[RolesChanged]:
+        """Called when someone's roles change, so messengers refresh their command menu."""
+        return self.messengers.role_watchers
 
     async def send_later(self, envelopes: Iterable[Envelope]) -> int:
         """The Notifier's `send`, under its older name: kept only while callers move to
         `notifier`."""
         return await self.notifier.send(envelopes)
+
+
+@dataclass(frozen=True, slots=True)
+class Services(Basics):
+    """Everything handlers and jobs may call."""
+
+    people: PeopleService
+    profiles: VolunteerService
+    teams: TeamService
+    privacy: PrivacyService
+    # One volunteer on several messengers (/link).
+    links: LinkService
+    tasks: TaskService
+    calls: CallService
+    offers: OfferService
+    reports: ReportService
+    broadcasts: BroadcastService
+    # Rapid response: incidents, duty, escalation, ripostes.
+    alerts: AlertService
+    # Replays, flows in progress, numbered choices shown: the router's turn per update.
+    chats: ChatService
+    # The organizers' dashboard: its sign-in and its pages' reads.
+    dashboard: DashboardService
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        clock: Clock,
+        db: Database,
+        *,
+        messengers: Messengers | None = None,
+        wake_sender: Callable[[], None] | None = None,
+    ) -> Services:
+        """Every service on one database and clock. `messengers` is filled in by the bot as
+        each messenger starts; `wake_sender` is the running sender's bell, if any."""
+        wake_sender = wake_sender or _no_sender
+        outbox = OutboxRepository(db)
+        basics = Basics(
+            settings=settings,
+            clock=clock,
+            admins=Admins(settings.admins),
+            messengers=messengers or Messengers(),
+            volunteers=VolunteerRepository(db, clock),
+            audit=AuditLog(db, clock),
+            outbox=outbox,
+            notifier=Notifier(clock, outbox, wake_sender),
+            wake_sender=wake_sender,
+        )
+        volunteers, audit = basics.volunteers, basics.audit
+        task_repository = TaskRepository(db)
+        assignments = AssignmentRepository(db)
+        call_repository = CallRepository(db)
+        tasks = TaskService(settings, clock, task_repository, assignments, audit)
+        people = PeopleService(basics.admins, volunteers)
+        calls = CallService(clock, call_repository, task_repository, audit)
+        return cls(
+            **{name: getattr(basics, name) for name in Basics.__dataclass_fields__},
+            people=people,
+            profiles=VolunteerService(settings, clock, volunteers),
+            teams=TeamService(
+                clock, volunteers, TeamRepository(db, clock), audit, basics.roles_changed
+            ),
+            privacy=PrivacyService(settings, clock, db, volunteers),
+            links=LinkService(LinkRepository(db), audit, clock),
+            tasks=tasks,
+            calls=calls,
+            offers=OfferService(
+                settings,
+                task_repository,
+                OfferRepository(db),
+                assignments,
+                call_repository,
+                basics.outbox,
+                volunteers,
+                basics.notifier,
+            ),
+            reports=ReportService(settings, clock, db, audit),
+            broadcasts=BroadcastService(
+                settings,
+                clock,
+                BroadcastRepository(db),
+                audit,
+                basics.notifier,
+                task_button=tasks.broadcast_button,
+            ),
+            alerts=AlertService(basics, AlertRepository(db)),
+            chats=ChatService(db, ShownChoicesRepository(db)),
+            dashboard=DashboardService(
+                settings, clock, DashboardRepository(db), people, audit, tasks, calls
+            ),
+        )

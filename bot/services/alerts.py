@@ -42,7 +42,7 @@ from bot.storage.reports import Scope, Window
 from bot.text import clean, esc
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.services import Basics
 
 DUTY, COMMS, ADMINS = 1, 2, 3
 LAST_RING = ADMINS
@@ -130,7 +130,7 @@ def quiet_now(
 class AlertService:
     """Incidents, the duty roster, the escalation ladder and ripostes."""
 
-    def __init__(self, services: Services, repo: AlertRepository) -> None:
+    def __init__(self, services: Basics, repo: AlertRepository) -> None:
         self.services = services
         self.repo = repo
 
@@ -228,7 +228,7 @@ class AlertService:
             return await self.repo.reachable(await self.repo.role_holders("comms"))
         found = await self.repo.reachable(await self.repo.role_holders("admin"))
         seen = {(r.channel, r.chat_id) for r in found}
-        for identity in sorted(self.services.settings.admins, key=str):
+        for identity in sorted(self.services.admins, key=str):
             volunteer = await self.services.volunteers.by_identity(
                 identity.channel, identity.user_id
             )
@@ -522,14 +522,14 @@ class AlertService:
 
     # -- the comms role -------------------------------------------------------------------
 
-    async def grant_comms(self, actor: Actor | None, channel: str, user_id: str) -> str:
+    async def grant_comms(self, actor: Actor, channel: str, user_id: str) -> str:
         """Give someone the comms role: 'granted', 'already' or 'unknown' (never joined)."""
-        if actor is not None and not actor.is_admin:
+        if not actor.is_admin:
             raise NotAllowed("admin")
         volunteer = await self.services.volunteers.by_identity(channel, user_id)
         if volunteer is None or volunteer.status == "erased":
             return "unknown"
-        by = actor.volunteer_id if actor else None
+        by = actor.volunteer_id
         if not await self.repo.grant(volunteer.id, "comms", by, self.services.clock.now()):
             return "already"
         await self.services.audit.record(by, "role.grant.comms", str(volunteer.id))
@@ -537,18 +537,16 @@ class AlertService:
             callback(volunteer.id)
         return "granted"
 
-    async def revoke_comms(self, actor: Actor | None, channel: str, user_id: str) -> str:
+    async def revoke_comms(self, actor: Actor, channel: str, user_id: str) -> str:
         """Take the comms role away (and their duty): 'revoked', 'absent' or 'unknown'."""
-        if actor is not None and not actor.is_admin:
+        if not actor.is_admin:
             raise NotAllowed("admin")
         volunteer = await self.services.volunteers.by_identity(channel, user_id)
         if volunteer is None:
             return "unknown"
         if not await self.repo.revoke(volunteer.id, "comms"):
             return "absent"
-        await self.services.audit.record(
-            actor.volunteer_id if actor else None, "role.revoke.comms", str(volunteer.id)
-        )
+        await self.services.audit.record(actor.volunteer_id, "role.revoke.comms", str(volunteer.id))
         for callback in self.services.roles_changed:
             callback(volunteer.id)
         return "revoked"

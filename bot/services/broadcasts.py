@@ -318,25 +318,26 @@ class BroadcastService:
         repo: BroadcastRepository,
         audit: AuditLog,
         notifier: Notifier,
+        *,
+        task_button: TaskButton | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.repo = repo
         self.audit = audit
         self.notifier = notifier
-        # Set by the task queue, if any: (label, payload) of a button that lets a volunteer
+        # From the task queue, if any: (label, payload) of a button that lets a volunteer
         # accept task N from the broadcast itself, or None if the author may not offer it.
-        self.task_button: TaskButton | None = None
+        self.task_button = task_button
 
     # -- authoring ------------------------------------------------------------------------
 
-    async def audience(self, actor: Actor | None, text: str) -> tuple[Audience, int]:
-        """Parse and check an audience for this author (None: the admin command line);
-        return it with its live count. Unknown teams and areas are refused with the known
-        ones, and team names are stored as the campaign spells them."""
-        if actor is not None:
-            actor.require(ORGANIZER)
-        scope = actor.team_scope() if actor else None
+    async def audience(self, actor: Actor, text: str) -> tuple[Audience, int]:
+        """Parse and check an audience for this author (Actor.system(): the admin command
+        line); return it with its live count. Unknown teams and areas are refused with the
+        known ones, and team names are stored as the campaign spells them."""
+        actor.require(ORGANIZER)
+        scope = actor.team_scope()
         teams = await self.repo.teams(scope)
         audience = parse_audience(text, [name for _id, name in teams])
         spelled = {name.casefold(): name for _id, name in teams}
@@ -378,7 +379,7 @@ class BroadcastService:
 
     async def create(
         self,
-        actor: Actor | None,
+        actor: Actor,
         *,
         language: str,
         body: str,
@@ -389,9 +390,9 @@ class BroadcastService:
         urgent: bool = False,
         paid: bool = False,
     ) -> Broadcast:
-        """Record a broadcast (actor None: the admin command line, which reaches everyone)."""
-        if actor is not None:
-            actor.require(ORGANIZER)
+        """Record a broadcast (Actor.system(): the admin command line, which reaches
+        everyone)."""
+        actor.require(ORGANIZER)
         check_markup(body)
         for text in (variants or {}).values():
             check_markup(text)
@@ -408,19 +409,19 @@ class BroadcastService:
                 body=body,
                 send_at=send_at or now,
                 audience=audience,
-                scope=actor.team_scope() if actor else None,
+                scope=actor.team_scope(),
                 variants=dict(variants or {}),
                 buttons=buttons,
                 urgent=urgent,
                 paid=paid,
-                created_by=actor.volunteer_id if actor else None,
-                origin_channel=actor.identity.channel if actor else "",
-                origin_chat_id=actor.chat_id if actor else "",
+                created_by=actor.volunteer_id,
+                origin_channel=actor.identity.channel if not actor.is_system else "",
+                origin_chat_id=actor.chat_id,
             ),
             now,
         )
         await self.audit.record(
-            actor.volunteer_id if actor else None,
+            actor.volunteer_id,
             "broadcast.create",
             f"broadcast:{broadcast.id} {audience.describe() or 'all'}",
         )

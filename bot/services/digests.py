@@ -70,7 +70,7 @@ async def send_due_digests(services: Services, present: Present) -> int:
     if not due:
         return 0
     repo = services.reports.repo
-    admins = [(a.channel, a.user_id) for a in services.settings.admins]
+    admins = [(a.channel, a.user_id) for a in services.admins]
     queued = 0
     for recipient in await repo.digest_recipients(admins):
         actor = await services.people.actor(

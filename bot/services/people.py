@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bot.config import Identity, Settings
+from bot.config import Identity
 from bot.storage.volunteers import Role, Volunteer, VolunteerRepository
 
 VOLUNTEER, ORGANIZER, ADMIN = "volunteer", "organizer", "admin"
 RANK = {VOLUNTEER: 0, ORGANIZER: 1, ADMIN: 2}
+# Who acts when Relais itself or the admin command line does something.
+SYSTEM = Identity("system", "relais")
 
 
 class NotAllowed(Exception):
@@ -58,12 +61,42 @@ class Actor:
         if RANK[self.rank] < RANK[rank]:
             raise NotAllowed(rank)
 
+    @property
+    def is_system(self) -> bool:
+        return self.identity == SYSTEM
+
+    @classmethod
+    def system(cls) -> Actor:
+        """Relais itself, or the admin at the command line: every right, every team, and
+        no volunteer record (the audit log names nobody)."""
+        return cls(SYSTEM, "", None, (), is_admin=True)
+
+
+class Admins:
+    """Who is an admin by configuration: RELAIS_ADMINS, plus the Signal account of each
+    admin it names by phone number, learned when they first write (Signal names people by
+    an account id, and says their number only alongside)."""
+
+    def __init__(self, configured: frozenset[Identity]) -> None:
+        self._known = set(configured)
+
+    def __contains__(self, identity: object) -> bool:
+        return identity in self._known
+
+    def __iter__(self) -> Iterator[Identity]:
+        return iter(sorted(self._known, key=str))
+
+    def learn_signal_account(self, account: str, number: str) -> None:
+        """`account` wrote from `number`: an admin if that number is one."""
+        if number and Identity("signal", number) in self._known:
+            self._known.add(Identity("signal", account))
+
 
 class PeopleService:
     """Resolves actors from identities."""
 
-    def __init__(self, settings: Settings, volunteers: VolunteerRepository) -> None:
-        self.settings = settings
+    def __init__(self, admins: Admins, volunteers: VolunteerRepository) -> None:
+        self.admins = admins
         self.volunteers = volunteers
 
     async def actor(self, identity: Identity, chat_id: str) -> Actor:
@@ -71,5 +104,5 @@ class PeopleService:
             identity.channel, identity.user_id
         )
         roles = await self.volunteers.roles(volunteer.id) if volunteer else ()
-        is_admin = identity in self.settings.admins or any(r.role == ADMIN for r in roles)
+        is_admin = identity in self.admins or any(r.role == ADMIN for r in roles)
         return Actor(identity, chat_id, volunteer, roles, is_admin, unreachable)

@@ -18,7 +18,7 @@ async def admin_addresses(services: Services) -> list[tuple[Address | None, Iden
     """One reachable address per admin (preferred messenger first), configured or by role."""
     found: dict[tuple[str, str], tuple[Address | None, Identity]] = {}
     people: set[int] = set()
-    for admin in sorted(services.settings.admins, key=str):
+    for admin in sorted(services.admins, key=str):
         if admin.channel == "console":
             continue
         volunteer = await services.volunteers.by_identity(admin.channel, admin.user_id)

@@ -200,11 +200,11 @@ class TaskService:
             slots = "," + "".join(f"{slot}," for slot in found) if found else None
         return replace(draft, title=title, starts_slots=slots)
 
-    async def create(self, actor: Actor | None, draft: TaskDraft) -> Task:
-        """Publish a task; actor None is the admin command line."""
+    async def create(self, actor: Actor, draft: TaskDraft) -> Task:
+        """Publish a task (Actor.system(): the admin command line, keeping the draft's author)."""
         draft = self.validate(draft)
-        if actor is not None:
-            self.check_scope(actor, draft.team_id, draft.targets.get("team", ()))
+        self.check_scope(actor, draft.team_id, draft.targets.get("team", ()))
+        if not actor.is_system:
             draft = replace(draft, created_by=actor.volunteer_id)
         task = await self.tasks.create(draft, self.clock.now())
         await self.audit_action(actor, "task.create", f"task:{task.id}")
@@ -234,7 +234,7 @@ class TaskService:
             results.append((stored[task_id], outcome))
         counts = {o: sum(1 for _t, r in results if r == o) for o in ("added", "updated")}
         await self.audit_action(
-            None, "task.import", f"added:{counts['added']} updated:{counts['updated']}"
+            Actor.system(), "task.import", f"added:{counts['added']} updated:{counts['updated']}"
         )
         return results
 
@@ -292,8 +292,8 @@ class TaskService:
         actor.require(ORGANIZER)
         return await self.tasks.progress(actor.team_scope())
 
-    async def audit_action(self, actor: Actor | None, action: str, subject: str) -> None:
-        await self.audit.record(actor.volunteer_id if actor else None, action, subject)
+    async def audit_action(self, actor: Actor, action: str, subject: str) -> None:
+        await self.audit.record(actor.volunteer_id, action, subject)
 
     # -- volunteers ------------------------------------------------------------------------
 

@@ -8,33 +8,39 @@ both SQLite and PostgreSQL accept (`COALESCE`, `CASE`, `FILTER`, `RETURNING`,
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
+from contextvars import ContextVar
 from typing import Any, Protocol, TypeAlias
+
+from bot.domain.errors import (
+    Conflict,
+    StorageBusy,
+    StorageError,
+    StorageFull,
+    StorageMissing,
+)
+
+__all__ = [
+    "FIRST_WRITE",
+    "Backend",
+    "Conflict",
+    "Dialect",
+    "FirstWrite",
+    "Params",
+    "Row",
+    "StorageBusy",
+    "StorageError",
+    "StorageFull",
+    "StorageMissing",
+    "Tx",
+    "in_list",
+    "ride",
+]
 
 # A row is read by column name: row["id"]. (Backends return their own row type.)
 Row: TypeAlias = Any
 Params: TypeAlias = Mapping[str, Any]
-
-
-class StorageError(RuntimeError):
-    """The database could not do what was asked; nothing was half-written."""
-
-
-class StorageBusy(StorageError):
-    """Another process held the database longer than we are willing to wait."""
-
-
-class StorageFull(StorageError):
-    """The disk is full."""
-
-
-class StorageMissing(StorageError):
-    """There is no database where the settings point (a vanished file, a mistyped path)."""
-
-
-class Conflict(StorageError):
-    """A row with the same unique key is there already; the statement changed nothing."""
 
 
 class Dialect(Protocol):
@@ -124,3 +130,32 @@ def in_list(name: str, values: Iterable[Any]) -> tuple[str, dict[str, Any]]:
     """
     params = {f"{name}_{index}": value for index, value in enumerate(values)}
     return ", ".join(f":{key}" for key in params) or "NULL", params
+
+
+class FirstWrite:
+    """Work done once, inside the first write transaction opened in this context.
+
+    An update's de-duplication key is written by whatever the update changes first, in the
+    same transaction: a crash keeps both or neither, and an update that changes nothing
+    opens no write transaction at all. Backends call `ride` right after beginning every write
+    transaction, and set `written` once that transaction committed.
+    """
+
+    def __init__(self, work: Callable[[Tx], Awaitable[None]]) -> None:
+        self.work = work
+        self.written = False
+        # Closed when the unit of work ends: a task it started and that writes later must
+        # not carry the work along.
+        self.open = True
+
+
+FIRST_WRITE: ContextVar[FirstWrite | None] = ContextVar("first_write", default=None)
+
+
+async def ride(tx: Tx) -> FirstWrite | None:
+    """Run the pending first-write work of this context in `tx`; what ran, if anything."""
+    rider = FIRST_WRITE.get()
+    if rider is None or rider.written or not rider.open:
+        return None
+    await rider.work(tx)
+    return rider

@@ -1,27 +1,45 @@
-"""Multi-step flows in progress, one per chat, stored so they survive restarts; and the
-update keys already handled, so a replayed update changes nothing."""
+"""Chat state kept across updates: multi-step flows in progress (one per chat), so they
+survive restarts, and the keys of updates already handled, so a replay changes nothing."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import from_iso, to_iso
+from bot.domain.conversation import Conversation
 from bot.storage.backend import Backend, Tx
+
+__all__ = ["FLOW_LIFETIME", "ChatState", "Conversation", "ConversationRepository", "UpdateLog"]
 
 FLOW_LIFETIME = timedelta(days=2)
 
 
-@dataclass(frozen=True, slots=True)
-class Conversation:
-    """Where a chat stands in a flow: its name, its step, what was answered so far."""
+class ChatState:
+    """What the router reads before handling an update, in one round trip."""
 
-    flow: str
-    step: str
-    data: dict[str, Any] = field(default_factory=dict)
+    def __init__(self, db: Backend) -> None:
+        self.db = db
+
+    async def read(
+        self, key: str, channel: str, chat_id: str, now: datetime, *, flow: bool
+    ) -> tuple[bool, Conversation | None]:
+        """Whether update `key` was handled already, and the chat's flow in progress (read
+        only when `flow`: groups have none)."""
+        row = await self.db.fetch_one(
+            "SELECT EXISTS (SELECT 1 FROM processed_updates WHERE key = :key) AS seen,"
+            " c.flow, c.step, c.data, c.expires_at"
+            " FROM (SELECT 1) AS one LEFT JOIN conversations c"
+            " ON :flow AND c.channel = :channel AND c.chat_id = :chat",
+            {"key": key, "channel": channel, "chat": chat_id, "flow": flow},
+        )
+        assert row is not None
+        seen = bool(row["seen"])
+        if row["flow"] is None or from_iso(row["expires_at"]) <= now:
+            return seen, None
+        return seen, Conversation(row["flow"], row["step"], json.loads(row["data"]))
 
 
 class ConversationRepository:
@@ -40,34 +58,34 @@ class ConversationRepository:
             return None
         return Conversation(row["flow"], row["step"], json.loads(row["data"]))
 
+    @staticmethod
     async def put(
-        self, channel: str, chat_id: str, conversation: Conversation, now: datetime
+        tx: Tx, channel: str, chat_id: str, conversation: Conversation, now: datetime
     ) -> None:
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO conversations (channel, chat_id, flow, step, data, expires_at,"
-                " updated_at) VALUES (:channel, :chat, :flow, :step, :data, :expires, :now)"
-                " ON CONFLICT (channel, chat_id) DO UPDATE SET flow = excluded.flow,"
-                " step = excluded.step, data = excluded.data, expires_at = excluded.expires_at,"
-                " updated_at = excluded.updated_at",
-                {
-                    "channel": channel,
-                    "chat": chat_id,
-                    "flow": conversation.flow,
-                    "step": conversation.step,
-                    "data": json.dumps(conversation.data, ensure_ascii=False),
-                    "expires": to_iso(now + FLOW_LIFETIME),
-                    "now": to_iso(now),
-                },
-            )
+        await tx.execute(
+            "INSERT INTO conversations (channel, chat_id, flow, step, data, expires_at,"
+            " updated_at) VALUES (:channel, :chat, :flow, :step, :data, :expires, :now)"
+            " ON CONFLICT (channel, chat_id) DO UPDATE SET flow = excluded.flow,"
+            " step = excluded.step, data = excluded.data, expires_at = excluded.expires_at,"
+            " updated_at = excluded.updated_at",
+            {
+                "channel": channel,
+                "chat": chat_id,
+                "flow": conversation.flow,
+                "step": conversation.step,
+                "data": json.dumps(conversation.data, ensure_ascii=False),
+                "expires": to_iso(now + FLOW_LIFETIME),
+                "now": to_iso(now),
+            },
+        )
 
-    async def delete(self, channel: str, chat_id: str) -> bool:
-        async with self.db.transaction() as tx:
-            changed = await tx.execute(
-                "DELETE FROM conversations WHERE channel = :channel AND chat_id = :chat",
-                {"channel": channel, "chat": chat_id},
-            )
-            return changed > 0
+    @staticmethod
+    async def delete(tx: Tx, channel: str, chat_id: str) -> bool:
+        changed = await tx.execute(
+            "DELETE FROM conversations WHERE channel = :channel AND chat_id = :chat",
+            {"channel": channel, "chat": chat_id},
+        )
+        return changed > 0
 
     async def purge_expired(self, now: datetime) -> int:
         async with self.db.transaction() as tx:
@@ -113,15 +131,15 @@ class UpdateLog:
     def __init__(self, db: Backend) -> None:
         self.db = db
 
-    async def first_time(self, key: str, now: datetime) -> bool:
-        """True the first time a key is seen, False on every replay."""
-        async with self.db.transaction() as tx:
-            changed = await tx.execute(
-                "INSERT INTO processed_updates (key, seen_at) VALUES (:key, :now)"
-                " ON CONFLICT (key) DO NOTHING",
-                {"key": key, "now": to_iso(now)},
-            )
-            return changed == 1
+    @staticmethod
+    async def record(tx: Tx, key: str, now: datetime) -> bool:
+        """Note update `key` as handled; False if it was already (a replay)."""
+        added = await tx.execute(
+            "INSERT INTO processed_updates (key, seen_at) VALUES (:key, :now)"
+            " ON CONFLICT (key) DO NOTHING",
+            {"key": key, "now": to_iso(now)},
+        )
+        return added == 1
 
     async def forget_before(self, moment: datetime) -> int:
         async with self.db.transaction() as tx:

@@ -26,6 +26,7 @@ from bot.storage.backend import (
     StorageFull,
     StorageMissing,
     Tx,
+    ride,
 )
 from bot.storage.data_migrations import STEPS as DATA_STEPS
 
@@ -191,8 +192,11 @@ class Database:
                     raise _translate(exc) from exc
                 raise
             try:
+                rider = await ride(SQLiteTx(conn))
                 yield conn
                 await _to_completion(conn.execute("COMMIT"))
+                if rider is not None:
+                    rider.written = True
             except BaseException as exc:
                 if conn.in_transaction:
                     await _to_completion(conn.execute("ROLLBACK"))

@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import asyncpg
 
 from bot.i18n import _
-from bot.storage.backend import Conflict, Row, StorageError, StorageMissing
+from bot.storage.backend import Conflict, Row, StorageError, StorageMissing, ride
 from bot.storage.data_migrations import STEPS as DATA_STEPS
 from bot.storage.db import available_migrations, create_new_file
 
@@ -230,8 +230,13 @@ class PostgresDatabase:
                 await _abandon(conn)
                 raise
             try:
-                yield PostgresTx(conn)
+                tx = PostgresTx(conn)
+                # An update's key rides with the first thing it writes (see FirstWrite).
+                rider = await ride(tx)
+                yield tx
                 await conn.execute("COMMIT")
+                if rider is not None:
+                    rider.written = True
             except BaseException as exc:
                 await _abandon(conn)
                 if isinstance(exc, ERRORS):

@@ -169,22 +169,27 @@ class VolunteerRepository:
     async def roles(self, volunteer_id: int) -> tuple[Role, ...]:
         return await self.roles_repository.of(volunteer_id)
 
-    async def touch(self, volunteer_id: int, moment: datetime) -> None:
+    @staticmethod
+    async def mark_active(tx: Tx, volunteer_id: int, moment: datetime) -> None:
         """Remember the volunteer was active (retention counts from here)."""
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE volunteers SET last_active_at = :moment WHERE id = :id",
-                {"moment": to_iso(moment), "id": volunteer_id},
-            )
+        await tx.execute(
+            "UPDATE volunteers SET last_active_at = :moment WHERE id = :id",
+            {"moment": to_iso(moment), "id": volunteer_id},
+        )
+
+    @staticmethod
+    async def mark_reachable(tx: Tx, channel: str, user_id: str) -> None:
+        """A person who wrote to us can be messaged again."""
+        await tx.execute(
+            "UPDATE identities SET unreachable_at = NULL"
+            " WHERE channel = :channel AND user_id = :user AND unreachable_at IS NOT NULL",
+            {"channel": channel, "user": user_id},
+        )
 
     async def reachable_again(self, channel: str, user_id: str) -> None:
         """A person who wrote to us can be messaged again."""
         async with self.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE identities SET unreachable_at = NULL"
-                " WHERE channel = :channel AND user_id = :user AND unreachable_at IS NOT NULL",
-                {"channel": channel, "user": user_id},
-            )
+            await self.mark_reachable(tx, channel, user_id)
 
     async def addresses(self, volunteer_id: int) -> list[Address]:
         """Reachable identities, preferred first."""

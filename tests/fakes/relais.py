@@ -11,6 +11,7 @@ from bot.app import Relais
 from bot.clock import Clock
 from bot.config import Settings
 from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.services import with_db
 
 TOKEN = "123456:TEST-token-never-logged"
 
@@ -45,6 +46,8 @@ async def running_relais(
     if started not in done:
         task.cancel()
         raise TimeoutError("Relais did not start")
+    # Tests look into the database through the services, as with the `services` fixture.
+    relais.services = with_db(relais.services, relais.db)
     try:
         yield relais
     finally:

@@ -1,0 +1,28 @@
+"""What can go wrong in storage, as every layer above it names it.
+
+The router answers a busy or failing database with a clear message without knowing which
+database runs underneath: backends raise these, and nothing above storage imports storage
+to catch them.
+"""
+
+from __future__ import annotations
+
+
+class StorageError(RuntimeError):
+    """The database could not do what was asked; nothing was half-written."""
+
+
+class StorageBusy(StorageError):
+    """Another process held the database longer than we are willing to wait."""
+
+
+class StorageFull(StorageError):
+    """The disk is full."""
+
+
+class StorageMissing(StorageError):
+    """There is no database where the settings point (a vanished file, a mistyped path)."""
+
+
+class Conflict(StorageError):
+    """A row with the same unique key is there already; the statement changed nothing."""

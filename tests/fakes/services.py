@@ -1,0 +1,32 @@
+"""The services as tests build them: the real bundle, plus the database under it.
+
+Product code never reaches the database through the services; tests look into it to check
+what a step left on disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.services import Services
+from bot.storage.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class ServicesOnDisk(Services):
+    """Services with the database they run on."""
+
+    db: Database
+
+
+def services_on(settings: Settings, clock: Clock, db: Database, **options: Any) -> ServicesOnDisk:
+    """Every service on `db`, as `Services.build` makes them, with `db` beside them."""
+    built = Services.build(settings, clock, db, **options)
+    return with_db(built, db)
+
+
+def with_db(services: Services, db: Database) -> ServicesOnDisk:
+    return ServicesOnDisk(**{f.name: getattr(services, f.name) for f in fields(services)}, db=db)
