@@ -17,10 +17,10 @@ from tests.task_factories import task, volunteer
 
 # Today's ceilings, per step (statements, transaction control included). The Accept tap's
 # one INSERT into assignments fires the reports' roll-up trigger, whose 8 statements are
-# traced (and counted) as repeats of that INSERT: 10 round trips, 18 statements.
-TASK_REQUEST = 7
-ACCEPT_TAP = 18
-ONBOARDING_STEP = 13
+# traced (and counted) as repeats of that INSERT: 8 round trips, 16 statements.
+TASK_REQUEST = 4
+ACCEPT_TAP = 16
+ONBOARDING_STEP = 11
 HELP = 4
 # Write transactions per step: none for what changes nothing; the update's key rides with
 # the first thing it changes.
