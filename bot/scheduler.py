@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -80,6 +81,10 @@ class Scheduler:
         async def run() -> None:
             try:
                 await job()
+            except asyncio.CancelledError:
+                # Relais is stopping (the loop cancels what still runs): the job's work is in
+                # the database, and its next run picks it up. Not an error to report.
+                log.info("job %s stopped with Relais", name)
             except Exception:
                 log.exception("job %s failed", name)
 
