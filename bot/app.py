@@ -271,9 +271,10 @@ class Relais:
             )
             self.transports.append(self.telegram)
             messengers.serve("telegram", download=self.telegram.download)
-            lane = sender.add(
-                self.telegram, Lane(paid_per_second=float(settings.paid_broadcast_rate))
-            )
+            pace = Lane(paid_per_second=float(settings.paid_broadcast_rate))
+            if settings.telegram_rate:
+                pace = replace(pace, per_second=float(settings.telegram_rate))
+            lane = sender.add(self.telegram, pace)
             self.telegram.queue_reply = lane.submit
         if settings.signal_cli_url:
             self.signal = self._signal_transport(services, router)

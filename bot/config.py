@@ -88,6 +88,9 @@ class Settings:
     paid_broadcast: bool = False
     # Paid broadcasts' pace (Telegram allows 1000/s); benchmarks raise it to find the ceiling.
     paid_broadcast_rate: int = 990
+    # Messages per second on the Telegram lane; None keeps just under Telegram's 30. Raised
+    # only for a benchmark's fake server (Telegram itself refuses more, with 429s).
+    telegram_rate: int | None = None
     signal_cli_url: str = ""
     signal_account: str = ""
     # Messages per second on Signal's outbox lane: its limits are unpublished and strict.
@@ -164,6 +167,9 @@ class Settings:
             paid_broadcast_rate=_integer(
                 "RELAIS_PAID_BROADCAST_RATE", get("RELAIS_PAID_BROADCAST_RATE", "990"), 1, 100_000
             ),
+            telegram_rate=_integer("RELAIS_TELEGRAM_RATE", rate, 1, 100_000)
+            if (rate := get("RELAIS_TELEGRAM_RATE"))
+            else None,
             signal_cli_url=signal_url,
             signal_account=get("SIGNAL_ACCOUNT"),
             signal_rate=_rate("RELAIS_SIGNAL_RATE", get("RELAIS_SIGNAL_RATE", "0.5")),

@@ -152,7 +152,10 @@ async def on_card(request: Request) -> Reply:
             if action == "later"
             else _("Skipped. Here is another one.")
         )
-        return [Outbound(said, edit=True), _next_card(request, volunteer, found)]
+        # The next card takes the tapped one's place, under a line saying what was done: on
+        # Telegram one edit, instead of an edit and a new message.
+        card = _next_card(request, volunteer, found)
+        return replace(card, text=f"{said}\n\n{card.text}", edit=True)
     return expired()
 
 

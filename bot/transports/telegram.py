@@ -250,6 +250,8 @@ class TelegramTransport:
         self.webhook: WebhookServer | None = None
         # Texts whose formatting Telegram refused → the same words as plain text.
         self._plain_instead: dict[str, str] = {}
+        # Taps answered in the webhook's response, not to be answered again.
+        self._answered_in_reply: set[str] = set()
 
     @property
     def bot_username(self) -> str:
@@ -311,10 +313,18 @@ class TelegramTransport:
         if updater is not None and updater.running:
             await updater.stop()
 
-    async def _queue_update(self, data: dict[str, Any]) -> None:
-        """Hand an update the webhook received to PTB, as polling would."""
+    async def _queue_update(self, data: dict[str, Any]) -> dict[str, Any] | None:
+        """Hand an update the webhook received to PTB, as polling would. A tap is answered
+        in the webhook's own response: the person's spinner stops at once, and the only
+        request the tap costs is the edit of its card."""
         update = Update.de_json(data, self.app.bot)
+        answer = None
+        query = update.callback_query
+        if query is not None:
+            self._answered_in_reply.add(query.id)
+            answer = {"method": "answerCallbackQuery", "callback_query_id": query.id}
         await self.app.update_queue.put(update)
+        return answer
 
     async def stop(self) -> None:
         if self.webhook is not None:
@@ -339,7 +349,9 @@ class TelegramTransport:
         if inbound is None:
             return
         query = update.callback_query
-        if query is not None:
+        if query is not None and query.id in self._answered_in_reply:
+            self._answered_in_reply.discard(query.id)
+        elif query is not None:
             # Answer at once: the client shows a spinner until we do.
             try:
                 await query.answer()

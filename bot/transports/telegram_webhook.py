@@ -23,11 +23,16 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1024 * 1024
 _CHUNK = 64 * 1024
 
-Receive = Callable[[dict[str, Any]], Awaitable[None]]
+# Takes an update; returns a Bot API method call to make in the response, if any.
+Receive = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
 
 
 class WebhookServer:
-    """An HTTP server with one route, POST /telegram, handing each update to `receive`."""
+    """An HTTP server with one route, POST /telegram, handing each update to `receive`.
+
+    Telegram runs a method call given as the response (its parameters and "method", as
+    JSON): `receive` may answer an update that way instead of with a request of its own.
+    """
 
     def __init__(self, host: str, port: int, secret: str, receive: Receive) -> None:
         self.host = host
@@ -63,5 +68,7 @@ class WebhookServer:
             update = None
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
             return web.Response(status=400, text="not an update")
-        await self.receive(update)
+        reply = await self.receive(update)
+        if reply is not None:
+            return web.json_response(reply)
         return web.Response(text="ok")
