@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import statistics
 import sys
@@ -80,6 +81,7 @@ async def main(n: int) -> dict[str, object]:
             client = TestClient(TestServer(build_app(services)))
             await client.start_server()
             try:
+                load = os.getloadavg()[0]
                 pages = {p: await _time(client, p, cookie) for p in PAGES}
                 charts = {p: await _time(client, p, cookie, rounds=3) for p in CHARTS}
             finally:
@@ -106,6 +108,7 @@ async def main(n: int) -> dict[str, object]:
         "command": f".venv/bin/python bench/dashboard.py {n}",
         "results": results,
         "notes": (
+            f"Load average when the pages were timed: {load:.1f} on {os.cpu_count()} cores. "
             f"An admin's session (every volunteer in scope), {ROUNDS} requests per page "
             f"after one warm-up, through aiohttp on loopback; synthetic campaign seeded in "
             f"{seed_s:.0f} s. Each page view also writes its audit entry."

@@ -45,7 +45,13 @@ async def broadcasts_page(request: web.Request, problem: str = "") -> web.Respon
     form = await request.post() if request.method == "POST" else {}
     audience_text = str(form.get("audience", "all"))
     body_text = str(form.get("text", ""))
-    words, _ok = await _audience_words(request, audience_text)
+    # Counting "everyone" scans every volunteer: the page's script counts the audience as
+    # it is typed (and at once); without the script, a sent form shows its count.
+    words = (
+        (await _audience_words(request, audience_text))[0]
+        if request.method == "POST"
+        else _("Type who should receive it: the count shows here.")
+    )
     compose = (
         (notice(problem, "error") if problem else "")
         + f'<form method="post" action="/broadcasts" class="stack" id="compose">{csrf_field(who)}'

@@ -10,12 +10,13 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.audit_text import STATUS_WORDS
-from bot.dashboard.html import e, layout, select, table
+from bot.dashboard.html import e, layout, notice, select, table
 from bot.dashboard.server import check_csrf, html, services_of, signed
 from bot.i18n import _, format_date, format_number, ngettext
 from bot.services.dashboard import MEMBER_STATUSES, PAGE_SIZE, VolunteerQuery
 from bot.vocabulary import AVAILABILITY, SKILLS, availability_word, skill_word
 
+MAX_OFFSET = 10_000
 DEPARTMENTS = Path(__file__).resolve().parent.parent / "data" / "departments.json"
 # Overseas départements: not on the map, still filterable.
 OVERSEAS = {
@@ -94,7 +95,9 @@ async def volunteers_page(request: web.Request) -> web.Response:
     teams = await service.teams(who.actor)
     query = query_of(request, teams)
     offset = request.query.get("offset", "0")
-    page = await service.volunteers(who.actor, query, int(offset) if offset.isdigit() else 0)
+    # Deep pages cost a scan of every row before them: past MAX_OFFSET, filters narrow.
+    start = min(int(offset), MAX_OFFSET) if offset.isdigit() else 0
+    page = await service.volunteers(who.actor, query, start)
     names = department_names()
     rows = [
         (
@@ -135,7 +138,9 @@ async def volunteers_page(request: web.Request) -> web.Response:
                 caption=_("Volunteers"),
             )
         )
-    if page.offset + PAGE_SIZE < page.total:
+    if page.offset + PAGE_SIZE < page.total and page.offset + PAGE_SIZE > MAX_OFFSET:
+        body.append(notice(_("Narrow the filters to see more volunteers.")))
+    elif page.offset + PAGE_SIZE < page.total:
         args = {k: v for k, v in request.query.items() if k != "offset"}
         args["offset"] = str(page.offset + PAGE_SIZE)
         link = "/volunteers?" + "&".join(f"{k}={e(v)}" for k, v in args.items())

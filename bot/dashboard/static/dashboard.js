@@ -85,6 +85,7 @@
     }
     audience.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(refresh, 250); });
     text.addEventListener("input", function () { preview.textContent = text.value; });
+    if (audience.value) { refresh(); }
   }
 
   // Live boards (incidents, broadcasts in progress): the page's list is fetched again.
