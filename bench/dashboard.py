@@ -111,7 +111,10 @@ async def main(n: int) -> dict[str, object]:
             f"Load average when the pages were timed: {load:.1f} on {os.cpu_count()} cores. "
             f"An admin's session (every volunteer in scope), {ROUNDS} requests per page "
             f"after one warm-up, through aiohttp on loopback; synthetic campaign seeded in "
-            f"{seed_s:.0f} s. Each page view also writes its audit entry."
+            f"{seed_s:.0f} s. Each page view also writes its audit entry. The volunteers table "
+            "stops at offset 10,000 (deeper pages ask for narrower filters). /figures is the "
+            "chat's /report (the report service) plus the page; the charts are drawn by "
+            "matplotlib in a worker thread."
         ),
     }
 
