@@ -44,10 +44,20 @@ def insert_sql(table: str, columns: Sequence[str]) -> str:
 
 
 async def insert(db: Database, table: str, columns: Sequence[str], rows: Iterable[Row]) -> int:
-    """Insert rows in one transaction through the running database."""
-    batch = [tuple(row) for row in rows]
-    async with db.raw_transaction() as tx:
-        await tx.executemany(insert_sql(table, columns), batch)
+    """Insert rows in one transaction through the running database (either backend).
+
+    Rows given with their ids leave PostgreSQL's identity behind them, as SQLite's is."""
+    insert_sql(table, columns)  # the same check of names
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+    )
+    batch = [dict(zip(columns, row, strict=True)) for row in rows]
+    async with db.transaction() as tx:
+        await tx.execute_many(sql, batch)
+        if "id" in columns and db.dialect.name == "postgresql":
+            await tx.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table}"
+            )
     return len(batch)
 
 

@@ -1,8 +1,8 @@
 """The PostgreSQL database: a pool of asyncpg connections behind the same interface as SQLite.
 
 Chosen for speed (bench/pg_drivers.py, BENCHMARKS.md: asyncpg reads a row by key 2.7 to 5.5
-times faster than psycopg 3, runs a small transaction 1.1 to 1.8 times faster; inserts
-wait for the disk on both). Statements keep their
+times faster than psycopg 3, a small transaction 1.1 to 1.8 times, an insert 1.0 to 1.6
+times, across runs on a shared machine; both wait for the disk on commit). Statements keep their
 `:name` parameters in the code; they are rewritten once per statement text to PostgreSQL's
 `$1, $2…` (string literals, quoted names, comments and `::` casts left alone) and prepared
 by asyncpg on each connection.
