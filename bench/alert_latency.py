@@ -286,7 +286,7 @@ async def run_signal(alarms: int, backlog: int = 200) -> list[float]:
             async with open_core(settings, SystemClock(), db=db) as core:
                 services = with_db(core, db)  # the factories look into the database
                 lea = await make.volunteer(services, duty, name="Léa", channel="signal")
-                await services.alerts.repo.grant(lea.id, "comms", None, services.clock.now())
+                await services.volunteers.grant_role(lea.id, "comms", None, None)
                 for n in range(alarms):
                     await make.volunteer(services, _signal_user(n), channel="signal")
                 await services.outbox.add(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.domain.incidents import Reported
 from bot.i18n import N_, _, ngettext
 from bot.links import find_links
 from bot.messaging import Outbound, choices
@@ -9,7 +10,6 @@ from bot.payloads import AlarmNotify, AlarmStep
 from bot.router import Reply, Request, Router, expired
 from bot.services.alerts import MAX_OPENED_PER_HOUR, NotAVolunteer, NothingToReport, Subject
 from bot.services.alerts import subject_of as find_subject
-from bot.storage.alerts import INCIDENT_OPEN, Reported
 from bot.text import clean, esc
 
 FLOW = "alert"
@@ -144,7 +144,7 @@ def thanks(reported: Reported) -> Outbound:
                 MAX_OPENED_PER_HOUR,
             ).format(n=MAX_OPENED_PER_HOUR)
         )
-    if incident.status not in INCIDENT_OPEN:
+    if not incident.status.is_open:
         return Outbound(
             _("🙏 Thank you! The comms team already dealt with this post (alert #{id}).").format(
                 id=incident.id

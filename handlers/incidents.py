@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-from bot.clock import from_iso
+from bot.domain.incidents import Event, Incident, IncidentStatus
 from bot.i18n import N_, _, current_language, format_time, ngettext, people
 from bot.messaging import Choice, Outbound, choices
 from bot.payloads import IncidentTap
 from bot.router import Reply, Request, Router, expired
 from bot.services.alerts import Outcome, elapsed, short_duration, status_line
-from bot.storage.alerts import Event, Incident
 from bot.text import clean_name, esc, is_number
 from handlers import riposte
 
@@ -38,7 +37,7 @@ async def on_choice(request: Request) -> Reply:
             )
         return Outbound(_("There is no one left to page for alert #{id}.").format(id=incident_id))
     elif action == "rip":
-        incident = await alerts.repo.incident(incident_id)
+        incident = await alerts.to_riposte(request.actor, incident_id)
         if incident is None:
             return expired()
         return await riposte.begin_for_incident(request, incident)
@@ -54,8 +53,8 @@ async def _after_answer(request: Request, outcome: Outcome, action: str) -> Repl
     zone = request.services.settings.timezone
     if not outcome.done:
         # Someone else answered first: say who, and change nothing.
-        if incident.status == "taken":
-            when = format_time(from_iso(incident.acked_at), zone) if incident.acked_at else ""
+        if incident.status is IncidentStatus.TAKEN:
+            when = format_time(incident.acked_at, zone) if incident.acked_at else ""
             line = status_line("taken", incident.taken_by_name, when)
         else:
             line = status_label(incident.status)
@@ -145,8 +144,8 @@ async def _timeline(request: Request, incident: Incident) -> Reply:
     teams = alerts.reader_teams(request.actor)
     lines = await alerts.page_with_comments(incident, current_language(), teams)
     lines += ["", status_label(incident.status), "", _("<b>Timeline</b>")]
-    for event in await alerts.repo.events(incident.id):
-        lines.append(f"{format_time(from_iso(event.at), zone)} · {event_label(event)}")
+    for event in await alerts.timeline(incident):
+        lines.append(f"{format_time(event.at, zone)} · {event_label(event)}")
     buttons: tuple[tuple[Choice, ...], ...] = ()
     if incident.status == "new" and request.actor.is_comms:
         buttons = choices(

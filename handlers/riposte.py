@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.answers import parse_count
+from bot.domain.incidents import Incident
 from bot.i18n import N_, _, current_language, ngettext, worded
 from bot.links import display_url, find_links, link_key
 from bot.messaging import Outbound, choices
 from bot.payloads import RiposteAnswer, RiposteStep
 from bot.router import Reply, Request, Router, expired
 from bot.services.alerts import RIPOSTE_WIDEN_MINUTES
-from bot.storage.alerts import Incident
 from bot.text import clean, esc
 
 FLOW = "riposte"

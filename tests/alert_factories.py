@@ -57,7 +57,7 @@ async def volunteer(
 async def comms(services: Services, user_id: str, *, name: str, language: str = "fr") -> Volunteer:
     """An organizer on the comms team (role comms, everywhere)."""
     person = await volunteer(services, user_id, name=name, language=language)
-    await services.alerts.repo.grant(person.id, "comms", None, services.clock.now())
+    await services.volunteers.grant_role(person.id, "comms", None, None)
     return person
 
 

@@ -120,7 +120,7 @@ async def every_feature(services: Services, router: Router, chat: Callable[..., 
     await telegram.send(f"/link {code[1]}")
     assert "Lié" in telegram.last_text
 
-    await services.alerts.repo.grant(volunteer.id, "comms", None, services.clock.now())
+    await services.volunteers.grant_role(volunteer.id, "comms", None, None)
     team = await services.teams.teams.create("Québec")
     await services.teams.teams.add_member(team.id, volunteer.id)
     await services.volunteers.grant_role(volunteer.id, "organizer", team.id, None)

@@ -27,8 +27,7 @@ EXEMPT = {"bot/storage/data_migrations.py"}
 SHARED: dict[str, set[str]] = {
     "assignments": {"bot/storage/assignments.py", "bot/storage/seed.py"},
     "identities": {"bot/storage/outbox.py", "bot/storage/seed.py", "bot/storage/volunteers.py"},
-    "outbox": {"bot/storage/alerts.py", "bot/storage/outbox.py"},
-    "roles": {"bot/storage/alerts.py", "bot/storage/roles.py", "bot/storage/seed.py"},
+    "roles": {"bot/storage/roles.py", "bot/storage/seed.py"},
     "task_targets": {"bot/storage/seed.py", "bot/storage/tasks.py"},
     "tasks": {"bot/storage/seed.py", "bot/storage/tasks.py"},
     "team_members": {"bot/storage/seed.py", "bot/storage/teams.py"},

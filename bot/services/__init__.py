@@ -26,17 +26,20 @@ from bot.services.reports import ReportService
 from bot.services.tasks import TaskService
 from bot.services.teams import TeamService
 from bot.services.volunteers import VolunteerService
-from bot.storage.alerts import AlertRepository
 from bot.storage.assignments import AssignmentRepository
 from bot.storage.audit import AuditLog
 from bot.storage.broadcasts import BroadcastRepository
 from bot.storage.calls import CallRepository
 from bot.storage.dashboard import DashboardRepository
 from bot.storage.db import Database
+from bot.storage.duty import DutyRepository
+from bot.storage.incidents import IncidentRepository
 from bot.storage.link import LinkRepository
 from bot.storage.numbered import ShownChoicesRepository
 from bot.storage.offers import OfferRepository
 from bot.storage.outbox import Envelope, OutboxRepository
+from bot.storage.pages import PageRepository
+from bot.storage.ripostes import RiposteRepository
 from bot.storage.tasks import TaskRepository
 from bot.storage.teams import TeamRepository
 from bot.storage.volunteers import VolunteerRepository
@@ -159,7 +162,13 @@ class Services(Basics):
                 basics.notifier,
                 task_button=tasks.broadcast_button,
             ),
-            alerts=AlertService(basics, AlertRepository(db)),
+            alerts=AlertService(
+                basics,
+                IncidentRepository(db),
+                PageRepository(db),
+                DutyRepository(db),
+                RiposteRepository(db),
+            ),
             chats=ChatService(db, ShownChoicesRepository(db)),
             dashboard=DashboardService(
                 settings, clock, DashboardRepository(db), people, audit, tasks, calls

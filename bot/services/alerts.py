@@ -16,8 +16,18 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.clock import from_iso
 from bot.config import QuietHours
+from bot.domain.duty import DutySlot, DutyState
+from bot.domain.incidents import (
+    OPEN_STATUSES,
+    Event,
+    Incident,
+    IncidentStatus,
+    Recipient,
+    Reported,
+)
+from bot.domain.messages import DeliveryStatus
+from bot.domain.ripostes import Call, CallAnswer, Riposte
 from bot.i18n import _, format_number, format_time, ngettext, use_language, worded
 from bot.links import display_url, find_links, link_key
 from bot.messaging import Outbound, choices
@@ -25,20 +35,14 @@ from bot.payloads import IncidentTap, RiposteAnswer
 from bot.quiet_hours import quiet_hours_of, quiet_until, zone
 from bot.services.people import Actor, NotAllowed
 from bot.services.reports import RAPID_RESPONSE_TIMES, ExtraSection, register_section
-from bot.storage.alerts import (
-    INCIDENT_OPEN,
-    AlertRepository,
-    Call,
-    DutySlot,
-    Incident,
-    Recipient,
-    Reported,
-    Riposte,
-    response_times,
-)
+from bot.storage import rapid_response as _rapid_response  # noqa: F401  (its /forget part)
 from bot.storage.db import Database
+from bot.storage.duty import DutyRepository
+from bot.storage.incidents import IncidentRepository
 from bot.storage.outbox import CALL, PAGE, Envelope
+from bot.storage.pages import PageRepository
 from bot.storage.reports import Scope, Window
+from bot.storage.ripostes import RiposteRepository
 from bot.text import clean, esc
 
 if TYPE_CHECKING:
@@ -130,9 +134,19 @@ def quiet_now(
 class AlertService:
     """Incidents, the duty roster, the escalation ladder and ripostes."""
 
-    def __init__(self, services: Basics, repo: AlertRepository) -> None:
+    def __init__(
+        self,
+        services: Basics,
+        incidents: IncidentRepository,
+        pages: PageRepository,
+        duty: DutyRepository,
+        ripostes: RiposteRepository,
+    ) -> None:
         self.services = services
-        self.repo = repo
+        self.incidents = incidents
+        self.pages = pages
+        self.duty = duty
+        self.ripostes = ripostes
 
     @property
     def ack_delay(self) -> timedelta:
@@ -146,7 +160,7 @@ class AlertService:
         if volunteer is None or volunteer.status == "erased":
             raise NotAVolunteer()
         now = self.services.clock.now()
-        reported = await self.repo.report(
+        reported = await self.incidents.report(
             link_key=subject.key,
             url=subject.url,
             summary=subject.summary,
@@ -159,7 +173,7 @@ class AlertService:
         incident = reported.incident
         if reported.opened and incident is not None:
             await self.climb(incident)
-        elif incident is not None and incident.status == "new" and not reported.again:
+        elif incident is not None and incident.status is IncidentStatus.NEW and not reported.again:
             await self._refresh_pages(incident)
         return reported
 
@@ -167,7 +181,7 @@ class AlertService:
         """The reporter asked to be told when the incident is handled."""
         if actor.volunteer is None:
             return False
-        return await self.repo.set_notify(incident_id, actor.volunteer.id)
+        return await self.incidents.set_notify(incident_id, actor.volunteer.id)
 
     # -- the escalation ladder ------------------------------------------------------------
 
@@ -180,23 +194,25 @@ class AlertService:
             target = ring + 1
             earlier = {
                 (p.channel, p.chat_id)
-                for p in await self.repo.pages(incident.id)
+                for p in await self.pages.pages(incident.id)
                 if p.ring < target
             }
             fresh = [
                 r for r in await self.ring(target, now) if (r.channel, r.chat_id) not in earlier
             ]
-            current = await self.repo.incident(incident.id) or incident
-            if current.status != "new" and not asked:
+            current = await self.incidents.get(incident.id) or incident
+            if current.status is not IncidentStatus.NEW and not asked:
                 return
-            await self.repo.add_pages(incident.id, target, fresh, now)
-            comments = await self.repo.comments(incident.id)
+            await self.pages.add_pages(incident.id, target, fresh, now)
+            comments = await self.incidents.comments(incident.id)
             await self.services.send_later(self._pages(current, target, fresh, comments))
             if target == LAST_RING:
                 next_at = None
             else:
                 next_at = now + self.ack_delay if fresh else now
-            if not await self.repo.advance(incident.id, ring, target, len(fresh), next_at, now):
+            if not await self.incidents.advance(
+                incident.id, ring, target, len(fresh), next_at, now
+            ):
                 return  # another sweep moved the ladder first
             if fresh:
                 return
@@ -204,29 +220,33 @@ class AlertService:
 
     async def _refresh_pages(self, incident: Incident) -> None:
         """A new report of a post nobody took yet: the pages show the new count."""
-        comments = await self.repo.comments(incident.id)
-        now = self.services.clock.now()
-        for page in await self.repo.pages(incident.id):
-            await self.repo.show_latest(
-                kind="alert",
-                ref_id=incident.id,
-                channel=page.channel,
-                chat_id=page.chat_id,
-                first_key=page_key(incident.id, page.channel, page.chat_id),
-                outbound=self.page(incident, page.ring, page.language, comments),
-                volunteer_id=page.volunteer_id,
-                now=now,
-                create=False,
+        comments = await self.incidents.comments(incident.id)
+        for page in await self.pages.pages(incident.id):
+            key = page_key(incident.id, page.channel, page.chat_id)
+            # A page still being sent shows the count it was written with: the next
+            # report updates it. One never queued (a crash between) is left to the sweep.
+            if await self.services.outbox.shown(key) is None:
+                continue
+            await self.services.notifier.show(
+                Envelope(
+                    kind="alert",
+                    channel=page.channel,
+                    chat_id=page.chat_id,
+                    outbound=self.page(incident, page.ring, page.language, comments),
+                    volunteer_id=page.volunteer_id,
+                    ref_id=incident.id,
+                    priority=PAGE,
+                ),
+                key,
             )
-        self.services.wake_sender()
 
     async def ring(self, ring: int, now: datetime) -> list[Recipient]:
         """Who a ring pages: on duty now, every comms organizer, or the admins."""
         if ring == DUTY:
-            return await self.repo.reachable(await self.on_duty(now))
+            return await self.pages.reachable(await self.on_duty(now))
         if ring == COMMS:
-            return await self.repo.reachable(await self.repo.role_holders("comms"))
-        found = await self.repo.reachable(await self.repo.role_holders("admin"))
+            return await self.pages.reachable(await self.pages.role_holders("comms"))
+        found = await self.pages.reachable(await self.pages.role_holders("admin"))
         seen = {(r.channel, r.chat_id) for r in found}
         for identity in sorted(self.services.admins, key=str):
             volunteer = await self.services.volunteers.by_identity(
@@ -235,7 +255,7 @@ class AlertService:
             if volunteer is not None:
                 if volunteer.status in ("stopped", "erased"):
                     continue
-                for recipient in await self.repo.reachable([volunteer.id]):
+                for recipient in await self.pages.reachable([volunteer.id]):
                     if (recipient.channel, recipient.chat_id) not in seen:
                         found.append(recipient)
                         seen.add((recipient.channel, recipient.chat_id))
@@ -273,7 +293,7 @@ class AlertService:
         """The page: what was reported, how many times, the link, and the three buttons."""
         with use_language(language):
             lines = [self._headline(incident)]
-            if incident.status == "taken":
+            if incident.status is IncidentStatus.TAKEN:
                 lines.append(
                     _("{name} is on it and asks for backup.").format(
                         name=esc(incident.taken_by_name) or _("an organizer")
@@ -312,9 +332,7 @@ class AlertService:
         if incident.summary:
             lines.append(f"<i>{esc(incident.summary[:200])}</i>")
         lines.append(
-            _("First seen at {time}.").format(
-                time=format_time(from_iso(incident.first_seen_at), zone)
-            )
+            _("First seen at {time}.").format(time=format_time(incident.first_seen_at, zone))
         )
         if comments:
             lines.append(_("What reporters said:"))
@@ -327,7 +345,7 @@ class AlertService:
         """The incident's details with the reporters' comments (with `teams`, only their
         members' comments), for /incidents <id>."""
         with use_language(language):
-            comments = await self.repo.comments(incident.id, teams=teams)
+            comments = await self.incidents.comments(incident.id, teams=teams)
             return [self._headline(incident), *self._details(incident, comments)]
 
     # -- answering a page -----------------------------------------------------------------
@@ -338,15 +356,21 @@ class AlertService:
 
     async def take(self, actor: Actor, incident_id: int, name: str) -> Outcome:
         """Take an incident: paging stops, and everyone else paged sees who took it."""
-        return await self._answer(actor, incident_id, name, ("new",), "taken")
+        return await self._answer(
+            actor, incident_id, name, (IncidentStatus.NEW,), IncidentStatus.TAKEN
+        )
 
     async def dismiss(self, actor: Actor, incident_id: int, name: str) -> Outcome:
         """Not relevant: paging stops and the incident is closed."""
-        return await self._answer(actor, incident_id, name, ("new",), "dismissed")
+        return await self._answer(
+            actor, incident_id, name, (IncidentStatus.NEW,), IncidentStatus.DISMISSED
+        )
 
     async def handled(self, actor: Actor, incident_id: int, name: str) -> Outcome:
         """Handled: closed, and reporters who asked are told."""
-        outcome = await self._answer(actor, incident_id, name, INCIDENT_OPEN, "handled")
+        outcome = await self._answer(
+            actor, incident_id, name, OPEN_STATUSES, IncidentStatus.HANDLED
+        )
         if outcome.done and outcome.incident is not None:
             await self._tell_reporters(outcome.incident)
         return outcome
@@ -355,39 +379,44 @@ class AlertService:
         """Page the next ring now."""
         self._require_comms(actor)
         now = self.services.clock.now()
-        if not await self.repo.escalate_now(incident_id, name, now):
-            return Outcome(False, await self.repo.incident(incident_id))
+        if not await self.incidents.escalate_now(incident_id, name, now):
+            return Outcome(False, await self.incidents.get(incident_id))
         await self.services.audit.record(actor.volunteer_id, "incident.escalated", str(incident_id))
-        incident = await self.repo.incident(incident_id)
+        incident = await self.incidents.get(incident_id)
         assert incident is not None
         await self.climb(incident, asked=True)
-        return Outcome(True, await self.repo.incident(incident_id))
+        return Outcome(True, await self.incidents.get(incident_id))
 
     async def _answer(
-        self, actor: Actor, incident_id: int, name: str, before: Sequence[str], after: str
+        self,
+        actor: Actor,
+        incident_id: int,
+        name: str,
+        before: Sequence[IncidentStatus],
+        after: IncidentStatus,
     ) -> Outcome:
         self._require_comms(actor)
         now = self.services.clock.now()
-        changed = await self.repo.transition(
+        moved = await self.incidents.transition(
             incident_id, before, after, actor_id=actor.volunteer_id, actor_name=name, now=now
         )
-        incident = await self.repo.incident(incident_id)
-        if changed and incident is not None:
-            # A count update still waiting must not bring the buttons back after this answer.
-            await self.repo.drop_pending_updates("alert", incident_id)
-            await self.services.audit.record(
-                actor.volunteer_id, f"incident.{after}", str(incident_id)
-            )
-            await self._tell_others(incident, actor, name, after)
-        return Outcome(changed, incident)
+        if moved is None:
+            return Outcome(False, await self.incidents.get(incident_id))
+        # A count update still waiting must not bring the buttons back after this answer.
+        await self.services.outbox.cancel_pending_edits("alert", incident_id)
+        await self.services.audit.record(actor.volunteer_id, f"incident.{after}", str(incident_id))
+        await self._tell_others(moved, actor, name, after)
+        return Outcome(True, moved)
 
-    async def _tell_others(self, incident: Incident, actor: Actor, name: str, status: str) -> None:
+    async def _tell_others(
+        self, incident: Incident, actor: Actor, name: str, status: IncidentStatus
+    ) -> None:
         """Everyone else paged sees who answered: their page is edited (or replaced while it
         still waits in the outbox); if it is being sent right now, a short message follows."""
         zone = self.services.settings.timezone
         now = self.services.clock.now()
         envelopes = []
-        for page in await self.repo.pages(incident.id):
+        for page in await self.pages.pages(incident.id):
             if (page.channel, page.chat_id) == (actor.identity.channel, actor.chat_id):
                 continue
             with use_language(page.language):
@@ -396,10 +425,10 @@ class AlertService:
                     "\n".join([self._headline(incident), *self._details(incident), "", line])
                 )
             key = page_key(incident.id, page.channel, page.chat_id)
-            if await self.repo.replace_pending(key, notice):
+            if await self.services.outbox.replace_pending(key, notice):
                 continue
-            delivered = await self.repo.delivered_message(key)
-            message_id = delivered[1] if delivered and delivered[0] == "sent" else ""
+            shown = await self.services.outbox.shown(key)
+            message_id = shown.message_id if shown and shown.status == DeliveryStatus.SENT else ""
             if not message_id:
                 notice = Outbound(f"{self._headline(incident)}\n{line}")
             envelopes.append(
@@ -421,7 +450,7 @@ class AlertService:
 
     async def _tell_reporters(self, incident: Incident) -> None:
         envelopes = []
-        for person in await self.repo.to_notify(incident.id):
+        for person in await self.incidents.to_notify(incident.id):
             with use_language(person.language):
                 text = _(
                     "Thanks to you, the campaign answered the post you reported (alert #{id}). "
@@ -447,19 +476,17 @@ class AlertService:
     async def on_duty(self, now: datetime) -> list[int]:
         """Volunteer ids on duty now: switched on by hand, or in a weekly slot not
         switched off."""
-        states = {s.volunteer_id: s for s in await self.repo.duty_states()}
         local = now.astimezone(self.services.settings.timezone)
         minute = local.hour * 60 + local.minute
         on: set[int] = set()
-        for slot in await self.repo.duty_slots():
+        for slot in await self.duty.slots():
             if slot.weekday == local.weekday() and slot.start_minute <= minute < slot.end_minute:
                 on.add(slot.volunteer_id)
-        for volunteer_id, state in states.items():
-            current = not state.until or from_iso(state.until) > now
-            if state.state == "on" and current:
-                on.add(volunteer_id)
-            elif state.state == "off" and current:
-                on.discard(volunteer_id)
+        for switch in await self.duty.switches():
+            if switch.state is DutyState.ON and switch.current(now):
+                on.add(switch.volunteer_id)
+            elif switch.state is DutyState.OFF and switch.current(now):
+                on.discard(switch.volunteer_id)
         return sorted(on)
 
     async def duty_on(self, actor: Actor, hours: int | None) -> datetime | None:
@@ -467,7 +494,7 @@ class AlertService:
         volunteer_id = self._duty_member(actor)
         now = self.services.clock.now()
         until = now + timedelta(hours=hours) if hours else None
-        await self.repo.set_duty(volunteer_id, "on", until, now)
+        await self.duty.switch(volunteer_id, DutyState.ON, until, now)
         await self.services.audit.record(volunteer_id, "duty.on")
         return until
 
@@ -475,26 +502,26 @@ class AlertService:
         """Go off duty now, including for the rest of a scheduled slot."""
         volunteer_id = self._duty_member(actor)
         now = self.services.clock.now()
-        slot_end = self._slot_end(await self.repo.duty_slots(), volunteer_id, now)
+        slot_end = self._slot_end(await self.duty.slots(), volunteer_id, now)
         if slot_end is None:
-            await self.repo.clear_duty(volunteer_id)
+            await self.duty.clear_switch(volunteer_id)
         else:
-            await self.repo.set_duty(volunteer_id, "off", slot_end, now)
+            await self.duty.switch(volunteer_id, DutyState.OFF, slot_end, now)
         await self.services.audit.record(volunteer_id, "duty.off")
 
     async def add_slot(self, actor: Actor, weekday: int, start: int, end: int) -> None:
         volunteer_id = self._duty_member(actor)
-        await self.repo.add_slot(DutySlot(volunteer_id, weekday, start, end))
+        await self.duty.add_slot(DutySlot(volunteer_id, weekday, start, end))
 
     async def clear_slots(self, actor: Actor) -> int:
-        return await self.repo.clear_slots(self._duty_member(actor))
+        return await self.duty.clear_slots(self._duty_member(actor))
 
     async def roster(self) -> tuple[list[str], list[tuple[str, DutySlot]]]:
         """Names on duty now, and the weekly schedule with names."""
         now = self.services.clock.now()
         on = await self.on_duty(now)
-        slots = await self.repo.duty_slots()
-        names = await self.repo.names([*on, *(s.volunteer_id for s in slots)])
+        slots = await self.duty.slots()
+        names = await self.pages.names([*on, *(s.volunteer_id for s in slots)])
         return (
             [names.get(v) or f"#{v}" for v in on],
             [(names.get(s.volunteer_id) or f"#{s.volunteer_id}", s) for s in slots],
@@ -530,7 +557,7 @@ class AlertService:
         if volunteer is None or volunteer.status == "erased":
             return "unknown"
         by = actor.volunteer_id
-        if not await self.repo.grant(volunteer.id, "comms", by, self.services.clock.now()):
+        if not await self.services.volunteers.grant_role(volunteer.id, "comms", None, by):
             return "already"
         await self.services.audit.record(by, "role.grant.comms", str(volunteer.id))
         for callback in self.services.roles_changed:
@@ -544,16 +571,17 @@ class AlertService:
         volunteer = await self.services.volunteers.by_identity(channel, user_id)
         if volunteer is None:
             return "unknown"
-        if not await self.repo.revoke(volunteer.id, "comms"):
+        if not await self.services.volunteers.revoke_role(volunteer.id, "comms", None):
             return "absent"
+        await self.duty.leave(volunteer.id)
         await self.services.audit.record(actor.volunteer_id, "role.revoke.comms", str(volunteer.id))
         for callback in self.services.roles_changed:
             callback(volunteer.id)
         return "revoked"
 
     async def comms_team(self) -> list[str]:
-        ids = await self.repo.role_holders("comms")
-        names = await self.repo.names(ids)
+        ids = await self.pages.role_holders("comms")
+        names = await self.pages.names(ids)
         return [names.get(v) or f"#{v}" for v in ids]
 
     # -- ripostes -------------------------------------------------------------------------
@@ -566,7 +594,7 @@ class AlertService:
     async def first_ring(self, actor: Actor) -> list[Recipient]:
         """Who a riposte would call now: the rapid-response ring, out of quiet hours."""
         now = self.services.clock.now()
-        people = await self.repo.callable_volunteers(
+        people = await self.ripostes.callable_volunteers(
             now, scope=self.riposte_scope(actor), rapid_response=True
         )
         return self._awake(people, now)
@@ -589,9 +617,9 @@ class AlertService:
         scope = self.riposte_scope(actor)
         now = self.services.clock.now()
         callers = self._awake(
-            await self.repo.callable_volunteers(now, scope=scope, rapid_response=True), now
+            await self.ripostes.callable_volunteers(now, scope=scope, rapid_response=True), now
         )
-        riposte = await self.repo.create_riposte(
+        riposte = await self.ripostes.create(
             organizer_id=actor.volunteer_id,
             channel=actor.identity.channel,
             chat_id=actor.chat_id,
@@ -612,7 +640,7 @@ class AlertService:
 
     async def _queue_calls(self, riposte: Riposte, ring: int) -> None:
         envelopes = []
-        for call in await self.repo.calls(riposte.id, ring):
+        for call in await self.ripostes.calls(riposte.id, ring):
             envelopes.append(
                 Envelope(
                     kind="riposte",
@@ -626,7 +654,7 @@ class AlertService:
                 )
             )
         await self.services.send_later(envelopes)
-        await self.repo.mark_queued(riposte.id, ring)
+        await self.ripostes.mark_queued(riposte.id, ring)
 
     def call_card(self, riposte: Riposte, language: str, answer: str = "") -> Outbound:
         """What a called volunteer sees: the link, the suggested text, the buttons."""
@@ -672,24 +700,23 @@ class AlertService:
         volunteer = actor.volunteer
         if volunteer is None:
             return None
-        call = await self.repo.call(riposte_id, volunteer.id)
-        riposte = await self.repo.riposte(riposte_id)
+        call = await self.ripostes.call(riposte_id, volunteer.id)
+        riposte = await self.ripostes.get(riposte_id)
         if call is None or riposte is None:
             return None
         now = self.services.clock.now()
         if answer == "done":
-            changed = await self.repo.done(riposte_id, volunteer.id, now)
+            changed = await self.ripostes.done(riposte_id, volunteer.id, now)
         else:
-            changed = await self.repo.answer(riposte_id, volunteer.id, answer, now)
+            changed = await self.ripostes.answer(riposte_id, volunteer.id, CallAnswer(answer), now)
         if changed:
             await self.refresh_board(riposte_id)
-        call = await self.repo.call(riposte_id, volunteer.id) or call
+            call = await self.ripostes.call(riposte_id, volunteer.id) or call
         return self.call_card(riposte, volunteer.language, _card_state(call))
 
     async def tally(self, riposte: Riposte) -> Tally:
-        calls = await self.repo.calls(riposte.id)
-        created = from_iso(riposte.created_at)
-        done_times = sorted(from_iso(c.done_at) - created for c in calls if c.done_at)
+        calls = await self.ripostes.calls(riposte.id)
+        done_times = sorted(c.done_at - riposte.created_at for c in calls if c.done_at)
         milestones: dict[int, timedelta | None] = {}
         for percent in SHARE_MILESTONES:
             needed = max(1, math.ceil(riposte.target * percent / 100))
@@ -697,32 +724,31 @@ class AlertService:
         return Tally(
             called=len(calls),
             widened=sum(1 for c in calls if c.ring == 2),
-            on_it=sum(1 for c in calls if c.answer == "on_it"),
+            on_it=sum(1 for c in calls if c.answer is CallAnswer.ON_IT),
             done=len(done_times),
-            cant=sum(1 for c in calls if c.answer == "cant"),
+            cant=sum(1 for c in calls if c.answer is CallAnswer.CANT),
             silent=sum(1 for c in calls if not c.answer),
             milestones=milestones,
         )
 
     async def refresh_board(self, riposte_id: int) -> None:
         """Queue the organizer's live board with the latest counts (one message, edited)."""
-        riposte = await self.repo.riposte(riposte_id)
+        riposte = await self.ripostes.get(riposte_id)
         if riposte is None or not riposte.chat_id:  # no board: its organizer was erased
             return
         tally = await self.tally(riposte)
-        outbound = self.board(riposte, tally)
-        await self.repo.show_latest(
-            kind="riposte_board",
-            ref_id=riposte.id,
-            channel=riposte.channel,
-            chat_id=riposte.chat_id,
-            first_key=f"riposte:{riposte.id}:board",
-            outbound=outbound,
-            volunteer_id=riposte.organizer_id,
-            now=self.services.clock.now(),
-            create=True,
+        await self.services.notifier.show(
+            Envelope(
+                kind="riposte_board",
+                channel=riposte.channel,
+                chat_id=riposte.chat_id,
+                outbound=self.board(riposte, tally),
+                volunteer_id=riposte.organizer_id,
+                ref_id=riposte.id,
+                priority=PAGE,
+            ),
+            f"riposte:{riposte.id}:board",
         )
-        self.services.wake_sender()
 
     def board(self, riposte: Riposte, tally: Tally) -> Outbound:
         zone = self.services.settings.timezone
@@ -743,14 +769,14 @@ class AlertService:
             if riposte.widened_at:
                 lines.append(
                     _("Widened at {time} to volunteers who share posts ({n} more).").format(
-                        time=format_time(from_iso(riposte.widened_at), zone), n=tally.widened
+                        time=format_time(riposte.widened_at, zone), n=tally.widened
                     )
                 )
             elif riposte.widen_at:
                 lines.append(
                     _("If fewer than {target} are on it at {time}, I will widen the call.").format(
                         target=riposte.target,
-                        time=format_time(from_iso(riposte.widen_at), zone),
+                        time=format_time(riposte.widen_at, zone),
                     )
                 )
             if tally.called == 0:
@@ -762,28 +788,27 @@ class AlertService:
     async def sweep(self) -> None:
         """Page rings that are due, queue calls a crash left unqueued, widen ripostes."""
         now = self.services.clock.now()
-        for incident in await self.repo.due_incidents(now):
+        for incident in await self.incidents.due(now):
             await self.climb(incident)
-        for riposte in await self.repo.ripostes_to_queue():
+        for riposte in await self.ripostes.to_queue():
             for ring in range(riposte.queued_ring + 1, riposte.ring + 1):
                 await self._queue_calls(riposte, ring)
-        for riposte in await self.repo.due_to_widen(now):
+        for riposte in await self.ripostes.due_to_widen(now):
             await self._maybe_widen(riposte, now)
 
     async def _maybe_widen(self, riposte: Riposte, now: datetime) -> None:
         tally = await self.tally(riposte)
         if tally.on_it >= riposte.target:
-            await self.repo.no_widening(riposte.id)
+            await self.ripostes.no_widening(riposte.id)
             await self.refresh_board(riposte.id)
             return
-        called = {c.volunteer_id for c in await self.repo.calls(riposte.id, 1)}
-        people = await self.repo.callable_volunteers(
+        called = {c.volunteer_id for c in await self.ripostes.calls(riposte.id, 1)}
+        people = await self.ripostes.callable_volunteers(
             now, scope=riposte.scope, rapid_response=False, skill=RIPOSTE_SKILL
         )
         fresh = [p for p in self._awake(people, now) if p.volunteer_id not in called]
-        if await self.repo.widen(riposte.id, fresh, now):
-            widened = await self.repo.riposte(riposte.id)
-            assert widened is not None
+        widened = await self.ripostes.widen(riposte.id, fresh, now)
+        if widened is not None:
             await self._queue_calls(widened, 2)
             await self.refresh_board(riposte.id)
 
@@ -792,10 +817,10 @@ class AlertService:
     async def recent(self, actor: Actor) -> tuple[list[Incident], list[tuple[Riposte, Tally]]]:
         """The latest incidents and ripostes this reader may see."""
         teams = self.reader_teams(actor)
-        incidents = await self.repo.recent_incidents(10, teams)
+        incidents = await self.incidents.recent(10, teams)
         ripostes = [
             (r, await self.tally(r))
-            for r in await self.repo.recent_ripostes(5, teams, actor.volunteer_id)
+            for r in await self.ripostes.recent(5, teams, actor.volunteer_id)
         ]
         return incidents, ripostes
 
@@ -813,13 +838,22 @@ class AlertService:
     async def readable(self, actor: Actor, incident_id: int) -> Incident | None:
         """The incident if this reader may see it (reading it is audited), else None."""
         teams = self.reader_teams(actor)
-        incident = await self.repo.incident(incident_id)
+        incident = await self.incidents.get(incident_id)
         if incident is None:
             return None
-        if teams is not None and not await self.repo.reported_by_teams(incident.id, teams):
+        if teams is not None and not await self.incidents.reported_by_teams(incident.id, teams):
             return None
         await self.services.audit.record(actor.volunteer_id, "incident.read", str(incident.id))
         return incident
+
+    async def timeline(self, incident: Incident) -> list[Event]:
+        """What happened to an incident, oldest first (read through `readable`)."""
+        return await self.incidents.events(incident.id)
+
+    async def to_riposte(self, actor: Actor, incident_id: int) -> Incident | None:
+        """The incident an organizer answers with a riposte, or None if there is none."""
+        self.riposte_scope(actor)
+        return await self.incidents.get(incident_id)
 
 
 def link(url: str, shown: int = 60) -> str:
@@ -846,14 +880,14 @@ def status_line(status: str, name: str, at: str) -> str:
 def _card_state(call: Call) -> str:
     if call.done_at:
         return "done"
-    return call.answer
+    return call.answer.value if call.answer else ""
 
 
-def elapsed(start: str, end: str) -> timedelta | None:
-    """Time between two stored moments, or None if either is missing."""
-    if not start or not end:
+def elapsed(start: datetime | None, end: datetime | None) -> timedelta | None:
+    """Time between two moments, or None if either has not happened."""
+    if start is None or end is None:
         return None
-    return from_iso(end) - from_iso(start)
+    return end - start
 
 
 def short_duration(delta: timedelta | None) -> str:
@@ -873,7 +907,7 @@ async def _report_section(db: Database, scope: Scope, window: Window) -> ExtraSe
     if not scope.everything:
         return None
     since, until = window.bounds()
-    times = await response_times(db, since, until)
+    times = await IncidentRepository(db).response_times(since, until)
     if not times.incidents:
         return None
 

@@ -7,6 +7,7 @@ written in their own transaction (a broadcast's recipients, an incident's pages)
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -474,3 +475,73 @@ class OutboxRepository:
             " THEN 'cancelled' ELSE status END WHERE volunteer_id = :volunteer",
             {"volunteer": volunteer_id},
         )
+
+    # -- messages the system keeps up to date (pages, riposte boards) ---------------------
+    # Rapid response edits what it queued: a page's count grows, a board's counts change,
+    # a page nobody saw yet becomes "taken by", an erased reporter's words leave the pages.
+
+    async def replace_pending(self, dedupe_key: str, outbound: Outbound) -> bool:
+        """Change a message that has not left yet (a page nobody saw becomes 'taken by')."""
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE outbox SET payload = :payload WHERE dedupe_key = :key"
+                " AND status = 'pending'",
+                {"payload": outbound.to_json(), "key": dedupe_key},
+            )
+        return changed > 0
+
+    async def cancel_pending_edits(self, kind: str, ref_id: int) -> None:
+        """Withdraw edits not sent yet (a page's new count, once someone answered it) of
+        messages shown with `show_latest`; the first messages stay."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbox SET status = 'cancelled' WHERE kind = :kind AND ref_id = :ref"
+                " AND status = 'pending' AND dedupe_key LIKE :edits",
+                {"kind": kind, "ref": ref_id, "edits": "%:edit"},
+            )
+
+    @staticmethod
+    async def scrub_texts(
+        tx: Tx, kind: str, ref_id: int, quotes: Iterable[str], name: str = ""
+    ) -> None:
+        """Take quoted texts (as written in the messages' markup) and a name out of every
+        message of one kind about one thing, queued or sent, inside an erasure."""
+        rows = await tx.fetch_all(
+            "SELECT id, payload FROM outbox WHERE kind = :kind AND ref_id = :ref",
+            {"kind": kind, "ref": ref_id},
+        )
+        longest_first = sorted(set(quotes), key=len, reverse=True)
+        for row in rows:
+            try:
+                data = json.loads(row["payload"])
+            except ValueError:
+                continue
+            text = original = str(data.get("text", ""))
+            for quote in longest_first:
+                text = text.replace(quote, "…")
+            if name:
+                text = _strike_word(text, name)
+            if text != original:
+                data["text"] = text
+                await tx.execute(
+                    "UPDATE outbox SET payload = :payload WHERE id = :id",
+                    {"payload": json.dumps(data, ensure_ascii=False), "id": row["id"]},
+                )
+
+
+def _strike_word(text: str, word: str) -> str:
+    """`text` with `word` replaced by '…' wherever it stands as a whole word."""
+
+    def wordy(index: int) -> bool:
+        return 0 <= index < len(text) and (text[index].isalnum() or text[index] == "_")
+
+    parts, start, at = [], 0, text.find(word)
+    while at != -1:
+        end = at + len(word)
+        if wordy(at - 1) or wordy(end):
+            at = text.find(word, at + 1)
+            continue
+        parts += [text[start:at], "…"]
+        start = end
+        at = text.find(word, end)
+    return "".join(parts) + text[start:]
