@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.clock import from_iso
 from bot.dashboard.html import csrf_field, e, layout, notice, post_button
 from bot.dashboard.server import check_csrf, html, see_other, services_of, signed
 from bot.i18n import N_, _, current_language, format_time, ngettext
@@ -51,7 +50,7 @@ async def _board(request: web.Request) -> str:
         if incident.status == "taken" and incident.taken_by_name:
             status += " · " + incident.taken_by_name
         reports = ngettext("{n} report", "{n} reports", incident.reports).format(n=incident.reports)
-        seen = format_time(from_iso(incident.first_seen_at), zone)
+        seen = format_time(incident.first_seen_at, zone)
         link = (
             f'<p><a href="{e(incident.url)}" rel="noopener noreferrer" target="_blank">'
             f"{e(incident.url[:80])}</a></p>"
