@@ -30,6 +30,7 @@ DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 ON_POSTGRES = {
     "test_invites.py",
     "test_onboarding.py",
+    "test_outbox_queue.py",
     "test_postgres.py",
     "test_profile.py",
     "test_router.py",

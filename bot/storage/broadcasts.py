@@ -231,6 +231,7 @@ class BroadcastRepository:
                 after=after,
                 upto=upto,
                 broadcast=broadcast.id,
+                dedupe_prefix=f"broadcast:{broadcast.id}:",
                 default_payload=default_payload,
                 priority=int(URGENT_BROADCAST if broadcast.urgent else BULK),
                 paid=int(broadcast.paid),
@@ -252,7 +253,7 @@ class BroadcastRepository:
                 not_before = await self._holds(tx, in_range, params, hold_until)
             added = await self.outbox.add_selected(
                 tx,
-                "SELECT 'broadcast', :broadcast, 'broadcast:' || :broadcast || ':' || v.id,"
+                "SELECT 'broadcast', :broadcast, :dedupe_prefix || v.id,"
                 f" v.id, i.channel, i.chat_id, {payload_sql}, :priority, :paid, {not_before},"
                 f" :stamp {_SELECT} WHERE {in_range}"
                 " ORDER BY v.id, i.preferred DESC, i.created_at",
