@@ -95,6 +95,10 @@ class Cluster:
         """A role this process may take (before `start`)."""
         self.duties[role] = duty
 
+    def server_pid(self) -> int | None:
+        """The server process of the role connection (pg_stat_activity names it)."""
+        return None if self._connection is None else int(self._connection.get_server_pid())
+
     def _key(self, role: str) -> int:
         # Scoped by schema: campaigns (or test runs) in one database elect apart.
         return lock_key(f"{self._scope}:{role}")
