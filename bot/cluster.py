@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 # Advisory locks take two 32-bit keys; the first says what kind of thing is locked, so
 # Relais' locks never meet another application's (or each other's) on the same database.
-ROLE_SPACE = 0x52454C41  # "RELA": a duty only one process does
+ROLE_SPACE = 0x52454C52  # "RELR": a duty only one process does (storage uses "RELA")
 CHAT_SPACE = 0x52454C43  # "RELC": one chat's turn
 NOTIFY_CHANNEL = "relais_outbox"
 # A follower asks for each free role this often: the longest a role stays orphaned after its

@@ -280,7 +280,8 @@ class TelegramTransport:
                 self.settings.webhook_listen,
                 self.settings.port,
                 self.settings.webhook_secret.value,
-                self._queue_update,
+                self._handle_update,
+                reuse_port=bool(self.settings.database_url),
             )
             await self.webhook.start()
             await self.app.bot.set_webhook(
@@ -313,17 +314,19 @@ class TelegramTransport:
         if updater is not None and updater.running:
             await updater.stop()
 
-    async def _queue_update(self, data: dict[str, Any]) -> dict[str, Any] | None:
-        """Hand an update the webhook received to PTB, as polling would. A tap is answered
-        in the webhook's own response: the person's spinner stops at once, and the only
-        request the tap costs is the edit of its card."""
+    async def _handle_update(self, data: dict[str, Any]) -> dict[str, Any] | None:
+        """Handle an update the webhook received before answering Telegram, in its chat's
+        turn as polling would: an update the process dies handling was never acknowledged,
+        and Telegram sends it again (to another process, when there are several). A tap is
+        answered in the webhook's own response: the only request it costs is the edit of
+        its card."""
         update = Update.de_json(data, self.app.bot)
         answer = None
         query = update.callback_query
         if query is not None:
             self._answered_in_reply.add(query.id)
             answer = {"method": "answerCallbackQuery", "callback_query_id": query.id}
-        await self.app.update_queue.put(update)
+        await self.app.update_processor.process_update(update, self.app.process_update(update))
         return answer
 
     async def stop(self) -> None:

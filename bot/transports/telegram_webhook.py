@@ -34,9 +34,14 @@ class WebhookServer:
     JSON): `receive` may answer an update that way instead of with a request of its own.
     """
 
-    def __init__(self, host: str, port: int, secret: str, receive: Receive) -> None:
+    def __init__(
+        self, host: str, port: int, secret: str, receive: Receive, *, reuse_port: bool = False
+    ) -> None:
         self.host = host
         self.port = port
+        # Several processes on one PostgreSQL database may share one port (SO_REUSEPORT):
+        # the kernel spreads connections over them.
+        self.reuse_port = reuse_port
         self.secret = secret.encode()
         self.receive = receive
         app = web.Application(client_max_size=MAX_BODY)
@@ -46,7 +51,7 @@ class WebhookServer:
 
     async def start(self) -> None:
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
+        await web.TCPSite(self._runner, self.host, self.port, reuse_port=self.reuse_port).start()
 
     async def stop(self) -> None:
         await self._runner.cleanup()
