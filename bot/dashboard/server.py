@@ -285,7 +285,10 @@ class DashboardServer:
     async def start(self) -> None:
         self.runner = web.AppRunner(build_app(self.services), access_log=None)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, self.host, self.port)
+        # Several workers on one PostgreSQL database may serve it on one port (SO_REUSEPORT):
+        # sessions and links live in the database, so any of them answers.
+        reuse = bool(self.services.settings.database_url)
+        site = web.TCPSite(self.runner, self.host, self.port, reuse_port=reuse)
         await site.start()
         if self.port == 0:  # tests: the port the system chose
             server = site._server
