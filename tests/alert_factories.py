@@ -26,28 +26,29 @@ async def volunteer(
 ) -> Volunteer:
     """A volunteer who finished onboarding (quiet hours off unless given)."""
     created = await services.volunteers.create(channel, user_id, user_id, language, name)
-    async with services.db.raw_transaction() as tx:
+    async with services.db.transaction() as tx:
         await tx.execute(
-            "UPDATE volunteers SET status = ?, rapid_response = ?, skills = ?, paused_until = ?,"
-            " quiet_hours = ? WHERE id = ?",
-            (
-                status,
-                int(rapid_response),
-                skills,
-                to_iso(paused_until) if paused_until else None,
-                quiet_hours,
-                created.id,
-            ),
+            "UPDATE volunteers SET status = :status, rapid_response = :ring, skills = :skills,"
+            " paused_until = :paused_until, quiet_hours = :quiet WHERE id = :id",
+            {
+                "status": status,
+                "ring": int(rapid_response),
+                "skills": skills,
+                "paused_until": to_iso(paused_until) if paused_until else None,
+                "quiet": quiet_hours,
+                "id": created.id,
+            },
         )
         if team is not None:
+            now = to_iso(services.clock.now())
             await tx.execute(
-                "INSERT INTO teams (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                (team, to_iso(services.clock.now())),
+                "INSERT INTO teams (name, created_at) VALUES (:team, :now) ON CONFLICT DO NOTHING",
+                {"team": team, "now": now},
             )
             await tx.execute(
                 "INSERT INTO team_members (team_id, volunteer_id, joined_at)"
-                " SELECT id, ?, ? FROM teams WHERE name = ?",
-                (created.id, to_iso(services.clock.now()), team),
+                " SELECT id, :id, :now FROM teams WHERE name = :team",
+                {"id": created.id, "now": now, "team": team},
             )
     found = await services.volunteers.get(created.id)
     assert found is not None
@@ -66,11 +67,11 @@ async def organizer(
 ) -> Volunteer:
     """An organizer of one team."""
     person = await volunteer(services, user_id, name=name, language=language, team=team)
-    async with services.db.raw_transaction() as tx:
+    async with services.db.transaction() as tx:
         await tx.execute(
             "INSERT INTO roles (volunteer_id, role, team_id, granted_at)"
-            " SELECT ?, 'organizer', id, ? FROM teams WHERE name = ?",
-            (person.id, to_iso(services.clock.now()), team),
+            " SELECT :id, 'organizer', id, :now FROM teams WHERE name = :team",
+            {"id": person.id, "now": to_iso(services.clock.now()), "team": team},
         )
     return person
 

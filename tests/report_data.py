@@ -286,3 +286,9 @@ async def build_campaign(db: Database) -> None:
             for ref, vid, st, at in BROADCAST_ROWS
         ],
     )
+
+
+async def execute(db: Database, sql: str, params: dict[str, object] | None = None) -> None:
+    """Change the campaign behind Relais' back, in a transaction of its own."""
+    async with db.transaction() as tx:
+        await tx.execute(sql, params)

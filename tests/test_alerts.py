@@ -400,8 +400,10 @@ async def test_stopped_or_unreachable_comms_organizers_are_not_paged(
     await make.comms(services, "8", name="Marc")
     await make.comms(services, "9", name="Nina")
     await chat("7").send("/duty on")
-    async with services.db.raw_transaction() as tx:
-        await tx.execute("UPDATE volunteers SET status = 'stopped' WHERE id = ?", (stopped.id,))
+    async with services.db.transaction() as tx:
+        await tx.execute(
+            "UPDATE volunteers SET status = 'stopped' WHERE id = :id", {"id": stopped.id}
+        )
     await services.outbox.mark_unreachable("telegram", "9", services.clock.now())
     await make.volunteer(services, "42")
     await raise_alarm(chat("42"), TWEET, "vite")

@@ -21,7 +21,7 @@ from bot.storage.db import Database
 from bot.storage.reports import Scope, Window
 from bot.text import to_plain
 from tests.fakes.chat import Chat
-from tests.report_data import ALICE_TG, DRISS_TG, FARID_TG, build_campaign
+from tests.report_data import ALICE_TG, DRISS_TG, FARID_TG, build_campaign, execute
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -55,7 +55,7 @@ async def test_organizer_report_in_english_with_period_buttons(
     campaign: Services, chat: Callable[..., Chat]
 ) -> None:
     alice = chat(ALICE_TG, language="en")
-    await campaign.db.writer.execute("UPDATE volunteers SET language = 'en' WHERE id = 1")
+    await execute(campaign.db, "UPDATE volunteers SET language = 'en' WHERE id = 1")
     await alice.send("/report")
     assert "This week — your teams" in alice.last_text
     await alice.tap("The whole campaign")
@@ -72,9 +72,10 @@ async def test_organizer_report_in_english_with_period_buttons(
 async def test_numbers_in_the_readers_locale(
     campaign: Services, admin_chat: Chat, chat: Callable[..., Chat]
 ) -> None:
-    await campaign.db.writer.execute(
+    await execute(
+        campaign.db,
         "UPDATE report_rollup SET doors_knocked = 12345"
-        " WHERE axis = 'all' AND hour = '2026-11-28T10' AND kind = 'canvass'"
+        " WHERE axis = 'all' AND hour = '2026-11-28T10' AND kind = 'canvass'",
     )
     await admin_chat.send("/report campagne")
     assert "Portes frappées : 12\u202f400" in admin_chat.last_text

@@ -15,7 +15,7 @@ from bot.storage import bulk
 from bot.text import to_plain
 from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
-from tests.report_data import ALICE_TG, DRISS_TG, build_campaign
+from tests.report_data import ALICE_TG, DRISS_TG, build_campaign, execute
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ async def test_digest_off_is_respected(
 async def test_digest_in_english_for_an_english_organizer(
     campaign: Services, clock: FakeClock
 ) -> None:
-    await campaign.db.writer.execute("UPDATE volunteers SET language = 'en' WHERE id = 5")
+    await execute(campaign.db, "UPDATE volunteers SET language = 'en' WHERE id = 5")
     clock.set(datetime(2026, 11, 28, 19, 30, tzinfo=UTC))
     await send_due_digests(campaign, digest_text)
     driss = next(text for chat, _, text in await digests(campaign) if chat == DRISS_TG)
@@ -140,7 +140,7 @@ async def test_an_admin_gets_the_whole_campaign(campaign: Services, clock: FakeC
 
 
 async def test_digest_command_in_english(campaign: Services, chat: Callable[..., Chat]) -> None:
-    await campaign.db.writer.execute("UPDATE volunteers SET language = 'en' WHERE id = 5")
+    await execute(campaign.db, "UPDATE volunteers SET language = 'en' WHERE id = 5")
     driss = chat(DRISS_TG, language="en")
     await driss.send("/digest")
     assert driss.last_text.startswith(

@@ -244,7 +244,7 @@ async def test_a_window_ending_on_the_hour_leaves_that_hour_out(campaign: Servic
 
 
 async def test_a_corrected_outcome_moves_its_numbers(campaign: Services) -> None:
-    async with campaign.db.raw_transaction() as tx:
+    async with campaign.db.transaction() as tx:
         await tx.execute("UPDATE outcomes SET doors_knocked = 45 WHERE assignment_id = 1")
         # Correcting the double tap changes nothing: it never counted.
         await tx.execute("UPDATE outcomes SET doors_knocked = 99 WHERE assignment_id = 3")

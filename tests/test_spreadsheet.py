@@ -51,8 +51,10 @@ def test_cells_that_would_be_formulas_are_shown_as_typed(typed: object, written:
 async def test_a_volunteer_named_like_a_formula_reaches_the_organizer_as_text(
     campaign: Services, chat: Callable[..., Chat], db: Database
 ) -> None:
-    async with db.raw_transaction() as tx:
-        await tx.execute("UPDATE volunteers SET first_name = ? WHERE id = 2", (HYPERLINK,))
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE volunteers SET first_name = :name WHERE id = 2", {"name": HYPERLINK}
+        )
     alice = chat(ALICE_TG)
     await alice.send("/export")
     await alice.tap("Bénévoles")
@@ -65,7 +67,7 @@ async def test_a_volunteer_named_like_a_formula_reaches_the_organizer_as_text(
 async def test_the_command_line_calls_export_neutralises_contacts_and_notes(
     campaign: Services, db: Database, tmp_path: Path
 ) -> None:
-    async with db.raw_transaction() as tx:
+    async with db.transaction() as tx:
         await tx.execute("UPDATE call_contacts SET name = '@SUM(1+1)' WHERE id = 1")
         await tx.execute("UPDATE tasks SET title = '-1+cmd' WHERE id = 2")
     target = tmp_path / "calls.csv"
