@@ -311,7 +311,7 @@ async def _privacy(
 
 
 async def _comms(settings: Settings, clock: Clock, action: str, who: str) -> int:
-    from handlers.duty import comms_answer, parse_identity
+    from bot.comms_text import comms_answer, parse_identity
 
     identity = parse_identity(who, "telegram")
     if action != "list" and identity is None:

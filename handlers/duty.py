@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from bot.config import Identity
+from bot.comms_text import comms_answer, parse_identity
 from bot.i18n import N_, _, format_time
 from bot.messaging import Outbound, choices
 from bot.payloads import DutyTap
@@ -13,10 +13,9 @@ from bot.router import Reply, Request, Router
 from bot.services.alerts import NotAVolunteer
 from bot.services.people import NotAllowed
 from bot.text import esc
-from handlers.link import messenger
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    pass
 
 WEEKDAYS = {
     "mon": 0, "monday": 0, "lun": 0, "lundi": 0,
@@ -164,44 +163,11 @@ async def cmd_comms(request: Request) -> Reply:
     return Outbound(esc(await comms_answer(request.services, identity, result)))
 
 
-async def comms_answer(services: Services, identity: Identity, result: str) -> str:
-    """What changed on the comms team, naming the person (plain text)."""
-    if result == "unknown":
-        return _("Nobody with the {messenger} id {id} has joined Relais yet.").format(
-            messenger=messenger(identity.channel), id=identity.user_id
-        )
-    messages = {
-        "granted": _("{who} is now on the comms team: they can go on duty with /duty."),
-        "already": _("{who} is already on the comms team."),
-        "revoked": _("{who} is no longer on the comms team."),
-        "absent": _("{who} was not on the comms team."),
-    }
-    volunteer = await services.volunteers.by_identity(identity.channel, identity.user_id)
-    who = (
-        _("{name} (volunteer #{id})").format(name=volunteer.first_name, id=volunteer.id)
-        if volunteer is not None
-        else messenger(identity.channel)
-    )
-    return messages[result].format(who=who)
-
-
 def comms_help() -> str:
     return _(
         "/comms add 123456789 — put someone on the comms team (their numeric Telegram id)\n"
         "/comms remove 123456789 — take them off"
     )
-
-
-def parse_identity(text: str, default_channel: str) -> Identity | None:
-    """'123', 'telegram:123' or 'signal:+33…' as an identity; None if it is neither."""
-    channel, sep, user_id = text.partition(":")
-    if not sep:
-        channel, user_id = default_channel, text
-    if channel in ("telegram", "console") and user_id.isdigit():
-        return Identity(channel, user_id)
-    if channel == "signal" and re.fullmatch(r"\+\d{6,15}|[0-9a-f-]{36}", user_id):
-        return Identity(channel, user_id)
-    return None
 
 
 def register(router: Router) -> None:

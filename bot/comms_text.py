@@ -1,0 +1,52 @@
+"""The comms team's words, shared by /comms in the chat and `python -m bot comms`: which
+identity an admin typed, and what changed (plain text; the chat escapes it)."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from bot.config import Identity
+from bot.i18n import _
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+MESSENGERS = {"telegram": "Telegram", "signal": "Signal", "console": "Console"}
+
+
+def messenger(channel: str) -> str:
+    return MESSENGERS.get(channel, channel)
+
+
+async def comms_answer(services: Services, identity: Identity, result: str) -> str:
+    """What changed on the comms team, naming the person (plain text)."""
+    if result == "unknown":
+        return _("Nobody with the {messenger} id {id} has joined Relais yet.").format(
+            messenger=messenger(identity.channel), id=identity.user_id
+        )
+    messages = {
+        "granted": _("{who} is now on the comms team: they can go on duty with /duty."),
+        "already": _("{who} is already on the comms team."),
+        "revoked": _("{who} is no longer on the comms team."),
+        "absent": _("{who} was not on the comms team."),
+    }
+    volunteer = await services.volunteers.by_identity(identity.channel, identity.user_id)
+    who = (
+        _("{name} (volunteer #{id})").format(name=volunteer.first_name, id=volunteer.id)
+        if volunteer is not None
+        else messenger(identity.channel)
+    )
+    return messages[result].format(who=who)
+
+
+def parse_identity(text: str, default_channel: str) -> Identity | None:
+    """'123', 'telegram:123' or 'signal:+33…' as an identity; None if it is neither."""
+    channel, sep, user_id = text.partition(":")
+    if not sep:
+        channel, user_id = default_channel, text
+    if channel in ("telegram", "console") and user_id.isdigit():
+        return Identity(channel, user_id)
+    if channel == "signal" and re.fullmatch(r"\+\d{6,15}|[0-9a-f-]{36}", user_id):
+        return Identity(channel, user_id)
+    return None
