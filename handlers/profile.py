@@ -45,10 +45,8 @@ def _status(volunteer: Volunteer, request: Request) -> str:
 
 async def profile_card(request: Request, volunteer: Volunteer) -> Outbound:
     """Everything on the profile, with a button to change each answer."""
-    services = request.services
-    teams = await services.teams.teams.of_volunteer(volunteer.id)
-    roles = await services.volunteers.roles(volunteer.id)
-    team_names = {t.id: t.name for t in await services.teams.teams.in_scope(None)} if roles else {}
+    membership = await request.services.teams.membership(volunteer)
+    teams, roles, team_names = membership.teams, membership.roles, membership.team_names
     role_lines = [
         _("organizer of {team}").format(team=esc(team_names.get(r.team_id or 0, "?")))
         if r.role == "organizer"
@@ -57,7 +55,7 @@ async def profile_card(request: Request, volunteer: Volunteer) -> Outbound:
         else _("comms on duty")
         for r in roles
     ]
-    recruits = await services.volunteers.recruits(volunteer.id)
+    recruits = membership.recruits
     lines = [
         "<b>" + _("Your profile") + "</b>",
         _("First name: {value}").format(value=esc(volunteer.first_name)),

@@ -115,9 +115,7 @@ async def cmd_invite(request: Request) -> Reply:
 
 
 async def _recruit_link(request: Request) -> Outbound:
-    invite = await request.services.teams.invite(request.actor, "recruit")
-    assert request.actor.volunteer is not None
-    count = await request.services.volunteers.recruits(request.actor.volunteer.id)
+    invite, count = await request.services.teams.recruit_link(request.actor)
     return Outbound(
         _(
             "Your personal link to bring friends: {link}\n\nEveryone who joins through it "
@@ -135,11 +133,8 @@ async def on_invite_tap(request: Request) -> Reply:
         return await _recruit_link(request)
     tap = request.tap(InviteTeam)
     kind = "team" if tap.kind == "team" else "organizer"
-    team = await request.services.teams.teams.get(tap.team)
-    if team is None:
-        return expired()
     try:
-        invite = await request.services.teams.invite(request.actor, kind, team.id)
+        team, invite = await request.services.teams.team_invite(request.actor, kind, tap.team)
     except NotAllowed:
         return expired()
     lifetime = INVITE_TERMS[kind][0].days
@@ -209,11 +204,10 @@ async def _tell_new_role(
 ) -> None:
     """Let the promoted person know, in their language, through the outbox."""
     services = request.services
-    volunteer = await services.volunteers.get(volunteer_id)
-    addresses = await services.volunteers.addresses(volunteer_id)
-    if volunteer is None or not addresses:
+    notice = await services.teams.role_notice(volunteer_id, team_id)
+    if notice is None:
         return
-    team = await services.teams.teams.get(team_id) if team_id else None
+    volunteer, address, team = notice
     with use_language(volunteer.language):
         if team is not None:
             text = _("You are now an organizer of {team}. Send /help to see your commands.")
@@ -221,7 +215,7 @@ async def _tell_new_role(
             text = _("You are now an admin of Relais. Send /help to see your commands.")
         outbound = Outbound(text.format(team=esc(team.name) if team else ""))
     await services.notifier.notice(
-        addresses[0].channel, addresses[0].chat_id, outbound, volunteer_id=volunteer_id
+        address.channel, address.chat_id, outbound, volunteer_id=volunteer_id
     )
 
 
@@ -233,7 +227,7 @@ async def cmd_demote(request: Request) -> Reply:
     target = await request.services.teams.target(request.actor, number)
     if target is None:
         return Outbound(_("No volunteer has the number {number}.").format(number=number))
-    roles = await request.services.volunteers.roles(target.id)
+    roles = await request.services.teams.roles_of(request.actor, target.id)
     if not roles:
         return Outbound(_("#{number} has no role to remove.").format(number=target.id))
     names = {t.id: t.name for t in await request.services.teams.visible(request.actor)}
@@ -286,15 +280,9 @@ def _role(tap: Promote | Demote) -> tuple[int, str, int | None] | None:
 
 async def cmd_audit(request: Request) -> Reply:
     """Shows admins the latest organizer actions on people's data: who, what, when."""
-    request.actor.require(ADMIN)
-    entries = await request.services.audit.recent(30)
+    trail = await request.services.teams.audit_trail(request.actor)
+    entries, people, teams = trail.entries, trail.people, trail.team_names
     zone = request.services.settings.timezone
-    teams = {t.id: t.name for t in await request.services.teams.teams.in_scope(None)}
-    people: dict[int, str] = {}
-    for actor_id in {e.actor_id for e in entries if e.actor_id}:
-        volunteer = await request.services.volunteers.get(actor_id)
-        if volunteer is not None and volunteer.first_name:
-            people[actor_id] = volunteer.first_name
     lines = ["<b>" + _("Latest organizer actions") + "</b>"]
     for e in entries:
         at = format_datetime(e.at, zone)

@@ -24,6 +24,7 @@ from typing import Any
 
 from bot.clock import Clock, to_iso
 from bot.config import Settings
+from bot.domain.messages import Envelope, Priority
 from bot.i18n import _, use_language, use_messenger, worded
 from bot.i18n import days as count_days
 from bot.messaging import Inbound, Outbound, choices
@@ -32,7 +33,6 @@ from bot.services.reports import pseudonym_key
 from bot.storage.backend import Tx
 from bot.storage.conversations import UpdateLog
 from bot.storage.db import Database
-from bot.storage.outbox import NORMAL, Envelope
 from bot.storage.personal_data import (
     erase_core,
     export_core,
@@ -150,7 +150,7 @@ class PrivacyService:
                             address.chat_id,
                             retention_warning(self.settings.retention_days),
                             volunteer_id=volunteer.id,
-                            priority=NORMAL,
+                            priority=Priority.NORMAL,
                             # The day too: a warning voided by a clock jump is sent again.
                             dedupe_key=(
                                 f"retention:{volunteer.id}:{to_iso(volunteer.last_active_at)}"

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import Clock
-from bot.domain.volunteers import Directory, DirectoryFilter, Volunteer
+from bot.domain.volunteers import (
+    Address,
+    AuditEntry,
+    Directory,
+    DirectoryFilter,
+    Role,
+    Volunteer,
+)
 from bot.i18n import _, characters
 from bot.services.people import ADMIN, ORGANIZER, Actor, NotAllowed
 from bot.services.volunteers import AVAILABILITY, SKILLS, Invalid
@@ -50,6 +57,25 @@ class InviteProblem(Exception):
         if self.reason == "used":
             return _("This invitation link has already been used as many times as allowed.")
         return _("I don't know this invitation link.")
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A volunteer's teams and roles, as their profile shows them."""
+
+    teams: tuple[Team, ...]
+    roles: tuple[Role, ...]
+    team_names: dict[int, str]  # the name of every team a role is about
+    recruits: int  # how many joined through their personal link
+
+
+@dataclass(frozen=True, slots=True)
+class AuditTrail:
+    """The latest organizer actions, with the names an admin reads them by."""
+
+    entries: tuple[AuditEntry, ...]
+    people: dict[int, str]  # actor id -> first name (those who still have one)
+    team_names: dict[int, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +144,14 @@ class TeamService:
             raise NotAllowed(ORGANIZER)
         return team
 
+    async def membership(self, volunteer: Volunteer) -> Membership:
+        """The teams, roles and recruits a volunteer's own profile shows."""
+        teams = await self.teams.of_volunteer(volunteer.id)
+        roles = await self.volunteers.roles(volunteer.id)
+        names = {t.id: t.name for t in await self.teams.in_scope(None)} if roles else {}
+        recruits = await self.volunteers.recruits(volunteer.id)
+        return Membership(tuple(teams), roles, names, recruits)
+
     @staticmethod
     def _require_team(actor: Actor, team_id: int) -> None:
         scope = actor.team_scope()
@@ -183,6 +217,20 @@ class TeamService:
             await self.audit.record(actor.volunteer_id, f"invite.{kind}", f"team:{team_id}")
         return invite
 
+    async def recruit_link(self, actor: Actor) -> tuple[Invite, int]:
+        """A member's personal recruiting link, and how many joined through it so far."""
+        invite = await self.invite(actor, "recruit")
+        assert actor.volunteer is not None  # `invite` refused anyone else
+        return invite, await self.volunteers.recruits(actor.volunteer.id)
+
+    async def team_invite(self, actor: Actor, kind: str, team_id: int) -> tuple[Team, Invite]:
+        """A new join link (kind 'team') or organizer invite ('organizer') for a team;
+        NotAllowed if the team is gone or not the actor's."""
+        team = await self.teams.get(team_id)
+        if team is None:
+            raise NotAllowed(ORGANIZER)
+        return team, await self.invite(actor, kind, team.id)
+
     async def check(self, code: str) -> Invite:
         """The invite behind a code, or InviteProblem saying why it cannot be used."""
         if not CODE_RE.match(code):
@@ -239,6 +287,35 @@ class TeamService:
                 actor.volunteer_id, "volunteer.view", f"volunteer:{volunteer_id}"
             )
         return volunteer
+
+    async def roles_of(self, actor: Actor, volunteer_id: int) -> tuple[Role, ...]:
+        """The roles an admin may remove from a volunteer."""
+        actor.require(ADMIN)
+        return await self.volunteers.roles(volunteer_id)
+
+    async def role_notice(
+        self, volunteer_id: int, team_id: int | None
+    ) -> tuple[Volunteer, Address, Team | None] | None:
+        """Who to tell about a new role, where (their preferred messenger) and the team it
+        is about; None if they cannot be reached."""
+        volunteer = await self.volunteers.get(volunteer_id)
+        addresses = await self.volunteers.addresses(volunteer_id)
+        if volunteer is None or not addresses:
+            return None
+        team = await self.teams.get(team_id) if team_id else None
+        return volunteer, addresses[0], team
+
+    async def audit_trail(self, actor: Actor, limit: int = 30) -> AuditTrail:
+        """The latest organizer actions on people's data (admins only)."""
+        actor.require(ADMIN)
+        entries = await self.audit.recent(limit)
+        names = {t.id: t.name for t in await self.teams.in_scope(None)}
+        people: dict[int, str] = {}
+        for actor_id in {e.actor_id for e in entries if e.actor_id}:
+            volunteer = await self.volunteers.get(actor_id)
+            if volunteer is not None and volunteer.first_name:
+                people[actor_id] = volunteer.first_name
+        return AuditTrail(tuple(entries), people, names)
 
     async def _member(self, actor: Actor, volunteer_id: int) -> Volunteer | None:
         actor.require(ADMIN)
