@@ -44,12 +44,12 @@ from bot.core import open_core
 from bot.messaging import Outbound
 from bot.storage.db import Database
 from bot.storage.outbox import BULK, Envelope
-from bot.storage.seed import SeedVolunteer, add_volunteers
 from tests import alert_factories as make
 from tests.fakes.bot_api import FakeBotAPI, SentCall
 from tests.fakes.relais import telegram_env
 from tests.fakes.services import with_db
 from tests.fakes.signal_cli import FakeSignalCli, signal_env
+from tools.seed import SeedVolunteer, add_volunteers
 
 COMMAND = "python -m bench.alert_latency --alarms {alarms}"
 ON_DUTY, NEXT_RING = 7, 8

@@ -44,9 +44,9 @@ from bot.config import Settings
 from bot.core import open_core
 from bot.storage.broadcasts import Audience
 from bot.storage.db import Database
-from bot.storage.seed import SeedVolunteer, add_volunteers
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.relais import telegram_env
+from tools.seed import SeedVolunteer, add_volunteers
 
 TEXT = "<b>Mobilisation</b> : rendez-vous samedi 10 h place de la République"
 COMMAND = "python -m bench.broadcast --recipients {n}"

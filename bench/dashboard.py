@@ -26,8 +26,8 @@ from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 from bot.config import Identity, Settings  # noqa: E402
 from bot.core import open_core  # noqa: E402
 from bot.dashboard.server import COOKIE, build_app  # noqa: E402
-from bot.storage.seed import synthetic_campaign  # noqa: E402
 from tests.fakes.clock import FakeClock  # noqa: E402
+from tools.seed import synthetic_campaign  # noqa: E402
 
 PAGES = (
     "/figures",

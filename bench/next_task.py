@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.storage.db import Database
-from bot.storage.seed import bulk_load
 from bot.storage.tasks import TaskRepository
+from tools.seed import bulk_load
 
 
 async def main(volunteers: int, tasks: int, history: int, samples: int) -> None:

@@ -2,7 +2,7 @@
 
 Synthetic campaign: 100,000 volunteers in 50 teams, 10,000 tasks, 1,000,000 assignments
 (all done, each with an outcome), 200,000 offers, 200,000 calls, 100,000 broadcast messages,
-over 90 days. Built with the same bulk-insert helpers as the tests (bot.storage.seed).
+over 90 days. Built with the same bulk-insert helpers as the tests (tools/seed.py).
 
     python bench/report.py            # prints one JSON line
     BENCH_REPORT_SCALE=0.1 python bench/report.py   # a tenth of the size, for a quick look

@@ -336,7 +336,7 @@ def _seed(settings: Settings, clock: Clock, args: argparse.Namespace) -> int:
     import sqlite3
     import time
 
-    from bot.storage.seed import holds_real_volunteers, synthetic_campaign
+    from tools.seed import holds_real_volunteers, synthetic_campaign
 
     if args.volunteers < 1 or args.tasks < 0 or args.assignments < 0:
         print(

@@ -7,7 +7,7 @@ from datetime import datetime
 from bot.config import Identity
 from bot.services import Services
 from bot.services.people import Actor
-from bot.storage.seed import SeedVolunteer, add_volunteers
+from tools.seed import SeedVolunteer, add_volunteers
 
 __all__ = ["SeedVolunteer", "actor_for", "seed", "team_of"]
 

@@ -7,7 +7,7 @@ from typing import Any
 from bot.domain.tasks import Task, TaskDraft
 from bot.services import Services
 from bot.services.people import Actor
-from bot.storage import seed
+from tools import seed
 
 
 async def volunteer(services: Services, user_id: str, **profile: Any) -> int:

@@ -21,10 +21,10 @@ from bot.services.broadcasts import BroadcastError, check_markup, parse_audience
 from bot.services.people import Actor
 from bot.storage.broadcasts import Audience
 from bot.storage.outbox import URGENT_BROADCAST
-from bot.storage.seed import SeedVolunteer
 from tests.broadcast_factories import actor_for, seed
 from tests.fakes.bot_api import _html_error
 from tests.fakes.clock import FakeClock
+from tools.seed import SeedVolunteer
 
 PARIS = ZoneInfo("Europe/Paris")
 

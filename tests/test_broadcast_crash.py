@@ -15,9 +15,9 @@ import pytest
 
 from bot.clock import SystemClock
 from bot.storage.db import Database
-from bot.storage.seed import SeedVolunteer, add_volunteers
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.relais import telegram_env
+from tools.seed import SeedVolunteer, add_volunteers
 
 RECIPIENTS = 100
 TEXT = "<b>Mobilisation</b> samedi 10 h"

@@ -4,8 +4,8 @@ one progress message edited in place, the delivery report, replies not held up."
 from __future__ import annotations
 
 from bot.app import Relais
-from bot.storage.seed import SeedVolunteer, add_volunteers
 from tests.fakes.bot_api import FakeBotAPI
+from tools.seed import SeedVolunteer, add_volunteers
 
 
 def _last_id(api: FakeBotAPI, chat: int) -> int:

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from bot.messaging import Outbound
 from bot.router import FloodGate
 from bot.services import Services
-from bot.storage.seed import SeedVolunteer
 from tests.broadcast_factories import seed, team_of
 from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
+from tools.seed import SeedVolunteer
 
 
 async def _campaign(services: Services) -> None:

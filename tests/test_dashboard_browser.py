@@ -23,10 +23,10 @@ from bot.app import Relais
 from bot.config import Identity
 from bot.domain.tasks import TaskDraft
 from bot.services.alerts import subject_of
-from bot.storage.seed import SeedVolunteer, add_volunteers
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.clock import FakeClock
 from tests.fakes.relais import running_relais, telegram_env
+from tools.seed import SeedVolunteer, add_volunteers
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -19,7 +19,6 @@ from bot.services import Services
 from bot.storage.broadcasts import Audience
 from bot.storage.db import Database
 from bot.storage.outbox import BULK, CALL, PAGE, URGENT, URGENT_BROADCAST, Envelope
-from bot.storage.seed import SeedVolunteer
 from bot.transports.telegram import TelegramTransport
 from bot.transports.telegram_http import AiohttpRequest
 from tests.broadcast_factories import seed
@@ -27,6 +26,7 @@ from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.clock import FakeClock
 from tests.fakes.relais import TOKEN
 from tests.fakes.services import services_on
+from tools.seed import SeedVolunteer
 
 
 async def _no_dispatch(_inbound: Inbound) -> list[Outbound]:

@@ -10,7 +10,6 @@ from bot.app import Relais
 from bot.domain.tasks import TaskDraft
 from bot.messaging import InboundFile
 from bot.services.people import Actor
-from bot.storage import seed
 from bot.transports.signal import to_inbound as signal_inbound
 from bot.transports.telegram import file_base_url
 from tests.fakes.bot_api import FakeBotAPI
@@ -19,6 +18,7 @@ from tests.fakes.relais import running_relais
 from tests.fakes.signal_cli import FakeSignalCli, signal_env
 from tests.test_files import LIST
 from tests.test_task_telegram import button
+from tools import seed
 
 ADMIN = "+33611111111"
 ADMIN_UUID = "ad000000-1111-4222-8333-444444444444"

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from bot.app import Relais
 from bot.i18n import use_language
 from bot.services.broadcasts import BroadcastError, check_markup
-from bot.storage.seed import SeedVolunteer, add_volunteers
 from tests.fakes.bot_api import BotAPIError, FakeBotAPI, _html_error
+from tools.seed import SeedVolunteer, add_volunteers
 
 # Text between tags: anything but the three characters that must be written as entities.
 TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="<>&"), max_size=12)

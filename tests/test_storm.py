@@ -11,9 +11,9 @@ import pytest
 from bot.app import Relais
 from bot.services.broadcasts import parse_audience
 from bot.services.people import Actor
-from bot.storage.seed import SeedVolunteer
 from tests.broadcast_factories import seed, team_of
 from tests.fakes.bot_api import FakeBotAPI
+from tools.seed import SeedVolunteer
 
 RECIPIENTS = 40
 TEXT = "Tempête : on tient bon"

@@ -24,16 +24,7 @@ _TABLE = re.compile(r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.IGNOR
 EXEMPT = {"bot/storage/data_migrations.py"}
 
 # Tables written from more than one module today, and by which. Only ever shrink this.
-SHARED: dict[str, set[str]] = {
-    "assignments": {"bot/storage/assignments.py", "bot/storage/seed.py"},
-    "identities": {"bot/storage/outbox.py", "bot/storage/seed.py", "bot/storage/volunteers.py"},
-    "roles": {"bot/storage/roles.py", "bot/storage/seed.py"},
-    "task_targets": {"bot/storage/seed.py", "bot/storage/tasks.py"},
-    "tasks": {"bot/storage/seed.py", "bot/storage/tasks.py"},
-    "team_members": {"bot/storage/seed.py", "bot/storage/teams.py"},
-    "teams": {"bot/storage/seed.py", "bot/storage/teams.py"},
-    "volunteers": {"bot/storage/seed.py", "bot/storage/volunteers.py"},
-}
+SHARED: dict[str, set[str]] = {}
 
 
 def tables() -> set[str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot.app import Relais
 from bot.domain.tasks import TaskDraft
 from bot.services.people import Actor
-from bot.storage import seed
 from tests.fakes.bot_api import FakeBotAPI
+from tools import seed
 
 
 def button(api: FakeBotAPI, chat: int, label: str) -> str:

@@ -11,11 +11,11 @@ import aiohttp
 from bot.app import Relais
 from bot.domain.tasks import TaskDraft
 from bot.services.people import Actor
-from bot.storage import seed
 from tests.fakes.bot_api import FakeBotAPI, SentCall
 from tests.fakes.relais import running_relais, telegram_env
 from tests.test_task_telegram import button
 from tests.test_webhook import SECRET, _free_port
+from tools import seed
 
 ANA = 720
 # What Relais asks of Telegram, as opposed to what the fake's poller or menus see.

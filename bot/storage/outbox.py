@@ -26,6 +26,7 @@ from bot.domain.messages import (
 from bot.messaging import Outbound
 from bot.storage.backend import Params, Tx, in_list
 from bot.storage.db import Database
+from bot.storage.volunteers import VolunteerRepository
 
 __all__ = [
     "BULK",
@@ -377,11 +378,7 @@ class OutboxRepository:
         """A blocked chat: flag its identity and drop what else waits for it."""
         where = {"channel": channel, "chat_id": chat_id}
         async with self.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE identities SET unreachable_at = :now"
-                " WHERE channel = :channel AND chat_id = :chat_id",
-                {"now": to_iso(now), **where},
-            )
+            await VolunteerRepository.mark_unreachable(tx, channel, chat_id, now)
             await tx.execute(
                 "UPDATE outbox SET status = 'blocked', last_error = 'unreachable'"
                 " WHERE status = 'pending' AND channel = :channel AND chat_id = :chat_id",

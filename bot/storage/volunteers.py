@@ -434,6 +434,16 @@ class VolunteerRepository:
         return True
 
     @staticmethod
+    async def mark_unreachable(tx: Tx, channel: str, chat_id: str, now: datetime) -> None:
+        """The messenger says this chat blocked Relais: nothing unprompted goes there until
+        the person writes again (`reachable_again`). Inside the caller's transaction."""
+        await tx.execute(
+            "UPDATE identities SET unreachable_at = :now"
+            " WHERE channel = :channel AND chat_id = :chat",
+            {"now": to_iso(now), "channel": channel, "chat": chat_id},
+        )
+
+    @staticmethod
     async def user_ids(reads: Backend | Tx, volunteer_id: int, channel: str) -> list[str]:
         """A volunteer's account ids on one messenger (read committed, or inside `reads`)."""
         rows = await reads.fetch_all(

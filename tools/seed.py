@@ -1,6 +1,9 @@
-"""Put ready-made volunteers and teams straight into the database: tests, benchmarks, demos.
+"""Put ready-made volunteers and teams straight into the database: tests, benchmarks, demos
+(`python -m bot seed`).
 
-Onboarding is the real way in; this skips it for people whose profile is already known.
+Onboarding is the real way in; this skips it for people whose profile is already known. A
+tool beside Relais, not part of it: it writes fixtures straight into the tables, which the
+product leaves to each table's owner.
 """
 
 from __future__ import annotations
@@ -10,23 +13,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.clock import to_iso
+from bot.storage.backend import Tx
 from bot.storage.db import Database
 
 
 async def add_team(db: Database, name: str, now: datetime) -> int:
     """A team (or the existing one of that name)."""
-    async with db.raw_transaction() as tx:
-        cursor = await tx.execute(
-            "INSERT INTO teams (name, created_at) VALUES (?, ?)"
-            " ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id",
-            (name, to_iso(now)),
-        )
-        row = await cursor.fetchone()
-        assert row is not None
-        return int(row["id"])
+    async with db.transaction() as tx:
+        return await _team(tx, name, to_iso(now))
 
 
 async def add_volunteer(
@@ -53,52 +48,59 @@ async def add_volunteer(
 ) -> int:
     """A volunteer with an identity, team memberships and organizer roles, in one go."""
     stamp = to_iso(now)
-    async with db.raw_transaction() as tx:
-        cursor = await tx.execute(
+    async with db.transaction() as tx:
+        volunteer_id = await tx.insert_returning_id(
             "INSERT INTO volunteers (status, first_name, language, postcode, department,"
             " latitude, longitude, skills, availability, timezone, quiet_hours, paused_until,"
             " leaderboard, created_at, last_active_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                status,
-                first_name or None,
-                language,
-                postcode,
-                department,
-                latitude,
-                longitude,
-                ",".join(skills),
-                ",".join(availability),
-                timezone,
-                quiet_hours,
-                to_iso(paused_until) if paused_until else None,
-                int(leaderboard),
-                stamp,
-                stamp,
-            ),
+            " VALUES (:status, :first_name, :language, :postcode, :department, :latitude,"
+            " :longitude, :skills, :availability, :timezone, :quiet_hours, :paused_until,"
+            " :leaderboard, :now, :now)",
+            {
+                "status": status,
+                "first_name": first_name or None,
+                "language": language,
+                "postcode": postcode,
+                "department": department,
+                "latitude": latitude,
+                "longitude": longitude,
+                "skills": ",".join(skills),
+                "availability": ",".join(availability),
+                "timezone": timezone,
+                "quiet_hours": quiet_hours,
+                "paused_until": to_iso(paused_until) if paused_until else None,
+                "leaderboard": int(leaderboard),
+                "now": stamp,
+            },
         )
-        volunteer_id = int(cursor.lastrowid or 0)
         await tx.execute(
             "INSERT INTO identities (channel, user_id, volunteer_id, chat_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (channel, user_id, volunteer_id, user_id, stamp),
+            " VALUES (:channel, :user, :volunteer, :user, :now)",
+            {"channel": channel, "user": user_id, "volunteer": volunteer_id, "now": stamp},
         )
-        await tx.executemany(
-            "INSERT INTO team_members (team_id, volunteer_id, joined_at) VALUES (?, ?, ?)",
-            [(t, volunteer_id, stamp) for t in set(teams) | set(organizer_of)],
+        await tx.execute_many(
+            "INSERT INTO team_members (team_id, volunteer_id, joined_at)"
+            " VALUES (:team, :volunteer, :now)",
+            [
+                {"team": t, "volunteer": volunteer_id, "now": stamp}
+                for t in set(teams) | set(organizer_of)
+            ],
         )
-        await tx.executemany(
+        await tx.execute_many(
             "INSERT INTO roles (volunteer_id, role, team_id, granted_at)"
-            " VALUES (?, 'organizer', ?, ?)",
-            [(volunteer_id, t, stamp) for t in organizer_of],
+            " VALUES (:volunteer, 'organizer', :team, :now)",
+            [{"volunteer": volunteer_id, "team": t, "now": stamp} for t in organizer_of],
         )
     return volunteer_id
 
 
 async def set_status(db: Database, volunteer_id: int, status: str) -> None:
     """Change a volunteer's status (pause, stop) as the profile flow would."""
-    async with db.raw_transaction() as tx:
-        await tx.execute("UPDATE volunteers SET status = ? WHERE id = ?", (status, volunteer_id))
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE volunteers SET status = :status WHERE id = :id",
+            {"status": status, "id": volunteer_id},
+        )
 
 
 async def bulk_load(
@@ -116,32 +118,36 @@ async def bulk_load(
     rng = random.Random(seed_value)
     stamp = to_iso(now)
     skills = ("share", "canvass", "call", "text", "events")
-    async with db.raw_transaction() as tx:
-        await tx.executemany(
-            "INSERT INTO teams (id, name, created_at) VALUES (?, ?, ?)",
-            [(t, f"team {t}", stamp) for t in range(1, 51)],
+    async with db.transaction() as tx:
+        await tx.execute_many(
+            "INSERT INTO teams (id, name, created_at) VALUES (:id, :name, :now)",
+            [{"id": t, "name": f"team {t}", "now": stamp} for t in range(1, 51)],
         )
-        await tx.executemany(
+        await tx.execute_many(
             "INSERT INTO volunteers (id, status, language, department, latitude, longitude,"
             " skills, availability, created_at, last_active_at)"
-            " VALUES (?, 'active', ?, ?, ?, ?, ?, 'evenings', ?, ?)",
+            " VALUES (:id, 'active', :language, :department, :latitude, :longitude, :skills,"
+            " 'evenings', :now, :now)",
             [
-                (
-                    v,
-                    rng.choice(("fr", "fr", "fr", "en")),
-                    f"{rng.randint(1, 95):02d}",
-                    rng.uniform(43.0, 50.0),
-                    rng.uniform(-1.0, 7.0),
-                    ",".join(rng.sample(skills, rng.randint(1, 3))),
-                    stamp,
-                    stamp,
-                )
+                {
+                    "id": v,
+                    "language": rng.choice(("fr", "fr", "fr", "en")),
+                    "department": f"{rng.randint(1, 95):02d}",
+                    "latitude": rng.uniform(43.0, 50.0),
+                    "longitude": rng.uniform(-1.0, 7.0),
+                    "skills": ",".join(rng.sample(skills, rng.randint(1, 3))),
+                    "now": stamp,
+                }
                 for v in range(1, volunteers + 1)
             ],
         )
-        await tx.executemany(
-            "INSERT INTO team_members (team_id, volunteer_id, joined_at) VALUES (?, ?, ?)",
-            [(rng.randint(1, 50), v, stamp) for v in range(1, volunteers + 1)],
+        await tx.execute_many(
+            "INSERT INTO team_members (team_id, volunteer_id, joined_at)"
+            " VALUES (:team, :volunteer, :now)",
+            [
+                {"team": rng.randint(1, 50), "volunteer": v, "now": stamp}
+                for v in range(1, volunteers + 1)
+            ],
         )
         task_rows = []
         target_rows = []
@@ -165,36 +171,45 @@ async def bulk_load(
                     kind,
                     f"task {t}",
                     rng.randint(0, 10),
-                    stamp,
                     rng.choice((None, 50, 500)),
                     rng.uniform(43.0, 50.0) if field_work else None,
                     rng.uniform(-1.0, 7.0) if field_work else None,
                     rng.choice((None, 30.0)) if field_work else None,
                     kinds,
-                    stamp,
-                    stamp,
                 )
             )
-        await tx.executemany(
+        task_columns = [
+            "id",
+            "kind",
+            "title",
+            "priority",
+            "quota",
+            "latitude",
+            "longitude",
+            "radius_km",
+            "target_kinds",
+        ]
+        await tx.execute_many(
             "INSERT INTO tasks (id, kind, title, priority, opens_at, quota, latitude, longitude,"
             " radius_km, target_kinds, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            task_rows,
+            " VALUES (:id, :kind, :title, :priority, :now, :quota, :latitude, :longitude,"
+            " :radius_km, :target_kinds, :now, :now)",
+            [{**dict(zip(task_columns, row, strict=True)), "now": stamp} for row in task_rows],
         )
-        await tx.executemany(
-            "INSERT INTO task_targets (task_id, kind, value) VALUES (?, ?, ?)", target_rows
+        await tx.execute_many(
+            "INSERT INTO task_targets (task_id, kind, value) VALUES (:task, :kind, :value)",
+            [{"task": t, "kind": k, "value": v} for t, k, v in target_rows],
         )
-        await tx.executemany(
+        await tx.execute_many(
             "INSERT INTO assignments (task_id, volunteer_id, state, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            " VALUES (:task, :volunteer, :state, :now, :now)",
             (
-                (
-                    rng.randint(1, tasks),
-                    rng.randint(1, volunteers),
-                    rng.choice(("done", "done", "skipped")),
-                    stamp,
-                    stamp,
-                )
+                {
+                    "task": rng.randint(1, tasks),
+                    "volunteer": rng.randint(1, volunteers),
+                    "state": rng.choice(("done", "done", "skipped")),
+                    "now": stamp,
+                }
                 for _ in range(assignments)
             ),
         )
@@ -239,8 +254,8 @@ def holds_real_volunteers(conn: sqlite3.Connection) -> bool:
     """True if anyone in the database joined for real (their consent is not synthetic)."""
     row = conn.execute(
         "SELECT 1 FROM volunteers v WHERE v.status != 'erased' AND NOT EXISTS (SELECT 1 FROM"
-        " consents c WHERE c.volunteer_id = v.id AND c.text_version = ?) LIMIT 1",
-        (SYNTHETIC_CONSENT,),
+        " consents c WHERE c.volunteer_id = v.id AND c.text_version = :version) LIMIT 1",
+        {"version": SYNTHETIC_CONSENT},
     ).fetchone()
     return row is not None
 
@@ -280,8 +295,9 @@ def synthetic_campaign(
     with rollup_rebuilt_after(conn):
         for name in TEAM_NAMES:
             conn.execute(
-                "INSERT INTO teams (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
-                (name, stamp),
+                "INSERT INTO teams (name, created_at) VALUES (:name, :now)"
+                " ON CONFLICT (name) DO NOTHING",
+                {"name": name, "now": stamp},
             )
         team_ids = [row[0] for row in conn.execute("SELECT id FROM teams ORDER BY id")]
         statuses = ["active"] * 90 + ["paused"] * 5 + ["stopped"] * 5
@@ -536,53 +552,53 @@ async def add_volunteers(
     batch: list[SeedVolunteer] = []
 
     async def write(batch: list[SeedVolunteer]) -> None:
-        async with db.raw_transaction() as tx:
+        async with db.transaction() as tx:
             for person in batch:
-                cursor = await tx.execute(
+                volunteer_id = await tx.insert_returning_id(
                     "INSERT INTO volunteers (status, first_name, language, postcode, department,"
                     " skills, timezone, quiet_hours, paused_until, created_at, last_active_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        person.status,
-                        person.first_name or None,
-                        person.language,
-                        person.postcode or None,
-                        person.department or None,
-                        person.skills,
-                        person.timezone,
-                        person.quiet_hours,
-                        person.paused_until,
-                        stamp,
-                        to_iso(person.last_active_at or now),
-                    ),
+                    " VALUES (:status, :first_name, :language, :postcode, :department, :skills,"
+                    " :timezone, :quiet_hours, :paused_until, :now, :active)",
+                    {
+                        "status": person.status,
+                        "first_name": person.first_name or None,
+                        "language": person.language,
+                        "postcode": person.postcode or None,
+                        "department": person.department or None,
+                        "skills": person.skills,
+                        "timezone": person.timezone,
+                        "quiet_hours": person.quiet_hours,
+                        "paused_until": person.paused_until,
+                        "now": stamp,
+                        "active": to_iso(person.last_active_at or now),
+                    },
                 )
-                volunteer_id = int(cursor.lastrowid or 0)
                 ids.append(volunteer_id)
                 await tx.execute(
                     "INSERT INTO identities (channel, user_id, volunteer_id, chat_id,"
-                    " unreachable_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        person.channel,
-                        person.user_id,
-                        volunteer_id,
-                        person.user_id,
-                        stamp if person.unreachable else None,
-                        stamp,
-                    ),
+                    " unreachable_at, created_at)"
+                    " VALUES (:channel, :user, :volunteer, :user, :unreachable, :now)",
+                    {
+                        "channel": person.channel,
+                        "user": person.user_id,
+                        "volunteer": volunteer_id,
+                        "unreachable": stamp if person.unreachable else None,
+                        "now": stamp,
+                    },
                 )
                 for team in person.teams:
                     team_id = await _team(tx, team, stamp)
                     await tx.execute(
                         "INSERT INTO team_members (team_id, volunteer_id, joined_at)"
-                        " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                        (team_id, volunteer_id, stamp),
+                        " VALUES (:team, :volunteer, :now) ON CONFLICT DO NOTHING",
+                        {"team": team_id, "volunteer": volunteer_id, "now": stamp},
                     )
                 for role, team_name in person.roles:
                     role_team = await _team(tx, team_name, stamp) if team_name else None
                     await tx.execute(
                         "INSERT INTO roles (volunteer_id, role, team_id, granted_at)"
-                        " VALUES (?, ?, ?, ?)",
-                        (volunteer_id, role, role_team, stamp),
+                        " VALUES (:volunteer, :role, :team, :now)",
+                        {"volunteer": volunteer_id, "role": role, "team": role_team, "now": stamp},
                     )
 
     for person in people:
@@ -595,12 +611,10 @@ async def add_volunteers(
     return ids
 
 
-async def _team(tx: aiosqlite.Connection, name: str, stamp: str) -> int:
-    cursor = await tx.execute(
-        "INSERT INTO teams (name, created_at) VALUES (?, ?)"
-        " ON CONFLICT (name) DO UPDATE SET name = name RETURNING id",
-        (name, stamp),
+async def _team(tx: Tx, name: str, stamp: str) -> int:
+    """A team's id, created if it does not exist yet."""
+    return await tx.insert_returning_id(
+        "INSERT INTO teams (name, created_at) VALUES (:name, :now)"
+        " ON CONFLICT (name) DO UPDATE SET name = excluded.name",
+        {"name": name, "now": stamp},
     )
-    row = await cursor.fetchone()
-    assert row is not None
-    return int(row[0])

@@ -1,0 +1,1 @@
+"""Tools beside Relais: data builders and demo fixtures, run from a checkout."""
