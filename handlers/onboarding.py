@@ -201,6 +201,15 @@ def redeemed_text(result: Redeemed) -> str:
     return _("You are already registered: this invitation is for newcomers.")
 
 
+def invite_problem(problem: InviteProblem) -> str:
+    """Why an invitation link cannot be used, in the person's language."""
+    if problem.reason == "expired":
+        return _("This invitation link has expired.")
+    if problem.reason == "used":
+        return _("This invitation link has already been used as many times as allowed.")
+    return _("I don't know this invitation link.")
+
+
 async def member_or_prompt(request: Request) -> Volunteer | Outbound:
     """The volunteer behind the request if they have joined, else an invitation to /start."""
     volunteer = request.actor.volunteer
@@ -259,7 +268,7 @@ async def _start_new(request: Request, code: str) -> Reply:
             await request.services.teams.check(code)
             data["invite"] = code
         except InviteProblem as problem:
-            notes.append(Outbound(problem.message() + " " + _("Let's continue without it.")))
+            notes.append(Outbound(invite_problem(problem) + " " + _("Let's continue without it.")))
     step = conversation.step if data.get("language") and conversation else "language"
     data.setdefault("language", _messenger_language(request))
     set_language(data["language"])
@@ -292,7 +301,7 @@ async def _redeem(
     try:
         result = await request.services.teams.redeem(volunteer, code, new_member=new_member)
     except InviteProblem as problem:
-        return Outbound(problem.message())
+        return Outbound(invite_problem(problem))
     return Outbound(redeemed_text(result))
 
 

@@ -29,8 +29,10 @@ DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 # Test files whose tests run on both backends (every test there that opens a database).
 ON_POSTGRES = {
     "test_invites.py",
+    "test_link.py",
     "test_onboarding.py",
     "test_outbox_queue.py",
+    "test_people_storage.py",
     "test_postgres.py",
     "test_profile.py",
     "test_router.py",

@@ -27,9 +27,7 @@ async def joined(
 ) -> Volunteer:
     """A volunteer who finished joining on `channel`."""
     volunteer = await services.volunteers.create(channel, user_id, user_id, language, "Ana")
-    async with db.raw_transaction() as tx:
-        await tx.execute("UPDATE volunteers SET status = 'active' WHERE id = ?", (volunteer.id,))
-    return volunteer
+    return await services.volunteers.set_status(volunteer.id, "active")
 
 
 def code_in(text: str) -> str:

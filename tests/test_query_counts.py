@@ -20,7 +20,7 @@ from tests.task_factories import task, volunteer
 # migration 0012), traced as repeats of that INSERT: 8 round trips, 11 statements.
 TASK_REQUEST = 4
 ACCEPT_TAP = 11
-ONBOARDING_STEP = 11
+ONBOARDING_STEP = 10
 HELP = 4
 # Write transactions per step: none for what changes nothing; the update's key rides with
 # the first thing it changes.

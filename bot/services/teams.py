@@ -45,18 +45,12 @@ INVITE_TERMS = {
 
 
 class InviteProblem(Exception):
-    """A deep-link code that cannot be used: 'unknown', 'expired' or 'used'."""
+    """A deep-link code that cannot be used: `reason` is 'unknown', 'expired' or 'used'
+    (the onboarding flow says it in words)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-    def message(self) -> str:
-        if self.reason == "expired":
-            return _("This invitation link has expired.")
-        if self.reason == "used":
-            return _("This invitation link has already been used as many times as allowed.")
-        return _("I don't know this invitation link.")
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,10 @@ def insert_sync(
     return count
 
 
+BACKFILL_START = "-- What happened before this migration."
+BACKFILL_END = "-- From now on"
+
+
 def _rollup_migration() -> str:
     folder = resources.files("bot.storage") / "migrations"
     return (folder / "0007_reports.sql").read_text(encoding="utf-8")

@@ -267,12 +267,12 @@ class VolunteerRepository:
         }
         assignments = ", ".join(f"{name} = :{name}" for name in fields)
         async with self.db.transaction() as tx:
-            await tx.execute(
+            row = await tx.fetch_one(
                 f"UPDATE volunteers SET {assignments} WHERE id = :volunteer_id"
-                " AND status != 'erased'",
+                " AND status != 'erased' RETURNING *",
                 {**values, "volunteer_id": volunteer_id},
             )
-            return await _written(tx, volunteer_id)
+            return volunteer_from_row(row) if row else await _written(tx, volunteer_id)
 
     async def set_status(
         self, volunteer_id: int, status: str, paused_until: datetime | None = None
@@ -281,16 +281,16 @@ class VolunteerRepository:
         if status not in ("active", "paused", "stopped"):
             raise ValueError(status)
         async with self.db.transaction() as tx:
-            await tx.execute(
+            row = await tx.fetch_one(
                 "UPDATE volunteers SET status = :status, paused_until = :until"
-                " WHERE id = :id AND status != 'erased'",
+                " WHERE id = :id AND status != 'erased' RETURNING *",
                 {
                     "status": str(status),
                     "until": to_iso(paused_until) if paused_until else None,
                     "id": volunteer_id,
                 },
             )
-            return await _written(tx, volunteer_id)
+            return volunteer_from_row(row) if row else await _written(tx, volunteer_id)
 
     async def credit_recruiter(self, volunteer_id: int, recruiter_id: int) -> None:
         """Remember who brought this volunteer (only the first recruiter counts)."""
