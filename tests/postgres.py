@@ -28,16 +28,37 @@ DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 # Test files whose tests run on both backends (every test there that opens a database).
 ON_POSTGRES = {
+    "test_alerts.py",
+    "test_broadcast_wizard.py",
+    "test_command_words.py",
+    "test_copy_database.py",
+    "test_dashboard.py",
+    "test_delivery.py",
+    "test_files.py",
+    "test_incident_readers.py",
     "test_invites.py",
     "test_link.py",
+    "test_numbered_choices.py",
     "test_onboarding.py",
     "test_outbox_queue.py",
+    "test_payloads.py",
     "test_people_storage.py",
     "test_postgres.py",
     "test_profile.py",
+    "test_report_chat.py",
+    "test_report_digests.py",
+    "test_retention_clock.py",
+    "test_riposte.py",
     "test_router.py",
+    "test_settings.py",
+    "test_signal_adapter.py",
+    "test_signal_cli_contract.py",
     "test_storage.py",
+    "test_task_domain.py",
+    "test_task_import.py",
+    "test_task_offers.py",
     "test_teams_and_roles.py",
+    "test_words.py",
 }
 
 _CREATED = pytest.StashKey[str]()

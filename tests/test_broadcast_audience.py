@@ -274,11 +274,11 @@ async def test_progress_is_one_message_edited_in_place_then_a_report(
     await sweep()
     assert len(delivered) == 1  # nothing changed: no edit
 
-    async with services.db.raw_transaction() as tx:
+    async with services.db.transaction() as tx:
         await tx.execute("UPDATE outbox SET status = 'sent' WHERE chat_id IN ('300', '301')")
     await sweep()
     assert delivered[-1][:2] == ("1", "77") and "Sent 2" in delivered[-1][2]
-    async with services.db.raw_transaction() as tx:
+    async with services.db.transaction() as tx:
         await tx.execute("UPDATE outbox SET status = 'sent' WHERE chat_id = '302'")
         await tx.execute("UPDATE outbox SET status = 'blocked' WHERE chat_id = '303'")
     await sweep()
@@ -306,7 +306,7 @@ async def test_cancelling_a_running_broadcast_withdraws_the_rest_and_says_so(
     await services.broadcasts.create(admin, language="en", body="Hi", audience=Audience())
     await services.broadcasts.sweep()
     await deliver()
-    async with services.db.raw_transaction() as tx:
+    async with services.db.transaction() as tx:
         await tx.execute("UPDATE outbox SET status = 'sent' WHERE chat_id = '300'")
     assert await services.broadcasts.cancel(admin, 1) == 2
     await deliver()

@@ -410,8 +410,8 @@ async def test_stopped_volunteers_get_nothing_even_when_already_queued(
         ],
         services.clock.now(),
     )
-    async with services.db.raw_transaction() as tx:
-        await tx.execute("UPDATE volunteers SET status = 'stopped' WHERE id = ?", (ids[0],))
+    async with services.db.transaction() as tx:
+        await tx.execute("UPDATE volunteers SET status = 'stopped' WHERE id = :id", {"id": ids[0]})
     sender = await line()
     statuses = await sender.wait_settled(2)
     assert statuses == {"10": "cancelled", "11": "sent"}

@@ -90,7 +90,7 @@ async def test_concurrent_transactions_do_not_mix(db: Database) -> None:
 
 @pytest.mark.sqlite_only
 async def test_backup_is_a_consistent_copy(db: Database, tmp_path: Path) -> None:
-    async with db.raw_transaction() as tx:
+    async with db.transaction() as tx:
         await tx.execute("INSERT INTO teams (name, created_at) VALUES ('Paris 11', 'x')")
     target = tmp_path / "backups" / "copy.sqlite3"
     await db.backup(target)
@@ -109,7 +109,7 @@ async def test_a_database_locked_too_long_is_reported_busy(
     try:
         await db.writer.execute("PRAGMA busy_timeout=200")
         with pytest.raises(StorageBusy):
-            async with db.raw_transaction() as tx:
+            async with db.transaction() as tx:
                 await tx.execute("INSERT INTO teams (name, created_at) VALUES ('x', 'x')")
     finally:
         other.rollback()
@@ -120,7 +120,7 @@ async def test_a_database_locked_too_long_is_reported_busy(
 @pytest.mark.sqlite_only
 async def test_a_transaction_cancelled_midway_leaves_the_connection_usable(db: Database) -> None:
     async def slow_write() -> None:
-        async with db.raw_transaction() as tx:
+        async with db.transaction() as tx:
             await tx.execute("INSERT INTO teams (name, created_at) VALUES ('half', 'x')")
             await asyncio.sleep(10)
 
@@ -131,8 +131,10 @@ async def test_a_transaction_cancelled_midway_leaves_the_connection_usable(db: D
         with pytest.raises(asyncio.CancelledError):
             await task
         assert not db.writer.in_transaction
-        async with db.raw_transaction() as tx:  # the next writer is not stuck in a transaction
-            await tx.execute("INSERT INTO teams (name, created_at) VALUES (?, 'x')", (str(delay),))
+        async with db.transaction() as tx:  # the next writer is not stuck in a transaction
+            await tx.execute(
+                "INSERT INTO teams (name, created_at) VALUES (:name, 'x')", {"name": str(delay)}
+            )
     assert await db.fetch_value("SELECT COUNT(*) FROM teams WHERE name = 'half'") == 0
     assert await db.fetch_value("SELECT COUNT(*) FROM teams") == 4
 

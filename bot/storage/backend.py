@@ -98,7 +98,10 @@ class Tx(Protocol):
 class Backend(Protocol):
     """A database Relais stores the campaign in."""
 
-    dialect: Dialect
+    @property
+    def dialect(self) -> Dialect:
+        """How this database writes the fragments where SQL differs."""
+        ...
 
     def transaction(self) -> AbstractAsyncContextManager[Tx]:
         """A write transaction: committed when the block ends, rolled back on any error."""

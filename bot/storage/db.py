@@ -25,7 +25,6 @@ from bot.storage.backend import (
     StorageError,
     StorageFull,
     StorageMissing,
-    Tx,
     ride,
 )
 from bot.storage.data_migrations import STEPS as DATA_STEPS
@@ -173,13 +172,6 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SQLiteTx]:
         """A write transaction; commits on success, rolls back on any error or cancellation."""
-        async with self.raw_transaction() as conn:
-            yield SQLiteTx(conn)
-
-    @asynccontextmanager
-    async def raw_transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """The same transaction on the bare aiosqlite connection, for code not yet moved to
-        the backend interface (`transaction`); it goes once nothing uses it."""
         async with self._write_lock:
             conn = self.writer
             try:
@@ -192,8 +184,9 @@ class Database:
                     raise _translate(exc) from exc
                 raise
             try:
-                rider = await ride(SQLiteTx(conn))
-                yield conn
+                tx = SQLiteTx(conn)
+                rider = await ride(tx)
+                yield tx
                 await _to_completion(conn.execute("COMMIT"))
                 if rider is not None:
                     rider.written = True
@@ -467,12 +460,6 @@ class SQLiteTx:
 
     async def insert_returning_id(self, sql: str, params: Params | None = None) -> int:
         return int(await self.fetch_value(f"{sql} RETURNING id", params))
-
-
-def legacy_connection(tx: Tx) -> aiosqlite.Connection:
-    """The bare connection under a transaction, for code not yet moved to `Tx`; goes with it."""
-    assert isinstance(tx, SQLiteTx)
-    return tx._conn
 
 
 async def _on_thread(conn: aiosqlite.Connection, work: Any, sql: str, params: Any) -> Any:
