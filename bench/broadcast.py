@@ -42,6 +42,7 @@ from typing import Any
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.core import open_core
+from bot.services.people import Actor
 from bot.storage.broadcasts import Audience
 from bot.storage.db import Database
 from tests.fakes.bot_api import FakeBotAPI
@@ -103,7 +104,9 @@ async def _claims(pending: int) -> dict[str, Any]:
                     held.append(time.perf_counter() - began)
 
             setattr(repo, name, timed)
-            await services.broadcasts.create(None, language="fr", body=TEXT, audience=Audience())
+            await services.broadcasts.create(
+                Actor.system(), language="fr", body=TEXT, audience=Audience()
+            )
             began = time.perf_counter()
             await services.broadcasts.start_due()
             queued = time.perf_counter() - began
