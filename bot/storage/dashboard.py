@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from bot.clock import to_iso
+from bot.domain.volunteers import DirectoryFilter
 from bot.storage.backend import Tx, in_list
 from bot.storage.db import Database
 from bot.storage.personal_data import register_personal_data
-from bot.storage.volunteers import Volunteer, volunteer_from_row
+from bot.storage.volunteers import Volunteer, members_where, volunteer_from_row
 
 # Who a volunteer row shows to an organizer: the statuses of people who joined.
 MEMBER_STATUSES = ("active", "paused", "stopped")
@@ -39,13 +40,9 @@ class SessionRow:
 
 
 @dataclass(frozen=True, slots=True)
-class VolunteerQuery:
-    """What the volunteers page filters on; empty fields match everyone."""
+class VolunteerQuery(DirectoryFilter):
+    """What the volunteers page filters on: the chat directory's filters, and a status."""
 
-    team_id: int | None = None
-    department: str = ""
-    skill: str = ""
-    availability: str = ""
     status: str = ""
 
 
@@ -154,38 +151,11 @@ class DashboardRepository:
 
     # -- read models -------------------------------------------------------------------------
 
-    @staticmethod
-    def _where(scope: frozenset[int] | None, query: VolunteerQuery) -> tuple[str, dict[str, Any]]:
-        clauses = ["v.status IN ('active', 'paused', 'stopped')"]
-        params: dict[str, Any] = {}
-        if scope is not None:
-            marks, values = in_list("scope", sorted(scope))
-            clauses.append(
-                f"v.id IN (SELECT volunteer_id FROM team_members WHERE team_id IN ({marks}))"
-            )
-            params.update(values)
-        if query.team_id is not None:
-            clauses.append("v.id IN (SELECT volunteer_id FROM team_members WHERE team_id = :team)")
-            params["team"] = query.team_id
-        if query.department:
-            clauses.append("v.department = :department")
-            params["department"] = query.department
-        if query.skill:
-            clauses.append("(',' || v.skills || ',') LIKE :skill")
-            params["skill"] = f"%,{query.skill},%"
-        if query.availability:
-            clauses.append("(',' || v.availability || ',') LIKE :availability")
-            params["availability"] = f"%,{query.availability},%"
-        if query.status:
-            clauses.append("v.status = :status")
-            params["status"] = query.status
-        return " AND ".join(clauses), params
-
     async def volunteers(
         self, scope: frozenset[int] | None, query: VolunteerQuery, limit: int, offset: int
     ) -> tuple[int, list[Volunteer]]:
         """How many volunteers match, and one page of them, most recently active first."""
-        where, params = self._where(scope, query)
+        where, params = members_where(scope, query, query.status)
         total = await self.db.fetch_value(
             f"SELECT COUNT(*) FROM volunteers v WHERE {where}", params
         )
@@ -200,7 +170,7 @@ class DashboardRepository:
         self, scope: frozenset[int] | None, query: VolunteerQuery
     ) -> dict[str, int]:
         """Volunteers per département code, within scope and filters."""
-        where, params = self._where(scope, query)
+        where, params = members_where(scope, query, query.status)
         rows = await self.db.fetch_all(
             f"SELECT v.department AS k, COUNT(*) AS n FROM volunteers v WHERE {where}"
             " AND v.department IS NOT NULL GROUP BY v.department",

@@ -454,36 +454,11 @@ class VolunteerRepository:
 
     # -- organizer directory --------------------------------------------------------------
 
-    def _directory_where(
-        self, scope: frozenset[int] | None, which: DirectoryFilter
-    ) -> tuple[str, dict[str, Any]]:
-        clauses = [f"v.status IN {_MEMBERS}"]
-        params: dict[str, Any] = {}
-        if scope is not None:
-            listed, listed_params = in_list("scope", sorted(scope))
-            clauses.append(
-                f"v.id IN (SELECT volunteer_id FROM team_members WHERE team_id IN ({listed}))"
-            )
-            params.update(listed_params)
-        if which.team_id is not None:
-            clauses.append("v.id IN (SELECT volunteer_id FROM team_members WHERE team_id = :team)")
-            params["team"] = which.team_id
-        if which.department:
-            clauses.append("v.department = :department")
-            params["department"] = which.department
-        if which.skill:
-            clauses.append("(',' || v.skills || ',') LIKE :skill")
-            params["skill"] = f"%,{which.skill},%"
-        if which.availability:
-            clauses.append("(',' || v.availability || ',') LIKE :availability")
-            params["availability"] = f"%,{which.availability},%"
-        return " AND ".join(clauses), params
-
     async def directory(
         self, scope: frozenset[int] | None, which: DirectoryFilter, limit: int = 20
     ) -> list[Volunteer]:
         """Volunteers an organizer may see (scope None: everyone), newest activity first."""
-        where, params = self._directory_where(scope, which)
+        where, params = members_where(scope, which)
         rows = await self.db.fetch_all(
             f"SELECT v.* FROM volunteers v WHERE {where} AND v.status != 'stopped'"
             " ORDER BY v.last_active_at DESC, v.id LIMIT :limit",
@@ -499,7 +474,7 @@ class VolunteerRepository:
         availability: Iterable[str],
     ) -> DirectoryCounts:
         """Counts within scope: by status, team, département, skill and availability."""
-        where, params = self._directory_where(scope, which)
+        where, params = members_where(scope, which)
         rows = await self.db.fetch_all(
             f"SELECT v.status AS k, COUNT(*) AS n FROM volunteers v WHERE {where}"
             " GROUP BY v.status",
@@ -652,3 +627,34 @@ async def _written(tx: Tx, volunteer_id: int) -> Volunteer:
     row = await tx.fetch_one("SELECT * FROM volunteers WHERE id = :id", {"id": volunteer_id})
     assert row is not None
     return volunteer_from_row(row)
+
+
+def members_where(
+    scope: frozenset[int] | None, which: DirectoryFilter, status: str = ""
+) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause (volunteers aliased `v`) for members an organizer may see (scope
+    None: everyone), narrowed by `which` and, if given, one status."""
+    clauses = [f"v.status IN {_MEMBERS}"]
+    params: dict[str, Any] = {}
+    if scope is not None:
+        listed, listed_params = in_list("scope", sorted(scope))
+        clauses.append(
+            f"v.id IN (SELECT volunteer_id FROM team_members WHERE team_id IN ({listed}))"
+        )
+        params.update(listed_params)
+    if which.team_id is not None:
+        clauses.append("v.id IN (SELECT volunteer_id FROM team_members WHERE team_id = :team)")
+        params["team"] = which.team_id
+    if which.department:
+        clauses.append("v.department = :department")
+        params["department"] = which.department
+    if which.skill:
+        clauses.append("(',' || v.skills || ',') LIKE :skill")
+        params["skill"] = f"%,{which.skill},%"
+    if which.availability:
+        clauses.append("(',' || v.availability || ',') LIKE :availability")
+        params["availability"] = f"%,{which.availability},%"
+    if status:
+        clauses.append("v.status = :status")
+        params["status"] = status
+    return " AND ".join(clauses), params
