@@ -345,7 +345,7 @@ async def test_a_restarted_sweep_never_repeats_a_ring(
     incident = (await services.alerts.incidents.recent())[0]
     ring2 = await services.alerts.ring(2, clock.now())
     await services.alerts.pages.add_pages(incident.id, 2, ring2, clock.now())
-    await services.send_later(services.alerts._pages(incident, 2, ring2, []))
+    await services.notifier.send(services.alerts._pages(incident, 2, ring2, []))
     # …then Relais restarts: a fresh service bundle sweeps.
     fresh = services_on(services.settings, clock, services.db)
     await fresh.alerts.sweep()

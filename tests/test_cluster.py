@@ -203,7 +203,7 @@ async def test_queued_messages_wake_every_process_by_notify(postgresql_url: str)
     await first.start()
     await second.start()
     try:
-        first.outbox_queued()  # what Services.send_later calls after committing rows
+        first.outbox_queued()  # what the Notifier calls after committing rows
         await asyncio.wait_for(woken.wait(), 30)
     finally:
         await first.stop()

@@ -61,7 +61,7 @@ class Line:
         await self.transport.app.bot.shutdown()
 
     async def queue(self, *chats: str, priority: int = 5, text: str = "Hello") -> None:
-        await self.services.send_later(
+        await self.services.notifier.send(
             Envelope("notice", "telegram", chat, Outbound(f"{text} {chat}"), priority=priority)
             for chat in chats
         )
@@ -346,7 +346,7 @@ async def test_one_order_pages_then_answers_then_calls_offers_and_broadcasts(
     await bot_api.wait_for(lambda c: c.status == 429)
     # While Telegram makes everyone wait, a person's answer and another page come in.
     answer = sender.lane.submit("36", Outbound("Answer"))
-    await services.send_later(
+    await services.notifier.send(
         [Envelope("alert", "telegram", "37", Outbound("Second page"), priority=PAGE)]
     )
     await sender.wait_settled(6)

@@ -60,7 +60,7 @@ async def test_mydata_sends_everything_stored(
     assert volunteer is not None
     team = await services.teams.teams.create("Québec")
     await services.teams.teams.add_member(team.id, volunteer.id)
-    await services.send_later(
+    await services.notifier.send(
         [Envelope("broadcast", "telegram", USER_ID, Outbound("Réunion jeudi"), volunteer.id)]
     )
     await z.send("/mydata")
@@ -122,7 +122,7 @@ async def test_forget_erases_and_nothing_readable_remains_in_the_file(
     z = await join_as_zoraide(chat)
     volunteer = await services.volunteers.by_identity("telegram", USER_ID)
     assert volunteer is not None
-    await services.send_later(
+    await services.notifier.send(
         [Envelope("broadcast", "telegram", USER_ID, Outbound(f"Merci {NAME} !"), volunteer.id)]
     )
     await z.send("/pause")  # a flow in progress, holding her chat id

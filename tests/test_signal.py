@@ -77,7 +77,9 @@ async def offer_to(relais: Relais, *uuids: str, ref: int = 1) -> None:
     services = services_of(relais)
     task = await services.tasks.tasks.get(1) or await a_task(relais)
     card = offer_card(task, "", services.settings.timezone, offered=True)
-    await services.send_later(Envelope("offer", "signal", uuid, card, ref_id=ref) for uuid in uuids)
+    await services.notifier.send(
+        Envelope("offer", "signal", uuid, card, ref_id=ref) for uuid in uuids
+    )
 
 
 async def outbox_statuses(relais: Relais) -> list[str]:
@@ -484,7 +486,7 @@ async def test_an_urgent_notice_jumps_the_signal_queue(
     await offer_to(signal_relais, ANA)
     await signal_cli.wait_for(lambda m: m.error == "rate_limit")
     await offer_to(signal_relais, BOB, ref=2)
-    await services_of(signal_relais).send_later(
+    await services_of(signal_relais).notifier.send(
         [Envelope("alert", "signal", BOB, Outbound("Alerte : riposte"), priority=URGENT)]
     )
     async with time_passing(clock):
@@ -504,7 +506,7 @@ async def test_on_signal_a_page_goes_first_then_a_persons_answer_then_the_rest(
     # While Signal makes the lane wait: another offer, someone asking for help, a page.
     await offer_to(signal_relais, BOB, ref=2)
     signal_cli.send_text(carol, "help", name="Carol")
-    await services_of(signal_relais).send_later(
+    await services_of(signal_relais).notifier.send(
         [Envelope("alert", "signal", BOB, Outbound("Alerte : riposte"), priority=URGENT)]
     )
     async with time_passing(clock):
@@ -524,11 +526,11 @@ async def test_a_later_message_with_choices_does_not_take_over_an_earlier_one(
     poster = await a_task(signal_relais, title="Coller une affiche")
     leaflets = await a_task(signal_relais, title="Distribuer des tracts")
     zone = services.settings.timezone
-    await services.send_later(
+    await services.notifier.send(
         [Envelope("offer", "signal", ANA, offer_card(poster, "", zone, offered=True), ref_id=1)]
     )
     first = await signal_cli.wait_for_text(ANA, "Coller une affiche")
-    await services.send_later(
+    await services.notifier.send(
         [Envelope("offer", "signal", ANA, offer_card(leaflets, "", zone, offered=True), ref_id=2)]
     )
     second = await signal_cli.wait_for_text(ANA, "Distribuer des tracts")

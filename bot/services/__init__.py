@@ -6,7 +6,7 @@ the bundle is frozen: nothing is added or replaced once it is built.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.clock import Clock
@@ -37,7 +37,7 @@ from bot.storage.incidents import IncidentRepository
 from bot.storage.link import LinkRepository
 from bot.storage.numbered import ShownChoicesRepository
 from bot.storage.offers import OfferRepository
-from bot.storage.outbox import Envelope, OutboxRepository
+from bot.storage.outbox import OutboxRepository
 from bot.storage.pages import PageRepository
 from bot.storage.ripostes import RiposteRepository
 from bot.storage.tasks import TaskRepository
@@ -71,11 +71,6 @@ class Basics:
     def roles_changed(self) -> list[RolesChanged]:
         """Called when someone's roles change, so messengers refresh their command menu."""
         return self.messengers.role_watchers
-
-    async def send_later(self, envelopes: Iterable[Envelope]) -> int:
-        """The Notifier's `send`, under its older name: kept only while callers move to
-        `notifier`."""
-        return await self.notifier.send(envelopes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -205,7 +205,7 @@ class AlertService:
                 return
             await self.pages.add_pages(incident.id, target, fresh, now)
             comments = await self.incidents.comments(incident.id)
-            await self.services.send_later(self._pages(current, target, fresh, comments))
+            await self.services.notifier.send(self._pages(current, target, fresh, comments))
             if target == LAST_RING:
                 next_at = None
             else:
@@ -445,7 +445,7 @@ class AlertService:
                     dedupe_key=f"incident:{incident.id}:{status}:{page.channel}:{page.chat_id}",
                 )
             )
-        await self.services.send_later(envelopes)
+        await self.services.notifier.send(envelopes)
         self.services.wake_sender()
 
     async def _tell_reporters(self, incident: Incident) -> None:
@@ -469,7 +469,7 @@ class AlertService:
                     dedupe_key=f"incident:{incident.id}:handled-notice:{person.volunteer_id}",
                 )
             )
-        await self.services.send_later(envelopes)
+        await self.services.notifier.send(envelopes)
 
     # -- duty -----------------------------------------------------------------------------
 
@@ -653,7 +653,7 @@ class AlertService:
                     dedupe_key=f"riposte:{riposte.id}:call:{call.volunteer_id}",
                 )
             )
-        await self.services.send_later(envelopes)
+        await self.services.notifier.send(envelopes)
         await self.ripostes.mark_queued(riposte.id, ring)
 
     def call_card(self, riposte: Riposte, language: str, answer: str = "") -> Outbound:

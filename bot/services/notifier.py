@@ -40,7 +40,7 @@ class Notifier:
             self._wake()
         return added
 
-    # `Services.send_later` and the jobs that take a queueing function call it this way.
+    # Jobs that take a queueing function are given the Notifier itself.
     __call__ = send
 
     async def notice(

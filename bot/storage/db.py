@@ -526,8 +526,3 @@ def available_migrations(dialect: str = "sqlite") -> list[tuple[int, str]]:
             if match:
                 found[int(match[1])] = entry.read_text(encoding="utf-8")
     return sorted(found.items())
-
-
-def placeholders(values: Iterable[Any]) -> str:
-    """'?, ?, ?' for an IN (...) clause."""
-    return ", ".join("?" for _ in values)
