@@ -137,7 +137,8 @@ class WindowGate(RateGate):
     """Paid broadcasts: at most `rate` starts in any one second, and none closer than half
     an interval. A start that came late (a claim waited for the database, the process lost
     its core for a while) is made up within the second's allowance, where a fixed grid
-    would lose that time for good: over a 200-second broadcast such losses cost 1-2 %."""
+    would lose that time for good: over a 200-second broadcast such losses cost 1-2 %.
+    After a second or more idle it starts on its steady pace, not in a burst."""
 
     def __init__(
         self,
@@ -153,7 +154,8 @@ class WindowGate(RateGate):
         self._sleep = sleep
         self.gap = self.interval / 2
         # The last `rate × window` starts: the oldest one says when the next may go.
-        self._starts: deque[float] = deque(maxlen=max(1, int(rate * window)))
+        self._allowed = max(1, int(rate * window))
+        self._starts: deque[float] = deque(maxlen=self._allowed)
         self._held = 0.0
 
     def _slot(self) -> float:
@@ -165,7 +167,14 @@ class WindowGate(RateGate):
         return slot
 
     async def wait(self) -> None:
-        delay = self._slot() - self._clock()
+        now = self._clock()
+        if not self._starts or self._starts[-1] < now - self.window:
+            # Idle for a second or more: start as if the pace had been kept all along, so a
+            # new broadcast starts at its pace rather than in a burst of a second's worth.
+            self._starts.extend(
+                now - self.window + (n + 1) * self.interval for n in range(self._allowed)
+            )
+        delay = self._slot() - now
         if delay > 0:
             await self._sleep(delay)
         self._starts.append(self._clock())

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+import pytest
+
 from bot.sender import WindowGate
 
 
@@ -54,11 +56,26 @@ async def test_a_stall_is_made_up_within_the_second_allowance() -> None:
     assert starts[-1] - starts[0] < 10.1
 
 
+async def test_a_new_broadcast_starts_at_its_pace_not_in_a_burst() -> None:
+    clock = Clock()
+    gate = _gate(clock)
+    starts = []
+    for _ in range(50):
+        await gate.wait()
+        starts.append(clock.now)
+    clock.now += 5.0  # idle, then the next broadcast
+    for _ in range(50):
+        await gate.wait()
+        starts.append(clock.now)
+    assert all(b - a >= 0.01 - 1e-9 for a, b in pairwise(starts))
+
+
 async def test_nothing_starts_before_a_hold() -> None:
     clock = Clock()
     gate = _gate(clock)
     await gate.wait()
-    gate.hold_until(clock.now + 3.0)
-    assert gate.delay() == 3.0
+    held = clock.now + 3.0
+    gate.hold_until(held)
+    assert gate.delay() == pytest.approx(3.0)
     await gate.wait()
-    assert clock.now == 103.0
+    assert clock.now == pytest.approx(held)
