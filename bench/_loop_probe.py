@@ -2,7 +2,7 @@
 
 A task on the loop beats every few milliseconds; a thread beside it notices when the beat
 stops (something holds the loop) and records where the loop's thread is at that moment.
-On exit (and every second) the blocks, with the code that held the loop, are written as
+On exit the blocks, with the code that held the loop, are written as
 JSON to the file named by RELAIS_LOOP_PROBE. Each block has its wall time and the CPU time
 the loop's thread spent in it: the CPU time holds however loaded the machine is (a busy
 machine lengthens a block's wall time by taking the core away; it adds no CPU time).
@@ -63,7 +63,6 @@ class Probe:
 
     def watch(self) -> None:
         """Sample the loop's thread while it has not beaten for NOTE_S."""
-        last_dump = time.monotonic()
         while True:
             time.sleep(0.005)
             now = time.monotonic()
@@ -73,9 +72,6 @@ class Probe:
                     stack = "".join(traceback.format_stack(frame, limit=14)[-14:])
                     with self._lock:
                         self._stacks[stack] = self._stacks.get(stack, 0) + 1
-            if now - last_dump > 1.0:
-                last_dump = now
-                self.dump()
 
     def dump(self) -> None:
         data = {
@@ -86,7 +82,7 @@ class Probe:
         }
         tmp = self.path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=1)
+            json.dump(data, out)
         os.replace(tmp, self.path)
 
 
