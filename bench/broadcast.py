@@ -22,6 +22,8 @@ the first to the last broadcast message it received.
     python -m bench.broadcast --claims
     python -m bench.broadcast --latency 200000
     python -m bench.broadcast --paced 200000
+
+`--write` puts the run's section into BENCHMARKS.md, the other sections kept.
 """
 
 from __future__ import annotations
@@ -636,7 +638,11 @@ def main() -> None:
     parser.add_argument("--sizes", help="queue sizes for --claims, e.g. 1000,10000")
     parser.add_argument("--latency", type=int, help="/help waits during an N broadcast")
     parser.add_argument("--paced", type=int, help="paid mode at 990/s to N recipients")
+    parser.add_argument(
+        "--write", action="store_true", help="also write this section into BENCHMARKS.md"
+    )
     args = parser.parse_args()
+    began = time.monotonic()
     if args.claims:
         sizes = tuple(int(n) for n in args.sizes.split(",")) if args.sizes else CLAIM_SIZES
         figures = asyncio.run(run_claims(sizes))
@@ -646,7 +652,20 @@ def main() -> None:
         figures = asyncio.run(run_paced(args.paced))
     else:
         figures = asyncio.run(run_async(args.recipients, args.skip_limited, args.skip_paid))
+    figures["seconds"] = round(time.monotonic() - began, 1)
+    if args.write:
+        _write_section(figures)
     print(json.dumps(figures))
+
+
+def _write_section(figures: dict[str, Any]) -> None:
+    """Replace this run's section of BENCHMARKS.md, keeping the others (as `python -m bench
+    NAME` does for a script's default run)."""
+    from bench.__main__ import OUTPUT, kept_sections, render
+
+    title = str(figures["title"])
+    old = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
+    OUTPUT.write_text(render({"broadcast": figures}, kept_sections(old, {title})), encoding="utf-8")
 
 
 if __name__ == "__main__":
