@@ -327,8 +327,8 @@ async def _comms(settings: Settings, clock: Clock, action: str, who: str) -> int
             result = await alerts.grant_comms(Actor.system(), identity.channel, identity.user_id)
         else:
             result = await alerts.revoke_comms(Actor.system(), identity.channel, identity.user_id)
-        print(await comms_answer(services, identity, result))
-        return 1 if result == "unknown" else 0
+        print(comms_answer(identity, result))
+        return 1 if result.result == "unknown" else 0
 
 
 def _seed(settings: Settings, clock: Clock, args: argparse.Namespace) -> int:

@@ -4,13 +4,10 @@ identity an admin typed, and what changed (plain text; the chat escapes it)."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from bot.config import Identity
 from bot.i18n import _
-
-if TYPE_CHECKING:
-    from bot.services import Services
+from bot.services.alerts import CommsChange
 
 MESSENGERS = {"telegram": "Telegram", "signal": "Signal", "console": "Console"}
 
@@ -19,9 +16,9 @@ def messenger(channel: str) -> str:
     return MESSENGERS.get(channel, channel)
 
 
-async def comms_answer(services: Services, identity: Identity, result: str) -> str:
+def comms_answer(identity: Identity, change: CommsChange) -> str:
     """What changed on the comms team, naming the person (plain text)."""
-    if result == "unknown":
+    if change.result == "unknown":
         return _("Nobody with the {messenger} id {id} has joined Relais yet.").format(
             messenger=messenger(identity.channel), id=identity.user_id
         )
@@ -31,13 +28,12 @@ async def comms_answer(services: Services, identity: Identity, result: str) -> s
         "revoked": _("{who} is no longer on the comms team."),
         "absent": _("{who} was not on the comms team."),
     }
-    volunteer = await services.volunteers.by_identity(identity.channel, identity.user_id)
     who = (
-        _("{name} (volunteer #{id})").format(name=volunteer.first_name, id=volunteer.id)
-        if volunteer is not None
+        _("{name} (volunteer #{id})").format(name=change.first_name, id=change.volunteer_id)
+        if change.volunteer_id is not None
         else messenger(identity.channel)
     )
-    return messages[result].format(who=who)
+    return messages[change.result].format(who=who)
 
 
 def parse_identity(text: str, default_channel: str) -> Identity | None:

@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from bot.alert_text import AlertText
 from bot.clock import Clock
 from bot.config import Settings
 from bot.messaging import Messengers
@@ -38,6 +39,13 @@ async def open_core(
     try:
         if migrate:
             await db.migrate()
-        yield Services.build(settings, clock, db, messengers=messengers, wake_sender=wake_sender)
+        yield Services.build(
+            settings,
+            clock,
+            db,
+            alert_words=AlertText(settings),
+            messengers=messengers,
+            wake_sender=wake_sender,
+        )
     finally:
         await db.close()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from bot.domain.errors import NotAVolunteer, NothingToReport
 from bot.domain.incidents import Reported
 from bot.i18n import N_, _, ngettext
 from bot.links import find_links
 from bot.messaging import Outbound, choices
 from bot.payloads import AlarmNotify, AlarmStep
 from bot.router import Reply, Request, Router, expired
-from bot.services.alerts import MAX_OPENED_PER_HOUR, NotAVolunteer, NothingToReport, Subject
+from bot.services.alerts import MAX_OPENED_PER_HOUR, Subject
 from bot.services.alerts import subject_of as find_subject
 from bot.text import clean, esc
 

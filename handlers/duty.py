@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from bot.comms_text import comms_answer, parse_identity
+from bot.domain.errors import NotAVolunteer
 from bot.i18n import N_, _, format_time
 from bot.messaging import Outbound, choices
 from bot.payloads import DutyTap
 from bot.router import Reply, Request, Router
-from bot.services.alerts import NotAVolunteer
+from bot.services.alerts import Roster
 from bot.services.people import NotAllowed
 from bot.text import esc
-
-if TYPE_CHECKING:
-    pass
 
 WEEKDAYS = {
     "mon": 0, "monday": 0, "lun": 0, "lundi": 0,
@@ -36,7 +33,7 @@ async def cmd_duty(request: Request) -> Reply:
         raise NotAllowed("comms")
     try:
         if not args:
-            return await show_roster(request)
+            return roster_view(await request.services.alerts.roster(request.actor))
         if args[0] in ("on", "oui", "start"):
             return await _on(request, args[1:])
         if args[0] in ("off", "non", "stop"):
@@ -56,7 +53,7 @@ async def _on(request: Request, args: list[str]) -> Reply:
         if match is None or not 1 <= int(match[1]) <= 72:
             return duty_help()
         hours = int(match[1])
-    until = await request.services.alerts.duty_on(request.actor, hours)
+    until = (await request.services.alerts.duty_on(request.actor, hours)).until
     if until is None:
         return Outbound(
             _("🟢 You are on duty: new alerts page you at once. Send /duty off when you stop.")
@@ -82,24 +79,22 @@ async def _week(request: Request, args: list[str]) -> Reply:
     end = int(match[3]) * 60 + int(match[4] or 0)
     if not (0 <= start < end <= 1440) or int(match[1]) > 23 or int(match[3]) > 24:
         return Outbound(_("The slot must start before it ends, within one day (e.g. 09:00-18:00)."))
-    await alerts.add_slot(request.actor, WEEKDAYS[args[0]], start, end)
-    return await show_roster(request)
+    return roster_view(await alerts.add_slot(request.actor, WEEKDAYS[args[0]], start, end))
 
 
-async def show_roster(request: Request, *, edit: bool = False) -> Outbound:
+def roster_view(roster: Roster, *, edit: bool = False) -> Outbound:
     """Who is on duty now, the weekly schedule, and buttons to switch."""
-    on_now, slots = await request.services.alerts.roster()
     lines = [_("<b>On duty now</b>")]
     lines.append(
-        ", ".join(esc(n) for n in on_now)
-        if on_now
+        ", ".join(esc(n) for n in roster.on_now)
+        if roster.on_now
         else _("Nobody: alerts go straight to the whole comms team.")
     )
-    if slots:
+    if roster.slots:
         lines += ["", _("<b>Every week</b>")]
         lines.extend(
             f"{day_name(s.weekday)} {_hhmm(s.start_minute)}–{_hhmm(s.end_minute)} · {esc(name)}"
-            for name, s in slots
+            for name, s in roster.slots
         )
     lines += ["", duty_help().text]
     return Outbound(
@@ -113,14 +108,15 @@ async def show_roster(request: Request, *, edit: bool = False) -> Outbound:
 
 async def on_choice(request: Request) -> Reply:
     """The I'm on duty / Off duty buttons under /duty."""
+    alerts = request.services.alerts
     try:
         if request.tap(DutyTap).action == "on":
-            await request.services.alerts.duty_on(request.actor, None)
+            roster = await alerts.duty_on(request.actor, None)
         else:
-            await request.services.alerts.duty_off(request.actor)
+            roster = await alerts.duty_off(request.actor)
     except NotAVolunteer:
         return Outbound(_("Join the campaign first: send /start."))
-    return await show_roster(request, edit=True)
+    return roster_view(roster, edit=True)
 
 
 def duty_help() -> Outbound:
@@ -160,7 +156,7 @@ async def cmd_comms(request: Request) -> Reply:
         result = await alerts.grant_comms(request.actor, identity.channel, identity.user_id)
     else:
         result = await alerts.revoke_comms(request.actor, identity.channel, identity.user_id)
-    return Outbound(esc(await comms_answer(request.services, identity, result)))
+    return Outbound(esc(comms_answer(identity, result)))
 
 
 def comms_help() -> str:

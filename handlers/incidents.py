@@ -3,12 +3,23 @@
 
 from __future__ import annotations
 
-from bot.domain.incidents import Event, Incident, IncidentStatus
-from bot.i18n import N_, _, current_language, format_time, ngettext, people
-from bot.messaging import Choice, Outbound, choices
+from bot.alert_text import (
+    details,
+    elapsed,
+    event_label,
+    headline,
+    new_buttons,
+    short_duration,
+    status_label,
+    status_line,
+    taken_buttons,
+)
+from bot.domain.incidents import IncidentStatus
+from bot.i18n import N_, _, format_time, ngettext
+from bot.messaging import Choice, Outbound
 from bot.payloads import IncidentTap
 from bot.router import Reply, Request, Router, expired
-from bot.services.alerts import Outcome, elapsed, short_duration, status_line
+from bot.services.alerts import IncidentCard, Outcome
 from bot.text import clean_name, esc, is_number
 from handlers import riposte
 
@@ -59,7 +70,7 @@ async def _after_answer(request: Request, outcome: Outcome, action: str) -> Repl
         else:
             line = status_label(incident.status)
         return Outbound(_("Alert #{id} was already answered.").format(id=incident.id) + "\n" + line)
-    lines = await request.services.alerts.page_with_comments(incident, current_language())
+    lines = [headline(incident), *details(incident, zone, outcome.comments)]
     if action == "take":
         lines += [
             "",
@@ -68,7 +79,7 @@ async def _after_answer(request: Request, outcome: Outcome, action: str) -> Repl
                 "Handled. Need volunteers to share the campaign's answer? Tap Riposte."
             ),
         ]
-        return Outbound("\n".join(lines), _taken_buttons(incident.id), edit=True)
+        return Outbound("\n".join(lines), taken_buttons(incident.id), edit=True)
     if action == "drop":
         lines += ["", _("🚫 Marked not relevant. Paging stopped.")]
     else:
@@ -76,29 +87,18 @@ async def _after_answer(request: Request, outcome: Outcome, action: str) -> Repl
     return Outbound("\n".join(lines), edit=True)
 
 
-def _taken_buttons(incident_id: int) -> tuple[tuple[Choice, ...], ...]:
-    return choices(
-        [
-            IncidentTap("done", incident_id).button(_("✅ Handled")),
-            IncidentTap("rip", incident_id).button(_("⚡ Riposte")),
-        ],
-        [IncidentTap("up", incident_id).button(_("📣 Escalate"))],
-    )
-
-
 async def cmd_incidents(request: Request) -> Reply:
     """Lists recent incidents and ripostes with their measured times, or one timeline."""
     alerts = request.services.alerts
-    alerts.require_reader(request.actor)
     args = request.inbound.args
     if args:
         if not is_number(args.lstrip("#")):
             return Outbound(_("Send /incidents, or /incidents followed by an alert number."))
         # Another team's incident is answered like a missing one: its existence is not theirs.
-        incident = await alerts.readable(request.actor, int(args.lstrip("#")))
-        if incident is None:
+        card = await alerts.card(request.actor, int(args.lstrip("#")))
+        if card is None:
             return Outbound(_("There is no alert #{id}.").format(id=esc(args[:12])))
-        return await _timeline(request, incident)
+        return _timeline(request, card)
     incidents, ripostes = await alerts.recent(request.actor)
     if not incidents and not ripostes:
         return Outbound(_("No alert has been raised yet."))
@@ -138,54 +138,20 @@ async def cmd_incidents(request: Request) -> Reply:
     return Outbound("\n".join(lines))
 
 
-async def _timeline(request: Request, incident: Incident) -> Reply:
-    alerts = request.services.alerts
+def _timeline(request: Request, card: IncidentCard) -> Outbound:
+    """An incident, the comments its reader may read, where it stands and its timeline;
+    the comms team gets the buttons that answer it."""
+    incident = card.incident
     zone = request.services.settings.timezone
-    teams = alerts.reader_teams(request.actor)
-    lines = await alerts.page_with_comments(incident, current_language(), teams)
+    lines = [headline(incident), *details(incident, zone, card.comments)]
     lines += ["", status_label(incident.status), "", _("<b>Timeline</b>")]
-    for event in await alerts.timeline(incident):
-        lines.append(f"{format_time(event.at, zone)} · {event_label(event)}")
+    lines.extend(f"{format_time(event.at, zone)} · {event_label(event)}" for event in card.events)
     buttons: tuple[tuple[Choice, ...], ...] = ()
     if incident.status == "new" and request.actor.is_comms:
-        buttons = choices(
-            [IncidentTap("take", incident.id).button(_("✋ Take it"))],
-            [
-                IncidentTap("drop", incident.id).button(_("🚫 Not relevant")),
-                IncidentTap("up", incident.id).button(_("📣 Escalate")),
-            ],
-        )
+        buttons = new_buttons(incident.id)
     elif incident.status == "taken" and request.actor.is_comms:
-        buttons = _taken_buttons(incident.id)
+        buttons = taken_buttons(incident.id)
     return Outbound("\n".join(lines), buttons)
-
-
-def status_label(status: str) -> str:
-    labels = {
-        "new": _("🆕 waiting for an answer"),
-        "taken": _("✋ taken"),
-        "dismissed": _("🚫 not relevant"),
-        "handled": _("✅ handled"),
-    }
-    return labels.get(status, status)
-
-
-def event_label(event: Event) -> str:
-    who = esc(event.actor_name) or _("an organizer")
-    if event.kind == "opened":
-        return _("first report")
-    if event.kind == "paged":
-        ring = {1: _("on duty"), 2: _("comms team"), 3: _("admins")}.get(event.ring or 0, "?")
-        return _("paged {ring}: {n}").format(ring=ring, n=people(event.count or 0))
-    if event.kind == "taken":
-        return _("taken by {name}").format(name=who)
-    if event.kind == "dismissed":
-        return _("marked not relevant by {name}").format(name=who)
-    if event.kind == "handled":
-        return _("handled by {name}").format(name=who)
-    if event.kind == "escalated":
-        return _("escalated by {name}").format(name=who)
-    return esc(event.kind)
 
 
 def actor_name(request: Request) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot.alert_text import call_card
 from bot.answers import parse_count
 from bot.domain.incidents import Incident
 from bot.i18n import N_, _, current_language, ngettext, worded
@@ -40,8 +41,8 @@ async def cmd_riposte(request: Request) -> Reply:
 
 
 async def begin_for_incident(request: Request, incident: Incident) -> Reply:
-    """From a page: a riposte about this incident; asks for the link to share."""
-    request.services.alerts.riposte_scope(request.actor)
+    """From a page: a riposte about this incident (`AlertService.to_riposte` checked the
+    organizer may launch one); asks for the link to share."""
     await request.begin(FLOW, "link", {"incident": incident.id})
     return Outbound(
         _(
@@ -149,10 +150,10 @@ async def on_answer(request: Request) -> Reply:
     """A called volunteer taps I'm on it, Can't now or Done; the card changes in place."""
     tap = request.tap(RiposteAnswer)
     answer = {"on": "on_it", "no": "cant", "done": "done"}[tap.answer]
-    card = await request.services.alerts.respond(request.actor, tap.riposte, answer)
-    if card is None:
+    answered = await request.services.alerts.respond(request.actor, tap.riposte, answer)
+    if answered is None:
         return expired()
-    return replace(card, edit=True)
+    return replace(call_card(answered.riposte, answered.state), edit=True)
 
 
 def ask_text(url: str) -> Outbound:

@@ -1,4 +1,5 @@
-"""What can go wrong in storage, as every layer above it names it.
+"""What can go wrong, as every layer above names it: storage failures, and the refusals
+services raise for the flows to put into words (errors carry facts, never sentences).
 
 The router answers a busy or failing database with a clear message without knowing which
 database runs underneath: backends raise these, and nothing above storage imports storage
@@ -26,3 +27,11 @@ class StorageMissing(StorageError):
 
 class Conflict(StorageError):
     """A row with the same unique key is there already; the statement changed nothing."""
+
+
+class NotAVolunteer(Exception):
+    """Only people who joined can do this (raise the alarm, go on duty); nothing changed."""
+
+
+class NothingToReport(ValueError):
+    """A report holds neither a link nor enough text to act on."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.config import Settings
 from bot.messaging import Messengers, RolesChanged
-from bot.services.alerts import AlertService
+from bot.services.alerts import AlertService, AlertWords
 from bot.services.broadcasts import BroadcastService
 from bot.services.calls import CallService
 from bot.services.chats import ChatService
@@ -102,11 +102,13 @@ class Services(Basics):
         clock: Clock,
         db: Database,
         *,
+        alert_words: AlertWords,
         messengers: Messengers | None = None,
         wake_sender: Callable[[], None] | None = None,
     ) -> Services:
-        """Every service on one database and clock. `messengers` is filled in by the bot as
-        each messenger starts; `wake_sender` is the running sender's bell, if any."""
+        """Every service on one database and clock. `alert_words` says what rapid response
+        sends (a presenter: services choose no words); `messengers` is filled in by the bot
+        as each messenger starts; `wake_sender` is the running sender's bell, if any."""
         wake_sender = wake_sender or _no_sender
         outbox = OutboxRepository(db)
         basics = Basics(
@@ -163,6 +165,7 @@ class Services(Basics):
                 PageRepository(db),
                 DutyRepository(db),
                 RiposteRepository(db),
+                alert_words,
             ),
             chats=ChatService(db, ShownChoicesRepository(db)),
             dashboard=DashboardService(

@@ -4,6 +4,10 @@ the ladder climbs until someone answers; organizers send ripostes to the rapid-r
 The escalation ladder lives in the database (incidents.ring and next_ring_at, and one
 incident_pages row per person paged), so a restart neither skips nor repeats a ring:
 a ring is written, then queued with one dedupe key per person, then recorded as paged.
+
+This module decides who is told what and when; the words are an `AlertWords` presenter's
+(bot/alert_text.py), given by the composition root. Refusals are typed errors
+(bot/domain/errors.py) that the flows put into words.
 """
 
 from __future__ import annotations
@@ -11,13 +15,14 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.config import QuietHours
 from bot.domain.duty import DutySlot, DutyState
+from bot.domain.errors import NotAVolunteer, NothingToReport
 from bot.domain.incidents import (
     OPEN_STATUSES,
     Event,
@@ -28,10 +33,9 @@ from bot.domain.incidents import (
 )
 from bot.domain.messages import DeliveryStatus
 from bot.domain.ripostes import Call, CallAnswer, Riposte
-from bot.i18n import _, format_number, format_time, ngettext, use_language, worded
+from bot.i18n import _, format_number
 from bot.links import display_url, find_links, link_key
-from bot.messaging import Outbound, choices
-from bot.payloads import IncidentTap, RiposteAnswer
+from bot.messaging import Outbound
 from bot.quiet_hours import quiet_hours_of, quiet_until, zone
 from bot.services.people import Actor, NotAllowed
 from bot.services.reports import RAPID_RESPONSE_TIMES, ExtraSection, register_section
@@ -43,7 +47,7 @@ from bot.storage.outbox import CALL, PAGE, Envelope
 from bot.storage.pages import PageRepository
 from bot.storage.reports import Scope, Window
 from bot.storage.ripostes import RiposteRepository
-from bot.text import clean, esc
+from bot.text import clean
 
 if TYPE_CHECKING:
     from bot.services import Basics
@@ -62,12 +66,8 @@ SHARE_MILESTONES = (10, 50, 90)
 CALL_PRIORITY = CALL
 
 
-class NotAVolunteer(Exception):
-    """Only people who joined can raise the alarm or go on duty."""
-
-
-class NothingToReport(ValueError):
-    """The report holds neither a link nor enough text to act on."""
+# How a called volunteer stands on a riposte: not answered yet, on it, can't, or done.
+CallState = Literal["", "on_it", "cant", "done"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +81,47 @@ class Subject:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What a tap on an incident button did."""
+    """What a tap on an incident button did; once done, the reporters' comments too."""
 
     done: bool
     incident: Incident | None
+    comments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentCard:
+    """One incident as its reader may see it: the comments they may read, its timeline."""
+
+    incident: Incident
+    comments: tuple[str, ...]
+    events: tuple[Event, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Roster:
+    """Who is on duty now and every week, by name; after /duty on, until when."""
+
+    on_now: tuple[str, ...]
+    slots: tuple[tuple[str, DutySlot], ...]
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommsChange:
+    """What /comms add or remove did ('granted', 'already', 'revoked', 'absent', or
+    'unknown': nobody joined with that id), and who it concerns."""
+
+    result: str
+    volunteer_id: int | None = None
+    first_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """Where a called volunteer now stands on a riposte."""
+
+    riposte: Riposte
+    state: CallState
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +135,33 @@ class Tally:
     cant: int
     silent: int
     milestones: dict[int, timedelta | None]
+
+
+class AlertWords(Protocol):
+    """The words of what rapid response sends on its own, each in its reader's language
+    (bot/alert_text.py's `AlertText`)."""
+
+    def page(
+        self, incident: Incident, ring: int, comments: Sequence[str], language: str
+    ) -> Outbound: ...
+
+    def answered(
+        self,
+        incident: Incident,
+        status: IncidentStatus,
+        name: str,
+        at: datetime,
+        language: str,
+        *,
+        whole: bool,
+        edit_message_id: str = "",
+    ) -> Outbound: ...
+
+    def handled_notice(self, incident: Incident, language: str) -> Outbound: ...
+
+    def call(self, riposte: Riposte, state: CallState, language: str) -> Outbound: ...
+
+    def board(self, riposte: Riposte, tally: Tally) -> Outbound: ...
 
 
 def subject_of(text: str, urls: Iterable[str] = ()) -> Subject:
@@ -141,12 +205,14 @@ class AlertService:
         pages: PageRepository,
         duty: DutyRepository,
         ripostes: RiposteRepository,
+        words: AlertWords,
     ) -> None:
         self.services = services
         self.incidents = incidents
         self.pages = pages
         self.duty = duty
         self.ripostes = ripostes
+        self.words = words
 
     @property
     def ack_delay(self) -> timedelta:
@@ -232,7 +298,7 @@ class AlertService:
                     kind="alert",
                     channel=page.channel,
                     chat_id=page.chat_id,
-                    outbound=self.page(incident, page.ring, page.language, comments),
+                    outbound=self.words.page(incident, page.ring, comments, page.language),
                     volunteer_id=page.volunteer_id,
                     ref_id=incident.id,
                     priority=PAGE,
@@ -278,7 +344,7 @@ class AlertService:
                 kind="alert",
                 channel=person.channel,
                 chat_id=person.chat_id,
-                outbound=self.page(incident, ring, person.language, comments),
+                outbound=self.words.page(incident, ring, comments, person.language),
                 volunteer_id=person.volunteer_id,
                 ref_id=incident.id,
                 priority=PAGE,
@@ -286,67 +352,6 @@ class AlertService:
             )
             for person in people
         ]
-
-    def page(
-        self, incident: Incident, ring: int, language: str, comments: Sequence[str] = ()
-    ) -> Outbound:
-        """The page: what was reported, how many times, the link, and the three buttons."""
-        with use_language(language):
-            lines = [self._headline(incident)]
-            if incident.status is IncidentStatus.TAKEN:
-                lines.append(
-                    _("{name} is on it and asks for backup.").format(
-                        name=esc(incident.taken_by_name) or _("an organizer")
-                    )
-                )
-            elif ring > DUTY:
-                lines.append(
-                    _("Nobody on duty took it within {minutes} min: you are the next ring.").format(
-                        minutes=self.services.settings.alert_ack_minutes
-                    )
-                    if ring == COMMS
-                    else _("Still nobody took it: admins, over to you.")
-                )
-            lines.extend(self._details(incident, comments))
-            buttons = choices(
-                [IncidentTap("take", incident.id).button(_("✋ Take it"))],
-                [
-                    IncidentTap("drop", incident.id).button(_("🚫 Not relevant")),
-                    IncidentTap("up", incident.id).button(_("📣 Escalate")),
-                ],
-            )
-            return Outbound("\n".join(lines), buttons)
-
-    def _headline(self, incident: Incident) -> str:
-        return (
-            _("🚨 <b>Alert #{id}</b>").format(id=incident.id)
-            + " · "
-            + ngettext("{n} report", "{n} reports", incident.reports).format(n=incident.reports)
-        )
-
-    def _details(self, incident: Incident, comments: Sequence[str] = ()) -> list[str]:
-        zone = self.services.settings.timezone
-        lines = []
-        if incident.url:
-            lines.append(link(incident.url))
-        if incident.summary:
-            lines.append(f"<i>{esc(incident.summary[:200])}</i>")
-        lines.append(
-            _("First seen at {time}.").format(time=format_time(incident.first_seen_at, zone))
-        )
-        if comments:
-            lines.append(_("What reporters said:"))
-            lines.extend(f"• {esc(c[:200])}" for c in comments)
-        return lines
-
-    async def page_with_comments(
-        self, incident: Incident, language: str, teams: frozenset[int] | None = None
-    ) -> list[str]:
-        """The incident's details with the reporters' comments (with `teams`, only their
-        members' comments), for /incidents <id>."""
-        with use_language(language):
-            comments = await self.incidents.comments(incident.id, teams=teams)
-            return [self._headline(incident), *self._details(incident, comments)]
 
     # -- answering a page -----------------------------------------------------------------
 
@@ -406,38 +411,37 @@ class AlertService:
         await self.services.outbox.cancel_pending_edits("alert", incident_id)
         await self.services.audit.record(actor.volunteer_id, f"incident.{after}", str(incident_id))
         await self._tell_others(moved, actor, name, after)
-        return Outcome(True, moved)
+        return Outcome(True, moved, tuple(await self.incidents.comments(incident_id)))
 
     async def _tell_others(
         self, incident: Incident, actor: Actor, name: str, status: IncidentStatus
     ) -> None:
         """Everyone else paged sees who answered: their page is edited (or replaced while it
         still waits in the outbox); if it is being sent right now, a short message follows."""
-        zone = self.services.settings.timezone
         now = self.services.clock.now()
         envelopes = []
         for page in await self.pages.pages(incident.id):
             if (page.channel, page.chat_id) == (actor.identity.channel, actor.chat_id):
                 continue
-            with use_language(page.language):
-                line = status_line(status, name, format_time(now, zone))
-                notice = Outbound(
-                    "\n".join([self._headline(incident), *self._details(incident), "", line])
-                )
+            notice = self.words.answered(incident, status, name, now, page.language, whole=True)
             key = page_key(incident.id, page.channel, page.chat_id)
             if await self.services.outbox.replace_pending(key, notice):
                 continue
             shown = await self.services.outbox.shown(key)
             message_id = shown.message_id if shown and shown.status == DeliveryStatus.SENT else ""
-            if not message_id:
-                notice = Outbound(f"{self._headline(incident)}\n{line}")
             envelopes.append(
                 Envelope(
                     kind="alert",
                     channel=page.channel,
                     chat_id=page.chat_id,
-                    outbound=Outbound(
-                        notice.text, edit_message_id=message_id, language=notice.language
+                    outbound=self.words.answered(
+                        incident,
+                        status,
+                        name,
+                        now,
+                        page.language,
+                        whole=bool(message_id),
+                        edit_message_id=message_id,
                     ),
                     volunteer_id=page.volunteer_id,
                     ref_id=incident.id,
@@ -451,19 +455,12 @@ class AlertService:
     async def _tell_reporters(self, incident: Incident) -> None:
         envelopes = []
         for person in await self.incidents.to_notify(incident.id):
-            with use_language(person.language):
-                text = _(
-                    "Thanks to you, the campaign answered the post you reported (alert #{id}). "
-                    "Thank you for watching out!"
-                ).format(id=incident.id)
-                if incident.url:
-                    text += f"\n{esc(incident.url)}"
             envelopes.append(
                 Envelope(
                     kind="notice",
                     channel=person.channel,
                     chat_id=person.chat_id,
-                    outbound=Outbound(text),
+                    outbound=self.words.handled_notice(incident, person.language),
                     volunteer_id=person.volunteer_id,
                     ref_id=incident.id,
                     dedupe_key=f"incident:{incident.id}:handled-notice:{person.volunteer_id}",
@@ -489,16 +486,16 @@ class AlertService:
                 on.discard(switch.volunteer_id)
         return sorted(on)
 
-    async def duty_on(self, actor: Actor, hours: int | None) -> datetime | None:
-        """Go on duty now, for `hours` or until switched off; returns the end if any."""
+    async def duty_on(self, actor: Actor, hours: int | None) -> Roster:
+        """Go on duty now, for `hours` or until switched off; the roster says until when."""
         volunteer_id = self._duty_member(actor)
         now = self.services.clock.now()
         until = now + timedelta(hours=hours) if hours else None
         await self.duty.switch(volunteer_id, DutyState.ON, until, now)
         await self.services.audit.record(volunteer_id, "duty.on")
-        return until
+        return replace(await self._roster(), until=until)
 
-    async def duty_off(self, actor: Actor) -> None:
+    async def duty_off(self, actor: Actor) -> Roster:
         """Go off duty now, including for the rest of a scheduled slot."""
         volunteer_id = self._duty_member(actor)
         now = self.services.clock.now()
@@ -508,23 +505,31 @@ class AlertService:
         else:
             await self.duty.switch(volunteer_id, DutyState.OFF, slot_end, now)
         await self.services.audit.record(volunteer_id, "duty.off")
+        return await self._roster()
 
-    async def add_slot(self, actor: Actor, weekday: int, start: int, end: int) -> None:
+    async def add_slot(self, actor: Actor, weekday: int, start: int, end: int) -> Roster:
+        """On duty every week on this day, from `start` to `end` (minutes from midnight)."""
         volunteer_id = self._duty_member(actor)
         await self.duty.add_slot(DutySlot(volunteer_id, weekday, start, end))
+        return await self._roster()
 
     async def clear_slots(self, actor: Actor) -> int:
+        """Remove the actor's weekly slots; how many there were."""
         return await self.duty.clear_slots(self._duty_member(actor))
 
-    async def roster(self) -> tuple[list[str], list[tuple[str, DutySlot]]]:
-        """Names on duty now, and the weekly schedule with names."""
+    async def roster(self, actor: Actor) -> Roster:
+        """Who is on duty now and every week: for the comms team."""
+        self._require_comms(actor)
+        return await self._roster()
+
+    async def _roster(self) -> Roster:
         now = self.services.clock.now()
         on = await self.on_duty(now)
         slots = await self.duty.slots()
         names = await self.pages.names([*on, *(s.volunteer_id for s in slots)])
-        return (
-            [names.get(v) or f"#{v}" for v in on],
-            [(names.get(s.volunteer_id) or f"#{s.volunteer_id}", s) for s in slots],
+        return Roster(
+            tuple(names.get(v) or f"#{v}" for v in on),
+            tuple((names.get(s.volunteer_id) or f"#{s.volunteer_id}", s) for s in slots),
         )
 
     def _duty_member(self, actor: Actor) -> int:
@@ -549,35 +554,35 @@ class AlertService:
 
     # -- the comms role -------------------------------------------------------------------
 
-    async def grant_comms(self, actor: Actor, channel: str, user_id: str) -> str:
+    async def grant_comms(self, actor: Actor, channel: str, user_id: str) -> CommsChange:
         """Give someone the comms role: 'granted', 'already' or 'unknown' (never joined)."""
         if not actor.is_admin:
             raise NotAllowed("admin")
         volunteer = await self.services.volunteers.by_identity(channel, user_id)
         if volunteer is None or volunteer.status == "erased":
-            return "unknown"
+            return CommsChange("unknown")
         by = actor.volunteer_id
         if not await self.services.volunteers.grant_role(volunteer.id, "comms", None, by):
-            return "already"
+            return CommsChange("already", volunteer.id, volunteer.first_name)
         await self.services.audit.record(by, "role.grant.comms", str(volunteer.id))
         for callback in self.services.roles_changed:
             callback(volunteer.id)
-        return "granted"
+        return CommsChange("granted", volunteer.id, volunteer.first_name)
 
-    async def revoke_comms(self, actor: Actor, channel: str, user_id: str) -> str:
+    async def revoke_comms(self, actor: Actor, channel: str, user_id: str) -> CommsChange:
         """Take the comms role away (and their duty): 'revoked', 'absent' or 'unknown'."""
         if not actor.is_admin:
             raise NotAllowed("admin")
         volunteer = await self.services.volunteers.by_identity(channel, user_id)
         if volunteer is None:
-            return "unknown"
+            return CommsChange("unknown")
         if not await self.services.volunteers.revoke_role(volunteer.id, "comms", None):
-            return "absent"
+            return CommsChange("absent", volunteer.id, volunteer.first_name)
         await self.duty.leave(volunteer.id)
         await self.services.audit.record(actor.volunteer_id, "role.revoke.comms", str(volunteer.id))
         for callback in self.services.roles_changed:
             callback(volunteer.id)
-        return "revoked"
+        return CommsChange("revoked", volunteer.id, volunteer.first_name)
 
     async def comms_team(self) -> list[str]:
         ids = await self.pages.role_holders("comms")
@@ -646,7 +651,7 @@ class AlertService:
                     kind="riposte",
                     channel=call.channel,
                     chat_id=call.chat_id,
-                    outbound=self.call_card(riposte, call.language),
+                    outbound=self.words.call(riposte, "", call.language),
                     volunteer_id=call.volunteer_id,
                     ref_id=riposte.id,
                     priority=CALL_PRIORITY,
@@ -656,45 +661,7 @@ class AlertService:
         await self.services.notifier.send(envelopes)
         await self.ripostes.mark_queued(riposte.id, ring)
 
-    def call_card(self, riposte: Riposte, language: str, answer: str = "") -> Outbound:
-        """What a called volunteer sees: the link, the suggested text, the buttons."""
-        with use_language(language):
-            lines = [
-                _("⚡ <b>Urgent: the campaign needs you now</b>"),
-                _("Share our answer in the next few minutes:"),
-                link(riposte.url),
-            ]
-            if riposte.suggested_text:
-                lines += [
-                    "",
-                    _("Suggested text (copy it, change it as you like):"),
-                    f"<code>{esc(riposte.suggested_text)}</code>",
-                ]
-            if answer == "on_it":
-                lines += [
-                    "",
-                    worded(
-                        _("Thank you! Tap Done once you have shared it."),
-                        _("Thank you! Answer Done once you have shared it."),
-                    ),
-                ]
-                buttons = choices([RiposteAnswer("done", riposte.id).button(_("🏁 Done"))])
-            elif answer == "done":
-                lines += ["", _("Done. Thank you, that is how we win the day!")]
-                buttons = ()
-            elif answer == "cant":
-                lines += ["", _("No problem. If you can after all:")]
-                buttons = choices([RiposteAnswer("on", riposte.id).button(_("✅ I'm on it"))])
-            else:
-                buttons = choices(
-                    [
-                        RiposteAnswer("on", riposte.id).button(_("✅ I'm on it")),
-                        RiposteAnswer("no", riposte.id).button(_("❌ Can't now")),
-                    ]
-                )
-            return Outbound("\n".join(lines), buttons)
-
-    async def respond(self, actor: Actor, riposte_id: int, answer: str) -> Outbound | None:
+    async def respond(self, actor: Actor, riposte_id: int, answer: str) -> Answered | None:
         """A called volunteer answers ('on_it', 'cant' or 'done'); None if they were not
         called. Each volunteer counts once, whatever they tap and how often."""
         volunteer = actor.volunteer
@@ -712,7 +679,7 @@ class AlertService:
         if changed:
             await self.refresh_board(riposte_id)
             call = await self.ripostes.call(riposte_id, volunteer.id) or call
-        return self.call_card(riposte, volunteer.language, _card_state(call))
+        return Answered(riposte, call_state(call))
 
     async def tally(self, riposte: Riposte) -> Tally:
         calls = await self.ripostes.calls(riposte.id)
@@ -742,46 +709,13 @@ class AlertService:
                 kind="riposte_board",
                 channel=riposte.channel,
                 chat_id=riposte.chat_id,
-                outbound=self.board(riposte, tally),
+                outbound=self.words.board(riposte, tally),
                 volunteer_id=riposte.organizer_id,
                 ref_id=riposte.id,
                 priority=PAGE,
             ),
             f"riposte:{riposte.id}:board",
         )
-
-    def board(self, riposte: Riposte, tally: Tally) -> Outbound:
-        zone = self.services.settings.timezone
-        with use_language(riposte.language):
-            lines = [
-                _("⚡ <b>Riposte #{id}</b> · target {target}").format(
-                    id=riposte.id, target=riposte.target
-                ),
-                link(riposte.url),
-                ngettext("{n} volunteer called", "{n} volunteers called", tally.called).format(
-                    n=tally.called
-                ),
-                _(
-                    "✅ On it: {on_it} · 🏁 Done: {done} · ❌ Can't now: {cant}"
-                    " · ⏳ No answer: {silent}"
-                ).format(on_it=tally.on_it, done=tally.done, cant=tally.cant, silent=tally.silent),
-            ]
-            if riposte.widened_at:
-                lines.append(
-                    _("Widened at {time} to volunteers who share posts ({n} more).").format(
-                        time=format_time(riposte.widened_at, zone), n=tally.widened
-                    )
-                )
-            elif riposte.widen_at:
-                lines.append(
-                    _("If fewer than {target} are on it at {time}, I will widen the call.").format(
-                        target=riposte.target,
-                        time=format_time(riposte.widen_at, zone),
-                    )
-                )
-            if tally.called == 0:
-                lines.append(_("Nobody in the rapid-response ring can be reached right now."))
-            return Outbound("\n".join(lines))
 
     # -- the sweep ------------------------------------------------------------------------
 
@@ -846,9 +780,15 @@ class AlertService:
         await self.services.audit.record(actor.volunteer_id, "incident.read", str(incident.id))
         return incident
 
-    async def timeline(self, incident: Incident) -> list[Event]:
-        """What happened to an incident, oldest first (read through `readable`)."""
-        return await self.incidents.events(incident.id)
+    async def card(self, actor: Actor, incident_id: int) -> IncidentCard | None:
+        """An incident with the comments this reader may read (an organizer: their teams'
+        members') and its timeline, oldest first; None if they may not see it."""
+        incident = await self.readable(actor, incident_id)
+        if incident is None:
+            return None
+        comments = await self.incidents.comments(incident.id, teams=self.reader_teams(actor))
+        events = await self.incidents.events(incident.id)
+        return IncidentCard(incident, tuple(comments), tuple(events))
 
     async def to_riposte(self, actor: Actor, incident_id: int) -> Incident | None:
         """The incident an organizer answers with a riposte, or None if there is none."""
@@ -856,50 +796,19 @@ class AlertService:
         return await self.incidents.get(incident_id)
 
 
-def link(url: str, shown: int = 60) -> str:
-    """A link in Relais markup, its visible text cut short (the address stays whole)."""
-    text = url.removeprefix("https://")
-    text = text if len(text) <= shown else text[: shown - 1] + "…"
-    return f'<a href="{esc(url)}">{esc(text)}</a>'
-
-
 def page_key(incident_id: int, channel: str, chat_id: str) -> str:
     return f"incident:{incident_id}:page:{channel}:{chat_id}"
 
 
-def status_line(status: str, name: str, at: str) -> str:
-    """'Taken by Ana at 14:03', in the current language."""
-    who = esc(name) or _("an organizer")
-    if status == "taken":
-        return _("✋ Taken by {name} at {time}.").format(name=who, time=at)
-    if status == "dismissed":
-        return _("🚫 Marked not relevant by {name} at {time}.").format(name=who, time=at)
-    return _("✅ Handled by {name} at {time}.").format(name=who, time=at)
-
-
-def _card_state(call: Call) -> str:
+def call_state(call: Call) -> CallState:
+    """Where a called volunteer stands: done, on it, can't, or not answered yet."""
     if call.done_at:
         return "done"
-    return call.answer.value if call.answer else ""
-
-
-def elapsed(start: datetime | None, end: datetime | None) -> timedelta | None:
-    """Time between two moments, or None if either has not happened."""
-    if start is None or end is None:
-        return None
-    return end - start
-
-
-def short_duration(delta: timedelta | None) -> str:
-    """'45 s', '3 min', '2 h 05' — or '–' when it has not happened."""
-    if delta is None:
-        return "–"
-    seconds = max(0, int(delta.total_seconds()))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d}"
+    if call.answer is CallAnswer.ON_IT:
+        return "on_it"
+    if call.answer is CallAnswer.CANT:
+        return "cant"
+    return ""
 
 
 async def _report_section(db: Database, scope: Scope, window: Window) -> ExtraSection | None:

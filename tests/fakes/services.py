@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from bot.alert_text import AlertText
 from bot.clock import Clock
 from bot.config import Settings
 from bot.services import Services
@@ -23,7 +24,9 @@ class ServicesOnDisk(Services):
 
 
 def services_on(settings: Settings, clock: Clock, db: Database, **options: Any) -> ServicesOnDisk:
-    """Every service on `db`, as `Services.build` makes them, with `db` beside them."""
+    """Every service on `db`, as `Services.build` makes them (with the words `bot.core`
+    gives them), with `db` beside them."""
+    options.setdefault("alert_words", AlertText(settings))
     built = Services.build(settings, clock, db, **options)
     return with_db(built, db)
 
