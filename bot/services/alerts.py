@@ -791,9 +791,16 @@ class AlertService:
         return IncidentCard(incident, tuple(comments), tuple(events))
 
     async def to_riposte(self, actor: Actor, incident_id: int) -> Incident | None:
-        """The incident an organizer answers with a riposte, or None if there is none."""
+        """The incident an organizer answers with a riposte; None if there is none, or if
+        it is another team's (a forged button finds nothing it could not read)."""
         self.riposte_scope(actor)
-        return await self.incidents.get(incident_id)
+        teams = self.reader_teams(actor)
+        incident = await self.incidents.get(incident_id)
+        if incident is None:
+            return None
+        if teams is not None and not await self.incidents.reported_by_teams(incident.id, teams):
+            return None
+        return incident
 
 
 def page_key(incident_id: int, channel: str, chat_id: str) -> str:
