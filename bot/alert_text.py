@@ -5,22 +5,29 @@ lines /incidents shows about them.
 `AlertService` decides who is told what and when; the composition root (`bot/core.py`)
 gives it an `AlertText`, which chooses the words, each in its reader's language. Services
 never import this module (`make lint`); handlers do, for the same lines in their replies.
+Importing it adds the rapid-response times to /report.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from bot.domain.incidents import Event, EventKind, Incident, IncidentStatus
 from bot.domain.ripostes import Riposte
-from bot.i18n import _, format_time, ngettext, people, use_language, worded
+from bot.i18n import _, format_number, format_time, ngettext, people, use_language, worded
 from bot.messaging import Choice, Outbound, choices
 from bot.payloads import IncidentTap, RiposteAnswer
-from bot.services.alerts import COMMS, DUTY, CallState, Tally
+from bot.services.alerts import COMMS, DUTY, CallState, Tally, response_times
+from bot.services.reports import RAPID_RESPONSE_TIMES, ExtraSection, register_section
 from bot.text import esc
+
+if TYPE_CHECKING:
+    from bot.storage.db import Database
+    from bot.storage.reports import Scope, Window
 
 
 class AlertText:
@@ -269,3 +276,31 @@ def short_duration(delta: timedelta | None) -> str:
     if seconds < 3600:
         return f"{seconds // 60} min"
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d}"
+
+
+async def report_section(db: Database, scope: Scope, window: Window) -> ExtraSection | None:
+    """Rapid-response times in /report, in the reader's language (reports run inside it)."""
+    times = await response_times(db, scope, window)
+    if times is None:
+        return None
+
+    def duration(seconds: float | None) -> str:
+        if seconds is None:
+            return "—"
+        if seconds < 120:
+            return _("{n} s").format(n=format_number(round(seconds)))
+        return _("{n} min").format(n=format_number(round(seconds / 60, 1)))
+
+    return ExtraSection(
+        RAPID_RESPONSE_TIMES,
+        _("Rapid response"),
+        (
+            (_("Incidents"), format_number(times.incidents)),
+            (_("Median time to first page"), duration(times.median_to_page_s)),
+            (_("Median time to first answer"), duration(times.median_to_answer_s)),
+            (_("Escalated past duty"), format_number(times.escalated)),
+        ),
+    )
+
+
+register_section(RAPID_RESPONSE_TIMES, report_section)

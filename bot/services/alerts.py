@@ -30,15 +30,14 @@ from bot.domain.incidents import (
     IncidentStatus,
     Recipient,
     Reported,
+    ResponseTimes,
 )
 from bot.domain.messages import DeliveryStatus
 from bot.domain.ripostes import Call, CallAnswer, Riposte
-from bot.i18n import _, format_number
 from bot.links import display_url, find_links, link_key
 from bot.messaging import Outbound
 from bot.quiet_hours import quiet_hours_of, quiet_until, zone
 from bot.services.people import Actor, NotAllowed
-from bot.services.reports import RAPID_RESPONSE_TIMES, ExtraSection, register_section
 from bot.storage import rapid_response as _rapid_response  # noqa: F401  (its /forget part)
 from bot.storage.db import Database
 from bot.storage.duty import DutyRepository
@@ -818,32 +817,11 @@ def call_state(call: Call) -> CallState:
     return ""
 
 
-async def _report_section(db: Database, scope: Scope, window: Window) -> ExtraSection | None:
-    """Rapid-response times in /report: campaign-wide, so only in unscoped reports."""
+async def response_times(db: Database, scope: Scope, window: Window) -> ResponseTimes | None:
+    """How fast the campaign answered the incidents first seen in `window`, for /report:
+    campaign-wide, so only in unscoped reports; None when there were none."""
     if not scope.everything:
         return None
     since, until = window.bounds()
     times = await IncidentRepository(db).response_times(since, until)
-    if not times.incidents:
-        return None
-
-    def duration(seconds: float | None) -> str:
-        if seconds is None:
-            return "—"
-        if seconds < 120:
-            return _("{n} s").format(n=format_number(round(seconds)))
-        return _("{n} min").format(n=format_number(round(seconds / 60, 1)))
-
-    return ExtraSection(
-        RAPID_RESPONSE_TIMES,
-        _("Rapid response"),
-        (
-            (_("Incidents"), format_number(times.incidents)),
-            (_("Median time to first page"), duration(times.median_to_page_s)),
-            (_("Median time to first answer"), duration(times.median_to_answer_s)),
-            (_("Escalated past duty"), format_number(times.escalated)),
-        ),
-    )
-
-
-register_section(RAPID_RESPONSE_TIMES, _report_section)
+    return times if times.incidents else None
