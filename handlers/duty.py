@@ -53,7 +53,7 @@ async def _on(request: Request, args: list[str]) -> Reply:
         if match is None or not 1 <= int(match[1]) <= 72:
             return duty_help()
         hours = int(match[1])
-    until = (await request.services.alerts.duty_on(request.actor, hours)).until
+    until = await request.services.alerts.duty_on(request.actor, hours)
     if until is None:
         return Outbound(
             _("🟢 You are on duty: new alerts page you at once. Send /duty off when you stop.")
@@ -108,12 +108,9 @@ def roster_view(roster: Roster, *, edit: bool = False) -> Outbound:
 
 async def on_choice(request: Request) -> Reply:
     """The I'm on duty / Off duty buttons under /duty."""
-    alerts = request.services.alerts
+    on = request.tap(DutyTap).action == "on"
     try:
-        if request.tap(DutyTap).action == "on":
-            roster = await alerts.duty_on(request.actor, None)
-        else:
-            roster = await alerts.duty_off(request.actor)
+        roster = await request.services.alerts.switch_duty(request.actor, on)
     except NotAVolunteer:
         return Outbound(_("Join the campaign first: send /start."))
     return roster_view(roster, edit=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal, Protocol
 from zoneinfo import ZoneInfo
@@ -98,11 +98,10 @@ class IncidentCard:
 
 @dataclass(frozen=True, slots=True)
 class Roster:
-    """Who is on duty now and every week, by name; after /duty on, until when."""
+    """Who is on duty now and every week, by name."""
 
     on_now: tuple[str, ...]
     slots: tuple[tuple[str, DutySlot], ...]
-    until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -485,16 +484,16 @@ class AlertService:
                 on.discard(switch.volunteer_id)
         return sorted(on)
 
-    async def duty_on(self, actor: Actor, hours: int | None) -> Roster:
-        """Go on duty now, for `hours` or until switched off; the roster says until when."""
+    async def duty_on(self, actor: Actor, hours: int | None) -> datetime | None:
+        """Go on duty now, for `hours` or until switched off; returns the end if any."""
         volunteer_id = self._duty_member(actor)
         now = self.services.clock.now()
         until = now + timedelta(hours=hours) if hours else None
         await self.duty.switch(volunteer_id, DutyState.ON, until, now)
         await self.services.audit.record(volunteer_id, "duty.on")
-        return replace(await self._roster(), until=until)
+        return until
 
-    async def duty_off(self, actor: Actor) -> Roster:
+    async def duty_off(self, actor: Actor) -> None:
         """Go off duty now, including for the rest of a scheduled slot."""
         volunteer_id = self._duty_member(actor)
         now = self.services.clock.now()
@@ -504,6 +503,14 @@ class AlertService:
         else:
             await self.duty.switch(volunteer_id, DutyState.OFF, slot_end, now)
         await self.services.audit.record(volunteer_id, "duty.off")
+
+    async def switch_duty(self, actor: Actor, on: bool) -> Roster:
+        """The buttons under the roster: on duty (until switched off) or off, and the
+        roster as it now stands."""
+        if on:
+            await self.duty_on(actor, None)
+        else:
+            await self.duty_off(actor)
         return await self._roster()
 
     async def add_slot(self, actor: Actor, weekday: int, start: int, end: int) -> Roster:
