@@ -179,12 +179,12 @@ async def test_jobs_survive_a_restart_because_the_queue_is_in_the_database(
     services: Services, clock: FakeClock
 ) -> None:
     """A second Services on the same database (a restart) does not offer twice."""
-    from bot.services import Services as Fresh
+    from tests.fakes.services import services_on
 
     await volunteer(services, "570")
     await task(services, "custom")
     await services.offers.offer_round(clock.now())
-    restarted = Fresh.build(services.settings, clock, services.db)
+    restarted = services_on(services.settings, clock, services.db)
     assert (await restarted.offers.offer_round(clock.now())).offers == 0
 
 
