@@ -15,7 +15,7 @@ closing its sockets frees its roles in about ten seconds.
 
 The same connection LISTENs on `relais_outbox`: whoever queues outbox rows NOTIFYs, and the
 process that sends that lane wakes at once instead of polling. Two updates of one chat are
-never handled at the same time: each update takes a transaction-level advisory lock keyed by
+never handled at the same time: each update takes a session-level advisory lock keyed by
 its chat (`chat_turn`), on a connection of its own, released when its answers are queued.
 
 With SQLite there is one process (bot/storage/process_lock.py refuses a second one): it does
@@ -250,10 +250,23 @@ class Cluster:
     async def chat_turn(self, channel: str, chat_id: str) -> AsyncIterator[None]:
         """Hold this chat's turn across every process until the block ends: its next
         update, wherever it arrived, waits until this one's answers are queued."""
-        async with self._turns.acquire() as connection, connection.transaction():
-            await connection.execute(
-                "SELECT pg_advisory_xact_lock($1, $2)",
-                CHAT_SPACE,
-                lock_key(f"{self._scope}:{channel}:{chat_id}"),
-            )
-            yield
+        key = lock_key(f"{self._scope}:{channel}:{chat_id}")
+        async with self._turns.acquire() as connection:
+            # A session lock: one round trip to take, one to give back (a transaction's
+            # lock costs a third, its BEGIN). A connection that may still hold it is closed,
+            # never put back in the pool: the server frees its locks with it.
+            try:
+                await connection.execute("SELECT pg_advisory_lock($1, $2)", CHAT_SPACE, key)
+            except BaseException:
+                connection.terminate()
+                raise
+            try:
+                yield
+            finally:
+                try:
+                    await asyncio.shield(
+                        connection.execute("SELECT pg_advisory_unlock($1, $2)", CHAT_SPACE, key)
+                    )
+                except BaseException:
+                    connection.terminate()
+                    raise

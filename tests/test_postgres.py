@@ -17,7 +17,7 @@ from bot.config import ConfigError, Settings
 from bot.storage.backend import Conflict, StorageError, StorageMissing
 from bot.storage.connect import database_for, is_postgres
 from bot.storage.db import Database, available_migrations
-from bot.storage.postgres import PostgresDatabase, translate
+from bot.storage.postgres import PostgresDatabase, reads, translate
 from tests.postgres import fresh_schema
 
 
@@ -186,6 +186,85 @@ async def test_a_conflict_rolls_back_the_whole_transaction(pg: PostgresDatabase)
             await tx.execute("INSERT INTO teams (name, created_at) VALUES ('NORD', 'x')")
     assert await pg.fetch_value("SELECT COUNT(*) FROM teams") == 1
     assert await pg.fetch_value("SELECT name FROM teams WHERE name = 'nord'") == "Nord"
+
+
+async def test_transactions_that_only_write_do_not_wait_for_each_other(
+    pg: PostgresDatabase,
+) -> None:
+    await pg.migrate()
+    other = PostgresDatabase(pg.url)  # another process on the same schema
+    await other.open()
+    held = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow_writer() -> None:
+        async with pg.transaction() as tx:
+            await tx.execute("INSERT INTO teams (name, created_at) VALUES ('slow', 'x')")
+            held.set()
+            await release.wait()
+
+    slow = asyncio.create_task(slow_writer())
+    try:
+        await held.wait()
+        async with other.transaction() as tx:  # neither process waits for the slow one
+            await tx.execute("INSERT INTO teams (name, created_at) VALUES ('quick', 'x')")
+        async with pg.transaction() as tx:
+            await tx.execute("UPDATE teams SET name = 'quicker' WHERE name = 'quick'")
+        assert await pg.fetch_value("SELECT COUNT(*) FROM teams") == 1
+    finally:
+        release.set()
+        await slow
+        await other.close()
+    assert await pg.fetch_value("SELECT COUNT(*) FROM teams") == 2
+
+
+async def test_transactions_that_read_then_write_never_lose_an_update(
+    pg: PostgresDatabase,
+) -> None:
+    await pg.migrate()
+    other = PostgresDatabase(pg.url)
+    await other.open()
+    async with pg.transaction() as tx:
+        await tx.execute("INSERT INTO teams (name, created_at) VALUES ('0', 'x')")
+
+    async def add_one(db: PostgresDatabase) -> None:
+        async with db.transaction() as tx:
+            # A key noted first, as an update's key rides in: the lock comes with the read.
+            await tx.execute("INSERT INTO teams (name, created_at) VALUES (:n, 'x')", {"n": id(tx)})
+            count = int(
+                await tx.fetch_value(
+                    "SELECT name FROM teams WHERE created_at = 'x' ORDER BY id LIMIT 1"
+                )
+            )
+            await asyncio.sleep(0.001)
+            await tx.execute(
+                "UPDATE teams SET name = :n WHERE name = :was",
+                {"n": str(count + 1), "was": str(count)},
+            )
+
+    try:
+        await asyncio.gather(*(add_one(db) for db in [pg, other] * 10))
+    finally:
+        await other.close()
+    assert await pg.fetch_value("SELECT name FROM teams ORDER BY id LIMIT 1") == "20"
+
+
+def test_only_statements_that_read_take_the_schemas_lock() -> None:
+    blind = [
+        "INSERT INTO outbox (a) VALUES (:a) ON CONFLICT (dedupe_key) DO NOTHING",
+        "UPDATE volunteers SET last_active_at = :now WHERE id = :id",
+        "DELETE FROM processed_updates WHERE key = 'select'  -- not a SELECT",
+    ]
+    reading = [
+        "SELECT 1",
+        "INSERT INTO outbox (a) SELECT a FROM b WHERE c",
+        "UPDATE tasks SET n = (SELECT 1) WHERE id = :id",
+        "UPDATE tasks SET n = 1 FROM offers WHERE offers.task_id = tasks.id",
+        "DELETE FROM offers USING tasks WHERE tasks.id = offers.task_id",
+        "WITH x AS (DELETE FROM a RETURNING id) INSERT INTO b SELECT id FROM x",
+    ]
+    assert not any(reads(sql) for sql in blind)
+    assert all(reads(sql) for sql in reading)
 
 
 async def test_the_roll_up_triggers_count_what_is_written(db: Database) -> None:

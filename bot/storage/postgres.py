@@ -7,10 +7,15 @@ times, across runs on a shared machine; both wait for the disk on commit). State
 `$1, $2…` (string literals, quoted names, comments and `::` casts left alone) and prepared
 by asyncpg on each connection.
 
-Write transactions behave as SQLite's `BEGIN IMMEDIATE` does: one at a time. Inside a
-process they queue on a lock (a waiting writer holds no connection); across processes on
-a transaction-scoped advisory lock, so code that reads then writes in one transaction never
-loses an update, whichever backend it runs on. Reads go to the pool and see every commit.
+Write transactions run side by side, in every process, under READ COMMITTED: one that only
+writes (INSERT, UPDATE, DELETE with no SELECT in them: a key noted, a reply queued, a step
+saved) is safe as it is: the rows it touches are locked by the statements themselves,
+`ON CONFLICT` settles a duplicate key, and their commits share the disk's flushes. A
+transaction that reads what it then writes (a quota checked, a status tested) must see no
+other such writer in between, as under SQLite's `BEGIN IMMEDIATE`: at its first statement
+that reads, it takes a transaction-scoped advisory lock of the schema, held to its end,
+so code that reads then writes never loses an update, whichever backend it runs on. Reads
+outside a transaction go to the pool and see every commit.
 """
 
 from __future__ import annotations
@@ -42,9 +47,16 @@ Params = Sequence[Any] | Mapping[str, Any]
 # "RELA" and the schema's hash, so campaigns in other schemas of one database do not wait
 # for each other.
 LOCK_CLASS = 0x52454C41
-WRITE_LOCK = f"{LOCK_CLASS}, hashtext(current_schema())"  # one write transaction at a time
+# One transaction that reads before it writes at a time (see the module's note).
+WRITE_LOCK = f"{LOCK_CLASS}, hashtext(current_schema())"
 MIGRATION_LOCK = f"{LOCK_CLASS}, hashtext('migrate:' || current_schema())"  # one migrates
 STATEMENT_CACHE = 1024  # Relais runs a few hundred distinct statements
+# Connections a process's write transactions may hold at once: the rest of the pool is
+# left to reads, so a read made inside a transaction's block always finds a connection.
+READS_KEPT = 2
+
+# A statement that reads rows before it writes (or only reads): a SELECT or WITH in it.
+_READS = re.compile(r"\b(?:SELECT|WITH)\b")
 
 # What a statement's text holds that is not a parameter, then a parameter (:name or ?).
 _TOKENS = re.compile(
@@ -60,6 +72,25 @@ _TOKENS = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
+
+
+@lru_cache(maxsize=4096)
+def reads(sql: str) -> bool:
+    """Whether a statement reads rows (so its transaction must see no other reading writer
+    in between): anything but a plain INSERT, UPDATE or DELETE."""
+    text = _TOKENS.sub(_blank_literals, sql).strip().upper()
+    if _READS.search(text):
+        return True
+    if text.startswith("UPDATE"):
+        return " FROM " in f" {' '.join(text.split())} "  # UPDATE … FROM another table
+    if text.startswith("DELETE"):
+        return " USING " in f" {' '.join(text.split())} "  # DELETE … USING another table
+    return not text.startswith("INSERT")
+
+
+def _blank_literals(match: re.Match[str]) -> str:
+    # A literal or a comment may say "select": only the statement's own words count.
+    return " " if match[0][:1] in ("'", '"', "-", "/", "$") else match[0]
 
 
 @lru_cache(maxsize=4096)
@@ -168,7 +199,8 @@ class PostgresDatabase:
         self.path = Path(where(url))  # for messages that name the database
         self._pool: asyncpg.Pool | None = None
         self._pool_size = pool_size
-        self._write_lock = asyncio.Lock()
+        # A writer waiting for its turn holds no connection (see READS_KEPT).
+        self._writers = asyncio.Semaphore(max(pool_size - READS_KEPT, 1))
 
     async def open(self, *, create: bool = True) -> bool:
         """Connect; always False: a PostgreSQL database is created by its admin (one that
@@ -218,27 +250,23 @@ class PostgresDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresTx]:
-        """A write transaction; commits on success, rolls back on any error or cancellation."""
-        async with self._write_lock, self.pool.acquire() as conn:
+        """A write transaction; commits on success, rolls back on any error or cancellation.
+
+        It begins with its first statement (in the same round trip as the schema's lock
+        when that statement reads), so a block that writes nothing costs nothing."""
+        async with self._writers, self.pool.acquire() as conn:
+            tx = PostgresTx(conn)
             try:
-                # One round trip: begin, then wait for any other process's writer to finish.
-                await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
-            except ERRORS as exc:
-                await _abandon(conn)
-                raise _translate_error(exc) from exc
-            except BaseException:
-                await _abandon(conn)
-                raise
-            try:
-                tx = PostgresTx(conn)
                 # An update's key rides with the first thing it writes (see FirstWrite).
                 rider = await ride(tx)
                 yield tx
-                await conn.execute("COMMIT")
+                if tx.begun:
+                    await conn.execute("COMMIT")
                 if rider is not None:
                     rider.written = True
             except BaseException as exc:
-                await _abandon(conn)
+                if tx.begun:
+                    await _abandon(conn)
                 if isinstance(exc, ERRORS):
                     raise _translate_error(exc) from exc
                 raise
@@ -289,7 +317,7 @@ class PostgresDatabase:
         the rows the triggers would have written); identities then start after the highest
         id. Nothing stays if the block fails."""
         async with self.transaction() as tx:
-            conn = tx._conn
+            conn = await tx.connection()
             for table in tables:
                 await conn.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER USER')
             yield BulkLoad(conn)
@@ -366,7 +394,7 @@ class PostgresDatabase:
                         async with conn.transaction():
                             await conn.execute(sql)
                             if number in DATA_STEPS:
-                                await DATA_STEPS[number](PostgresTx(conn))
+                                await DATA_STEPS[number](PostgresTx(conn, begun=True))
                             await conn.execute("DELETE FROM schema_version")
                             await conn.execute(
                                 "INSERT INTO schema_version (version) VALUES ($1)", number
@@ -470,13 +498,40 @@ class BulkLoad:
 
 
 class PostgresTx:
-    """Statements of one write transaction, on the connection that holds it."""
+    """Statements of one write transaction, on the connection that holds it: BEGIN goes with
+    the first statement, the schema's lock with the first statement that reads."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, *, begun: bool = False) -> None:
         self._conn = conn
+        self.begun = begun
+        self.locked = begun  # a migration holds the migration lock instead
+
+    async def _ready(self, sql: str) -> None:
+        if self.locked or (self.begun and not reads(sql)):
+            return
+        try:
+            if not self.begun:
+                self.begun = True  # from here on, a failure rolls back
+                if reads(sql):
+                    # One round trip: begin, then wait for any other reading writer to finish.
+                    await self._conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+                    self.locked = True
+                else:
+                    await self._conn.execute("BEGIN")
+            else:
+                await self._conn.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+                self.locked = True
+        except ERRORS as exc:
+            raise _translate_error(exc) from exc
+
+    async def connection(self) -> asyncpg.Connection:
+        """The connection, in the transaction and holding the schema's lock (bulk loads)."""
+        await self._ready("SELECT")
+        return self._conn
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
         text, args = _arguments(sql, params)
+        await self._ready(sql)
         try:
             return _changed(await self._conn.execute(text, *args))
         except ERRORS as exc:
@@ -487,6 +542,7 @@ class PostgresTx:
         batch = [_arguments(sql, row)[1] for row in rows]
         if not batch:
             return
+        await self._ready(sql)
         try:
             await self._conn.executemany(text, batch)
         except ERRORS as exc:
@@ -494,6 +550,7 @@ class PostgresTx:
 
     async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
         text, args = _arguments(sql, params)
+        await self._ready(sql)
         try:
             return await self._conn.fetchrow(text, *args)
         except ERRORS as exc:
@@ -501,6 +558,7 @@ class PostgresTx:
 
     async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
         text, args = _arguments(sql, params)
+        await self._ready(sql)
         try:
             return list(await self._conn.fetch(text, *args))
         except ERRORS as exc:
@@ -508,6 +566,7 @@ class PostgresTx:
 
     async def fetch_value(self, sql: str, params: Params | None = None) -> Any:
         text, args = _arguments(sql, params)
+        await self._ready(sql)
         try:
             return await self._conn.fetchval(text, *args)
         except ERRORS as exc:
