@@ -348,6 +348,8 @@ def _seed(settings: Settings, clock: Clock, args: argparse.Namespace) -> int:
         print(_("--assignments needs --tasks."), file=sys.stderr)
         return 2
     asyncio.run(_migrate(settings, clock))
+    if settings.database_url:
+        return asyncio.run(_seed_postgresql(settings, clock, args))
     conn = sqlite3.connect(settings.database_path)
     try:
         if holds_real_volunteers(conn) and not args.force:
@@ -371,10 +373,49 @@ def _seed(settings: Settings, clock: Clock, args: argparse.Namespace) -> int:
         )
     finally:
         conn.close()
+    _seeded(counts, time.monotonic() - started)
+    return 0
+
+
+async def _seed_postgresql(settings: Settings, clock: Clock, args: argparse.Namespace) -> int:
+    """The same synthetic campaign on PostgreSQL, loaded with COPY."""
+    import time
+
+    from bot.storage.postgres import PostgresDatabase, where
+    from tools.seed import holds_real_volunteers_on, synthetic_campaign_on
+
+    db = PostgresDatabase(settings.database_url)
+    await db.open()
+    try:
+        if await holds_real_volunteers_on(db) and not args.force:
+            print(
+                _(
+                    "{path} holds real volunteers: refusing to mix synthetic ones in (add "
+                    "--force if you really mean it)."
+                ).format(path=where(settings.database_url)),
+                file=sys.stderr,
+            )
+            return 1
+        started = time.monotonic()
+        counts = await synthetic_campaign_on(
+            db,
+            clock.now(),
+            volunteers=args.volunteers,
+            tasks=args.tasks,
+            assignments=args.assignments,
+            id_base=args.id_base,
+            channel=args.channel,
+        )
+    finally:
+        await db.close()
+    _seeded(counts, time.monotonic() - started)
+    return 0
+
+
+def _seeded(counts: dict[str, int], seconds: float) -> None:
     print(
         _("Added in {seconds} s: {counts}").format(
-            seconds=format_number(round(time.monotonic() - started, 1)),
+            seconds=format_number(round(seconds, 1)),
             counts=", ".join(f"{_(SEEDED.get(what, what))} {n}" for what, n in counts.items()),
         )
     )
-    return 0

@@ -9,10 +9,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import asyncpg
+
 from bot.router import Router
 from bot.services import Services
 from tests.factories import make_volunteer
 from tests.fakes.chat import Chat
+from tests.postgresql import postgresql_url
+
+__all__ = ["postgresql_url"]  # the fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,3 +119,60 @@ def test_seeded_console_volunteers_can_be_tried_with_as(tmp_path: Path) -> None:
     assert "Votre prochaine tâche" in chat.stdout or "Aucune tâche" in chat.stdout
     with sqlite3.connect(database) as conn:
         assert conn.execute("SELECT COUNT(*) FROM call_results").fetchone()[0] > 0
+
+
+def _seed_to(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": url, "RELAIS_LOG_LEVEL": "WARNING"}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "seed", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+# The roll-up as the reports read it: what a seed must leave right on either backend.
+ROLLUP = (
+    "SELECT SUM(offered), SUM(accepted), SUM(done), SUM(doors_knocked), SUM(people_reached),"
+    " SUM(attended), SUM(calls), SUM(supporter) FROM report_rollup"
+)
+
+
+async def test_seed_on_postgresql_gives_the_same_campaign_as_on_sqlite(
+    postgresql_url: str, tmp_path: Path
+) -> None:
+    args = ("--volunteers", "300", "--tasks", "60", "--assignments", "2000", "--id-base", "7000")
+    database = tmp_path / "seeded.sqlite3"
+    assert seed(database, *args).returncode == 0
+    result = _seed_to(postgresql_url, *args)
+    assert result.returncode == 0, result.stderr
+    assert "bénévoles 300, tâches 60, affectations 2000" in result.stdout
+    connection = await asyncpg.connect(postgresql_url)
+    try:
+        with sqlite3.connect(database) as conn:
+            for sql in (
+                "SELECT COUNT(*), MIN(user_id), MAX(user_id) FROM identities",
+                "SELECT COUNT(*), SUM(task_id), SUM(volunteer_id) FROM assignments",
+                "SELECT COUNT(*) FROM outcomes",
+                "SELECT COUNT(*) FROM consents",
+                ROLLUP,
+            ):
+                expected = tuple(conn.execute(sql).fetchone())
+                assert tuple(await connection.fetchrow(sql)) == expected, sql
+        # Seeding again adds people after the ones there, new ids and all.
+        again = _seed_to(postgresql_url, "--volunteers", "10", "--tasks", "2", "--id-base", "9000")
+        assert again.returncode == 0, again.stderr
+        assert await connection.fetchval("SELECT COUNT(*) FROM volunteers") == 310
+        # The next volunteer who joins for real gets a free id.
+        await connection.execute(
+            "INSERT INTO volunteers (status, language, created_at, last_active_at)"
+            " VALUES ('active', 'fr', 'x', 'x')"
+        )
+        # ... and now the database holds a real volunteer: no more synthetic ones.
+        refused = _seed_to(postgresql_url, "--volunteers", "10")
+        assert refused.returncode == 1
+        assert "contient de vrais bénévoles" in refused.stderr
+    finally:
+        await connection.close()

@@ -9,13 +9,14 @@ product leaves to each table's owner.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import to_iso
 from bot.storage.backend import Tx
 from bot.storage.db import Database
+from bot.storage.postgres import PostgresDatabase
 
 
 async def add_team(db: Database, name: str, now: datetime) -> int:
@@ -271,11 +272,13 @@ def synthetic_campaign(
     weeks: int = 8,
     seed_value: int = 7,
     channel: str = "telegram",
+    after: Mapping[str, int] | None = None,
 ) -> dict[str, int]:
     """Fill a migrated database with a realistic campaign: consented volunteers reachable
     on `channel` (telegram, or the console) at ids id_base…id_base+volunteers-1, teams and
     areas, tasks of every kind with call lists, and assignments with outcomes and calls
-    spread over the past `weeks`."""
+    spread over the past `weeks`. Ids start after the highest in the file, or in `after`
+    (table -> highest id of the database the rows are meant for)."""
     import random
     from datetime import timedelta
 
@@ -284,8 +287,13 @@ def synthetic_campaign(
     rng = random.Random(seed_value)
     span = weeks * 7 * 86400
     stamp = to_iso(now)
-    first_volunteer = conn.execute("SELECT COALESCE(MAX(id), 0) FROM volunteers").fetchone()[0] + 1
-    first_task = conn.execute("SELECT COALESCE(MAX(id), 0) FROM tasks").fetchone()[0] + 1
+
+    def first_id(table: str) -> int:
+        found = conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
+        return int(max(found, (after or {}).get(table, 0))) + 1
+
+    first_volunteer = first_id("volunteers")
+    first_task = first_id("tasks")
     volunteer_ids = range(first_volunteer, first_volunteer + volunteers)
     task_ids = range(first_task, first_task + tasks)
 
@@ -403,9 +411,7 @@ def synthetic_campaign(
         outcome_rows: list[tuple[object, ...]] = []
 
         def assignment_rows() -> Iterable[tuple[object, ...]]:
-            first_assignment = (
-                conn.execute("SELECT COALESCE(MAX(id), 0) FROM assignments").fetchone()[0] + 1
-            )
+            first_assignment = first_id("assignments")
             for a in range(first_assignment, first_assignment + assignments):
                 task_id = rng.choice(task_ids)
                 volunteer_id = rng.choice(volunteer_ids)
@@ -475,9 +481,7 @@ def synthetic_campaign(
             outcome_rows,
         )
         # Call tasks get a list of fictitious numbers (+33 6 99 …), some of them called.
-        first_contact = (
-            conn.execute("SELECT COALESCE(MAX(id), 0) FROM call_contacts").fetchone()[0] + 1
-        )
+        first_contact = first_id("call_contacts")
         contacts: list[tuple[object, ...]] = []
         results: list[tuple[object, ...]] = []
         for t in (t for t in task_ids if kinds[t] == "call"):
@@ -618,3 +622,113 @@ async def _team(tx: Tx, name: str, stamp: str) -> int:
         " ON CONFLICT (name) DO UPDATE SET name = excluded.name",
         {"name": name, "now": stamp},
     )
+
+
+# What synthetic_campaign writes, parents first (foreign keys hold at every step).
+CAMPAIGN_TABLES = (
+    "teams",
+    "volunteers",
+    "identities",
+    "consents",
+    "team_members",
+    "tasks",
+    "assignments",
+    "outcomes",
+    "call_contacts",
+    "call_results",
+)
+# Tables whose ids synthetic_campaign chooses: on PostgreSQL they start after the highest.
+NUMBERED = ("volunteers", "tasks", "assignments", "call_contacts")
+
+
+async def holds_real_volunteers_on(db: PostgresDatabase) -> bool:
+    """holds_real_volunteers, for a PostgreSQL database."""
+    found = await db.fetch_value(
+        "SELECT 1 FROM volunteers v WHERE v.status <> 'erased' AND NOT EXISTS (SELECT 1 FROM"
+        " consents c WHERE c.volunteer_id = v.id AND c.text_version = :version) LIMIT 1",
+        {"version": SYNTHETIC_CONSENT},
+    )
+    return found is not None
+
+
+async def synthetic_campaign_on(
+    db: PostgresDatabase,
+    now: datetime,
+    *,
+    volunteers: int,
+    tasks: int,
+    assignments: int,
+    id_base: int,
+    channel: str = "telegram",
+) -> dict[str, int]:
+    """synthetic_campaign for a migrated PostgreSQL database: the rows are made in a
+    scratch SQLite file (the same rows, the same random draws), then loaded with COPY in
+    one transaction with the roll-up triggers off; the roll-up is rebuilt from all the
+    rows, as migration 0007 builds it. 100,000 volunteers and a million assignments take
+    about a minute on a quiet machine."""
+    import tempfile
+    from pathlib import Path
+
+    from bot.storage.db import Database
+
+    after = {
+        table: int(await db.fetch_value(f"SELECT COALESCE(MAX(id), 0) FROM {table}"))
+        for table in NUMBERED
+    }
+    teams = await db.fetch_all("SELECT id, name, created_at FROM teams")
+    with tempfile.TemporaryDirectory(prefix="relais-seed-") as folder:
+        scratch = Path(folder) / "seed.sqlite3"
+        file = Database(scratch)
+        await file.open()
+        try:
+            await file.migrate()
+        finally:
+            await file.close()
+        conn = sqlite3.connect(scratch)
+        try:
+            # The database's teams, under their ids: new members join them, not copies.
+            conn.executemany(
+                "INSERT INTO teams (id, name, created_at) VALUES (?, ?, ?)",
+                [tuple(team) for team in teams],
+            )
+            conn.commit()
+            counts = synthetic_campaign(
+                conn,
+                now,
+                volunteers=volunteers,
+                tasks=tasks,
+                assignments=assignments,
+                id_base=id_base,
+                channel=channel,
+                after=after,
+            )
+            known_teams = max((team["id"] for team in teams), default=0)
+            async with db.bulk_load([*CAMPAIGN_TABLES, "report_rollup"]) as load:
+                for table in CAMPAIGN_TABLES:
+                    columns = [row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')]
+                    if table not in (*NUMBERED, "teams"):
+                        # Ids the seed leaves to the database: PostgreSQL numbers them on.
+                        columns = [column for column in columns if column != "id"]
+                    where = f"WHERE id > {known_teams}" if table == "teams" else ""
+                    names = ", ".join(columns)
+                    cursor = conn.execute(f"SELECT {names} FROM {table} {where}")
+                    while rows := cursor.fetchmany(50_000):
+                        await load.insert(table, columns, rows)
+                await load.execute("DELETE FROM report_rollup")
+                await load.execute(_rollup_backfill_postgresql())
+                await load.execute(f"ANALYZE {', '.join([*CAMPAIGN_TABLES, 'report_rollup'])}")
+        finally:
+            conn.close()
+    return counts
+
+
+def _rollup_backfill_postgresql() -> str:
+    """The roll-up rebuild SQL of PostgreSQL's migration 0007 (between its marker comments)."""
+    from importlib import resources
+
+    from bot.storage.bulk import BACKFILL_END, BACKFILL_START
+
+    folder = resources.files("bot.storage") / "migrations" / "postgresql"
+    text = (folder / "0007_reports.sql").read_text(encoding="utf-8")
+    start = text.index(BACKFILL_START)
+    return text[start : text.index(BACKFILL_END, start)]

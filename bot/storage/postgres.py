@@ -491,6 +491,13 @@ class BulkLoad:
         except ERRORS as exc:
             raise _translate_error(exc) from exc
 
+    async def execute(self, sql: str) -> None:
+        """Statements without parameters (a roll-up rebuilt, ANALYZE), in the same load."""
+        try:
+            await self._conn.execute(sql)
+        except ERRORS as exc:
+            raise _translate_error(exc) from exc
+
     async def read(self, table: str, columns: Sequence[str]) -> AsyncIterator[Row]:
         names = ", ".join(f'"{column}"' for column in columns)
         async for row in self._conn.cursor(f'SELECT {names} FROM "{table}"', prefetch=5000):
