@@ -6,15 +6,20 @@ Every worker is `python -m bot` in webhook mode, as deployed, against the fake B
 (this process). Updates are posted to the workers in turn, as a proxy's round robin would,
 by CLIENTS connections at once; an update counts when its POST is answered, which Relais
 does once the update is handled (its answers queued). The campaign is the same seeded one
-on both backends (`python -m bot seed`, moved to PostgreSQL with `copy-database`).
+on both backends (`python -m bot seed`: 100,000 volunteers, 1,000 open tasks, two past
+assignments each; loaded with COPY on PostgreSQL). Beside the rates, it reports where the CPU
+goes per update (workers, PostgreSQL's sessions, this driver) and what the sessions wait
+for: those hold on a shared machine, where wall-clock rates do not.
 
-    python -m bench.cluster [--volunteers 2000] [--updates 3000] [--only updates,broadcast,failover]
+    python -m bench.cluster [--volunteers 100000] [--updates 3000]
+        [--only updates,broadcast,failover]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -43,38 +48,136 @@ from tests.fakes.deployment import Deployment, text_update  # noqa: E402
 SERVER = os.environ.get("RELAIS_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 FIRST_USER = 10_000
 CLIENTS = 32
+TASKS = 1000  # open tasks of the seeded campaign
+VOLUNTEERS = 100_000  # as the issue asks: a national campaign
 TEXT = "<b>Mobilisation</b> : rendez-vous samedi 10 h place de la République"
 COMMAND = "python -m bench.cluster --volunteers {v} --updates {u}"
 
 
 @asynccontextmanager
-async def database(kind: str, folder: Path) -> AsyncIterator[str]:
+async def database(kind: str, folder: Path, server: str = SERVER) -> AsyncIterator[str]:
     """A new empty database: a SQLite file, or a PostgreSQL database dropped afterwards."""
     if kind == "sqlite":
         yield f"sqlite:///{folder / 'relais.sqlite3'}"
         return
     name = f"relais_bench_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(f"{SERVER}/postgres")
+    admin = await asyncpg.connect(f"{server}/postgres")
     try:
         await admin.execute(f"CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE 'C.UTF-8'")
-        yield f"{SERVER}/{name}"
+        yield f"{server}/{name}"
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
 
 
 def seed(deployment: Deployment, volunteers: int) -> None:
-    """The same synthetic campaign on either backend."""
-    args = ["--volunteers", str(volunteers), "--tasks", str(volunteers // 2)]
-    args += ["--id-base", str(FIRST_USER)]
+    """The same synthetic campaign on either backend (`python -m bot seed`, loaded with COPY
+    on PostgreSQL)."""
+    args = ["--volunteers", str(volunteers), "--tasks", str(TASKS)]
+    args += ["--assignments", str(volunteers * 2), "--id-base", str(FIRST_USER)]
     deployment.run_cli("migrate")
-    if not deployment.env["DATABASE_URL"].startswith("postgres"):
-        deployment.run_cli("seed", *args)
-        return
-    sqlite = {"DATABASE_URL": f"sqlite:///{deployment.folder / 'seed.sqlite3'}"}
-    deployment.run_cli("migrate", env=sqlite)
-    deployment.run_cli("seed", *args, env=sqlite)
-    deployment.run_cli("copy-database", "--to", deployment.env["DATABASE_URL"], env=sqlite)
+    deployment.run_cli("seed", *args)
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    values = [int(v) / TICKS for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+class Watch:
+    """Where the CPU goes while updates are posted, and what PostgreSQL sessions wait for.
+
+    Wall-clock rates on a shared machine vary with the neighbours; CPU time per update, the
+    server's transactions per update and its sessions' wait events do not."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        self.deployment = deployment
+        self.url = deployment.env["DATABASE_URL"]
+        self.postgres = self.url.startswith("postgres")
+        self.waits: dict[str, int] = {}
+        self.samples = 0
+        self._stop = asyncio.Event()
+
+    async def _backends(self, connection: Any) -> dict[int, float]:
+        rows = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        )
+        return {row["pid"]: cpu_seconds(row["pid"]) for row in rows}
+
+    async def _sample(self, connection: Any) -> None:
+        while not self._stop.is_set():
+            rows = await connection.fetch(
+                "SELECT COALESCE(wait_event_type || ':' || wait_event, 'on CPU') AS w"
+                " FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND state = 'active'"
+            )
+            self.samples += 1
+            for row in rows:
+                if row["w"] != "Client:ClientRead":
+                    self.waits[row["w"]] = self.waits.get(row["w"], 0) + 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), 0.1)
+
+    @asynccontextmanager
+    async def during(self) -> AsyncIterator[dict[str, float]]:
+        figures: dict[str, float] = {}
+        workers = [w.process.pid for w in self.deployment.alive() if w.process is not None]
+        connection = await asyncpg.connect(self.url) if self.postgres else None
+        backends: dict[int, float] = {}
+        commits = 0
+        # What the workers spend doing nothing (elections, the sender's looks), taken off
+        # below: at a few updates a second on a busy machine it would swamp the figures.
+        idle = {pid: cpu_seconds(pid) for pid in workers}
+        await asyncio.sleep(IDLE_S)
+        if connection is not None:
+            backends = await self._backends(connection)
+            commits = await connection.fetchval(XACTS)
+        before = {pid: cpu_seconds(pid) for pid in workers}
+        idle_rate = sum(before[pid] - idle[pid] for pid in workers) / IDLE_S
+        started = time.monotonic()
+        driver, busy, total = time.process_time(), *machine_busy()
+        sampler = asyncio.create_task(self._sample(connection)) if connection else None
+        try:
+            yield figures
+        finally:
+            self._stop.set()
+            if sampler is not None:
+                await sampler
+            spent = sum(cpu_seconds(pid) - before[pid] for pid in workers)
+            figures["cpu_workers"] = spent - idle_rate * (time.monotonic() - started)
+            figures["cpu_driver"] = time.process_time() - driver
+            busy_after, total_after = machine_busy()
+            figures["machine_busy"] = (busy_after - busy) / max(total_after - total, 1e-9)
+            if connection is not None:
+                after = await self._backends(connection)
+                figures["cpu_postgres"] = sum(
+                    cpu - backends.get(pid, 0.0) for pid, cpu in after.items()
+                )
+                await asyncio.sleep(1.5)  # sessions report their counts within a second
+                counted = await connection.fetchval(XACTS) - commits
+                figures["transactions"] = counted - self.samples - 2  # not the sampler's
+                await connection.close()
+
+
+IDLE_S = 3.0
+XACTS = (
+    "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+)
 
 
 async def post_all(deployment: Deployment, updates: list[dict[str, Any]]) -> dict[str, float]:
@@ -104,7 +207,7 @@ async def post_all(deployment: Deployment, updates: list[dict[str, Any]]) -> dic
     }
 
 
-async def updates_run(kind: str, workers: int, volunteers: int, count: int) -> dict[str, float]:
+async def updates_run(kind: str, workers: int, volunteers: int, count: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="relais-bench-") as tmp:
         folder = Path(tmp)
         async with database(kind, folder) as url, FakeBotAPI(strict=False) as api:
@@ -120,7 +223,20 @@ async def updates_run(kind: str, workers: int, volunteers: int, count: int) -> d
                     text_update(1000 + n, users[(n * 7 + 300) % len(users)], "/task")
                     for n in range(count)
                 ]
-                return await post_all(deployment, measured)
+                watch = Watch(deployment)
+                async with watch.during() as cpu:
+                    figures: dict[str, Any] = await post_all(deployment, measured)
+                per_update = {k: v for k, v in cpu.items() if k != "machine_busy"}
+                for what, amount in per_update.items():
+                    scale = 1 if what == "transactions" else 1000
+                    figures[what] = round(amount * scale / count, 2)
+                figures["machine_busy"] = round(cpu["machine_busy"], 2)
+                # Sessions waiting for each thing, on average over the samples.
+                figures["waits"] = {
+                    what: round(n / max(watch.samples, 1), 2)
+                    for what, n in sorted(watch.waits.items(), key=lambda item: -item[1])[:6]
+                }
+                return figures
             finally:
                 await deployment.stop()
 
@@ -148,8 +264,10 @@ def delivered(api: FakeBotAPI, text: str = TEXT) -> list[float]:
     return sorted(c.timestamp for c in api.sent if c.ok and c.text == text)
 
 
-async def broadcast_run(recipients: int) -> dict[str, float]:
-    """2 workers under Telegram's limits: the pace at the server and the 429s provoked."""
+async def broadcast_run(recipients: int) -> dict[str, Any]:
+    """2 workers under Telegram's limits: the pace at the server and the 429s provoked; the
+    sending worker is killed (SIGKILL) a third of the way, and every recipient must still
+    be reached."""
     with tempfile.TemporaryDirectory(prefix="relais-bench-") as tmp:
         folder = Path(tmp)
         api = FakeBotAPI(strict=False, limit_global_per_s=30, limit_per_chat_per_s=1)
@@ -158,19 +276,42 @@ async def broadcast_run(recipients: int) -> dict[str, float]:
             deployment.run_cli("migrate")
             chats = await deployment.add_volunteers(recipients, FIRST_USER)
             try:
-                await deployment.start(2)
+                first, second = await deployment.start(2)
+                sender = first if first.holds("telegram sender") else second
                 await queue_broadcast(url, chats)
-                deadline = time.monotonic() + 60 + recipients / 20
-                while len(delivered(api)) < recipients and time.monotonic() < deadline:
+                while len(delivered(api)) < recipients // 3:
+                    await asyncio.sleep(0.05)
+                before = delivered(api)
+                await deployment.kill(sender)
+                killed = time.monotonic()
+                deadline = killed + 60 + recipients / 20
+                while len(set(reached(api))) < recipients and time.monotonic() < deadline:
                     await asyncio.sleep(0.2)
                 times = delivered(api)
+                after = [t for t in times if t > killed]
+                counts = reached(api)
                 return {
                     "sent": len(times),
-                    "rate": round((len(times) - 1) / (times[-1] - times[0]), 2),
+                    "reached": len(set(counts)),
+                    "twice": sum(1 for n in counts.values() if n > 1),
+                    "rate_before": round((len(before) - 1) / (before[-1] - before[0]), 2),
+                    "rate_after": round((len(after) - 1) / (after[-1] - after[0]), 2)
+                    if len(after) > 1
+                    else 0.0,
+                    "moved": round(after[0] - killed, 2) if after else None,
                     "too_many_requests": api.stats.too_many_requests,
                 }
             finally:
                 await deployment.stop()
+
+
+def reached(api: FakeBotAPI, text: str = TEXT) -> dict[str, int]:
+    """How many times each chat got the broadcast."""
+    counts: dict[str, int] = {}
+    for call in api.sent:
+        if call.ok and call.text == text:
+            counts[str(call.chat_id)] = counts.get(str(call.chat_id), 0) + 1
+    return counts
 
 
 async def failover_run() -> float:
@@ -215,7 +356,19 @@ async def main(volunteers: int, updates: int, only: set[str]) -> dict[str, Any]:
                     "value": f"{f['p50']} / {f['p99']}",
                     "unit": "ms",
                 },
+                {
+                    "metric": f"{label}: CPU per update, workers / PostgreSQL / driver",
+                    "value": f"{f['cpu_workers']} / {f.get('cpu_postgres', '-')} / "
+                    f"{f['cpu_driver']}",
+                    "unit": "ms",
+                },
             ]
+            if kind == "postgresql":
+                waits = ", ".join(f"{what} {n}" for what, n in f["waits"].items()) or "none"
+                notes.append(
+                    f"{label}: {f['transactions']} transactions per update; machine "
+                    f"{f['machine_busy']:.0%} busy; sessions waiting on average: {waits}."
+                )
         ratio = figures[("postgresql", 2)]["rate"] / figures[("postgresql", 1)]["rate"]
         results.append(
             {
@@ -227,7 +380,7 @@ async def main(volunteers: int, updates: int, only: set[str]) -> dict[str, Any]:
             }
         )
         notes.append(
-            f"Updates: {volunteers} seeded volunteers, {volunteers // 2} open tasks; "
+            f"Updates: {volunteers} seeded volunteers, {TASKS} open tasks; "
             f"{updates} `/task` from as many people, {CLIENTS} POSTs at a time, spread over "
             "the workers in turn, after 200 to warm up; a POST is answered once the update "
             "is handled (its answers queued: in memory on SQLite, in the outbox on "
@@ -235,13 +388,14 @@ async def main(volunteers: int, updates: int, only: set[str]) -> dict[str, Any]:
         )
     if "broadcast" in only:
         b = await broadcast_run(1000)
+        slowest = min(b["rate_before"], b["rate_after"])
         results += [
             {
                 "metric": "broadcast, 2 processes, under Telegram's limits (30/s, 1/s per chat)",
-                "value": b["rate"],
-                "unit": "msg/s",
+                "value": f"{b['rate_before']} / {b['rate_after']}",
+                "unit": "msg/s before / after the kill",
                 "target": ">= 28.5",
-                "met": b["rate"] >= 28.5,
+                "met": slowest >= 28.5,
             },
             {
                 "metric": "429 answers provoked",
@@ -250,8 +404,19 @@ async def main(volunteers: int, updates: int, only: set[str]) -> dict[str, Any]:
                 "target": "0",
                 "met": b["too_many_requests"] == 0,
             },
+            {
+                "metric": "recipients reached, the sending process killed a third of the way",
+                "value": f"{b['reached']} of 1000",
+                "unit": "",
+                "target": "every one",
+                "met": b["reached"] == 1000,
+            },
         ]
-        notes.append(f"Broadcast: {b['sent']} of 1000 recipients, counted at the fake server.")
+        notes.append(
+            f"Broadcast: 1000 recipients, counted at the fake server; the sending worker got "
+            f"SIGKILL after a third, the other took over in {b['moved']} s; "
+            f"{b['twice']} got it twice (sent by the killed worker, not yet marked sent)."
+        )
     if "failover" in only:
         moves = [await failover_run() for _ in range(3)]
         results.append(
@@ -277,12 +442,12 @@ async def main(volunteers: int, updates: int, only: set[str]) -> dict[str, Any]:
 
 
 def run() -> dict[str, Any]:
-    return asyncio.run(main(2000, 3000, {"updates", "broadcast", "failover"}))
+    return asyncio.run(main(VOLUNTEERS, 3000, {"updates", "broadcast", "failover"}))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--volunteers", type=int, default=2000)
+    parser.add_argument("--volunteers", type=int, default=VOLUNTEERS)
     parser.add_argument("--updates", type=int, default=3000)
     parser.add_argument("--only", default="updates,broadcast,failover")
     args = parser.parse_args()

@@ -4,8 +4,12 @@ Synthetic campaign: 100,000 volunteers in 50 teams, 10,000 tasks, 1,000,000 assi
 (all done, each with an outcome), 200,000 offers, 200,000 calls, 100,000 broadcast messages,
 over 90 days. Built with the same bulk-insert helpers as the tests (tools/seed.py).
 
-    python bench/report.py            # prints one JSON line
-    BENCH_REPORT_SCALE=0.1 python bench/report.py   # a tenth of the size, for a quick look
+    python -m bench.report            # prints one JSON line
+    BENCH_REPORT_SCALE=0.1 python -m bench.report   # a tenth of the size, for a quick look
+    python -m bench.report --postgresql [postgresql://postgres@127.0.0.1:5432]
+
+With --postgresql, the campaign built in SQLite is moved into a new database on that server
+(copy-database, dropped afterwards) and the reports read it there.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.cluster import SERVER, database  # noqa: E402
 from bot import charts  # noqa: E402
 from bot.clock import to_iso  # noqa: E402
 from bot.config import Identity, Settings  # noqa: E402
@@ -33,7 +38,10 @@ from bot.services.people import Actor  # noqa: E402
 from bot.services.reports import ReportService  # noqa: E402
 from bot.storage import bulk  # noqa: E402
 from bot.storage.audit import AuditLog  # noqa: E402
+from bot.storage.connect import database_for  # noqa: E402
+from bot.storage.copy import copy_campaign  # noqa: E402
 from bot.storage.db import Database  # noqa: E402
+from bot.storage.postgres import PostgresDatabase  # noqa: E402
 from bot.storage.reports import TASK_KINDS  # noqa: E402
 from bot.storage.volunteers import Role  # noqa: E402
 
@@ -281,11 +289,16 @@ def _reset_peak() -> None:
         pass
 
 
-async def measure(path: Path) -> dict[str, object]:
+def _open(path: Path, url: str) -> Database:
+    """The SQLite file, or the PostgreSQL database it was copied to."""
+    return database_for(path, url)
+
+
+async def measure(path: Path, url: str = "") -> dict[str, object]:
     settings = Settings.from_env(
-        {"DATABASE_URL": f"sqlite:///{path}", "RELAIS_PSEUDONYM_KEY": "bench"}
+        {"DATABASE_URL": url or f"sqlite:///{path}", "RELAIS_PSEUDONYM_KEY": "bench"}
     )
-    db = Database(path)
+    db = _open(path, url)
     await db.open()
     try:
         service = ReportService(settings, _Clock(), db, AuditLog(db, _Clock()))
@@ -321,12 +334,12 @@ async def measure(path: Path) -> dict[str, object]:
         await db.close()
 
 
-async def measure_export(path: Path) -> dict[str, object]:
+async def measure_export(path: Path, url: str = "") -> dict[str, object]:
     """Export every outcome to a file; run in a fresh process so its memory is its own."""
     settings = Settings.from_env(
-        {"DATABASE_URL": f"sqlite:///{path}", "RELAIS_PSEUDONYM_KEY": "bench"}
+        {"DATABASE_URL": url or f"sqlite:///{path}", "RELAIS_PSEUDONYM_KEY": "bench"}
     )
-    db = Database(path)
+    db = _open(path, url)
     await db.open()
     try:
         service = ReportService(settings, _Clock(), db, AuditLog(db, _Clock()))
@@ -351,9 +364,9 @@ async def measure_export(path: Path) -> dict[str, object]:
     }
 
 
-def _export_in_fresh_process(path: Path) -> dict[str, object]:
+def _export_in_fresh_process(path: Path, url: str = "") -> dict[str, object]:
     done = subprocess.run(
-        [sys.executable, __file__, "--export", str(path)],
+        [sys.executable, __file__, "--export", str(path), url],
         capture_output=True,
         text=True,
         check=True,
@@ -362,7 +375,24 @@ def _export_in_fresh_process(path: Path) -> dict[str, object]:
     return result
 
 
-def run() -> dict[str, object]:
+async def _on_postgresql(path: Path, server: str) -> dict[str, object]:
+    """Copy the built file into a new PostgreSQL database and measure there."""
+    async with database("postgresql", path.parent, server) as url:
+        source, target = Database(path), PostgresDatabase(url)
+        await source.open()
+        await target.open()
+        try:
+            await copy_campaign(source, target)
+            await target.pool.execute("ANALYZE")
+        finally:
+            await source.close()
+            await target.close()
+        figures = await measure(path, url)
+        figures.update(_export_in_fresh_process(path, url))
+        return figures
+
+
+def run(server: str = "") -> dict[str, object]:
     """Build the synthetic campaign in a temporary folder and measure; one dict of figures."""
     scale = float(os.environ.get("BENCH_REPORT_SCALE", "1"))
     with tempfile.TemporaryDirectory() as folder:
@@ -378,12 +408,15 @@ def run() -> dict[str, object]:
         build_started = time.perf_counter()
         counts = build(path, scale)
         build_s = time.perf_counter() - build_started
-        figures = asyncio.run(measure(path))
-        figures.update(_export_in_fresh_process(path))
+        if server:
+            figures = asyncio.run(_on_postgresql(path, server))
+        else:
+            figures = asyncio.run(measure(path))
+            figures.update(_export_in_fresh_process(path))
     together = figures["report_campaign_plus_chart_s"]
     return {
-        "title": "Reports",
-        "command": "python -m bench.report",
+        "title": "Reports on PostgreSQL" if server else "Reports",
+        "command": "python -m bench.report" + (" --postgresql" if server else ""),
         "results": [
             {
                 "metric": "whole-campaign /report + activity chart",
@@ -418,12 +451,15 @@ def run() -> dict[str, object]:
             },
         ],
         "notes": f"{counts['volunteers']} volunteers, {counts['tasks']} tasks, "
-        f"{counts['assignments']} assignments with outcomes, built in {build_s:.0f} s.",
+        f"{counts['assignments']} assignments with outcomes, built in {build_s:.0f} s"
+        + (" (in SQLite, then copied to PostgreSQL on this machine)." if server else "."),
     }
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--export"]:
-        print(json.dumps(asyncio.run(measure_export(Path(sys.argv[2])))))
+        print(json.dumps(asyncio.run(measure_export(Path(sys.argv[2]), *sys.argv[3:4]))))
+    elif sys.argv[1:2] == ["--postgresql"]:
+        print(json.dumps(run(sys.argv[2] if len(sys.argv) > 2 else SERVER)))
     else:
         print(json.dumps(run()))
