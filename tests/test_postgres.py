@@ -192,7 +192,7 @@ async def test_transactions_that_only_write_do_not_wait_for_each_other(
     pg: PostgresDatabase,
 ) -> None:
     await pg.migrate()
-    other = PostgresDatabase(pg.url)  # another process on the same schema
+    other = PostgresDatabase(pg.url, pool_size=3)  # another process on the same schema
     await other.open()
     held = asyncio.Event()
     release = asyncio.Event()
@@ -222,15 +222,20 @@ async def test_transactions_that_read_then_write_never_lose_an_update(
     pg: PostgresDatabase,
 ) -> None:
     await pg.migrate()
-    other = PostgresDatabase(pg.url)
+    # Two processes of few connections each (the server's are shared by the whole suite):
+    # two writers at a time in each.
+    one, other = PostgresDatabase(pg.url, pool_size=4), PostgresDatabase(pg.url, pool_size=4)
+    await one.open()
     await other.open()
     async with pg.transaction() as tx:
         await tx.execute("INSERT INTO teams (name, created_at) VALUES ('0', 'x')")
 
-    async def add_one(db: PostgresDatabase) -> None:
+    async def add_one(db: PostgresDatabase, key: int) -> None:
         async with db.transaction() as tx:
             # A key noted first, as an update's key rides in: the lock comes with the read.
-            await tx.execute("INSERT INTO teams (name, created_at) VALUES (:n, 'x')", {"n": id(tx)})
+            await tx.execute(
+                "INSERT INTO teams (name, created_at) VALUES (:n, 'x')", {"n": f"key {key}"}
+            )
             count = int(
                 await tx.fetch_value(
                     "SELECT name FROM teams WHERE created_at = 'x' ORDER BY id LIMIT 1"
@@ -243,8 +248,9 @@ async def test_transactions_that_read_then_write_never_lose_an_update(
             )
 
     try:
-        await asyncio.gather(*(add_one(db) for db in [pg, other] * 10))
+        await asyncio.gather(*(add_one(db, n) for n, db in enumerate([one, other] * 10)))
     finally:
+        await one.close()
         await other.close()
     assert await pg.fetch_value("SELECT name FROM teams ORDER BY id LIMIT 1") == "20"
 
