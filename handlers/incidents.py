@@ -95,7 +95,9 @@ async def cmd_incidents(request: Request) -> Reply:
         if not is_number(args.lstrip("#")):
             return Outbound(_("Send /incidents, or /incidents followed by an alert number."))
         # Another team's incident is answered like a missing one: its existence is not theirs.
-        card = await alerts.card(request.actor, int(args.lstrip("#")))
+        # Nor is there one with ten digits or more (ids are 32-bit on PostgreSQL).
+        number = args.lstrip("#")
+        card = await alerts.card(request.actor, int(number)) if len(number) < 10 else None
         if card is None:
             return Outbound(_("There is no alert #{id}.").format(id=esc(args[:12])))
         return _timeline(request, card)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 import handlers
 from bot.app import Relais
@@ -27,6 +28,11 @@ from tests.fakes.signal_cli import FakeSignalCli
 pytest_plugins = ("tests.real_signal_cli", "tests.postgres")
 
 ADMIN_ID = "1"
+
+# No time limit per example: a loaded machine (or PostgreSQL beside SQLite) makes one slow,
+# never wrong; speed is the benchmarks' business, not a test's.
+hypothesis_settings.register_profile("relais", deadline=None)
+hypothesis_settings.load_profile("relais")
 
 
 @pytest.fixture

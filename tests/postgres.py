@@ -1,23 +1,26 @@
 """PostgreSQL beside SQLite in the suite.
 
-The test files listed in ON_POSTGRES run every test that opens a database twice: on a new
-SQLite file and on a new PostgreSQL schema (created before the test, dropped after it, so
-four workers never share a table). The list grows as repositories move to the backend
-interface; a test that checks SQLite itself (its file, its PRAGMAs) is marked
-`@pytest.mark.sqlite_only`.
+Every test that opens a database (through the `database_url` fixture, so `settings`, `db`,
+`services`, `router`, `chat`, …) runs twice: on a new SQLite file and on a new PostgreSQL
+schema (created before the test, dropped after it, so four workers never share a table). A
+test of SQLite itself (its file lock, its PRAGMAs, its file's bytes) is marked
+`@pytest.mark.sqlite_only("why")`; `grep -rn sqlite_only tests/` lists them.
 
 The server is RELAIS_TEST_POSTGRES (default postgresql://postgres@127.0.0.1:5432/test); the
-run creates a database of its own there (pgsuite_…, dropped at the end), so nothing
-else on the server shares its connections. Where none answers, the run says so in one
-line and those tests are skipped on PostgreSQL; with RELAIS_REQUIRE_POSTGRES=1 (CI) the
-run fails instead. RELAIS_TEST_ON_POSTGRES=all runs every file on both, to see what is left.
+run creates a database of its own there (pgsuite_<host>_<pid>_<epoch>_…, dropped at the end), so
+nothing else on the server shares its connections, and first drops those that killed runs
+left behind (drop_stale). Where none answers, the run says so in one line and those tests
+are skipped on PostgreSQL; with RELAIS_REQUIRE_POSTGRES=1 (CI) the run fails instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import socket
+import time
 import uuid
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -26,40 +29,68 @@ import pytest
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
-# Test files whose tests run on both backends (every test there that opens a database).
-ON_POSTGRES = {
-    "test_alerts.py",
-    "test_broadcast_wizard.py",
-    "test_command_words.py",
-    "test_copy_database.py",
-    "test_dashboard.py",
-    "test_delivery.py",
-    "test_files.py",
-    "test_incident_readers.py",
-    "test_invites.py",
-    "test_link.py",
-    "test_numbered_choices.py",
-    "test_onboarding.py",
-    "test_outbox_queue.py",
-    "test_payloads.py",
-    "test_people_storage.py",
-    "test_postgres.py",
-    "test_profile.py",
-    "test_report_chat.py",
-    "test_report_digests.py",
-    "test_retention_clock.py",
-    "test_riposte.py",
-    "test_router.py",
-    "test_settings.py",
-    "test_signal_adapter.py",
-    "test_signal_cli_contract.py",
-    "test_storage.py",
-    "test_task_domain.py",
-    "test_task_import.py",
-    "test_task_offers.py",
-    "test_teams_and_roles.py",
-    "test_words.py",
-}
+# Databases this suite makes on the server: pgsuite_<host>_<pid>_<epoch>_… for a run's
+# schemas, relais_test_<host>_<pid>_<epoch>_… for a test that needs a database of its own
+# (tests/postgresql.py).
+STALE_AFTER_S = 3600  # a run older than this is dead whoever made it (make test: minutes)
+_HOST = f"{zlib.crc32(socket.gethostname().encode()):08x}"  # whose /proc tells if a run lives
+
+
+def database_name(prefix: str) -> str:
+    """A new database's name, saying which process made it and when (see drop_stale)."""
+    return f"{prefix}{_HOST}_{os.getpid()}_{int(time.time())}_{uuid.uuid4().hex[:6]}"
+
+
+def url_of(settings: Any) -> str:
+    """DATABASE_URL for a command run on the test's database (SQLite file or PostgreSQL)."""
+    return settings.database_url or f"sqlite:///{settings.database_path}"
+
+
+def _owner_gone(name: str, now: float) -> bool:
+    """Whether the run that made database `name` is over: its process is gone (on this
+    machine) a minute after it began, or it began over an hour ago; names without a pid
+    and a time (older suites) only by age, which the caller checks on the server."""
+    parts = name.split("_")
+    if len(parts) < 5 or not (parts[-3].isdigit() and parts[-2].isdigit()):
+        return False
+    host, pid, began = parts[-4], int(parts[-3]), int(parts[-2])
+    if now - began > STALE_AFTER_S:
+        return True
+    return host == _HOST and now - began > 60 and not os.path.exists(f"/proc/{pid}")
+
+
+async def drop_stale() -> list[str]:
+    """Drop the databases killed runs left behind, never a live run's: only those whose
+    process is gone or that are over an hour old, and without FORCE, so PostgreSQL refuses
+    any database someone is still connected to."""
+    import asyncpg
+
+    conn = await asyncpg.connect(f"{server_url().rsplit('/', 1)[0]}/postgres", timeout=10)
+    dropped = []
+    try:
+        ours = "datname LIKE 'pgsuite\\_%' OR datname LIKE 'relais\\_test\\_%'"
+        try:  # a database's age from its first file (a superuser's view)
+            rows = await conn.fetch(
+                "SELECT datname, EXTRACT(EPOCH FROM now() - (pg_stat_file("
+                "'base/' || oid || '/PG_VERSION')).modification) AS age"
+                f" FROM pg_database WHERE {ours}"
+            )
+        except asyncpg.PostgresError:
+            rows = await conn.fetch(f"SELECT datname, 0 AS age FROM pg_database WHERE {ours}")
+        now = time.time()
+        for row in rows:
+            name, age = row["datname"], float(row["age"] or 0)
+            if not (_owner_gone(name, now) or age > STALE_AFTER_S):
+                continue
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            except asyncpg.PostgresError:
+                continue  # someone is connected: not ours to drop
+            dropped.append(name)
+    finally:
+        await conn.close()
+    return dropped
+
 
 _CREATED = pytest.StashKey[str]()
 _reachable: dict[str, str] = {}  # url -> "" if reachable, else why not
@@ -118,7 +149,7 @@ def unreachable_reason() -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "sqlite_only: a test of SQLite itself, not run on PostgreSQL"
+        "markers", "sqlite_only(why): a test of SQLite itself, not run on PostgreSQL"
     )
     if hasattr(config, "workerinput"):
         return  # the controller probes and reports once
@@ -129,8 +160,9 @@ def pytest_configure(config: pytest.Config) -> None:
             f"reachable ({reason})"
         )
     if not reason and not os.environ.get(SUITE_DATABASE):
+        _off_loop(drop_stale)
         # Workers start after this and inherit the variable.
-        name = f"pgsuite_{uuid.uuid4().hex[:10]}"
+        name = database_name("pgsuite_")
         _off_loop(lambda: _admin(f'CREATE DATABASE "{name}"'))
         os.environ[SUITE_DATABASE] = f"{server_url().rsplit('/', 1)[0]}/{name}"
         config.stash[_CREATED] = name
@@ -150,22 +182,20 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if reason:
         terminalreporter.write_line(
             f"PostgreSQL not reachable at {server_url()} ({reason}): the tests in "
-            f"tests/postgres.py ON_POSTGRES ran on SQLite only",
+            f"ran on SQLite only",
             yellow=True,
             bold=True,
         )
     else:
         terminalreporter.write_line(
-            f"PostgreSQL at {server_url()}: {', '.join(sorted(ON_POSTGRES))} ran on it too"
+            f"PostgreSQL at {server_url()}: every test that opens a database ran on it too"
         )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_url" not in metafunc.fixturenames:
         return
-    everything = os.environ.get("RELAIS_TEST_ON_POSTGRES", "") == "all"
-    both = everything or metafunc.definition.path.name in ON_POSTGRES
-    if not both or metafunc.definition.get_closest_marker("sqlite_only"):
+    if metafunc.definition.get_closest_marker("sqlite_only"):
         return
     metafunc.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 

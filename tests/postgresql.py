@@ -4,13 +4,12 @@ Skipped where none answers, unless RELAIS_REQUIRE_POSTGRES asks for it (CI)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 
-from tests.postgres import required, server_url
+from tests.postgres import database_name, required, server_url
 
 SERVER = server_url().rsplit("/", 1)[0]
 
@@ -27,7 +26,7 @@ async def _admin() -> asyncpg.Connection:
 @pytest.fixture
 async def postgresql_url() -> AsyncIterator[str]:
     """The URL of an empty database of its own, as DATABASE_URL spells it."""
-    name = f"relais_test_{uuid.uuid4().hex[:12]}"
+    name = database_name("relais_test_")
     admin = await _admin()
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')

@@ -13,6 +13,7 @@ from bot.services.broadcasts import BroadcastError, parse_audience
 from tests.broadcast_factories import SeedVolunteer, actor_for, seed
 from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
+from tests.postgres import url_of
 from tests.test_broadcast_audience import _run_cli
 
 
@@ -31,7 +32,7 @@ async def test_the_command_line_speaks_french_and_refuses_what_it_cannot_send(
 ) -> None:
     await _campaign(services)
     env = {
-        "DATABASE_URL": f"sqlite:///{services.settings.database_path}",
+        "DATABASE_URL": url_of(services.settings),
         "RELAIS_LANGUAGE": "fr",
         "PATH": "/usr/bin:/bin",
         "NOW": clock.now().isoformat(),

@@ -37,14 +37,9 @@ TABLES = ("volunteers", "teams", "roles", "tasks", "broadcasts", "incidents", "i
 
 
 async def counts(services: Services) -> dict[str, int]:
-    result = {}
-    for table in TABLES:
-        exists = await services.db.fetch_value(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
-        )
-        if exists:
-            result[table] = await services.db.fetch_value(f"SELECT COUNT(*) FROM {table}")
-    return result
+    return {
+        table: await services.db.fetch_value(f"SELECT COUNT(*) FROM {table}") for table in TABLES
+    }
 
 
 async def hammer(person: Chat, commands: list[str]) -> list[str]:

@@ -24,6 +24,7 @@ from bot.storage.outbox import URGENT_BROADCAST
 from tests.broadcast_factories import actor_for, seed
 from tests.fakes.bot_api import _html_error
 from tests.fakes.clock import FakeClock
+from tests.postgres import url_of
 from tools.seed import SeedVolunteer
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -205,7 +206,7 @@ async def test_the_command_line_queues_a_broadcast_the_bot_then_sends(
         SeedVolunteer("302", teams=("Sud",), skills="call"),
     )
     env = {
-        "DATABASE_URL": f"sqlite:///{services.settings.database_path}",
+        "DATABASE_URL": url_of(services.settings),
         "RELAIS_LANGUAGE": "en",
         "PATH": "/usr/bin:/bin",
         "NOW": clock.now().isoformat(),  # the command line runs on the test's clock

@@ -13,11 +13,12 @@ from bot import cli
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.services import Services
-from bot.storage.db import Database
+from bot.storage.connect import database_for
 from tests import alert_factories as make
 from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
 from tests.fakes.services import services_on
+from tests.postgres import url_of
 
 
 async def test_going_on_and_off_duty_in_french(
@@ -116,10 +117,13 @@ async def test_volunteers_cannot_use_duty_and_only_admins_grant_comms(
 
 
 def test_the_admin_cli_grants_the_comms_role(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     async def join() -> None:
-        db = Database(settings.database_path)
+        db = database_for(settings.database_path, settings.database_url)
         await db.open()
         await db.migrate()
         services = services_on(settings, SystemClock(), db)
@@ -127,8 +131,8 @@ def test_the_admin_cli_grants_the_comms_role(
         await db.close()
 
     asyncio.run(join())
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{settings.database_path}")
-    monkeypatch.chdir(Path(settings.database_path).parent)
+    monkeypatch.setenv("DATABASE_URL", url_of(settings))
+    monkeypatch.chdir(tmp_path)
     assert cli.main(["comms", "add", "telegram:42"]) == 0
     assert cli.main(["comms", "add", "telegram:43"]) == 1
     assert cli.main(["comms", "add", "nobody"]) == 2

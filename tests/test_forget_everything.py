@@ -22,11 +22,13 @@ from bot.messaging import Inbound, Outbound
 from bot.router import FloodGate, Router
 from bot.services import Services
 from bot.storage.broadcasts import Audience
+from bot.storage.connect import is_postgres
 from bot.storage.db import Database
 from bot.transports.signal import to_inbound
 from tests import alert_factories as make
 from tests.broadcast_factories import actor_for
 from tests.fakes.chat import Chat
+from tests.stored import backup_bytes, file_bytes, stored_bytes
 
 NAME = "Zoraïde-Quintessa"
 NUMBER = "+33699887766"
@@ -76,16 +78,6 @@ class SignalByNumber(Chat):
         replies = await self.router.dispatch(inbound)
         self.replies.extend(replies)
         return replies
-
-
-def stored_bytes(path: Path) -> bytes:
-    """The database file with its WAL and shared memory, as anyone with the disk reads them."""
-    data = b""
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        candidate = Path(str(path) + suffix)
-        if candidate.exists():
-            data += candidate.read_bytes()
-    return data
 
 
 def found_in(raw: bytes) -> list[str]:
@@ -160,17 +152,15 @@ async def test_forget_leaves_nothing_of_someone_who_used_every_feature(
     quoted = "\n".join(Outbound.from_json(r["payload"]).text for r in pages)
     assert LONG_COMMENT[:150] in quoted and f"par {NAME}" in quoted  # queued for Léa
     await db.checkpoint()
-    assert found_in(stored_bytes(db.path)) == list(SECRETS)  # the scan does find her
+    assert found_in(await stored_bytes(db)) == list(SECRETS)  # the scan does find her
 
     telegram = chat(TELEGRAM_ID)
     await telegram.send("/forget")
     await telegram.tap("Oui, tout effacer")
     assert "tout ce qui vous concernait a été effacé" in telegram.last_text
 
-    backup = tmp_path / "after-forget.sqlite3"
-    await db.backup(backup)
-    assert found_in(stored_bytes(db.path)) == []
-    assert found_in(stored_bytes(backup)) == []
+    assert found_in(await stored_bytes(db)) == []
+    assert found_in(await backup_bytes(db, tmp_path / "after-forget.backup")) == []
     lea = await services.volunteers.by_identity("telegram", "7")
     assert lea is not None and lea.first_name == "Léa"  # others untouched
     # What Léa still has: the alerts, counted, without who said what.
@@ -293,6 +283,13 @@ NEVER_PERSONAL = {
 
 
 async def _columns(db: Database) -> list[tuple[str, str, str]]:
+    if is_postgres(db):
+        rows = await db.fetch_all(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name <> 'schema_version'"
+            " ORDER BY table_name, ordinal_position"
+        )
+        return [(r["table_name"], r["column_name"], r["data_type"].upper()) for r in rows]
     tables = await db.fetch_all(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
     )
@@ -411,6 +408,7 @@ PERSONAL_BEYOND_SCENARIO = {
 }
 
 
+@pytest.mark.sqlite_only("the WAL checkpoint an open export postpones is SQLite's")
 async def test_an_export_streaming_during_forget_does_not_keep_the_name_on_disk(
     services: Services, db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -418,7 +416,7 @@ async def test_an_export_streaming_during_forget_does_not_keep_the_name_on_disk(
         await make.volunteer(services, str(500 + n), name=f"Autre{n}")
     zoraide = await make.volunteer(services, TELEGRAM_ID, name=NAME)
     await db.checkpoint()
-    assert NAME in found_in(stored_bytes(db.path))  # in the main file itself (no WAL)
+    assert NAME in found_in(file_bytes(db.path))  # in the main file itself (no WAL)
     export = db.iterate("SELECT id, first_name FROM volunteers ORDER BY id", chunk=1)
     first = await anext(export)  # an organizer's export is being streamed
     assert first["first_name"] == "Autre0"
@@ -429,4 +427,4 @@ async def test_an_export_streaming_during_forget_does_not_keep_the_name_on_disk(
     assert NAME in names  # the export's snapshot began before the erasure
     # The export is over: the owed checkpoint ran, nothing of her is left on disk.
     assert not db.checkpoint_owed
-    assert found_in(stored_bytes(db.path)) == []
+    assert found_in(file_bytes(db.path)) == []

@@ -8,9 +8,11 @@ from datetime import timedelta
 
 import pytest
 
+from bot.config import Settings
 from bot.services import Services
 from bot.services.calls import HOLD, ImportRejected, normalize_phone, parse_call_list
 from bot.storage.calls import CallRepository
+from bot.storage.connect import database_for
 from bot.storage.db import Database
 from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
@@ -177,13 +179,13 @@ async def test_no_answer_comes_back_later_a_few_times(services: Services) -> Non
 
 
 async def test_many_callers_at_once_never_get_the_same_contact(
-    services: Services, db: Database, clock: FakeClock
+    services: Services, settings: Settings, db: Database, clock: FakeClock
 ) -> None:
     callers = [await volunteer(services, str(400 + i)) for i in range(30)]
     call = await task(services, "call")
     rows = "\n".join(f"P{i},06 12 34 {i // 100:02d} {i % 100:02d}" for i in range(20))
     await services.calls.import_list(call.id, f"name,phone\n{rows}\n".encode())
-    extra = [Database(db.path) for _ in range(3)]
+    extra = [database_for(settings.database_path, settings.database_url) for _ in range(3)]
     for database in extra:
         await database.open()
     try:

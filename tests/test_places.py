@@ -22,6 +22,7 @@ from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
 from tests.fakes.relais import running_relais
 from tests.fakes.signal_cli import FakeSignalCli, signal_env
+from tests.postgres import url_of
 from tests.test_onboarding import join
 
 ChatFactory = Callable[..., Chat]
@@ -213,7 +214,7 @@ async def test_on_signal_homonyms_are_a_numbered_list_answered_by_number(
 # -- targeting ----------------------------------------------------------------------------
 
 
-async def _cli(database: Path, now: str, *args: str) -> tuple[int, str, str]:
+async def _cli(database: str, now: str, *args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -222,7 +223,7 @@ async def _cli(database: Path, now: str, *args: str) -> tuple[int, str, str]:
         now,
         "broadcast",
         *args,
-        env={"DATABASE_URL": f"sqlite:///{database}", "RELAIS_LANGUAGE": "en", "PATH": "/bin"},
+        env={"DATABASE_URL": database, "RELAIS_LANGUAGE": "en", "PATH": "/bin"},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -237,7 +238,7 @@ async def test_area_75_reaches_who_typed_paris_or_shared_a_position_in_paris(
     await join(chat("211", language="fr", first_name="Shared"), postcode="48.8606, 2.3376")
     await join(chat("212", language="fr", first_name="Lyon"), postcode="Lyon")
     code, out, err = await _cli(
-        services.settings.database_path,
+        url_of(services.settings),
         clock.now().isoformat(),
         "--text",
         "Ce soir",

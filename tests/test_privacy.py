@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import aiosqlite
@@ -22,6 +21,7 @@ from bot.storage.outbox import Envelope
 from tests.factories import make_volunteer
 from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
+from tests.stored import stored_bytes
 
 ChatFactory = Callable[..., Chat]
 NAME = "Zoraïde-Quintessa"
@@ -91,15 +91,6 @@ async def test_mydata_and_forget_for_a_stranger(chat: ChatFactory) -> None:
     assert "This button has expired" in stranger.last_text
 
 
-def file_bytes(path: Path) -> bytes:
-    data = b""
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        candidate = Path(str(path) + suffix)
-        if candidate.exists():
-            data += candidate.read_bytes()
-    return data
-
-
 async def test_forget_erases_and_nothing_readable_remains_in_the_file(
     chat: ChatFactory,
     services: Services,
@@ -126,7 +117,7 @@ async def test_forget_erases_and_nothing_readable_remains_in_the_file(
         [Envelope("broadcast", "telegram", USER_ID, Outbound(f"Merci {NAME} !"), volunteer.id)]
     )
     await z.send("/pause")  # a flow in progress, holding her chat id
-    assert NAME.encode() in file_bytes(settings.database_path)  # the scan does find her
+    assert NAME.encode() in await stored_bytes(services.db)  # the scan does find her
 
     await z.send("/forget")
     assert "Tout effacer ?" in z.last_text
@@ -146,7 +137,7 @@ async def test_forget_erases_and_nothing_readable_remains_in_the_file(
     # Counts stay consistent: the row is still there, anonymous.
     assert await services.db.fetch_value("SELECT COUNT(*) FROM volunteers") == 3
 
-    raw = file_bytes(settings.database_path)
+    raw = await stored_bytes(services.db)
     for secret in (NAME, USER_ID, PLACE, "Bellevue-Zorglub", f"Merci {NAME}"):
         assert raw.find(secret.encode()) == -1, secret
         assert raw.find(secret.encode("utf-16-le")) == -1, secret

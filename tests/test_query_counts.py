@@ -51,8 +51,8 @@ async def test_asking_for_a_task_then_accepting_it(
     async with statements(services.db) as accepted:
         await ana.tap("Accept")
     assert "Done" in " ".join(c.label for row in ana.last.choices for c in row)
-    assert len(asked) <= TASK_REQUEST, f"/task ran {len(asked)}:\n{_report(asked)}"
-    assert len(accepted) <= ACCEPT_TAP, f"Accept ran {len(accepted)}:\n{_report(accepted)}"
+    assert 0 < len(asked) <= TASK_REQUEST, f"/task ran {len(asked)}:\n{_report(asked)}"
+    assert 0 < len(accepted) <= ACCEPT_TAP, f"Accept ran {len(accepted)}:\n{_report(accepted)}"
     assert _writes(asked) <= TASK_REQUEST_WRITES, f"/task wrote:\n{_report(asked)}"
     assert _writes(accepted) <= ACCEPT_TAP_WRITES, f"Accept wrote:\n{_report(accepted)}"
 
@@ -67,7 +67,7 @@ async def test_one_onboarding_step(services: Services, chat: Callable[..., Chat]
     async with statements(services.db) as where:
         await sam.send("75011")
     assert "prêt·e à faire" in sam.last_text
-    assert len(where) <= ONBOARDING_STEP, f"the step ran {len(where)}:\n{_report(where)}"
+    assert 0 < len(where) <= ONBOARDING_STEP, f"the step ran {len(where)}:\n{_report(where)}"
     assert _writes(where) <= ONBOARDING_STEP_WRITES, f"the step wrote:\n{_report(where)}"
 
 

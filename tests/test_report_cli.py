@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.services import Services
+from tests.postgres import url_of
 from tests.report_data import build_campaign
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +26,7 @@ def report(services: Services, *args: str) -> subprocess.CompletedProcess[str]:
 def bot(services: Services, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{services.settings.database_path}",
+        "DATABASE_URL": url_of(services.settings),
         "TELEGRAM_BOT_TOKEN": "",
     }
     return subprocess.run(

@@ -7,8 +7,10 @@ from datetime import timedelta
 
 import pytest
 
+from bot.config import Settings
 from bot.domain.tasks import ClaimRefused, Outcome, TaskDraft
 from bot.services import Services
+from bot.storage.connect import database_for
 from bot.storage.db import Database
 from bot.storage.tasks import TaskRepository
 from tests.fakes.clock import FakeClock
@@ -148,12 +150,12 @@ async def test_an_outcome_is_recorded_once_and_only_by_its_owner(services: Servi
 
 
 async def test_many_concurrent_claims_never_exceed_the_quota(
-    services: Services, db: Database, clock: FakeClock
+    services: Services, settings: Settings, db: Database, clock: FakeClock
 ) -> None:
     """Forty volunteers on four separate connections race for five slots."""
     people = [await volunteer(services, str(1000 + i)) for i in range(40)]
     t = await task(services, quota=5)
-    extra = [Database(db.path) for _ in range(3)]
+    extra = [database_for(settings.database_path, settings.database_url) for _ in range(3)]
     for database in extra:
         await database.open()
     try:
@@ -219,6 +221,7 @@ async def test_organizers_create_only_within_their_teams(services: Services) -> 
     assert await services.tasks.set_status(actor, other.id, "paused") is None
 
 
+@pytest.mark.sqlite_only("reads SQLite's own query plan (EXPLAIN QUERY PLAN)")
 async def test_the_next_task_query_walks_indexes_not_whole_tables(services: Services) -> None:
     me = await volunteer(services, "99", latitude=48.85, longitude=2.35, skills=["call"])
     fit = await services.tasks.tasks.fit(me)

@@ -20,6 +20,7 @@ from bot.when import read_day, read_moment
 from tests.factories import make_volunteer
 from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
+from tests.postgres import url_of
 
 ChatFactory = Callable[..., Chat]
 PARIS = ZoneInfo("Europe/Paris")
@@ -230,7 +231,7 @@ async def test_the_command_line_at_reads_words_too(services: Services, clock: Fa
         "--at",
         "demain 20h",
         env={
-            "DATABASE_URL": f"sqlite:///{services.settings.database_path}",
+            "DATABASE_URL": url_of(services.settings),
             "RELAIS_LANGUAGE": "fr",
             "PATH": "/bin",
         },

@@ -797,11 +797,12 @@ def _volunteer_filter(
             clauses.append(f"v.{column} IN ({names})")
     if radius_km is not None and latitude is not None and longitude is not None:
         params.update(_distance_params(latitude, longitude))
-        params["radius"] = radius_km
+        # Squared here: PostgreSQL cannot type a product of two bare parameters.
+        params["radius2"] = radius_km * radius_km
         distance = _DISTANCE2.replace("t.latitude", "v.latitude").replace(
             "t.longitude", "v.longitude"
         )
-        clauses.append(f"v.latitude IS NOT NULL AND {distance} <= :radius * :radius")
+        clauses.append(f"v.latitude IS NOT NULL AND {distance} <= :radius2")
     return " AND ".join(clauses), params
 
 
