@@ -15,6 +15,7 @@ from bot.router import Router
 from bot.services import Services
 from tests.factories import make_volunteer
 from tests.fakes.chat import Chat
+from tests.postgres import url_of
 from tests.postgresql import postgresql_url
 
 __all__ = ["postgresql_url"]  # the fixture
@@ -22,9 +23,11 @@ __all__ = ["postgresql_url"]  # the fixture
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def seed(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`python -m bot migrate` (seed needs an existing database), then seed."""
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "RELAIS_LOG_LEVEL": "WARNING"}
+def seed(database: Path | str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot migrate` (seed needs an existing database), then seed: `database` is
+    a SQLite file or a DATABASE_URL."""
+    url = database if isinstance(database, str) else f"sqlite:///{database}"
+    env = {**os.environ, "DATABASE_URL": url, "RELAIS_LOG_LEVEL": "WARNING"}
     migrate = [sys.executable, "-m", "bot", "migrate"]
     subprocess.run(migrate, cwd=ROOT, env=env, capture_output=True, timeout=60, check=True)
     return subprocess.run(
@@ -74,7 +77,7 @@ async def test_seed_refuses_a_database_with_real_volunteers(
     services: Services, router: Router, chat: Callable[..., Chat]
 ) -> None:
     await make_volunteer(services, "42")
-    database = services.db.path
+    database = url_of(services.settings)
     refused = seed(database, "--volunteers", "10")
     assert refused.returncode == 1
     assert "contient de vrais bénévoles" in refused.stderr
