@@ -9,6 +9,7 @@ from bot.digest_text import digest_text
 from bot.scheduler import Scheduler
 from bot.services import Services
 from bot.services.digests import WEEKLY_AT, send_due_digests
+from handlers.task_cards import offered_card, reminder_card
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,8 @@ async def task_offers(services: Services) -> None:
     """Close tasks whose time is up, remind those who accepted, offer open tasks."""
     now = services.clock.now()
     await services.offers.expire_round(now)
-    await services.offers.remind_round(now)
-    await services.offers.offer_round(now)
+    await services.offers.remind_round(now, reminder_card)
+    await services.offers.offer_round(now, offered_card)
 
 
 def register_jobs(scheduler: Scheduler, services: Services) -> None:

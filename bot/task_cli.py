@@ -9,11 +9,11 @@ from pathlib import Path
 from bot.clock import Clock
 from bot.config import Settings
 from bot.core import open_core
+from bot.domain.errors import ImportProblem, ImportRejected
 from bot.i18n import N_, _, ngettext, use_language
 from bot.services import Services
-from bot.services.calls import ImportProblem, ImportRejected
-from bot.services.task_cards import KIND_LABELS
 from bot.services.task_import import TaskFileRejected, import_tasks
+from bot.vocabulary import task_kind_word
 
 # A bad line of a call list file, in the chat's words (the same catalog entries).
 CALL_PROBLEMS = {
@@ -71,7 +71,7 @@ async def _import_tasks(services: Services, file: Path, content: bytes) -> int:
         print(
             _("task #{id} ({kind}) {title}: {outcome}").format(
                 id=task.id,
-                kind=_(KIND_LABELS[task.kind]),
+                kind=task_kind_word(task.kind),
                 title=task.title,
                 outcome=outcomes[outcome],
             )

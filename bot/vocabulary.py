@@ -1,5 +1,6 @@
-"""The campaign's words for skills and availability: what people may type, in French or
-English, and the words they are shown in their own language (never the stored codes)."""
+"""The campaign's words for skills, availability and kinds of task: what people may type, in
+French or English, and the words they are shown in their own language (never the stored
+codes)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,15 @@ SKILL_WORDS = {
     "call": N_("calls"),
     "text": N_("texts"),
     "events": N_("events"),
+}
+# A task's kind as a card, a list or the command line names it.
+TASK_KIND_WORDS = {
+    "share": N_("Share"),
+    "canvass": N_("Canvassing"),
+    "call": N_("Phone bank"),
+    "text": N_("Text your contacts"),
+    "event": N_("Event"),
+    "custom": N_("Task"),
 }
 AVAILABILITY_WORDS = {
     "evenings": N_("evenings"),
@@ -78,3 +88,8 @@ def availability_word(code: str) -> str:
 def skill_words() -> str:
     """Every skill in the reader's language, as typed in an audience: 'sharing|canvassing|…'."""
     return "|".join(skill_word(code) for code in SKILLS)
+
+
+def task_kind_word(kind: str) -> str:
+    """A task's kind in the reader's language ('Partage' for share)."""
+    return _(TASK_KIND_WORDS.get(kind, TASK_KIND_WORDS["custom"]))

@@ -7,9 +7,10 @@ call-back time.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
-from bot.domain.calls import Contact
+from bot.domain.calls import CallTurn, Contact
 from bot.domain.tasks import Task
 from bot.i18n import N_, _, worded
 from bot.messaging import Outbound, choices
@@ -74,9 +75,9 @@ def contact_card(task: Task, contact: Contact, assignment_id: int) -> Outbound:
     )
 
 
-async def _next(request: Request, task: Task, assignment_id: int, volunteer_id: int) -> Outbound:
-    contact = await request.services.calls.current_or_next(volunteer_id, task.id)
-    if contact is None:
+def _turn_card(turn: CallTurn) -> Outbound:
+    """The next person to call, or the way to record the calls once nobody is left."""
+    if turn.contact is None:
         return Outbound(
             worded(
                 _(
@@ -89,10 +90,10 @@ async def _next(request: Request, task: Task, assignment_id: int, volunteer_id: 
                 ),
             ),
             choices=choices(
-                AssignmentTap("done", assignment_id).button("✅ " + _("Finished calling"))
+                AssignmentTap("done", turn.assignment_id).button("✅ " + _("Finished calling"))
             ),
         )
-    return contact_card(task, contact, assignment_id)
+    return contact_card(turn.task, turn.contact, turn.assignment_id)
 
 
 def _volunteer_id(request: Request) -> int | None:
@@ -110,12 +111,9 @@ async def on_call(request: Request) -> Reply:
         return expired()
     calls = request.services.calls
     if isinstance(tap, CallingTap):
-        action = tap.action
-        held = await calls.calling(volunteer_id, tap.assignment)
-        if held is None:
-            return expired()
-        if action == "stop":
-            await calls.stop(volunteer_id)
+        if tap.action == "stop":
+            if not await calls.stop_calling(volunteer_id, tap.assignment):
+                return expired()
             return Outbound(
                 worded(
                     _("Break time. Tap Start calling in /mytasks when you want to go on."),
@@ -123,31 +121,34 @@ async def on_call(request: Request) -> Reply:
                 ),
                 edit=True,
             )
-        return await _next(request, held.task, held.assignment.id, volunteer_id)
+        turn = await calls.next_call(volunteer_id, tap.assignment)
+        return expired() if turn is None else _turn_card(turn)
     assert isinstance(tap, CallResult | CallBack)
-    holding = await calls.holding(volunteer_id, tap.contact)
-    if holding is None:
-        return expired()
-    held, contact = holding
+    if isinstance(tap, CallResult) and tap.result == "cb":
+        holding = await calls.holding(volunteer_id, tap.contact)
+        if holding is None:
+            return expired()
+        _held, contact = holding
+        hours = [
+            CallBack("cb", contact.id, h).button(_(label)) for h, label in CALLBACK_HOURS.items()
+        ]
+        return Outbound(
+            _("When should {name} be called back?").format(name=esc(contact.name)),
+            choices=choices(hours),
+            edit=True,
+        )
     if isinstance(tap, CallResult):
-        if tap.result == "cb":
-            hours = [
-                CallBack("cb", contact.id, h).button(_(label))
-                for h, label in CALLBACK_HOURS.items()
-            ]
-            return Outbound(
-                _("When should {name} be called back?").format(name=esc(contact.name)),
-                choices=choices(hours),
-                edit=True,
-            )
-        recorded = await calls.record(volunteer_id, contact.id, RESULT_CODES[tap.result])
+        called = await calls.record_call(volunteer_id, tap.contact, RESULT_CODES[tap.result])
     else:
         when = request.now + timedelta(hours=int(tap.hours))
-        recorded = await calls.record(volunteer_id, contact.id, "callback", when)
-    if recorded is None:
+        called = await calls.record_call(volunteer_id, tap.contact, "callback", when)
+    if called is None:
         return expired()
-    done = Outbound(_("Noted: {name}.").format(name=esc(contact.name)), edit=True)
-    return [done, await _next(request, held.task, held.assignment.id, volunteer_id)]
+    # The next person takes the tapped card's place, under a line naming who was noted: on
+    # Telegram one edit, instead of an edit and a new message.
+    card = _turn_card(called.next)
+    noted = _("Noted: {name}.").format(name=esc(called.contact.name))
+    return replace(card, text=f"{noted}\n\n{card.text}", edit=True)
 
 
 def register(router: Router) -> None:

@@ -10,6 +10,7 @@ from datetime import tzinfo
 from typing import Any
 
 from bot.clock import from_iso, to_iso
+from bot.domain.errors import TaskError
 from bot.domain.tasks import KINDS, TaskDraft, preview_of
 from bot.i18n import N_, _, format_datetime, ngettext, worded
 from bot.messaging import Answer, Outbound, choices
@@ -18,11 +19,11 @@ from bot.places import Place, parse_radius, places
 from bot.router import Reply, Request, Router, expired
 from bot.services.broadcasts import BroadcastError, area_known, describe_radius, radius_around
 from bot.services.people import ORGANIZER
-from bot.services.task_cards import KIND_LABELS, describe
-from bot.services.tasks import TaskError, parse_moment
+from bot.services.tasks import parse_moment
 from bot.text import clean, esc
-from bot.vocabulary import availability_code, skill_code, skill_word
+from bot.vocabulary import availability_code, skill_code, skill_word, task_kind_word
 from handlers.task_admin import ask_call_list
+from handlers.task_cards import describe
 
 # The steps, in order. Each kind asks its own details between instructions and area.
 COMMON_BEFORE = ("kind", "team", "title", "instructions")
@@ -106,7 +107,7 @@ async def cmd_newtask(request: Request) -> Reply:
     if scope is not None and not scope:
         return Outbound(_("You are not an organizer of any team yet."))
     await request.begin("newtask", "kind", {})
-    labels = [NewTask("kind", k).button(_(KIND_LABELS[k])) for k in KINDS]
+    labels = [NewTask("kind", k).button(task_kind_word(k)) for k in KINDS]
     return Outbound(
         _("New task. Which kind? (Send /cancel at any time to stop.)"),
         choices=choices(labels[:3], labels[3:]),

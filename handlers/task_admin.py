@@ -9,16 +9,17 @@ from __future__ import annotations
 import logging
 
 from bot.answers import parse_count
+from bot.domain.errors import ImportRejected
 from bot.domain.tasks import Progress, Task
 from bot.i18n import N_, _, ngettext, people, worded
 from bot.messaging import Answer, Choice, Outbound, choices
 from bot.payloads import EditableField, TaskAdmin, TaskEditField
 from bot.router import Reply, Request, Router, expired
-from bot.services.calls import ImportRejected, file_refusal
+from bot.services.calls import file_refusal
 from bot.services.people import ORGANIZER
-from bot.services.task_cards import kind_label
 from bot.services.tasks import parse_moment
 from bot.text import clean, esc
+from bot.vocabulary import task_kind_word
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def progress_line(item: Progress) -> str:
     ).format(
         id=task.id,
         title=esc(task.title),
-        kind=kind_label(task.kind),
+        kind=task_kind_word(task.kind),
         status=_(STATUS_LABELS[task.status]),
         done=item.done,
         quota=quota,

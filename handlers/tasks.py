@@ -11,15 +11,15 @@ from datetime import timedelta, tzinfo
 from typing import Any, Protocol
 
 from bot.answers import parse_count
-from bot.domain.tasks import ClaimRefused, NotStarted, Outcome, Refusal, TaskKind
+from bot.domain.tasks import ClaimRefused, NotStarted, Outcome, Refusal
 from bot.i18n import N_, _, format_date, format_datetime, format_time, ngettext, worded
 from bot.messaging import InboundFile, Outbound, choices
 from bot.payloads import AssignmentTap, OutcomeSkip, TaskCard
 from bot.quiet_hours import zone
 from bot.router import Reply, Request, Router, expired
-from bot.services.task_cards import accepted_card, assignment_choices, describe, offer_card
 from bot.services.tasks import NextTask, Person
 from bot.text import clean, esc
+from handlers.task_cards import accepted_card, assignment_choices, describe, offer_card
 
 # The outcome flow: the questions asked after Done, per task kind, in order.
 OUTCOME_STEPS: dict[str, tuple[str, ...]] = {
@@ -51,6 +51,8 @@ ANSWER_INSTEAD = {
     "comment": N_("Anything to tell the organizers? Write a comment, or answer No comment."),
     "hint": N_("Send a link starting with https://, a screenshot, or answer No proof."),
 }
+# Kinds whose Done opens the questions above; the others are recorded at the tap.
+ASKED = frozenset(kind for kind, steps in OUTCOME_STEPS.items() if steps)
 NUMBER_STEPS = ("doors_knocked", "conversations", "supporters", "people_reached")
 MAX_NUMBER = 100_000
 REFUSALS = {
@@ -193,32 +195,27 @@ async def on_assignment(request: Request) -> Reply:
         return expired()
     action, assignment_id = tap.action, tap.assignment
     service = request.services.tasks
-    held = await service.held(volunteer.id, assignment_id)
-    if held is None:
-        return expired()
-    task = held.task
     if action == "cant":
         if not await service.give_up(volunteer.id, assignment_id):
             return expired()
-        if task.kind == TaskKind.CALL:
-            await request.services.calls.stop(volunteer.id)
         return Outbound(
             _("No problem, thank you for telling me. The task goes back to the queue."), edit=True
         )
     try:
-        service.check_started(task)
+        finished = await service.finish(volunteer.id, assignment_id, asked=ASKED)
     except NotStarted as early:
         return Outbound(_not_started(request, volunteer, early))
-    steps = OUTCOME_STEPS[task.kind]
-    if not steps:
-        outcome = Outcome()
-        if task.kind == TaskKind.EVENT:
-            outcome = Outcome(attended=True)
-        elif task.kind == TaskKind.CALL:
-            outcome = Outcome(calls_made=await request.services.calls.finish(held))
-        return await _record(request, assignment_id, outcome)
-    await request.begin("outcome", steps[0], {"assignment": assignment_id, "kind": task.kind})
-    return _question(steps[0])
+    if finished is None:
+        return expired()
+    if finished.points is None:
+        steps = OUTCOME_STEPS[finished.task.kind]
+        await request.begin(
+            "outcome", steps[0], {"assignment": assignment_id, "kind": finished.task.kind}
+        )
+        return _question(steps[0])
+    if request.conversation is not None:
+        await request.finish()
+    return _recorded(finished.points)
 
 
 def _question(step: str) -> Outbound:
@@ -254,6 +251,10 @@ async def _record(request: Request, assignment_id: int, outcome: Outcome) -> Rep
         await request.finish()
     if points is None:
         return expired()
+    return _recorded(points)
+
+
+def _recorded(points: int) -> Outbound:
     return Outbound(
         ngettext(
             "Recorded. Thank you! +{n} point. Send /task for the next one.",
@@ -345,7 +346,9 @@ async def cmd_me(request: Request) -> Reply:
     volunteer = _member(request)
     if volunteer is None:
         return _not_joined()
-    standing = await request.services.tasks.standing(volunteer.id, volunteer.timezone)
+    standing = await request.services.tasks.standing(
+        volunteer.id, volunteer.timezone, leaderboard=volunteer.leaderboard
+    )
     lines = [
         _("<b>Your contribution</b>"),
         ngettext("{n} point", "{n} points", standing.points).format(n=standing.points),
@@ -357,7 +360,7 @@ async def cmd_me(request: Request) -> Reply:
         ),
     ]
     if volunteer.leaderboard:
-        board = await request.services.tasks.leaderboard()
+        board = standing.leaderboard
         if board:
             lines.append("\n" + _("<b>Leaderboard</b> (volunteers who chose to appear)"))
             lines.extend(

@@ -12,6 +12,7 @@ from bot.messaging import InboundFile
 from bot.services.people import Actor
 from bot.transports.signal import to_inbound as signal_inbound
 from bot.transports.telegram import file_base_url
+from handlers.task_cards import offered_card
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.clock import FakeClock
 from tests.fakes.relais import running_relais
@@ -48,7 +49,7 @@ async def test_a_volunteer_sends_a_screenshot_as_proof_in_french(
         Actor.system(),
         TaskDraft(kind="share", title="Partagez la vidéo", link="https://example.org/v"),
     )
-    await services.offers.offer_round(services.clock.now())
+    await services.offers.offer_round(services.clock.now(), offered_card)
     await bot_api.wait_for_text(720, "Une tâche pour vous")
     await tap_newest(bot_api, 720, "Accepter", "Touchez Fait", "fr")
     await tap_newest(bot_api, 720, "Fait", "capture d’écran", "fr")

@@ -9,8 +9,9 @@ from datetime import timedelta
 import pytest
 
 from bot.config import Settings
+from bot.domain.errors import ImportRejected
 from bot.services import Services
-from bot.services.calls import HOLD, ImportRejected, normalize_phone, parse_call_list
+from bot.services.calls import HOLD, normalize_phone, parse_call_list
 from bot.storage.calls import CallRepository
 from bot.storage.connect import database_for
 from bot.storage.db import Database

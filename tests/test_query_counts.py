@@ -20,12 +20,17 @@ from tests.task_factories import task, volunteer
 # migration 0012), traced as repeats of that INSERT: 8 round trips, 11 statements.
 TASK_REQUEST = 4
 ACCEPT_TAP = 11
+# A tap on Later: the check and the write in one conditional INSERT (which fires the same
+# roll-up trigger, traced as two repeats), the next card read in the same transaction: 8
+# round trips, 10 statements (13 when the check, the writes and the read each went alone).
+LATER_TAP = 10
 ONBOARDING_STEP = 10
 HELP = 4
 # Write transactions per step: none for what changes nothing; the update's key rides with
 # the first thing it changes.
 TASK_REQUEST_WRITES = 0
 ACCEPT_TAP_WRITES = 1
+LATER_TAP_WRITES = 1
 ONBOARDING_STEP_WRITES = 2
 
 
@@ -55,6 +60,23 @@ async def test_asking_for_a_task_then_accepting_it(
     assert 0 < len(accepted) <= ACCEPT_TAP, f"Accept ran {len(accepted)}:\n{_report(accepted)}"
     assert _writes(asked) <= TASK_REQUEST_WRITES, f"/task wrote:\n{_report(asked)}"
     assert _writes(accepted) <= ACCEPT_TAP_WRITES, f"Accept wrote:\n{_report(accepted)}"
+
+
+async def test_putting_a_task_off_shows_the_next_one(
+    services: Services, chat: Callable[..., Chat]
+) -> None:
+    await volunteer(services, "201", language="en", skills=["share"])
+    await task(services, kind="share", title="Share the clip", link="https://example.org/c")
+    await task(services, kind="share", title="Share the poster", link="https://example.org/p")
+    ana = chat("201", language="en")
+    ana.router.flood = FloodGate(limit=1000)
+    await ana.send("/task")
+    first = "Share the clip" if "Share the clip" in ana.last_text else "Share the poster"
+    async with statements(services.db) as later:
+        await ana.tap("Later")
+    assert first not in ana.last_text and "Share the" in ana.last_text
+    assert len(later) <= LATER_TAP, f"Later ran {len(later)}:\n{_report(later)}"
+    assert _writes(later) <= LATER_TAP_WRITES, f"Later wrote:\n{_report(later)}"
 
 
 async def test_one_onboarding_step(services: Services, chat: Callable[..., Chat]) -> None:

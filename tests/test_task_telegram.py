@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.app import Relais
 from bot.domain.tasks import TaskDraft
 from bot.services.people import Actor
+from handlers.task_cards import offered_card
 from tests.fakes.bot_api import FakeBotAPI
 from tools import seed
 
@@ -26,7 +27,7 @@ async def test_an_offered_share_task_is_accepted_and_reported_in_french(
         Actor.system(),
         TaskDraft(kind="share", title="Partagez la vidéo", link="https://example.org/v"),
     )
-    await services.offers.offer_round(services.clock.now())
+    await services.offers.offer_round(services.clock.now(), offered_card)
     offer = await bot_api.wait_for_text(700, "Une tâche pour vous")
     assert offer.message_id is not None
     since = len(bot_api.sent)

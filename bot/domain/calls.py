@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from bot.domain.tasks import Task
+
 
 class CallResult(StrEnum):
     """What a caller reports after one call."""
@@ -57,3 +59,21 @@ class Contact:
     held_until: datetime | None
     callback_at: datetime | None
     attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallTurn:
+    """Where a caller stands on a list: the task, their assignment, and who to call now
+    (None: nobody left to call right now)."""
+
+    task: Task
+    assignment_id: int
+    contact: Contact | None
+
+
+@dataclass(frozen=True, slots=True)
+class Called:
+    """A call recorded, and the caller's next turn on the same list."""
+
+    contact: Contact
+    next: CallTurn

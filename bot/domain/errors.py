@@ -3,10 +3,13 @@ services raise for the flows to put into words (errors carry facts, never senten
 
 The router answers a busy or failing database with a clear message without knowing which
 database runs underneath: backends raise these, and nothing above storage imports storage
-to catch them.
+to catch them. Services raise the rule errors with a code, never words: the flow that
+called them chooses what to say.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 class StorageError(RuntimeError):
@@ -35,3 +38,28 @@ class NotAVolunteer(Exception):
 
 class NothingToReport(ValueError):
     """A report holds neither a link nor enough text to act on."""
+
+
+class TaskError(ValueError):
+    """A task as described cannot be stored; `code` says why (for a translated answer)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProblem:
+    """A line of a call list that cannot be imported, and why (a short code)."""
+
+    line: int
+    problem: str  # header | name | phone | duplicate | encoding | size | empty
+    value: str = ""
+
+
+class ImportRejected(ValueError):
+    """Nothing was imported: the problems say which lines to fix."""
+
+    def __init__(self, problems: list[ImportProblem]) -> None:
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems

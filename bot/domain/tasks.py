@@ -216,6 +216,23 @@ class TaskView:
 
 
 @dataclass(frozen=True, slots=True)
+class NextTask:
+    """What /task shows: the best task now, or when something may fit again."""
+
+    view: TaskView | None
+    comes_back_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A tap on Done: the task, and the points earned (None: its outcome questions come
+    first, nothing recorded yet)."""
+
+    task: Task
+    points: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Claimed:
     """A task in a volunteer's hands: the assignment, the task as it stands, and the
     instructions in the volunteer's language (what the accepted card shows)."""

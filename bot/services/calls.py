@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import phonenumbers
 
 from bot.clock import Clock
-from bot.domain.calls import RESULTS, Contact, ContactRow
+from bot.domain.calls import RESULTS, Called, CallTurn, Contact, ContactRow
+from bot.domain.errors import ImportProblem, ImportRejected
 from bot.domain.tasks import AssignmentState, Claimed, TaskKind, TaskStatus
 from bot.messaging import InboundFile
 from bot.services.people import ORGANIZER, Actor, NotAllowed
@@ -26,23 +26,6 @@ NO_ANSWER_RETRY = timedelta(hours=3)
 MAX_ATTEMPTS = 3
 MAX_FILE_BYTES = 1_000_000
 MAX_CONTACTS = 20_000
-
-
-@dataclass(frozen=True, slots=True)
-class ImportProblem:
-    """A line of a call list that cannot be imported, and why (a short code)."""
-
-    line: int
-    problem: str  # header | name | phone | duplicate | encoding | size | empty
-    value: str = ""
-
-
-class ImportRejected(ValueError):
-    """Nothing was imported: the problems say which lines to fix."""
-
-    def __init__(self, problems: list[ImportProblem]) -> None:
-        super().__init__(f"{len(problems)} problem(s)")
-        self.problems = problems
 
 
 def _rows(reader: Iterator[list[str]]) -> Iterator[list[str] | None]:
@@ -254,13 +237,37 @@ class CallService:
         """The caller takes a break: held contacts go back to the list."""
         return await self.calls.release(volunteer_id, self.clock.now())
 
-    async def finish(self, held: Claimed) -> int:
-        """The caller is done with a list: what they hold goes back; the calls they made
-        since they took the task."""
-        assignment = held.assignment
-        await self.stop(assignment.volunteer_id)
-        since = assignment.accepted_at or assignment.created_at
-        return await self.calls.calls_made(held.task.id, assignment.volunteer_id, since)
+    async def stop_calling(self, volunteer_id: int, assignment_id: int) -> bool:
+        """Stop for now on a call task of theirs: what they hold goes back to the list at
+        once; False if the button was stale."""
+        if await self.calling(volunteer_id, assignment_id) is None:
+            return False
+        await self.stop(volunteer_id)
+        return True
+
+    async def next_call(self, volunteer_id: int, assignment_id: int) -> CallTurn | None:
+        """Start calling (or go on): who to call now on the caller's list; None if the
+        button was stale."""
+        held = await self.calling(volunteer_id, assignment_id)
+        if held is None:
+            return None
+        contact = await self.current_or_next(volunteer_id, held.task.id)
+        return CallTurn(held.task, held.assignment.id, contact)
+
+    async def record_call(
+        self, volunteer_id: int, contact_id: int, result: str, callback_at: datetime | None = None
+    ) -> Called | None:
+        """A result tapped by the caller holding that contact: recorded, and who to call
+        next; None if the hold lapsed or was never theirs (nothing recorded)."""
+        holding = await self.holding(volunteer_id, contact_id)
+        if holding is None:
+            return None
+        held, _contact = holding
+        recorded = await self.record(volunteer_id, contact_id, result, callback_at)
+        if recorded is None:
+            return None
+        contact = await self.current_or_next(volunteer_id, held.task.id)
+        return Called(recorded, CallTurn(held.task, held.assignment.id, contact))
 
     async def summary(self, task_id: int) -> dict[str, int]:
         """Contacts per state and results per kind on a list, for organizers."""

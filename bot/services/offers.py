@@ -8,16 +8,17 @@ their quiet hours, within an availability slot (offers), under the daily cap.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from bot.config import Settings
 from bot.domain.messages import Envelope, Priority
-from bot.domain.tasks import Recipient, Task
+from bot.domain.tasks import Assignment, Recipient, Task
 from bot.i18n import use_language, use_messenger
+from bot.messaging import Outbound
 from bot.quiet_hours import quiet_hours_of, zone
 from bot.services.notifier import Notifier
-from bot.services.task_cards import offer_card, reminder_card
 from bot.services.tasks import in_slot, local_day_start
 from bot.storage.assignments import AssignmentRepository
 from bot.storage.calls import CallRepository
@@ -37,6 +38,12 @@ MAX_OFFERS_PER_TASK_PER_ROUND = 200
 # Each round looks at the most important open tasks only, so it stays short at scale;
 # the rest wait for a later round (or for volunteers to ask with /task).
 TASKS_PER_ROUND = 100
+
+# The words come from the task flow's presenter (handlers/task_cards.py), which the jobs
+# hand in: a task offered unprompted (with its instructions in the reader's language) and
+# a reminder of an accepted one, each in the recipient's time zone.
+OfferCard = Callable[[Task, str, tzinfo], Outbound]
+ReminderCard = Callable[[Task, Assignment, tzinfo], Outbound]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +92,7 @@ class OfferService:
         )
         return sent_today < self.settings.daily_offer_cap
 
-    async def offer_round(self, now: datetime) -> RoundReport:
+    async def offer_round(self, now: datetime, card: OfferCard) -> RoundReport:
         """Offer open tasks to volunteers who fit; at most one new offer per person per round."""
         offered: set[int] = set()
         total = 0
@@ -107,22 +114,24 @@ class OfferService:
                     continue
                 if not await self.may_message(recipient, now, offer=True):
                     continue
-                await self._send_offer(task, recipient, now)
+                await self._send_offer(task, recipient, now, card)
                 offered.add(recipient.volunteer_id)
                 room -= 1
                 total += 1
         return RoundReport(offers=total)
 
-    async def _send_offer(self, task: Task, recipient: Recipient, now: datetime) -> None:
+    async def _send_offer(
+        self, task: Task, recipient: Recipient, now: datetime, card: OfferCard
+    ) -> None:
         tz = zone(recipient.timezone, self.settings.timezone)
         with use_language(recipient.language), use_messenger(recipient.channel):
             instructions = await self.tasks.instructions(task, recipient.language)
-            card = offer_card(task, instructions, tz, offered=True)
+            offer = card(task, instructions, tz)
         envelope = Envelope(
             kind="offer",
             channel=recipient.channel,
             chat_id=recipient.chat_id,
-            outbound=card,
+            outbound=offer,
             volunteer_id=recipient.volunteer_id,
             ref_id=task.id,
             priority=Priority.NORMAL,
@@ -132,7 +141,7 @@ class OfferService:
         await self._queue([envelope])
         await self.offers.record(task.id, recipient.volunteer_id, now)
 
-    async def remind_round(self, now: datetime) -> RoundReport:
+    async def remind_round(self, now: datetime, card: ReminderCard) -> RoundReport:
         """One reminder per accepted, unfinished assignment, in the last day before closing."""
         total = 0
         for assignment, task in await self.tasks.needing_reminder(now + REMIND_BEFORE, now):
@@ -155,14 +164,14 @@ class OfferService:
                 continue
             tz = zone(recipient.timezone, self.settings.timezone)
             with use_language(volunteer.language), use_messenger(recipient.channel):
-                card = reminder_card(task, assignment, tz)
+                reminder = card(task, assignment, tz)
             await self._queue(
                 [
                     Envelope(
                         kind="reminder",
                         channel=recipient.channel,
                         chat_id=recipient.chat_id,
-                        outbound=card,
+                        outbound=reminder,
                         volunteer_id=volunteer.id,
                         ref_id=task.id,
                         priority=Priority.NORMAL,

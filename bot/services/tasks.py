@@ -9,21 +9,24 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.domain.errors import TaskError
 from bot.domain.tasks import (
     KINDS,
     Assignment,
     AssignmentState,
     Claimed,
     ClaimRefused,
+    Finished,
     Fit,
+    NextTask,
     NotStarted,
     Outcome,
     Progress,
     Refusal,
     Task,
     TaskDraft,
+    TaskKind,
     TaskStatus,
-    TaskView,
 )
 from bot.payloads import TaskCard
 from bot.quiet_hours import zone
@@ -40,15 +43,7 @@ MAX_INSTRUCTIONS = 3000
 CONTROLLED = ("open", "paused", "closed")
 
 
-__all__ = ["NotStarted", "TaskError", "TaskService"]
-
-
-class TaskError(ValueError):
-    """A task as described cannot be stored; `code` says why (for a translated answer)."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
+__all__ = ["NextTask", "NotStarted", "TaskError", "TaskService"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +53,8 @@ class Standing:
     points: int
     this_week: int
     streak: int
+    # This month's leaderboard, for a volunteer who chose to appear on it (else empty).
+    leaderboard: tuple[tuple[str, int], ...] = ()
 
 
 class Person(Protocol):
@@ -93,14 +90,6 @@ def fit_of(person: Person) -> Fit:
         latitude=person.latitude,
         longitude=person.longitude,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class NextTask:
-    """What /task shows: the best task now, or when something may fit again."""
-
-    view: TaskView | None
-    comes_back_at: datetime | None = None
 
 
 def slots_of(local: datetime) -> frozenset[str]:
@@ -334,11 +323,11 @@ class TaskService:
         return fit is not None and await self._put_aside(fit, task_id, later)
 
     async def set_aside(self, volunteer: Person, task_id: int, later: bool) -> NextTask | None:
-        """Skip or Later on a card: what /task shows next, or None if the card was stale
-        (see `skip`)."""
-        if not await self._put_aside(fit_of(volunteer), task_id, later):
-            return None
-        return await self.next_for(volunteer)
+        """Skip or Later on a card, and what /task shows next, in one transaction; None if
+        the card was stale (see `skip`): nothing is written then."""
+        now = self.clock.now()
+        state, until = ("later", now + LATER) if later else ("skipped", None)
+        return await self.tasks.set_aside(fit_of(volunteer), task_id, state, now, until)
 
     async def _put_aside(self, fit: Fit, task_id: int, later: bool) -> bool:
         now = self.clock.now()
@@ -368,6 +357,29 @@ class TaskService:
         held = await self.held(volunteer_id, assignment_id)
         return held.assignment if held else None
 
+    async def finish(
+        self, volunteer_id: int, assignment_id: int, *, asked: frozenset[str]
+    ) -> Finished | None:
+        """Done (or Finished calling, I was there) on an accepted task: recorded at once,
+        except for the kinds `asked` about first (the outcome questions); None if the button
+        was stale. NotStarted if the task has a start time still to come."""
+        held = await self.held(volunteer_id, assignment_id)
+        if held is None:
+            return None
+        task = held.task
+        self.check_started(task)
+        if task.kind in asked:
+            return Finished(task, None)
+        if task.kind == TaskKind.CALL:
+            points = await self.tasks.finish_calls(held, self.clock.now())
+        else:
+            # Tapping "I was there" on an event is the attendance.
+            outcome = Outcome(attended=True) if task.kind == TaskKind.EVENT else Outcome()
+            points = await self.assignments.complete(
+                assignment_id, volunteer_id, outcome, self.clock.now()
+            )
+        return None if points is None else Finished(task, points)
+
     async def complete(self, volunteer_id: int, assignment_id: int, outcome: Outcome) -> int | None:
         """Record the outcome; the points earned, or None if the card was stale.
 
@@ -385,10 +397,15 @@ class TaskService:
             raise NotStarted(task.starts_at)
 
     async def give_up(self, volunteer_id: int, assignment_id: int) -> bool:
+        """Can't on an accepted task: it goes back to the queue (and, on a phone bank, the
+        people the caller held go back to the list); False if the button was stale."""
         return await self.tasks.give_up(assignment_id, volunteer_id, self.clock.now())
 
-    async def standing(self, volunteer_id: int, timezone: str) -> Standing:
-        """Points, this week's count and streak, in the volunteer's own days."""
+    async def standing(
+        self, volunteer_id: int, timezone: str, *, leaderboard: bool = False
+    ) -> Standing:
+        """Points, this week's count and streak, in the volunteer's own days; with the
+        leaderboard for someone who appears on it."""
         tz = zone(timezone, self.settings.timezone)
         local_now = self.clock.now().astimezone(tz)
         week_start = (local_now - timedelta(days=local_now.weekday())).replace(
@@ -399,6 +416,7 @@ class TaskService:
             points=await self.assignments.points(volunteer_id),
             this_week=await self.assignments.done_since(volunteer_id, week_start),
             streak=streak([t.astimezone(tz) for t in times], local_now),
+            leaderboard=tuple(await self.leaderboard()) if leaderboard else (),
         )
 
     async def broadcast_button(self, actor: Actor, task_id: int) -> tuple[str, str] | None:

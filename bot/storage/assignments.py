@@ -80,43 +80,8 @@ class AssignmentRepository:
         self, assignment_id: int, volunteer_id: int, outcome: Outcome, now: datetime
     ) -> int | None:
         """Mark an accepted assignment done with its outcome; the points, or None if stale."""
-        stamp = to_iso(now)
         async with self.db.transaction() as tx:
-            task_id = await tx.fetch_value(
-                "UPDATE assignments SET state = 'done', finished_at = :now, updated_at = :now"
-                " WHERE id = :id AND volunteer_id = :volunteer AND state = 'accepted'"
-                " RETURNING task_id",
-                {"now": stamp, "id": assignment_id, "volunteer": volunteer_id},
-            )
-            if task_id is None:
-                return None
-            # Someone who did not come to an event earns nothing for it.
-            points = await tx.fetch_value(
-                "INSERT INTO outcomes (assignment_id, task_id, volunteer_id, kind, doors_knocked,"
-                " conversations, supporters, people_reached, calls_made, attended, proof,"
-                " comment, points, recorded_at)"
-                " SELECT :assignment, t.id, :volunteer, t.kind, :doors, :conversations,"
-                " :supporters, :reached, :calls, :attended, :proof, :comment,"
-                " CASE WHEN :absent = 1 THEN 0 ELSE t.points END, :now"
-                " FROM tasks t WHERE t.id = :task RETURNING points",
-                {
-                    "assignment": assignment_id,
-                    "volunteer": volunteer_id,
-                    "task": task_id,
-                    "doors": outcome.doors_knocked,
-                    "conversations": outcome.conversations,
-                    "supporters": outcome.supporters,
-                    "reached": outcome.people_reached,
-                    "calls": outcome.calls_made,
-                    "attended": None if outcome.attended is None else int(outcome.attended),
-                    "proof": outcome.proof,
-                    "comment": outcome.comment,
-                    "absent": int(outcome.attended is False),
-                    "now": stamp,
-                },
-            )
-            assert points is not None
-            return int(points)
+            return await record_outcome(tx, assignment_id, volunteer_id, outcome, now)
 
     async def mark_reminded(self, assignment_id: int, now: datetime) -> bool:
         async with self.db.transaction() as tx:
@@ -215,15 +180,105 @@ async def set_aside(
     )
 
 
-async def give_back(tx: Tx, assignment_id: int, volunteer_id: int, now: datetime) -> int | None:
-    """The volunteer can't do an accepted task after all; its task id, or None if stale."""
+async def record_outcome(
+    tx: Tx, assignment_id: int, volunteer_id: int, outcome: Outcome, now: datetime
+) -> int | None:
+    """Mark an accepted assignment done with its outcome; the points, or None if stale."""
     stamp = to_iso(now)
     task_id = await tx.fetch_value(
-        "UPDATE assignments SET state = 'cant', finished_at = :now, updated_at = :now"
-        " WHERE id = :id AND volunteer_id = :volunteer AND state = 'accepted' RETURNING task_id",
+        "UPDATE assignments SET state = 'done', finished_at = :now, updated_at = :now"
+        " WHERE id = :id AND volunteer_id = :volunteer AND state = 'accepted'"
+        " RETURNING task_id",
         {"now": stamp, "id": assignment_id, "volunteer": volunteer_id},
     )
-    return None if task_id is None else int(task_id)
+    if task_id is None:
+        return None
+    # Someone who did not come to an event earns nothing for it.
+    points = await tx.fetch_value(
+        "INSERT INTO outcomes (assignment_id, task_id, volunteer_id, kind, doors_knocked,"
+        " conversations, supporters, people_reached, calls_made, attended, proof,"
+        " comment, points, recorded_at)"
+        " SELECT :assignment, t.id, :volunteer, t.kind, :doors, :conversations,"
+        " :supporters, :reached, :calls, :attended, :proof, :comment,"
+        " CASE WHEN :absent = 1 THEN 0 ELSE t.points END, :now"
+        " FROM tasks t WHERE t.id = :task RETURNING points",
+        {
+            "assignment": assignment_id,
+            "volunteer": volunteer_id,
+            "task": task_id,
+            "doors": outcome.doors_knocked,
+            "conversations": outcome.conversations,
+            "supporters": outcome.supporters,
+            "reached": outcome.people_reached,
+            "calls": outcome.calls_made,
+            "attended": None if outcome.attended is None else int(outcome.attended),
+            "proof": outcome.proof,
+            "comment": outcome.comment,
+            "absent": int(outcome.attended is False),
+            "now": stamp,
+        },
+    )
+    assert points is not None
+    return int(points)
+
+
+async def set_aside_if(
+    tx: Tx,
+    task_id: int,
+    volunteer_id: int,
+    state: str,
+    until: datetime | None,
+    allowed: str,
+    params: dict[str, Any],
+) -> bool | None:
+    """Skip a task for good or put it off, if `allowed` (conditions over tasks t, with
+    `params`) holds for it, in one statement; None if it did not (nothing written), else
+    whether a pending offer of it waits for its answer (see offers.answer_offer). What the
+    volunteer had set aside on it before is dropped, with a second statement only when
+    there was some."""
+    assert state in ("skipped", "later")
+    mine = "a.task_id = :task AND a.volunteer_id = :volunteer"
+    row = await tx.fetch_one(
+        "INSERT INTO assignments (task_id, volunteer_id, state, later_until, created_at,"
+        " updated_at) SELECT t.id, :volunteer, :state, :until, :now, :now FROM tasks t"
+        f" WHERE t.id = :task AND {allowed} RETURNING id,"
+        # RETURNING's reads see the table as it was: what was set aside before, not this.
+        f" EXISTS (SELECT 1 FROM assignments a WHERE {mine} AND a.id <> assignments.id"
+        " AND a.state IN ('later', 'skipped')) AS had, EXISTS (SELECT 1 FROM offers o"
+        " WHERE o.task_id = :task AND o.volunteer_id = :volunteer"
+        " AND o.state IN ('sent', 'later')) AS offered",
+        {
+            **params,
+            "task": task_id,
+            "volunteer": volunteer_id,
+            "state": state,
+            "until": to_iso(until) if until else None,
+        },
+    )
+    if row is None:
+        return None
+    if row["had"]:
+        await tx.execute(
+            "DELETE FROM assignments WHERE task_id = :task AND volunteer_id = :volunteer"
+            " AND state IN ('later', 'skipped') AND id <> :kept",
+            {"task": task_id, "volunteer": volunteer_id, "kept": row["id"]},
+        )
+    return bool(row["offered"])
+
+
+async def give_back(
+    tx: Tx, assignment_id: int, volunteer_id: int, now: datetime
+) -> tuple[int, str] | None:
+    """The volunteer can't do an accepted task after all; its task's id and kind, or None
+    if stale."""
+    stamp = to_iso(now)
+    row = await tx.fetch_one(
+        "UPDATE assignments SET state = 'cant', finished_at = :now, updated_at = :now"
+        " WHERE id = :id AND volunteer_id = :volunteer AND state = 'accepted' RETURNING task_id,"
+        " (SELECT t.kind FROM tasks t WHERE t.id = assignments.task_id) AS kind",
+        {"now": stamp, "id": assignment_id, "volunteer": volunteer_id},
+    )
+    return None if row is None else (int(row["task_id"]), str(row["kind"]))
 
 
 async def expire_on_task(tx: Tx, task_id: int, now: datetime) -> int:

@@ -172,17 +172,6 @@ class CallRepository:
         async with self.db.transaction() as tx:
             return await release_held(tx, volunteer_id, now)
 
-    async def calls_made(self, task_id: int, volunteer_id: int, since: datetime) -> int:
-        """Calls this caller recorded on a list since a moment."""
-        return int(
-            await self.db.fetch_value(
-                "SELECT COUNT(*) FROM call_results WHERE task_id = :task"
-                " AND volunteer_id = :volunteer AND called_at >= :since",
-                {"task": task_id, "volunteer": volunteer_id, "since": to_iso(since)},
-            )
-            or 0
-        )
-
     async def summary(self, task_id: int) -> dict[str, int]:
         """Contacts per state and results per kind on a list, for organizers."""
         rows = await self.db.fetch_all(
@@ -239,6 +228,18 @@ async def release_held(tx: Tx, volunteer_id: int, now: datetime) -> int:
         "UPDATE call_contacts SET state = 'ready', held_by = NULL, held_until = NULL,"
         " updated_at = :now WHERE held_by = :volunteer AND state = 'held'",
         {"now": to_iso(now), "volunteer": volunteer_id},
+    )
+
+
+async def calls_made(tx: Tx, task_id: int, volunteer_id: int, since: datetime) -> int:
+    """Calls this caller recorded on a list since a moment (inside a transaction)."""
+    return int(
+        await tx.fetch_value(
+            "SELECT COUNT(*) FROM call_results WHERE task_id = :task"
+            " AND volunteer_id = :volunteer AND called_at >= :since",
+            {"task": task_id, "volunteer": volunteer_id, "since": to_iso(since)},
+        )
+        or 0
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from bot.clock import from_iso, to_iso
 from bot.domain.tasks import (
@@ -19,6 +19,8 @@ from bot.domain.tasks import (
     Claimed,
     ClaimRefused,
     Fit,
+    NextTask,
+    Outcome,
     Progress,
     Recipient,
     Refusal,
@@ -32,13 +34,21 @@ from bot.storage import assignments as assignment_rows
 from bot.storage import offers as offer_rows
 from bot.storage.assignments import assignment_of, selected
 from bot.storage.backend import Row, Tx, in_list
-from bot.storage.calls import erase_caller, export_calls
+from bot.storage.calls import calls_made, erase_caller, export_calls, release_held
 from bot.storage.db import Database
 from bot.storage.outbox import OutboxRepository
 from bot.storage.personal_data import register_personal_data
 from bot.storage.volunteers import UNSOLICITED_SQL
 
 KM_PER_DEGREE = 111.2
+
+
+class Reader(Protocol):
+    """Where a read runs: committed data (the database) or inside a write transaction."""
+
+    async def fetch_one(self, sql: str, params: Any = None) -> Row | None: ...
+    async def fetch_value(self, sql: str, params: Any = None) -> Any: ...
+
 
 # What an import file may change in a task it already created (its key — kind, team,
 # title — and its progress stay).
@@ -208,6 +218,34 @@ def _distance_params(latitude: float, longitude: float) -> dict[str, float]:
         "km": KM_PER_DEGREE,
         "kmlon": KM_PER_DEGREE * math.cos(math.radians(latitude)),
     }
+
+
+def _skippable(fits: str) -> str:
+    """Conditions (over tasks t) for a task the volunteer may set aside: not in their hands,
+    and either one that `fits` them now or one shown to them already (offered, set aside)."""
+    return (
+        "NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id"
+        " AND a.volunteer_id = :volunteer AND a.state = 'accepted')"
+        f" AND (({fits}) OR EXISTS (SELECT 1 FROM offers o WHERE o.task_id = t.id"
+        " AND o.volunteer_id = :volunteer) OR EXISTS (SELECT 1 FROM assignments a"
+        " WHERE a.task_id = t.id AND a.volunteer_id = :volunteer"
+        " AND a.state IN ('later', 'skipped')))"
+    )
+
+
+async def _comes_back_at(reader: Reader, volunteer_id: int, now: datetime) -> datetime | None:
+    """When something may fit again: a task opening, or one put off coming back."""
+    value = await reader.fetch_value(
+        "SELECT MIN(at) FROM (SELECT MIN(opens_at) AS at FROM tasks WHERE status = 'open'"
+        " AND opens_at > :now UNION ALL SELECT MIN(later_until) FROM assignments"
+        " WHERE volunteer_id = :volunteer AND state = 'later' AND later_until > :now) AS x",
+        {"now": to_iso(now), "volunteer": volunteer_id},
+    )
+    return from_iso(str(value)) if value else None
+
+
+class _NothingToSetAside(Exception):
+    """Raised inside a transaction to roll it back: the card was stale."""
 
 
 def _target_kinds(draft: TaskDraft) -> str:
@@ -409,14 +447,18 @@ class TaskRepository:
 
     async def next_for(self, fit: Fit, now: datetime) -> TaskView | None:
         """The best open task for this volunteer, with its instructions in their language:
-        highest priority, then nearest field task.
+        highest priority, then nearest field task."""
+        return await self._next(self.db, fit, now)
+
+    async def _next(self, reader: Reader, fit: Fit, now: datetime) -> TaskView | None:
+        """`next_for`, on the committed data or inside a transaction.
 
         Two steps keep it fast with thousands of open tasks: the first walks the queue index
         in priority order and stops at the first fit; the second only looks at fits of that
         same priority to pick the nearest.
         """
         where, params = _fit_clause(fit, now)
-        first = await self.db.fetch_one(
+        first = await reader.fetch_one(
             f"SELECT t.*, {_TRANSLATED} FROM tasks t{self._hint('tasks_queue')} WHERE {where}"
             " ORDER BY t.priority DESC, t.id LIMIT 1",
             params,
@@ -429,13 +471,39 @@ class TaskRepository:
         if "lat" not in params:
             params.update(_distance_params(fit.latitude, fit.longitude))
         params["priority"] = best.task.priority
-        nearest = await self.db.fetch_one(
+        nearest = await reader.fetch_one(
             f"SELECT t.*, {_TRANSLATED} FROM tasks t{self._hint('tasks_located')} WHERE {where}"
             " AND t.priority = :priority AND t.latitude IS NOT NULL"
             f" ORDER BY {_DISTANCE2}, t.id LIMIT 1",
             params,
         )
         return _view(nearest) if nearest else best
+
+    async def set_aside(
+        self, fit: Fit, task_id: int, state: str, now: datetime, until: datetime | None
+    ) -> NextTask | None:
+        """Skip a task for good or put it off ('later'), then read what /task shows next,
+        in one transaction; None, and nothing written, if the task was not this
+        volunteer's to set aside (see `skippable`).
+
+        A tap on Later costs one conditional INSERT and the next task's read on top of the
+        transaction itself: the check, the write and the read no longer take a round trip
+        each to a different connection."""
+        where, params = _fit_clause(fit, now)
+        try:
+            async with self.db.transaction() as tx:
+                offered = await assignment_rows.set_aside_if(
+                    tx, task_id, fit.volunteer_id, state, until, _skippable(where), params
+                )
+                if offered is None:
+                    raise _NothingToSetAside  # rolls back the update's key with it
+                if offered:
+                    await offer_rows.answer_offer(tx, task_id, fit.volunteer_id, state, now)
+                view = await self._next(tx, fit, now)
+                back = None if view else await _comes_back_at(tx, fit.volunteer_id, now)
+        except _NothingToSetAside:
+            return None
+        return NextTask(view, back)
 
     def _hint(self, index: str) -> str:
         """SQLite walks the queue in priority order only when told which index to use;
@@ -455,13 +523,7 @@ class TaskRepository:
 
     async def comes_back_at(self, volunteer_id: int, now: datetime) -> datetime | None:
         """When something may fit again: a task opening, or one put off coming back."""
-        value = await self.db.fetch_value(
-            "SELECT MIN(at) FROM (SELECT MIN(opens_at) AS at FROM tasks WHERE status = 'open'"
-            " AND opens_at > :now UNION ALL SELECT MIN(later_until) FROM assignments"
-            " WHERE volunteer_id = :volunteer AND state = 'later' AND later_until > :now) AS x",
-            {"now": to_iso(now), "volunteer": volunteer_id},
-        )
-        return from_iso(str(value)) if value else None
+        return await _comes_back_at(self.db, volunteer_id, now)
 
     async def skippable(self, fit: Fit, task_id: int, now: datetime) -> bool:
         """Whether the volunteer may set this task aside: not in their hands, and either
@@ -469,13 +531,7 @@ class TaskRepository:
         where, params = _fit_clause(fit, now)
         params["task"] = task_id
         found = await self.db.fetch_value(
-            "SELECT 1 FROM tasks t WHERE t.id = :task AND NOT EXISTS (SELECT 1 FROM assignments a"
-            " WHERE a.task_id = t.id AND a.volunteer_id = :volunteer AND a.state = 'accepted')"
-            f" AND (({where}) OR EXISTS (SELECT 1 FROM offers o WHERE o.task_id = t.id"
-            " AND o.volunteer_id = :volunteer) OR EXISTS (SELECT 1 FROM assignments a"
-            " WHERE a.task_id = t.id AND a.volunteer_id = :volunteer"
-            " AND a.state IN ('later', 'skipped')))",
-            params,
+            f"SELECT 1 FROM tasks t WHERE t.id = :task AND {_skippable(where)}", params
         )
         return found is not None
 
@@ -612,13 +668,30 @@ class TaskRepository:
         return Claimed(assignment_of(row, "a_"), view.task, view.instructions)
 
     async def give_up(self, assignment_id: int, volunteer_id: int, now: datetime) -> bool:
-        """The volunteer can't do it after all: the slot goes back to the quota."""
+        """The volunteer can't do it after all: the slot goes back to the quota, and on a
+        phone bank the people they held go back to the list, in one transaction."""
         async with self.db.transaction() as tx:
-            task_id = await assignment_rows.give_back(tx, assignment_id, volunteer_id, now)
-            if task_id is None:
+            given = await assignment_rows.give_back(tx, assignment_id, volunteer_id, now)
+            if given is None:
                 return False
+            task_id, kind = given
             await _release_slots(tx, [task_id])
+            if kind == TaskKind.CALL:
+                await release_held(tx, volunteer_id, now)
             return True
+
+    async def finish_calls(self, held: Claimed, now: datetime) -> int | None:
+        """Finished calling: what the caller holds goes back to the list, and the task is
+        recorded done with the calls they made since they took it, in one transaction; the
+        points, or None if the assignment was no longer in their hands."""
+        assignment = held.assignment
+        volunteer = assignment.volunteer_id
+        since = assignment.accepted_at or assignment.created_at
+        async with self.db.transaction() as tx:
+            await release_held(tx, volunteer, now)
+            made = await calls_made(tx, held.task.id, volunteer, since)
+            outcome = Outcome(calls_made=made)
+            return await assignment_rows.record_outcome(tx, assignment.id, volunteer, outcome, now)
 
     # -- closing, reminders --------------------------------------------------------------
 

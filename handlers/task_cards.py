@@ -1,7 +1,8 @@
 """How a task looks in a chat: the card offered to a volunteer and the card once accepted.
 
-Used by /task and /mytasks (replies) and by the offer and reminder jobs (outbox), so it
-lives beside the services rather than in one handler. Texts follow the current language.
+The task flow's presenter: /task and /mytasks answer with these cards, and the offer and
+reminder jobs hand them to the offer service to queue (services return tasks, never
+words). Texts follow the current language.
 """
 
 from __future__ import annotations
@@ -9,23 +10,11 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 
 from bot.domain.tasks import Assignment, Task
-from bot.i18n import N_, _, format_datetime, worded
+from bot.i18n import _, format_datetime, worded
 from bot.messaging import Choice, Outbound, choices
 from bot.payloads import AssignmentTap, CallingTap, TaskCard
 from bot.text import esc
-
-KIND_LABELS = {
-    "share": N_("Share"),
-    "canvass": N_("Canvassing"),
-    "call": N_("Phone bank"),
-    "text": N_("Text your contacts"),
-    "event": N_("Event"),
-    "custom": N_("Task"),
-}
-
-
-def kind_label(kind: str) -> str:
-    return _(KIND_LABELS.get(kind, KIND_LABELS["custom"]))
+from bot.vocabulary import task_kind_word
 
 
 def _when(moment: datetime, tz: tzinfo) -> str:
@@ -34,7 +23,7 @@ def _when(moment: datetime, tz: tzinfo) -> str:
 
 def describe(task: Task, instructions: str, tz: tzinfo) -> str:
     """The task's title, kind, instructions and the details of its type."""
-    lines = [f"<b>{esc(task.title)}</b> · {kind_label(task.kind)}"]
+    lines = [f"<b>{esc(task.title)}</b> · {task_kind_word(task.kind)}"]
     if instructions:
         lines.append(esc(instructions))
     if task.link:
@@ -75,6 +64,11 @@ def offer_card(task: Task, instructions: str, tz: tzinfo, *, offered: bool = Fal
             TaskCard("later", task.id).button("⏰ " + _("Later")),
         ),
     )
+
+
+def offered_card(task: Task, instructions: str, tz: tzinfo) -> Outbound:
+    """A task Relais offers unprompted (the offer job queues it)."""
+    return offer_card(task, instructions, tz, offered=True)
 
 
 def assignment_choices(task: Task, assignment: Assignment) -> tuple[tuple[Choice, ...], ...]:
