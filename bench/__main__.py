@@ -10,7 +10,8 @@ follow this shape, which gets a table of its own:
      "notes": "..."}
 
 Any other object is shown as a list of its keys and values. `python -m bench NAME ...` runs
-only the scripts named and keeps the other sections of BENCHMARKS.md as they were.
+only the scripts named and keeps the other sections of BENCHMARKS.md as they were; options
+after the names go to those scripts (`python -m bench updates --only relais-lifted`).
 """
 
 from __future__ import annotations
@@ -36,11 +37,11 @@ def scripts(selected: list[str]) -> list[str]:
     return [n for n in names if not selected or n in selected]
 
 
-def run_script(name: str) -> dict[str, Any]:
+def run_script(name: str, options: list[str] | None = None) -> dict[str, Any]:
     """Run one benchmark in its own process; its last JSON line is its figures."""
     started = time.monotonic()
     process = subprocess.run(
-        [sys.executable, "-m", f"bench.{name}"],
+        [sys.executable, "-m", f"bench.{name}", *(options or [])],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -55,7 +56,7 @@ def run_script(name: str) -> dict[str, Any]:
         if isinstance(parsed, dict):
             figures = parsed
             break
-    if figures is None and process.returncode == 0:
+    if figures is None and process.returncode == 0 and not options:
         module = importlib.import_module(f"bench.{name}")
         if hasattr(module, "run"):
             figures = dict(module.run())
@@ -132,10 +133,13 @@ def render(results: dict[str, dict[str, Any]], kept: list[tuple[str, str]] | Non
 
 
 def main(argv: list[str]) -> int:
+    # Names first, then the options passed on to the scripts named.
+    first_option = next((n for n, arg in enumerate(argv) if arg.startswith("-")), len(argv))
+    argv, options = argv[:first_option], argv[first_option:]
     results: dict[str, dict[str, Any]] = {}
     for name in scripts(argv):
         print(f"bench: running {name} …", flush=True)
-        results[name] = run_script(name)
+        results[name] = run_script(name, options)
         print(json.dumps(results[name]), flush=True)
     kept: list[tuple[str, str]] = []
     if argv and OUTPUT.exists():
