@@ -15,8 +15,8 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.messaging import Messengers
 from bot.services import Services
+from bot.storage.backend import Store
 from bot.storage.connect import database_for
-from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ async def open_core(
     clock: Clock,
     *,
     migrate: bool = True,
-    db: Database | None = None,
+    db: Store | None = None,
     messengers: Messengers | None = None,
     wake_sender: Callable[[], None] | None = None,
 ) -> AsyncIterator[Services]:

@@ -103,6 +103,22 @@ def test_the_known_list_shrinks_when_code_is_fixed() -> None:
     assert not stale, f"lower these counts in KNOWN (known, now): {stale}"
 
 
+# Where a backend is chosen, built or copied between: the only storage modules that may name
+# SQLite's or PostgreSQL's classes. Every repository takes a `Backend`.
+BACKEND_MODULES = {"db.py", "postgres.py", "connect.py", "copy.py", "process_lock.py"}
+
+
+def test_repositories_are_typed_on_the_backend_interface() -> None:
+    storage = ROOT / "bot" / "storage"
+    naming = re.compile(r"\bbot\.storage\.(db|postgres)\b|\b(aiosqlite|asyncpg)\b")
+    reaching = sorted(
+        path.name
+        for path in storage.glob("*.py")
+        if path.name not in BACKEND_MODULES and naming.search(path.read_text(encoding="utf-8"))
+    )
+    assert not reaching, f"take a bot.storage.backend.Backend instead of a backend: {reaching}"
+
+
 if __name__ == "__main__":
     # Print today's counts, to paste into KNOWN after a change lowers them.
     for key, n in sorted(count_constructs().items()):

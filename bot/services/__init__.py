@@ -28,10 +28,10 @@ from bot.services.teams import TeamService
 from bot.services.volunteers import VolunteerService
 from bot.storage.assignments import AssignmentRepository
 from bot.storage.audit import AuditLog
+from bot.storage.backend import Store
 from bot.storage.broadcasts import BroadcastRepository
 from bot.storage.calls import CallRepository
 from bot.storage.dashboard import DashboardRepository
-from bot.storage.db import Database
 from bot.storage.duty import DutyRepository
 from bot.storage.incidents import IncidentRepository
 from bot.storage.link import LinkRepository
@@ -100,7 +100,7 @@ class Services(Basics):
         cls,
         settings: Settings,
         clock: Clock,
-        db: Database,
+        db: Store,
         *,
         alert_words: AlertWords,
         messengers: Messengers | None = None,

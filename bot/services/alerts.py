@@ -39,7 +39,7 @@ from bot.messaging import Outbound
 from bot.quiet_hours import quiet_hours_of, quiet_until, zone
 from bot.services.people import Actor, NotAllowed
 from bot.storage import rapid_response as _rapid_response  # noqa: F401  (its /forget part)
-from bot.storage.db import Database
+from bot.storage.backend import Backend
 from bot.storage.duty import DutyRepository
 from bot.storage.incidents import IncidentRepository
 from bot.storage.outbox import CALL, PAGE, Envelope
@@ -824,7 +824,7 @@ def call_state(call: Call) -> CallState:
     return ""
 
 
-async def response_times(db: Database, scope: Scope, window: Window) -> ResponseTimes | None:
+async def response_times(db: Backend, scope: Scope, window: Window) -> ResponseTimes | None:
     """How fast the campaign answered the incidents first seen in `window`, for /report:
     campaign-wide, so only in unscoped reports; None when there were none."""
     if not scope.everything:

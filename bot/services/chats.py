@@ -18,9 +18,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.domain.conversation import Conversation
-from bot.storage.backend import FIRST_WRITE, FirstWrite, Tx
+from bot.storage.backend import FIRST_WRITE, FirstWrite, Store, Tx
 from bot.storage.conversations import ChatState, ConversationRepository, UpdateLog
-from bot.storage.db import Database
 from bot.storage.numbered import ShownChoicesRepository
 from bot.storage.volunteers import VolunteerRepository
 
@@ -71,7 +70,7 @@ class Turn:
 class ChatService:
     """Replays, flows in progress and activity, one turn per update."""
 
-    def __init__(self, db: Database, boards: ShownChoicesRepository) -> None:
+    def __init__(self, db: Store, boards: ShownChoicesRepository) -> None:
         self.db = db
         self.state = ChatState(db)
         self.conversations = ConversationRepository(db)

@@ -30,9 +30,8 @@ from bot.i18n import days as count_days
 from bot.messaging import Inbound, Outbound, choices
 from bot.payloads import KeepData
 from bot.services.reports import pseudonym_key
-from bot.storage.backend import Tx
+from bot.storage.backend import Backend, Store, Tx
 from bot.storage.conversations import UpdateLog
-from bot.storage.db import Database
 from bot.storage.personal_data import (
     erase_core,
     export_core,
@@ -50,7 +49,7 @@ class PrivacyService:
     """Export, erasure and retention."""
 
     def __init__(
-        self, settings: Settings, clock: Clock, db: Database, volunteers: VolunteerRepository
+        self, settings: Settings, clock: Clock, db: Store, volunteers: VolunteerRepository
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -77,7 +76,7 @@ class PrivacyService:
         stamp, _sep, sender = inbound.update_key.partition(":")
         return f"{stamp}:{self.sender_tag(sender)}"
 
-    async def _key_endings(self, reads: Database | Tx, volunteer_id: int) -> list[str]:
+    async def _key_endings(self, reads: Backend | Tx, volunteer_id: int) -> list[str]:
         """How this volunteer's Signal update keys end (':<tag>', or ':<sender>' before)."""
         users = await VolunteerRepository.user_ids(reads, volunteer_id, "signal")
         # Keys written before the tag held the sender itself.

@@ -23,7 +23,7 @@ from bot.payloads import EXPORTS
 from bot.services.people import ORGANIZER, Actor, NotAllowed
 from bot.spreadsheet import SafeWriter
 from bot.storage.audit import AuditLog
-from bot.storage.db import Database
+from bot.storage.backend import Backend
 from bot.storage.reports import Figures, ReportRepository, Scope, Window
 
 
@@ -42,7 +42,7 @@ class ExtraSection:
 
 
 # (db, scope, window) → a section, or None when there is nothing to show.
-SectionProvider = Callable[[Database, Scope, Window], Awaitable[ExtraSection | None]]
+SectionProvider = Callable[[Backend, Scope, Window], Awaitable[ExtraSection | None]]
 _SECTIONS: dict[str, SectionProvider] = {}
 # The hook the rapid-response module fills in (issue 6): median time to acknowledge, etc.
 RAPID_RESPONSE_TIMES = "rapid_response_times"
@@ -127,7 +127,7 @@ def pseudonym(key: str, volunteer_id: int) -> str:
 class ReportService:
     """Builds reports and exports for an actor, within what their role may see."""
 
-    def __init__(self, settings: Settings, clock: Clock, db: Database, audit: AuditLog) -> None:
+    def __init__(self, settings: Settings, clock: Clock, db: Backend, audit: AuditLog) -> None:
         self.settings = settings
         self.clock = clock
         self.db = db

@@ -7,8 +7,7 @@ from typing import Any
 
 from bot.clock import from_iso, to_iso
 from bot.domain.tasks import Assignment, AssignmentState, Outcome
-from bot.storage.backend import Row, Tx
-from bot.storage.db import Database
+from bot.storage.backend import Backend, Row, Tx
 
 # The columns of `assignments`, prefixed where a query joins tasks (see `assignment_of`).
 COLUMNS = (
@@ -58,7 +57,7 @@ def selected(alias: str, prefix: str) -> str:
 class AssignmentRepository:
     """Reads and writes assignments and outcomes; counts points."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     async def get(self, assignment_id: int) -> Assignment | None:
@@ -307,7 +306,7 @@ async def erase_assignments(tx: Tx, volunteer_id: int, now: datetime) -> list[in
     return [int(r["task_id"]) for r in rows]
 
 
-async def export_assignments(db: Database, volunteer_id: int) -> dict[str, Any]:
+async def export_assignments(db: Backend, volunteer_id: int) -> dict[str, Any]:
     """A volunteer's assignments and outcomes, for /mydata."""
     assignments = await db.fetch_all(
         "SELECT a.task_id, t.title, t.kind, a.state, a.rsvp, a.created_at, a.finished_at"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any, Protocol, TypeAlias
 
 from bot.domain.errors import (
@@ -33,6 +34,7 @@ __all__ = [
     "StorageError",
     "StorageFull",
     "StorageMissing",
+    "Store",
     "Tx",
     "in_list",
     "ride",
@@ -123,6 +125,49 @@ class Backend(Protocol):
         self, sql: str, params: Params | None = None, chunk: int = 500
     ) -> AsyncIterator[Row]:
         """Rows of a long read, without holding them all in memory."""
+        ...
+
+
+class Store(Backend, Protocol):
+    """A backend with its life around it: what the bot, the core and the command line open,
+    migrate, back up and close. `bot.storage.connect.database_for` returns one."""
+
+    # Where the campaign is: the SQLite file, or PostgreSQL's host:port/name for messages.
+    path: Path
+    # An erasure's log fold that a read in progress prevented (always False on PostgreSQL).
+    checkpoint_owed: bool
+
+    async def open(self, *, create: bool = True) -> bool:
+        """Connect; True if a new database was created."""
+        ...
+
+    async def close(self) -> None:
+        """Disconnect; nothing is open afterwards."""
+        ...
+
+    def vanished(self) -> bool:
+        """Whether the database was deleted or replaced from under the open connections."""
+        ...
+
+    async def checkpoint(self) -> bool:
+        """Fold what was erased out of any log the database keeps; False if a read prevented
+        it (then `checkpoint_if_owed` does it later)."""
+        ...
+
+    async def checkpoint_if_owed(self) -> None:
+        """The checkpoint a read in progress prevented, if any."""
+        ...
+
+    async def backup(self, target: Path) -> None:
+        """A consistent copy of the whole campaign at `target`."""
+        ...
+
+    async def version(self) -> int:
+        """The newest migration applied."""
+        ...
+
+    async def migrate(self) -> list[int]:
+        """Apply the migrations not yet applied; their numbers."""
         ...
 
 

@@ -12,8 +12,7 @@ from typing import Any
 from bot.clock import from_iso, to_iso
 from bot.domain.broadcasts import Audience, Broadcast, BroadcastStatus, NewBroadcast
 from bot.places import KM_PER_DEGREE
-from bot.storage.backend import Row, Tx, in_list
-from bot.storage.db import Database
+from bot.storage.backend import Backend, Row, Tx, in_list
 from bot.storage.outbox import BULK, URGENT_BROADCAST, OutboxRepository
 from bot.storage.personal_data import register_personal_data
 from bot.storage.volunteers import unsolicited
@@ -115,7 +114,7 @@ def _audience_sql(
 class BroadcastRepository:
     """Writes broadcasts, counts their audiences, queues and withdraws their recipients."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
         self.outbox = OutboxRepository(db)
 
@@ -383,7 +382,7 @@ class BroadcastRepository:
         return {name: found[name.casefold()] for name in names if name.casefold() in found}
 
 
-async def export_broadcasts(db: Database, volunteer_id: int) -> list[dict[str, Any]]:
+async def export_broadcasts(db: Backend, volunteer_id: int) -> list[dict[str, Any]]:
     """The broadcasts a volunteer wrote, for /mydata."""
     rows = await db.fetch_all(
         "SELECT id, language, body, variants, buttons, audience, status, send_at, recipients,"

@@ -8,8 +8,7 @@ from typing import Any
 
 from bot.clock import from_iso, to_iso
 from bot.domain.calls import BARRED, RESULTS, Contact, ContactRow, ContactState
-from bot.storage.backend import Row, Tx, in_list
-from bot.storage.db import Database
+from bot.storage.backend import Backend, Row, Tx, in_list
 
 __all__ = ["BARRED", "RESULTS", "CallRepository", "Contact", "ContactRow"]
 
@@ -36,7 +35,7 @@ def contact_of(row: Row) -> Contact:
 class CallRepository:
     """Reads and writes call lists; every hold is one conditional write."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     async def add_contacts(self, task_id: int, rows: Sequence[ContactRow], now: datetime) -> int:
@@ -252,7 +251,7 @@ async def erase_caller(tx: Tx, volunteer_id: int, now: datetime) -> None:
     )
 
 
-async def export_calls(db: Database, volunteer_id: int) -> list[dict[str, Any]]:
+async def export_calls(db: Backend, volunteer_id: int) -> list[dict[str, Any]]:
     """The calls a volunteer made, for /mydata."""
     rows = await db.fetch_all(
         "SELECT task_id, result, called_at FROM call_results WHERE volunteer_id = :volunteer"

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import cast
 
+from bot.storage.backend import Store
 from bot.storage.db import Database
 
 
-def database_for(path: Path, url: str = "") -> Database:
+def database_for(path: Path, url: str = "") -> Store:
     """The backend for a campaign: the SQLite file at `path`, or PostgreSQL at `url`.
 
-    Typed as the SQLite class until every repository takes a `Backend`: both offer the
-    same interface (transaction, fetch_*, stream, migrate, version, backup)."""
+    Both satisfy `Store` (mypy checks it here, with no cast)."""
     if url:
         from bot.storage.postgres import PostgresDatabase
 
-        return cast(Database, PostgresDatabase(url))
+        return PostgresDatabase(url)
     return Database(path)
 
 

@@ -8,8 +8,7 @@ from typing import Any
 
 from bot.clock import to_iso
 from bot.domain.volunteers import DirectoryFilter
-from bot.storage.backend import Tx, in_list
-from bot.storage.db import Database
+from bot.storage.backend import Backend, Tx, in_list
 from bot.storage.personal_data import register_personal_data
 from bot.storage.volunteers import Volunteer, members_where, volunteer_from_row
 
@@ -49,7 +48,7 @@ class VolunteerQuery(DirectoryFilter):
 class DashboardRepository:
     """Links, sessions, and the dashboard's own reads of the campaign."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     # -- one-time links ----------------------------------------------------------------------
@@ -190,7 +189,7 @@ class DashboardRepository:
         return [(int(r["id"]), r["name"]) for r in rows]
 
 
-async def _export_sessions(db: Database, volunteer_id: int) -> Any:
+async def _export_sessions(db: Backend, volunteer_id: int) -> Any:
     rows = await db.fetch_all(
         "SELECT channel, created_at, expires_at FROM dashboard_sessions WHERE volunteer_id = :id",
         {"id": volunteer_id},

@@ -6,14 +6,13 @@ from datetime import datetime
 
 from bot.clock import from_iso, to_iso
 from bot.domain.duty import DutySlot, DutyState, DutySwitch
-from bot.storage.backend import Tx
-from bot.storage.db import Database
+from bot.storage.backend import Backend, Tx
 
 
 class DutyRepository:
     """Reads and writes who is on duty, by hand and every week."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     async def switch(

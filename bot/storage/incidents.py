@@ -19,8 +19,7 @@ from bot.domain.incidents import (
     Reported,
     ResponseTimes,
 )
-from bot.storage.backend import Row, Tx, in_list
-from bot.storage.db import Database
+from bot.storage.backend import Backend, Row, Tx, in_list
 from bot.storage.pages import recipients
 
 
@@ -63,7 +62,7 @@ def _reported_by_teams(teams: frozenset[int]) -> tuple[str, dict[str, Any]]:
 class IncidentRepository:
     """Reads and writes incidents, their reports and their timeline."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     async def report(

@@ -8,7 +8,6 @@ from typing import Any
 
 from bot.clock import from_iso, to_iso
 from bot.storage.backend import Backend, Tx
-from bot.storage.db import Database
 from bot.storage.personal_data import register_personal_data
 
 # After this long, a bare "2" is just text again.
@@ -70,7 +69,7 @@ class ShownChoicesRepository:
             )
 
 
-async def _export_shown(db: Database, volunteer_id: int) -> list[dict[str, object]]:
+async def _export_shown(db: Backend, volunteer_id: int) -> list[dict[str, object]]:
     rows = await db.fetch_all(
         "SELECT n.channel, n.choices FROM numbered_choices n JOIN identities i"
         " ON i.channel = n.channel AND i.chat_id = n.chat_id WHERE i.volunteer_id = :id",

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.clock import to_iso
-from bot.storage.backend import Tx
-from bot.storage.db import Database
+from bot.storage.backend import Backend, Tx
 
 # An offer still waiting for an answer: the volunteer may yet take it or set it aside.
 _PENDING = "state IN ('sent', 'later')"
@@ -15,7 +14,7 @@ _PENDING = "state IN ('sent', 'later')"
 class OfferRepository:
     """Writes `offers` (the task funnel counts them)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     async def record(self, task_id: int, volunteer_id: int, now: datetime) -> bool:

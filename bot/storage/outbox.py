@@ -24,8 +24,7 @@ from bot.domain.messages import (
     Shown,
 )
 from bot.messaging import Outbound
-from bot.storage.backend import Params, Tx, in_list
-from bot.storage.db import Database
+from bot.storage.backend import Backend, Params, Tx, in_list
 from bot.storage.volunteers import VolunteerRepository
 
 __all__ = [
@@ -94,7 +93,7 @@ def _row(e: Envelope, now: datetime) -> dict[str, Any]:
 class OutboxRepository:
     """Writes, claims and settles outbox rows."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     @asynccontextmanager

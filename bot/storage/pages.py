@@ -8,8 +8,7 @@ from datetime import datetime
 
 from bot.clock import from_iso, to_iso
 from bot.domain.incidents import Page, Recipient
-from bot.storage.backend import Row, Tx, in_list
-from bot.storage.db import Database
+from bot.storage.backend import Backend, Row, Tx, in_list
 
 
 def recipients(rows: Iterable[Row]) -> list[Recipient]:
@@ -38,7 +37,7 @@ def recipients(rows: Iterable[Row]) -> list[Recipient]:
 class PageRepository:
     """Reads and writes who was paged about an incident, and finds whom to page."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     async def pages(self, incident_id: int) -> list[Page]:

@@ -17,13 +17,12 @@ from typing import Any
 
 from bot.storage.backend import Backend, Row, Tx
 from bot.storage.conversations import ConversationRepository
-from bot.storage.db import Database
 from bot.storage.outbox import OutboxRepository
 from bot.storage.roles import RoleRepository
 from bot.storage.teams import TeamRepository
 from bot.storage.volunteers import VolunteerRepository
 
-Exporter = Callable[[Database, int], Awaitable[Any]]
+Exporter = Callable[[Backend, int], Awaitable[Any]]
 Eraser = Callable[[Tx, int, datetime], Awaitable[None]]
 
 

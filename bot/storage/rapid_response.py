@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.storage.backend import Tx
-from bot.storage.db import Database
+from bot.storage.backend import Backend, Tx
 from bot.storage.duty import erase_from_duty
 from bot.storage.incidents import erase_from_incidents
 from bot.storage.outbox import OutboxRepository
@@ -16,7 +15,7 @@ from bot.storage.ripostes import erase_from_ripostes
 from bot.text import clean_name, esc
 
 
-async def export_alerts(db: Database, volunteer_id: int) -> dict[str, object]:
+async def export_alerts(db: Backend, volunteer_id: int) -> dict[str, object]:
     """What rapid response keeps about a volunteer, for /mydata."""
     me = {"volunteer": volunteer_id}
     reports = await db.fetch_all(

@@ -24,8 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import to_iso
-from bot.storage.backend import in_list
-from bot.storage.db import Database
+from bot.storage.backend import Backend, in_list
 
 TASK_KINDS = ("share", "canvass", "call", "text", "event", "custom")
 CALL_RESULTS = (
@@ -237,7 +236,7 @@ _SUMS = ", ".join(
 class ReportRepository:
     """Reads the figures behind /report, charts, exports and digests."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     # -- figures ---------------------------------------------------------------------------

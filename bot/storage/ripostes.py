@@ -9,8 +9,7 @@ from typing import Any
 from bot.clock import from_iso, to_iso
 from bot.domain.incidents import Recipient
 from bot.domain.ripostes import Call, CallAnswer, Riposte
-from bot.storage.backend import Row, Tx, in_list
-from bot.storage.db import Database
+from bot.storage.backend import Backend, Row, Tx, in_list
 from bot.storage.pages import recipients
 
 
@@ -57,7 +56,7 @@ def call_of(row: Row) -> Call:
 class RiposteRepository:
     """Reads and writes ripostes and their calls."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     async def callable_volunteers(

@@ -33,9 +33,8 @@ from bot.domain.tasks import (
 from bot.storage import assignments as assignment_rows
 from bot.storage import offers as offer_rows
 from bot.storage.assignments import assignment_of, selected
-from bot.storage.backend import Row, Tx, in_list
+from bot.storage.backend import Backend, Row, Tx, in_list
 from bot.storage.calls import calls_made, erase_caller, export_calls, release_held
-from bot.storage.db import Database
 from bot.storage.outbox import OutboxRepository
 from bot.storage.personal_data import register_personal_data
 from bot.storage.volunteers import UNSOLICITED_SQL
@@ -255,7 +254,7 @@ def _target_kinds(draft: TaskDraft) -> str:
 class TaskRepository:
     """Reads and writes tasks, their targets and translations; runs claims and closings."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
         self.outbox = OutboxRepository(db)
 
@@ -892,7 +891,7 @@ async def erase_tasks(tx: Tx, volunteer_id: int, now: datetime) -> None:
     await erase_caller(tx, volunteer_id, now)
 
 
-async def export_tasks(db: Database, volunteer_id: int) -> dict[str, object]:
+async def export_tasks(db: Backend, volunteer_id: int) -> dict[str, object]:
     """A volunteer's tasks, outcomes and calls, for /mydata."""
     return {
         **await assignment_rows.export_assignments(db, volunteer_id),
