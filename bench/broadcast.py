@@ -48,6 +48,7 @@ from bot.core import open_core
 from bot.services.people import Actor
 from bot.storage.broadcasts import Audience
 from bot.storage.db import Database, available_migrations
+from bot.storage.outbox import OutboxRepository
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.relais import telegram_env
 from tools.seed import SeedVolunteer, add_volunteers
@@ -139,7 +140,9 @@ async def _claims(pending: int) -> dict[str, Any]:
             {"DATABASE_URL": f"sqlite:///{database}", "RELAIS_PSEUDONYM_KEY": "bench"}
         )
         clock = SystemClock()
-        async with open_core(settings, clock) as services:
+        db = Database(database)
+        async with open_core(settings, clock, db=db) as services:
+            outbox = OutboxRepository(db)  # the sender's claim, timed on its own
             repo: Any = services.broadcasts.repo
             # Each queueing step is one write transaction; before steps, `start` was one.
             name = "queue_step" if hasattr(repo, "queue_step") else "start"
@@ -163,7 +166,7 @@ async def _claims(pending: int) -> dict[str, Any]:
             claims = []
             for _ in range(30):
                 began = time.perf_counter()
-                await services.outbox.claim("telegram", clock.now(), 7)
+                await outbox.claim("telegram", clock.now(), 7)
                 claims.append(time.perf_counter() - began)
         return {
             "pending": pending,

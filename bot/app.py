@@ -333,7 +333,7 @@ class Relais:
     def _blocked_handler(self, services: Services):  # type: ignore[no-untyped-def]
         async def on_blocked(chat_id: str, blocked: bool) -> None:
             if blocked:
-                await services.outbox.mark_unreachable("telegram", chat_id, services.clock.now())
+                await services.people.blocked("telegram", chat_id)
 
         return on_blocked
 
@@ -348,7 +348,7 @@ class Relais:
             return f"https://t.me/{username}?start={code}" if username else f"/start {code}"
 
         async def refresh_menu(volunteer_id: int) -> None:
-            for channel, user_id, chat_id in await services.volunteers.identities(volunteer_id):
+            for channel, user_id, chat_id in await services.people.accounts(volunteer_id):
                 if channel != "telegram":
                     continue
                 actor = await services.people.actor(Identity(channel, user_id), chat_id)

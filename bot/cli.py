@@ -290,8 +290,7 @@ async def _privacy(
 ) -> int:
     """The rights of someone who cannot use the chat any more, exercised by an admin."""
     async with open_core(settings, clock, migrate=False) as services:
-        volunteer = await services.volunteers.get(volunteer_id)
-        if volunteer is None or volunteer.status == "erased":
+        if not await services.privacy.on_file(volunteer_id):
             print(
                 _("No volunteer #{id} (or already erased).").format(id=volunteer_id),
                 file=sys.stderr,
@@ -304,8 +303,7 @@ async def _privacy(
                 _("This would erase volunteer #{id}; add --yes to do it.").format(id=volunteer_id)
             )
         else:
-            await services.privacy.erase(volunteer_id)
-            await services.audit.record(None, "volunteer.erase.cli", f"volunteer:{volunteer_id}")
+            await services.privacy.erase_at_command_line(volunteer_id)
             print(_("Volunteer #{id} erased.").format(id=volunteer_id))
         return 0
 

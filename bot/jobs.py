@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 async def tidy(services: Services) -> None:
     """Forget expired conversations, numbered lists, link codes and old update keys."""
     now = services.clock.now()
-    await services.links.links.purge_expired(now)
+    await services.links.purge_expired()
     await services.chats.tidy(now)
 
 

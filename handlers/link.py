@@ -50,7 +50,7 @@ async def cmd_link(request: Request) -> Reply:
         + f"\n<code>/link {esc(code.text)}</code>\n"
         + _("The code works once, for 15 minutes. Never give it to anyone else.")
     )
-    identities = await links.identities(request.actor)
+    identities = list(code.identities)
     if len(identities) < 2:
         return Outbound(text)
     return Outbound(

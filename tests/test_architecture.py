@@ -119,6 +119,23 @@ def test_repositories_are_typed_on_the_backend_interface() -> None:
     assert not reaching, f"take a bot.storage.backend.Backend instead of a backend: {reaching}"
 
 
+def test_services_holds_services_only() -> None:
+    """Handlers, jobs, the command line and the dashboard reach storage only through a
+    service's methods: no field of the bundle is a repository (or the database)."""
+    from dataclasses import fields
+    from typing import get_type_hints
+
+    from bot.services import Services
+
+    hints = get_type_hints(Services)
+    storage = {
+        f.name: hints[f.name]
+        for f in fields(Services)
+        if getattr(hints[f.name], "__module__", "").startswith("bot.storage")
+    }
+    assert not storage, f"make these private collaborators of a service: {storage}"
+
+
 if __name__ == "__main__":
     # Print today's counts, to paste into KNOWN after a change lowers them.
     for key, n in sorted(count_constructs().items()):

@@ -51,14 +51,14 @@ def _no_sender() -> None:
 
 @dataclass(frozen=True, slots=True)
 class Basics:
-    """What several services share, built before them: the campaign's settings (frozen) and
-    clock, who is an admin, the messengers, and the outbox that system messages queue in."""
+    """What the rapid-response service is built on: the campaign's settings (frozen) and
+    clock, who is an admin, the messengers, the repositories it shares with others, and the
+    Notifier. A collaborator of `AlertService`, never handed to handlers."""
 
     settings: Settings
     clock: Clock
     admins: Admins
     messengers: Messengers
-    # Transitional: handlers still read and write volunteers and the audit log directly.
     volunteers: VolunteerRepository
     audit: AuditLog
     outbox: OutboxRepository
@@ -74,9 +74,19 @@ class Basics:
 
 
 @dataclass(frozen=True, slots=True)
-class Services(Basics):
-    """Everything handlers and jobs may call."""
+class Services:
+    """Everything handlers, jobs, the command line and the dashboard may call: services
+    only. Repositories are private collaborators of the services that own their rules
+    (tests/test_architecture.py fails on a repository field here)."""
 
+    # The campaign's settings, frozen for the life of the process.
+    settings: Settings
+    clock: Clock
+    admins: Admins
+    # What each running messenger offers (invite links, file downloads).
+    messengers: Messengers
+    # Everything the system sends on its own goes through it, into the outbox.
+    notifier: Notifier
     people: PeopleService
     profiles: VolunteerService
     teams: TeamService
@@ -127,17 +137,22 @@ class Services(Basics):
         assignments = AssignmentRepository(db)
         call_repository = CallRepository(db)
         tasks = TaskService(settings, clock, task_repository, assignments, audit)
-        people = PeopleService(basics.admins, volunteers)
+        links = LinkRepository(db)
+        people = PeopleService(basics.admins, clock, volunteers, links, outbox)
         calls = CallService(clock, call_repository, task_repository, audit)
         return cls(
-            **{name: getattr(basics, name) for name in Basics.__dataclass_fields__},
+            settings=settings,
+            clock=clock,
+            admins=basics.admins,
+            messengers=basics.messengers,
+            notifier=basics.notifier,
             people=people,
             profiles=VolunteerService(settings, clock, volunteers),
             teams=TeamService(
                 clock, volunteers, TeamRepository(db, clock), audit, basics.roles_changed
             ),
-            privacy=PrivacyService(settings, clock, db, volunteers),
-            links=LinkService(LinkRepository(db), audit, clock),
+            privacy=PrivacyService(settings, clock, db, volunteers, audit),
+            links=LinkService(links, audit, clock),
             tasks=tasks,
             calls=calls,
             offers=OfferService(

@@ -33,10 +33,12 @@ class NotJoined(Exception):
 
 @dataclass(frozen=True, slots=True)
 class LinkCode:
-    """A code to type on the other messenger, shown as ABCD-EFGH."""
+    """A code to type on the other messenger, shown as ABCD-EFGH, and the messenger
+    accounts already linked (preferred first), to choose where messages arrive."""
 
     text: str
     expires_at: datetime
+    identities: tuple[LinkedIdentity, ...] = ()
 
 
 def normalize_code(text: str) -> str:
@@ -55,8 +57,8 @@ class LinkService:
     """One volunteer, several messengers."""
 
     def __init__(self, links: LinkRepository, audit: AuditLog, clock: Clock) -> None:
-        self.links = links
-        self.audit = audit
+        self._links = links
+        self._audit = audit
         self.clock = clock
         self._failures: dict[str, deque[float]] = {}
 
@@ -67,10 +69,11 @@ class LinkService:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         now = self.clock.now()
         expires_at = now + CODE_LIFETIME
-        await self.links.create_code(
+        await self._links.create_code(
             actor.volunteer.id, actor.identity.channel, hash_code(code), expires_at, now
         )
-        return LinkCode(f"{code[:4]}-{code[4:]}", expires_at)
+        identities = await self._links.identities(actor.volunteer.id)
+        return LinkCode(f"{code[:4]}-{code[4:]}", expires_at, tuple(identities))
 
     async def redeem(self, actor: Actor, typed: str) -> Redeemed:
         """Attach the actor's account to the volunteer who asked for this code."""
@@ -84,7 +87,7 @@ class LinkService:
         code = normalize_code(typed)
         outcome, volunteer_id = Redeemed.INVALID, None
         if code:
-            outcome, volunteer_id = await self.links.redeem(
+            outcome, volunteer_id = await self._links.redeem(
                 hash_code(code),
                 actor.identity.channel,
                 actor.identity.user_id,
@@ -96,16 +99,20 @@ class LinkService:
         elif not failures:
             self._failures.pop(key, None)
         if outcome is Redeemed.LINKED:
-            await self.audit.record(volunteer_id, "identity linked", actor.identity.channel)
+            await self._audit.record(volunteer_id, "identity linked", actor.identity.channel)
         return outcome
 
     async def identities(self, actor: Actor) -> list[LinkedIdentity]:
         if actor.volunteer is None:
             return []
-        return await self.links.identities(actor.volunteer.id)
+        return await self._links.identities(actor.volunteer.id)
 
     async def prefer(self, actor: Actor, channel: str) -> bool:
         """Offers and broadcasts go to `channel` from now on; False if not linked there."""
         if actor.volunteer is None:
             return False
-        return await self.links.prefer(actor.volunteer.id, channel)
+        return await self._links.prefer(actor.volunteer.id, channel)
+
+    async def purge_expired(self) -> int:
+        """Forget codes whose time is up; how many."""
+        return await self._links.purge_expired(self.clock.now())

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from bot.clock import Clock
 from bot.config import Identity
-from bot.storage.volunteers import Role, Volunteer, VolunteerRepository
+from bot.storage.link import LinkRepository
+from bot.storage.outbox import OutboxRepository
+from bot.storage.volunteers import Address, Role, Volunteer, VolunteerRepository
 
 VOLUNTEER, ORGANIZER, ADMIN = "volunteer", "organizer", "admin"
 RANK = {VOLUNTEER: 0, ORGANIZER: 1, ADMIN: 2}
@@ -93,16 +96,72 @@ class Admins:
 
 
 class PeopleService:
-    """Resolves actors from identities."""
+    """Who people are: actors from identities, their messenger accounts, where admins are
+    reached, and who blocked Relais."""
 
-    def __init__(self, admins: Admins, volunteers: VolunteerRepository) -> None:
+    def __init__(
+        self,
+        admins: Admins,
+        clock: Clock,
+        volunteers: VolunteerRepository,
+        links: LinkRepository,
+        outbox: OutboxRepository,
+    ) -> None:
         self.admins = admins
-        self.volunteers = volunteers
+        self._clock = clock
+        self._volunteers = volunteers
+        self._links = links
+        self._outbox = outbox
 
     async def actor(self, identity: Identity, chat_id: str) -> Actor:
-        volunteer, unreachable = await self.volunteers.by_identity_with_reach(
+        volunteer, unreachable = await self._volunteers.by_identity_with_reach(
             identity.channel, identity.user_id
         )
-        roles = await self.volunteers.roles(volunteer.id) if volunteer else ()
+        roles = await self._volunteers.roles(volunteer.id) if volunteer else ()
         is_admin = identity in self.admins or any(r.role == ADMIN for r in roles)
         return Actor(identity, chat_id, volunteer, roles, is_admin, unreachable)
+
+    async def known_as(self, identity: Identity) -> Volunteer | None:
+        """The volunteer behind a messenger identity, if they joined."""
+        return await self._volunteers.by_identity(identity.channel, identity.user_id)
+
+    async def accounts(self, volunteer_id: int) -> list[tuple[str, str, str]]:
+        """(channel, user_id, chat_id) of every messenger account of a volunteer."""
+        return await self._volunteers.identities(volunteer_id)
+
+    async def blocked(self, channel: str, chat_id: str) -> None:
+        """The messenger says this chat blocked Relais: nothing unprompted goes there, and
+        what waits for it in the outbox is dropped, until the person writes again."""
+        await self._outbox.mark_unreachable(channel, chat_id, self._clock.now())
+
+    async def admin_addresses(self) -> list[tuple[Address | None, Identity, str | None]]:
+        """One address per admin (preferred messenger first), configured or by role, with
+        their language if they joined; an admin who has not joined yet is written to at
+        the identity as configured (no address)."""
+        found: dict[tuple[str, str], tuple[Address | None, Identity, str | None]] = {}
+        people: set[int] = set()
+        for admin in self.admins:
+            if admin.channel == "console":
+                continue
+            volunteer = await self._volunteers.by_identity(admin.channel, admin.user_id)
+            if volunteer is not None:
+                if volunteer.id in people:
+                    continue
+                addresses = await self._volunteers.addresses(volunteer.id)
+                if addresses:
+                    people.add(volunteer.id)
+                    first = addresses[0]
+                    found.setdefault(
+                        (first.channel, first.chat_id), (first, admin, volunteer.language)
+                    )
+                    continue
+            found.setdefault((admin.channel, admin.user_id), (None, admin, None))
+        for address in await self._links.admin_addresses():
+            if address.volunteer_id in people:
+                continue
+            people.add(address.volunteer_id)
+            identity = Identity(address.channel, address.chat_id)
+            volunteer = await self._volunteers.get(address.volunteer_id)
+            language = volunteer.language if volunteer else None
+            found.setdefault((address.channel, address.chat_id), (address, identity, language))
+        return list(found.values())

@@ -30,6 +30,7 @@ from bot.i18n import days as count_days
 from bot.messaging import Inbound, Outbound, choices
 from bot.payloads import KeepData
 from bot.services.reports import pseudonym_key
+from bot.storage.audit import AuditLog
 from bot.storage.backend import Backend, Store, Tx
 from bot.storage.conversations import UpdateLog
 from bot.storage.personal_data import (
@@ -49,12 +50,18 @@ class PrivacyService:
     """Export, erasure and retention."""
 
     def __init__(
-        self, settings: Settings, clock: Clock, db: Store, volunteers: VolunteerRepository
+        self,
+        settings: Settings,
+        clock: Clock,
+        db: Store,
+        volunteers: VolunteerRepository,
+        audit: AuditLog,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.db = db
         self.volunteers = volunteers
+        self._audit = audit
         self.updates = UpdateLog(db)
         self._key: str | None = None
 
@@ -117,6 +124,16 @@ class PrivacyService:
         if checkpoint:
             await self.db.checkpoint()
         log.info("volunteer %s erased", volunteer_id)
+
+    async def on_file(self, volunteer_id: int) -> bool:
+        """Whether Relais holds anything about volunteer #id (not erased already)."""
+        volunteer = await self.volunteers.get(volunteer_id)
+        return volunteer is not None and volunteer.status != "erased"
+
+    async def erase_at_command_line(self, volunteer_id: int) -> None:
+        """An admin erases someone who cannot use the chat any more (audited)."""
+        await self.erase(volunteer_id)
+        await self._audit.record(None, "volunteer.erase.cli", f"volunteer:{volunteer_id}")
 
     # -- retention ------------------------------------------------------------------------
 

@@ -3,43 +3,13 @@
 from __future__ import annotations
 
 from bot.clock import to_iso
-from bot.config import Identity
 from bot.domain.messages import Envelope, Priority
 from bot.i18n import _, use_language
 from bot.messaging import Outbound
 from bot.services import Services
-from bot.storage.volunteers import Address
 from bot.text import esc
 
 CAPTCHA_URL = "https://signalcaptchas.org/challenge/generate.html"
-
-
-async def admin_addresses(services: Services) -> list[tuple[Address | None, Identity]]:
-    """One reachable address per admin (preferred messenger first), configured or by role."""
-    found: dict[tuple[str, str], tuple[Address | None, Identity]] = {}
-    people: set[int] = set()
-    for admin in sorted(services.admins, key=str):
-        if admin.channel == "console":
-            continue
-        volunteer = await services.volunteers.by_identity(admin.channel, admin.user_id)
-        if volunteer is not None:
-            if volunteer.id in people:
-                continue
-            addresses = await services.volunteers.addresses(volunteer.id)
-            if addresses:
-                people.add(volunteer.id)
-                first = addresses[0]
-                found.setdefault((first.channel, first.chat_id), (first, admin))
-                continue
-        # Not joined (yet): write to the identity as configured.
-        found.setdefault((admin.channel, admin.user_id), (None, admin))
-    for address in await services.links.links.admin_addresses():
-        if address.volunteer_id in people:
-            continue
-        people.add(address.volunteer_id)
-        identity = Identity(address.channel, address.chat_id)
-        found.setdefault((address.channel, address.chat_id), (address, identity))
-    return list(found.values())
 
 
 async def report_captcha(services: Services, token: str) -> int:
@@ -51,12 +21,8 @@ async def report_captcha(services: Services, token: str) -> int:
     )
     episode = token[:40] or to_iso(services.clock.now())
     envelopes = []
-    for address, identity in await admin_addresses(services):
-        language = services.settings.language
-        if address is not None:
-            volunteer = await services.volunteers.get(address.volunteer_id)
-            language = volunteer.language if volunteer else language
-        with use_language(language):
+    for address, identity, language in await services.people.admin_addresses():
+        with use_language(language or services.settings.language):
             text = (
                 "<b>"
                 + _("Signal is paused: it asks for a CAPTCHA.")

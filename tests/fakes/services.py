@@ -1,7 +1,7 @@
 """The services as tests build them: the real bundle, plus the database under it.
 
 Product code never reaches the database through the services; tests look into it to check
-what a step left on disk.
+what a step left on disk, through the repositories beside the bundle (never inside it).
 """
 
 from __future__ import annotations
@@ -13,14 +13,20 @@ from bot.alert_text import AlertText
 from bot.clock import Clock
 from bot.config import Settings
 from bot.services import Services
+from bot.storage.audit import AuditLog
 from bot.storage.db import Database
+from bot.storage.outbox import OutboxRepository
+from bot.storage.volunteers import VolunteerRepository
 
 
 @dataclass(frozen=True, slots=True)
 class ServicesOnDisk(Services):
-    """Services with the database they run on."""
+    """Services with the database they run on, and the repositories tests read it with."""
 
     db: Database
+    volunteers: VolunteerRepository
+    audit: AuditLog
+    outbox: OutboxRepository
 
 
 def services_on(settings: Settings, clock: Clock, db: Database, **options: Any) -> ServicesOnDisk:
@@ -32,4 +38,10 @@ def services_on(settings: Settings, clock: Clock, db: Database, **options: Any) 
 
 
 def with_db(services: Services, db: Database) -> ServicesOnDisk:
-    return ServicesOnDisk(**{f.name: getattr(services, f.name) for f in fields(services)}, db=db)
+    return ServicesOnDisk(
+        **{f.name: getattr(services, f.name) for f in fields(services)},
+        db=db,
+        volunteers=VolunteerRepository(db, services.clock),
+        audit=AuditLog(db, services.clock),
+        outbox=OutboxRepository(db),
+    )
