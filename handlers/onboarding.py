@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from bot.config import LANGUAGES
 from bot.domain.volunteers import Volunteer
-from bot.i18n import N_, _, language_name, set_language, worded
+from bot.i18n import N_, _, characters, language_name, set_language, worded
 from bot.messaging import Choice, Outbound, choices
 from bot.payloads import Joining
 from bot.router import Reply, Request, Router, expired
@@ -199,6 +199,72 @@ def redeemed_text(result: Redeemed) -> str:
     if result.changed:
         return _("Thanks for coming through a friend's invitation!")
     return _("You are already registered: this invitation is for newcomers.")
+
+
+def answer_problem(problem: Invalid) -> str:
+    """Why an answer about oneself (name, place, choices, quiet hours, time zone, a pause)
+    was refused, in the person's language: the words for what the service's kind names."""
+    data, kind = problem.data, problem.kind
+    name = esc(str(data.get("name", "")))
+    if kind == "name.missing":
+        return _("Please type your first name.")
+    if kind == "name.too_long":
+        return _("That name is too long (over {limit}). Please type a shorter one.").format(
+            limit=characters(data["limit"])
+        )
+    if kind == "place.missing":
+        return _("Please type your town or postcode, or share your location.")
+    if kind == "place.too_long":
+        return _("That is too long (over {limit}). Please type a shorter one.").format(
+            limit=characters(data["limit"])
+        )
+    if kind == "place.homonyms":
+        text = _("Several communes are called “{name}”. Which one is yours?").format(name=name)
+        more = " " + _("If yours is not listed, type its postcode.")
+        return text + (more if data.get("more") else "")
+    if kind == "place.suggestions":
+        return _("I don't know a French commune called “{name}”. Did you mean:").format(name=name)
+    if kind == "place.unknown":
+        return _(
+            "I don't know a French commune called “{name}”. Check the spelling or type your "
+            "postcode. Living abroad? Type your town and country, e.g. “London, United "
+            "Kingdom”."
+        ).format(name=name)
+    if kind == "postcode.unknown":
+        return _(
+            "{code} is not a French postcode. Type the 5 digits of your postcode "
+            "(e.g. 75011), or your town and country if you live abroad."
+        ).format(code=data["code"])
+    if kind == "location.impossible":
+        return _("That location looks wrong. Please type your postcode instead.")
+    if kind == "choices.none":
+        return worded(
+            _("Pick at least one, then tap Done."),
+            _("Pick at least one, then answer Done."),
+        )
+    if kind == "quiet_hours.unreadable":
+        return worded(
+            _("Type quiet hours like 22:00-08:00 (from, to), or tap a choice."),
+            _(
+                "Type quiet hours like 22:00-08:00 (from, to), or answer with the "
+                "number of a choice."
+            ),
+        )
+    if kind == "timezone.unknown":
+        return _(
+            "I don't know the time zone “{name}”. Type it like Europe/London or "
+            "America/Montreal, or a big city near you."
+        ).format(name=data["name"])
+    if kind == "onboarding.unfinished":
+        return _("A few questions are still unanswered.")
+    if kind == "pause.past":
+        return _("That date is already past. Please give a date in the future.")
+    if kind == "pause.too_long":
+        return _("Please pause for a year at most.")
+    if kind == "button.expired":
+        return _("This button has expired. Nothing was changed.")
+    # Transitional: a refusal still raised with its own sentence.
+    return str(problem)
 
 
 def invite_problem(problem: InviteProblem) -> str:
@@ -432,11 +498,11 @@ async def _save(request: Request, volunteer: Volunteer, step: str, answer: Any) 
         # Homonyms: one button per commune; the tap is checked against this list.
         await request.goto(step, candidates=[place.code for place in problem.places])
         return Outbound(
-            str(problem),
+            answer_problem(problem),
             choices=tuple((Joining("place", p.code).button(p.label()),) for p in problem.places),
         )
     except Invalid as problem:
-        reply = Outbound(str(problem))
+        reply = Outbound(answer_problem(problem))
         if step in ("skills", "availability"):
             return [reply]
         return [reply, ask(request, "where" if step == "commune" else step)]

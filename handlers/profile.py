@@ -13,7 +13,14 @@ from bot.router import Reply, Request, Router, expired
 from bot.services.volunteers import Invalid
 from bot.text import esc
 from bot.when import read_day
-from handlers.onboarding import AVAILABILITY_LABELS, FLOW, SKILL_LABELS, ask, member_or_prompt
+from handlers.onboarding import (
+    AVAILABILITY_LABELS,
+    FLOW,
+    SKILL_LABELS,
+    answer_problem,
+    ask,
+    member_or_prompt,
+)
 from handlers.settings import settings_choices, settings_lines
 
 PAUSE_FLOW = "pause"
@@ -212,7 +219,7 @@ async def _pause(
     try:
         volunteer = await request.services.profiles.pause(volunteer, until)
     except Invalid as problem:
-        return Outbound(str(problem))
+        return Outbound(answer_problem(problem))
     await request.finish()
     return Outbound(
         _(

@@ -15,7 +15,7 @@ from bot.quiet_hours import quiet_hours_of
 from bot.router import Reply, Request, Router, expired
 from bot.services.volunteers import Invalid, Volunteer
 from bot.text import clean, esc
-from handlers.onboarding import member_or_prompt
+from handlers.onboarding import answer_problem, member_or_prompt
 
 FLOW = "settings"
 ON = frozenset(("on", "yes", "oui", "join", "rejoindre", "in"))
@@ -230,7 +230,7 @@ async def _take_quiet(request: Request, volunteer: Volunteer, text: str) -> Repl
         else:
             volunteer = await request.services.profiles.set_quiet_hours(volunteer, text)
     except Invalid as problem:
-        return Outbound(str(problem))
+        return Outbound(answer_problem(problem))
     await request.finish()
     return Outbound(
         _("Done: quiet hours {hours}.").format(hours=esc(quiet_text(request, volunteer)))
@@ -245,7 +245,7 @@ async def _take_zone(request: Request, volunteer: Volunteer, text: str) -> Reply
         else:
             volunteer = await request.services.profiles.set_timezone(volunteer, text)
     except Invalid as problem:
-        return Outbound(str(problem))
+        return Outbound(answer_problem(problem))
     await request.finish()
     return Outbound(_("Done: time zone {zone}.").format(zone=esc(zone_text(request, volunteer))))
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import cast
 
 from bot.audit_text import action_in_words
-from bot.domain.volunteers import Invite
-from bot.i18n import N_, _, days, format_datetime, people, use_language
+from bot.domain.volunteers import Invite, Team, Volunteer
+from bot.i18n import N_, _, characters, days, format_datetime, people, use_language
 from bot.messaging import Outbound, choices
 from bot.payloads import (
     Demote,
@@ -74,9 +74,18 @@ async def on_team_name(request: Request) -> Reply:
             team = await service.rename(request.actor, int(team_id), request.inbound.text)
             text = _("The team is now called {team}.")
     except Invalid as problem:
-        return Outbound(str(problem))
+        return Outbound(team_problem(problem))
     await request.finish()
     return Outbound(text.format(team=esc(team.name)))
+
+
+def team_problem(problem: Invalid) -> str:
+    """Why a team name was refused, in the organizer's language."""
+    if problem.kind == "team.name_length":
+        return _("A team name has 1 to {limit}.").format(limit=characters(problem.data["limit"]))
+    if problem.kind == "team.name_taken":
+        return _("There is already a team with this name.")
+    return str(problem)
 
 
 # -- /invite --------------------------------------------------------------------------------
@@ -188,35 +197,25 @@ async def on_promote_tap(request: Request) -> Reply:
         return expired()
     volunteer_id, role, team_id = parsed
     try:
-        changed = await request.services.teams.promote(request.actor, volunteer_id, role, team_id)
+        changed = await request.services.teams.promote(
+            request.actor, volunteer_id, role, team_id, notice=_new_role
+        )
     except NotAllowed:
         return expired()
-    if changed:
-        await _tell_new_role(request, volunteer_id, role, team_id)
     text = (
         _("Done: #{number} has the new role.") if changed else _("#{number} already had this role.")
     )
     return Outbound(text.format(number=volunteer_id), edit=True)
 
 
-async def _tell_new_role(
-    request: Request, volunteer_id: int, role: str, team_id: int | None
-) -> None:
-    """Let the promoted person know, in their language, through the outbox."""
-    services = request.services
-    notice = await services.teams.role_notice(volunteer_id, team_id)
-    if notice is None:
-        return
-    volunteer, address, team = notice
+def _new_role(volunteer: Volunteer, team: Team | None) -> Outbound:
+    """What the promoted person reads, in their language."""
     with use_language(volunteer.language):
         if team is not None:
             text = _("You are now an organizer of {team}. Send /help to see your commands.")
         else:
             text = _("You are now an admin of Relais. Send /help to see your commands.")
-        outbound = Outbound(text.format(team=esc(team.name) if team else ""))
-    await services.notifier.notice(
-        address.channel, address.chat_id, outbound, volunteer_id=volunteer_id
-    )
+        return Outbound(text.format(team=esc(team.name) if team else ""))
 
 
 async def cmd_demote(request: Request) -> Reply:

@@ -10,6 +10,7 @@ called them chooses what to say.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 class StorageError(RuntimeError):
@@ -63,3 +64,20 @@ class ImportRejected(ValueError):
     def __init__(self, problems: list[ImportProblem]) -> None:
         super().__init__(f"{len(problems)} problem(s)")
         self.problems = problems
+
+
+class Invalid(ValueError):
+    """An answer or a request Relais cannot accept; nothing was changed.
+
+    `kind` says why, in code ("name.missing", "team.name_taken"); `data` holds what the
+    words need (a limit, the name typed). Services raise it; the flow's presenter in
+    `handlers/` chooses the words, in the person's language.
+
+    Transitional, until every flow has a presenter: an `Invalid` raised with a sentence
+    (`Invalid(_("Please …"))`) carries it as its kind, and `str(problem)` gives it back.
+    """
+
+    def __init__(self, kind: str, /, **data: Any) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.data = data

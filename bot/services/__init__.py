@@ -149,7 +149,12 @@ class Services:
             people=people,
             profiles=VolunteerService(settings, clock, volunteers),
             teams=TeamService(
-                clock, volunteers, TeamRepository(db, clock), audit, basics.roles_changed
+                clock,
+                volunteers,
+                TeamRepository(db, clock),
+                audit,
+                basics.roles_changed,
+                basics.notifier,
             ),
             privacy=PrivacyService(settings, clock, db, volunteers, audit),
             links=LinkService(links, audit, clock),

@@ -8,7 +8,7 @@ import logging
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from bot.clock import Clock
@@ -20,15 +20,21 @@ from bot.domain.volunteers import (
     Role,
     Volunteer,
 )
-from bot.i18n import _, characters
+from bot.messaging import Outbound
+from bot.services.areas import department_of
+from bot.services.notifier import Notifier
 from bot.services.people import ADMIN, ORGANIZER, Actor, NotAllowed
 from bot.services.volunteers import AVAILABILITY, SKILLS, Invalid
 from bot.storage.audit import AuditLog
 from bot.storage.teams import Invite, NameTaken, Team, TeamRepository
 from bot.storage.volunteers import VolunteerRepository
 from bot.text import clean_name
+from bot.vocabulary import availability_code, skill_code
 
 log = logging.getLogger(__name__)
+
+# The message telling someone about their new role, in their language (chosen by the flow).
+RoleNotice = Callable[[Volunteer, Team | None], Outbound]
 
 MAX_TEAM_NAME = 60
 # How many people the volunteer directory lists.
@@ -85,12 +91,44 @@ def team_name(text: str) -> str:
     """A team name as stored; raises Invalid if empty or too long."""
     name = clean_name(text)
     if not name or len(name) > MAX_TEAM_NAME:
-        raise Invalid(_("A team name has 1 to {limit}.").format(limit=characters(MAX_TEAM_NAME)))
+        raise Invalid("team.name_length", limit=MAX_TEAM_NAME)
     return name
 
 
 def new_code() -> str:
     return secrets.token_urlsafe(24)
+
+
+def read_filter(words: str, teams: list[Team]) -> DirectoryFilter:
+    """'75 canvass evenings' → a directory filter: a team name (one of `teams`), a
+    département, a skill, an availability."""
+    which = DirectoryFilter()
+    rest = words.lower()
+    for team in teams:
+        name = team.name.lower()
+        if name and name in rest:
+            which = DirectoryFilter(team_id=team.id)
+            rest = rest.replace(name, " ")
+            break
+    for word in rest.split():
+        if skill := skill_code(word):
+            which = replace(which, skill=skill)
+        elif availability := availability_code(word):
+            which = replace(which, availability=availability)
+        elif department := _department(word):
+            which = replace(which, department=department)
+        else:
+            raise Invalid("directory.filter", word=word)
+    return which
+
+
+def _department(word: str) -> str:
+    word = word.upper()
+    if word in ("2A", "2B") or (word.isdigit() and len(word) == 3 and department_of(word + "00")):
+        return word
+    if word.isdigit() and len(word) == 2 and department_of(word + "000"):
+        return word
+    return ""
 
 
 class TeamService:
@@ -103,7 +141,9 @@ class TeamService:
         teams: TeamRepository,
         audit: AuditLog,
         roles_changed: list[Callable[[int], object]],
+        notifier: Notifier,
     ) -> None:
+        self.notifier = notifier
         self.clock = clock
         self.volunteers = volunteers
         self.teams = teams
@@ -122,7 +162,7 @@ class TeamService:
         try:
             team = await self.teams.create(team_name(name))
         except NameTaken:
-            raise Invalid(_("There is already a team with this name.")) from None
+            raise Invalid("team.name_taken") from None
         await self.audit.record(actor.volunteer_id, "team.create", f"team:{team.id}")
         return team
 
@@ -131,7 +171,7 @@ class TeamService:
         try:
             await self.teams.rename(team_id, team_name(name))
         except NameTaken:
-            raise Invalid(_("There is already a team with this name.")) from None
+            raise Invalid("team.name_taken") from None
         await self.audit.record(actor.volunteer_id, "team.rename", f"team:{team_id}")
         team = await self.teams.get(team_id)
         if team is None:
@@ -156,13 +196,17 @@ class TeamService:
     # -- the volunteer directory ----------------------------------------------------------
 
     async def directory(
-        self, actor: Actor, which: DirectoryFilter, size: int = DIRECTORY_SIZE
+        self, actor: Actor, which: DirectoryFilter | str, size: int = DIRECTORY_SIZE
     ) -> Directory:
         """What an organizer may see of their volunteers (admins: everyone): counts by
         status, team, département, skill and availability, and the most recently active.
+        `which` is a filter, or the words typed after /volunteers ('75 canvass evenings',
+        a team name); a word that is none of these raises Invalid("directory.filter").
         Reading it is audited."""
         actor.require(ORGANIZER)
         scope = actor.team_scope()
+        if isinstance(which, str):
+            which = read_filter(which, await self.teams.in_scope(scope))
         counts = await self.volunteers.directory_counts(scope, which, SKILLS, AVAILABILITY)
         people = await self.volunteers.directory(scope, which, size)
         await self.audit.record(
@@ -317,8 +361,16 @@ class TeamService:
         return volunteer if volunteer and volunteer.is_member else None
 
     async def promote(
-        self, actor: Actor, volunteer_id: int, role: str, team_id: int | None
+        self,
+        actor: Actor,
+        volunteer_id: int,
+        role: str,
+        team_id: int | None,
+        *,
+        notice: RoleNotice | None = None,
     ) -> bool:
+        """Grant a role (audited); when it is new and `notice` is given, the person is told
+        through the outbox, on their preferred messenger, in the words `notice` chooses."""
         actor.require(ADMIN)
         if role not in (ORGANIZER, ADMIN) or (role == ORGANIZER) != (team_id is not None):
             raise NotAllowed(ADMIN)
@@ -334,7 +386,18 @@ class TeamService:
         )
         if changed:
             await self._roles_changed(volunteer_id)
+            if notice is not None:
+                await self._tell(volunteer_id, team_id, notice)
         return changed
+
+    async def _tell(self, volunteer_id: int, team_id: int | None, notice: RoleNotice) -> None:
+        found = await self.role_notice(volunteer_id, team_id)
+        if found is None:
+            return
+        volunteer, address, team = found
+        await self.notifier.notice(
+            address.channel, address.chat_id, notice(volunteer, team), volunteer_id=volunteer_id
+        )
 
     async def demote(self, actor: Actor, volunteer_id: int, role: str, team_id: int | None) -> bool:
         actor.require(ADMIN)

@@ -10,12 +10,13 @@ from zoneinfo import available_timezones
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.i18n import _, characters, days, worded
+from bot.domain.errors import Invalid as Invalid  # refused answers: `kind`, no words
+from bot.i18n import _, days
 from bot.places import MAX_CHOICES, Place, normalize, places, profile_columns
 from bot.services.areas import looks_like_postcode, parse_postcode
 from bot.storage.volunteers import Volunteer as Volunteer  # what handlers are given
 from bot.storage.volunteers import VolunteerRepository
-from bot.text import MAX_NAME, clean, clean_name, esc
+from bot.text import MAX_NAME, clean, clean_name
 from bot.vocabulary import plain
 
 # Bump when the consent text changes in substance: members are asked again at /start.
@@ -24,10 +25,6 @@ SKILLS = ("share", "canvass", "call", "text", "events")
 AVAILABILITY = ("evenings", "weekends", "daytime")
 MAX_PLACE = 200
 MAX_PAUSE_DAYS = 366
-
-
-class Invalid(ValueError):
-    """An answer Relais cannot accept; the message says why, in the person's language."""
 
 
 def consent_text(settings: Settings) -> str:
@@ -63,21 +60,17 @@ def parse_name(text: str) -> str:
     """A first name as stored: cleaned; raises Invalid if empty or too long."""
     name = clean_name(text)
     if not name:
-        raise Invalid(_("Please type your first name."))
+        raise Invalid("name.missing")
     if len(name) > MAX_NAME:
-        raise Invalid(
-            _("That name is too long (over {limit}). Please type a shorter one.").format(
-                limit=characters(MAX_NAME)
-            )
-        )
+        raise Invalid("name.too_long", limit=MAX_NAME)
     return name
 
 
 class Ambiguous(Invalid):
     """A typed place with several French communes of that name (or close spellings)."""
 
-    def __init__(self, message: str, places: tuple[Place, ...]) -> None:
-        super().__init__(message)
+    def __init__(self, kind: str, places: tuple[Place, ...], **data: Any) -> None:
+        super().__init__(kind, **data)
         self.places = places
 
 
@@ -111,13 +104,9 @@ def parse_place(text: str) -> dict[str, Any]:
         return _postcode_columns(text)
     place = clean_name(text)
     if not place:
-        raise Invalid(_("Please type your town or postcode, or share your location."))
+        raise Invalid("place.missing")
     if len(place) > MAX_PLACE:
-        raise Invalid(
-            _("That is too long (over {limit}). Please type a shorter one.").format(
-                limit=characters(MAX_PLACE)
-            )
-        )
+        raise Invalid("place.too_long", limit=MAX_PLACE)
     abroad = "," in place and not normalize(place).endswith("france")
     if not abroad and (match := _POSTCODE_AND_NAME.match(place)):
         # "69100 Villeurbanne", "Villeurbanne 69100", "29242 Hameau de Kerber": the postcode
@@ -131,9 +120,10 @@ def parse_place(text: str) -> dict[str, Any]:
         return place_columns(found.places[0])
     if found.places:
         raise Ambiguous(
-            _("Several communes are called “{name}”. Which one is yours?").format(name=esc(place))
-            + _tail(found.places),
+            "place.homonyms",
             found.places[:MAX_CHOICES],
+            name=place,
+            more=len(found.places) > MAX_CHOICES,
         )
     town, comma, country = place.rpartition(",")
     if comma and town.strip() and country.strip():
@@ -147,36 +137,14 @@ def parse_place(text: str) -> dict[str, Any]:
             "commune": None,
         }
     if found.suggestions:
-        raise Ambiguous(
-            _("I don't know a French commune called “{name}”. Did you mean:").format(
-                name=esc(place)
-            ),
-            found.suggestions,
-        )
-    raise Invalid(
-        _(
-            "I don't know a French commune called “{name}”. Check the spelling or type your "
-            "postcode. Living abroad? Type your town and country, e.g. “London, United "
-            "Kingdom”."
-        ).format(name=esc(place))
-    )
-
-
-def _tail(found: tuple[Place, ...]) -> str:
-    if len(found) <= MAX_CHOICES:
-        return ""
-    return " " + _("If yours is not listed, type its postcode.")
+        raise Ambiguous("place.suggestions", found.suggestions, name=place)
+    raise Invalid("place.unknown", name=place)
 
 
 def _postcode_columns(text: str) -> dict[str, Any]:
     postcode = parse_postcode(text)
     if postcode is None:
-        raise Invalid(
-            _(
-                "{code} is not a French postcode. Type the 5 digits of your postcode "
-                "(e.g. 75011), or your town and country if you live abroad."
-            ).format(code="".join(text.split())[:12])
-        )
+        raise Invalid("postcode.unknown", code="".join(text.split())[:12])
     communes = places().find(postcode.code).places
     if len(communes) == 1:
         return {**place_columns(communes[0]), "postcode": postcode.code}
@@ -196,7 +164,7 @@ def parse_location(latitude: float, longitude: float) -> dict[str, Any]:
     """Profile columns for a shared position: the commune whose centre is nearest (in
     France), else the coordinates alone."""
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-        raise Invalid(_("That location looks wrong. Please type your postcode instead."))
+        raise Invalid("location.impossible")
     nearest = places().nearest(latitude, longitude)
     columns: dict[str, Any] = (
         place_columns(nearest)
@@ -290,7 +258,7 @@ class VolunteerService:
         """A commune picked among homonyms (by its INSEE code)."""
         place = places().by_code.get(code)
         if place is None:
-            raise Invalid(_("This button has expired. Nothing was changed."))
+            raise Invalid("button.expired")
         return await self.volunteers.update(volunteer.id, **place_columns(place))
 
     async def set_location(
@@ -301,28 +269,18 @@ class VolunteerService:
     async def set_skills(self, volunteer: Volunteer, codes: set[str]) -> Volunteer:
         chosen = frozenset(codes) & frozenset(SKILLS)
         if not chosen:
-            raise Invalid(
-                worded(
-                    _("Pick at least one, then tap Done."),
-                    _("Pick at least one, then answer Done."),
-                )
-            )
+            raise Invalid("choices.none")
         return await self.volunteers.update(volunteer.id, skills=chosen)
 
     async def set_availability(self, volunteer: Volunteer, codes: set[str]) -> Volunteer:
         chosen = frozenset(codes) & frozenset(AVAILABILITY)
         if not chosen:
-            raise Invalid(
-                worded(
-                    _("Pick at least one, then tap Done."),
-                    _("Pick at least one, then answer Done."),
-                )
-            )
+            raise Invalid("choices.none")
         return await self.volunteers.update(volunteer.id, availability=chosen)
 
     async def set_language(self, volunteer: Volunteer, language: str) -> Volunteer:
         if language not in ("fr", "en"):
-            raise Invalid(_("This button has expired. Nothing was changed."))
+            raise Invalid("button.expired")
         return await self.volunteers.update(volunteer.id, language=language)
 
     async def set_rapid_response(self, volunteer: Volunteer, on: bool) -> Volunteer:
@@ -342,15 +300,7 @@ class VolunteerService:
         if hours is not None and hours.strip():
             parsed = parse_quiet_hours(hours)
             if parsed is None:
-                raise Invalid(
-                    worded(
-                        _("Type quiet hours like 22:00-08:00 (from, to), or tap a choice."),
-                        _(
-                            "Type quiet hours like 22:00-08:00 (from, to), or answer with the "
-                            "number of a choice."
-                        ),
-                    )
-                )
+                raise Invalid("quiet_hours.unreadable")
             hours = parsed
         return await self.volunteers.update(volunteer.id, quiet_hours=hours)
 
@@ -360,26 +310,21 @@ class VolunteerService:
             return await self.volunteers.update(volunteer.id, timezone=None)
         found = find_zone(name)
         if found is None:
-            raise Invalid(
-                _(
-                    "I don't know the time zone “{name}”. Type it like Europe/London or "
-                    "America/Montreal, or a big city near you."
-                ).format(name=clean(name)[:60])
-            )
+            raise Invalid("timezone.unknown", name=clean(name)[:60])
         return await self.volunteers.update(volunteer.id, timezone=found)
 
     async def finish_onboarding(self, volunteer: Volunteer) -> Volunteer:
         """All questions answered: the volunteer becomes active."""
         if next_step(volunteer) is not None:
-            raise Invalid(_("A few questions are still unanswered."))
+            raise Invalid("onboarding.unfinished")
         return await self.volunteers.set_status(volunteer.id, "active")
 
     async def pause(self, volunteer: Volunteer, until: datetime) -> Volunteer:
         now = self.clock.now()
         if until <= now:
-            raise Invalid(_("That date is already past. Please give a date in the future."))
+            raise Invalid("pause.past")
         if (until - now).days > MAX_PAUSE_DAYS:
-            raise Invalid(_("Please pause for a year at most."))
+            raise Invalid("pause.too_long", days=MAX_PAUSE_DAYS)
         return await self.volunteers.set_status(volunteer.id, "paused", until)
 
     async def resume(self, volunteer: Volunteer) -> Volunteer:
