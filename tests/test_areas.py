@@ -89,7 +89,8 @@ def test_names_are_stored_clean_or_refused(text: str) -> None:
 
 def test_impossible_coordinates_are_refused() -> None:
     # The service names the problem; the onboarding flow's presenter says it.
-    with use_language("en"), pytest.raises(Invalid) as refused:
-        parse_location(91.0, 0.0)
-    assert "postcode instead" in answer_problem(refused.value)
+    with use_language("en"):
+        with pytest.raises(Invalid) as refused:
+            parse_location(91.0, 0.0)
+        assert "postcode instead" in answer_problem(refused.value)
     assert parse_location(-21.1151, 55.5364)["latitude"] == -21.1151
