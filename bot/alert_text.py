@@ -26,7 +26,7 @@ from bot.services.reports import RAPID_RESPONSE_TIMES, ExtraSection, register_se
 from bot.text import esc
 
 if TYPE_CHECKING:
-    from bot.storage.db import Database
+    from bot.storage.backend import Backend
     from bot.storage.reports import Scope, Window
 
 
@@ -278,7 +278,7 @@ def short_duration(delta: timedelta | None) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d}"
 
 
-async def report_section(db: Database, scope: Scope, window: Window) -> ExtraSection | None:
+async def report_section(db: Backend, scope: Scope, window: Window) -> ExtraSection | None:
     """Rapid-response times in /report, in the reader's language (reports run inside it)."""
     times = await response_times(db, scope, window)
     if times is None:
