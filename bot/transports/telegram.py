@@ -26,13 +26,11 @@ from telegram import (
     KeyboardButton,
     MenuButtonDefault,
     MenuButtonWebApp,
-    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
-    Update,
     WebAppInfo,
 )
-from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -42,8 +40,7 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, TypeHandler
-from telegram.request import HTTPXRequest
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.config import LANGUAGES, Settings
 from bot.i18n import _, use_language
@@ -58,6 +55,7 @@ from bot.transports import (
     Unreachable,
 )
 from bot.transports.telegram_http import AiohttpRequest
+from bot.transports.telegram_updates import JSON, chat_of, membership, to_inbound
 from bot.transports.telegram_webhook import PATH as WEBHOOK_PATH
 from bot.transports.telegram_webhook import WebhookServer
 
@@ -69,89 +67,14 @@ CHANNEL = "telegram"
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+# How long a poll waits for updates at Telegram (a long poll), and how many updates are
+# handled at once (one at a time per chat).
+POLL_SECONDS = 30
+NO_PREVIEW = {"is_disabled": True}
+CONCURRENT = 128
 
 Dispatch = Callable[[Inbound], Awaitable[list[Outbound]]]
 MenuSource = Callable[[str], list[tuple[str, str]]]
-
-
-class PerChatProcessor(BaseUpdateProcessor):
-    """Updates of one chat in order, different chats in parallel."""
-
-    def __init__(self, max_concurrent_updates: int = 128) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        chat = (
-            update.effective_chat.id if isinstance(update, Update) and update.effective_chat else 0
-        )
-        lock = self._locks[chat]
-        async with lock:
-            await coroutine
-        if not lock.locked() and len(self._locks) > 10_000:
-            self._locks.pop(chat, None)
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-
-def to_inbound(update: Update) -> Inbound | None:
-    """The neutral form of a Telegram update, or None for updates Relais ignores."""
-    user = update.effective_user
-    chat = update.effective_chat
-    if user is None or chat is None or user.is_bot:
-        return None
-    base: dict[str, Any] = {
-        "channel": CHANNEL,
-        "user_id": str(user.id),
-        "chat_id": str(chat.id),
-        "private": chat.type == "private",
-        "first_name": user.first_name or "",
-        "language_code": user.language_code or "",
-        "update_key": str(update.update_id),
-    }
-    if update.callback_query is not None:
-        query = update.callback_query
-        message_id = str(query.message.message_id) if query.message else ""
-        return Inbound(**base, choice=str(query.data or ""), message_id=message_id)
-    message = update.effective_message
-    if message is None or update.edited_message is not None:
-        return None
-    if message.location is not None:
-        return Inbound(**base, location=(message.location.latitude, message.location.longitude))
-    if message.contact is not None:
-        # Only a person's own number counts as theirs.
-        if message.contact.user_id not in (None, user.id):
-            return Inbound(**base, text=message.contact.phone_number)
-        return Inbound(**base, contact_phone=message.contact.phone_number)
-    text = message.text or message.caption or ""
-    return Inbound(
-        **base,
-        text=text,
-        forwarded=message.forward_origin is not None,
-        file=_file(message),
-        extra={"urls": _urls(message)},
-    )
-
-
-def _file(message: Message) -> InboundFile | None:
-    """A photo (its largest size) or a document sent with the message, by reference."""
-    if message.photo:
-        largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
-        return InboundFile("photo", largest.file_id, size=largest.file_size or 0)
-    document = message.document
-    if document is not None:
-        return InboundFile(
-            "document",
-            document.file_id,
-            name=document.file_name or "",
-            size=document.file_size or 0,
-            mime=document.mime_type or "",
-        )
-    return None
 
 
 def file_base_url(api_base_url: str) -> str | None:
@@ -167,13 +90,6 @@ def file_base_url(api_base_url: str) -> str | None:
         if base.endswith(tail):
             return base[: -len(tail)] + "/file" + tail
     return None
-
-
-def _urls(message: Message) -> list[str]:
-    entities = message.parse_entities(["url", "text_link"]) or message.parse_caption_entities(
-        ["url", "text_link"]
-    )
-    return [entity.url or text for entity, text in entities.items()]
 
 
 def inline_keyboard(outbound: Outbound) -> InlineKeyboardMarkup | None:
@@ -192,6 +108,25 @@ def inline_keyboard(outbound: Outbound) -> InlineKeyboardMarkup | None:
             for row in outbound.choices
         ]
     )
+
+
+def inline_markup(outbound: Outbound) -> JSON | None:
+    """The choices as the Bot API's inline keyboard, in plain JSON (no PTB objects)."""
+    if not outbound.choices:
+        return None
+    return {
+        "inline_keyboard": [
+            [
+                {"text": c.label, "web_app": {"url": c.url}}
+                if c.web_app
+                else {"text": c.label, "url": c.url}
+                if c.url
+                else {"text": c.label, "callback_data": c.data}
+                for c in row
+            ]
+            for row in outbound.choices
+        ]
+    }
 
 
 def request_keyboard(outbound: Outbound) -> ReplyKeyboardMarkup | None:
@@ -222,22 +157,25 @@ class TelegramTransport:
         self.settings = settings
         self.dispatch = dispatch
         self.on_blocked = on_blocked
+        self.http: AiohttpRequest = request or AiohttpRequest(
+            connection_pool_size=64, read_timeout=10, write_timeout=10
+        )
+        # Long polls on a connection of their own, with time to wait for Telegram's answer.
+        self._poll_http = AiohttpRequest(connection_pool_size=1, read_timeout=POLL_SECONDS + 10)
         builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
             .token(settings.telegram_token.value)
             .base_url(settings.telegram_api_base_url)
-            .concurrent_updates(PerChatProcessor())
+            .request(self.http)
+            .updater(None)
             .job_queue(None)
         )
-        builder = builder.request(
-            request or AiohttpRequest(connection_pool_size=64, read_timeout=10, write_timeout=10)
-        ).get_updates_request(HTTPXRequest(connection_pool_size=1, read_timeout=40))
         files = file_base_url(settings.telegram_api_base_url)
         if files is not None:
             builder = builder.base_file_url(files)
+        # PTB is the client (its calls, errors and objects); updates are read by Relais from
+        # their JSON (bot/transports/telegram_updates.py), polled or posted to the webhook.
         self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
-        self.app.add_handler(TypeHandler(Update, self._on_update))
-        self.app.add_error_handler(self._on_error)
         self._reply_keyboard_open: set[str] = set()
         # Set by the app: answers are queued in the Telegram lane, behind pages only, paced
         # with everything else; a 429 pauses them too and they are sent after it.
@@ -250,8 +188,12 @@ class TelegramTransport:
         self.webhook: WebhookServer | None = None
         # Texts whose formatting Telegram refused → the same words as plain text.
         self._plain_instead: dict[str, str] = {}
-        # Taps answered in the webhook's response, not to be answered again.
-        self._answered_in_reply: set[str] = set()
+        # Updates of one chat in order, different chats in parallel (at most CONCURRENT).
+        self._chats: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._slots = asyncio.Semaphore(CONCURRENT)
+        self._handling: set[asyncio.Task[None]] = set()
+        self._poller: asyncio.Task[None] | None = None
+        self._offset = 0  # the next update_id to ask for: those below are acknowledged
 
     @property
     def bot_username(self) -> str:
@@ -273,6 +215,7 @@ class TelegramTransport:
         """Connect, and receive updates: by the webhook if one is set, else by polling
         (with several processes only the elected one polls: `start_polling`)."""
         await self.app.initialize()
+        await self._poll_http.initialize()
         await self.app.start()
         if self.settings.webhook_url:
             # Relais' own server, not PTB's: PTB's reads up to 100 MB before the secret.
@@ -300,19 +243,66 @@ class TelegramTransport:
 
     async def start_polling(self) -> None:
         """Ask Telegram for updates from this process (nothing to do with a webhook)."""
-        updater = self.app.updater
-        if self.settings.webhook_url or updater is None or updater.running:
+        if self.settings.webhook_url or self._poller is not None:
             return
-        await updater.start_polling(
-            allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False, timeout=30
-        )
+        # Polling and a webhook exclude each other: a webhook left set would refuse polls.
+        await self.app.bot.delete_webhook(drop_pending_updates=False)
+        self._poller = asyncio.create_task(self._poll_forever(), name="telegram-polling")
         log.info("Telegram polling as @%s", self.bot_username)
 
     async def stop_polling(self) -> None:
-        """Stop asking for updates (another process polls from now on)."""
-        updater = self.app.updater
-        if updater is not None and updater.running:
-            await updater.stop()
+        """Stop asking for updates (another process polls from now on): the updates taken
+        are handled, then acknowledged, so that Telegram does not send them again."""
+        poller, self._poller = self._poller, None
+        if poller is None:
+            return
+        poller.cancel()
+        await asyncio.gather(poller, return_exceptions=True)
+        if self._handling:
+            await asyncio.gather(*self._handling, return_exceptions=True)
+        if self._offset:
+            with contextlib.suppress(TelegramError):
+                await self._poll_http.call(
+                    f"{self.app.bot.base_url}/getUpdates",
+                    {"offset": self._offset, "timeout": 0, "allowed_updates": ALLOWED_UPDATES},
+                )
+
+    async def _poll_forever(self) -> None:
+        url = f"{self.app.bot.base_url}/getUpdates"
+        pause = 0.0
+        while True:
+            params: JSON = {"timeout": POLL_SECONDS, "allowed_updates": ALLOWED_UPDATES}
+            if self._offset:
+                params["offset"] = self._offset
+            try:
+                updates = await self._poll_http.call(url, params)
+            except TelegramError as exc:
+                # Telegram or the network failing: wait a little longer each time.
+                pause = min(max(1.0, pause * 2), 30.0)
+                log.warning("polling Telegram failed (%s); again in %.0f s", exc, pause)
+                await asyncio.sleep(pause)
+                continue
+            pause = 0.0
+            for update in updates:
+                self._offset = max(self._offset, int(update["update_id"]) + 1)
+                task = asyncio.create_task(self._take(update))
+                self._handling.add(task)
+                task.add_done_callback(self._handling.discard)
+
+    async def _take(self, update: JSON) -> None:
+        """Handle one polled update in its chat's turn; a failure is logged, never raised."""
+        try:
+            await self._in_turn(update, self._on_update(update))
+        except Exception:
+            log.exception("Telegram update %s could not be handled", update.get("update_id"))
+
+    async def _in_turn(self, update: JSON, handling: Awaitable[None]) -> None:
+        chat = chat_of(update)
+        lock = self._chats[chat]
+        async with self._slots, lock:
+            await handling
+        if not lock.locked() and len(self._chats) > 10_000:
+            self._chats.pop(chat, None)
 
     async def _handle_update(self, data: dict[str, Any]) -> dict[str, Any] | None:
         """Handle an update the webhook received before answering Telegram, in its chat's
@@ -320,50 +310,49 @@ class TelegramTransport:
         and Telegram sends it again (to another process, when there are several). A tap is
         answered in the webhook's own response: the only request it costs is the edit of
         its card."""
-        update = Update.de_json(data, self.app.bot)
+        query = data.get("callback_query")
         answer = None
-        query = update.callback_query
-        if query is not None:
-            self._answered_in_reply.add(query.id)
-            answer = {"method": "answerCallbackQuery", "callback_query_id": query.id}
-        await self.app.update_processor.process_update(update, self.app.process_update(update))
+        if isinstance(query, dict) and "id" in query:
+            answer = {"method": "answerCallbackQuery", "callback_query_id": query["id"]}
+        await self._in_turn(data, self._on_update(data, answered=answer is not None))
         return answer
 
     async def stop(self) -> None:
         if self.webhook is not None:
             await self.webhook.stop()
             self.webhook = None
-        updater = self.app.updater
-        if updater is not None and updater.running:
-            await updater.stop()
+        await self.stop_polling()
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
+        await self._poll_http.shutdown()
 
     # -- incoming -----------------------------------------------------------------------
 
-    async def _on_update(self, update: object, _context: object) -> None:
-        if not isinstance(update, Update):
-            return
-        if update.my_chat_member is not None:
-            await self._on_membership(update)
+    async def _on_update(self, update: JSON, *, answered: bool = False) -> None:
+        blocked = membership(update)
+        if blocked is not None:
+            if self.on_blocked is not None:
+                await self.on_blocked(*blocked)
             return
         inbound = to_inbound(update)
         if inbound is None:
             return
-        query = update.callback_query
-        if query is not None and query.id in self._answered_in_reply:
-            self._answered_in_reply.discard(query.id)
-        elif query is not None:
+        query = update.get("callback_query")
+        if query is not None and not answered:
             # Answer at once: the client shows a spinner until we do.
             try:
-                await query.answer()
+                await self._call("answerCallbackQuery", {"callback_query_id": query["id"]})
             except TelegramError as exc:
                 log.info("callback query could not be answered: %s", exc)
         async with self.turn(inbound.chat_id):
             replies = await self.dispatch(inbound)
             for outbound in replies:
                 await self._reply(inbound, outbound)
+
+    async def _call(self, method: str, params: JSON) -> Any:
+        """One Bot API call from plain values; its result as plain JSON."""
+        return await self.http.call(f"{self.app.bot.base_url}/{method}", params)
 
     async def _reply(self, inbound: Inbound, outbound: Outbound) -> None:
         """Queue one message of an answer; the lane sends a chat's messages in order."""
@@ -383,28 +372,21 @@ class TelegramTransport:
         sent = self.queue_reply(chat, outbound)
         sent.add_done_callback(_log_failed_reply)
 
-    async def _on_membership(self, update: Update) -> None:
-        member = update.my_chat_member
-        if member is None or member.chat.type != "private" or self.on_blocked is None:
-            return
-        blocked = member.new_chat_member.status in (ChatMemberStatus.BANNED, "kicked")
-        await self.on_blocked(str(member.chat.id), blocked)
-
-    async def _on_error(self, update: object, context: Any) -> None:
-        log.error("Telegram handler error: %s", context.error, exc_info=context.error)
-
     # -- outgoing -----------------------------------------------------------------------
 
     async def _edit(self, chat_id: str, message_id: str, outbound: Outbound) -> bool:
+        params: JSON = {
+            "chat_id": int(chat_id),
+            "message_id": int(message_id),
+            "text": outbound.text[:MAX_TEXT],
+            "parse_mode": ParseMode.HTML.value,
+            "link_preview_options": NO_PREVIEW,
+        }
+        markup = inline_markup(outbound)
+        if markup is not None:
+            params["reply_markup"] = markup
         try:
-            await self.app.bot.edit_message_text(
-                chat_id=int(chat_id),
-                message_id=int(message_id),
-                text=outbound.text[:MAX_TEXT],
-                parse_mode=ParseMode.HTML,
-                reply_markup=inline_keyboard(outbound),
-                disable_web_page_preview=True,
-            )
+            await self._call("editMessageText", params)
             return True
         except BadRequest as exc:
             if "not modified" in str(exc).lower():
@@ -414,24 +396,29 @@ class TelegramTransport:
 
     async def _send(self, chat_id: str, outbound: Outbound) -> str:
         chat = int(chat_id)
-        markup: Any = request_keyboard(outbound) or inline_keyboard(outbound)
+        asked = request_keyboard(outbound)
+        markup: JSON | None = asked.to_dict() if asked else inline_markup(outbound)
         if outbound.request:
             self._reply_keyboard_open.add(chat_id)
         elif markup is None and chat_id in self._reply_keyboard_open:
-            markup = ReplyKeyboardRemove()
+            markup = {"remove_keyboard": True}
             self._reply_keyboard_open.discard(chat_id)
         extra: dict[str, Any] = {"allow_paid_broadcast": True} if outbound.paid else {}
         attachment = outbound.attachment
         if attachment is not None:
             caption = outbound.text[:MAX_CAPTION] or None
             file = InputFile(attachment.content, filename=attachment.filename)
+            # Files go through PTB's own calls (multipart), with its keyboard objects.
+            keyboard: Any = asked or inline_keyboard(outbound)
+            if markup is not None and keyboard is None:
+                keyboard = ReplyKeyboardRemove()
             if attachment.kind == "photo":
                 message = await self.app.bot.send_photo(
                     chat,
                     file,
                     caption=caption,
                     parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
+                    reply_markup=keyboard,
                     **extra,
                 )
             else:
@@ -440,23 +427,24 @@ class TelegramTransport:
                     file,
                     caption=caption,
                     parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
+                    reply_markup=keyboard,
                     **extra,
                 )
             return str(message.message_id)
         parts = split_text(outbound.text or "…", MAX_TEXT)
         message_id = ""
         for index, part in enumerate(parts):
-            last = index == len(parts) - 1
-            message = await self.app.bot.send_message(
-                chat,
-                part,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup if last else None,
-                disable_web_page_preview=True,
+            params: JSON = {
+                "chat_id": chat,
+                "text": part,
+                "parse_mode": ParseMode.HTML.value,
+                "link_preview_options": NO_PREVIEW,
                 **extra,
-            )
-            message_id = str(message.message_id)
+            }
+            if markup is not None and index == len(parts) - 1:
+                params["reply_markup"] = markup
+            message = await self._call("sendMessage", params)
+            message_id = str(message["message_id"])
         return message_id
 
     async def deliver(self, chat_id: str, outbound: Outbound) -> str:
