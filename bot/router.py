@@ -286,8 +286,11 @@ class Router:
         set_messenger(inbound.channel)
         turn = None
         try:
-            if inbound.update_key:  # no phone number in what is stored or logged
-                inbound = replace(inbound, update_key=services.privacy.update_key(inbound))
+            # No phone number in what is stored or logged (a copy only where the key changes).
+            if inbound.update_key and (tagged := services.privacy.update_key(inbound)) != (
+                inbound.update_key
+            ):
+                inbound = replace(inbound, update_key=tagged)
             key = f"{inbound.channel}:{inbound.update_key}" if inbound.update_key else ""
             turn = await services.chats.begin(
                 key, inbound.channel, inbound.chat_id, now, private=inbound.private
