@@ -12,6 +12,7 @@ waiting for the answer is `TimedOut` (the message may have been delivered).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -32,6 +33,7 @@ from telegram.error import (
 from telegram.request import BaseRequest, RequestData
 
 _JSON = "application/json"
+log = logging.getLogger(__name__)
 
 
 def _pick(value: Any, default: float | None) -> float | None:
@@ -77,6 +79,8 @@ class AiohttpRequest(BaseRequest):
         """One Bot API call from plain values; its result as plain JSON (no PTB objects:
         decoding the Message a send returns cost a fifth of answering someone). Errors are
         PTB's, as for any other call."""
+        # The method only: the address holds the bot's token.
+        log.debug("Bot API call %s", url.rsplit("/", 1)[-1])
         # A ready payload: aiohttp's look-up of a payload type for raw bytes costs more
         # than the encoding.
         body = BytesPayload(json.dumps(params, ensure_ascii=False).encode(), content_type=_JSON)
