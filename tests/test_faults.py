@@ -145,6 +145,10 @@ async def test_the_token_never_reaches_the_logs_even_on_errors(
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
     logging.getLogger("httpx").setLevel(logging.DEBUG)
+    # An earlier test in this worker may have set up Relais' logging at INFO.
+    own = logging.getLogger("bot")
+    own_level = own.level
+    own.setLevel(logging.DEBUG)
     try:
         async with running_relais(telegram_env(bot_api, tmp_path / "t.db")):
             bot_api.fail_next("sendMessage", 500)
@@ -155,6 +159,7 @@ async def test_the_token_never_reaches_the_logs_even_on_errors(
     finally:
         root.removeHandler(handler)
         root.setLevel(previous)
+        own.setLevel(own_level)
         logging.getLogger("httpx").setLevel(logging.WARNING)
     logs = log_file.read_text()
     assert "sendMessage" in logs or "getUpdates" in logs  # the URLs were logged…
