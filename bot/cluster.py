@@ -55,8 +55,11 @@ KEEPALIVES = {
     "tcp_keepalives_count": "2",
     "application_name": "relais",
 }
-# Connections for chat turns: one per update being handled at this moment.
-TURN_CONNECTIONS = 32
+# Connections for chat turns: one per update being handled at this moment. With the pool
+# (10) and the election and LISTEN sessions, a worker holds about 21 connections, so four
+# workers fit in PostgreSQL's default max_connections of 100 (32 here made four need ~180).
+# No more updates than this can write at once anyway: the pool keeps 8 writers.
+TURN_CONNECTIONS = 8
 
 
 @dataclass(slots=True)
