@@ -29,7 +29,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +37,8 @@ import asyncpg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.cluster import NOTIFY_CHANNEL  # noqa: E402
-from bot.messaging import Outbound  # noqa: E402
-from bot.storage.connect import database_for  # noqa: E402
-from bot.storage.outbox import URGENT_BROADCAST, Envelope, OutboxRepository  # noqa: E402
 from tests.fakes.bot_api import FakeBotAPI  # noqa: E402
-from tests.fakes.deployment import Deployment, text_update  # noqa: E402
+from tests.fakes.deployment import Deployment, queue_broadcast, text_update  # noqa: E402
 
 SERVER = os.environ.get("RELAIS_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 FIRST_USER = 10_000
@@ -241,25 +236,6 @@ async def updates_run(kind: str, workers: int, volunteers: int, count: int) -> d
                 await deployment.stop()
 
 
-async def queue_broadcast(url: str, chats: list[int], text: str = TEXT) -> None:
-    """A broadcast's rows, as its fan-out queues them, then the NOTIFY that wakes the sender."""
-    db = database_for(Path("unused.sqlite3"), url)
-    await db.open()
-    try:
-        envelopes = [
-            Envelope("broadcast", "telegram", str(chat), Outbound(text), priority=URGENT_BROADCAST)
-            for chat in chats
-        ]
-        await OutboxRepository(db).add(envelopes, datetime.now(UTC))
-    finally:
-        await db.close()
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(f"NOTIFY {NOTIFY_CHANNEL}")
-    finally:
-        await connection.close()
-
-
 def delivered(api: FakeBotAPI, text: str = TEXT) -> list[float]:
     return sorted(c.timestamp for c in api.sent if c.ok and c.text == text)
 
@@ -278,7 +254,7 @@ async def broadcast_run(recipients: int) -> dict[str, Any]:
             try:
                 first, second = await deployment.start(2)
                 sender = first if first.holds("telegram sender") else second
-                await queue_broadcast(url, chats)
+                await queue_broadcast(url, chats, TEXT)
                 while len(delivered(api)) < recipients // 3:
                     await asyncio.sleep(0.05)
                 before = delivered(api)
@@ -325,7 +301,7 @@ async def failover_run() -> float:
             try:
                 (first,) = await deployment.start(1)
                 await deployment.start(1)
-                await queue_broadcast(url, chats)
+                await queue_broadcast(url, chats, TEXT)
                 while len(delivered(api)) < 60:
                     await asyncio.sleep(0.05)
                 await deployment.kill(first)

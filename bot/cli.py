@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bot.clock import Clock, ShiftedClock, SystemClock
 from bot.config import ConfigError, Settings, load_settings, read_dotenv
@@ -351,24 +352,9 @@ def _seed(settings: Settings, clock: Clock, args: argparse.Namespace) -> int:
     conn = sqlite3.connect(settings.database_path)
     try:
         if holds_real_volunteers(conn) and not args.force:
-            print(
-                _(
-                    "{path} holds real volunteers: refusing to mix synthetic ones in (add "
-                    "--force if you really mean it)."
-                ).format(path=settings.database_path),
-                file=sys.stderr,
-            )
-            return 1
+            return _refuse_to_mix(str(settings.database_path))
         started = time.monotonic()
-        counts = synthetic_campaign(
-            conn,
-            clock.now(),
-            volunteers=args.volunteers,
-            tasks=args.tasks,
-            assignments=args.assignments,
-            id_base=args.id_base,
-            channel=args.channel,
-        )
+        counts = synthetic_campaign(conn, clock.now(), **_campaign_size(args))
     finally:
         conn.close()
     _seeded(counts, time.monotonic() - started)
@@ -386,28 +372,36 @@ async def _seed_postgresql(settings: Settings, clock: Clock, args: argparse.Name
     await db.open()
     try:
         if await holds_real_volunteers_on(db) and not args.force:
-            print(
-                _(
-                    "{path} holds real volunteers: refusing to mix synthetic ones in (add "
-                    "--force if you really mean it)."
-                ).format(path=where(settings.database_url)),
-                file=sys.stderr,
-            )
-            return 1
+            return _refuse_to_mix(where(settings.database_url))
         started = time.monotonic()
-        counts = await synthetic_campaign_on(
-            db,
-            clock.now(),
-            volunteers=args.volunteers,
-            tasks=args.tasks,
-            assignments=args.assignments,
-            id_base=args.id_base,
-            channel=args.channel,
-        )
+        counts = await synthetic_campaign_on(db, clock.now(), **_campaign_size(args))
     finally:
         await db.close()
     _seeded(counts, time.monotonic() - started)
     return 0
+
+
+def _refuse_to_mix(path: str) -> int:
+    """Seeding stops short of a database that holds real volunteers."""
+    print(
+        _(
+            "{path} holds real volunteers: refusing to mix synthetic ones in (add "
+            "--force if you really mean it)."
+        ).format(path=path),
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _campaign_size(args: argparse.Namespace) -> dict[str, Any]:
+    """The synthetic campaign the command line asked for, on either backend."""
+    return {
+        "volunteers": args.volunteers,
+        "tasks": args.tasks,
+        "assignments": args.assignments,
+        "id_base": args.id_base,
+        "channel": args.channel,
+    }
 
 
 def _seeded(counts: dict[str, int], seconds: float) -> None:

@@ -7,18 +7,13 @@ import asyncio
 import re
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from bot.cluster import NOTIFY_CHANNEL
-from bot.messaging import Outbound
-from bot.storage.connect import database_for
-from bot.storage.outbox import URGENT_BROADCAST, Envelope, OutboxRepository
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.deployment import Deployment, text_update
+from tests.fakes.deployment import Deployment, queue_broadcast, text_update
 from tests.postgresql import postgresql_url
 
 __all__ = ["postgresql_url"]  # the fixture
@@ -73,7 +68,7 @@ async def test_a_broadcast_reaches_everyone_when_its_sender_is_killed_midway(
     assert first.holds("telegram sender")
     # A broadcast's rows, queued as its fan-out queues them (from a third process: the
     # sender wakes on the NOTIFY).
-    await queue_broadcast(deployment.env["DATABASE_URL"], chats)
+    await queue_broadcast(deployment.env["DATABASE_URL"], chats, TEXT)
 
     def delivered() -> Counter[int]:
         return Counter(int(c.chat_id) for c in bot_api.sent if c.ok and c.text == TEXT)
@@ -91,24 +86,6 @@ async def test_a_broadcast_reaches_everyone_when_its_sender_is_killed_midway(
     twice = [chat for chat, n in counts.items() if n > 1]
     assert len(twice) <= sum(int(n) for n in again)
     assert max(counts.values()) <= 2
-
-
-async def queue_broadcast(url: str, chats: list[int]) -> None:
-    db = database_for(Path("unused.sqlite3"), url)
-    await db.open()
-    try:
-        envelopes = [
-            Envelope("broadcast", "telegram", str(chat), Outbound(TEXT), priority=URGENT_BROADCAST)
-            for chat in chats
-        ]
-        await OutboxRepository(db).add(envelopes, datetime.now(UTC))
-    finally:
-        await db.close()
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(f"NOTIFY {NOTIFY_CHANNEL}")
-    finally:
-        await connection.close()
 
 
 async def nothing_left_to_send(url: str) -> None:

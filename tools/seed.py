@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import to_iso
+from bot.domain.calls import CallResult
 from bot.storage.backend import Tx
 from bot.storage.db import Database
 from bot.storage.postgres import PostgresDatabase
@@ -218,15 +219,7 @@ async def bulk_load(
 
 
 SYNTHETIC_CONSENT = "synthetic"
-CALL_RESULTS = (
-    "supporter",
-    "undecided",
-    "opposed",
-    "no_answer",
-    "wrong_number",
-    "callback",
-    "do_not_call",
-)
+CALL_RESULTS = tuple(result.value for result in CallResult)
 SKILL_CODES = ("share", "canvass", "call", "text", "events")
 SLOT_CODES = ("evenings", "weekends", "daytime")
 TASK_KINDS = ("share", "canvass", "call", "text", "event", "custom")

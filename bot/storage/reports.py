@@ -24,18 +24,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import to_iso
+from bot.domain.calls import CallResult
 from bot.storage.backend import Backend, in_list
 
 TASK_KINDS = ("share", "canvass", "call", "text", "event", "custom")
-CALL_RESULTS = (
-    "supporter",
-    "undecided",
-    "opposed",
-    "no_answer",
-    "wrong_number",
-    "callback",
-    "do_not_call",
-)
+CALL_RESULTS = tuple(result.value for result in CallResult)
 DELIVERY_STATUSES = ("sent", "pending", "sending", "failed", "blocked", "uncertain", "cancelled")
 
 

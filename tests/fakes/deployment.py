@@ -19,6 +19,10 @@ from typing import Any
 import aiohttp
 import asyncpg
 
+from bot.cluster import NOTIFY_CHANNEL
+from bot.messaging import Outbound
+from bot.storage.connect import database_for
+from bot.storage.outbox import URGENT_BROADCAST, Envelope, OutboxRepository
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.relais import telegram_env
 
@@ -209,3 +213,22 @@ class Deployment:
             except TimeoutError:
                 worker.process.kill()
                 await worker.process.wait()
+
+
+async def queue_broadcast(url: str, chats: list[int], text: str) -> None:
+    """A broadcast's rows, as its fan-out queues them, then the NOTIFY that wakes the sender."""
+    db = database_for(Path("unused.sqlite3"), url)
+    await db.open()
+    try:
+        envelopes = [
+            Envelope("broadcast", "telegram", str(chat), Outbound(text), priority=URGENT_BROADCAST)
+            for chat in chats
+        ]
+        await OutboxRepository(db).add(envelopes, datetime.now(UTC))
+    finally:
+        await db.close()
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+    finally:
+        await connection.close()
