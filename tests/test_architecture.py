@@ -140,3 +140,22 @@ if __name__ == "__main__":
     # Print today's counts, to paste into KNOWN after a change lowers them.
     for key, n in sorted(count_constructs().items()):
         print(f'    "{key}": {n},')
+
+
+def test_what_the_product_imports_is_installed_with_it() -> None:
+    """`python -m bot seed` works from an installed Relais, not only from a checkout."""
+    import tomllib
+
+    settings = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    installed = {
+        pattern.rstrip("*")
+        for pattern in settings["tool"]["setuptools"]["packages"]["find"]["include"]
+    }
+    own = {path.name for path in ROOT.iterdir() if (path / "__init__.py").exists()}
+    reached = set()
+    for package in installed:
+        for source in (ROOT / package).rglob("*.py"):
+            for found in re.finditer(r"^\s*(?:from|import)\s+(\w+)", source.read_text(), re.M):
+                if found.group(1) in own:
+                    reached.add(found.group(1))
+    assert reached <= installed, f"imported but not installed: {sorted(reached - installed)}"

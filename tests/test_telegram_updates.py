@@ -104,6 +104,9 @@ def test_files_locations_contacts_and_forwards() -> None:
     assert own is not None and own.contact_phone == "+33612"
     # Someone else's card is only text: it is not this person's number.
     assert other is not None and (other.contact_phone, other.text) == ("", "+33699")
+    # Nor is a phone-book card of someone who is not on Telegram (it carries no user id).
+    unknown = to_inbound(_message(contact={"phone_number": "+33677", "first_name": "C"}))
+    assert unknown is not None and (unknown.contact_phone, unknown.text) == ("", "+33677")
     forwarded = to_inbound(
         _message(
             text="look", forward_origin={"type": "hidden_user", "date": 0, "sender_user_name": "X"}

@@ -115,7 +115,7 @@ def build(tarball: Path, wheel: Path) -> list[tuple[object, ...]]:
     communes = read_communes(tarball)
     centres = read_outlines(wheel)
     by_code = {c["code"]: c for c in communes if c["type"] == "commune-actuelle"}
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for commune in communes:
         kind = KINDS[str(commune["type"])]
         code = str(commune["code"])
@@ -126,7 +126,8 @@ def build(tarball: Path, wheel: Path) -> list[tuple[object, ...]]:
         point = centres.get(code) or (centres.get(parent_code) if kind != "c" else None)
         if point is None and kind == "c":
             # A commune created by a merger this year: the centre of the commune it was.
-            old = [centres[c] for c in commune.get("anciensCodes", []) if c in centres]  # type: ignore[union-attr]
+            former = commune.get("anciensCodes")
+            old = [centres[c] for c in former if c in centres] if isinstance(former, list) else []
             point = old[0] if old else None
         postcodes = commune.get("codesPostaux") or parent.get("codesPostaux") or []
         rows.append(

@@ -41,8 +41,9 @@ def to_inbound(update: JSON) -> Inbound | None:
         return Inbound(**base, location=(location["latitude"], location["longitude"]))
     contact = message.get("contact")
     if contact is not None:
-        # Only a person's own number counts as theirs.
-        if contact.get("user_id") not in (None, user["id"]):
+        # Only a person's own number counts as theirs: the share-my-number button sends the
+        # sender's id; a phone-book card of someone not on Telegram carries none.
+        if contact.get("user_id") != user["id"]:
             return Inbound(**base, text=contact["phone_number"])
         return Inbound(**base, contact_phone=contact["phone_number"])
     text = message.get("text") or message.get("caption") or ""
