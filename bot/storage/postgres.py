@@ -151,9 +151,15 @@ def _text(value: Any) -> str:
 ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 
-def _translate_error(exc: BaseException) -> StorageError:
+def _translate_error(exc: BaseException) -> StorageError | OverflowError:
     if isinstance(exc, asyncpg.UniqueViolationError):
         return Conflict(str(exc))
+    # A number beyond a column's range (an id typed or forged past 2**31) fits nothing, as
+    # SQLite's OverflowError says past 2**63: the router answers it as such, not as a fault.
+    if isinstance(exc, asyncpg.NumericValueOutOfRangeError) or (
+        isinstance(exc, asyncpg.DataError) and "out of int" in str(exc)
+    ):
+        return OverflowError(str(exc))
     return StorageError(str(exc))
 
 
