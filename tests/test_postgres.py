@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, Settings
-from bot.storage.backend import Conflict, StorageError, StorageMissing
+from bot.storage.backend import Conflict, StorageBusy, StorageError, StorageMissing
 from bot.storage.connect import database_for, is_postgres
 from bot.storage.db import Database, available_migrations
 from bot.storage.postgres import PostgresDatabase, reads, translate
@@ -253,6 +253,45 @@ async def test_transactions_that_read_then_write_never_lose_an_update(
         await one.close()
         await other.close()
     assert await pg.fetch_value("SELECT name FROM teams ORDER BY id LIMIT 1") == "20"
+
+
+async def test_a_deadlock_between_writers_asks_to_try_again_and_keeps_nothing(
+    pg: PostgresDatabase,
+) -> None:
+    await pg.migrate()
+    async with pg.transaction() as tx:
+        await tx.execute("INSERT INTO teams (name, created_at) VALUES ('shared', 'x')")
+    other = PostgresDatabase(pg.url, pool_size=2)  # another process on the same schema
+    await other.open()
+    wrote = asyncio.Event()
+    locked = asyncio.Event()
+
+    async def writes_then_reads() -> None:
+        async with pg.transaction() as tx:
+            await tx.execute("UPDATE teams SET name = 'first' WHERE name = 'shared'")
+            wrote.set()
+            await locked.wait()
+            await tx.fetch_value("SELECT COUNT(*) FROM teams")  # waits for the schema's lock
+
+    async def reads_then_writes() -> None:
+        await wrote.wait()
+        async with other.transaction() as tx:
+            await tx.fetch_value("SELECT COUNT(*) FROM teams")  # takes the schema's lock
+            locked.set()
+            await tx.execute("UPDATE teams SET name = 'second' WHERE created_at = 'x'")
+
+    try:
+        outcomes = await asyncio.gather(
+            writes_then_reads(), reads_then_writes(), return_exceptions=True
+        )
+    finally:
+        await other.close()
+    # PostgreSQL aborts one of the two: its person is asked to try again, the other's write
+    # is kept whole.
+    failed = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(failed) == 1 and isinstance(failed[0], StorageBusy), outcomes
+    kept = "second" if outcomes[1] is None else "first"
+    assert await pg.fetch_value("SELECT name FROM teams") == kept
 
 
 def test_only_statements_that_read_take_the_schemas_lock() -> None:

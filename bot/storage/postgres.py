@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import asyncpg
 
 from bot.i18n import _
-from bot.storage.backend import Conflict, Row, StorageError, StorageMissing, ride
+from bot.storage.backend import Conflict, Row, StorageBusy, StorageError, StorageMissing, ride
 from bot.storage.data_migrations import STEPS as DATA_STEPS
 from bot.storage.db import available_migrations, create_new_file
 
@@ -154,6 +154,11 @@ ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 def _translate_error(exc: BaseException) -> StorageError | OverflowError:
     if isinstance(exc, asyncpg.UniqueViolationError):
         return Conflict(str(exc))
+    # A transaction that wrote before it read waits for the schema's lock while holding rows
+    # another reading writer may want: PostgreSQL breaks the cycle by aborting one. Nothing
+    # of it was kept, and the person is asked to try again, as when SQLite is busy.
+    if isinstance(exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError):
+        return StorageBusy(str(exc))
     # A number beyond a column's range (an id typed or forged past 2**31) fits nothing, as
     # SQLite's OverflowError says past 2**63: the router answers it as such, not as a fault.
     if isinstance(exc, asyncpg.NumericValueOutOfRangeError) or (

@@ -687,8 +687,10 @@ class TaskRepository:
         volunteer = assignment.volunteer_id
         since = assignment.accepted_at or assignment.created_at
         async with self.db.transaction() as tx:
-            await release_held(tx, volunteer, now)
+            # Read before writing: on PostgreSQL a reading writer holds the schema's lock from
+            # its first read, and rows written before it could deadlock with another caller.
             made = await calls_made(tx, held.task.id, volunteer, since)
+            await release_held(tx, volunteer, now)
             outcome = Outcome(calls_made=made)
             return await assignment_rows.record_outcome(tx, assignment.id, volunteer, outcome, now)
 
