@@ -305,7 +305,7 @@ class Relais:
                 settings.language,
                 stdin=self.stdin,
                 stdout=self.stdout,
-                boards=services.chats.boards,
+                boards=services.chats,
                 clock=self.clock,
             )
             self.transports.append(self.console)
@@ -321,7 +321,7 @@ class Relais:
         return SignalTransport(
             SignalClient(settings.signal_cli_url, settings.signal_account),
             router.dispatch,
-            services.chats.boards,
+            services.chats,
             account=settings.signal_account,
             clock=self.clock,
             commands=router.command_words,

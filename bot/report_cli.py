@@ -13,17 +13,13 @@ from typing import Any, TextIO
 from bot.clock import Clock, to_iso
 from bot.config import Identity, Settings
 from bot.core import open_core
+from bot.domain.errors import Invalid
 from bot.i18n import _, ngettext, use_language
 from bot.payloads import EXPORTS, PERIODS
 from bot.report_text import render
 from bot.services.people import Actor
-from bot.services.reports import (
-    Report,
-    UnknownChoice,
-    period_window,
-)
+from bot.services.reports import Report, UnknownChoice
 from bot.spreadsheet import SafeWriter
-from bot.storage.reports import Scope
 from bot.text import to_plain
 
 
@@ -46,21 +42,15 @@ async def run(
     """Print the report; 2 for an unknown team or area."""
     try:
         async with open_core(settings, clock) as services:
-            service = services.reports
-            scope, name = Scope(), ""
-            if args.team:
-                team = await service.repo.team_by_name(args.team)
-                if team is None:
-                    print(_("Unknown team: {name}").format(name=args.team), file=sys.stderr)
-                    return 2
-                scope, name = Scope(teams=frozenset({team[0]})), team[1]
-            elif args.area:
-                if not await service.repo.department_known(args.area):
-                    print(_("Unknown area: {code}").format(code=args.area), file=sys.stderr)
-                    return 2
-                scope, name = Scope(department=args.area), args.area
-            window = period_window(args.period, clock.now(), settings.timezone)
-            report = await service.build(scope, window, args.period, name)
+            report = await services.reports.campaign_report(
+                args.period, team_name=args.team or "", department=args.area or ""
+            )
+    except Invalid as problem:
+        if problem.kind == "report.team_unknown":
+            print(_("Unknown team: {name}").format(name=args.team), file=sys.stderr)
+        else:
+            print(_("Unknown area: {code}").format(code=args.area), file=sys.stderr)
+        return 2
     except UnknownChoice as exc:
         print(_("Unknown choice: {choice}").format(choice=exc), file=sys.stderr)
         return 2

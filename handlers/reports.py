@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from tempfile import SpooledTemporaryFile
 
+from bot.domain.errors import Invalid
 from bot.i18n import N_, _, current_language, format_number, ngettext
 from bot.messaging import Attachment, Choice, Outbound, choices
 from bot.payloads import EXPORTS, PERIODS, Digest, Export, Period, ReportChart, ReportView
 from bot.report_text import PERIOD_LABELS, render, scope_title
 from bot.router import Reply, Request, Router, expired
 from bot.services.people import ORGANIZER, NotAllowed
-from bot.services.reports import Report, UnknownChoice
+from bot.services.reports import ReportPage, UnknownChoice
 from bot.text import esc
 
 PERIOD_WORDS: dict[str, Period] = {
@@ -66,24 +67,23 @@ async def cmd_report(request: Request) -> Reply:
     period: Period = "week"
     if words and words[0].lower() in PERIOD_WORDS:
         period = PERIOD_WORDS[words.pop(0).lower()]
-    scope = "a"
+    scope, team_name = "a", ""
     if words:
         target = words[0].strip()
         if DEPARTMENT.match(target):
             scope = "d" + target.upper()
         else:
-            team = await request.services.reports.repo.team_by_name(target)
-            if team is None:
-                return Outbound(
-                    _(
-                        "I don't know the team or area “{name}”. Try /report, /report month, "
-                        "/report week 91 or /report campaign followed by a team name."
-                    ).format(name=esc(target[:60]))
-                )
-            scope = f"t{team[0]}"
+            team_name = target
     request.actor.require(ORGANIZER)
     try:
-        return await _report_reply(request, period, scope, edit=False)
+        return await _report_reply(request, period, scope, edit=False, team_name=team_name)
+    except Invalid:
+        return Outbound(
+            _(
+                "I don't know the team or area “{name}”. Try /report, /report month, "
+                "/report week 91 or /report campaign followed by a team name."
+            ).format(name=esc(team_name[:60]))
+        )
     except NotAllowed:
         return Outbound(_("You can see the reports of your own teams only."))
     except UnknownChoice:
@@ -103,9 +103,13 @@ async def tap_report(request: Request) -> Reply:
     return expired()
 
 
-async def _report(request: Request, period: str, scope: str) -> Report:
+async def _view(
+    request: Request, period: str, scope: str, *, team_name: str = "", chart: bool = False
+) -> ReportPage:
     team_id, department = _parse_scope(scope)
-    return await request.services.reports.report(request.actor, period, team_id, department)
+    return await request.services.reports.view(
+        request.actor, period, team_id, department, team_name=team_name, chart=chart
+    )
 
 
 def _parse_scope(scope: str) -> tuple[int | None, str | None]:
@@ -118,10 +122,14 @@ def _parse_scope(scope: str) -> tuple[int | None, str | None]:
     raise ValueError(scope)
 
 
-async def _report_reply(request: Request, period: Period, scope: str, *, edit: bool) -> Outbound:
-    report = await _report(request, period, scope)
-    services = request.services
-    text = render(report, services.settings.timezone)
+async def _report_reply(
+    request: Request, period: Period, scope: str, *, edit: bool, team_name: str = ""
+) -> Outbound:
+    page = await _view(request, period, scope, team_name=team_name)
+    report, teams = page.report, page.teams
+    if team_name:
+        scope = f"t{next(iter(report.scope.teams or ()))}"
+    text = render(report, request.services.settings.timezone)
     periods = [
         ReportView("r", p, scope).button(("• " if p == period else "") + _(PERIOD_LABELS[p]))
         for p in PERIODS
@@ -134,7 +142,6 @@ async def _report_reply(request: Request, period: Period, scope: str, *, edit: b
             ReportChart("c", "f", period, scope).button("📊 " + _("Task funnel")),
         ],
     ]
-    teams = await services.reports.teams_for(request.actor)
     if len(teams) > 1:
         everything = _("Everything") if request.actor.is_admin else _("All my teams")
         buttons = [ReportView("r", period, "a").button(everything)] + [
@@ -149,11 +156,12 @@ async def _chart_reply(request: Request, chart: str, period: Period, scope: str)
     # matplotlib loads only when someone asks for a chart: it weighs ~40 MB and 0.3 s.
     from bot import charts
 
-    report = await _report(request, period, scope)
+    page = await _view(request, period, scope, chart=chart == "a")
+    report = page.report
     language = current_language()
     heading = f"{_(PERIOD_LABELS[period])} — {scope_title(report)}"
     if chart == "a":
-        days = await request.services.reports.activity_days(report.scope, report.window)
+        days = list(page.days)
         title = _("Tasks done per day") + " — " + _(PERIOD_LABELS[period])
         png = await charts.activity_chart(days, title, language)
         name = f"relais-activity-{period}.png"

@@ -51,7 +51,7 @@ async def make_volunteer(
         availability=frozenset(availability),
     )
     volunteer = await services.volunteers.set_status(volunteer.id, "active")
-    repo = services.teams.teams
+    repo = services.team_repo
     existing = {t.name: t.id for t in await repo.in_scope(None)}
     for team in teams:
         if isinstance(team, int):

@@ -156,7 +156,7 @@ class ConsolePerson:
             router.dispatch,
             language,
             stdout=self.out,
-            boards=services.chats.boards,
+            boards=services.chats,
             clock=services.clock,
         )
         self.console.user_id = user_id

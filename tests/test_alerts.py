@@ -123,12 +123,12 @@ async def test_twenty_reports_of_one_post_make_one_incident(
         reply = await raise_alarm(chat(str(100 + n)), variants[n % 4], f"vu à {n}h")
         clock.advance(seconds=30)
     assert "20 signalements" in reply
-    incidents = await services.alerts.incidents.recent()
+    incidents = await services.incident_repo.recent()
     assert len(incidents) == 1
     incident = incidents[0]
     assert incident.reports == 20
     assert incident.first_seen_at < incident.last_seen_at
-    assert (await services.alerts.incidents.comments(incident.id))[:2] == ["vu à 0h", "vu à 1h"]
+    assert (await services.incident_repo.comments(incident.id))[:2] == ["vu à 0h", "vu à 1h"]
     # Nobody on duty: the whole comms team was paged once, not twenty times, and the page
     # (still waiting to leave) shows the latest count.
     pages = pages_to(await make.outbox(services, "alert"), "7")
@@ -164,9 +164,9 @@ async def test_reporting_the_same_post_twice_counts_once(
     await raise_alarm(ana, TWEET, "premier")
     reply = await raise_alarm(ana, TWEET + "?s=09", "encore plus viral")
     assert "Vous avez déjà signalé ce post" in reply
-    incident = (await services.alerts.incidents.recent())[0]
+    incident = (await services.incident_repo.recent())[0]
     assert incident.reports == 1
-    assert await services.alerts.incidents.comments(incident.id) == ["premier\nencore plus viral"]
+    assert await services.incident_repo.comments(incident.id) == ["premier\nencore plus viral"]
 
 
 async def test_flood_control_limits_new_incidents_but_not_duplicates(
@@ -182,7 +182,7 @@ async def test_flood_control_limits_new_incidents_but_not_duplicates(
     await raise_alarm(bob, "https://example.org/post/9", "autre")
     reply = await raise_alarm(ana, "https://example.org/post/9", "moi aussi")
     assert "2 signalements" in reply
-    assert len(await services.alerts.incidents.recent()) == 4
+    assert len(await services.incident_repo.recent()) == 4
     clock.advance(minutes=61)
     reply = await raise_alarm(ana, "https://example.org/post/3", "x")
     assert "alerte n° 5" in reply
@@ -215,7 +215,7 @@ async def test_escalation_climbs_once_per_ring_until_the_admins(
     clock.advance(hours=2)
     await services.alerts.sweep()
     assert len(await make.outbox(services, "alert")) == 3
-    events = await services.alerts.incidents.events(1)
+    events = await services.incident_repo.events(1)
     assert [(e.kind, e.ring, e.count) for e in events] == [
         ("opened", None, None),
         ("paged", 1, 1),
@@ -231,7 +231,7 @@ async def test_nobody_on_duty_pages_the_next_ring_at_once(
     await make.volunteer(services, "42")
     await raise_alarm(chat("42"), TWEET, "vite")
     assert [r["chat_id"] for r in await make.outbox(services, "alert")] == ["7"]
-    incident = (await services.alerts.incidents.recent())[0]
+    incident = (await services.incident_repo.recent())[0]
     assert incident.ring == 2 and incident.first_paged_at == incident.first_seen_at
 
 
@@ -268,7 +268,7 @@ async def test_taking_it_stops_the_ladder_and_the_others_see_who(
     clock.advance(hours=1)
     await services.alerts.sweep()
     assert len(await make.outbox(services, "alert")) == 3  # 2 pages + 1 edit, no ring 2/3
-    incident = (await services.alerts.incidents.recent())[0]
+    incident = (await services.incident_repo.recent())[0]
     assert incident.status == "taken" and incident.taken_by_name == "Léa"
 
 
@@ -329,7 +329,7 @@ async def test_volunteers_and_forged_taps_cannot_answer_pages(
     assert "Ce bouton a expiré" in lea.last_text
     await ana.tap_data("alr:notify:99")
     assert "Ce bouton a expiré" in ana.last_text
-    assert (await services.alerts.incidents.get(1)).status == "new"  # type: ignore[union-attr]
+    assert (await services.incident_repo.get(1)).status == "new"  # type: ignore[union-attr]
 
 
 async def test_a_restarted_sweep_never_repeats_a_ring(
@@ -342,9 +342,9 @@ async def test_a_restarted_sweep_never_repeats_a_ring(
     await raise_alarm(chat("42"), TWEET, "vite")
     clock.advance(minutes=6)
     # A ring interrupted after its pages were queued but before it was recorded:
-    incident = (await services.alerts.incidents.recent())[0]
+    incident = (await services.incident_repo.recent())[0]
     ring2 = await services.alerts.ring(2, clock.now())
-    await services.alerts.pages.add_pages(incident.id, 2, ring2, clock.now())
+    await services.page_repo.add_pages(incident.id, 2, ring2, clock.now())
     await services.notifier.send(services.alerts._pages(incident, 2, ring2, []))
     # …then Relais restarts: a fresh service bundle sweeps.
     fresh = services_on(services.settings, clock, services.db)
@@ -352,7 +352,7 @@ async def test_a_restarted_sweep_never_repeats_a_ring(
     await fresh.alerts.sweep()
     rows = await make.outbox(services, "alert")
     assert sorted(str(r["chat_id"]) for r in rows) == ["7", "8"]
-    assert (await fresh.alerts.incidents.get(incident.id)).ring == 2  # type: ignore[union-attr]
+    assert (await fresh.incident_repo.get(incident.id)).ring == 2  # type: ignore[union-attr]
 
 
 async def test_backup_asked_by_the_taker_says_so_on_the_next_ring(
@@ -378,7 +378,7 @@ async def test_moving_on_without_answering_the_offer_drops_it(
     await ana.send(f"tiens {TWEET}")
     await ana.send("ah non, rien")
     assert "rien n'a été envoyé" in ana.last_text
-    assert await services.alerts.incidents.recent() == []
+    assert await services.incident_repo.recent() == []
 
 
 async def test_erasure_removes_a_reporters_comments_but_keeps_the_count(
@@ -388,9 +388,9 @@ async def test_erasure_removes_a_reporters_comments_but_keeps_the_count(
     await raise_alarm(chat("42"), TWEET, "mon commentaire")
     async with services.db.transaction() as tx:
         await erase_alerts(tx, ana.id, services.clock.now())
-    incident = await services.alerts.incidents.get(1)
+    incident = await services.incident_repo.get(1)
     assert incident is not None and incident.reports == 1 and incident.opened_by is None
-    assert await services.alerts.incidents.comments(1) == []
+    assert await services.incident_repo.comments(1) == []
 
 
 async def test_stopped_or_unreachable_comms_organizers_are_not_paged(

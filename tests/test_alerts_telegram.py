@@ -60,7 +60,7 @@ async def test_a_forwarded_post_pages_duty_within_two_seconds_and_the_other_sees
     seen = await bot_api.wait_for_text(8, "Taken by Léa", since=since)
     assert seen.method == "editMessageText"  # Marc's page itself now says who took it
     assert bot_api.last_keyboard(8) == []
-    assert (await services.alerts.incidents.get(1)).status == "taken"  # type: ignore[union-attr]
+    assert (await services.incident_repo.get(1)).status == "taken"  # type: ignore[union-attr]
 
 
 async def delivered(services: Services, kind: str, timeout: float = 20.0) -> None:

@@ -219,7 +219,7 @@ async def test_organizers_see_their_teams_only(
     session = await sign_in(web, chat("400"))
     _, page = await get(web, "/volunteers", session)
     assert "Elie" in page and "Fanny" not in page
-    paris = next(t for t in await services.teams.teams.in_scope(None) if t.name == "Paris")
+    paris = next(t for t in await services.team_repo.in_scope(None) if t.name == "Paris")
     _, page = await get(web, f"/volunteers?team={paris.id}", session)
     assert "Fanny" not in page
     assert f'value="{paris.id}"' not in page
@@ -264,7 +264,7 @@ async def test_a_demoted_organizer_loses_the_dashboard(
 ) -> None:
     organizer = await make_volunteer(services, "600", teams=["Lyon"], team_role="organizer")
     session = await sign_in(web, chat("600"))
-    lyon = next(t for t in await services.teams.teams.in_scope(None) if t.name == "Lyon")
+    lyon = next(t for t in await services.team_repo.in_scope(None) if t.name == "Lyon")
     await services.volunteers.revoke_role(organizer.id, "organizer", lyon.id)
     assert (await get(web, "/volunteers", session))[0] == 303
 
@@ -362,7 +362,7 @@ async def test_tasks_are_created_with_the_chats_rules(
     session = await sign_in(web, chat("900"))
     _, page = await get(web, "/tasks", session)
     token = csrf_of(page)
-    teams = {t.name: t.id for t in await services.teams.teams.in_scope(None)}
+    teams = {t.name: t.id for t in await services.team_repo.in_scope(None)}
     share = {"csrf": token, "kind": "share", "team": str(teams["Lyon"]), "title": "Partager"}
     status, page = await post(web, "/tasks", session, share)
     assert status == 400 and "besoin du lien" in page

@@ -251,7 +251,7 @@ async def test_take_an_incident(world: World) -> None:
     await world.shot("incidents")
     await card.get_by_role("button", name="Je m'en occupe").click()
     await page.locator("article#incident-1").get_by_text("prise en charge").wait_for()
-    incident = await services.alerts.incidents.get(1)
+    incident = await services.incident_repo.get(1)
     assert incident is not None and incident.status == "taken"
     actions = [a.action for a in await services.audit.recent()]
     assert "incident.taken" in actions

@@ -165,7 +165,7 @@ async def test_an_organizer_sends_a_csv_call_list_in_french(
     await boss.send("", file=files.add("BQ-2", "autres.csv", bad))
     assert "Rien n’a été ajouté" in boss.last_text
     assert "ligne 3 : « 123 » n’est pas un numéro de téléphone valide" in boss.last_text
-    assert (await services.calls.calls.summary(call_id)).get("ready") == 3
+    assert (await services.call_repo.summary(call_id)).get("ready") == 3
     await boss.send("", file=files.add("BQ-3", "sans-entete.csv", b"Awa,0798765432\n"))
     assert "la ligne 1 doit nommer les colonnes : nom, téléphone" in boss.last_text
     await boss.send("", file=files.add("BQ-4", "appels.csv", b"\xff\xfe\x00n"))
@@ -180,7 +180,7 @@ async def test_an_organizer_sends_a_csv_call_list_in_french(
     assert "en fichier CSV ou texte" in boss.last_text
     # Refused files were never downloaded: the messenger's declared size and type suffice.
     assert files.fetched == ["BQ-1", "BQ-2", "BQ-3", "BQ-4"]
-    assert (await services.calls.calls.summary(call_id)).get("ready") == 3
+    assert (await services.call_repo.summary(call_id)).get("ready") == 3
     await boss.tap("Terminé")
     assert "Liste d’appels : 3 personnes" in boss.last_text
 
@@ -195,7 +195,7 @@ async def test_an_organizer_sends_a_csv_call_list_in_english(
     await boss.send("", file=files.add("BQ-1", "list.csv", LIST + b"Bad Row,42\n"))
     assert "Nothing was added. Please fix and send again:" in boss.last_text
     assert "line 5: “42” is not a valid phone number" in boss.last_text
-    assert (await services.calls.calls.summary(call_id)) == {}
+    assert (await services.call_repo.summary(call_id)) == {}
     # A file the messenger cannot hand over: said so, nothing added, the list can be resent.
     lost = InboundFile("document", "BQ-gone", name="list.csv", size=10, mime="text/csv")
     await boss.send("", file=lost)

@@ -113,8 +113,8 @@ async def every_feature(services: Services, router: Router, chat: Callable[..., 
     assert "Lié" in telegram.last_text
 
     await services.volunteers.grant_role(volunteer.id, "comms", None, None)
-    team = await services.teams.teams.create("Québec")
-    await services.teams.teams.add_member(team.id, volunteer.id)
+    team = await services.team_repo.create("Québec")
+    await services.team_repo.add_member(team.id, volunteer.id)
     await services.volunteers.grant_role(volunteer.id, "organizer", team.id, None)
 
     await telegram.send("/duty week sam 14:00-18:00")

@@ -53,15 +53,15 @@ async def test_a_team_link_made_by_an_organizer_lets_a_newcomer_join_the_team(
     assert "Bienvenue dans l'équipe, Noé" in newcomer.last_text
     volunteer = await services.volunteers.by_identity("telegram", "11")
     assert volunteer is not None
-    assert [t.name for t in await services.teams.teams.of_volunteer(volunteer.id)] == ["Lyon 3e"]
-    invite = await services.teams.teams.invite(code)
+    assert [t.name for t in await services.team_repo.of_volunteer(volunteer.id)] == ["Lyon 3e"]
+    invite = await services.team_repo.invite(code)
     assert invite is not None and invite.uses == 1
 
 
 async def test_an_organizer_invite_grants_the_role_once(
     chat: ChatFactory, admin_chat: Chat, services: Services
 ) -> None:
-    await services.teams.teams.create("Marseille")
+    await services.team_repo.create("Marseille")
     await admin_chat.send("/invite")
     await admin_chat.tap("Invitation d'organisateur : Marseille")
     assert "elle ne sert qu'une fois, pendant 7 jours" in admin_chat.last_text
@@ -90,7 +90,7 @@ async def test_an_organizer_invite_grants_the_role_once(
 async def test_expired_and_unknown_codes_get_a_clear_message(
     chat: ChatFactory, admin_chat: Chat, services: Services, clock: FakeClock
 ) -> None:
-    await services.teams.teams.create("Lille")
+    await services.team_repo.create("Lille")
     await admin_chat.send("/invite")
     await admin_chat.tap("Lien d'inscription : Lille")
     code = code_in(admin_chat.last_text)
@@ -134,7 +134,7 @@ async def test_a_personal_link_credits_the_recruiter(chat: ChatFactory, services
 async def test_a_member_using_a_team_link_joins_at_once(
     chat: ChatFactory, admin_chat: Chat, services: Services
 ) -> None:
-    await services.teams.teams.create("Nantes")
+    await services.team_repo.create("Nantes")
     await admin_chat.send("/invite")
     await admin_chat.tap("Lien d'inscription : Nantes")
     code = code_in(admin_chat.last_text)

@@ -27,7 +27,7 @@ class Console:
             router.dispatch,
             "fr",
             stdout=self.out,
-            boards=services.chats.boards,
+            boards=services.chats,
             clock=services.clock,
         )
         self.console.user_id = user

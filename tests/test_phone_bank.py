@@ -64,7 +64,7 @@ async def test_nothing_is_half_imported(services: Services) -> None:
     call = await task(services, "call")
     with pytest.raises(ImportRejected):
         await services.calls.import_list(call.id, LIST + b"Bad Row,42\n")
-    assert (await services.calls.calls.summary(call.id)) == {}
+    assert (await services.call_repo.summary(call.id)) == {}
     assert await services.calls.import_list(call.id, LIST) == 3
     custom = await task(services, "custom")
     with pytest.raises(ImportRejected):
@@ -139,7 +139,7 @@ async def test_a_contact_is_held_by_one_caller_and_released_after_abandonment(
     assert "Break time" in ana.last_text
     await bob.tap("Opposed")
     assert "Awa Diallo" in bob.last_text  # released at once by Ana's break
-    summary = await services.calls.calls.summary(call.id)
+    summary = await services.call_repo.summary(call.id)
     assert summary["result_supporter"] == 1 and summary["result_opposed"] == 1
 
 
@@ -216,13 +216,13 @@ async def test_call_lists_are_blanked_a_month_after_their_task_closes(
     await services.tasks.tasks.expire(call.id, clock.now())
     clock.advance(days=29)
     await services.offers.expire_round(clock.now())
-    assert (await services.calls.calls.get(camille.id)).name == "Camille Martin"  # type: ignore[union-attr]
+    assert (await services.call_repo.get(camille.id)).name == "Camille Martin"  # type: ignore[union-attr]
     clock.advance(days=2)
     await services.offers.expire_round(clock.now())
-    blanked = await services.calls.calls.get(camille.id)
+    blanked = await services.call_repo.get(camille.id)
     assert blanked is not None and blanked.name == "" and blanked.phone.startswith("erased:")
-    assert await services.calls.calls.barred("+33612345678")  # still never called again
-    assert (await services.calls.calls.summary(call.id))["result_do_not_call"] == 1
+    assert await services.call_repo.barred("+33612345678")  # still never called again
+    assert (await services.call_repo.summary(call.id))["result_do_not_call"] == 1
 
 
 async def test_erasure_gives_back_slots_and_held_contacts_and_drops_comments(

@@ -58,8 +58,8 @@ async def test_mydata_sends_everything_stored(
     z = await join_as_zoraide(chat)
     volunteer = await services.volunteers.by_identity("telegram", USER_ID)
     assert volunteer is not None
-    team = await services.teams.teams.create("Québec")
-    await services.teams.teams.add_member(team.id, volunteer.id)
+    team = await services.team_repo.create("Québec")
+    await services.team_repo.add_member(team.id, volunteer.id)
     await services.notifier.send(
         [Envelope("broadcast", "telegram", USER_ID, Outbound("Réunion jeudi"), volunteer.id)]
     )

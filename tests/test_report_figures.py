@@ -234,12 +234,12 @@ async def test_a_window_ending_on_the_hour_leaves_that_hour_out(campaign: Servic
     last_week = Window(
         datetime(2026, 11, 22, 23, tzinfo=UTC), datetime(2026, 11, 29, 23, tzinfo=UTC)
     )
-    figures = await campaign.reports.repo.figures(Scope(), last_week)
+    figures = await campaign.report_repo.figures(Scope(), last_week)
     assert figures.work.events_attended == 1
     this_week = Window(
         datetime(2026, 11, 29, 23, tzinfo=UTC), datetime(2026, 11, 30, 9, tzinfo=UTC)
     )
-    figures = await campaign.reports.repo.figures(Scope(), this_week)
+    figures = await campaign.report_repo.figures(Scope(), this_week)
     assert figures.work.events_attended == 1
     assert [f.done for f in figures.funnel if f.kind == "event"] == [1]
 

@@ -193,7 +193,7 @@ async def test_a_riposte_that_meets_its_target_does_not_widen(
     await make.comms(services, "7", name="Léa")
     lea = chat("7")
     await send_riposte(lea, target="5")
-    riposte = await services.alerts.ripostes.get(1)
+    riposte = await services.riposte_repo.get(1)
     assert riposte is not None and riposte.target == 5
     for user in ("201", "202", "203", "204"):
         await chat(user).tap_data("rip:on:1")
@@ -264,7 +264,7 @@ async def test_incidents_report_shows_riposte_milestones_and_incident_times(
     assert "prévenus après 0 s · réponse après 2 min · escalades : 0" in text
     assert "faits 2/2 · en cours 2 · appelés 4" in text
     assert "10 % en 1 min · 50 % en 1 min · 90 % en 3 min" in text
-    riposte = await services.alerts.ripostes.get(1)
+    riposte = await services.riposte_repo.get(1)
     assert riposte is not None and riposte.incident_id == 1
     await lea.send("/incidents 1")
     assert "Chronologie" in lea.last_text and "prise en charge par Léa" in lea.last_text
@@ -278,10 +278,10 @@ async def test_calls_written_before_a_crash_are_queued_once_by_the_sweep(
 ) -> None:
     await ring(services, clock)
     # The riposte and its calls were written, then Relais stopped before queuing them.
-    callers = await services.alerts.ripostes.callable_volunteers(
+    callers = await services.riposte_repo.callable_volunteers(
         clock.now(), scope=None, rapid_response=True
     )
-    await services.alerts.ripostes.create(
+    await services.riposte_repo.create(
         organizer_id=None,
         channel="telegram",
         chat_id="1",

@@ -166,7 +166,7 @@ async def test_phone_bank_one_call(place: World, language: str) -> None:
     await sam.choose("Start calling", Expect("Appelez", "Call"))
     await sam.choose("👍 Supporter", Expect("Noté : Camille Martin", "Noted: Camille Martin"))
     await sam.choose("Finished calling", "+")
-    summary = await services.calls.calls.summary(calls.id)
+    summary = await services.call_repo.summary(calls.id)
     assert summary.get("result_supporter") == 1
 
 

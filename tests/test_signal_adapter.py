@@ -202,7 +202,7 @@ class Transport:
         self.signal = SignalTransport(
             SignalClient(url or fake.url, ACCOUNT),
             dispatch,
-            services.chats.boards,
+            services.chats,
             account=ACCOUNT,
             clock=services.clock,
             on_captcha=on_captcha,

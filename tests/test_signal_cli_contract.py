@@ -185,9 +185,7 @@ async def test_a_message_waits_in_the_outbox_while_the_account_is_not_registered
     async def dispatch(_inbound: Any) -> list[Outbound]:
         return []
 
-    transport = SignalTransport(
-        daemon.client(NOT_HELD), dispatch, services.chats.boards, account=NOT_HELD
-    )
+    transport = SignalTransport(daemon.client(NOT_HELD), dispatch, services.chats, account=NOT_HELD)
     with caplog.at_level(logging.ERROR, logger="bot.transports.signal"):
         for _ in range(2):
             with pytest.raises(RateLimited):  # not a failure: retried, attempts kept

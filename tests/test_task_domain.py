@@ -65,7 +65,7 @@ async def test_points_and_the_streak_read_datetimes(services: Services) -> None:
     t = await task(services, "canvass", points=3)
     assignment = await services.tasks.accept(me, t.id)
     assert await services.tasks.complete(me, assignment.id, Outcome(doors_knocked=5)) == 3
-    times = await services.tasks.assignments.outcome_times(me, services.clock.now())
+    times = await services.assignment_repo.outcome_times(me, services.clock.now())
     assert times == [services.clock.now()]
     standing = await services.tasks.standing(me, "Europe/Paris")
     assert (standing.points, standing.this_week, standing.streak) == (3, 1, 1)

@@ -78,7 +78,7 @@ async def test_organizers_see_and_rename_only_their_teams(
     await olga.send("/teams")
     assert "• Lyon — 1" in olga.last_text and "Lille" not in olga.last_text
     assert all("New team" not in c.label for row in olga.last.choices for c in row)
-    lille = next(t for t in await services.teams.teams.in_scope(None) if t.name == "Lille")
+    lille = next(t for t in await services.team_repo.in_scope(None) if t.name == "Lille")
     await olga.tap_data(f"tm:ren:{lille.id}")
     assert "This button has expired" in olga.last_text
     await olga.tap_data(f"iv:team:{lille.id}")
@@ -90,7 +90,7 @@ async def test_admin_promotes_and_demotes_with_the_menu_refreshed(
 ) -> None:
     changed: list[int] = []
     services.messengers.watch_roles(changed.append)
-    await services.teams.teams.create("Bordeaux")
+    await services.team_repo.create("Bordeaux")
     volunteer = await make_volunteer(services, "330", first_name="<i>Bea</i>")
     await admin_chat.send("/promote")
     assert admin_chat.last_text.startswith("Utilisation : /promote NUMÉRO")

@@ -70,7 +70,7 @@ async def test_an_invite_link_points_at_the_bot_and_a_promotion_refreshes_the_me
 ) -> None:
     api, admin, newcomer = bot_api, 1, 777
     services = telegram_relais.services
-    await services.teams.teams.create("Lyon")
+    await services.team_repo.create("Lyon")
     await say(api, admin, "/invite", "Which link", "en")
     reply = await tap(api, admin, "Organizer invite: Lyon", "Organizer invite for Lyon", "en")
     match = re.search(r"https://t\.me/relais_test_bot\?start=([A-Za-z0-9_-]+)", reply.text or "")

@@ -206,10 +206,10 @@ class AlertService:
         words: AlertWords,
     ) -> None:
         self.services = services
-        self.incidents = incidents
-        self.pages = pages
-        self.duty = duty
-        self.ripostes = ripostes
+        self._incidents = incidents
+        self._page_log = pages
+        self._duty = duty
+        self._ripostes = ripostes
         self.words = words
 
     @property
@@ -224,7 +224,7 @@ class AlertService:
         if volunteer is None or volunteer.status == "erased":
             raise NotAVolunteer()
         now = self.services.clock.now()
-        reported = await self.incidents.report(
+        reported = await self._incidents.report(
             link_key=subject.key,
             url=subject.url,
             summary=subject.summary,
@@ -245,7 +245,7 @@ class AlertService:
         """The reporter asked to be told when the incident is handled."""
         if actor.volunteer is None:
             return False
-        return await self.incidents.set_notify(incident_id, actor.volunteer.id)
+        return await self._incidents.set_notify(incident_id, actor.volunteer.id)
 
     # -- the escalation ladder ------------------------------------------------------------
 
@@ -258,23 +258,23 @@ class AlertService:
             target = ring + 1
             earlier = {
                 (p.channel, p.chat_id)
-                for p in await self.pages.pages(incident.id)
+                for p in await self._page_log.pages(incident.id)
                 if p.ring < target
             }
             fresh = [
                 r for r in await self.ring(target, now) if (r.channel, r.chat_id) not in earlier
             ]
-            current = await self.incidents.get(incident.id) or incident
+            current = await self._incidents.get(incident.id) or incident
             if current.status is not IncidentStatus.NEW and not asked:
                 return
-            await self.pages.add_pages(incident.id, target, fresh, now)
-            comments = await self.incidents.comments(incident.id)
+            await self._page_log.add_pages(incident.id, target, fresh, now)
+            comments = await self._incidents.comments(incident.id)
             await self.services.notifier.send(self._pages(current, target, fresh, comments))
             if target == LAST_RING:
                 next_at = None
             else:
                 next_at = now + self.ack_delay if fresh else now
-            if not await self.incidents.advance(
+            if not await self._incidents.advance(
                 incident.id, ring, target, len(fresh), next_at, now
             ):
                 return  # another sweep moved the ladder first
@@ -284,8 +284,8 @@ class AlertService:
 
     async def _refresh_pages(self, incident: Incident) -> None:
         """A new report of a post nobody took yet: the pages show the new count."""
-        comments = await self.incidents.comments(incident.id)
-        for page in await self.pages.pages(incident.id):
+        comments = await self._incidents.comments(incident.id)
+        for page in await self._page_log.pages(incident.id):
             key = page_key(incident.id, page.channel, page.chat_id)
             # A page still being sent shows the count it was written with: the next
             # report updates it. One never queued (a crash between) is left to the sweep.
@@ -307,10 +307,10 @@ class AlertService:
     async def ring(self, ring: int, now: datetime) -> list[Recipient]:
         """Who a ring pages: on duty now, every comms organizer, or the admins."""
         if ring == DUTY:
-            return await self.pages.reachable(await self.on_duty(now))
+            return await self._page_log.reachable(await self.on_duty(now))
         if ring == COMMS:
-            return await self.pages.reachable(await self.pages.role_holders("comms"))
-        found = await self.pages.reachable(await self.pages.role_holders("admin"))
+            return await self._page_log.reachable(await self._page_log.role_holders("comms"))
+        found = await self._page_log.reachable(await self._page_log.role_holders("admin"))
         seen = {(r.channel, r.chat_id) for r in found}
         for identity in sorted(self.services.admins, key=str):
             volunteer = await self.services.volunteers.by_identity(
@@ -319,7 +319,7 @@ class AlertService:
             if volunteer is not None:
                 if volunteer.status in ("stopped", "erased"):
                     continue
-                for recipient in await self.pages.reachable([volunteer.id]):
+                for recipient in await self._page_log.reachable([volunteer.id]):
                     if (recipient.channel, recipient.chat_id) not in seen:
                         found.append(recipient)
                         seen.add((recipient.channel, recipient.chat_id))
@@ -382,13 +382,13 @@ class AlertService:
         """Page the next ring now."""
         self._require_comms(actor)
         now = self.services.clock.now()
-        if not await self.incidents.escalate_now(incident_id, name, now):
-            return Outcome(False, await self.incidents.get(incident_id))
+        if not await self._incidents.escalate_now(incident_id, name, now):
+            return Outcome(False, await self._incidents.get(incident_id))
         await self.services.audit.record(actor.volunteer_id, "incident.escalated", str(incident_id))
-        incident = await self.incidents.get(incident_id)
+        incident = await self._incidents.get(incident_id)
         assert incident is not None
         await self.climb(incident, asked=True)
-        return Outcome(True, await self.incidents.get(incident_id))
+        return Outcome(True, await self._incidents.get(incident_id))
 
     async def _answer(
         self,
@@ -400,16 +400,16 @@ class AlertService:
     ) -> Outcome:
         self._require_comms(actor)
         now = self.services.clock.now()
-        moved = await self.incidents.transition(
+        moved = await self._incidents.transition(
             incident_id, before, after, actor_id=actor.volunteer_id, actor_name=name, now=now
         )
         if moved is None:
-            return Outcome(False, await self.incidents.get(incident_id))
+            return Outcome(False, await self._incidents.get(incident_id))
         # A count update still waiting must not bring the buttons back after this answer.
         await self.services.outbox.cancel_pending_edits("alert", incident_id)
         await self.services.audit.record(actor.volunteer_id, f"incident.{after}", str(incident_id))
         await self._tell_others(moved, actor, name, after)
-        return Outcome(True, moved, tuple(await self.incidents.comments(incident_id)))
+        return Outcome(True, moved, tuple(await self._incidents.comments(incident_id)))
 
     async def _tell_others(
         self, incident: Incident, actor: Actor, name: str, status: IncidentStatus
@@ -418,7 +418,7 @@ class AlertService:
         still waits in the outbox); if it is being sent right now, a short message follows."""
         now = self.services.clock.now()
         envelopes = []
-        for page in await self.pages.pages(incident.id):
+        for page in await self._page_log.pages(incident.id):
             if (page.channel, page.chat_id) == (actor.identity.channel, actor.chat_id):
                 continue
             notice = self.words.answered(incident, status, name, now, page.language, whole=True)
@@ -452,7 +452,7 @@ class AlertService:
 
     async def _tell_reporters(self, incident: Incident) -> None:
         envelopes = []
-        for person in await self.incidents.to_notify(incident.id):
+        for person in await self._incidents.to_notify(incident.id):
             envelopes.append(
                 Envelope(
                     kind="notice",
@@ -474,10 +474,10 @@ class AlertService:
         local = now.astimezone(self.services.settings.timezone)
         minute = local.hour * 60 + local.minute
         on: set[int] = set()
-        for slot in await self.duty.slots():
+        for slot in await self._duty.slots():
             if slot.weekday == local.weekday() and slot.start_minute <= minute < slot.end_minute:
                 on.add(slot.volunteer_id)
-        for switch in await self.duty.switches():
+        for switch in await self._duty.switches():
             if switch.state is DutyState.ON and switch.current(now):
                 on.add(switch.volunteer_id)
             elif switch.state is DutyState.OFF and switch.current(now):
@@ -489,7 +489,7 @@ class AlertService:
         volunteer_id = self._duty_member(actor)
         now = self.services.clock.now()
         until = now + timedelta(hours=hours) if hours else None
-        await self.duty.switch(volunteer_id, DutyState.ON, until, now)
+        await self._duty.switch(volunteer_id, DutyState.ON, until, now)
         await self.services.audit.record(volunteer_id, "duty.on")
         return until
 
@@ -497,11 +497,11 @@ class AlertService:
         """Go off duty now, including for the rest of a scheduled slot."""
         volunteer_id = self._duty_member(actor)
         now = self.services.clock.now()
-        slot_end = self._slot_end(await self.duty.slots(), volunteer_id, now)
+        slot_end = self._slot_end(await self._duty.slots(), volunteer_id, now)
         if slot_end is None:
-            await self.duty.clear_switch(volunteer_id)
+            await self._duty.clear_switch(volunteer_id)
         else:
-            await self.duty.switch(volunteer_id, DutyState.OFF, slot_end, now)
+            await self._duty.switch(volunteer_id, DutyState.OFF, slot_end, now)
         await self.services.audit.record(volunteer_id, "duty.off")
 
     async def switch_duty(self, actor: Actor, on: bool) -> Roster:
@@ -516,12 +516,12 @@ class AlertService:
     async def add_slot(self, actor: Actor, weekday: int, start: int, end: int) -> Roster:
         """On duty every week on this day, from `start` to `end` (minutes from midnight)."""
         volunteer_id = self._duty_member(actor)
-        await self.duty.add_slot(DutySlot(volunteer_id, weekday, start, end))
+        await self._duty.add_slot(DutySlot(volunteer_id, weekday, start, end))
         return await self._roster()
 
     async def clear_slots(self, actor: Actor) -> int:
         """Remove the actor's weekly slots; how many there were."""
-        return await self.duty.clear_slots(self._duty_member(actor))
+        return await self._duty.clear_slots(self._duty_member(actor))
 
     async def roster(self, actor: Actor) -> Roster:
         """Who is on duty now and every week: for the comms team."""
@@ -531,8 +531,8 @@ class AlertService:
     async def _roster(self) -> Roster:
         now = self.services.clock.now()
         on = await self.on_duty(now)
-        slots = await self.duty.slots()
-        names = await self.pages.names([*on, *(s.volunteer_id for s in slots)])
+        slots = await self._duty.slots()
+        names = await self._page_log.names([*on, *(s.volunteer_id for s in slots)])
         return Roster(
             tuple(names.get(v) or f"#{v}" for v in on),
             tuple((names.get(s.volunteer_id) or f"#{s.volunteer_id}", s) for s in slots),
@@ -584,15 +584,15 @@ class AlertService:
             return CommsChange("unknown")
         if not await self.services.volunteers.revoke_role(volunteer.id, "comms", None):
             return CommsChange("absent", volunteer.id, volunteer.first_name)
-        await self.duty.leave(volunteer.id)
+        await self._duty.leave(volunteer.id)
         await self.services.audit.record(actor.volunteer_id, "role.revoke.comms", str(volunteer.id))
         for callback in self.services.roles_changed:
             callback(volunteer.id)
         return CommsChange("revoked", volunteer.id, volunteer.first_name)
 
     async def comms_team(self) -> list[str]:
-        ids = await self.pages.role_holders("comms")
-        names = await self.pages.names(ids)
+        ids = await self._page_log.role_holders("comms")
+        names = await self._page_log.names(ids)
         return [names.get(v) or f"#{v}" for v in ids]
 
     # -- ripostes -------------------------------------------------------------------------
@@ -605,7 +605,7 @@ class AlertService:
     async def first_ring(self, actor: Actor) -> list[Recipient]:
         """Who a riposte would call now: the rapid-response ring, out of quiet hours."""
         now = self.services.clock.now()
-        people = await self.ripostes.callable_volunteers(
+        people = await self._ripostes.callable_volunteers(
             now, scope=self.riposte_scope(actor), rapid_response=True
         )
         return self._awake(people, now)
@@ -628,9 +628,9 @@ class AlertService:
         scope = self.riposte_scope(actor)
         now = self.services.clock.now()
         callers = self._awake(
-            await self.ripostes.callable_volunteers(now, scope=scope, rapid_response=True), now
+            await self._ripostes.callable_volunteers(now, scope=scope, rapid_response=True), now
         )
-        riposte = await self.ripostes.create(
+        riposte = await self._ripostes.create(
             organizer_id=actor.volunteer_id,
             channel=actor.identity.channel,
             chat_id=actor.chat_id,
@@ -651,7 +651,7 @@ class AlertService:
 
     async def _queue_calls(self, riposte: Riposte, ring: int) -> None:
         envelopes = []
-        for call in await self.ripostes.calls(riposte.id, ring):
+        for call in await self._ripostes.calls(riposte.id, ring):
             envelopes.append(
                 Envelope(
                     kind="riposte",
@@ -665,7 +665,7 @@ class AlertService:
                 )
             )
         await self.services.notifier.send(envelopes)
-        await self.ripostes.mark_queued(riposte.id, ring)
+        await self._ripostes.mark_queued(riposte.id, ring)
 
     async def respond(self, actor: Actor, riposte_id: int, answer: str) -> Answered | None:
         """A called volunteer answers ('on_it', 'cant' or 'done'); None if they were not
@@ -673,22 +673,22 @@ class AlertService:
         volunteer = actor.volunteer
         if volunteer is None:
             return None
-        call = await self.ripostes.call(riposte_id, volunteer.id)
-        riposte = await self.ripostes.get(riposte_id)
+        call = await self._ripostes.call(riposte_id, volunteer.id)
+        riposte = await self._ripostes.get(riposte_id)
         if call is None or riposte is None:
             return None
         now = self.services.clock.now()
         if answer == "done":
-            changed = await self.ripostes.done(riposte_id, volunteer.id, now)
+            changed = await self._ripostes.done(riposte_id, volunteer.id, now)
         else:
-            changed = await self.ripostes.answer(riposte_id, volunteer.id, CallAnswer(answer), now)
+            changed = await self._ripostes.answer(riposte_id, volunteer.id, CallAnswer(answer), now)
         if changed:
             await self.refresh_board(riposte_id)
-            call = await self.ripostes.call(riposte_id, volunteer.id) or call
+            call = await self._ripostes.call(riposte_id, volunteer.id) or call
         return Answered(riposte, call_state(call))
 
     async def tally(self, riposte: Riposte) -> Tally:
-        calls = await self.ripostes.calls(riposte.id)
+        calls = await self._ripostes.calls(riposte.id)
         done_times = sorted(c.done_at - riposte.created_at for c in calls if c.done_at)
         milestones: dict[int, timedelta | None] = {}
         for percent in SHARE_MILESTONES:
@@ -706,7 +706,7 @@ class AlertService:
 
     async def refresh_board(self, riposte_id: int) -> None:
         """Queue the organizer's live board with the latest counts (one message, edited)."""
-        riposte = await self.ripostes.get(riposte_id)
+        riposte = await self._ripostes.get(riposte_id)
         if riposte is None or not riposte.chat_id:  # no board: its organizer was erased
             return
         tally = await self.tally(riposte)
@@ -728,26 +728,26 @@ class AlertService:
     async def sweep(self) -> None:
         """Page rings that are due, queue calls a crash left unqueued, widen ripostes."""
         now = self.services.clock.now()
-        for incident in await self.incidents.due(now):
+        for incident in await self._incidents.due(now):
             await self.climb(incident)
-        for riposte in await self.ripostes.to_queue():
+        for riposte in await self._ripostes.to_queue():
             for ring in range(riposte.queued_ring + 1, riposte.ring + 1):
                 await self._queue_calls(riposte, ring)
-        for riposte in await self.ripostes.due_to_widen(now):
+        for riposte in await self._ripostes.due_to_widen(now):
             await self._maybe_widen(riposte, now)
 
     async def _maybe_widen(self, riposte: Riposte, now: datetime) -> None:
         tally = await self.tally(riposte)
         if tally.on_it >= riposte.target:
-            await self.ripostes.no_widening(riposte.id)
+            await self._ripostes.no_widening(riposte.id)
             await self.refresh_board(riposte.id)
             return
-        called = {c.volunteer_id for c in await self.ripostes.calls(riposte.id, 1)}
-        people = await self.ripostes.callable_volunteers(
+        called = {c.volunteer_id for c in await self._ripostes.calls(riposte.id, 1)}
+        people = await self._ripostes.callable_volunteers(
             now, scope=riposte.scope, rapid_response=False, skill=RIPOSTE_SKILL
         )
         fresh = [p for p in self._awake(people, now) if p.volunteer_id not in called]
-        widened = await self.ripostes.widen(riposte.id, fresh, now)
+        widened = await self._ripostes.widen(riposte.id, fresh, now)
         if widened is not None:
             await self._queue_calls(widened, 2)
             await self.refresh_board(riposte.id)
@@ -757,10 +757,10 @@ class AlertService:
     async def recent(self, actor: Actor) -> tuple[list[Incident], list[tuple[Riposte, Tally]]]:
         """The latest incidents and ripostes this reader may see."""
         teams = self.reader_teams(actor)
-        incidents = await self.incidents.recent(10, teams)
+        incidents = await self._incidents.recent(10, teams)
         ripostes = [
             (r, await self.tally(r))
-            for r in await self.ripostes.recent(5, teams, actor.volunteer_id)
+            for r in await self._ripostes.recent(5, teams, actor.volunteer_id)
         ]
         return incidents, ripostes
 
@@ -778,10 +778,10 @@ class AlertService:
     async def readable(self, actor: Actor, incident_id: int) -> Incident | None:
         """The incident if this reader may see it (reading it is audited), else None."""
         teams = self.reader_teams(actor)
-        incident = await self.incidents.get(incident_id)
+        incident = await self._incidents.get(incident_id)
         if incident is None:
             return None
-        if teams is not None and not await self.incidents.reported_by_teams(incident.id, teams):
+        if teams is not None and not await self._incidents.reported_by_teams(incident.id, teams):
             return None
         await self.services.audit.record(actor.volunteer_id, "incident.read", str(incident.id))
         return incident
@@ -792,8 +792,8 @@ class AlertService:
         incident = await self.readable(actor, incident_id)
         if incident is None:
             return None
-        comments = await self.incidents.comments(incident.id, teams=self.reader_teams(actor))
-        events = await self.incidents.events(incident.id)
+        comments = await self._incidents.comments(incident.id, teams=self.reader_teams(actor))
+        events = await self._incidents.events(incident.id)
         return IncidentCard(incident, tuple(comments), tuple(events))
 
     async def to_riposte(self, actor: Actor, incident_id: int) -> Incident | None:
@@ -801,10 +801,10 @@ class AlertService:
         it is another team's (a forged button finds nothing it could not read)."""
         self.riposte_scope(actor)
         teams = self.reader_teams(actor)
-        incident = await self.incidents.get(incident_id)
+        incident = await self._incidents.get(incident_id)
         if incident is None:
             return None
-        if teams is not None and not await self.incidents.reported_by_teams(incident.id, teams):
+        if teams is not None and not await self._incidents.reported_by_teams(incident.id, teams):
             return None
         return incident
 

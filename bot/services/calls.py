@@ -157,19 +157,19 @@ class CallService:
         self, clock: Clock, calls: CallRepository, tasks: TaskRepository, audit: AuditLog
     ) -> None:
         self.clock = clock
-        self.calls = calls
-        self.tasks = tasks
-        self.audit = audit
+        self._calls = calls
+        self._tasks = tasks
+        self._audit = audit
 
     async def import_list(
         self, task_id: int, content: bytes, region: str = "FR", *, header: bool = True
     ) -> int:
         """Add a CSV call list to a call task, all or nothing; how many contacts were added."""
-        task = await self.tasks.get(task_id)
+        task = await self._tasks.get(task_id)
         if task is None or task.kind != TaskKind.CALL or task.status == TaskStatus.CLOSED:
             raise ImportRejected([ImportProblem(0, "task")])
         rows = parse_call_list(content, region, header=header)
-        return await self.calls.add_contacts(task_id, rows, self.clock.now())
+        return await self._calls.add_contacts(task_id, rows, self.clock.now())
 
     async def add_list(
         self, actor: Actor, task_id: int, content: bytes, *, header: bool
@@ -178,17 +178,17 @@ class CallService:
         many were added, and the list's summary after it. ImportRejected names the lines
         to fix; NotAllowed if the task is not theirs to manage."""
         actor.require(ORGANIZER)
-        task = await self.tasks.get(task_id)
+        task = await self._tasks.get(task_id)
         scope = actor.team_scope()
         if task is not None and scope is not None and task.team_id not in scope:
             raise NotAllowed("team")
         added = await self.import_list(task_id, content, header=header)
-        await self.audit.record(actor.volunteer_id, "calls.import", f"task:{task_id}")
-        return added, await self.calls.summary(task_id)
+        await self._audit.record(actor.volunteer_id, "calls.import", f"task:{task_id}")
+        return added, await self._calls.summary(task_id)
 
     async def calling(self, volunteer_id: int, assignment_id: int) -> Claimed | None:
         """The caller's accepted call assignment with its task, if theirs and still open."""
-        held = await self.tasks.held(assignment_id)
+        held = await self._tasks.held(assignment_id)
         if (
             held is None
             or held.assignment.volunteer_id != volunteer_id
@@ -201,11 +201,11 @@ class CallService:
 
     async def holding(self, volunteer_id: int, contact_id: int) -> tuple[Claimed, Contact] | None:
         """A contact this caller holds, with their call assignment; None if stale."""
-        contact = await self.calls.get(contact_id)
+        contact = await self._calls.get(contact_id)
         if contact is None or contact.held_by != volunteer_id or contact.state != "held":
             return None
         held = next(
-            (h for h in await self.tasks.in_hand(volunteer_id) if h.task.id == contact.task_id),
+            (h for h in await self._tasks.in_hand(volunteer_id) if h.task.id == contact.task_id),
             None,
         )
         return None if held is None else (held, contact)
@@ -213,10 +213,10 @@ class CallService:
     async def current_or_next(self, volunteer_id: int, task_id: int) -> Contact | None:
         """The contact this caller holds, or the next one held for them now."""
         now = self.clock.now()
-        held = await self.calls.held_by(task_id, volunteer_id, now)
+        held = await self._calls.held_by(task_id, volunteer_id, now)
         if held is not None:
             return held
-        return await self.calls.hold_next(task_id, volunteer_id, now, HOLD)
+        return await self._calls.hold_next(task_id, volunteer_id, now, HOLD)
 
     async def record(
         self, volunteer_id: int, contact_id: int, result: str, callback_at: datetime | None = None
@@ -226,16 +226,16 @@ class CallService:
             return None
         now = self.clock.now()
         if result == "no_answer":
-            contact = await self.calls.get(contact_id)
+            contact = await self._calls.get(contact_id)
             if contact is not None and contact.attempts + 1 < MAX_ATTEMPTS:
                 callback_at = now + NO_ANSWER_RETRY
         if result == "callback" and (callback_at is None or callback_at <= now):
             return None
-        return await self.calls.record(contact_id, volunteer_id, result, now, callback_at)
+        return await self._calls.record(contact_id, volunteer_id, result, now, callback_at)
 
     async def stop(self, volunteer_id: int) -> int:
         """The caller takes a break: held contacts go back to the list."""
-        return await self.calls.release(volunteer_id, self.clock.now())
+        return await self._calls.release(volunteer_id, self.clock.now())
 
     async def stop_calling(self, volunteer_id: int, assignment_id: int) -> bool:
         """Stop for now on a call task of theirs: what they hold goes back to the list at
@@ -271,8 +271,8 @@ class CallService:
 
     async def summary(self, task_id: int) -> dict[str, int]:
         """Contacts per state and results per kind on a list, for organizers."""
-        return await self.calls.summary(task_id)
+        return await self._calls.summary(task_id)
 
     async def summaries(self, task_ids: list[int]) -> dict[int, dict[str, int]]:
         """`summary` of several lists in one read."""
-        return await self.calls.summaries(task_ids)
+        return await self._calls.summaries(task_ids)

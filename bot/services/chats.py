@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.conversation import Conversation
 from bot.storage.backend import FIRST_WRITE, FirstWrite, Store, Tx
@@ -71,12 +71,12 @@ class ChatService:
     """Replays, flows in progress and activity, one turn per update."""
 
     def __init__(self, db: Store, boards: ShownChoicesRepository) -> None:
-        self.db = db
-        self.state = ChatState(db)
-        self.conversations = ConversationRepository(db)
-        self.updates = UpdateLog(db)
+        self._db = db
+        self._state = ChatState(db)
+        self._conversations = ConversationRepository(db)
+        self._updates = UpdateLog(db)
         # Numbered lists shown on Signal and the console, so "2" maps back to a choice.
-        self.boards = boards
+        self._boards = boards
         self._recent: OrderedDict[str, None] = OrderedDict()
 
     async def begin(
@@ -85,7 +85,7 @@ class ChatService:
         """Start handling an update; Replayed if it was handled already."""
         if key and key in self._recent:
             raise Replayed(key)
-        seen, conversation = await self.state.read(key, channel, chat_id, now, flow=private)
+        seen, conversation = await self._state.read(key, channel, chat_id, now, flow=private)
         if seen:
             raise Replayed(key)
         turn = Turn(key, channel, chat_id, now, conversation)
@@ -108,7 +108,7 @@ class ChatService:
         )
         key_owed = bool(turn.key) and turn.rider is not None and not turn.rider.written
         if turn.moved or active or actor.unreachable:
-            async with self.db.transaction() as tx:
+            async with self._db.transaction() as tx:
                 if key_owed and not await UpdateLog.record(tx, turn.key, turn.now):
                     raise Replayed(turn.key)
                 if turn.moved:
@@ -135,10 +135,22 @@ class ChatService:
         if len(self._recent) > RECENT_KEYS:
             self._recent.popitem(last=False)
 
+    # -- numbered choices, for messengers without buttons (the transports' BoardStore) ------
+
+    async def shown(self, channel: str, chat_id: str, now: datetime) -> tuple[Any, str]:
+        """The numbered choices a chat has on screen and the request pending ([], "")."""
+        return await self._boards.get(channel, chat_id, now)
+
+    async def keep_shown(
+        self, channel: str, chat_id: str, shown: Any, request: str, now: datetime
+    ) -> None:
+        """Remember what a chat now has on screen (nothing shown and no request forgets it)."""
+        await self._boards.put(channel, chat_id, shown, request, now)
+
     async def tidy(self, now: datetime) -> None:
         """Forget expired flows and numbered lists and update keys older than Telegram
         keeps updates; then fold into the file an erasure a long read held back."""
-        await self.conversations.purge_expired(now)
-        await self.updates.forget_before(now - KEYS_KEPT)
-        await self.boards.purge_expired(now)
-        await self.db.checkpoint_if_owed()
+        await self._conversations.purge_expired(now)
+        await self._updates.forget_before(now - KEYS_KEPT)
+        await self._boards.purge_expired(now)
+        await self._db.checkpoint_if_owed()

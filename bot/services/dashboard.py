@@ -120,9 +120,9 @@ class DashboardService:
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.repo = repo
+        self._repo = repo
         self.people = people
-        self.audit = audit
+        self._audit = audit
         self.tasks = tasks
         self.calls = calls
         # Where the dashboard is reached (the server sets it once it listens).
@@ -136,15 +136,15 @@ class DashboardService:
         code = secrets.token_urlsafe(24)
         now = self.clock.now()
         owner = LinkOwner(actor.identity.channel, actor.identity.user_id, actor.chat_id)
-        await self.repo.add_link(_hash(code), owner, now + LINK_LIFETIME, now)
-        await self.audit.record(actor.volunteer_id, "dashboard.link", actor.identity.channel)
+        await self._repo.add_link(_hash(code), owner, now + LINK_LIFETIME, now)
+        await self._audit.record(actor.volunteer_id, "dashboard.link", actor.identity.channel)
         return code
 
     async def open_with_code(self, code: str, language: str = "") -> tuple[str, SignedIn] | None:
         """Use up a one-time code: a new session token, or None (unknown, used, expired)."""
         if not code or len(code) > 100:
             return None
-        owner = await self.repo.use_link(_hash(code), self.clock.now())
+        owner = await self._repo.use_link(_hash(code), self.clock.now())
         if owner is None:
             return None
         return await self._open(owner, language)
@@ -169,7 +169,7 @@ class DashboardService:
         language = pick_language(language, self.settings.language)
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         now = self.clock.now()
-        await self.repo.add_session(
+        await self._repo.add_session(
             _hash(token),
             owner,
             actor.volunteer_id,
@@ -178,14 +178,14 @@ class DashboardService:
             now + SESSION_LIFETIME,
             now,
         )
-        await self.audit.record(actor.volunteer_id, "dashboard.login", owner.channel)
+        await self._audit.record(actor.volunteer_id, "dashboard.login", owner.channel)
         return token, SignedIn(actor, csrf, language)
 
     async def signed_in(self, token: str) -> SignedIn | None:
         """The session behind a cookie, its person resolved again (roles may have changed)."""
         if not token or len(token) > 100:
             return None
-        row = await self.repo.session(_hash(token), self.clock.now())
+        row = await self._repo.session(_hash(token), self.clock.now())
         if row is None:
             return None
         actor = await self.people.actor(Identity(row.channel, row.user_id), row.chat_id)
@@ -194,14 +194,14 @@ class DashboardService:
         return SignedIn(actor, row.csrf, row.language)
 
     async def sign_out(self, token: str) -> None:
-        await self.repo.end_session(_hash(token))
+        await self._repo.end_session(_hash(token))
 
     # -- pages -------------------------------------------------------------------------------
 
     async def teams(self, actor: Actor) -> list[tuple[int, str]]:
         """The teams this person may filter on (organizers: theirs; admins: all)."""
         actor.require(ORGANIZER)
-        return await self.repo.teams(actor.team_scope())
+        return await self._repo.teams(actor.team_scope())
 
     async def volunteers(
         self, actor: Actor, query: VolunteerQuery, offset: int = 0
@@ -211,8 +211,8 @@ class DashboardService:
         scope = actor.team_scope()
         if query.team_id is not None and scope is not None and query.team_id not in scope:
             query = replace(query, team_id=None)
-        total, people = await self.repo.volunteers(scope, query, PAGE_SIZE, max(0, offset))
-        await self.audit.record(
+        total, people = await self._repo.volunteers(scope, query, PAGE_SIZE, max(0, offset))
+        await self._audit.record(
             actor.volunteer_id,
             "volunteers.list",
             " ".join(
@@ -235,8 +235,8 @@ class DashboardService:
         scope = actor.team_scope()
         if query.team_id is not None and scope is not None and query.team_id not in scope:
             query = VolunteerQuery()
-        counts = await self.repo.by_department(scope, query)
-        await self.audit.record(actor.volunteer_id, "volunteers.map", "")
+        counts = await self._repo.by_department(scope, query)
+        await self._audit.record(actor.volunteer_id, "volunteers.map", "")
         return counts
 
     async def call_lists(self, actor: Actor) -> list[tuple[Progress, dict[str, int]]]:

@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Identity
 from bot.domain.messages import Envelope, Priority
-from bot.i18n import use_language
 from bot.messaging import Outbound
 from bot.services.people import NotAllowed
 from bot.services.reports import Report, local_midnight
@@ -30,8 +29,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 WEEKLY_AT = time(9, 0)
-# (report, "daily" or "weekly", the campaign's time zone) → the digest's text.
-Present = Callable[[Report, str, ZoneInfo], str]
+# (report, "daily" or "weekly", the campaign's time zone, the reader's language) → the
+# digest's text.
+Present = Callable[[Report, str, ZoneInfo, str], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,23 +69,22 @@ async def send_due_digests(services: Services, present: Present) -> int:
     due = due_digests(now, services)
     if not due:
         return 0
-    repo = services.reports.repo
+    reports = services.reports
     admins = [(a.channel, a.user_id) for a in services.admins]
     queued = 0
-    for recipient in await repo.digest_recipients(admins):
+    for recipient in await reports.digest_recipients(admins):
         actor = await services.people.actor(
             Identity(recipient.channel, recipient.user_id), recipient.chat_id
         )
         for digest in due:
-            if await repo.digest_sent(recipient.volunteer_id, digest.kind, digest.key):
+            if await reports.digest_sent(recipient.volunteer_id, digest.kind, digest.key):
                 continue
             try:
-                scope, name = await services.reports.scope_for(actor)
+                scope, name = await reports.scope_for(actor)
             except NotAllowed:
                 break  # no longer an organizer
-            report = await services.reports.build(scope, digest.window, digest.period, name)
-            with use_language(recipient.language):
-                text = present(report, digest.kind, services.settings.timezone)
+            report = await reports.build(scope, digest.window, digest.period, name)
+            text = present(report, digest.kind, services.settings.timezone, recipient.language)
             envelope = Envelope(
                 kind="digest",
                 channel=recipient.channel,
@@ -97,7 +96,7 @@ async def send_due_digests(services: Services, present: Present) -> int:
                 dedupe_key=f"digest:{digest.kind}:{recipient.volunteer_id}:{digest.key}",
             )
             queued += await services.notifier.send([envelope])
-            await repo.mark_digest_sent(recipient.volunteer_id, digest.kind, digest.key, now)
+            await reports.mark_digest_sent(recipient.volunteer_id, digest.kind, digest.key, now)
     if queued:
         log.info("%d digests queued", queued)
     return queued

@@ -29,13 +29,13 @@ class Notifier:
         self, clock: Clock, outbox: OutboxRepository, wake: Callable[[], None] = lambda: None
     ) -> None:
         self.clock = clock
-        self.outbox = outbox
+        self._outbox = outbox
         self._wake = wake
 
     async def send(self, envelopes: Iterable[Envelope]) -> int:
         """Queue messages (one per recipient); an envelope whose dedupe key was queued
         before is skipped. Returns how many were queued."""
-        added = await self.outbox.add(envelopes, self.clock.now())
+        added = await self._outbox.add(envelopes, self.clock.now())
         if added:
             self._wake()
         return added
@@ -62,7 +62,7 @@ class Notifier:
         """Show the latest state of a message kept up to date under `key`: the first call
         sends it; later ones replace it while it waits, or edit the sent message in place.
         False (nothing queued) while its first state is being sent: show it again later."""
-        shown = await self.outbox.show_latest(envelope, key, self.clock.now())
+        shown = await self._outbox.show_latest(envelope, key, self.clock.now())
         if shown:
             self._wake()
         return shown

@@ -57,12 +57,12 @@ class PrivacyService:
         volunteers: VolunteerRepository,
         audit: AuditLog,
     ) -> None:
-        self.settings = settings
-        self.clock = clock
-        self.db = db
-        self.volunteers = volunteers
+        self._settings = settings
+        self._clock = clock
+        self._db = db
+        self._volunteers = volunteers
         self._audit = audit
-        self.updates = UpdateLog(db)
+        self._updates = UpdateLog(db)
         self._key: str | None = None
 
     # -- update keys -----------------------------------------------------------------------
@@ -70,7 +70,7 @@ class PrivacyService:
     def sender_tag(self, user_id: str) -> str:
         """A Signal sender as update keys remember them: a keyed hash, never the number."""
         if self._key is None:
-            self._key = pseudonym_key(self.settings)
+            self._key = pseudonym_key(self._settings)
         digest = hmac.new(self._key.encode(), f"signal-sender:{user_id}".encode(), "sha256")
         return digest.hexdigest()[:20]
 
@@ -94,16 +94,16 @@ class PrivacyService:
     async def export(self, volunteer_id: int) -> dict[str, Any]:
         """Everything stored about a volunteer."""
         document: dict[str, Any] = {
-            "generated_at": to_iso(self.clock.now()),
-            "controller": self.settings.controller,
-            "retention_days": self.settings.retention_days,
+            "generated_at": to_iso(self._clock.now()),
+            "controller": self._settings.controller,
+            "retention_days": self._settings.retention_days,
         }
-        document.update(await export_core(self.db, volunteer_id))
+        document.update(await export_core(self._db, volunteer_id))
         for part in personal_data_parts():
-            document[part.name] = await part.export(self.db, volunteer_id)
+            document[part.name] = await part.export(self._db, volunteer_id)
         # Kept two days so a message delivered twice is handled once.
-        document["recent_message_keys"] = await self.updates.signal_keys_ending(
-            await self._key_endings(self.db, volunteer_id)
+        document["recent_message_keys"] = await self._updates.signal_keys_ending(
+            await self._key_endings(self._db, volunteer_id)
         )
         return document
 
@@ -115,19 +115,19 @@ class PrivacyService:
         """Erase a volunteer's personal data everywhere, in one transaction, then fold the
         WAL into the file so nothing of it stays readable on disk (a batch of erasures may
         checkpoint once at the end instead)."""
-        now = self.clock.now()
-        async with self.db.transaction() as tx:
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
             await UpdateLog.erase_signal_keys(tx, await self._key_endings(tx, volunteer_id))
             for part in personal_data_parts():
                 await part.erase(tx, volunteer_id, now)
             await erase_core(tx, volunteer_id, now)
         if checkpoint:
-            await self.db.checkpoint()
+            await self._db.checkpoint()
         log.info("volunteer %s erased", volunteer_id)
 
     async def on_file(self, volunteer_id: int) -> bool:
         """Whether Relais holds anything about volunteer #id (not erased already)."""
-        volunteer = await self.volunteers.get(volunteer_id)
+        volunteer = await self._volunteers.get(volunteer_id)
         return volunteer is not None and volunteer.status != "erased"
 
     async def erase_at_command_line(self, volunteer_id: int) -> None:
@@ -143,28 +143,28 @@ class PrivacyService:
         """Warn members inactive for (retention − 30) days, erase those inactive for the
         whole retention period who were warned and did not answer; abandoned onboardings
         go after 30 days. `send_later` queues the warnings. Returns (warned, erased)."""
-        now = self.clock.now()
-        retention = timedelta(days=self.settings.retention_days)
-        await self.volunteers.end_pauses(now)
-        voided = await self.volunteers.void_future_warnings(now)
+        now = self._clock.now()
+        retention = timedelta(days=self._settings.retention_days)
+        await self._volunteers.end_pauses(now)
+        voided = await self._volunteers.void_future_warnings(now)
         if voided:
             # The clock was ahead when they were written; warn again, by this clock.
             log.warning(
                 "retention: %d warnings dated in the future were voided (clock jump?)", voided
             )
         envelopes = []
-        warned = await self.volunteers.to_warn_for_retention(
+        warned = await self._volunteers.to_warn_for_retention(
             now - retention + timedelta(days=WARNING_DAYS)
         )
         for volunteer in warned:
-            for address in (await self.volunteers.addresses(volunteer.id))[:1]:
+            for address in (await self._volunteers.addresses(volunteer.id))[:1]:
                 with use_language(volunteer.language), use_messenger(address.channel):
                     envelopes.append(
                         Envelope(
                             "notice",
                             address.channel,
                             address.chat_id,
-                            retention_warning(self.settings.retention_days),
+                            retention_warning(self._settings.retention_days),
                             volunteer_id=volunteer.id,
                             priority=Priority.NORMAL,
                             # The day too: a warning voided by a clock jump is sent again.
@@ -177,8 +177,8 @@ class PrivacyService:
         # Queue first, then mark: a crash in between re-sends nothing (dedupe key).
         if envelopes:
             await send_later(envelopes)
-        await self.volunteers.mark_retention_warned([v.id for v in warned], now)
-        to_erase = await self.volunteers.to_erase_for_retention(
+        await self._volunteers.mark_retention_warned([v.id for v in warned], now)
+        to_erase = await self._volunteers.to_erase_for_retention(
             now - retention,
             # A late or early daily run still counts the warning's 30 days.
             now - timedelta(days=WARNING_DAYS) + timedelta(hours=1),
@@ -187,7 +187,7 @@ class PrivacyService:
         for volunteer_id in to_erase:
             await self.erase(volunteer_id, checkpoint=False)
         if to_erase:
-            await self.db.checkpoint()
+            await self._db.checkpoint()
         if warned or to_erase:
             log.info("retention: %d warned, %d erased", len(warned), len(to_erase))
         return len(warned), len(to_erase)

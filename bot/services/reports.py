@@ -11,7 +11,7 @@ import hmac
 import io
 import os
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import IO, Any
@@ -19,12 +19,13 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, from_iso
 from bot.config import Settings
+from bot.domain.errors import Invalid
 from bot.payloads import EXPORTS
 from bot.services.people import ORGANIZER, Actor, NotAllowed
 from bot.spreadsheet import SafeWriter
 from bot.storage.audit import AuditLog
 from bot.storage.backend import Backend
-from bot.storage.reports import Figures, ReportRepository, Scope, Window
+from bot.storage.reports import DigestRecipient, Figures, ReportRepository, Scope, Window
 
 
 class UnknownChoice(ValueError):
@@ -67,6 +68,16 @@ class Report:
     scope_name: str  # a team's name or an area code; '' for "everything" / "your teams"
     figures: Figures
     extras: tuple[ExtraSection, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReportPage:
+    """What /report shows: the report, the teams its reader may switch to, and (for the
+    activity chart) the tasks done per local day."""
+
+    report: Report
+    teams: tuple[tuple[int, str], ...] = ()
+    days: tuple[tuple[date, dict[str, int]], ...] = ()
 
 
 def period_window(period: str, now: datetime, zone: ZoneInfo) -> Window:
@@ -130,9 +141,9 @@ class ReportService:
     def __init__(self, settings: Settings, clock: Clock, db: Backend, audit: AuditLog) -> None:
         self.settings = settings
         self.clock = clock
-        self.db = db
-        self.repo = ReportRepository(db)
-        self.audit = audit
+        self._db = db
+        self._repo = ReportRepository(db)
+        self._audit = audit
 
     # -- scope -----------------------------------------------------------------------------
 
@@ -145,13 +156,13 @@ class ReportService:
         if department is not None:
             if allowed is not None:
                 raise NotAllowed("area reports are for admins")
-            if not await self.repo.department_known(department):
+            if not await self._repo.department_known(department):
                 raise UnknownChoice(department)
             return Scope(department=department), department
         if team_id is not None:
             if allowed is not None and team_id not in allowed:
                 raise NotAllowed("not your team")
-            teams = await self.repo.teams(frozenset({team_id}))
+            teams = await self._repo.teams(frozenset({team_id}))
             if not teams:
                 raise UnknownChoice(str(team_id))
             return Scope(teams=frozenset({team_id})), teams[0][1]
@@ -161,7 +172,13 @@ class ReportService:
 
     async def teams_for(self, actor: Actor) -> list[tuple[int, str]]:
         """The teams an actor may pick a report for."""
-        return await self.repo.teams(actor.team_scope())
+        return await self._repo.teams(actor.team_scope())
+
+    async def _team_named(self, name: str) -> int:
+        team = await self._repo.team_by_name(name)
+        if team is None:
+            raise Invalid("report.team_unknown", name=name)
+        return team[0]
 
     # -- reports ---------------------------------------------------------------------------
 
@@ -178,17 +195,65 @@ class ReportService:
             scope, period_window(period, self.clock.now(), self.zone), period, name
         )
 
+    async def view(
+        self,
+        actor: Actor,
+        period: str,
+        team_id: int | None = None,
+        department: str | None = None,
+        *,
+        team_name: str = "",
+        chart: bool = False,
+    ) -> ReportPage:
+        """What /report shows an organizer: the report for the period and the team (by id
+        or by name: Invalid("report.team_unknown") if there is none) or area asked for,
+        with the teams they may switch to; for a chart, the days' activity instead."""
+        if team_name:
+            team_id = await self._team_named(team_name)
+        report = await self.report(actor, period, team_id, department)
+        if chart:
+            days = await self.activity_days(report.scope, report.window)
+            return ReportPage(report, days=tuple(days))
+        return ReportPage(report, teams=tuple(await self.teams_for(actor)))
+
+    async def campaign_report(
+        self, period: str, *, team_name: str = "", department: str = ""
+    ) -> Report:
+        """The report the command line prints: the whole campaign, one team (by name:
+        Invalid("report.team_unknown")) or one area (Invalid("report.area_unknown"))."""
+        team_id = await self._team_named(team_name) if team_name else None
+        try:
+            return await self.report(Actor.system(), period, team_id, department or None)
+        except UnknownChoice as unknown:
+            if department and str(unknown) == department:
+                raise Invalid("report.area_unknown", code=department) from None
+            raise
+
     async def build(
         self, scope: Scope, window: Window, period: str, scope_name: str = ""
     ) -> Report:
         """A report for an already-checked scope (digests, the command line)."""
-        figures = await self.repo.figures(scope, window)
+        figures = await self._repo.figures(scope, window)
         extras = []
         for provider in list(_SECTIONS.values()):
-            section = await provider(self.db, scope, window)
+            section = await provider(self._db, scope, window)
             if section is not None and section.lines:
                 extras.append(section)
         return Report(period, window, scope, scope_name, figures, tuple(extras))
+
+    # -- digests -----------------------------------------------------------------------------
+
+    async def digest_recipients(self, admins: Sequence[tuple[str, str]]) -> list[DigestRecipient]:
+        """Organizers and admins who receive digests (`admins`: the configured ones)."""
+        return await self._repo.digest_recipients(admins)
+
+    async def digest_sent(self, volunteer_id: int, kind: str, period_key: str) -> bool:
+        return await self._repo.digest_sent(volunteer_id, kind, period_key)
+
+    async def mark_digest_sent(
+        self, volunteer_id: int, kind: str, period_key: str, now: datetime
+    ) -> None:
+        await self._repo.mark_digest_sent(volunteer_id, kind, period_key, now)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -198,7 +263,7 @@ class ReportService:
         self, scope: Scope, window: Window
     ) -> list[tuple[date, dict[str, int]]]:
         """Tasks done per local day and kind, every day of the window shown (zeros too)."""
-        hours = await self.repo.activity(scope, window)
+        hours = await self._repo.activity(scope, window)
         per_day: dict[date, dict[str, int]] = {}
         for hour, kind, count in hours:
             moment = datetime.fromisoformat(hour + ":00:00+00:00").astimezone(self.zone)
@@ -235,7 +300,7 @@ class ReportService:
             text.detach()
         teams = actor.team_scope()
         where = "all teams" if teams is None else "teams " + ",".join(map(str, sorted(teams)))
-        await self.audit.record(actor.volunteer_id, "export", f"{what}: {count} rows, {where}")
+        await self._audit.record(actor.volunteer_id, "export", f"{what}: {count} rows, {where}")
         return count
 
     async def _write(self, actor: Actor, what: str, scope: Scope, out: Any) -> int:
@@ -257,7 +322,7 @@ class ReportService:
             if actor.is_admin:
                 header += ["language", "last_active"]
             out.writerow(header)
-            async for r in self.repo.volunteers_rows(scope):
+            async for r in self._repo.volunteers_rows(scope):
                 row = [
                     pseudonym(key, r["id"]),
                     r["first_name"] or "",
@@ -289,7 +354,7 @@ class ReportService:
                     "done_by",
                 ]
             )
-            async for r in self.repo.tasks_rows(scope, teams):
+            async for r in self._repo.tasks_rows(scope, teams):
                 out.writerow(
                     [
                         r["id"],
@@ -327,7 +392,7 @@ class ReportService:
                     "recorded",
                 ]
             )
-            async for r in self.repo.outcomes_rows(scope):
+            async for r in self._repo.outcomes_rows(scope):
                 erased = r["status"] == "erased"
                 out.writerow(
                     [
@@ -370,7 +435,7 @@ class ReportService:
                     "phone",
                 ]
             )
-            async for r in self.repo.calls_rows(scope, teams):
+            async for r in self._repo.calls_rows(scope, teams):
                 erased = r["volunteer_id"] is None or r["status"] == "erased"
                 visible = bool(r["contact_visible"])
                 out.writerow(

@@ -143,8 +143,8 @@ class TaskService:
         self.settings = settings
         self.clock = clock
         self.tasks = tasks
-        self.assignments = assignments
-        self.audit = audit
+        self._assignments = assignments
+        self._audit = audit
 
     # -- organizers ------------------------------------------------------------------------
 
@@ -282,7 +282,7 @@ class TaskService:
         return await self.tasks.progress(actor.team_scope())
 
     async def audit_action(self, actor: Actor, action: str, subject: str) -> None:
-        await self.audit.record(actor.volunteer_id, action, subject)
+        await self._audit.record(actor.volunteer_id, action, subject)
 
     # -- volunteers ------------------------------------------------------------------------
 
@@ -375,7 +375,7 @@ class TaskService:
         else:
             # Tapping "I was there" on an event is the attendance.
             outcome = Outcome(attended=True) if task.kind == TaskKind.EVENT else Outcome()
-            points = await self.assignments.complete(
+            points = await self._assignments.complete(
                 assignment_id, volunteer_id, outcome, self.clock.now()
             )
         return None if points is None else Finished(task, points)
@@ -387,7 +387,7 @@ class TaskService:
         held = await self.held(volunteer_id, assignment_id)
         if held is not None:
             self.check_started(held.task)
-        return await self.assignments.complete(
+        return await self._assignments.complete(
             assignment_id, volunteer_id, outcome, self.clock.now()
         )
 
@@ -411,10 +411,10 @@ class TaskService:
         week_start = (local_now - timedelta(days=local_now.weekday())).replace(
             hour=0, minute=0, second=0, microsecond=0
         )
-        times = await self.assignments.outcome_times(volunteer_id, local_now - timedelta(days=366))
+        times = await self._assignments.outcome_times(volunteer_id, local_now - timedelta(days=366))
         return Standing(
-            points=await self.assignments.points(volunteer_id),
-            this_week=await self.assignments.done_since(volunteer_id, week_start),
+            points=await self._assignments.points(volunteer_id),
+            this_week=await self._assignments.done_since(volunteer_id, week_start),
             streak=streak([t.astimezone(tz) for t in times], local_now),
             leaderboard=tuple(await self.leaderboard()) if leaderboard else (),
         )
@@ -438,7 +438,7 @@ class TaskService:
 
     async def leaderboard(self) -> list[tuple[str, int]]:
         """This month's leaderboard of volunteers who opted in."""
-        return await self.assignments.leaderboard(self.clock.now() - timedelta(days=30))
+        return await self._assignments.leaderboard(self.clock.now() - timedelta(days=30))
 
 
 def local_day_start(moment: datetime, tz: tzinfo) -> datetime:

@@ -143,11 +143,11 @@ class TeamService:
         roles_changed: list[Callable[[int], object]],
         notifier: Notifier,
     ) -> None:
-        self.notifier = notifier
-        self.clock = clock
-        self.volunteers = volunteers
-        self.teams = teams
-        self.audit = audit
+        self._notifier = notifier
+        self._clock = clock
+        self._volunteers = volunteers
+        self._teams = teams
+        self._audit = audit
         self.roles_changed = roles_changed
 
     # -- teams ----------------------------------------------------------------------------
@@ -155,35 +155,35 @@ class TeamService:
     async def visible(self, actor: Actor) -> list[Team]:
         """The teams this organizer acts on (admins: all)."""
         actor.require(ORGANIZER)
-        return await self.teams.in_scope(actor.team_scope())
+        return await self._teams.in_scope(actor.team_scope())
 
     async def create(self, actor: Actor, name: str) -> Team:
         actor.require(ADMIN)
         try:
-            team = await self.teams.create(team_name(name))
+            team = await self._teams.create(team_name(name))
         except NameTaken:
             raise Invalid("team.name_taken") from None
-        await self.audit.record(actor.volunteer_id, "team.create", f"team:{team.id}")
+        await self._audit.record(actor.volunteer_id, "team.create", f"team:{team.id}")
         return team
 
     async def rename(self, actor: Actor, team_id: int, name: str) -> Team:
         self._require_team(actor, team_id)
         try:
-            await self.teams.rename(team_id, team_name(name))
+            await self._teams.rename(team_id, team_name(name))
         except NameTaken:
             raise Invalid("team.name_taken") from None
-        await self.audit.record(actor.volunteer_id, "team.rename", f"team:{team_id}")
-        team = await self.teams.get(team_id)
+        await self._audit.record(actor.volunteer_id, "team.rename", f"team:{team_id}")
+        team = await self._teams.get(team_id)
         if team is None:
             raise NotAllowed(ORGANIZER)
         return team
 
     async def membership(self, volunteer: Volunteer) -> Membership:
         """The teams, roles and recruits a volunteer's own profile shows."""
-        teams = await self.teams.of_volunteer(volunteer.id)
-        roles = await self.volunteers.roles(volunteer.id)
-        names = {t.id: t.name for t in await self.teams.in_scope(None)} if roles else {}
-        recruits = await self.volunteers.recruits(volunteer.id)
+        teams = await self._teams.of_volunteer(volunteer.id)
+        roles = await self._volunteers.roles(volunteer.id)
+        names = {t.id: t.name for t in await self._teams.in_scope(None)} if roles else {}
+        recruits = await self._volunteers.recruits(volunteer.id)
         return Membership(tuple(teams), roles, names, recruits)
 
     @staticmethod
@@ -206,10 +206,10 @@ class TeamService:
         actor.require(ORGANIZER)
         scope = actor.team_scope()
         if isinstance(which, str):
-            which = read_filter(which, await self.teams.in_scope(scope))
-        counts = await self.volunteers.directory_counts(scope, which, SKILLS, AVAILABILITY)
-        people = await self.volunteers.directory(scope, which, size)
-        await self.audit.record(
+            which = read_filter(which, await self._teams.in_scope(scope))
+        counts = await self._volunteers.directory_counts(scope, which, SKILLS, AVAILABILITY)
+        people = await self._volunteers.directory(scope, which, size)
+        await self._audit.record(
             actor.volunteer_id,
             "volunteers.list",
             " ".join(
@@ -230,11 +230,11 @@ class TeamService:
     async def invite(self, actor: Actor, kind: str, team_id: int | None = None) -> Invite:
         """A new deep-link code: a recruit link (any member, reused while valid), a team
         join link (that team's organizers) or an organizer invite (admins)."""
-        now = self.clock.now()
+        now = self._clock.now()
         if kind == "recruit":
             if actor.volunteer is None or not actor.volunteer.is_member:
                 raise NotAllowed("volunteer")
-            existing = await self.teams.recruit_invite(actor.volunteer.id, now)
+            existing = await self._teams.recruit_invite(actor.volunteer.id, now)
             if existing is not None:
                 return existing
         elif kind == "team":
@@ -245,26 +245,26 @@ class TeamService:
             actor.require(ADMIN)
         else:
             raise NotAllowed(ADMIN)
-        if team_id is not None and await self.teams.get(team_id) is None:
+        if team_id is not None and await self._teams.get(team_id) is None:
             raise NotAllowed(ORGANIZER)
         lifetime, max_uses = INVITE_TERMS[kind]
-        invite = await self.teams.add_invite(
+        invite = await self._teams.add_invite(
             new_code(), kind, team_id, actor.volunteer_id, max_uses, now + lifetime
         )
         if kind != "recruit":
-            await self.audit.record(actor.volunteer_id, f"invite.{kind}", f"team:{team_id}")
+            await self._audit.record(actor.volunteer_id, f"invite.{kind}", f"team:{team_id}")
         return invite
 
     async def recruit_link(self, actor: Actor) -> tuple[Invite, int]:
         """A member's personal recruiting link, and how many joined through it so far."""
         invite = await self.invite(actor, "recruit")
         assert actor.volunteer is not None  # `invite` refused anyone else
-        return invite, await self.volunteers.recruits(actor.volunteer.id)
+        return invite, await self._volunteers.recruits(actor.volunteer.id)
 
     async def team_invite(self, actor: Actor, kind: str, team_id: int) -> tuple[Team, Invite]:
         """A new join link (kind 'team') or organizer invite ('organizer') for a team;
         NotAllowed if the team is gone or not the actor's."""
-        team = await self.teams.get(team_id)
+        team = await self._teams.get(team_id)
         if team is None:
             raise NotAllowed(ORGANIZER)
         return team, await self.invite(actor, kind, team.id)
@@ -273,10 +273,10 @@ class TeamService:
         """The invite behind a code, or InviteProblem saying why it cannot be used."""
         if not CODE_RE.match(code):
             raise InviteProblem("unknown")
-        invite = await self.teams.invite(code)
+        invite = await self._teams.invite(code)
         if invite is None:
             raise InviteProblem("unknown")
-        if invite.expires_at <= self.clock.now():
+        if invite.expires_at <= self._clock.now():
             raise InviteProblem("expired")
         if invite.uses >= invite.max_uses:
             raise InviteProblem("used")
@@ -289,26 +289,26 @@ class TeamService:
         if invite.kind == "recruit" and (not new_member or invite.created_by == volunteer.id):
             return Redeemed("recruit", None, False)
         if invite.kind == "team" and invite.team_id in {
-            t.id for t in await self.teams.of_volunteer(volunteer.id)
+            t.id for t in await self._teams.of_volunteer(volunteer.id)
         }:
-            return Redeemed("team", await self.teams.get(invite.team_id), False)
-        used = await self.teams.redeem(code, self.clock.now())
+            return Redeemed("team", await self._teams.get(invite.team_id), False)
+        used = await self._teams.redeem(code, self._clock.now())
         if used is None:  # used up or expired between the check and now
             await self.check(code)
             raise InviteProblem("used")
-        team = await self.teams.get(used.team_id) if used.team_id else None
+        team = await self._teams.get(used.team_id) if used.team_id else None
         if used.kind == "recruit":
             if used.created_by is not None:
-                await self.volunteers.credit_recruiter(volunteer.id, used.created_by)
+                await self._volunteers.credit_recruiter(volunteer.id, used.created_by)
             return Redeemed("recruit", None, True)
         if team is None:
             raise InviteProblem("unknown")
-        await self.teams.add_member(team.id, volunteer.id)
+        await self._teams.add_member(team.id, volunteer.id)
         if used.kind == "organizer":
-            changed = await self.volunteers.grant_role(
+            changed = await self._volunteers.grant_role(
                 volunteer.id, ORGANIZER, team.id, used.created_by
             )
-            await self.audit.record(
+            await self._audit.record(
                 used.created_by, "role.grant.organizer", f"volunteer:{volunteer.id}"
             )
             await self._roles_changed(volunteer.id)
@@ -321,7 +321,7 @@ class TeamService:
         """A member an admin wants to promote or demote (looking them up is audited)."""
         volunteer = await self._member(actor, volunteer_id)
         if volunteer is not None:
-            await self.audit.record(
+            await self._audit.record(
                 actor.volunteer_id, "volunteer.view", f"volunteer:{volunteer_id}"
             )
         return volunteer
@@ -329,35 +329,35 @@ class TeamService:
     async def roles_of(self, actor: Actor, volunteer_id: int) -> tuple[Role, ...]:
         """The roles an admin may remove from a volunteer."""
         actor.require(ADMIN)
-        return await self.volunteers.roles(volunteer_id)
+        return await self._volunteers.roles(volunteer_id)
 
     async def role_notice(
         self, volunteer_id: int, team_id: int | None
     ) -> tuple[Volunteer, Address, Team | None] | None:
         """Who to tell about a new role, where (their preferred messenger) and the team it
         is about; None if they cannot be reached."""
-        volunteer = await self.volunteers.get(volunteer_id)
-        addresses = await self.volunteers.addresses(volunteer_id)
+        volunteer = await self._volunteers.get(volunteer_id)
+        addresses = await self._volunteers.addresses(volunteer_id)
         if volunteer is None or not addresses:
             return None
-        team = await self.teams.get(team_id) if team_id else None
+        team = await self._teams.get(team_id) if team_id else None
         return volunteer, addresses[0], team
 
     async def audit_trail(self, actor: Actor, limit: int = 30) -> AuditTrail:
         """The latest organizer actions on people's data (admins only)."""
         actor.require(ADMIN)
-        entries = await self.audit.recent(limit)
-        names = {t.id: t.name for t in await self.teams.in_scope(None)}
+        entries = await self._audit.recent(limit)
+        names = {t.id: t.name for t in await self._teams.in_scope(None)}
         people: dict[int, str] = {}
         for actor_id in {e.actor_id for e in entries if e.actor_id}:
-            volunteer = await self.volunteers.get(actor_id)
+            volunteer = await self._volunteers.get(actor_id)
             if volunteer is not None and volunteer.first_name:
                 people[actor_id] = volunteer.first_name
         return AuditTrail(tuple(entries), people, names)
 
     async def _member(self, actor: Actor, volunteer_id: int) -> Volunteer | None:
         actor.require(ADMIN)
-        volunteer = await self.volunteers.get(volunteer_id)
+        volunteer = await self._volunteers.get(volunteer_id)
         return volunteer if volunteer and volunteer.is_member else None
 
     async def promote(
@@ -377,11 +377,11 @@ class TeamService:
         if await self._member(actor, volunteer_id) is None:
             raise NotAllowed(ADMIN)
         if team_id is not None:
-            if await self.teams.get(team_id) is None:
+            if await self._teams.get(team_id) is None:
                 raise NotAllowed(ADMIN)
-            await self.teams.add_member(team_id, volunteer_id)
-        changed = await self.volunteers.grant_role(volunteer_id, role, team_id, actor.volunteer_id)
-        await self.audit.record(
+            await self._teams.add_member(team_id, volunteer_id)
+        changed = await self._volunteers.grant_role(volunteer_id, role, team_id, actor.volunteer_id)
+        await self._audit.record(
             actor.volunteer_id, f"role.grant.{role}", f"volunteer:{volunteer_id}"
         )
         if changed:
@@ -395,14 +395,14 @@ class TeamService:
         if found is None:
             return
         volunteer, address, team = found
-        await self.notifier.notice(
+        await self._notifier.notice(
             address.channel, address.chat_id, notice(volunteer, team), volunteer_id=volunteer_id
         )
 
     async def demote(self, actor: Actor, volunteer_id: int, role: str, team_id: int | None) -> bool:
         actor.require(ADMIN)
-        changed = await self.volunteers.revoke_role(volunteer_id, role, team_id)
-        await self.audit.record(
+        changed = await self._volunteers.revoke_role(volunteer_id, role, team_id)
+        await self._audit.record(
             actor.volunteer_id, f"role.revoke.{role}", f"volunteer:{volunteer_id}"
         )
         if changed:

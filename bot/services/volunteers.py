@@ -220,16 +220,16 @@ class VolunteerService:
     """Joining, answering the onboarding questions, editing the profile, pausing, stopping."""
 
     def __init__(self, settings: Settings, clock: Clock, volunteers: VolunteerRepository) -> None:
-        self.settings = settings
-        self.clock = clock
-        self.volunteers = volunteers
+        self._settings = settings
+        self._clock = clock
+        self._volunteers = volunteers
 
     async def join(
         self, channel: str, user_id: str, chat_id: str, language: str, update_key: str
     ) -> Volunteer:
         """Create the volunteer with the consent they just gave (the text in `language`)."""
-        text = consent_text(self.settings)
-        return await self.volunteers.join(
+        text = consent_text(self._settings)
+        return await self._volunteers.join(
             channel,
             user_id,
             chat_id,
@@ -238,62 +238,62 @@ class VolunteerService:
         )
 
     async def reconsent(self, volunteer: Volunteer, channel: str, update_key: str) -> None:
-        text = consent_text(self.settings)
-        await self.volunteers.record_consent(
+        text = consent_text(self._settings)
+        await self._volunteers.record_consent(
             volunteer.id, channel, (CONSENT_VERSION, consent_fingerprint(text), update_key)
         )
 
     async def needs_consent(self, volunteer: Volunteer) -> bool:
         """True if their last consent was to an older text (or withdrawn)."""
-        consents = await self.volunteers.consents(volunteer.id)
+        consents = await self._volunteers.consents(volunteer.id)
         return not consents or consents[-1].text_version != CONSENT_VERSION
 
     async def set_name(self, volunteer: Volunteer, text: str) -> Volunteer:
-        return await self.volunteers.update(volunteer.id, first_name=parse_name(text))
+        return await self._volunteers.update(volunteer.id, first_name=parse_name(text))
 
     async def set_place(self, volunteer: Volunteer, text: str) -> Volunteer:
-        return await self.volunteers.update(volunteer.id, **parse_place(clean(text)))
+        return await self._volunteers.update(volunteer.id, **parse_place(clean(text)))
 
     async def set_commune(self, volunteer: Volunteer, code: str) -> Volunteer:
         """A commune picked among homonyms (by its INSEE code)."""
         place = places().by_code.get(code)
         if place is None:
             raise Invalid("button.expired")
-        return await self.volunteers.update(volunteer.id, **place_columns(place))
+        return await self._volunteers.update(volunteer.id, **place_columns(place))
 
     async def set_location(
         self, volunteer: Volunteer, latitude: float, longitude: float
     ) -> Volunteer:
-        return await self.volunteers.update(volunteer.id, **parse_location(latitude, longitude))
+        return await self._volunteers.update(volunteer.id, **parse_location(latitude, longitude))
 
     async def set_skills(self, volunteer: Volunteer, codes: set[str]) -> Volunteer:
         chosen = frozenset(codes) & frozenset(SKILLS)
         if not chosen:
             raise Invalid("choices.none")
-        return await self.volunteers.update(volunteer.id, skills=chosen)
+        return await self._volunteers.update(volunteer.id, skills=chosen)
 
     async def set_availability(self, volunteer: Volunteer, codes: set[str]) -> Volunteer:
         chosen = frozenset(codes) & frozenset(AVAILABILITY)
         if not chosen:
             raise Invalid("choices.none")
-        return await self.volunteers.update(volunteer.id, availability=chosen)
+        return await self._volunteers.update(volunteer.id, availability=chosen)
 
     async def set_language(self, volunteer: Volunteer, language: str) -> Volunteer:
         if language not in ("fr", "en"):
             raise Invalid("button.expired")
-        return await self.volunteers.update(volunteer.id, language=language)
+        return await self._volunteers.update(volunteer.id, language=language)
 
     async def set_rapid_response(self, volunteer: Volunteer, on: bool) -> Volunteer:
         """Join (or leave) the rapid-response ring that ripostes call first."""
-        return await self.volunteers.update(volunteer.id, rapid_response=int(on))
+        return await self._volunteers.update(volunteer.id, rapid_response=int(on))
 
     async def set_leaderboard(self, volunteer: Volunteer, on: bool) -> Volunteer:
         """Show (or hide) their first name and points on the leaderboard."""
-        return await self.volunteers.update(volunteer.id, leaderboard=int(on))
+        return await self._volunteers.update(volunteer.id, leaderboard=int(on))
 
     async def set_digest(self, volunteer: Volunteer, on: bool) -> Volunteer:
         """Receive (or stop) the organizers' evening digest."""
-        return await self.volunteers.update(volunteer.id, digest=int(on))
+        return await self._volunteers.update(volunteer.id, digest=int(on))
 
     async def set_quiet_hours(self, volunteer: Volunteer, hours: str | None) -> Volunteer:
         """Their own quiet hours ('22:00-08:00'), none (''), or the campaign's (None)."""
@@ -302,35 +302,35 @@ class VolunteerService:
             if parsed is None:
                 raise Invalid("quiet_hours.unreadable")
             hours = parsed
-        return await self.volunteers.update(volunteer.id, quiet_hours=hours)
+        return await self._volunteers.update(volunteer.id, quiet_hours=hours)
 
     async def set_timezone(self, volunteer: Volunteer, name: str) -> Volunteer:
         """Their own time zone ('Europe/London', or a city: 'London'); '' for the campaign's."""
         if not name.strip():
-            return await self.volunteers.update(volunteer.id, timezone=None)
+            return await self._volunteers.update(volunteer.id, timezone=None)
         found = find_zone(name)
         if found is None:
             raise Invalid("timezone.unknown", name=clean(name)[:60])
-        return await self.volunteers.update(volunteer.id, timezone=found)
+        return await self._volunteers.update(volunteer.id, timezone=found)
 
     async def finish_onboarding(self, volunteer: Volunteer) -> Volunteer:
         """All questions answered: the volunteer becomes active."""
         if next_step(volunteer) is not None:
             raise Invalid("onboarding.unfinished")
-        return await self.volunteers.set_status(volunteer.id, "active")
+        return await self._volunteers.set_status(volunteer.id, "active")
 
     async def pause(self, volunteer: Volunteer, until: datetime) -> Volunteer:
-        now = self.clock.now()
+        now = self._clock.now()
         if until <= now:
             raise Invalid("pause.past")
         if (until - now).days > MAX_PAUSE_DAYS:
             raise Invalid("pause.too_long", days=MAX_PAUSE_DAYS)
-        return await self.volunteers.set_status(volunteer.id, "paused", until)
+        return await self._volunteers.set_status(volunteer.id, "paused", until)
 
     async def resume(self, volunteer: Volunteer) -> Volunteer:
         """Back to active (after a pause or a /stop)."""
-        return await self.volunteers.set_status(volunteer.id, "active")
+        return await self._volunteers.set_status(volunteer.id, "active")
 
     async def stop(self, volunteer: Volunteer) -> Volunteer:
         """No more messages they did not ask for, until /start or /resume."""
-        return await self.volunteers.set_status(volunteer.id, "stopped")
+        return await self._volunteers.set_status(volunteer.id, "stopped")

@@ -159,7 +159,7 @@ class ConsoleTransport:
         if chat not in self._boards:
             board = Board()
             if self.boards is not None:
-                board = Board.restored(*await self.boards.get(CHANNEL, chat, self.clock.now()))
+                board = Board.restored(*await self.boards.shown(CHANNEL, chat, self.clock.now()))
             self._boards[chat] = board
         return self._boards[chat]
 
@@ -168,7 +168,9 @@ class ConsoleTransport:
             return
         self._boards[chat] = board
         if self.boards is not None:
-            await self.boards.put(CHANNEL, chat, board.stored(), board.request, self.clock.now())
+            await self.boards.keep_shown(
+                CHANNEL, chat, board.stored(), board.request, self.clock.now()
+            )
 
     def _prompt(self) -> None:
         self.stdout.write(f"user {self.user_id}> ")

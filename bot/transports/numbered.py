@@ -26,11 +26,12 @@ from bot.text import to_plain
 
 
 class BoardStore(Protocol):
-    """Where boards are kept between messages and restarts (the numbered_choices table)."""
+    """Where boards are kept between messages and restarts (`services.chats`, over the
+    numbered_choices table)."""
 
-    async def get(self, channel: str, chat_id: str, now: datetime) -> tuple[Any, str]: ...
+    async def shown(self, channel: str, chat_id: str, now: datetime) -> tuple[Any, str]: ...
 
-    async def put(
+    async def keep_shown(
         self, channel: str, chat_id: str, shown: Any, request: str, now: datetime
     ) -> None: ...
 

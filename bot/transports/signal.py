@@ -597,7 +597,7 @@ class SignalTransport:
 
     async def _recall(self, chat: str) -> Board:
         if chat not in self._memory:
-            stored = await self.shown.get(CHANNEL, chat, self.clock.now())
+            stored = await self.shown.shown(CHANNEL, chat, self.clock.now())
             self._memory[chat] = Board.restored(*stored)
             if len(self._memory) > 10_000:
                 self._memory.pop(next(iter(self._memory)))
@@ -609,7 +609,7 @@ class SignalTransport:
         if self._memory.get(chat) == shown:
             return  # nothing changed on screen: no write
         self._memory[chat] = shown
-        await self.shown.put(CHANNEL, chat, shown.stored(), shown.request, self.clock.now())
+        await self.shown.keep_shown(CHANNEL, chat, shown.stored(), shown.request, self.clock.now())
 
     # -- outgoing -----------------------------------------------------------------------
 

@@ -13,9 +13,16 @@ from bot.alert_text import AlertText
 from bot.clock import Clock
 from bot.config import Settings
 from bot.services import Services
+from bot.storage.assignments import AssignmentRepository
 from bot.storage.audit import AuditLog
+from bot.storage.calls import CallRepository
 from bot.storage.db import Database
+from bot.storage.incidents import IncidentRepository
 from bot.storage.outbox import OutboxRepository
+from bot.storage.pages import PageRepository
+from bot.storage.reports import ReportRepository
+from bot.storage.ripostes import RiposteRepository
+from bot.storage.teams import TeamRepository
 from bot.storage.volunteers import VolunteerRepository
 
 
@@ -27,6 +34,13 @@ class ServicesOnDisk(Services):
     volunteers: VolunteerRepository
     audit: AuditLog
     outbox: OutboxRepository
+    team_repo: TeamRepository
+    assignment_repo: AssignmentRepository
+    call_repo: CallRepository
+    incident_repo: IncidentRepository
+    page_repo: PageRepository
+    riposte_repo: RiposteRepository
+    report_repo: ReportRepository
 
 
 def services_on(settings: Settings, clock: Clock, db: Database, **options: Any) -> ServicesOnDisk:
@@ -44,4 +58,11 @@ def with_db(services: Services, db: Database) -> ServicesOnDisk:
         volunteers=VolunteerRepository(db, services.clock),
         audit=AuditLog(db, services.clock),
         outbox=OutboxRepository(db),
+        team_repo=TeamRepository(db, services.clock),
+        assignment_repo=AssignmentRepository(db),
+        call_repo=CallRepository(db),
+        incident_repo=IncidentRepository(db),
+        page_repo=PageRepository(db),
+        riposte_repo=RiposteRepository(db),
+        report_repo=ReportRepository(db),
     )
