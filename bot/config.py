@@ -13,6 +13,17 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LANGUAGES = ("fr", "en")
+
+
+def pick_language(code: str | None, default: str) -> str:
+    """The supported language closest to a messenger's language code ('fr-BE' → 'fr')."""
+    if code:
+        base = code.replace("-", "_").split("_")[0].lower()
+        if base in LANGUAGES:
+            return base
+    return default
+
+
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_PATH = Path("data/relais.sqlite3")
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")

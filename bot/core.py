@@ -14,6 +14,7 @@ from bot.alert_text import AlertText
 from bot.clock import Clock
 from bot.config import Settings
 from bot.messaging import Messengers
+from bot.privacy_text import PrivacyText
 from bot.services import Services
 from bot.storage.backend import Store
 from bot.storage.connect import database_for
@@ -44,6 +45,7 @@ async def open_core(
             clock,
             db,
             alert_words=AlertText(settings),
+            privacy_words=PrivacyText(),
             messengers=messengers,
             wake_sender=wake_sender,
         )

@@ -99,15 +99,6 @@ def N_(message: str) -> str:
     return message
 
 
-def pick_language(code: str | None, default: str) -> str:
-    """The supported language closest to a messenger's language code ('fr-BE' → 'fr')."""
-    if code:
-        base = code.replace("-", "_").split("_")[0].lower()
-        if base in LANGUAGES:
-            return base
-    return default
-
-
 def format_datetime(moment: datetime, zone: tzinfo, campaign: tzinfo | None = None) -> str:
     """'samedi 5 décembre 2026 à 10:00', 'Saturday, December 5, 2026 at 10:00 AM': in the
     reader's language and zone, never seconds; the zone named when it is not `campaign`'s."""

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.config import Identity
+from bot.config import Identity, pick_language
 from bot.domain.conversation import Conversation
 from bot.domain.errors import StorageBusy, StorageError
-from bot.i18n import _, current_language, pick_language, set_language, set_messenger, worded
+from bot.i18n import _, current_language, set_language, set_messenger, worded
 from bot.messaging import Inbound, Outbound
 from bot.payloads import P, Payload, parse
 from bot.services.chats import Replayed, Turn

@@ -11,20 +11,22 @@ from typing import Any, Literal
 
 from bot.config import LANGUAGES
 from bot.domain.volunteers import Volunteer
-from bot.i18n import N_, _, characters, language_name, set_language, worded
+from bot.i18n import N_, _, language_name, set_language, worded
 from bot.messaging import Choice, Outbound, choices
 from bot.payloads import Joining
 from bot.router import Reply, Request, Router, expired
-from bot.services.teams import InviteProblem, Redeemed
-from bot.services.volunteers import (
-    AVAILABILITY,
-    SKILLS,
-    Ambiguous,
-    Invalid,
-    consent_text,
-    next_step,
-)
+from bot.services.teams import InviteProblem
+from bot.services.volunteers import AVAILABILITY, SKILLS, Ambiguous, Invalid, next_step
 from bot.text import esc
+from handlers.joining_text import (
+    AVAILABILITY_LABELS,
+    SKILL_LABELS,
+    answer_problem,
+    consent_text,
+    invite_problem,
+    redeemed_text,
+    welcome,
+)
 
 FLOW = "onboarding"
 # step            what the person sees                              how they answer
@@ -37,20 +39,6 @@ STEPS = (
     "skills",  # what they are willing to do                    taps, then Done
     "availability",  # when                                     taps, then Done
 )  # … then the welcome, with what to do next.
-
-SKILL_LABELS = {
-    "share": N_("📣 Share online"),
-    "canvass": N_("🚪 Canvass"),
-    "call": N_("📞 Call"),
-    "text": N_("💬 Text"),
-    "events": N_("🎪 Events"),
-}
-AVAILABILITY_LABELS = {
-    "evenings": N_("🌙 Weekday evenings"),
-    "weekends": N_("☀️ Weekends"),
-    "daytime": N_("🕘 Daytime"),
-}
-
 
 # -- what each step shows -------------------------------------------------------------------
 
@@ -158,122 +146,6 @@ def ask(request: Request, step: str, *, edit: bool = False) -> Outbound:
         choices=choices(*rows, Joining(kind, "done").button(_("Done ▶"))),
         edit=edit,
     )
-
-
-def welcome(volunteer: Volunteer) -> Outbound:
-    """The end of onboarding: what happens next and the commands that matter."""
-    return Outbound(
-        _("Welcome to the team, {name}! 🎉").format(name=esc(volunteer.first_name))
-        + "\n\n"
-        + _(
-            "What happens next: I will send you small tasks that match what you can do and "
-            "when you are available. Meanwhile:"
-        )
-        + "\n"
-        + "\n".join(
-            (
-                _("• /task — a task to do right now"),
-                _("• /invite — your personal link to bring friends"),
-                _("• /profile — see or change your answers"),
-                _("• /pause or /stop — take a break, or no more messages"),
-                _("• /mydata and /forget — your data, your rights"),
-                _("• /help — everything I can do"),
-            )
-        )
-    )
-
-
-def redeemed_text(result: Redeemed) -> str:
-    """What a used invite code did, in one sentence."""
-    team = esc(result.team.name) if result.team else ""
-    if result.kind == "organizer":
-        if not result.changed:
-            return _("You are already an organizer of {team}.").format(team=team)
-        return _("You are now an organizer of {team}. Send /help to see your commands.").format(
-            team=team
-        )
-    if result.kind == "team":
-        if not result.changed:
-            return _("You are already a member of {team}.").format(team=team)
-        return _("You joined the team {team}.").format(team=team)
-    if result.changed:
-        return _("Thanks for coming through a friend's invitation!")
-    return _("You are already registered: this invitation is for newcomers.")
-
-
-def answer_problem(problem: Invalid) -> str:
-    """Why an answer about oneself (name, place, choices, quiet hours, time zone, a pause)
-    was refused, in the person's language: the words for what the service's kind names."""
-    data, kind = problem.data, problem.kind
-    name = esc(str(data.get("name", "")))
-    if kind == "name.missing":
-        return _("Please type your first name.")
-    if kind == "name.too_long":
-        return _("That name is too long (over {limit}). Please type a shorter one.").format(
-            limit=characters(data["limit"])
-        )
-    if kind == "place.missing":
-        return _("Please type your town or postcode, or share your location.")
-    if kind == "place.too_long":
-        return _("That is too long (over {limit}). Please type a shorter one.").format(
-            limit=characters(data["limit"])
-        )
-    if kind == "place.homonyms":
-        text = _("Several communes are called “{name}”. Which one is yours?").format(name=name)
-        more = " " + _("If yours is not listed, type its postcode.")
-        return text + (more if data.get("more") else "")
-    if kind == "place.suggestions":
-        return _("I don't know a French commune called “{name}”. Did you mean:").format(name=name)
-    if kind == "place.unknown":
-        return _(
-            "I don't know a French commune called “{name}”. Check the spelling or type your "
-            "postcode. Living abroad? Type your town and country, e.g. “London, United "
-            "Kingdom”."
-        ).format(name=name)
-    if kind == "postcode.unknown":
-        return _(
-            "{code} is not a French postcode. Type the 5 digits of your postcode "
-            "(e.g. 75011), or your town and country if you live abroad."
-        ).format(code=data["code"])
-    if kind == "location.impossible":
-        return _("That location looks wrong. Please type your postcode instead.")
-    if kind == "choices.none":
-        return worded(
-            _("Pick at least one, then tap Done."),
-            _("Pick at least one, then answer Done."),
-        )
-    if kind == "quiet_hours.unreadable":
-        return worded(
-            _("Type quiet hours like 22:00-08:00 (from, to), or tap a choice."),
-            _(
-                "Type quiet hours like 22:00-08:00 (from, to), or answer with the "
-                "number of a choice."
-            ),
-        )
-    if kind == "timezone.unknown":
-        return _(
-            "I don't know the time zone “{name}”. Type it like Europe/London or "
-            "America/Montreal, or a big city near you."
-        ).format(name=data["name"])
-    if kind == "onboarding.unfinished":
-        return _("A few questions are still unanswered.")
-    if kind == "pause.past":
-        return _("That date is already past. Please give a date in the future.")
-    if kind == "pause.too_long":
-        return _("Please pause for a year at most.")
-    if kind == "button.expired":
-        return _("This button has expired. Nothing was changed.")
-    # Transitional: a refusal still raised with its own sentence.
-    return str(problem)
-
-
-def invite_problem(problem: InviteProblem) -> str:
-    """Why an invitation link cannot be used, in the person's language."""
-    if problem.reason == "expired":
-        return _("This invitation link has expired.")
-    if problem.reason == "used":
-        return _("This invitation link has already been used as many times as allowed.")
-    return _("I don't know this invitation link.")
 
 
 async def member_or_prompt(request: Request) -> Volunteer | Outbound:
@@ -419,7 +291,10 @@ async def _consent(request: Request, agreed: bool) -> Reply:
     if data.get("mode") == "reconsent" and volunteer is not None:
         await request.finish()
         if agreed:
-            await services.profiles.reconsent(volunteer, inbound.channel, inbound.update_key)
+            notice = consent_text(services.settings)
+            await services.profiles.reconsent(
+                volunteer, inbound.channel, inbound.update_key, notice
+            )
             return Outbound(_("Thank you. Send /help to see what I can do."), edit=True)
         await services.profiles.stop(volunteer)
         return Outbound(
@@ -438,12 +313,18 @@ async def _consent(request: Request, agreed: bool) -> Reply:
             ),
             edit=True,
         )
+    notice = consent_text(services.settings)
     if volunteer is None or volunteer.status == "erased":
         volunteer = await services.profiles.join(
-            inbound.channel, inbound.user_id, inbound.chat_id, data["language"], inbound.update_key
+            inbound.channel,
+            inbound.user_id,
+            inbound.chat_id,
+            data["language"],
+            inbound.update_key,
+            notice,
         )
     # Keep the notice they agreed to in the chat, minus its buttons.
-    agreed_text = consent_text(services.settings) + "\n\n✅ " + _("You agreed.")
+    agreed_text = notice + "\n\n✅ " + _("You agreed.")
     replies = [Outbound(agreed_text, edit=True), Outbound(_("Thank you! A few quick questions."))]
     if data.get("invite"):
         replies.append(await _redeem(request, volunteer, data["invite"], new_member=True))

@@ -13,14 +13,8 @@ from bot.router import Reply, Request, Router, expired
 from bot.services.volunteers import Invalid
 from bot.text import esc
 from bot.when import read_day
-from handlers.onboarding import (
-    AVAILABILITY_LABELS,
-    FLOW,
-    SKILL_LABELS,
-    answer_problem,
-    ask,
-    member_or_prompt,
-)
+from handlers.joining_text import AVAILABILITY_LABELS, SKILL_LABELS, answer_problem
+from handlers.onboarding import FLOW, ask, member_or_prompt
 from handlers.settings import settings_choices, settings_lines
 
 PAUSE_FLOW = "pause"

@@ -15,7 +15,8 @@ from bot.quiet_hours import quiet_hours_of
 from bot.router import Reply, Request, Router, expired
 from bot.services.volunteers import Invalid, Volunteer
 from bot.text import clean, esc
-from handlers.onboarding import answer_problem, member_or_prompt
+from handlers.joining_text import answer_problem
+from handlers.onboarding import member_or_prompt
 
 FLOW = "settings"
 ON = frozenset(("on", "yes", "oui", "join", "rejoindre", "in"))

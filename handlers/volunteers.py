@@ -9,7 +9,7 @@ from bot.services.people import ORGANIZER
 from bot.services.volunteers import AVAILABILITY, SKILLS, Invalid
 from bot.text import esc
 from bot.vocabulary import availability_word, skill_word
-from handlers.onboarding import AVAILABILITY_LABELS, SKILL_LABELS
+from handlers.joining_text import AVAILABILITY_LABELS, SKILL_LABELS
 
 
 async def cmd_volunteers(request: Request) -> Reply:

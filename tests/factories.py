@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.services import Services
-from bot.services.volunteers import CONSENT_VERSION, consent_fingerprint, consent_text
+from bot.services.volunteers import CONSENT_VERSION, consent_fingerprint
 from bot.storage.volunteers import Volunteer
+from handlers.joining_text import consent_text
 
 
 async def make_volunteer(

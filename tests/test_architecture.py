@@ -160,13 +160,16 @@ def _public_storage_attributes() -> set[str]:
     from bot.alert_text import AlertText
     from bot.clock import SystemClock
     from bot.config import Settings
+    from bot.privacy_text import PrivacyText
     from bot.services import Services
     from bot.storage.connect import database_for
 
     settings = Settings.from_env({"RELAIS_PSEUDONYM_KEY": "k"})
     # Built, never opened: constructors touch no database.
     db = database_for(ROOT / "never-opened.db", None)
-    services = Services.build(settings, SystemClock(), db, alert_words=AlertText(settings))
+    services = Services.build(
+        settings, SystemClock(), db, alert_words=AlertText(settings), privacy_words=PrivacyText()
+    )
     found = set()
     for field in fields(services):
         service = getattr(services, field.name)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from bot.i18n import use_language
 from bot.services.areas import department_of, looks_like_postcode, parse_postcode
 from bot.services.volunteers import Invalid, parse_location, parse_name, parse_place
-from handlers.onboarding import answer_problem
+from handlers.joining_text import answer_problem
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from bot.config import pick_language
 from bot.dashboard.html import e, layout, notice
-from bot.i18n import _, pick_language, use_language
+from bot.i18n import _, use_language
 from bot.services import Services
 from bot.services.dashboard import SESSION_LIFETIME, SignedIn
 

@@ -21,7 +21,7 @@ from bot.services.link import LinkService
 from bot.services.notifier import Notifier
 from bot.services.offers import OfferService
 from bot.services.people import Admins, PeopleService
-from bot.services.privacy import PrivacyService
+from bot.services.privacy import PrivacyService, PrivacyWords
 from bot.services.reports import ReportService
 from bot.services.tasks import TaskService
 from bot.services.teams import TeamService
@@ -113,11 +113,13 @@ class Services:
         db: Store,
         *,
         alert_words: AlertWords,
+        privacy_words: PrivacyWords,
         messengers: Messengers | None = None,
         wake_sender: Callable[[], None] | None = None,
     ) -> Services:
-        """Every service on one database and clock. `alert_words` says what rapid response
-        sends (a presenter: services choose no words); `messengers` is filled in by the bot
+        """Every service on one database and clock. `alert_words` and `privacy_words` say
+        what rapid response and the retention sweep send (presenters: services choose no
+        words); `messengers` is filled in by the bot
         as each messenger starts; `wake_sender` is the running sender's bell, if any."""
         wake_sender = wake_sender or _no_sender
         outbox = OutboxRepository(db)
@@ -156,7 +158,7 @@ class Services:
                 basics.roles_changed,
                 basics.notifier,
             ),
-            privacy=PrivacyService(settings, clock, db, volunteers, audit),
+            privacy=PrivacyService(settings, clock, db, volunteers, audit, privacy_words),
             links=LinkService(links, audit, clock),
             tasks=tasks,
             calls=calls,

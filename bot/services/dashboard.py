@@ -17,9 +17,8 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qsl
 
 from bot.clock import Clock
-from bot.config import Identity, Settings
+from bot.config import Identity, Settings, pick_language
 from bot.domain.tasks import Progress
-from bot.i18n import pick_language
 from bot.services.calls import CallService
 from bot.services.people import ORGANIZER, Actor, PeopleService
 from bot.services.tasks import TaskService

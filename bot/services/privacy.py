@@ -1,5 +1,6 @@
 """The volunteer's rights in the chat: /mydata (everything stored) and /forget (erasure),
-and the retention purge of inactive volunteers.
+and the retention purge of inactive volunteers (its warning worded by a `PrivacyWords`
+presenter, bot/privacy_text.py, given by the composition root).
 
 Each feature that stores personal data in its own tables registers how to export and
 erase its part, once, at import time of its storage module:
@@ -20,15 +21,12 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from bot.clock import Clock, to_iso
 from bot.config import Settings
 from bot.domain.messages import Envelope, Priority
-from bot.i18n import _, use_language, use_messenger, worded
-from bot.i18n import days as count_days
-from bot.messaging import Inbound, Outbound, choices
-from bot.payloads import KeepData
+from bot.messaging import Inbound, Outbound
 from bot.services.reports import pseudonym_key
 from bot.storage.audit import AuditLog
 from bot.storage.backend import Backend, Store, Tx
@@ -46,6 +44,15 @@ WARNING_DAYS = 30
 ABANDONED_ONBOARDING = timedelta(days=30)
 
 
+class PrivacyWords(Protocol):
+    """The words of what the retention sweep sends on its own, in its reader's language and
+    for their messenger (bot/privacy_text.py's `PrivacyText`)."""
+
+    def retention_warning(
+        self, retention_days: int, warning_days: int, language: str, channel: str
+    ) -> Outbound: ...
+
+
 class PrivacyService:
     """Export, erasure and retention."""
 
@@ -56,12 +63,14 @@ class PrivacyService:
         db: Store,
         volunteers: VolunteerRepository,
         audit: AuditLog,
+        words: PrivacyWords,
     ) -> None:
         self._settings = settings
         self._clock = clock
         self._db = db
         self._volunteers = volunteers
         self._audit = audit
+        self._words = words
         self._updates = UpdateLog(db)
         self._key: str | None = None
 
@@ -158,22 +167,26 @@ class PrivacyService:
         )
         for volunteer in warned:
             for address in (await self._volunteers.addresses(volunteer.id))[:1]:
-                with use_language(volunteer.language), use_messenger(address.channel):
-                    envelopes.append(
-                        Envelope(
-                            "notice",
+                envelopes.append(
+                    Envelope(
+                        "notice",
+                        address.channel,
+                        address.chat_id,
+                        self._words.retention_warning(
+                            self._settings.retention_days,
+                            WARNING_DAYS,
+                            volunteer.language,
                             address.channel,
-                            address.chat_id,
-                            retention_warning(self._settings.retention_days),
-                            volunteer_id=volunteer.id,
-                            priority=Priority.NORMAL,
-                            # The day too: a warning voided by a clock jump is sent again.
-                            dedupe_key=(
-                                f"retention:{volunteer.id}:{to_iso(volunteer.last_active_at)}"
-                                f":{to_iso(now)[:10]}"
-                            ),
-                        )
+                        ),
+                        volunteer_id=volunteer.id,
+                        priority=Priority.NORMAL,
+                        # The day too: a warning voided by a clock jump is sent again.
+                        dedupe_key=(
+                            f"retention:{volunteer.id}:{to_iso(volunteer.last_active_at)}"
+                            f":{to_iso(now)[:10]}"
+                        ),
                     )
+                )
         # Queue first, then mark: a crash in between re-sends nothing (dedupe key).
         if envelopes:
             await send_later(envelopes)
@@ -191,24 +204,3 @@ class PrivacyService:
         if warned or to_erase:
             log.info("retention: %d warned, %d erased", len(warned), len(to_erase))
         return len(warned), len(to_erase)
-
-
-def retention_warning(days: int) -> Outbound:
-    """The message warning an inactive volunteer that their data will be erased."""
-    return Outbound(
-        worded(
-            _(
-                "Hello! You have not used Relais for a long time. To protect your data, we "
-                "erase the data of volunteers inactive for {days}: yours will be erased in "
-                "{warning}.\n\nTo stay with us, just tap the button below or send any "
-                "message. To leave now, send /forget."
-            ),
-            _(
-                "Hello! You have not used Relais for a long time. To protect your data, we "
-                "erase the data of volunteers inactive for {days}: yours will be erased in "
-                "{warning}.\n\nTo stay with us, just send any message. To leave now, send "
-                "/forget."
-            ),
-        ).format(days=count_days(days), warning=count_days(WARNING_DAYS)),
-        choices=choices(KeepData("keep").button(_("Keep my data"))),
-    )

@@ -11,7 +11,6 @@ from zoneinfo import available_timezones
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.errors import Invalid as Invalid  # refused answers: `kind`, no words
-from bot.i18n import _, days
 from bot.places import MAX_CHOICES, Place, normalize, places, profile_columns
 from bot.services.areas import looks_like_postcode, parse_postcode
 from bot.storage.volunteers import Volunteer as Volunteer  # what handlers are given
@@ -25,30 +24,6 @@ SKILLS = ("share", "canvass", "call", "text", "events")
 AVAILABILITY = ("evenings", "weekends", "daytime")
 MAX_PLACE = 200
 MAX_PAUSE_DAYS = 366
-
-
-def consent_text(settings: Settings) -> str:
-    """The consent notice, in the current language (versioned by CONSENT_VERSION)."""
-    return _(
-        "<b>Before we start: your data</b>\n"
-        "Joining means telling {controller} that you support the campaign — a political "
-        "opinion, which the law protects specially. So we ask first.\n\n"
-        "• <b>Who</b>: {controller} is responsible for this data.\n"
-        "• <b>Why</b>: only to offer you campaign tasks and to organize volunteers.\n"
-        "• <b>What</b>: your first name, your area (postcode or location), what you are "
-        "willing to do and when, your teams, the tasks you take and their outcomes, and the "
-        "messages we send you. Nothing else, and it is never sold or shared outside the "
-        "campaign.\n"
-        "• <b>How long</b>: until you leave, and erased after {days} without activity "
-        "(you are warned a month before).\n"
-        "• <b>Your rights</b>: /mydata sends you everything stored; /forget erases it; "
-        "/stop ends messages you did not ask for.\n\n"
-        "Messages pass through your messenger's servers: do not send anything sensitive. "
-        "Do you agree?"
-    ).format(
-        controller=settings.controller or _("the campaign team"),
-        days=days(settings.retention_days),
-    )
 
 
 def consent_fingerprint(text: str) -> str:
@@ -225,22 +200,30 @@ class VolunteerService:
         self._volunteers = volunteers
 
     async def join(
-        self, channel: str, user_id: str, chat_id: str, language: str, update_key: str
+        self,
+        channel: str,
+        user_id: str,
+        chat_id: str,
+        language: str,
+        update_key: str,
+        notice: str,
     ) -> Volunteer:
-        """Create the volunteer with the consent they just gave (the text in `language`)."""
-        text = consent_text(self._settings)
+        """Create the volunteer with the consent they just gave to `notice`, the exact
+        text they were shown (in `language`): its fingerprint is kept with the consent."""
         return await self._volunteers.join(
             channel,
             user_id,
             chat_id,
             language,
-            (CONSENT_VERSION, consent_fingerprint(text), update_key),
+            (CONSENT_VERSION, consent_fingerprint(notice), update_key),
         )
 
-    async def reconsent(self, volunteer: Volunteer, channel: str, update_key: str) -> None:
-        text = consent_text(self._settings)
+    async def reconsent(
+        self, volunteer: Volunteer, channel: str, update_key: str, notice: str
+    ) -> None:
+        """Record a member's consent to the current notice (`notice`: the text shown)."""
         await self._volunteers.record_consent(
-            volunteer.id, channel, (CONSENT_VERSION, consent_fingerprint(text), update_key)
+            volunteer.id, channel, (CONSENT_VERSION, consent_fingerprint(notice), update_key)
         )
 
     async def needs_consent(self, volunteer: Volunteer) -> bool:

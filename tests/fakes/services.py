@@ -12,6 +12,7 @@ from typing import Any
 from bot.alert_text import AlertText
 from bot.clock import Clock
 from bot.config import Settings
+from bot.privacy_text import PrivacyText
 from bot.services import Services
 from bot.storage.assignments import AssignmentRepository
 from bot.storage.audit import AuditLog
@@ -47,6 +48,7 @@ def services_on(settings: Settings, clock: Clock, db: Database, **options: Any) 
     """Every service on `db`, as `Services.build` makes them (with the words `bot.core`
     gives them), with `db` beside them."""
     options.setdefault("alert_words", AlertText(settings))
+    options.setdefault("privacy_words", PrivacyText())
     built = Services.build(settings, clock, db, **options)
     return with_db(built, db)
 
