@@ -30,9 +30,9 @@ import logging
 import random
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.messaging import Outbound
@@ -42,6 +42,7 @@ from bot.storage.outbox import (
     Envelope,
     OutboxRepository,
     QuietUntil,
+    RecentSend,
     Settlement,
 )
 from bot.transports import (
@@ -91,6 +92,13 @@ class Lane:
     interactive_per_second: float | None = None
 
     @property
+    def memory(self) -> float:
+        """How far back a send still bears on the next ones: the pace's window, a group's
+        or a chat's turn, one interval of the slowest pace."""
+        rates = [self.per_second, self.interactive_per_second or self.per_second]
+        return max(1.0, self.per_chat_interval, self.per_group_interval, *(1 / r for r in rates))
+
+    @property
     def free_batch(self) -> int:
         """Rows claimed at a time at the free rate: about a quarter of a second's worth."""
         return max(1, min(self.concurrency, round(self.per_second / 4)))
@@ -109,28 +117,43 @@ class RateGate:
     after it: a stall never lets two starts come closer than interval - catch_up.
     """
 
-    def __init__(self, rate: float, catch_up: float = 0.002) -> None:
+    def __init__(
+        self,
+        rate: float,
+        catch_up: float = 0.002,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.interval = 1.0 / rate
         self.catch_up = catch_up
-        self._last = time.monotonic() - self.interval
+        self._clock = clock
+        self._sleep = sleep
+        self._last = clock() - self.interval
 
     async def wait(self) -> None:
-        now = time.monotonic()
+        now = self._clock()
         slot = max(now - self.catch_up, self._last + self.interval)
         self._last = slot
         if slot > now:
-            await asyncio.sleep(slot - now)
-            woke = time.monotonic()
+            await self._sleep(slot - now)
+            woke = self._clock()
             if woke - slot > self.catch_up:
                 self._last = woke
 
     def delay(self) -> float:
         """Seconds until the next slot (nothing reserved)."""
-        return max(0.0, self._last + self.interval - time.monotonic())
+        return max(0.0, self._last + self.interval - self._clock())
 
     def hold_until(self, moment: float) -> None:
         """Nothing starts before `moment` (monotonic), e.g. after a 429."""
         self._last = max(self._last, moment - self.interval)
+
+    def seed(self, starts: Sequence[float]) -> None:
+        """Sends another process made a moment ago (monotonic, on this clock) count as this
+        gate's own: the grid goes on from the last of them, never closer."""
+        if starts:
+            self._last = max(self._last, min(max(starts), self._clock()))
 
 
 class WindowGate(RateGate):
@@ -148,10 +171,8 @@ class WindowGate(RateGate):
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        super().__init__(rate)
+        super().__init__(rate, clock=clock, sleep=sleep)
         self.window = window
-        self._clock = clock
-        self._sleep = sleep
         self.gap = self.interval / 2
         # The last `rate × window` starts: the oldest one says when the next may go.
         self._allowed = max(1, int(rate * window))
@@ -184,6 +205,20 @@ class WindowGate(RateGate):
 
     def hold_until(self, moment: float) -> None:
         self._held = max(self._held, moment)
+
+    def seed(self, starts: Sequence[float]) -> None:
+        """Sends another process made in the last window count as this gate's own. Before
+        the first of them the pace is taken as kept (as after an idle second), so the
+        window never starts emptier than it was."""
+        now = self._clock()
+        recent = sorted(min(s, now) for s in starts if s > now - self.window)
+        if not recent:
+            return
+        known = sorted([*self._starts, *recent])
+        missing = self._allowed - len(known)
+        paced = [known[0] - (n + 1) * self.interval for n in range(max(0, missing))]
+        self._starts.clear()
+        self._starts.extend([*reversed(paced), *known][-self._allowed :])
 
 
 Send = Callable[[], Awaitable[str]]
@@ -228,17 +263,25 @@ class ChannelSender:
         clock: Clock,
         lane: Lane,
         on_settled: Callable[[Delivery, str], None] | None = None,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.transport = transport
         self.outbox = outbox
         self.clock = clock
         self.lane = lane
-        self.gate = RateGate(lane.per_second)
+        # The pace runs on this clock (seconds, never set back), the outbox on `clock`.
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self.gate = RateGate(lane.per_second, clock=monotonic, sleep=sleep)
         # Set by the app: holds ordinary broadcasts for recipients in their quiet hours.
         self.quiet_until: QuietUntil | None = None
-        self.paid_gate = WindowGate(lane.paid_per_second)
+        self.paid_gate = WindowGate(lane.paid_per_second, clock=monotonic, sleep=sleep)
         self.interactive_gate = (
-            RateGate(lane.interactive_per_second) if lane.interactive_per_second else None
+            RateGate(lane.interactive_per_second, clock=monotonic, sleep=sleep)
+            if lane.interactive_per_second
+            else None
         )
         self.wakeup = asyncio.Event()
         self.paused_until = 0.0
@@ -310,31 +353,37 @@ class ChannelSender:
         self._flusher = asyncio.create_task(self._flush_forever())
         try:
             while True:
-                await self._respect_pause()
-                queued = await self._next()
-                if not await self._slot_is_near(queued):
-                    continue  # something more urgent, on another pace, came meanwhile
-                gate = self._gate_for(queued)
-                acquired = False
-                try:
-                    await self._slots.acquire()
-                    acquired = True
-                    await gate.wait()
-                    await self._respect_pause()
-                except BaseException:
-                    # Stopping: this one never left; drain() deals with what is queued.
-                    if acquired:
-                        self._slots.release()
-                    self._push(queued)
-                    raise
-                if gate is not self.paid_gate:
-                    # Something more urgent may have come while this one waited for its slot.
-                    queued = self._more_urgent_than(queued)
-                self._start(queued)
+                await self.send_next()
         finally:
             self._running = False
             if self._flusher is not None:
                 self._flusher.cancel()
+
+    async def send_next(self) -> None:
+        """One step of `run`: wait for the most urgent message whose chat may receive one
+        and for its pace's slot, then start sending it (or return, having put it back, when
+        something more urgent on another pace came meanwhile)."""
+        await self._respect_pause()
+        queued = await self._next()
+        if not await self._slot_is_near(queued):
+            return
+        gate = self._gate_for(queued)
+        acquired = False
+        try:
+            await self._slots.acquire()
+            acquired = True
+            await gate.wait()
+            await self._respect_pause()
+        except BaseException:
+            # Stopping: this one never left; drain() deals with what is queued.
+            if acquired:
+                self._slots.release()
+            self._push(queued)
+            raise
+        if gate is not self.paid_gate:
+            # Something more urgent may have come while this one waited for its slot.
+            queued = self._more_urgent_than(queued)
+        self._start(queued)
 
     async def _slot_is_near(self, queued: _Queued) -> bool:
         """Wait until `queued`'s pace nearly has a slot for it. False (and `queued` back in
@@ -343,15 +392,12 @@ class ChannelSender:
         gate = self._gate_for(queued)
         while (delay := gate.delay()) > SLOT_PATIENCE_S:
             self.wakeup.clear()
-            timer = asyncio.get_running_loop().call_later(delay, self.wakeup.set)
             try:
-                await self.wakeup.wait()
+                await self._nap(delay)
             except BaseException:
                 self._push(queued)
                 raise
-            finally:
-                timer.cancel()
-            self._promote(time.monotonic())
+            self._promote(self._monotonic())
             first = self._ready[0] if self._ready else None
             if first is not None and first < queued and self._gate_for(first) is not gate:
                 self._push(queued)
@@ -360,19 +406,22 @@ class ChannelSender:
 
     def _gate_for(self, queued: _Queued) -> RateGate:
         item = queued.item
-        if isinstance(item, Delivery) and item.outbound.paid:
+        return self._gate_of(queued.priority, isinstance(item, Delivery) and item.outbound.paid)
+
+    def _gate_of(self, priority: int, paid: bool) -> RateGate:
+        if paid:
             return self.paid_gate
-        if self.interactive_gate is not None and queued.priority <= REPLY:
+        if self.interactive_gate is not None and priority <= REPLY:
             return self.interactive_gate
         return self.gate
 
     async def _respect_pause(self) -> None:
         # A loop, not an event: another 429 may push the pause further while we sleep.
-        while (pause := self.paused_until - time.monotonic()) > 0:
+        while (pause := self.paused_until - self._monotonic()) > 0:
             await asyncio.sleep(pause)
 
     def _pause(self, seconds: float) -> None:
-        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+        self.paused_until = max(self.paused_until, self._monotonic() + seconds)
         self.gate.hold_until(self.paused_until)
         self.paid_gate.hold_until(self.paused_until)
         if self.interactive_gate is not None:
@@ -394,7 +443,7 @@ class ChannelSender:
     async def _next(self) -> _Queued:
         """The most urgent message whose chat may receive one now (waits for one)."""
         while True:
-            now = time.monotonic()
+            now = self._monotonic()
             self._promote(now)
             while self._ready:
                 queued = heapq.heappop(self._ready)
@@ -416,17 +465,24 @@ class ChannelSender:
             self.wakeup.clear()
             if self._ready:
                 continue
-            # A timer rather than wait_for: no task to cancel when the lane stops.
-            timer = asyncio.get_running_loop().call_later(max(timeout, 0.001), self.wakeup.set)
-            try:
-                await self.wakeup.wait()
-            finally:
-                timer.cancel()
+            await self._nap(max(timeout, 0.001))
+
+    async def _nap(self, seconds: float) -> None:
+        """Until something is queued (`wakeup`) or `seconds` have passed."""
+        if self._sleep is not asyncio.sleep:
+            await self._sleep(seconds)  # a clock moved by hand: its time passes in its sleep
+            return
+        # A timer rather than wait_for: no task to cancel when the lane stops.
+        timer = asyncio.get_running_loop().call_later(seconds, self.wakeup.set)
+        try:
+            await self.wakeup.wait()
+        finally:
+            timer.cancel()
 
     def _more_urgent_than(self, queued: _Queued) -> _Queued:
         """`queued`, or a more urgent ready message that came in meanwhile (put back
         `queued` then)."""
-        now = time.monotonic()
+        now = self._monotonic()
         self._promote(now)
         while self._ready and self._ready[0] < queued:
             better = heapq.heappop(self._ready)
@@ -447,7 +503,7 @@ class ChannelSender:
         round trip never holds up the pace; only pages while enough rows are in hand."""
         if self._claiming is not None or self._stopped:
             return
-        now = time.monotonic()
+        now = self._monotonic()
         low = self._rows_held <= self._batch // 2 and len(self._waiting) < self.lane.concurrency
         idle = self._outbox_idle_at is not None and now - self._outbox_idle_at < self.idle_look
         if low and not idle:
@@ -485,7 +541,7 @@ class ChannelSender:
             self._batch = self.lane.paid_batch if paid else self.lane.free_batch
             self._outbox_idle_at = None
         elif full:
-            self._outbox_idle_at = time.monotonic()
+            self._outbox_idle_at = self._monotonic()
         for delivery in batch:
             self._push(_Queued(delivery.priority, 0.0, next(self._seq), delivery))
         if batch:
@@ -507,7 +563,7 @@ class ChannelSender:
         return last + (self.lane.per_group_interval if group else self.lane.per_chat_interval)
 
     def _note_chat(self, chat_id: str) -> None:
-        self._last_sent[chat_id] = time.monotonic()
+        self._last_sent[chat_id] = self._monotonic()
         self._last_sent.move_to_end(chat_id)
         # Only the last few seconds matter; keep memory flat however many recipients.
         while len(self._last_sent) > 5000:
@@ -559,7 +615,7 @@ class ChannelSender:
                 await self._to_outbox(direct, exc)
             else:
                 backoff = 0.5 * 2**direct.attempts * random.uniform(0.8, 1.2)
-                self._hold(queued, time.monotonic() + backoff)
+                self._hold(queued, self._monotonic() + backoff)
         except BaseException as exc:
             _fail(direct, exc)
             if not isinstance(exc, Exception):
@@ -692,6 +748,36 @@ class ChannelSender:
         if self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
 
+    # -- taking over from another process -------------------------------------------------
+
+    async def take_over(self) -> None:
+        """Before sending a lane another process sent until a moment ago (it was killed, or
+        stepped down): its last sends, as the outbox recorded them, count against the
+        messenger's limits as if this process had made them, so the first sends here keep
+        the pace and each chat's turn across the change of sender. Call it before the rows
+        the other one had in hand are put back in the queue."""
+        now = self.clock.now()
+        since = now - timedelta(seconds=self.lane.memory)
+        self.seed(await self.outbox.recent_sends(self.transport.channel, since), now)
+
+    def seed(self, recent: Sequence[RecentSend], now: datetime) -> None:
+        """Count sends made elsewhere (moments on the outbox's clock, `now` being this
+        moment on it) in this lane's pace and chats' turns. A send still in flight when its
+        sender stopped is counted as made just now: it may have reached the server at the
+        last moment, and it is about to be sent again."""
+        here = self._monotonic()
+        starts: dict[int, tuple[RateGate, list[float]]] = {}
+        for send in sorted(recent, key=lambda r: r.sent_at or now):
+            age = 0.0 if send.sent_at is None else (now - send.sent_at).total_seconds()
+            at = here - max(0.0, age)
+            gate = self._gate_of(send.priority, send.paid)
+            starts.setdefault(id(gate), (gate, []))[1].append(at)
+            if send.chat_id and at > self._last_sent.get(send.chat_id, float("-inf")):
+                self._last_sent[send.chat_id] = at
+                self._last_sent.move_to_end(send.chat_id)
+        for gate, moments in starts.values():
+            gate.seed(moments)
+
     def reopen(self) -> None:
         """After `drain`: the lane may run again (its process took the role back)."""
         self._stopped = False
@@ -741,8 +827,10 @@ class Sender:
             self._run(channel)
 
     async def lead(self, channel: str) -> None:
-        """This process now sends `channel`'s outbox: what the previous sender had in hand
-        when it stopped (or was killed) goes out again, then the lane runs."""
+        """This process now sends `channel`'s outbox: it goes on at the pace the previous
+        sender kept, what that one had in hand when it stopped (or was killed) goes out
+        again, then the lane runs."""
+        await self.lanes[channel].take_over()
         await self._recover(channel)
         self._run(channel)
 

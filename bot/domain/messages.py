@@ -63,6 +63,17 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class RecentSend:
+    """A message a lane sent a moment ago (`sent_at`, UTC), or had in hand (None) when its
+    sender stopped: what the next sender counts against the messenger's limits."""
+
+    chat_id: str
+    sent_at: datetime | None
+    priority: int
+    paid: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Settlement:
     """How one send ended; `retry_at` (UTC) puts the row back in the queue (pending)."""
 

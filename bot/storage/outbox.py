@@ -14,12 +14,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.clock import to_iso
+from bot.clock import from_iso, to_iso
 from bot.domain.messages import (
     Delivery,
     DeliveryStatus,
     Envelope,
     Priority,
+    RecentSend,
     Settlement,
     Shown,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "Envelope",
     "OutboxRepository",
     "QuietUntil",
+    "RecentSend",
     "Settlement",
     "Shown",
 ]
@@ -383,6 +385,27 @@ class OutboxRepository:
                 " WHERE status = 'pending' AND channel = :channel AND chat_id = :chat_id",
                 where,
             )
+
+    async def recent_sends(self, channel: str, since: datetime) -> list[RecentSend]:
+        """What one messenger's lane sent since a moment (settled rows, through the
+        `outbox_sent` index), and what it has in hand now (rows still 'sending', with no
+        moment): a new sender's pace starts from these."""
+        rows = await self.db.fetch_all(
+            "SELECT chat_id, sent_at, priority, paid FROM outbox"
+            " WHERE channel = :channel AND sent_at >= :since"
+            " UNION ALL SELECT chat_id, NULL, priority, paid FROM outbox"
+            " WHERE status = 'sending' AND channel = :channel",
+            {"channel": channel, "since": to_iso(since)},
+        )
+        return [
+            RecentSend(
+                r["chat_id"],
+                from_iso(r["sent_at"]) if r["sent_at"] else None,
+                r["priority"],
+                bool(r["paid"]),
+            )
+            for r in rows
+        ]
 
     async def recover(
         self,
