@@ -62,7 +62,9 @@ class Relais:
             settings = replace(settings, admins=settings.admins | {Identity("console", "1")})
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.db = database_for(settings.database_path, settings.database_url)
+        self.db = database_for(
+            settings.database_path, settings.database_url, pool_size=settings.pg_pool
+        )
         self.stdin = stdin
         self.stdout = stdout
         self.stopping = asyncio.Event()
@@ -83,7 +85,11 @@ class Relais:
         self._install_signals()
         if self.settings.database_url:
             # PostgreSQL: several processes may share it; they elect who does what.
-            self.cluster = Cluster(self.settings.database_url)
+            self.cluster = Cluster(
+                self.settings.database_url,
+                turns=self.settings.pg_turns,
+                pool_size=self.settings.pg_pool,
+            )
             await self._run()
             return
         # Before the database is even opened: a second Relais must not touch it at all.

@@ -34,6 +34,8 @@ from typing import Any
 
 import asyncpg
 
+from bot.storage.postgres import no_connection_left
+
 log = logging.getLogger(__name__)
 
 # Advisory locks take two 32-bit keys; the first says what kind of thing is locked, so
@@ -55,11 +57,13 @@ KEEPALIVES = {
     "tcp_keepalives_count": "2",
     "application_name": "relais",
 }
-# Connections for chat turns: one per update being handled at this moment. With the pool
-# (10) and the election and LISTEN sessions, a worker holds about 21 connections, so four
-# workers fit in PostgreSQL's default max_connections of 100 (32 here made four need ~180).
-# No more updates than this can write at once anyway: the pool keeps 8 writers.
+# Connections for chat turns (RELAIS_PG_TURNS): one per update being handled at this
+# moment. With the pool (RELAIS_PG_POOL, 10) and the election and LISTEN session, a worker
+# holds up to 19 connections, so four workers fit in PostgreSQL's default max_connections of
+# 100 (32 here made four need ~180). No more updates than this can write at once anyway: the
+# pool keeps 8 writers.
 TURN_CONNECTIONS = 8
+STORAGE_POOL = 10  # the storage pool's size, for the start's connection count
 
 
 @dataclass(slots=True)
@@ -79,9 +83,18 @@ def lock_key(text: str) -> int:
 class Cluster:
     """One of several processes on a PostgreSQL database: roles by election, chats by turn."""
 
-    def __init__(self, url: str, *, try_every: float = TRY_EVERY_S) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        try_every: float = TRY_EVERY_S,
+        turns: int = TURN_CONNECTIONS,
+        pool_size: int = STORAGE_POOL,
+    ) -> None:
         self.url = url
         self.try_every = try_every
+        self.turns = turns
+        self.pool_size = pool_size
         self.duties: dict[str, Duty] = {}
         self.held: set[str] = set()
         # Called when another process (or this one) queued outbox rows.
@@ -111,10 +124,14 @@ class Cluster:
     async def start(self) -> None:
         """Connect and take every free role now, then keep trying in the background: a
         lone process holds everything by the time it says it is running."""
-        await self._connect()
-        self._turns = await asyncpg.create_pool(
-            self.url, min_size=1, max_size=TURN_CONNECTIONS, server_settings=KEEPALIVES
-        )
+        try:
+            await self._connect()
+            self._turns = await asyncpg.create_pool(
+                self.url, min_size=1, max_size=self.turns, server_settings=KEEPALIVES
+            )
+        except asyncpg.TooManyConnectionsError as exc:
+            raise no_connection_left(self.url, exc) from None
+        await self._check_room()
         await self._elect()
         self._elector = asyncio.create_task(self._elect_forever(), name="relais-election")
 
@@ -135,6 +152,28 @@ class Cluster:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._turns.close(), CONNECTION_TIMEOUT_S)
             self._turns = None
+
+    async def _check_room(self) -> None:
+        """Warn at start when the server cannot give this worker every connection it may
+        open under load: requests would fail then, at the worst moment."""
+        room = await self._connection.fetchval(
+            "SELECT current_setting('max_connections')::int"
+            " - current_setting('superuser_reserved_connections')::int"
+            " - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')"
+        )
+        # The storage pool and the turns' pool hold one connection each so far.
+        wanted = self.pool_size + self.turns - 2
+        if room is not None and room < wanted:
+            log.warning(
+                "PostgreSQL has room for %d more connections, and this worker may open %d more"
+                " under load (RELAIS_PG_POOL=%d + RELAIS_PG_TURNS=%d + 1 in all): lower them, run"
+                " fewer workers or raise max_connections (docs/deploy-postgresql.md,"
+                " Connection budget)",
+                max(room, 0),
+                wanted,
+                self.pool_size,
+                self.turns,
+            )
 
     async def _connect(self) -> None:
         connection = await asyncio.wait_for(

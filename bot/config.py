@@ -117,6 +117,11 @@ class Settings:
     dashboard_url: str = ""
     # Where it listens behind the HTTPS proxy (on RELAIS_WEBHOOK_LISTEN) when that is public.
     dashboard_port: int = 8090
+    # PostgreSQL only: each worker's connections (docs/deploy-postgresql.md, "Connection
+    # budget"): its storage pool, and the chats' turns (one per update being handled). With
+    # the one that elects and LISTENs, a worker holds up to pg_pool + pg_turns + 1 (19 here).
+    pg_pool: int = 10
+    pg_turns: int = 8
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -194,6 +199,9 @@ class Settings:
             dashboard_port=_integer(
                 "RELAIS_DASHBOARD_PORT", get("RELAIS_DASHBOARD_PORT", "8090"), 1, 65535
             ),
+            # The pool keeps 2 connections for reads: at least one more for writes.
+            pg_pool=_connections("RELAIS_PG_POOL", get("RELAIS_PG_POOL", "10"), 3),
+            pg_turns=_connections("RELAIS_PG_TURNS", get("RELAIS_PG_TURNS", "8"), 1),
         )
 
 
@@ -273,6 +281,16 @@ def _timezone(name: str, value: str) -> ZoneInfo:
 def _integer(name: str, value: str, low: int, high: int) -> int:
     if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
         raise ConfigError(f"{name}: expected a whole number from {low} to {high}, got {value!r}")
+    return int(value)
+
+
+def _connections(name: str, value: str, low: int) -> int:
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= 1000:
+        raise ConfigError(
+            f"{name}: expected a number of PostgreSQL connections from {low} to 1000, got "
+            f"{value!r} (each worker holds up to RELAIS_PG_POOL + RELAIS_PG_TURNS + 1; see "
+            "docs/deploy-postgresql.md, Connection budget)"
+        )
     return int(value)
 
 

@@ -34,7 +34,9 @@ async def open_core(
 ) -> AsyncIterator[Services]:
     """Open the database (brought up to date unless told not to) and build the services;
     the running bot passes its messengers and its sender's bell."""
-    db = db or database_for(settings.database_path, settings.database_url)
+    db = db or database_for(
+        settings.database_path, settings.database_url, pool_size=settings.pg_pool
+    )
     if await db.open():
         log.warning("Created a new database at %s", db.path.resolve())
     try:

@@ -14,6 +14,8 @@ import asyncpg
 import pytest
 
 from bot.cluster import Cluster, Duty
+from bot.storage.backend import StorageError
+from bot.storage.postgres import PostgresDatabase
 from tests.postgresql import postgresql_url
 
 __all__ = ["postgresql_url"]  # the fixture
@@ -208,3 +210,29 @@ async def test_queued_messages_wake_every_process_by_notify(postgresql_url: str)
     finally:
         await first.stop()
         await second.stop()
+
+
+async def test_a_worker_without_a_connection_left_says_which_settings_to_lower(
+    postgresql_url: str,
+) -> None:
+    # A role allowed two connections stands for a server at its max_connections: the
+    # storage pool takes one, the election the other, the chats' turns find none.
+    role = f"relais_budget_{os.getpid()}"
+    admin = await asyncpg.connect(postgresql_url)
+    await admin.execute(f'CREATE ROLE "{role}" LOGIN CONNECTION LIMIT 2')
+    url = postgresql_url.replace("://postgres@", f"://{role}@")
+    db = PostgresDatabase(url, pool_size=3)
+    cluster = Cluster(url, turns=2, pool_size=3)
+    try:
+        await db.open()
+        with pytest.raises(StorageError) as error:
+            await cluster.start()
+        said = str(error.value)  # (in the campaign's language)
+        assert "RELAIS_PG_POOL + RELAIS_PG_TURNS" in said and "max_connections" in said
+        with pytest.raises(StorageError, match="RELAIS_PG_POOL"):
+            await PostgresDatabase(url).open()
+    finally:
+        await cluster.stop()
+        await db.close()
+        await admin.execute(f'DROP ROLE "{role}"')
+        await admin.close()

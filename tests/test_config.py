@@ -41,6 +41,8 @@ def test_admins_are_parsed_by_numeric_id() -> None:
         ({"RELAIS_RETENTION_DAYS": "-3"}, "RELAIS_RETENTION_DAYS"),
         ({"RELAIS_PAID_BROADCAST": "maybe"}, "RELAIS_PAID_BROADCAST"),
         ({"RELAIS_RESEND_AFTER_CRASH": "twice"}, "RELAIS_RESEND_AFTER_CRASH"),
+        ({"RELAIS_PG_POOL": "2"}, "RELAIS_PG_POOL"),
+        ({"RELAIS_PG_TURNS": "many"}, "RELAIS_PG_TURNS"),
     ],
 )
 def test_a_bad_value_names_its_variable(env: dict[str, str], variable: str) -> None:
@@ -48,6 +50,15 @@ def test_a_bad_value_names_its_variable(env: dict[str, str], variable: str) -> N
         Settings.from_env(env)
     assert str(error.value).startswith(variable + ":")
     assert "\n" not in str(error.value)
+
+
+def test_each_workers_postgresql_connections_are_settings() -> None:
+    settings = Settings.from_env({})
+    assert (settings.pg_pool, settings.pg_turns) == (10, 8)
+    settings = Settings.from_env({"RELAIS_PG_POOL": "6", "RELAIS_PG_TURNS": "4"})
+    assert (settings.pg_pool, settings.pg_turns) == (6, 4)
+    with pytest.raises(ConfigError, match="Connection budget"):
+        Settings.from_env({"RELAIS_PG_TURNS": "0"})
 
 
 def test_messages_in_flight_at_a_crash_are_resent_unless_the_campaign_says_no() -> None:

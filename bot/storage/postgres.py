@@ -154,6 +154,8 @@ ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 def _translate_error(exc: BaseException) -> StorageError | OverflowError:
     if isinstance(exc, asyncpg.UniqueViolationError):
         return Conflict(str(exc))
+    if isinstance(exc, asyncpg.TooManyConnectionsError):
+        return no_connection_left("", exc)
     # A transaction that wrote before it read waits for the schema's lock while holding rows
     # another reading writer may want: PostgreSQL breaks the cycle by aborting one. Nothing
     # of it was kept, and the person is asked to try again, as when SQLite is busy.
@@ -166,6 +168,19 @@ def _translate_error(exc: BaseException) -> StorageError | OverflowError:
     ):
         return OverflowError(str(exc))
     return StorageError(str(exc))
+
+
+def no_connection_left(url: str, exc: BaseException) -> StorageError:
+    """The server refused one more connection (max_connections): say which settings decide
+    how many a worker holds."""
+    return StorageError(
+        _(
+            "PostgreSQL{at} has no connection left for this worker ({reason}): each worker "
+            "holds up to RELAIS_PG_POOL + RELAIS_PG_TURNS + 1 connections; lower those "
+            "settings or run fewer workers, raise the server's max_connections, or put "
+            "PgBouncer in session mode in front (docs/deploy-postgresql.md, Connection budget)"
+        ).format(at=f" ({where(url)})" if url else "", reason=exc)
+    )
 
 
 def where(url: str) -> str:
@@ -224,6 +239,8 @@ class PostgresDatabase:
                 statement_cache_size=STATEMENT_CACHE,
                 init=_init_connection,
             )
+        except asyncpg.TooManyConnectionsError as exc:
+            raise no_connection_left(self.url, exc) from None
         except asyncpg.InvalidCatalogNameError:
             raise StorageMissing(
                 _(
