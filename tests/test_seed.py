@@ -23,15 +23,15 @@ __all__ = ["postgresql_url"]  # the fixture
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def seed(database: Path | str, *args: str) -> subprocess.CompletedProcess[str]:
-    """`python -m bot migrate` (seed needs an existing database), then seed: `database` is
-    a SQLite file or a DATABASE_URL."""
+def seed(database: Path | str, *args: str, now: str = "") -> subprocess.CompletedProcess[str]:
+    """`python -m bot migrate` (seed needs an existing database), then seed (at `now`, with
+    --now): `database` is a SQLite file or a DATABASE_URL."""
     url = database if isinstance(database, str) else f"sqlite:///{database}"
     env = {**os.environ, "DATABASE_URL": url, "RELAIS_LOG_LEVEL": "WARNING"}
     migrate = [sys.executable, "-m", "bot", "migrate"]
     subprocess.run(migrate, cwd=ROOT, env=env, capture_output=True, timeout=60, check=True)
     return subprocess.run(
-        [sys.executable, "-m", "bot", "seed", *args],
+        [sys.executable, "-m", "bot", *(["--now", now] if now else []), "seed", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -124,10 +124,10 @@ def test_seeded_console_volunteers_can_be_tried_with_as(tmp_path: Path) -> None:
         assert conn.execute("SELECT COUNT(*) FROM call_results").fetchone()[0] > 0
 
 
-def _seed_to(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _seed_to(url: str, *args: str, now: str = "") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": url, "RELAIS_LOG_LEVEL": "WARNING"}
     return subprocess.run(
-        [sys.executable, "-m", "bot", "seed", *args],
+        [sys.executable, "-m", "bot", *(["--now", now] if now else []), "seed", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -148,8 +148,9 @@ async def test_seed_on_postgresql_gives_the_same_campaign_as_on_sqlite(
 ) -> None:
     args = ("--volunteers", "300", "--tasks", "60", "--assignments", "2000", "--id-base", "7000")
     database = tmp_path / "seeded.sqlite3"
-    assert seed(database, *args).returncode == 0
-    result = _seed_to(postgresql_url, *args)
+    # A few minutes apart within one hour, as when a campaign is seeded on each in turn.
+    assert seed(database, *args, now="2026-11-28T14:05:09").returncode == 0
+    result = _seed_to(postgresql_url, *args, now="2026-11-28T14:41:57")
     assert result.returncode == 0, result.stderr
     assert "bénévoles 300, tâches 60, affectations 2000" in result.stdout
     connection = await asyncpg.connect(postgresql_url)
@@ -164,6 +165,10 @@ async def test_seed_on_postgresql_gives_the_same_campaign_as_on_sqlite(
             ):
                 expected = tuple(conn.execute(sql).fetchone())
                 assert tuple(await connection.fetchrow(sql)) == expected, sql
+            # The same roll-up row for row, not only the same sums.
+            rows = "SELECT axis, unit, span, hour, kind, offered, accepted, done FROM report_rollup"
+            expected_rows = sorted(tuple(r) for r in conn.execute(rows))
+            assert sorted(tuple(r) for r in await connection.fetch(rows)) == expected_rows
         # Seeding again adds people after the ones there, new ids and all.
         again = _seed_to(postgresql_url, "--volunteers", "10", "--tasks", "2", "--id-base", "9000")
         assert again.returncode == 0, again.stderr

@@ -280,6 +280,11 @@ def synthetic_campaign(
     rng = random.Random(seed_value)
     span = weeks * 7 * 86400
     stamp = to_iso(now)
+    # The past is laid out back from the start of the hour, not from `now` itself: the
+    # roll-up counts by the hour, so moments laid back from 14:05 and from 14:40 would fall
+    # into different hours at the edges, and two seeds of the same campaign (on SQLite and
+    # on PostgreSQL, a minute apart) would differ by a roll-up row with the same sums.
+    anchor = now.replace(minute=0, second=0, microsecond=0)
 
     def first_id(table: str) -> int:
         found = conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
@@ -291,7 +296,7 @@ def synthetic_campaign(
     task_ids = range(first_task, first_task + tasks)
 
     def moment() -> str:
-        return to_iso(now - timedelta(seconds=rng.randrange(span)))
+        return to_iso(anchor - timedelta(seconds=rng.randrange(span)))
 
     with rollup_rebuilt_after(conn):
         for name in TEAM_NAMES:
@@ -387,7 +392,7 @@ def synthetic_campaign(
                     "Synthetic task for trials and benchmarks.",
                     rng.choice((1, 2, 3)),
                     rng.randint(0, 10),
-                    to_iso(now - timedelta(seconds=span)),
+                    to_iso(anchor - timedelta(seconds=span)),
                     rng.choice((None, 50, 500)),
                     1,
                     "https://example.org/post" if kinds[t] == "share" else None,
