@@ -112,10 +112,11 @@ async def bot_api() -> AsyncIterator[FakeBotAPI]:
 
 @pytest.fixture
 async def telegram_relais(
-    bot_api: FakeBotAPI, tmp_path: Path, clock: FakeClock
+    bot_api: FakeBotAPI, database_url: str, clock: FakeClock
 ) -> AsyncIterator[Relais]:
-    """Relais running in-process against the fake Bot API, on a fresh database."""
-    env = telegram_env(bot_api, tmp_path / "relais.sqlite3")
+    """Relais running in-process against the fake Bot API, on a fresh database (a SQLite
+    file, or a PostgreSQL schema: several processes' mode, with one)."""
+    env = telegram_env(bot_api, database_url)
     async with running_relais(env, clock) as relais:
         yield relais
 

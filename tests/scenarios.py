@@ -26,11 +26,11 @@ from bot.config import Settings
 from bot.i18n import _, set_language, use_language
 from bot.router import FloodGate, Router
 from bot.services import Services
-from bot.storage.db import Database
+from bot.storage.connect import database_for
 from bot.transports.console import ConsoleTransport
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.clock import FakeClock
-from tests.fakes.relais import running_relais, telegram_env
+from tests.fakes.relais import database_url_of, running_relais, telegram_env
 from tests.fakes.services import services_on
 from tests.fakes.signal_cli import FakeSignalCli, signal_env
 
@@ -200,8 +200,8 @@ class World:
 
 
 @contextlib.asynccontextmanager
-async def world(messenger: str, tmp_path: Path, clock: FakeClock) -> AsyncIterator[World]:
-    database = tmp_path / "relais.sqlite3"
+async def world(messenger: str, database: Path | str, clock: FakeClock) -> AsyncIterator[World]:
+    """Relais on `messenger`, on a SQLite file or at a DATABASE_URL."""
     if messenger == "telegram":
         async with FakeBotAPI() as api, running_relais(telegram_env(api, database), clock) as r:
             yield World(messenger, r.services, lambda uid, lang: TelegramPerson(api, uid, lang))
@@ -211,9 +211,9 @@ async def world(messenger: str, tmp_path: Path, clock: FakeClock) -> AsyncIterat
             yield World(messenger, r.services, lambda uid, lang: SignalPerson(fake, uid, lang))
     else:
         settings = Settings.from_env(
-            {"DATABASE_URL": f"sqlite:///{database}", "RELAIS_PSEUDONYM_KEY": "test-key"}
+            {"DATABASE_URL": database_url_of(database), "RELAIS_PSEUDONYM_KEY": "test-key"}
         )
-        db = Database(settings.database_path)
+        db = database_for(settings.database_path, settings.database_url)
         await db.open()
         await db.migrate()
         try:
@@ -232,9 +232,9 @@ async def world(messenger: str, tmp_path: Path, clock: FakeClock) -> AsyncIterat
 
 @pytest.fixture(params=MESSENGERS)
 async def place(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+    request: pytest.FixtureRequest, database_url: str, clock: FakeClock
 ) -> AsyncIterator[World]:
-    async with world(request.param, tmp_path, clock) as running:
+    async with world(request.param, database_url, clock) as running:
         yield running
 
 

@@ -43,6 +43,7 @@ async def hold_lock(path: Path, seconds: float) -> asyncio.subprocess.Process:
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only("SQLite's write lock held by another process")
 async def test_a_database_locked_for_3_seconds_makes_relais_wait_then_answer(
     telegram_relais: Relais, bot_api: FakeBotAPI
 ) -> None:
@@ -56,6 +57,7 @@ async def test_a_database_locked_for_3_seconds_makes_relais_wait_then_answer(
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only("SQLite's write lock held by another process")
 async def test_a_database_locked_for_30_seconds_gets_a_clear_answer_and_no_change(
     telegram_relais: Relais, bot_api: FakeBotAPI
 ) -> None:
@@ -77,6 +79,7 @@ async def test_a_database_locked_for_30_seconds_gets_a_clear_answer_and_no_chang
     await bot_api.wait_for_text(51, "Here is what I can do", timeout=15)
 
 
+@pytest.mark.sqlite_only("SQLite's file on a full disk")
 async def test_a_full_disk_gets_a_clear_answer_and_leaves_the_database_intact(
     telegram_relais: Relais, bot_api: FakeBotAPI
 ) -> None:

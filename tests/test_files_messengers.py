@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 from bot.app import Relais
@@ -137,9 +136,9 @@ def test_signal_attachments_become_files() -> None:
 
 
 async def test_an_organizer_sends_a_call_list_file_on_signal(
-    signal_cli: FakeSignalCli, tmp_path: Path, clock: FakeClock
+    signal_cli: FakeSignalCli, database_url: str, clock: FakeClock
 ) -> None:
-    env = signal_env(signal_cli, tmp_path / "relais.sqlite3", RELAIS_ADMINS="signal:" + ADMIN)
+    env = signal_env(signal_cli, database_url, RELAIS_ADMINS="signal:" + ADMIN)
     async with running_relais(env, clock) as relais:
         await signal_cli.wait_for_connections(1)
         services = relais.services

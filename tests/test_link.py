@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -204,9 +203,9 @@ async def test_forged_or_foreign_preference_taps_have_expired(
 
 
 async def test_linking_end_to_end_from_telegram_to_signal(
-    signal_cli: FakeSignalCli, bot_api: FakeBotAPI, tmp_path: Path, clock: FakeClock
+    signal_cli: FakeSignalCli, bot_api: FakeBotAPI, database_url: str, clock: FakeClock
 ) -> None:
-    database = tmp_path / "relais.sqlite3"
+    database = database_url
     env = {**telegram_env(bot_api, database), **signal_env(signal_cli, database)}
     async with running_relais(env, clock) as relais:
         await signal_cli.wait_for_connections(1)

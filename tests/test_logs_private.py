@@ -45,9 +45,9 @@ async def tap(api: FakeBotAPI, label: str, since: int) -> int:
 
 
 async def test_debug_logs_hold_nothing_about_the_people_who_use_relais(
-    bot_api: FakeBotAPI, signal_cli: FakeSignalCli, tmp_path: Path
+    bot_api: FakeBotAPI, signal_cli: FakeSignalCli, database_url: str, tmp_path: Path
 ) -> None:
-    database = tmp_path / "relais.sqlite3"
+    database = database_url
     env = {
         **telegram_env(bot_api, database),
         **signal_env(signal_cli, database),

@@ -182,9 +182,9 @@ async def test_a_place_abroad_keeps_its_country(chat: ChatFactory, services: Ser
 
 @pytest.fixture
 async def signal_relais(
-    signal_cli: FakeSignalCli, tmp_path: Path, clock: FakeClock
+    signal_cli: FakeSignalCli, database_url: str, clock: FakeClock
 ) -> AsyncIterator[Relais]:
-    env = signal_env(signal_cli, tmp_path / "relais.sqlite3")
+    env = signal_env(signal_cli, database_url)
     async with running_relais(env, clock) as relais:
         await signal_cli.wait_for_connections(1)
         yield relais

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -38,11 +37,9 @@ ADMIN_UUID = "ad000000-1111-4222-8333-444444444444"
 
 @pytest.fixture
 async def signal_relais(
-    signal_cli: FakeSignalCli, tmp_path: Path, clock: FakeClock
+    signal_cli: FakeSignalCli, database_url: str, clock: FakeClock
 ) -> AsyncIterator[Relais]:
-    env = signal_env(
-        signal_cli, tmp_path / "relais.sqlite3", RELAIS_ADMINS=f"signal:{ADMIN_NUMBER}"
-    )
+    env = signal_env(signal_cli, database_url, RELAIS_ADMINS=f"signal:{ADMIN_NUMBER}")
     async with running_relais(env, clock) as relais:
         await signal_cli.wait_for_connections(1)
         yield relais
@@ -83,7 +80,10 @@ async def offer_to(relais: Relais, *uuids: str, ref: int = 1) -> None:
 
 
 async def outbox_statuses(relais: Relais) -> list[str]:
-    rows = await services_of(relais).db.fetch_all("SELECT status FROM outbox ORDER BY id")
+    """Signal's outbox rows (on PostgreSQL, answers on Telegram are outbox rows too)."""
+    rows = await services_of(relais).db.fetch_all(
+        "SELECT status FROM outbox WHERE channel = 'signal' ORDER BY id"
+    )
     return [row["status"] for row in rows]
 
 
@@ -121,9 +121,9 @@ async def test_commands_work_with_or_without_the_slash(
 
 
 async def test_english_campaign_speaks_english_on_signal(
-    signal_cli: FakeSignalCli, tmp_path: Path, clock: FakeClock
+    signal_cli: FakeSignalCli, database_url: str, clock: FakeClock
 ) -> None:
-    env = signal_env(signal_cli, tmp_path / "relais.sqlite3", RELAIS_LANGUAGE="en")
+    env = signal_env(signal_cli, database_url, RELAIS_LANGUAGE="en")
     async with running_relais(env, clock):
         await signal_cli.wait_for_connections(1)
         signal_cli.send_text(BOB, "start", name="Bob")
@@ -264,9 +264,9 @@ async def test_each_card_on_screen_is_answered_by_letter_or_by_quoting_it(
 
 
 async def test_numbered_choices_survive_a_restart(
-    signal_cli: FakeSignalCli, tmp_path: Path, clock: FakeClock
+    signal_cli: FakeSignalCli, database_url: str, clock: FakeClock
 ) -> None:
-    env = signal_env(signal_cli, tmp_path / "relais.sqlite3")
+    env = signal_env(signal_cli, database_url)
     async with running_relais(env, clock) as relais:
         await signal_cli.wait_for_connections(1)
         await ana_joined(relais)
@@ -426,11 +426,11 @@ async def test_an_unregistered_recipient_is_marked_unreachable(
 
 
 async def test_a_captcha_pauses_signal_and_tells_the_admins_once(
-    signal_cli: FakeSignalCli, bot_api: FakeBotAPI, tmp_path: Path, clock: FakeClock
+    signal_cli: FakeSignalCli, bot_api: FakeBotAPI, database_url: str, clock: FakeClock
 ) -> None:
     env = {
-        **telegram_env(bot_api, tmp_path / "relais.sqlite3"),
-        **signal_env(signal_cli, tmp_path / "relais.sqlite3"),
+        **telegram_env(bot_api, database_url),
+        **signal_env(signal_cli, database_url),
         "RELAIS_ADMINS": "telegram:1",
     }
     async with running_relais(env, clock) as relais:
@@ -456,14 +456,14 @@ async def test_a_captcha_pauses_signal_and_tells_the_admins_once(
 async def test_when_signal_cli_is_down_telegram_works_and_signal_waits(
     signal_cli: FakeSignalCli,
     bot_api: FakeBotAPI,
-    tmp_path: Path,
+    database_url: str,
     clock: FakeClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(signal_transport, "DOWN_RETRY", 0.2)
     env = {
-        **telegram_env(bot_api, tmp_path / "relais.sqlite3"),
-        **signal_env(signal_cli, tmp_path / "relais.sqlite3"),
+        **telegram_env(bot_api, database_url),
+        **signal_env(signal_cli, database_url),
     }
     async with running_relais(env, clock) as relais:
         await signal_cli.wait_for_connections(1)

@@ -4,7 +4,6 @@ answer arrives, exactly once and in order, and each 429 pauses the whole Telegra
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 
@@ -37,12 +36,12 @@ def _stage(call: SentCall) -> str:
 
 @pytest.mark.slow
 async def test_a_crowd_gets_every_answer_once_in_order_and_429_pauses_the_lane(
-    tmp_path: Path, clock: FakeClock
+    database_url: str, clock: FakeClock
 ) -> None:
     # Twenty sends a second allowed where Relais paces itself for thirty: the server will
     # refuse some, as Telegram does when it is busier than usual.
     api = FakeBotAPI(limit_global_per_s=20, limit_per_chat_per_s=1)
-    async with api, running_relais(telegram_env(api, tmp_path / "relais.sqlite3"), clock):
+    async with api, running_relais(telegram_env(api, database_url), clock):
         seen: defaultdict[int, list[str]] = defaultdict(list)
         tapped: set[tuple[int, str]] = set()
         for n in range(PEOPLE):

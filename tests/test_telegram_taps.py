@@ -4,7 +4,6 @@ with the next step, and in webhook mode the tap is answered in the webhook's res
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import aiohttp
 
@@ -87,12 +86,12 @@ def _text_update(update_id: int, text: str) -> dict[str, object]:
 
 
 async def test_in_webhook_mode_a_tap_is_answered_in_the_webhook_response(
-    bot_api: FakeBotAPI, tmp_path: Path
+    bot_api: FakeBotAPI, database_url: str
 ) -> None:
     port = _free_port()
     env = telegram_env(
         bot_api,
-        tmp_path / "relais.sqlite3",
+        database_url,
         RELAIS_WEBHOOK_URL="https://relais.example.org",
         RELAIS_WEBHOOK_SECRET=SECRET,
         PORT=str(port),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from pathlib import Path
 
 import pytest
 
@@ -79,10 +78,10 @@ def port() -> int:
     return _free_port()
 
 
-def _env(api: FakeBotAPI, tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
+def _env(api: FakeBotAPI, database_url: str, port: int, **extra: str) -> dict[str, str]:
     return telegram_env(
         api,
-        tmp_path / "relais.sqlite3",
+        database_url,
         RELAIS_WEBHOOK_URL="https://relais.example.org",
         RELAIS_WEBHOOK_SECRET=SECRET,
         PORT=str(port),
@@ -91,9 +90,9 @@ def _env(api: FakeBotAPI, tmp_path: Path, port: int, **extra: str) -> dict[str, 
 
 
 async def test_the_secret_is_checked_before_the_body_and_bodies_stay_under_1_mb(
-    bot_api: FakeBotAPI, tmp_path: Path, port: int
+    bot_api: FakeBotAPI, database_url: str, port: int
 ) -> None:
-    async with running_relais(_env(bot_api, tmp_path, port)):
+    async with running_relais(_env(bot_api, database_url, port)):
         assert bot_api.webhook_url == "https://relais.example.org/telegram"
         # 95 MB announced, no secret (or a wrong one): refused before any of it is sent.
         assert await _exchange("127.0.0.1", port, _head(port, 95_000_000, None)) == 403
@@ -125,14 +124,14 @@ async def _refused(host: str, port: int) -> bool:
 
 
 async def test_the_webhook_listens_on_loopback_unless_told_otherwise(
-    bot_api: FakeBotAPI, tmp_path: Path, port: int
+    bot_api: FakeBotAPI, database_url: str, port: int
 ) -> None:
     # 127.0.0.2 stands for "any other address of this machine": loopback, yet not 127.0.0.1.
-    async with running_relais(_env(bot_api, tmp_path, port)):
+    async with running_relais(_env(bot_api, database_url, port)):
         assert not await _refused("127.0.0.1", port)
         assert await _refused("127.0.0.2", port)
     other = _free_port()
-    env = _env(bot_api, tmp_path, other, RELAIS_WEBHOOK_LISTEN="127.0.0.2")
+    env = _env(bot_api, database_url, other, RELAIS_WEBHOOK_LISTEN="127.0.0.2")
     async with running_relais(env):
         assert await _refused("127.0.0.1", other)
         update = _update(6, 654, "/help")

@@ -16,12 +16,21 @@ from tests.fakes.services import with_db
 TOKEN = "123456:TEST-token-never-logged"
 
 
-def telegram_env(api: FakeBotAPI, database: Path, **extra: str) -> dict[str, str]:
-    """The environment a deployment would set, pointed at the fake server."""
+def database_url_of(database: Path | str) -> str:
+    """DATABASE_URL for a SQLite file, or the URL itself (the `database_url` fixture's: a
+    SQLite file or a PostgreSQL schema)."""
+    if isinstance(database, str) and "://" in database:
+        return database
+    return f"sqlite:///{database}"
+
+
+def telegram_env(api: FakeBotAPI, database: Path | str, **extra: str) -> dict[str, str]:
+    """The environment a deployment would set, pointed at the fake server, on a SQLite file
+    or at a DATABASE_URL."""
     return {
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": api.base_url,
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": database_url_of(database),
         "RELAIS_ADMINS": "telegram:1",
         "RELAIS_PSEUDONYM_KEY": "test-key",
         **extra,

@@ -47,6 +47,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.relais import database_url_of
+
 ACCOUNT = "+33600000000"
 VERSION = "0.13.19"
 # Calls about the daemon itself; every other one is about an account.
@@ -478,7 +480,7 @@ def signal_env(fake: FakeSignalCli, database: Any, **extra: str) -> dict[str, st
     return {
         "SIGNAL_CLI_URL": fake.url,
         "SIGNAL_ACCOUNT": fake.account,
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": database_url_of(database),
         "RELAIS_PSEUDONYM_KEY": "test-key",
         # Fast enough for tests; deployments keep the slow default.
         "RELAIS_SIGNAL_RATE": "50",
