@@ -248,9 +248,11 @@ class OutboxRepository:
             if not wanted:
                 return []
             ids, params = in_list("id", wanted)
+            # Still pending: on PostgreSQL another process may have withdrawn a row (a
+            # cancelled broadcast, a blocked chat) since it was picked; its write is kept.
             rows = await tx.fetch_all(
                 "UPDATE outbox SET status = 'sending', claimed_at = :now, attempts = attempts + 1"
-                f" WHERE id IN ({ids})"
+                f" WHERE id IN ({ids}) AND status = 'pending'"
                 " RETURNING id, kind, ref_id, volunteer_id, channel, chat_id, payload, priority,"
                 " attempts",
                 {"now": stamp, **params},
