@@ -193,6 +193,8 @@ class Relais:
         sends its outbox lane (and polls Telegram, or reads Signal's event stream); the one
         elected for the scheduler runs the jobs.
         """
+        # Connected first: the webhook may take an update the moment it listens.
+        await cluster.connect()
         for lane in sender.lanes.values():
             lane.idle_look = NOTIFIED_IDLE_LOOK_S
         cluster.on_outbox_queued = sender.wake

@@ -121,17 +121,25 @@ class Cluster:
 
     # -- life -------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Connect and take every free role now, then keep trying in the background: a
-        lone process holds everything by the time it says it is running."""
+    async def connect(self) -> None:
+        """Open the connections (roles and LISTEN, chats' turns) before the webhook takes
+        its first update: an update never waits for a turn this process cannot give."""
+        if self._turns is not None:
+            return
         try:
-            await self._connect()
+            if self._connection is None:
+                await self._connect()
             self._turns = await asyncpg.create_pool(
                 self.url, min_size=1, max_size=self.turns, server_settings=KEEPALIVES
             )
         except asyncpg.TooManyConnectionsError as exc:
             raise no_connection_left(self.url, exc) from None
         await self._check_room()
+
+    async def start(self) -> None:
+        """Connect (if not yet) and take every free role now, then keep trying in the
+        background: a lone process holds everything by the time it says it is running."""
+        await self.connect()
         await self._elect()
         self._elector = asyncio.create_task(self._elect_forever(), name="relais-election")
 
