@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from bot.clock import SystemClock
-from bot.storage.db import Database
+from bot.storage.backend import Store
+from bot.storage.connect import database_for
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.relais import telegram_env
+from tests.fakes.relais import database_url_of, telegram_env
 from tools.seed import SeedVolunteer, add_volunteers
 
 RECIPIENTS = 100
@@ -30,7 +31,7 @@ async def _bot(env: dict[str, str], log: Path, *args: str) -> asyncio.subprocess
         )
 
 
-async def _statuses(db: Database) -> Counter[str]:
+async def _statuses(db: Store) -> Counter[str]:
     rows = await db.fetch_all("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
     return Counter({r["status"]: r["n"] for r in rows})
 
@@ -45,13 +46,13 @@ async def _wait(predicate, what: str, timeout: float = 30.0) -> None:  # type: i
 
 
 async def _kill_mid_broadcast(
-    tmp_path: Path, **extra: str
+    database: str, tmp_path: Path, **extra: str
 ) -> tuple[Counter[str], Counter[int], set[int]]:
     """Broadcast to RECIPIENTS, kill -9 the bot after 30 sends, start it again and let it
     finish; return the outbox statuses, the copies each chat got and the uncertain chats."""
-    database = tmp_path / "relais.sqlite3"
     log = tmp_path / "bot.log"
-    db = Database(database)
+    url = database_url_of(database)
+    db = database_for(Path(url.removeprefix("sqlite:///")), "" if "sqlite" in url else url)
     await db.open()
     await db.migrate()
     people = [SeedVolunteer(str(5000 + n), quiet_hours="") for n in range(RECIPIENTS)]
@@ -101,8 +102,10 @@ async def _kill_mid_broadcast(
 
 
 @pytest.mark.slow
-async def test_kill_9_mid_broadcast_then_restart_reaches_everyone(tmp_path: Path) -> None:
-    statuses, copies, _uncertain = await _kill_mid_broadcast(tmp_path)
+async def test_kill_9_mid_broadcast_then_restart_reaches_everyone(
+    database_url: str, tmp_path: Path
+) -> None:
+    statuses, copies, _uncertain = await _kill_mid_broadcast(database_url, tmp_path)
     assert statuses["sent"] == RECIPIENTS, statuses
     # Every recipient got the broadcast; only the messages in flight at the kill (a claimed
     # batch at most) may have gone twice.
@@ -111,9 +114,11 @@ async def test_kill_9_mid_broadcast_then_restart_reaches_everyone(tmp_path: Path
 
 
 @pytest.mark.slow
-async def test_at_most_once_after_a_kill_9_when_the_campaign_prefers_it(tmp_path: Path) -> None:
+async def test_at_most_once_after_a_kill_9_when_the_campaign_prefers_it(
+    database_url: str, tmp_path: Path
+) -> None:
     statuses, copies, uncertain = await _kill_mid_broadcast(
-        tmp_path, RELAIS_RESEND_AFTER_CRASH="no"
+        database_url, tmp_path, RELAIS_RESEND_AFTER_CRASH="no"
     )
     assert statuses["sent"] + statuses["uncertain"] == RECIPIENTS, statuses
     # Only the sends in flight at the kill are uncertain, and none was sent twice.

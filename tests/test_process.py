@@ -40,10 +40,10 @@ async def stop_bot(process: asyncio.subprocess.Process) -> int:
 
 
 async def test_the_bot_process_answers_admin_and_stranger_in_both_languages(
-    bot_api: FakeBotAPI, tmp_path: Path
+    bot_api: FakeBotAPI, database_url: str, tmp_path: Path
 ) -> None:
     log_path = tmp_path / "bot.log"
-    env = telegram_env(bot_api, tmp_path / "r.db", RELAIS_LOG_LEVEL="DEBUG")
+    env = telegram_env(bot_api, database_url, RELAIS_LOG_LEVEL="DEBUG")
     process = await start_bot(env, log_path)
     try:
         await bot_api.wait_for_requests("getUpdates", 1)  # up and polling
@@ -104,12 +104,12 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 async def test_webhook_mode_rejects_requests_without_the_secret(
-    bot_api: FakeBotAPI, tmp_path: Path
+    bot_api: FakeBotAPI, database_url: str, tmp_path: Path
 ) -> None:
     port = _free_port()
     env = telegram_env(
         bot_api,
-        tmp_path / "w.db",
+        database_url,
         RELAIS_WEBHOOK_URL="https://relais.example.org",
         RELAIS_WEBHOOK_SECRET="s3cret-token",
         PORT=str(port),
