@@ -174,16 +174,16 @@ async def cmd_start(request: Request) -> Reply:
         notes.append(await _redeem(request, volunteer, code, new_member=joining))
     if volunteer.status == "onboarding":
         return [*notes, *await _continue(request, volunteer)]
-    services = request.services
-    if await services.profiles.needs_consent(volunteer):
+    back = await request.services.profiles.come_back(volunteer)
+    if back.needs_consent:
         await request.begin(FLOW, "consent", {"mode": "reconsent"})
         return [
             *notes,
             Outbound(_("Our privacy notice has changed. Please read it again.")),
             ask(request, "consent"),
         ]
-    if volunteer.status == "stopped":
-        volunteer = await services.profiles.resume(volunteer)
+    volunteer = back.volunteer
+    if back.resumed:
         text = _("Welcome back, {name}! Messages are on again.")
     else:
         text = _("Welcome back, {name}!")

@@ -175,10 +175,10 @@ async def cmd_promote(request: Request) -> Reply:
     number = _volunteer_number(request.inbound.args)
     if number is None:
         return Outbound(_("Usage: /promote NUMBER — the volunteer's number, shown by /volunteers."))
-    target = await request.services.teams.target(request.actor, number)
-    if target is None:
+    choice = await request.services.teams.role_choice(request.actor, number, removing=False)
+    if choice is None:
         return Outbound(_("No volunteer has the number {number}.").format(number=number))
-    teams = await request.services.teams.visible(request.actor)
+    target, teams = choice.volunteer, choice.teams
     rows = [
         Promote("org", target.id, t.id).button(_("Organizer of {team}").format(team=t.name[:40]))
         for t in teams
@@ -223,13 +223,13 @@ async def cmd_demote(request: Request) -> Reply:
     number = _volunteer_number(request.inbound.args)
     if number is None:
         return Outbound(_("Usage: /demote NUMBER — the volunteer's number, shown by /volunteers."))
-    target = await request.services.teams.target(request.actor, number)
-    if target is None:
+    choice = await request.services.teams.role_choice(request.actor, number, removing=True)
+    if choice is None:
         return Outbound(_("No volunteer has the number {number}.").format(number=number))
-    roles = await request.services.teams.roles_of(request.actor, target.id)
+    target, roles = choice.volunteer, choice.roles
     if not roles:
         return Outbound(_("#{number} has no role to remove.").format(number=target.id))
-    names = {t.id: t.name for t in await request.services.teams.visible(request.actor)}
+    names = {t.id: t.name for t in choice.teams}
     rows = [
         Demote(cast(RoleName, r.role), target.id, r.team_id or 0).button(
             _("Organizer of {team}").format(team=names.get(r.team_id or 0, "?")[:40])

@@ -10,32 +10,33 @@ from bot.i18n import _, current_language
 from bot.payloads import PERIODS
 from bot.report_text import PERIOD_LABELS, render, scope_title
 from bot.services.people import NotAllowed
-from bot.services.reports import Report, UnknownChoice
+from bot.services.reports import ReportPage, UnknownChoice
 
 
-def _choice(request: web.Request, teams: list[tuple[int, str]]) -> tuple[str, int | None]:
+def _choice(request: web.Request) -> tuple[str, int | None]:
     period = request.query.get("period", "week")
     if period not in PERIODS:
         period = "week"
     team = request.query.get("team", "")
-    team_id = int(team) if team.isdigit() and int(team) in {t for t, _n in teams} else None
-    return period, team_id
+    return period, int(team) if team.isdigit() and len(team) < 12 else None
 
 
-async def _report(request: web.Request) -> tuple[Report, str, int | None, list[tuple[int, str]]]:
-    who = signed(request)
-    services = services_of(request)
-    teams = await services.reports.teams_for(who.actor)
-    period, team_id = _choice(request, teams)
-    report = await services.reports.report(who.actor, period, team_id)
-    return report, period, team_id, teams
+async def _report(request: web.Request, *, chart: bool = False) -> tuple[ReportPage, str]:
+    """The report the address asks for (a team not the reader's: all they may see), with
+    the teams to pick, or the days' activity for its chart; and the period."""
+    period, team_id = _choice(request)
+    page = await services_of(request).reports.view(
+        signed(request).actor, period, team_id, chart=chart, other_team_is_all=True
+    )
+    return page, period
 
 
 async def figures_page(request: web.Request) -> web.Response:
     """The report the chat's /report shows, as a page, with the charts beside it."""
     who = signed(request)
     try:
-        report, period, team_id, teams = await _report(request)
+        page, period = await _report(request)
+        report, team_id, teams = page.report, page.team_id, page.teams
     except (NotAllowed, UnknownChoice):
         return html(layout(who, _("Figures"), notice(_("Nothing to show here."), "error")), 403)
     form = (
@@ -82,13 +83,14 @@ async def chart(request: web.Request) -> web.Response:
     from bot import charts  # matplotlib loads on the first chart asked for
 
     try:
-        report, period, _team, _teams = await _report(request)
+        page, period = await _report(request, chart=request.match_info["name"] == "activity")
     except (NotAllowed, UnknownChoice):
         raise web.HTTPForbidden() from None
+    report = page.report
     language = current_language()
     label = _(PERIOD_LABELS[period])
     if request.match_info["name"] == "activity":
-        days = await services_of(request).reports.activity_days(report.scope, report.window)
+        days = list(page.days)
         png = await charts.activity_chart(days, _("Tasks done per day") + " — " + label, language)
     else:
         title = _("Tasks: offered → accepted → done") + " — " + label

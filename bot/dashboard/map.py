@@ -50,10 +50,8 @@ def svg(counts: dict[str, int], label: str) -> str:
 
 async def map_page(request: web.Request) -> web.Response:
     who = signed(request)
-    service = services_of(request).dashboard
-    teams = await service.teams(who.actor)
-    query = query_of(request, teams)
-    counts = await service.by_department(who.actor, query)
+    areas = await services_of(request).dashboard.by_department(who.actor, query_of(request))
+    counts, teams, query = areas.counts, areas.teams, areas.query
     total = sum(counts.values())
     names = department_names()
     label = _("Volunteers per département")

@@ -3,6 +3,7 @@ checked by the same rules as /newtask."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from aiohttp import web
@@ -35,10 +36,9 @@ ACTIONS = {"pause": "paused", "resume": "open", "close": "closed"}
 async def tasks_page(request: web.Request, problem: str = "", done: str = "") -> web.Response:
     """Every task in scope with its progress, then the form for a new one."""
     who = signed(request)
-    services = services_of(request)
-    progress = await services.tasks.overview(who.actor)
+    board = await services_of(request).dashboard.task_board(who.actor)
     cards = []
-    for item in progress:
+    for item in board.progress:
         task = item.task
         if task.status == "closed":
             continue
@@ -69,7 +69,7 @@ async def tasks_page(request: web.Request, problem: str = "", done: str = "") ->
     if published.isdigit() and not problem:
         done = _("Task #{id} is published.").format(id=published)
     messages = (notice(problem, "error") if problem else "") + (notice(done, "ok") if done else "")
-    teams = await services.dashboard.teams(who.actor)
+    teams = board.teams
     body = (
         messages
         + (
@@ -85,7 +85,7 @@ async def tasks_page(request: web.Request, problem: str = "", done: str = "") ->
     return html(layout(who, _("Tasks"), body, "/tasks"), 400 if problem else 200)
 
 
-def _form(who_csrf: str, teams: list[tuple[int, str]], admin: bool, form: web.Request) -> str:
+def _form(who_csrf: str, teams: Sequence[tuple[int, str]], admin: bool, form: web.Request) -> str:
     team_options = [(str(i), n) for i, n in teams]
     return (
         f'<form method="post" action="/tasks" class="stack" id="new-task">{who_csrf}'

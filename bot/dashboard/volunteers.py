@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -35,11 +36,12 @@ def department_names() -> dict[str, str]:
     return {d["code"]: d["name"] for d in data["departments"]} | OVERSEAS
 
 
-def query_of(request: web.Request, teams: list[tuple[int, str]]) -> VolunteerQuery:
-    """The filters in the address, each checked against what exists (anything else: all)."""
+def query_of(request: web.Request) -> VolunteerQuery:
+    """The filters in the address, each checked against what exists (anything else: all;
+    the service drops a team outside the reader's)."""
     q = request.query
     team = q.get("team", "")
-    team_id = int(team) if team.isdigit() and int(team) in {t for t, _ in teams} else None
+    team_id = int(team) if team.isdigit() and len(team) < 12 else None
     area = q.get("area", "").upper()
     return VolunteerQuery(
         team_id=team_id,
@@ -51,7 +53,7 @@ def query_of(request: web.Request, teams: list[tuple[int, str]]) -> VolunteerQue
 
 
 def filters_form(
-    action: str, query: VolunteerQuery, teams: list[tuple[int, str]], statuses: bool = True
+    action: str, query: VolunteerQuery, teams: Sequence[tuple[int, str]], statuses: bool = True
 ) -> str:
     """The filter bar (a GET form: it changes nothing, so it carries no token)."""
     fields = [
@@ -92,12 +94,11 @@ async def volunteers_page(request: web.Request) -> web.Response:
     """The table of volunteers within the organizer's teams, 50 at a time."""
     who = signed(request)
     service = services_of(request).dashboard
-    teams = await service.teams(who.actor)
-    query = query_of(request, teams)
     offset = request.query.get("offset", "0")
     # Deep pages cost a scan of every row before them: past MAX_OFFSET, filters narrow.
     start = min(int(offset), MAX_OFFSET) if offset.isdigit() else 0
-    page = await service.volunteers(who.actor, query, start)
+    page = await service.volunteers(who.actor, query_of(request), start)
+    query, teams = page.query, page.teams
     names = department_names()
     rows = [
         (

@@ -97,11 +97,32 @@ class SignedIn:
 
 @dataclass(frozen=True, slots=True)
 class VolunteerPage:
-    """One page of the volunteers table."""
+    """One page of the volunteers table, the teams its filter offers and the filters as
+    applied (a team outside the reader's teams is dropped)."""
 
     total: int
     people: list[Volunteer]
     offset: int
+    teams: tuple[tuple[int, str], ...] = ()
+    query: VolunteerQuery = VolunteerQuery()
+
+
+@dataclass(frozen=True, slots=True)
+class AreaCounts:
+    """The map: volunteers per département, the teams its filter offers, the filters."""
+
+    counts: dict[str, int]
+    teams: tuple[tuple[int, str], ...]
+    query: VolunteerQuery
+
+
+@dataclass(frozen=True, slots=True)
+class TaskBoard:
+    """The tasks page: every task in the reader's teams with its progress, and the teams a
+    new task may be for."""
+
+    progress: list[Progress]
+    teams: tuple[tuple[int, str], ...]
 
 
 class DashboardService:
@@ -202,14 +223,22 @@ class DashboardService:
         actor.require(ORGANIZER)
         return await self._repo.teams(actor.team_scope())
 
+    async def _filters(
+        self, actor: Actor, query: VolunteerQuery
+    ) -> tuple[list[tuple[int, str]], VolunteerQuery]:
+        """The teams the actor may filter on, and the query with any other team dropped."""
+        teams = await self.teams(actor)
+        if query.team_id is not None and query.team_id not in {t for t, _name in teams}:
+            query = replace(query, team_id=None)
+        return teams, query
+
     async def volunteers(
         self, actor: Actor, query: VolunteerQuery, offset: int = 0
     ) -> VolunteerPage:
-        """Volunteers within the actor's teams matching the filters; audited like /volunteers."""
-        actor.require(ORGANIZER)
+        """Volunteers within the actor's teams matching the filters, with the teams to filter
+        on; audited like /volunteers."""
+        teams, query = await self._filters(actor, query)
         scope = actor.team_scope()
-        if query.team_id is not None and scope is not None and query.team_id not in scope:
-            query = replace(query, team_id=None)
         total, people = await self._repo.volunteers(scope, query, PAGE_SIZE, max(0, offset))
         await self._audit.record(
             actor.volunteer_id,
@@ -226,17 +255,20 @@ class DashboardService:
                 if value
             ),
         )
-        return VolunteerPage(total, people, max(0, offset))
+        return VolunteerPage(total, people, max(0, offset), tuple(teams), query)
 
-    async def by_department(self, actor: Actor, query: VolunteerQuery) -> dict[str, int]:
-        """Volunteers per département within the actor's teams (for the map)."""
-        actor.require(ORGANIZER)
-        scope = actor.team_scope()
-        if query.team_id is not None and scope is not None and query.team_id not in scope:
-            query = VolunteerQuery()
-        counts = await self._repo.by_department(scope, query)
+    async def by_department(self, actor: Actor, query: VolunteerQuery) -> AreaCounts:
+        """Volunteers per département within the actor's teams (for the map), with the
+        teams to filter on."""
+        teams, query = await self._filters(actor, query)
+        counts = await self._repo.by_department(actor.team_scope(), query)
         await self._audit.record(actor.volunteer_id, "volunteers.map", "")
-        return counts
+        return AreaCounts(counts, tuple(teams), query)
+
+    async def task_board(self, actor: Actor) -> TaskBoard:
+        """Every task in the actor's teams with its progress, and the teams for a new one."""
+        progress = await self.tasks.overview(actor)
+        return TaskBoard(progress, tuple(await self.teams(actor)))
 
     async def call_lists(self, actor: Actor) -> list[tuple[Progress, dict[str, int]]]:
         """Each call task in the actor's teams with its list's counts (as /tasks shows)."""

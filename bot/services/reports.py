@@ -78,6 +78,7 @@ class ReportPage:
     report: Report
     teams: tuple[tuple[int, str], ...] = ()
     days: tuple[tuple[date, dict[str, int]], ...] = ()
+    team_id: int | None = None  # the team shown, if one was picked
 
 
 def period_window(period: str, now: datetime, zone: ZoneInfo) -> Window:
@@ -204,17 +205,23 @@ class ReportService:
         *,
         team_name: str = "",
         chart: bool = False,
+        other_team_is_all: bool = False,
     ) -> ReportPage:
         """What /report shows an organizer: the report for the period and the team (by id
         or by name: Invalid("report.team_unknown") if there is none) or area asked for,
-        with the teams they may switch to; for a chart, the days' activity instead."""
+        with the teams they may switch to; for a chart, the days' activity instead. With
+        `other_team_is_all` (the dashboard's filter), a team that is not theirs gives the
+        report of all they may see rather than NotAllowed."""
         if team_name:
             team_id = await self._team_named(team_name)
+        teams = () if chart and not other_team_is_all else tuple(await self.teams_for(actor))
+        if other_team_is_all and team_id not in {t for t, _name in teams}:
+            team_id = None
         report = await self.report(actor, period, team_id, department)
         if chart:
             days = await self.activity_days(report.scope, report.window)
-            return ReportPage(report, days=tuple(days))
-        return ReportPage(report, teams=tuple(await self.teams_for(actor)))
+            return ReportPage(report, teams, tuple(days), team_id)
+        return ReportPage(report, teams=teams, team_id=team_id)
 
     async def campaign_report(
         self, period: str, *, team_name: str = "", department: str = ""

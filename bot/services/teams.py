@@ -79,6 +79,16 @@ class AuditTrail:
 
 
 @dataclass(frozen=True, slots=True)
+class RoleChoice:
+    """A member an admin gives a role to or takes one from: who, the roles they hold (for
+    /demote), and the teams an organizer role may be about."""
+
+    volunteer: Volunteer
+    roles: tuple[Role, ...]
+    teams: tuple[Team, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Redeemed:
     """What a code did for the person who used it."""
 
@@ -317,19 +327,19 @@ class TeamService:
 
     # -- roles ----------------------------------------------------------------------------
 
-    async def target(self, actor: Actor, volunteer_id: int) -> Volunteer | None:
-        """A member an admin wants to promote or demote (looking them up is audited)."""
+    async def role_choice(
+        self, actor: Actor, volunteer_id: int, *, removing: bool
+    ) -> RoleChoice | None:
+        """A member an admin wants to promote or demote (looking them up is audited), with
+        the teams to name and, when `removing`, the roles they hold; None if no member has
+        this number."""
         volunteer = await self._member(actor, volunteer_id)
-        if volunteer is not None:
-            await self._audit.record(
-                actor.volunteer_id, "volunteer.view", f"volunteer:{volunteer_id}"
-            )
-        return volunteer
-
-    async def roles_of(self, actor: Actor, volunteer_id: int) -> tuple[Role, ...]:
-        """The roles an admin may remove from a volunteer."""
-        actor.require(ADMIN)
-        return await self._volunteers.roles(volunteer_id)
+        if volunteer is None:
+            return None
+        await self._audit.record(actor.volunteer_id, "volunteer.view", f"volunteer:{volunteer_id}")
+        roles = await self._volunteers.roles(volunteer_id) if removing else ()
+        teams = await self._teams.in_scope(actor.team_scope()) if roles or not removing else []
+        return RoleChoice(volunteer, roles, tuple(teams))
 
     async def role_notice(
         self, volunteer_id: int, team_id: int | None

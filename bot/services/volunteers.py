@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import available_timezones
@@ -191,6 +192,16 @@ def next_step(volunteer: Volunteer) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Return:
+    """A member who sends /start again: as they are now, whether they must read the privacy
+    notice again first, and whether their messages were switched back on."""
+
+    volunteer: Volunteer
+    needs_consent: bool
+    resumed: bool
+
+
 class VolunteerService:
     """Joining, answering the onboarding questions, editing the profile, pausing, stopping."""
 
@@ -230,6 +241,15 @@ class VolunteerService:
         """True if their last consent was to an older text (or withdrawn)."""
         consents = await self._volunteers.consents(volunteer.id)
         return not consents or consents[-1].text_version != CONSENT_VERSION
+
+    async def come_back(self, volunteer: Volunteer) -> Return:
+        """A member sends /start: they are asked to consent again if the notice changed;
+        otherwise, if they had stopped, messages are on again."""
+        if await self.needs_consent(volunteer):
+            return Return(volunteer, needs_consent=True, resumed=False)
+        if volunteer.status == "stopped":
+            return Return(await self.resume(volunteer), needs_consent=False, resumed=True)
+        return Return(volunteer, needs_consent=False, resumed=False)
 
     async def set_name(self, volunteer: Volunteer, text: str) -> Volunteer:
         return await self._volunteers.update(volunteer.id, first_name=parse_name(text))
