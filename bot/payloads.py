@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TypeVar, get_args, get_origin, get_type_hints
 
+from bot.domain.reports import ExportName, Period
 from bot.messaging import Choice
 
 # Telegram's limit for callback_data.
@@ -32,13 +33,9 @@ P = TypeVar("P", bound="Payload")
 # Field types shared with the handlers that build the buttons.
 CallResultCode = Literal["sup", "und", "opp", "na", "wn", "cb", "dnc"]
 CallBackHours = Literal["1", "3", "24"]
-Period = Literal["today", "week", "month", "campaign"]
-ExportName = Literal["volunteers", "tasks", "outcomes", "calls"]
 EditableField = Literal["title", "quota", "closes_at", "priority"]
 Messenger = Literal["telegram", "signal", "console"]
 RoleName = Literal["organizer", "admin", "comms"]
-PERIODS: tuple[Period, ...] = ("today", "week", "month", "campaign")
-EXPORTS: tuple[ExportName, ...] = ("volunteers", "tasks", "outcomes", "calls")
 
 
 class Malformed(ValueError):

@@ -14,8 +14,8 @@ from bot.clock import Clock, to_iso
 from bot.config import Identity, Settings
 from bot.core import open_core
 from bot.domain.errors import Invalid
+from bot.domain.reports import EXPORTS, PERIODS
 from bot.i18n import _, ngettext, use_language
-from bot.payloads import EXPORTS, PERIODS
 from bot.report_text import render
 from bot.services.people import Actor
 from bot.services.reports import Report, UnknownChoice

@@ -11,9 +11,10 @@ import re
 from tempfile import SpooledTemporaryFile
 
 from bot.domain.errors import Invalid
+from bot.domain.reports import EXPORTS, PERIODS, Period
 from bot.i18n import N_, _, current_language, format_number, ngettext
 from bot.messaging import Attachment, Choice, Outbound, choices
-from bot.payloads import EXPORTS, PERIODS, Digest, Export, Period, ReportChart, ReportView
+from bot.payloads import Digest, Export, ReportChart, ReportView
 from bot.report_text import PERIOD_LABELS, render, scope_title
 from bot.router import Reply, Request, Router, expired
 from bot.services.people import ORGANIZER, NotAllowed

@@ -6,8 +6,8 @@ from aiohttp import web
 
 from bot.dashboard.html import e, layout, notice, select
 from bot.dashboard.server import html, services_of, signed
+from bot.domain.reports import PERIODS
 from bot.i18n import _, current_language
-from bot.payloads import PERIODS
 from bot.report_text import PERIOD_LABELS, render, scope_title
 from bot.services.people import NotAllowed
 from bot.services.reports import ReportPage, UnknownChoice

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock, from_iso
 from bot.config import Settings
 from bot.domain.errors import Invalid
-from bot.payloads import EXPORTS
+from bot.domain.reports import EXPORTS
 from bot.services.people import ORGANIZER, Actor, NotAllowed
 from bot.spreadsheet import SafeWriter
 from bot.storage.audit import AuditLog
