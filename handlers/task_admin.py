@@ -7,6 +7,7 @@ TaskEditField to pick the field to edit; every tap re-checks the scope.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from bot.answers import parse_count
 from bot.domain.errors import ImportRejected
@@ -212,23 +213,19 @@ async def _call_list_file(request: Request, task: Task) -> bytes | Outbound:
 
 async def cmd_tasks(request: Request) -> Reply:
     """Lists the organizer's tasks with progress, each with Pause/Resume, Edit, Close."""
-    items = await request.services.tasks.overview(request.actor)
+    items = await request.services.tasks.overview(request.actor, limit=20)
     if not items:
         return Outbound(_("No tasks yet. Create one with /newtask."))
     replies = [Outbound(_("Your tasks (newest first, closed ones last):"))]
-    shown = items[:20]
-    lists = await request.services.calls.summaries(
-        [item.task.id for item in shown if item.task.kind == "call"]
-    )
-    for item in shown:
+    for item in items:
         text = progress_line(item)
-        if item.task.id in lists:
-            text += "\n" + call_line(lists[item.task.id])
+        if item.calls is not None:
+            text += "\n" + call_line(item.calls)
         replies.append(Outbound(text, choices=task_buttons(item.task)))
     return replies
 
 
-def call_line(summary: dict[str, int]) -> str:
+def call_line(summary: Mapping[str, int]) -> str:
     """How far a phone bank got: people on the list, left to call, and the results."""
     total = sum(n for k, n in summary.items() if not k.startswith("result_"))
     left = summary.get("ready", 0) + summary.get("held", 0) + summary.get("callback", 0)

@@ -273,12 +273,14 @@ class Fit:
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """A task with its counts, for /tasks."""
+    """A task with its counts, for /tasks; for a phone bank, its call list's counts too
+    (by contact state, and by result as `result_<result>`)."""
 
     task: Task
     done: int
     accepted: int
     skipped: int
+    calls: Mapping[str, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,7 +138,7 @@ class Services:
         task_repository = TaskRepository(db)
         assignments = AssignmentRepository(db)
         call_repository = CallRepository(db)
-        tasks = TaskService(settings, clock, task_repository, assignments, audit)
+        tasks = TaskService(settings, clock, task_repository, assignments, call_repository, audit)
         links = LinkRepository(db)
         people = PeopleService(basics.admins, clock, volunteers, links, outbox)
         calls = CallService(clock, call_repository, task_repository, audit)
@@ -191,6 +191,6 @@ class Services:
             ),
             chats=ChatService(db, ShownChoicesRepository(db)),
             dashboard=DashboardService(
-                settings, clock, DashboardRepository(db), people, audit, tasks, calls
+                settings, clock, DashboardRepository(db), people, audit, tasks
             ),
         )

@@ -19,7 +19,6 @@ from urllib.parse import parse_qsl
 from bot.clock import Clock
 from bot.config import Identity, Settings, pick_language
 from bot.domain.tasks import Progress
-from bot.services.calls import CallService
 from bot.services.people import ORGANIZER, Actor, PeopleService
 from bot.services.tasks import TaskService
 from bot.storage.audit import AuditLog
@@ -136,7 +135,6 @@ class DashboardService:
         people: PeopleService,
         audit: AuditLog,
         tasks: TaskService,
-        calls: CallService,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -144,7 +142,6 @@ class DashboardService:
         self.people = people
         self._audit = audit
         self.tasks = tasks
-        self.calls = calls
         # Where the dashboard is reached (the server sets it once it listens).
         self.base_url = settings.dashboard_url
 
@@ -272,5 +269,5 @@ class DashboardService:
 
     async def call_lists(self, actor: Actor) -> list[tuple[Progress, dict[str, int]]]:
         """Each call task in the actor's teams with its list's counts (as /tasks shows)."""
-        items = [p for p in await self.tasks.overview(actor) if p.task.kind == "call"]
-        return [(p, await self.calls.summary(p.task.id)) for p in items]
+        progress = await self.tasks.overview(actor)
+        return [(p, dict(p.calls or {})) for p in progress if p.task.kind == "call"]

@@ -33,6 +33,7 @@ from bot.quiet_hours import zone
 from bot.services.people import ORGANIZER, Actor, NotAllowed
 from bot.storage.assignments import AssignmentRepository
 from bot.storage.audit import AuditLog
+from bot.storage.calls import CallRepository
 from bot.storage.tasks import TaskRepository, draft_content
 from bot.text import clean, is_number
 from bot.when import read_moment
@@ -138,12 +139,14 @@ class TaskService:
         clock: Clock,
         tasks: TaskRepository,
         assignments: AssignmentRepository,
+        calls: CallRepository,
         audit: AuditLog,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.tasks = tasks
         self._assignments = assignments
+        self._calls = calls
         self._audit = audit
 
     # -- organizers ------------------------------------------------------------------------
@@ -277,9 +280,15 @@ class TaskService:
         actor.require(ORGANIZER)
         return await self.tasks.teams(actor.team_scope())
 
-    async def overview(self, actor: Actor) -> list[Progress]:
+    async def overview(self, actor: Actor, limit: int | None = None) -> list[Progress]:
+        """/tasks: the organizer's tasks (the newest `limit`) with their progress, and each
+        phone bank's call list counts."""
         actor.require(ORGANIZER)
-        return await self.tasks.progress(actor.team_scope())
+        items = (await self.tasks.progress(actor.team_scope()))[:limit]
+        lists = await self._calls.summaries(
+            [item.task.id for item in items if item.task.kind == TaskKind.CALL]
+        )
+        return [replace(item, calls=lists.get(item.task.id)) for item in items]
 
     async def audit_action(self, actor: Actor, action: str, subject: str) -> None:
         await self._audit.record(actor.volunteer_id, action, subject)
