@@ -20,7 +20,7 @@ from bot.i18n import _, use_language
 from bot.jobs import register_jobs
 from bot.messaging import Inbound, Messengers, Outbound
 from bot.places import preload as preload_places
-from bot.router import Router
+from bot.router import AnswerLane, Router
 from bot.scheduler import Scheduler
 from bot.sender import Lane, Sender
 from bot.services import Services
@@ -209,6 +209,10 @@ class Relais:
                 )
 
             telegram.queue_reply_durably = queue_reply
+            # An update's answers are queued with what it changed, for the elected sender.
+            self.router.lanes["telegram"] = AnswerLane(
+                lambda _rows: cluster.outbox_queued(), in_hand=False
+            )
 
             async def send_telegram() -> None:
                 await sender.lead("telegram")
@@ -284,6 +288,10 @@ class Relais:
                 pace = replace(pace, per_second=float(settings.telegram_rate))
             lane = sender.add(self.telegram, pace)
             self.telegram.queue_reply = lane.submit
+            if self.cluster is None:
+                # One process: an update's answers are written with what it changed, and
+                # this lane sends them (with several, the elected sender sends the outbox).
+                router.lanes["telegram"] = AnswerLane(lane.take)
         if settings.signal_cli_url:
             self.signal = self._signal_transport(services, router)
             self.transports.append(self.signal)

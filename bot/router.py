@@ -17,9 +17,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from bot import faults
 from bot.config import Identity, pick_language
 from bot.domain.conversation import Conversation
 from bot.domain.errors import StorageBusy, StorageError
+from bot.domain.messages import Delivery, Envelope, Priority
 from bot.i18n import _, current_language, set_language, set_messenger, worded
 from bot.messaging import Inbound, Outbound
 from bot.payloads import P, Payload, parse
@@ -147,6 +149,17 @@ class Request:
         self.turn.move(None)
 
 
+@dataclass(frozen=True, slots=True)
+class AnswerLane:
+    """Where a messenger's answers go once written with what their update changed."""
+
+    # Given the rows written (in this process's hands, or queued for the elected sender).
+    take: Callable[[list[Delivery]], None]
+    # False with several processes: the rows are queued as pending, for whichever process
+    # sends this messenger; `take` only wakes it.
+    in_hand: bool = True
+
+
 class FloodGate:
     """At most `limit` updates per person per `window` seconds; warn once, then drop."""
 
@@ -200,6 +213,9 @@ class Router:
         # Flows that want a file at some step; every other flow is spared photos and documents.
         self.file_flows: set[str] = set()
         self.fallbacks: list[Handler] = []
+        # Per messenger, the lane that sends an update's answers once they are written
+        # with what the update changed (set by the app; elsewhere answers stay in memory).
+        self.lanes: dict[str, AnswerLane] = {}
 
     # -- registration -------------------------------------------------------------------
 
@@ -306,8 +322,18 @@ class Router:
                 return [Outbound(_("You are going too fast. Wait a few seconds and try again."))]
             request = Request(inbound, actor, services, turn, now, self)
             replies = as_list(await self._route(request))
-            # Before anything is answered: what the answer says was done is on disk.
-            await services.chats.end(turn, actor)
+            faults.point("before-answers")
+            # Before anything is answered: what the answer says was done is on disk, and
+            # with it (where a lane takes them) the answers themselves.
+            lane = self.lanes.get(inbound.channel)
+            answers = _envelopes(inbound, replies) if lane is not None else []
+            queued = await services.chats.end(
+                turn, actor, answers, in_hand=lane is None or lane.in_hand
+            )
+            faults.point("answers-queued")
+            if queued and lane is not None:
+                lane.take(queued)
+                return []
             return replies
         except Replayed:
             log.info("replayed update %s ignored", inbound.update_key)
@@ -353,7 +379,7 @@ class Router:
             ]
         finally:
             if turn is not None:
-                turn.close()
+                await turn.close()
 
     async def _route(self, request: Request) -> Reply:
         inbound = request.inbound
@@ -429,6 +455,22 @@ class Router:
             return Outbound(_("There is nothing to cancel."))
         await request.finish()
         return Outbound(_("Cancelled. Nothing more was saved."))
+
+
+def _envelopes(inbound: Inbound, replies: list[Outbound]) -> list[Envelope]:
+    """An update's answers as outbox rows for its chat; none if one carries a file (an
+    export or a chart is sent from memory: personal data is not copied into the outbox)."""
+    if any(o.attachment is not None for o in replies):
+        return []
+    answers = []
+    for outbound in replies:
+        if outbound.edit and inbound.message_id:
+            # Replace the message whose button was tapped (a new one if it cannot be edited).
+            outbound = replace(outbound, edit=False, edit_message_id=inbound.message_id)
+        answers.append(
+            Envelope("reply", inbound.channel, inbound.chat_id, outbound, priority=Priority.REPLY)
+        )
+    return answers
 
 
 def expired() -> Outbound:

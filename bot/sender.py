@@ -345,6 +345,15 @@ class ChannelSender:
             self.wakeup.set()
         return direct.done
 
+    def take(self, deliveries: list[Delivery]) -> None:
+        """Send outbox rows this process wrote as in hand (an update's answers, written with
+        what it changed): no claim; they go in their chat's turn, as answers from memory."""
+        for delivery in deliveries:
+            turn = self._last_sent.get(delivery.chat_id, 0.0)
+            self._push(_Queued(delivery.priority, turn, next(self._seq), delivery))
+        if deliveries:
+            self.wakeup.set()
+
     # -- the loop -----------------------------------------------------------------------
 
     async def run(self) -> None:

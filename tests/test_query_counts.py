@@ -26,12 +26,13 @@ ACCEPT_TAP = 11
 LATER_TAP = 10
 ONBOARDING_STEP = 10
 HELP = 4
-# Write transactions per step: none for what changes nothing; the update's key rides with
-# the first thing it changes.
+# Write transactions per step: none for what changes nothing; everything an update writes
+# (its changes, its key, its flow's step, its answers) is one transaction (bot/storage/
+# backend.py's Unit), so no step opens more than one.
 TASK_REQUEST_WRITES = 0
 ACCEPT_TAP_WRITES = 1
 LATER_TAP_WRITES = 1
-ONBOARDING_STEP_WRITES = 2
+ONBOARDING_STEP_WRITES = 1
 
 
 def _writes(seen: list[str]) -> int:

@@ -28,7 +28,7 @@ from bot.services.teams import TeamService
 from bot.services.volunteers import VolunteerService
 from bot.storage.assignments import AssignmentRepository
 from bot.storage.audit import AuditLog
-from bot.storage.backend import Store
+from bot.storage.backend import Store, when_committed
 from bot.storage.broadcasts import BroadcastRepository
 from bot.storage.calls import CallRepository
 from bot.storage.dashboard import DashboardRepository
@@ -121,7 +121,11 @@ class Services:
         what rapid response and the retention sweep send (presenters: services choose no
         words); `messengers` is filled in by the bot
         as each messenger starts; `wake_sender` is the running sender's bell, if any."""
-        wake_sender = wake_sender or _no_sender
+        ring = wake_sender or _no_sender
+
+        def bell() -> None:
+            when_committed(ring)
+
         outbox = OutboxRepository(db)
         basics = Basics(
             settings=settings,
@@ -131,8 +135,8 @@ class Services:
             volunteers=VolunteerRepository(db, clock),
             audit=AuditLog(db, clock),
             outbox=outbox,
-            notifier=Notifier(clock, outbox, wake_sender),
-            wake_sender=wake_sender,
+            notifier=Notifier(clock, outbox, bell),
+            wake_sender=bell,
         )
         volunteers, audit = basics.volunteers, basics.audit
         task_repository = TaskRepository(db)

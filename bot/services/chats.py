@@ -1,31 +1,34 @@
 """Chat state across updates: replays dropped, flows in progress, activity noted.
 
-An update is handled as one turn. Its start reads, in one round trip, whether the update
-was handled already and the chat's flow in progress. Its end writes, in at most one
-transaction, what must outlive the process: the update's key, the flow's new step, the
-volunteer's activity. The key is written with the first thing the update changes (in that
-same transaction when a service writes first), so a crash keeps the change and the key
-together or neither; an update that changes nothing (/help, a menu) writes nothing and
-costs no fsync. It was never acknowledged as a change, so handling it again after a
-restart answers the same words and changes nothing.
+An update is handled as one turn, in one unit of work (bot/storage/backend.py). Its start
+reads, in one round trip, whether the update was handled already and the chat's flow in
+progress. Everything the update writes — the use case's changes, the update's key, the
+flow's new step, the volunteer's activity and, on a messenger whose lane takes them, the
+answers it owes (outbox rows already in this process's hands) — is one transaction,
+committed at its end: a kill -9 keeps all of it or none of it. Killed before, nothing says
+the update was handled and it is handled again when it comes back; killed after, its
+answers are on disk and the sender sends them at the next start. An update that changes
+nothing (/help, a menu) writes nothing and costs no fsync: handled again after a restart,
+it answers the same words and changes nothing.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.domain.conversation import Conversation
-from bot.storage.backend import FIRST_WRITE, FirstWrite, Store, Tx
+from bot.domain.messages import Delivery, Envelope
+from bot.storage.backend import Store, Tx, Unit
 from bot.storage.conversations import ChatState, ConversationRepository, UpdateLog
 from bot.storage.numbered import ShownChoicesRepository
+from bot.storage.outbox import OutboxRepository
 from bot.storage.volunteers import VolunteerRepository
 
 if TYPE_CHECKING:
-    from contextvars import Token
-
     from bot.services.people import Actor
 
 # last_active_at is written at most this often per volunteer (retention counts in days).
@@ -51,20 +54,18 @@ class Turn:
     conversation: Conversation | None
     # The flow was started, moved or finished during the update (written at its end).
     moved: bool = False
-    rider: FirstWrite | None = None
-    token: Token[FirstWrite | None] | None = field(default=None, repr=False)
+    unit: Unit | None = field(default=None, repr=False)
 
     def move(self, conversation: Conversation | None) -> None:
         self.conversation = conversation
         self.moved = True
 
-    def close(self) -> None:
-        """Stop carrying the key into transactions (the update is over, however it ended)."""
-        if self.rider is not None:
-            self.rider.open = False
-        if self.token is not None:
-            FIRST_WRITE.reset(self.token)
-            self.token = None
+    async def close(self) -> None:
+        """End the update's unit if `ChatService.end` did not: an error ended the update,
+        and what it wrote is rolled back ("Nothing was changed")."""
+        unit, self.unit = self.unit, None
+        if unit is not None and unit.open:
+            await unit.rollback()
 
 
 class ChatService:
@@ -88,37 +89,62 @@ class ChatService:
         seen, conversation = await self._state.read(key, channel, chat_id, now, flow=private)
         if seen:
             raise Replayed(key)
-        turn = Turn(key, channel, chat_id, now, conversation)
-        if key:
+        return Turn(key, channel, chat_id, now, conversation, unit=Unit())
 
-            async def note_key(tx: Tx) -> None:
-                if not await UpdateLog.record(tx, key, now):
-                    raise Replayed(key)
+    async def end(
+        self,
+        turn: Turn,
+        actor: Actor,
+        answers: Sequence[Envelope] = (),
+        *,
+        in_hand: bool = True,
+    ) -> list[Delivery]:
+        """Write what the update leaves behind with what it changed, and commit it all.
 
-            turn.rider = FirstWrite(note_key)
-            turn.token = FIRST_WRITE.set(turn.rider)
-        return turn
-
-    async def end(self, turn: Turn, actor: Actor) -> None:
-        """Write what the update leaves behind, in one transaction if there is any."""
-        turn.close()
+        `answers` are written too when the update writes anything (in the hands of this
+        process's lane: returned, to be handed to it); an update that wrote nothing keeps
+        them in memory (handled again, it would answer the same) and gets [] back. Not
+        `in_hand`: written for whichever process sends the outbox (several processes)."""
+        unit, turn.unit = turn.unit, None
         volunteer = actor.volunteer
         active = volunteer is not None and (
             turn.now - volunteer.last_active_at > ACTIVITY_GRANULARITY
         )
-        key_owed = bool(turn.key) and turn.rider is not None and not turn.rider.written
-        if turn.moved or active or actor.unreachable:
-            async with self._db.transaction() as tx:
-                if key_owed and not await UpdateLog.record(tx, turn.key, turn.now):
-                    raise Replayed(turn.key)
-                if turn.moved:
-                    await self._save(tx, turn)
-                if active and volunteer is not None:
-                    await VolunteerRepository.mark_active(tx, volunteer.id, turn.now)
-                if actor.unreachable:
-                    identity = actor.identity
-                    await VolunteerRepository.mark_reachable(tx, identity.channel, identity.user_id)
+        queued: list[Delivery] = []
+        try:
+            if unit is not None and unit.tx is not None:
+                queued = await self._leave(unit.tx, turn, actor, active, answers, in_hand)
+            elif turn.moved or active or actor.unreachable:
+                async with self._db.transaction() as tx:
+                    queued = await self._leave(tx, turn, actor, active, answers, in_hand)
+            if unit is not None:
+                await unit.commit()
+        finally:
+            if unit is not None and unit.open:
+                await unit.rollback()
         self._remember(turn.key)
+        return queued
+
+    async def _leave(
+        self,
+        tx: Tx,
+        turn: Turn,
+        actor: Actor,
+        active: bool,
+        answers: Sequence[Envelope],
+        in_hand: bool,
+    ) -> list[Delivery]:
+        if turn.key and not await UpdateLog.record(tx, turn.key, turn.now):
+            raise Replayed(turn.key)
+        if turn.moved:
+            await self._save(tx, turn)
+        volunteer = actor.volunteer
+        if active and volunteer is not None:
+            await VolunteerRepository.mark_active(tx, volunteer.id, turn.now)
+        if actor.unreachable:
+            identity = actor.identity
+            await VolunteerRepository.mark_reachable(tx, identity.channel, identity.user_id)
+        return await OutboxRepository.add_answers(tx, answers, turn.now, in_hand=in_hand)
 
     async def _save(self, tx: Tx, turn: Turn) -> None:
         if turn.conversation is None:

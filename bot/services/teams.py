@@ -26,6 +26,7 @@ from bot.services.notifier import Notifier
 from bot.services.people import ADMIN, ORGANIZER, Actor, NotAllowed
 from bot.services.volunteers import AVAILABILITY, SKILLS, Invalid
 from bot.storage.audit import AuditLog
+from bot.storage.backend import after_commit
 from bot.storage.teams import Invite, NameTaken, Team, TeamRepository
 from bot.storage.volunteers import VolunteerRepository
 from bot.text import clean_name
@@ -420,6 +421,10 @@ class TeamService:
         return changed
 
     async def _roles_changed(self, volunteer_id: int) -> None:
+        # The hooks call messengers (a command menu): after the update's transaction.
+        await after_commit(lambda: self._tell_roles_changed(volunteer_id))
+
+    async def _tell_roles_changed(self, volunteer_id: int) -> None:
         for hook in self.roles_changed:
             try:
                 result = hook(volunteer_id)

@@ -8,9 +8,12 @@ both SQLite and PostgreSQL accept (`COALESCE`, `CASE`, `FILTER`, `RETURNING`,
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
 
@@ -23,11 +26,10 @@ from bot.domain.errors import (
 )
 
 __all__ = [
-    "FIRST_WRITE",
+    "UNIT",
     "Backend",
     "Conflict",
     "Dialect",
-    "FirstWrite",
     "Params",
     "Row",
     "StorageBusy",
@@ -36,8 +38,11 @@ __all__ = [
     "StorageMissing",
     "Store",
     "Tx",
+    "Unit",
+    "after_commit",
     "in_list",
-    "ride",
+    "unit_of",
+    "when_committed",
 ]
 
 # A row is read by column name: row["id"]. (Backends return their own row type.)
@@ -180,30 +185,114 @@ def in_list(name: str, values: Iterable[Any]) -> tuple[str, dict[str, Any]]:
     return ", ".join(f":{key}" for key in params) or "NULL", params
 
 
-class FirstWrite:
-    """Work done once, inside the first write transaction opened in this context.
+class Unit:
+    """One update's writes, in one transaction: begun by the first write anywhere in the
+    update (a service's, or the update's own at its end), committed once, at its end, with
+    the update's key, its flow's step and the answers it owes.
 
-    An update's de-duplication key is written by whatever the update changes first, in the
-    same transaction: a crash keeps both or neither, and an update that changes nothing
-    opens no write transaction at all. Backends call `ride` right after beginning every write
-    transaction, and set `written` once that transaction committed.
+    A crash keeps all of it or none of it: killed before the commit, the update was never
+    acknowledged and is handled again; killed after, its answers are on disk and go out.
+    Inside the unit a backend makes every later transaction a savepoint of the first, and
+    reads from the connection that holds it (they see what the update wrote). Only the task
+    that opened the unit takes part: a task it started and that writes meanwhile waits for
+    the commit like anyone else. What must not happen inside a transaction (a network call,
+    SQLite's WAL checkpoint) is put off until the commit (`after_commit`).
     """
 
-    def __init__(self, work: Callable[[Tx], Awaitable[None]]) -> None:
-        self.work = work
-        self.written = False
-        # Closed when the unit of work ends: a task it started and that writes later must
-        # not carry the work along.
+    def __init__(self) -> None:
+        self.owner = asyncio.current_task()
         self.open = True
+        self.tx: Tx | None = None
+        self.backend: object | None = None
+        self._finish: Callable[[bool], Awaitable[None]] | None = None
+        self._after: list[Callable[[], Awaitable[object] | object]] = []
+        self._savepoints = 0
+        self._token: Token[Unit | None] | None = UNIT.set(self)
+
+    def begin(self, backend: object, tx: Tx, finish: Callable[[bool], Awaitable[None]]) -> None:
+        """Called by the backend that began the transaction, with how to end it."""
+        self.backend, self.tx, self._finish = backend, tx, finish
+
+    def savepoint(self) -> str:
+        self._savepoints += 1
+        return f"unit_{self._savepoints}"
+
+    def abandoned(self) -> None:
+        """Called by the backend when its transaction was rolled back whole."""
+        self.tx = self._finish = None
+        self.backend = None
+        self._after.clear()
+
+    def after_commit(self, work: Callable[[], Awaitable[object] | object]) -> None:
+        self._after.append(work)
+
+    async def commit(self) -> None:
+        """Commit what the update wrote (if anything), then do what waited for it."""
+        self._close()
+        finish, self._finish = self._finish, None
+        self.tx = None
+        if finish is not None:
+            await finish(True)
+        after, self._after = self._after, []
+        for work in after:
+            done = work()
+            if inspect.isawaitable(done):
+                await done
+
+    async def rollback(self) -> None:
+        """Forget what the update wrote (an error ended it); nothing waits for it any more."""
+        self._close()
+        finish, self._finish = self._finish, None
+        self.tx = None
+        self._after.clear()
+        if finish is not None:
+            await finish(False)
+
+    def _close(self) -> None:
+        self.open = False
+        if self._token is not None:
+            with contextlib.suppress(ValueError):  # reset from another context: nothing to do
+                UNIT.reset(self._token)
+            self._token = None
 
 
-FIRST_WRITE: ContextVar[FirstWrite | None] = ContextVar("first_write", default=None)
+UNIT: ContextVar[Unit | None] = ContextVar("unit", default=None)
 
 
-async def ride(tx: Tx) -> FirstWrite | None:
-    """Run the pending first-write work of this context in `tx`; what ran, if anything."""
-    rider = FIRST_WRITE.get()
-    if rider is None or rider.written or not rider.open:
+def unit_of(backend: object) -> Unit | None:
+    """The update's unit this task works in on `backend`, if one is open."""
+    unit = UNIT.get()
+    if unit is None or not unit.open or asyncio.current_task() is not unit.owner:
         return None
-    await rider.work(tx)
-    return rider
+    if unit.backend is not None and unit.backend is not backend:
+        return None
+    return unit
+
+
+def _writing_unit() -> Unit | None:
+    unit = UNIT.get()
+    if unit is None or not unit.open or unit.tx is None:
+        return None
+    return unit if asyncio.current_task() is unit.owner else None
+
+
+async def after_commit(work: Callable[[], Awaitable[object] | object]) -> None:
+    """Do `work` once the update's transaction has committed (at once outside one): a
+    network call, or anything that needs the write lock, never waits inside it."""
+    unit = _writing_unit()
+    if unit is not None:
+        unit.after_commit(work)
+        return
+    done = work()
+    if inspect.isawaitable(done):
+        await done
+
+
+def when_committed(ring: Callable[[], None]) -> None:
+    """Call `ring` (the sender's bell) once what was queued is committed: a sender woken
+    inside the update's transaction would find nothing yet."""
+    unit = _writing_unit()
+    if unit is not None:
+        unit.after_commit(ring)
+    else:
+        ring()

@@ -25,7 +25,9 @@ from bot.storage.backend import (
     StorageError,
     StorageFull,
     StorageMissing,
-    ride,
+    Unit,
+    after_commit,
+    unit_of,
 )
 from bot.storage.data_migrations import STEPS as DATA_STEPS
 
@@ -171,31 +173,97 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SQLiteTx]:
-        """A write transaction; commits on success, rolls back on any error or cancellation."""
+        """A write transaction; commits on success, rolls back on any error or cancellation.
+
+        Inside an update's unit (bot/storage/backend.py) the first one is the update's own
+        transaction, committed when the update ends, and the later ones its savepoints."""
+        unit = unit_of(self)
+        if unit is not None:
+            async with self._in_unit(unit) as tx:
+                yield tx
+            return
         async with self._write_lock:
+            await self._begin()
             conn = self.writer
             try:
-                await _to_completion(conn.execute("BEGIN IMMEDIATE"))
-            except BaseException as exc:
-                # Cancelled while BEGIN ran in the worker thread: it may still have begun.
-                if conn.in_transaction:
-                    await _to_completion(conn.execute("ROLLBACK"))
-                if isinstance(exc, sqlite3.Error):
-                    raise _translate(exc) from exc
-                raise
-            try:
-                tx = SQLiteTx(conn)
-                rider = await ride(tx)
-                yield tx
+                yield SQLiteTx(conn)
                 await _to_completion(conn.execute("COMMIT"))
-                if rider is not None:
-                    rider.written = True
             except BaseException as exc:
                 if conn.in_transaction:
                     await _to_completion(conn.execute("ROLLBACK"))
                 if isinstance(exc, sqlite3.Error):
                     raise _translate(exc) from exc
                 raise
+
+    async def _begin(self) -> None:
+        conn = self.writer
+        try:
+            await _to_completion(conn.execute("BEGIN IMMEDIATE"))
+        except BaseException as exc:
+            # Cancelled while BEGIN ran in the worker thread: it may still have begun.
+            if conn.in_transaction:
+                await _to_completion(conn.execute("ROLLBACK"))
+            if isinstance(exc, sqlite3.Error):
+                raise _translate(exc) from exc
+            raise
+
+    @asynccontextmanager
+    async def _in_unit(self, unit: Unit) -> AsyncIterator[SQLiteTx]:
+        if unit.tx is None:
+            # The update's first write: its transaction begins, and holds the writer until
+            # the update ends (Unit.commit or Unit.rollback, through _end_unit).
+            await self._write_lock.acquire()
+            try:
+                await self._begin()
+            except BaseException:
+                self._write_lock.release()
+                raise
+            tx = SQLiteTx(self.writer)
+            unit.begin(self, tx, self._end_unit)
+            try:
+                yield tx
+            except BaseException as exc:
+                # Nothing else was written yet: the whole transaction goes.
+                unit.abandoned()
+                await self._end_unit(False)
+                if isinstance(exc, sqlite3.Error):
+                    raise _translate(exc) from exc
+                raise
+            return
+        assert isinstance(unit.tx, SQLiteTx)
+        name = unit.savepoint()
+        await unit.tx.execute(f"SAVEPOINT {name}")
+        try:
+            yield unit.tx
+        except BaseException as exc:
+            await _to_completion(self.writer.execute(f"ROLLBACK TO {name}"))
+            await _to_completion(self.writer.execute(f"RELEASE {name}"))
+            if isinstance(exc, sqlite3.Error):
+                raise _translate(exc) from exc
+            raise
+        await unit.tx.execute(f"RELEASE {name}")
+
+    async def _end_unit(self, commit: bool) -> None:
+        conn = self.writer
+        try:
+            if commit:
+                await _to_completion(conn.execute("COMMIT"))
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+        finally:
+            try:
+                if conn.in_transaction:
+                    await _to_completion(conn.execute("ROLLBACK"))
+            finally:
+                self._write_lock.release()
+
+    def _read_connection(self) -> aiosqlite.Connection:
+        """The reader, or the writer while this task's update has written: its reads must
+        see what it wrote."""
+        unit = unit_of(self)
+        if unit is not None and unit.tx is not None:
+            return self.writer
+        return self.reader
 
     # Reads run whole (execute, fetch, close) in one hop to the reader's thread. A statement
     # left open across an await would hold the reader's snapshot: every read started
@@ -204,12 +272,12 @@ class Database:
 
     async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
         """Rows of a read-only query, from committed data."""
-        rows: list[Row] = await _on_thread(self.reader, _all_rows, sql, params)
+        rows: list[Row] = await _on_thread(self._read_connection(), _all_rows, sql, params)
         return rows
 
     async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
         """The first row of a read-only query, or None."""
-        return await _on_thread(self.reader, _first_row, sql, params)
+        return await _on_thread(self._read_connection(), _first_row, sql, params)
 
     async def fetch_value(self, sql: str, params: Params | None = None) -> Any:
         """The first column of the first row, or None."""
@@ -254,6 +322,12 @@ class Database:
         is folded, the checkpoint is owed and runs when that read ends (or at the next
         `checkpoint_if_owed`). Returns whether it completed.
         """
+        unit = unit_of(self)
+        if unit is not None and unit.tx is not None:
+            # Inside an update's transaction: fold the log once it has committed.
+            self.checkpoint_owed = True
+            await after_commit(self.checkpoint)
+            return False
         async with self._write_lock:
             # Wait briefly for readers, not the full busy timeout: writers queue behind us.
             await self._pragma(self.writer, f"busy_timeout={CHECKPOINT_WAIT_MS}")

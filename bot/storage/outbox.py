@@ -131,6 +131,44 @@ class OutboxRepository:
                 )
         return added
 
+    @staticmethod
+    async def add_answers(
+        tx: Tx, envelopes: Sequence[Envelope], now: datetime, *, in_hand: bool = True
+    ) -> list[Delivery]:
+        """Queue an update's answers in the caller's transaction (the update's own). `in_hand`:
+        this process's lane sends them at once, so they are written as being sent (no claim
+        needed); after a kill -9 before they left, `recover` finds them and they go out at
+        the next start. Otherwise they wait, pending, for whichever process sends. The rows."""
+        if not envelopes:
+            return []
+        rows = [_row(e, now) for e in envelopes]
+        params: dict[str, Any] = {"now": to_iso(now) if in_hand else None}
+        state = ", 'sending', :now, 1)" if in_hand else ", 'pending', :now, 0)"
+        values = []
+        for index, row in enumerate(rows):
+            values.append("(" + ", ".join(f":{name}_{index}" for name in row) + state)
+            params.update({f"{name}_{index}": value for name, value in row.items()})
+        found = await tx.fetch_all(
+            f"INSERT INTO outbox ({_COLUMNS}, status, claimed_at, attempts)"
+            f" VALUES {', '.join(values)} RETURNING id",
+            params,
+        )
+        ids = sorted(int(r["id"]) for r in found)
+        return [
+            Delivery(
+                row_id,
+                e.kind,
+                e.ref_id,
+                e.volunteer_id,
+                e.channel,
+                e.chat_id,
+                e.outbound,
+                e.priority,
+                int(in_hand),
+            )
+            for row_id, e in zip(ids, envelopes, strict=True)
+        ]
+
     async def add_selected(self, tx: Tx, select: str, params: Params) -> int:
         """Queue the rows a SELECT yields, in the outbox's column order (kind, ref_id,
         dedupe_key, volunteer_id, channel, chat_id, payload, priority, paid, not_before,

@@ -35,7 +35,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import asyncpg
 
 from bot.i18n import _
-from bot.storage.backend import Conflict, Row, StorageBusy, StorageError, StorageMissing, ride
+from bot.storage.backend import (
+    Conflict,
+    Row,
+    StorageBusy,
+    StorageError,
+    StorageMissing,
+    Unit,
+    unit_of,
+)
 from bot.storage.data_migrations import STEPS as DATA_STEPS
 from bot.storage.db import available_migrations, create_new_file
 
@@ -281,17 +289,20 @@ class PostgresDatabase:
         """A write transaction; commits on success, rolls back on any error or cancellation.
 
         It begins with its first statement (in the same round trip as the schema's lock
-        when that statement reads), so a block that writes nothing costs nothing."""
+        when that statement reads), so a block that writes nothing costs nothing. Inside an
+        update's unit (bot/storage/backend.py) the first one is the update's own
+        transaction, committed when the update ends, and the later ones its savepoints."""
+        unit = unit_of(self)
+        if unit is not None:
+            async with self._in_unit(unit) as tx:
+                yield tx
+            return
         async with self._writers, self.pool.acquire() as conn:
             tx = PostgresTx(conn)
             try:
-                # An update's key rides with the first thing it writes (see FirstWrite).
-                rider = await ride(tx)
                 yield tx
                 if tx.begun:
                     await conn.execute("COMMIT")
-                if rider is not None:
-                    rider.written = True
             except BaseException as exc:
                 if tx.begun:
                     await _abandon(conn)
@@ -299,8 +310,74 @@ class PostgresDatabase:
                     raise _translate_error(exc) from exc
                 raise
 
+    @asynccontextmanager
+    async def _in_unit(self, unit: Unit) -> AsyncIterator[PostgresTx]:
+        if unit.tx is None:
+            # The update's first write: one connection holds its transaction until the
+            # update ends (Unit.commit or Unit.rollback, through `end`).
+            await self._writers.acquire()
+            try:
+                conn = await self.pool.acquire()
+            except BaseException:
+                self._writers.release()
+                raise
+            tx = PostgresTx(conn, lock_first=True)
+
+            async def end(commit: bool) -> None:
+                try:
+                    if commit and tx.begun:
+                        try:
+                            await conn.execute("COMMIT")
+                        except ERRORS as exc:
+                            await _abandon(conn)
+                            raise _translate_error(exc) from exc
+                    elif tx.begun:
+                        await _abandon(conn)
+                finally:
+                    try:
+                        await self.pool.release(conn)
+                    finally:
+                        self._writers.release()
+
+            unit.begin(self, tx, end)
+            try:
+                yield tx
+            except BaseException as exc:
+                unit.abandoned()  # nothing else was written yet: the whole transaction goes
+                await end(False)
+                if isinstance(exc, ERRORS):
+                    raise _translate_error(exc) from exc
+                raise
+            return
+        assert isinstance(unit.tx, PostgresTx)
+        tx = unit.tx
+        name = unit.savepoint()
+        await tx.execute(f"SAVEPOINT {name}")
+        try:
+            yield tx
+        except BaseException as exc:
+            try:
+                await tx.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            except BaseException:
+                unit.abandoned()
+                raise
+            if isinstance(exc, ERRORS):
+                raise _translate_error(exc) from exc
+            raise
+        await tx.execute(f"RELEASE SAVEPOINT {name}")
+
+    def _unit_tx(self) -> PostgresTx | None:
+        """The transaction this task's update holds, once it has begun: its reads must see
+        what it wrote."""
+        unit = unit_of(self)
+        if unit is not None and isinstance(unit.tx, PostgresTx) and unit.tx.begun:
+            return unit.tx
+        return None
+
     async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
         """Rows of a read-only query, from committed data."""
+        if (tx := self._unit_tx()) is not None:
+            return await tx.fetch_all(sql, params)
         text, args = _arguments(sql, params)
         try:
             return list(await self.pool.fetch(text, *args))
@@ -308,6 +385,8 @@ class PostgresDatabase:
             raise _translate_error(exc) from exc
 
     async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
+        if (tx := self._unit_tx()) is not None:
+            return await tx.fetch_one(sql, params)
         text, args = _arguments(sql, params)
         try:
             return await self.pool.fetchrow(text, *args)
@@ -315,6 +394,8 @@ class PostgresDatabase:
             raise _translate_error(exc) from exc
 
     async def fetch_value(self, sql: str, params: Params | None = None) -> Any:
+        if (tx := self._unit_tx()) is not None:
+            return await tx.fetch_value(sql, params)
         text, args = _arguments(sql, params)
         try:
             return await self.pool.fetchval(text, *args)
@@ -536,10 +617,15 @@ class PostgresTx:
     """Statements of one write transaction, on the connection that holds it: BEGIN goes with
     the first statement, the schema's lock with the first statement that reads."""
 
-    def __init__(self, conn: asyncpg.Connection, *, begun: bool = False) -> None:
+    def __init__(
+        self, conn: asyncpg.Connection, *, begun: bool = False, lock_first: bool = False
+    ) -> None:
         self._conn = conn
         self.begun = begun
         self.locked = begun  # a migration holds the migration lock instead
+        # An update's unit takes the schema's lock with its first statement, whatever it
+        # is: it holds its rows until the update ends, and must not wait for the lock then.
+        self.lock_first = lock_first
 
     async def _ready(self, sql: str) -> None:
         if self.locked or (self.begun and not reads(sql)):
@@ -547,7 +633,7 @@ class PostgresTx:
         try:
             if not self.begun:
                 self.begun = True  # from here on, a failure rolls back
-                if reads(sql):
+                if reads(sql) or self.lock_first:
                     # One round trip: begin, then wait for any other reading writer to finish.
                     await self._conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
                     self.locked = True

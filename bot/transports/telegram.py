@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -72,6 +73,8 @@ MAX_CAPTION = 1024
 POLL_SECONDS = 30
 NO_PREVIEW = {"is_disabled": True}
 CONCURRENT = 128
+# While only updates still in hand come back from a poll: poll again after this at most.
+RECHECK_SECONDS = 0.2
 
 Dispatch = Callable[[Inbound], Awaitable[list[Outbound]]]
 MenuSource = Callable[[str], list[tuple[str, str]]]
@@ -193,7 +196,10 @@ class TelegramTransport:
         self._slots = asyncio.Semaphore(CONCURRENT)
         self._handling: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
-        self._offset = 0  # the next update_id to ask for: those below are acknowledged
+        self._offset = 0  # the update_id after the newest one taken
+        # Updates taken and not yet handled (they hold the acknowledged offset back).
+        self._in_flight: set[int] = set()
+        self._oldest_done = asyncio.Event()
 
     @property
     def bot_username(self) -> str:
@@ -272,8 +278,9 @@ class TelegramTransport:
         pause = 0.0
         while True:
             params: JSON = {"timeout": POLL_SECONDS, "allowed_updates": ALLOWED_UPDATES}
-            if self._offset:
-                params["offset"] = self._offset
+            offset = self._acknowledged()
+            if offset:
+                params["offset"] = offset
             try:
                 updates = await self._poll_http.call(url, params)
             except TelegramError as exc:
@@ -283,11 +290,36 @@ class TelegramTransport:
                 await asyncio.sleep(pause)
                 continue
             pause = 0.0
+            fresh = 0
             for update in updates:
-                self._offset = max(self._offset, int(update["update_id"]) + 1)
+                update_id = int(update["update_id"])
+                if update_id in self._in_flight or update_id < self._offset:
+                    continue  # still being handled: Telegram keeps it until it is done
+                fresh += 1
+                self._offset = max(self._offset, update_id + 1)
+                self._in_flight.add(update_id)
                 task = asyncio.create_task(self._take(update))
                 self._handling.add(task)
                 task.add_done_callback(self._handling.discard)
+                task.add_done_callback(functools.partial(self._handled, update_id))
+            if updates and not fresh:
+                # Only updates still in hand came back: wait until the oldest is done (or
+                # a moment, for new ones) rather than ask again at once.
+                self._oldest_done.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._oldest_done.wait(), RECHECK_SECONDS)
+
+    def _acknowledged(self) -> int:
+        """The offset to poll with: every update below it is handled. An update in hand is
+        not acknowledged until it is: killed meanwhile, Relais gets it again at its next
+        start (what it changed and what it answered are written together, or not at all)."""
+        return min(self._in_flight, default=self._offset)
+
+    def _handled(self, update_id: int, _task: object = None) -> None:
+        oldest = min(self._in_flight, default=None)
+        self._in_flight.discard(update_id)
+        if update_id == oldest:
+            self._oldest_done.set()
 
     async def _take(self, update: JSON) -> None:
         """Handle one polled update in its chat's turn; a failure is logged, never raised."""
