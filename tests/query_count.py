@@ -70,3 +70,42 @@ def _count_postgres(db: Any, note: Callable[[str], None], patch: pytest.MonkeyPa
             note("COMMIT")
 
     patch.setattr(db, "transaction", noted)
+
+
+@asynccontextmanager
+async def round_trips(db: Database) -> AsyncIterator[list[str]]:
+    """Collect the database round trips made inside the block, one entry each (what ran).
+
+    On SQLite a round trip is one hop to a connection's thread (aiosqlite's queue): the
+    main thread hands it work and waits for the answer, however many statements the work
+    runs. On PostgreSQL it is one call on a connection (asyncpg sends one message and
+    waits): a BEGIN sent with the first statement costs nothing more.
+    """
+    seen: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        if is_postgres(db):
+            import asyncpg
+
+            def counted(method: Any) -> Any:
+                def call(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+                    seen.append(" ".join(str(query).split()))
+                    return method(self, query, *args, **kwargs)
+
+                return call
+
+            for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
+                method = getattr(asyncpg.connection.Connection, name)
+                patch.setattr(asyncpg.connection.Connection, name, counted(method))
+        else:
+            for conn in (db.writer, db.reader):
+                hop = conn._execute
+
+                def counted_hop(fn: Any, *args: Any, _hop: Any = hop, **kwargs: Any) -> Any:
+                    words = [a for a in args if isinstance(a, str)] or [
+                        getattr(fn, "__name__", "?")
+                    ]
+                    seen.append(" ".join(words[0].split()))
+                    return _hop(fn, *args, **kwargs)
+
+                patch.setattr(conn, "_execute", counted_hop)
+        yield seen

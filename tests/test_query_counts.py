@@ -9,23 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.router import FloodGate
+from bot.router import AnswerLane, FloodGate
 from bot.services import Services
 from tests.fakes.chat import Chat
-from tests.query_count import statements
+from tests.query_count import round_trips, statements
 from tests.task_factories import task, volunteer
 
 # Today's ceilings, per step (statements, transaction control included). The Accept tap's
 # one INSERT into assignments fires the reports' roll-up trigger (one statement since
 # migration 0012), traced as repeats of that INSERT: 8 round trips, 11 statements.
-TASK_REQUEST = 4
+TASK_REQUEST = 3
 ACCEPT_TAP = 11
 # A tap on Later: the check and the write in one conditional INSERT (which fires the same
 # roll-up trigger, traced as two repeats), the next card read in the same transaction: 8
 # round trips, 10 statements (13 when the check, the writes and the read each went alone).
 LATER_TAP = 10
 ONBOARDING_STEP = 10
-HELP = 4
+HELP = 3
 # Write transactions per step: none for what changes nothing; everything an update writes
 # (its changes, its key, its flow's step, its answers) is one transaction (bot/storage/
 # backend.py's Unit), so no step opens more than one.
@@ -104,3 +104,58 @@ async def test_help_changes_nothing_and_writes_nothing(
     assert "Here is what I can do" in ana.last_text
     assert len(helped) <= HELP, f"/help ran {len(helped)}:\n{_report(helped)}"
     assert _writes(helped) == 0, f"/help wrote:\n{_report(helped)}"
+
+
+# Round trips per update (tests/query_count.py: hops to SQLite's threads, calls on a
+# PostgreSQL connection), with the answers written as in a running bot (the lane takes
+# them). Each one is a wait of the update's coroutine, and on SQLite two thread hand-offs.
+# /help and /task: the chat's state, the person with their roles, and one read of what
+# the step shows (were 8 each, with the roles apart and, on PostgreSQL, asyncpg's reset of
+# the connection after every read). A tap that writes: two reads, then its transaction —
+# on SQLite BEGIN rides with the first statement, and the update's key, flow step and
+# activity with the answers' INSERT; COMMIT is one more (13 before). PostgreSQL sends one
+# statement at a time: BEGIN with the schema's lock, each statement, COMMIT.
+HELP_TRIPS = 3
+TASK_TRIPS = 3
+LATER_TRIPS = {"sqlite": 6, "postgresql": 8}
+ACCEPT_TRIPS = {"sqlite": 6, "postgresql": 8}
+
+
+def _answers_to_lane(person: Chat) -> None:
+    """Answers written with the update's changes go to a lane, as in the running bot."""
+    person.router.lanes[person.channel] = AnswerLane(
+        lambda rows: person.replies.extend(row.outbound for row in rows)
+    )
+
+
+async def test_round_trips_per_update(services: Services, chat: Callable[..., Chat]) -> None:
+    await volunteer(services, "220", language="en", skills=["share"])
+    await task(services, kind="share", title="Share the clip", link="https://example.org/c")
+    await task(services, kind="share", title="Share the poster", link="https://example.org/p")
+    ana = chat("220", language="en")
+    ana.router.flood = FloodGate(limit=1000)
+    _answers_to_lane(ana)
+    async with statements(services.db) as help_sql, round_trips(services.db) as helped:
+        await ana.send("/help")
+    async with statements(services.db) as task_sql, round_trips(services.db) as asked:
+        await ana.send("/task")
+    async with statements(services.db) as later_sql, round_trips(services.db) as later:
+        await ana.tap("Later")
+    assert "Share the" in ana.last_text
+    async with statements(services.db) as accept_sql, round_trips(services.db) as accepted:
+        await ana.tap("Accept")
+    assert "Done" in " ".join(c.label for row in ana.last.choices for c in row)
+    figures = {
+        "help": (len(helped), len(help_sql), _writes(help_sql)),
+        "task": (len(asked), len(task_sql), _writes(task_sql)),
+        "later": (len(later), len(later_sql), _writes(later_sql)),
+        "accept": (len(accepted), len(accept_sql), _writes(accept_sql)),
+    }
+    print("round trips, statements, write transactions:", figures)
+    backend = services.db.dialect.name
+    assert len(helped) <= HELP_TRIPS, f"/help:\n{_report(helped)}"
+    assert len(asked) <= TASK_TRIPS, f"/task:\n{_report(asked)}"
+    assert len(later) <= LATER_TRIPS[backend], f"Later:\n{_report(later)}"
+    assert len(accepted) <= ACCEPT_TRIPS[backend], f"Accept:\n{_report(accepted)}"
+    assert _writes(help_sql) == 0 and _writes(task_sql) == 0
+    assert _writes(later_sql) <= 1 and _writes(accept_sql) <= 1

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.domain.conversation import Conversation
 from bot.domain.messages import Delivery, Envelope
-from bot.storage.backend import Store, Tx, Unit
+from bot.storage.backend import Conflict, Store, Tx, Unit
 from bot.storage.conversations import ChatState, ConversationRepository, UpdateLog
 from bot.storage.numbered import ShownChoicesRepository
 from bot.storage.outbox import OutboxRepository
@@ -119,6 +119,9 @@ class ChatService:
                     queued = await self._leave(tx, turn, actor, active, answers, in_hand)
             if unit is not None:
                 await unit.commit()
+        except Conflict:
+            # The key was noted meanwhile (another process handled the same update).
+            raise Replayed(turn.key) from None
         finally:
             if unit is not None and unit.open:
                 await unit.rollback()
@@ -134,25 +137,24 @@ class ChatService:
         answers: Sequence[Envelope],
         in_hand: bool,
     ) -> list[Delivery]:
-        if turn.key and not await UpdateLog.record(tx, turn.key, turn.now):
-            raise Replayed(turn.key)
+        # These ride with the answers' INSERT, or with the COMMIT: one round trip for all.
+        if turn.key:
+            UpdateLog.note(tx, turn.key, turn.now)
         if turn.moved:
-            await self._save(tx, turn)
+            self._save(tx, turn)
         volunteer = actor.volunteer
         if active and volunteer is not None:
-            await VolunteerRepository.mark_active(tx, volunteer.id, turn.now)
+            VolunteerRepository.mark_active(tx, volunteer.id, turn.now)
         if actor.unreachable:
             identity = actor.identity
-            await VolunteerRepository.mark_reachable(tx, identity.channel, identity.user_id)
+            VolunteerRepository.mark_reachable(tx, identity.channel, identity.user_id)
         return await OutboxRepository.add_answers(tx, answers, turn.now, in_hand=in_hand)
 
-    async def _save(self, tx: Tx, turn: Turn) -> None:
+    def _save(self, tx: Tx, turn: Turn) -> None:
         if turn.conversation is None:
-            await ConversationRepository.delete(tx, turn.channel, turn.chat_id)
+            ConversationRepository.delete(tx, turn.channel, turn.chat_id)
         else:
-            await ConversationRepository.put(
-                tx, turn.channel, turn.chat_id, turn.conversation, turn.now
-            )
+            ConversationRepository.put(tx, turn.channel, turn.chat_id, turn.conversation, turn.now)
 
     def _remember(self, key: str) -> None:
         if not key:

@@ -114,10 +114,9 @@ class PeopleService:
         self._outbox = outbox
 
     async def actor(self, identity: Identity, chat_id: str) -> Actor:
-        volunteer, unreachable = await self._volunteers.by_identity_with_reach(
+        volunteer, unreachable, roles = await self._volunteers.actor_at(
             identity.channel, identity.user_id
         )
-        roles = await self._volunteers.roles(volunteer.id) if volunteer else ()
         is_admin = identity in self.admins or any(r.role == ADMIN for r in roles)
         return Actor(identity, chat_id, volunteer, roles, is_admin, unreachable)
 

@@ -85,6 +85,12 @@ class Tx(Protocol):
         """Run one statement once per parameter set."""
         ...
 
+    def later(self, sql: str, params: Params | None = None) -> None:
+        """Run a statement whose answer nobody needs with the next one, or with the commit:
+        a round trip less where the backend can (SQLite's thread). Its failure surfaces
+        there, and rolls the transaction back all the same."""
+        ...
+
     async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
         """The first row, or None."""
         ...

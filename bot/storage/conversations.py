@@ -59,10 +59,9 @@ class ConversationRepository:
         return Conversation(row["flow"], row["step"], json.loads(row["data"]))
 
     @staticmethod
-    async def put(
-        tx: Tx, channel: str, chat_id: str, conversation: Conversation, now: datetime
-    ) -> None:
-        await tx.execute(
+    def put(tx: Tx, channel: str, chat_id: str, conversation: Conversation, now: datetime) -> None:
+        """Save the chat's flow with the transaction's next statement (or its commit)."""
+        tx.later(
             "INSERT INTO conversations (channel, chat_id, flow, step, data, expires_at,"
             " updated_at) VALUES (:channel, :chat, :flow, :step, :data, :expires, :now)"
             " ON CONFLICT (channel, chat_id) DO UPDATE SET flow = excluded.flow,"
@@ -80,12 +79,12 @@ class ConversationRepository:
         )
 
     @staticmethod
-    async def delete(tx: Tx, channel: str, chat_id: str) -> bool:
-        changed = await tx.execute(
+    def delete(tx: Tx, channel: str, chat_id: str) -> None:
+        """End the chat's flow with the transaction's next statement (or its commit)."""
+        tx.later(
             "DELETE FROM conversations WHERE channel = :channel AND chat_id = :chat",
             {"channel": channel, "chat": chat_id},
         )
-        return changed > 0
 
     async def purge_expired(self, now: datetime) -> int:
         async with self.db.transaction() as tx:
@@ -132,14 +131,14 @@ class UpdateLog:
         self.db = db
 
     @staticmethod
-    async def record(tx: Tx, key: str, now: datetime) -> bool:
-        """Note update `key` as handled; False if it was already (a replay)."""
-        added = await tx.execute(
-            "INSERT INTO processed_updates (key, seen_at) VALUES (:key, :now)"
-            " ON CONFLICT (key) DO NOTHING",
+    def note(tx: Tx, key: str, now: datetime) -> None:
+        """Note update `key` as handled, with the transaction's next statement (or its
+        commit): a Conflict there means it was handled already (a replay, by another
+        process meanwhile), and the transaction rolls back."""
+        tx.later(
+            "INSERT INTO processed_updates (key, seen_at) VALUES (:key, :now)",
             {"key": key, "now": to_iso(now)},
         )
-        return added == 1
 
     async def forget_before(self, moment: datetime) -> int:
         async with self.db.transaction() as tx:

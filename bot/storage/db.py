@@ -183,29 +183,17 @@ class Database:
                 yield tx
             return
         async with self._write_lock:
-            await self._begin()
-            conn = self.writer
+            # BEGIN IMMEDIATE goes with the first statement, COMMIT with what is left to run:
+            # each a hop to the writer's thread less (a block that ran nothing costs none).
+            tx = SQLiteTx(self.writer, begin=True)
             try:
-                yield SQLiteTx(conn)
-                await _to_completion(conn.execute("COMMIT"))
+                yield tx
+                await tx.commit()
             except BaseException as exc:
-                if conn.in_transaction:
-                    await _to_completion(conn.execute("ROLLBACK"))
+                await tx.rollback()
                 if isinstance(exc, sqlite3.Error):
                     raise _translate(exc) from exc
                 raise
-
-    async def _begin(self) -> None:
-        conn = self.writer
-        try:
-            await _to_completion(conn.execute("BEGIN IMMEDIATE"))
-        except BaseException as exc:
-            # Cancelled while BEGIN ran in the worker thread: it may still have begun.
-            if conn.in_transaction:
-                await _to_completion(conn.execute("ROLLBACK"))
-            if isinstance(exc, sqlite3.Error):
-                raise _translate(exc) from exc
-            raise
 
     @asynccontextmanager
     async def _in_unit(self, unit: Unit) -> AsyncIterator[SQLiteTx]:
@@ -213,49 +201,43 @@ class Database:
             # The update's first write: its transaction begins, and holds the writer until
             # the update ends (Unit.commit or Unit.rollback, through _end_unit).
             await self._write_lock.acquire()
-            try:
-                await self._begin()
-            except BaseException:
-                self._write_lock.release()
-                raise
-            tx = SQLiteTx(self.writer)
-            unit.begin(self, tx, self._end_unit)
+            tx = SQLiteTx(self.writer, begin=True)
+
+            async def end(commit: bool) -> None:
+                try:
+                    if commit:
+                        await tx.commit()
+                    else:
+                        await tx.rollback()
+                finally:
+                    self._write_lock.release()
+
+            unit.begin(self, tx, end)
             try:
                 yield tx
             except BaseException as exc:
                 # Nothing else was written yet: the whole transaction goes.
                 unit.abandoned()
-                await self._end_unit(False)
+                try:
+                    await tx.rollback()
+                finally:
+                    self._write_lock.release()
                 if isinstance(exc, sqlite3.Error):
                     raise _translate(exc) from exc
                 raise
             return
         assert isinstance(unit.tx, SQLiteTx)
+        tx = unit.tx
         name = unit.savepoint()
-        await unit.tx.execute(f"SAVEPOINT {name}")
+        tx.later(f"SAVEPOINT {name}")
         try:
-            yield unit.tx
+            yield tx
         except BaseException as exc:
-            await _to_completion(self.writer.execute(f"ROLLBACK TO {name}"))
-            await _to_completion(self.writer.execute(f"RELEASE {name}"))
+            await tx.undo_to(name)
             if isinstance(exc, sqlite3.Error):
                 raise _translate(exc) from exc
             raise
-        await unit.tx.execute(f"RELEASE {name}")
-
-    async def _end_unit(self, commit: bool) -> None:
-        conn = self.writer
-        try:
-            if commit:
-                await _to_completion(conn.execute("COMMIT"))
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
-        finally:
-            try:
-                if conn.in_transaction:
-                    await _to_completion(conn.execute("ROLLBACK"))
-            finally:
-                self._write_lock.release()
+        tx.later(f"RELEASE {name}")
 
     def _read_connection(self) -> aiosqlite.Connection:
         """The reader, or the writer while this task's update has written: its reads must
@@ -509,23 +491,65 @@ class SQLiteTable:
 
 
 class SQLiteTx:
-    """Statements of one write transaction; each runs whole in one hop to the writer's thread."""
+    """Statements of one write transaction; each runs whole in one hop to the writer's thread.
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    What needs no answer rides with the next hop: BEGIN IMMEDIATE with the first statement,
+    savepoints and `later` statements with the next statement or the COMMIT."""
+
+    def __init__(self, conn: aiosqlite.Connection, *, begin: bool = False) -> None:
         self._conn = conn
+        self._begin = begin
+        self._later: list[tuple[str, Params]] = []
+
+    def later(self, sql: str, params: Params | None = None) -> None:
+        self._later.append((sql, {} if params is None else params))
+
+    async def _run(self, work: Any, sql: str, params: Params | None) -> Any:
+        if not self._begin and not self._later:
+            return await _on_thread(self._conn, work, sql, params)
+        first = _Prefix(self._begin, self._later, work)
+        self._begin, self._later = False, []
+        return await _on_thread(self._conn, first, sql, params)
+
+    async def commit(self) -> None:
+        """Run what is left and COMMIT, in one hop; on failure, roll back."""
+        if self._begin and not self._later:
+            return  # nothing ever reached the database: nothing to commit
+        try:
+            await self._run(_changed_rows, "COMMIT", None)
+        except BaseException:
+            await self.rollback()
+            raise
+
+    async def rollback(self) -> None:
+        """Roll back whatever began (after any hop still running: the thread's queue keeps
+        the order, so a cancelled statement cannot begin a transaction behind it)."""
+        self._begin, self._later = False, []
+        await _to_completion(self._conn._execute(_rollback_if_open, self._conn._conn))  # type: ignore[no-untyped-call]
+
+    async def undo_to(self, savepoint: str) -> None:
+        """Undo a savepoint's block (a caught failure): nothing if it never reached the
+        database, else ROLLBACK TO and RELEASE in one hop."""
+        opening = f"SAVEPOINT {savepoint}"
+        for index, (sql, _params) in enumerate(self._later):
+            if sql == opening:
+                del self._later[index:]
+                return
+        self._later.append((f"ROLLBACK TO {savepoint}", {}))
+        await self._run(_changed_rows, f"RELEASE {savepoint}", None)
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
-        changed: int = await _on_thread(self._conn, _changed_rows, sql, params)
+        changed: int = await self._run(_changed_rows, sql, params)
         return changed
 
     async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
-        await _on_thread(self._conn, _many, sql, list(rows))
+        await self._run(_many, sql, list(rows))
 
     async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
-        return await _on_thread(self._conn, _first_row, sql, params)
+        return await self._run(_first_row, sql, params)
 
     async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
-        rows: list[Row] = await _on_thread(self._conn, _all_rows, sql, params)
+        rows: list[Row] = await self._run(_all_rows, sql, params)
         return rows
 
     async def fetch_value(self, sql: str, params: Params | None = None) -> Any:
@@ -534,6 +558,27 @@ class SQLiteTx:
 
     async def insert_returning_id(self, sql: str, params: Params | None = None) -> int:
         return int(await self.fetch_value(f"{sql} RETURNING id", params))
+
+
+@dataclass(frozen=True, slots=True)
+class _Prefix:
+    """On the writer's thread: BEGIN if owed, the statements that waited, then `work`."""
+
+    begin: bool
+    waiting: list[tuple[str, Params]]
+    work: Any
+
+    def __call__(self, conn: sqlite3.Connection, sql: str, params: Params) -> Any:
+        if self.begin and not conn.in_transaction:
+            conn.execute("BEGIN IMMEDIATE").close()
+        for waiting_sql, waiting_params in self.waiting:
+            conn.execute(waiting_sql, waiting_params).close()
+        return self.work(conn, sql, params)
+
+
+def _rollback_if_open(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK").close()
 
 
 async def _on_thread(conn: aiosqlite.Connection, work: Any, sql: str, params: Any) -> Any:

@@ -246,6 +246,7 @@ class PostgresDatabase:
                 max_size=self._pool_size,
                 statement_cache_size=STATEMENT_CACHE,
                 init=_init_connection,
+                reset=_reset_connection,
             )
         except asyncpg.TooManyConnectionsError as exc:
             raise no_connection_left(self.url, exc) from None
@@ -301,6 +302,7 @@ class PostgresDatabase:
             tx = PostgresTx(conn)
             try:
                 yield tx
+                await tx.flush()
                 if tx.begun:
                     await conn.execute("COMMIT")
             except BaseException as exc:
@@ -325,6 +327,13 @@ class PostgresDatabase:
 
             async def end(commit: bool) -> None:
                 try:
+                    if commit:
+                        try:
+                            await tx.flush()
+                        except BaseException:
+                            if tx.begun:
+                                await _abandon(conn)
+                            raise
                     if commit and tx.begun:
                         try:
                             await conn.execute("COMMIT")
@@ -520,6 +529,16 @@ class PostgresDatabase:
         return applied
 
 
+async def _reset_connection(conn: asyncpg.Connection) -> None:
+    """What a connection goes back to the pool with. Relais keeps no session state on the
+    pool's connections (its advisory locks are the transaction's, the migration's is
+    released before the connection goes back; LISTEN has a connection of its own), so only
+    a transaction left open is ended: asyncpg's default reset cost a round trip each time,
+    every read a second one."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     # Text parameters accept numbers, as SQLite's TEXT columns do. Binary format: COPY
     # (bulk_load) has no other.
@@ -626,6 +645,16 @@ class PostgresTx:
         # An update's unit takes the schema's lock with its first statement, whatever it
         # is: it holds its rows until the update ends, and must not wait for the lock then.
         self.lock_first = lock_first
+        self._later: list[tuple[str, Params | None]] = []
+
+    def later(self, sql: str, params: Params | None = None) -> None:
+        self._later.append((sql, params))
+
+    async def flush(self) -> None:
+        """Run the statements left for later (each a round trip: asyncpg sends one at a time)."""
+        waiting, self._later = self._later, []
+        for sql, params in waiting:
+            await self.execute(sql, params)
 
     async def _ready(self, sql: str) -> None:
         if self.locked or (self.begun and not reads(sql)):
@@ -651,6 +680,8 @@ class PostgresTx:
         return self._conn
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
+        if self._later:
+            await self.flush()
         text, args = _arguments(sql, params)
         await self._ready(sql)
         try:
@@ -659,6 +690,8 @@ class PostgresTx:
             raise _translate_error(exc) from exc
 
     async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
+        if self._later:
+            await self.flush()
         text, _order = translate(sql)
         batch = [_arguments(sql, row)[1] for row in rows]
         if not batch:
@@ -670,6 +703,8 @@ class PostgresTx:
             raise _translate_error(exc) from exc
 
     async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
+        if self._later:
+            await self.flush()
         text, args = _arguments(sql, params)
         await self._ready(sql)
         try:
@@ -678,6 +713,8 @@ class PostgresTx:
             raise _translate_error(exc) from exc
 
     async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
+        if self._later:
+            await self.flush()
         text, args = _arguments(sql, params)
         await self._ready(sql)
         try:
@@ -686,6 +723,8 @@ class PostgresTx:
             raise _translate_error(exc) from exc
 
     async def fetch_value(self, sql: str, params: Params | None = None) -> Any:
+        if self._later:
+            await self.flush()
         text, args = _arguments(sql, params)
         await self._ready(sql)
         try:

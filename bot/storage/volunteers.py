@@ -130,6 +130,29 @@ class VolunteerRepository:
             return None, False
         return volunteer_from_row(row), row["identity_unreachable_at"] is not None
 
+    async def actor_at(
+        self, channel: str, user_id: str
+    ) -> tuple[Volunteer | None, bool, tuple[Role, ...]]:
+        """Who writes from an identity, in one round trip: the volunteer, whether that
+        identity is marked unreachable, and their roles (by role, then team)."""
+        held = self.db.dialect.joined("r.role || ':' || COALESCE(CAST(r.team_id AS TEXT), '')", ",")
+        row = await self.db.fetch_one(
+            "SELECT v.*, i.unreachable_at AS identity_unreachable_at,"
+            f" (SELECT {held} FROM (SELECT role, team_id FROM roles"
+            " WHERE volunteer_id = v.id ORDER BY role, team_id) r) AS held_roles"
+            " FROM volunteers v JOIN identities i ON i.volunteer_id = v.id"
+            " WHERE i.channel = :channel AND i.user_id = :user",
+            {"channel": channel, "user": user_id},
+        )
+        if row is None:
+            return None, False, ()
+        roles = []
+        for part in (row["held_roles"] or "").split(","):
+            if part:
+                role, _sep, team = part.partition(":")
+                roles.append(Role(role, int(team) if team else None))
+        return volunteer_from_row(row), row["identity_unreachable_at"] is not None, tuple(roles)
+
     async def get(self, volunteer_id: int) -> Volunteer | None:
         row = await self.db.fetch_one(
             "SELECT * FROM volunteers WHERE id = :id", {"id": volunteer_id}
@@ -170,17 +193,19 @@ class VolunteerRepository:
         return await self.roles_repository.of(volunteer_id)
 
     @staticmethod
-    async def mark_active(tx: Tx, volunteer_id: int, moment: datetime) -> None:
-        """Remember the volunteer was active (retention counts from here)."""
-        await tx.execute(
+    def mark_active(tx: Tx, volunteer_id: int, moment: datetime) -> None:
+        """Remember the volunteer was active (retention counts from here), with the
+        transaction's next statement (or its commit)."""
+        tx.later(
             "UPDATE volunteers SET last_active_at = :moment WHERE id = :id",
             {"moment": to_iso(moment), "id": volunteer_id},
         )
 
     @staticmethod
-    async def mark_reachable(tx: Tx, channel: str, user_id: str) -> None:
-        """A person who wrote to us can be messaged again."""
-        await tx.execute(
+    def mark_reachable(tx: Tx, channel: str, user_id: str) -> None:
+        """A person who wrote to us can be messaged again (with the transaction's next
+        statement, or its commit)."""
+        tx.later(
             "UPDATE identities SET unreachable_at = NULL"
             " WHERE channel = :channel AND user_id = :user AND unreachable_at IS NOT NULL",
             {"channel": channel, "user": user_id},
@@ -189,7 +214,7 @@ class VolunteerRepository:
     async def reachable_again(self, channel: str, user_id: str) -> None:
         """A person who wrote to us can be messaged again."""
         async with self.db.transaction() as tx:
-            await self.mark_reachable(tx, channel, user_id)
+            self.mark_reachable(tx, channel, user_id)
 
     async def addresses(self, volunteer_id: int) -> list[Address]:
         """Reachable identities, preferred first."""
