@@ -110,11 +110,12 @@ async def test_help_changes_nothing_and_writes_nothing(
 # PostgreSQL connection), with the answers written as in a running bot (the lane takes
 # them). Each one is a wait of the update's coroutine, and on SQLite two thread hand-offs.
 # /help and /task: the chat's state, the person with their roles, and one read of what
-# the step shows (were 8 each, with the roles apart and, on PostgreSQL, asyncpg's reset of
-# the connection after every read). A tap that writes: two reads, then its transaction —
-# on SQLite BEGIN rides with the first statement, and the update's key, flow step and
-# activity with the answers' INSERT; COMMIT is one more (13 before). PostgreSQL sends one
-# statement at a time: BEGIN with the schema's lock, each statement, COMMIT.
+# the step shows (were 4 on SQLite, with the roles apart, and 8 on PostgreSQL, where asyncpg
+# reset the connection after every read). A tap that writes: two reads, then its one
+# transaction, answers included — on SQLite BEGIN rides with the first statement, and the
+# update's key, flow step and activity with the answers' INSERT, COMMIT is one more (were 8,
+# with the answers not written); PostgreSQL sends one statement at a time: BEGIN with the
+# schema's lock, each statement, COMMIT (were 13).
 HELP_TRIPS = 3
 TASK_TRIPS = 3
 LATER_TRIPS = {"sqlite": 6, "postgresql": 8}

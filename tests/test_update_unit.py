@@ -6,7 +6,13 @@ only its own block), reads see what the update wrote, and a rollback leaves noth
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from bot.messaging import Outbound
+from bot.services import Services
+from bot.services.chats import KEYS_KEPT
 from bot.storage.backend import Store, Unit, after_commit, when_committed
+from bot.storage.outbox import REPLY, Envelope, OutboxRepository, Settlement
 
 SQL_ADD = "INSERT INTO processed_updates (key, seen_at) VALUES (:key, '2026-01-01T00:00:00+00:00')"
 SQL_KEYS = "SELECT key FROM processed_updates ORDER BY key"
@@ -79,3 +85,18 @@ async def test_a_failing_first_block_rolls_the_unit_back_whole_and_it_may_write_
         await tx.execute(SQL_ADD, {"key": "b"})
     await unit.commit()
     assert await _keys(db) == ["b"]
+
+
+async def test_answers_sent_are_forgotten_when_update_keys_are(services: Services) -> None:
+    now = services.clock.now()
+    outbox = OutboxRepository(services.db)
+    answer = Envelope("reply", "telegram", "42", Outbound("Your phone: 06…"), priority=REPLY)
+    async with services.db.transaction() as tx:
+        [row] = await OutboxRepository.add_answers(tx, [answer], now)
+    await outbox.settle_many([Settlement(row.id, "sent", message_id="7")], now)
+    async with services.db.transaction() as tx:
+        await OutboxRepository.add_answers(tx, [answer], now, in_hand=False)  # still waiting
+    await services.chats.tidy(now + timedelta(days=1))
+    assert await services.db.fetch_value("SELECT COUNT(*) FROM outbox") == 2
+    await services.chats.tidy(now + KEYS_KEPT + timedelta(minutes=1))
+    assert await services.db.fetch_value("SELECT status FROM outbox") == "pending"

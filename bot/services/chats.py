@@ -76,6 +76,7 @@ class ChatService:
         self._state = ChatState(db)
         self._conversations = ConversationRepository(db)
         self._updates = UpdateLog(db)
+        self._answers = OutboxRepository(db)
         # Numbered lists shown on Signal and the console, so "2" maps back to a choice.
         self._boards = boards
         self._recent: OrderedDict[str, None] = OrderedDict()
@@ -176,9 +177,11 @@ class ChatService:
         await self._boards.put(channel, chat_id, shown, request, now)
 
     async def tidy(self, now: datetime) -> None:
-        """Forget expired flows and numbered lists and update keys older than Telegram
-        keeps updates; then fold into the file an erasure a long read held back."""
+        """Forget expired flows and numbered lists, update keys older than Telegram keeps
+        updates and the answers sent as long ago (their words may be someone's data); then
+        fold into the file an erasure a long read held back."""
         await self._conversations.purge_expired(now)
         await self._updates.forget_before(now - KEYS_KEPT)
+        await self._answers.forget_answers_before(now - KEYS_KEPT)
         await self._boards.purge_expired(now)
         await self._db.checkpoint_if_owed()

@@ -169,6 +169,16 @@ class OutboxRepository:
             for row_id, e in zip(ids, envelopes, strict=True)
         ]
 
+    async def forget_answers_before(self, moment: datetime) -> int:
+        """Delete answers to people queued before `moment` that are no longer waiting: once
+        sent (or given up), what they said is kept nowhere."""
+        async with self.db.transaction() as tx:
+            return await tx.execute(
+                "DELETE FROM outbox WHERE kind = 'reply' AND created_at < :moment"
+                " AND status NOT IN ('pending', 'sending')",
+                {"moment": to_iso(moment)},
+            )
+
     async def add_selected(self, tx: Tx, select: str, params: Params) -> int:
         """Queue the rows a SELECT yields, in the outbox's column order (kind, ref_id,
         dedupe_key, volunteer_id, channel, chat_id, payload, priority, paid, not_before,
