@@ -73,7 +73,8 @@ MAX_CAPTION = 1024
 POLL_SECONDS = 30
 NO_PREVIEW = {"is_disabled": True}
 CONCURRENT = 128
-# While only updates still in hand come back from a poll: poll again after this at most.
+# While only updates still in hand come back from a poll, poll again after this at most
+# (Telegram sends at most 100 from the oldest not acknowledged: a slow one holds the rest).
 RECHECK_SECONDS = 0.2
 
 Dispatch = Callable[[Inbound], Awaitable[list[Outbound]]]
@@ -199,7 +200,8 @@ class TelegramTransport:
         self._offset = 0  # the update_id after the newest one taken
         # Updates taken and not yet handled (they hold the acknowledged offset back).
         self._in_flight: set[int] = set()
-        self._oldest_done = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room_at = 0
 
     @property
     def bot_username(self) -> str:
@@ -303,11 +305,12 @@ class TelegramTransport:
                 task.add_done_callback(self._handling.discard)
                 task.add_done_callback(functools.partial(self._handled, update_id))
             if updates and not fresh:
-                # Only updates still in hand came back: wait until the oldest is done (or
-                # a moment, for new ones) rather than ask again at once.
-                self._oldest_done.clear()
+                # Only updates still in hand came back: wait until half of them are done (or
+                # a moment, for new ones) rather than fetch the same ones again at once.
+                self._room_at = len(self._in_flight) // 2
+                self._room.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._oldest_done.wait(), RECHECK_SECONDS)
+                    await asyncio.wait_for(self._room.wait(), RECHECK_SECONDS)
 
     def _acknowledged(self) -> int:
         """The offset to poll with: every update below it is handled. An update in hand is
@@ -316,10 +319,9 @@ class TelegramTransport:
         return min(self._in_flight, default=self._offset)
 
     def _handled(self, update_id: int, _task: object = None) -> None:
-        oldest = min(self._in_flight, default=None)
         self._in_flight.discard(update_id)
-        if update_id == oldest:
-            self._oldest_done.set()
+        if len(self._in_flight) <= self._room_at:
+            self._room.set()
 
     async def _take(self, update: JSON) -> None:
         """Handle one polled update in its chat's turn; a failure is logged, never raised."""
