@@ -105,7 +105,7 @@ class ChatService:
         `answers` are written too when the update writes anything (in the hands of this
         process's lane: returned, to be handed to it); an update that wrote nothing keeps
         them in memory (handled again, it would answer the same) and gets [] back. Not
-        `in_hand`: written for whichever process sends the outbox (several processes)."""
+        `in_hand` (several processes): always written, for whichever process sends."""
         unit, turn.unit = turn.unit, None
         volunteer = actor.volunteer
         active = volunteer is not None and (
@@ -115,7 +115,9 @@ class ChatService:
         try:
             if unit is not None and unit.tx is not None:
                 queued = await self._leave(unit.tx, turn, actor, active, answers, in_hand)
-            elif turn.moved or active or actor.unreachable:
+            elif turn.moved or active or actor.unreachable or (answers and not in_hand):
+                # (Answers for another process's sender are written anyway: with the key,
+                # in one transaction, rather than in one of their own.)
                 async with self._db.transaction() as tx:
                     queued = await self._leave(tx, turn, actor, active, answers, in_hand)
             if unit is not None:
