@@ -273,7 +273,10 @@ async def _help_latency(recipients: int) -> dict[str, Any]:
                 await api.wait_for(lambda c: c.chat_id == HELPER_BASE, timeout=600)
                 up_at = time.monotonic()
                 server = asyncio.create_task(_beats(server_blocks))
-                n = 0
+                # The first timed /help comes from another volunteer: HELPER_BASE was just
+                # answered, and Telegram allows a chat one message a second, so its next
+                # answer waits a second by design (the 1-second "stall" measured before).
+                n = 1
                 deadline = time.monotonic() + 600
                 while time.monotonic() < deadline:
                     chat = HELPER_BASE + n % HELPERS
