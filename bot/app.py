@@ -25,6 +25,7 @@ from bot.scheduler import Scheduler
 from bot.sender import Lane, Sender
 from bot.services import Services
 from bot.services.signal_account import report_captcha
+from bot.signal_text import captcha_notice
 from bot.storage.connect import database_for
 from bot.storage.db import StorageMissing
 from bot.storage.outbox import REPLY, Envelope, OutboxRepository
@@ -332,7 +333,7 @@ class Relais:
         settings = self.settings
 
         async def on_captcha(captcha: Captcha) -> None:
-            await report_captcha(services, captcha.token)
+            await report_captcha(services, captcha.token, captcha_notice)
 
         return SignalTransport(
             SignalClient(settings.signal_cli_url, settings.signal_account),

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from bot.domain.tasks import Assignment, Task
-from bot.i18n import _, format_datetime, worded
+from bot.domain.tasks import Assignment, Recipient, Task
+from bot.i18n import _, format_datetime, use_language, use_messenger, worded
 from bot.messaging import Choice, Outbound, choices
 from bot.payloads import AssignmentTap, CallingTap, TaskCard
 from bot.text import esc
@@ -66,9 +66,11 @@ def offer_card(task: Task, instructions: str, tz: tzinfo, *, offered: bool = Fal
     )
 
 
-def offered_card(task: Task, instructions: str, tz: tzinfo) -> Outbound:
-    """A task Relais offers unprompted (the offer job queues it)."""
-    return offer_card(task, instructions, tz, offered=True)
+def offered_card(task: Task, instructions: str, tz: tzinfo, reader: Recipient) -> Outbound:
+    """A task Relais offers unprompted (the offer job queues it), in its reader's language
+    and their messenger's wording."""
+    with use_language(reader.language), use_messenger(reader.channel):
+        return offer_card(task, instructions, tz, offered=True)
 
 
 def assignment_choices(task: Task, assignment: Assignment) -> tuple[tuple[Choice, ...], ...]:
@@ -120,8 +122,13 @@ def accepted_card(task: Task, assignment: Assignment, instructions: str, tz: tzi
     )
 
 
-def reminder_card(task: Task, assignment: Assignment, tz: tzinfo) -> Outbound:
-    """A nudge before a task closes."""
+def reminder_card(task: Task, assignment: Assignment, tz: tzinfo, reader: Recipient) -> Outbound:
+    """A nudge before a task closes, in its reader's language and messenger's wording."""
+    with use_language(reader.language), use_messenger(reader.channel):
+        return _reminder(task, assignment, tz)
+
+
+def _reminder(task: Task, assignment: Assignment, tz: tzinfo) -> Outbound:
     closes = _when(task.closes_at, tz) if task.closes_at else ""
     return Outbound(
         worded(

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta, tzinfo
 from bot.config import Settings
 from bot.domain.messages import Envelope, Priority
 from bot.domain.tasks import Assignment, Recipient, Task
-from bot.i18n import use_language, use_messenger
 from bot.messaging import Outbound
 from bot.quiet_hours import quiet_hours_of, zone
 from bot.services.notifier import Notifier
@@ -41,9 +40,10 @@ TASKS_PER_ROUND = 100
 
 # The words come from the task flow's presenter (handlers/task_cards.py), which the jobs
 # hand in: a task offered unprompted (with its instructions in the reader's language) and
-# a reminder of an accepted one, each in the recipient's time zone.
-OfferCard = Callable[[Task, str, tzinfo], Outbound]
-ReminderCard = Callable[[Task, Assignment, tzinfo], Outbound]
+# a reminder of an accepted one, each in the recipient's time zone, language and
+# messenger's wording (the presenter speaks the recipient's language, not this module).
+OfferCard = Callable[[Task, str, tzinfo, Recipient], Outbound]
+ReminderCard = Callable[[Task, Assignment, tzinfo, Recipient], Outbound]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +124,8 @@ class OfferService:
         self, task: Task, recipient: Recipient, now: datetime, card: OfferCard
     ) -> None:
         tz = zone(recipient.timezone, self.settings.timezone)
-        with use_language(recipient.language), use_messenger(recipient.channel):
-            instructions = await self.tasks.instructions(task, recipient.language)
-            offer = card(task, instructions, tz)
+        instructions = await self.tasks.instructions(task, recipient.language)
+        offer = card(task, instructions, tz, recipient)
         envelope = Envelope(
             kind="offer",
             channel=recipient.channel,
@@ -163,8 +162,7 @@ class OfferService:
             if not await self.may_message(recipient, now, offer=False):
                 continue
             tz = zone(recipient.timezone, self.settings.timezone)
-            with use_language(volunteer.language), use_messenger(recipient.channel):
-                reminder = card(task, assignment, tz)
+            reminder = card(task, assignment, tz, recipient)
             await self._queue(
                 [
                     Envelope(

@@ -1,18 +1,24 @@
-"""The Signal account's health, as admins need to hear about it."""
+"""The Signal account's health, as admins need to hear about it.
+
+This module decides who is told and when; the words are a presenter's
+(`bot/signal_text.py`), handed in by the bot (services choose no words).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.clock import to_iso
 from bot.domain.messages import Envelope, Priority
-from bot.i18n import _, use_language
 from bot.messaging import Outbound
 from bot.services import Services
-from bot.text import esc
 
 CAPTCHA_URL = "https://signalcaptchas.org/challenge/generate.html"
+# The notice that Signal is paused: (the command that lifts it, the admin's language).
+CaptchaNotice = Callable[[str, str], Outbound]
 
 
-async def report_captcha(services: Services, token: str) -> int:
+async def report_captcha(services: Services, token: str, notice: CaptchaNotice) -> int:
     """Tell every admin that Signal sends are paused until someone solves a CAPTCHA."""
     account = services.settings.signal_account or "ACCOUNT"
     command = (
@@ -22,26 +28,7 @@ async def report_captcha(services: Services, token: str) -> int:
     episode = token[:40] or to_iso(services.clock.now())
     envelopes = []
     for address, identity, language in await services.people.admin_addresses():
-        with use_language(language or services.settings.language):
-            text = (
-                "<b>"
-                + _("Signal is paused: it asks for a CAPTCHA.")
-                + "</b>\n"
-                + _(
-                    "Messages to Signal volunteers wait in the outbox until it is solved. "
-                    "Telegram is not affected."
-                )
-                + "\n\n"
-                + _("1. Open {url} and solve the puzzle.").format(url=CAPTCHA_URL)
-                + "\n"
-                + _(
-                    "2. Copy the address of the “Open Signal” link; the CAPTCHA is everything "
-                    "after signalcaptcha://"
-                )
-                + "\n"
-                + _("3. On the server, run:")
-                + f"\n<code>{esc(command)}</code>"
-            )
+        outbound = notice(command, language or services.settings.language)
         channel = address.channel if address else identity.channel
         chat_id = address.chat_id if address else identity.user_id
         envelopes.append(
@@ -49,7 +36,7 @@ async def report_captcha(services: Services, token: str) -> int:
                 "notice",
                 channel,
                 chat_id,
-                Outbound(text),
+                outbound,
                 volunteer_id=address.volunteer_id if address else None,
                 priority=Priority.PAGE,
                 dedupe_key=f"signal-captcha:{episode}:{channel}:{chat_id}",
