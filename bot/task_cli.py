@@ -12,7 +12,7 @@ from bot.core import open_core
 from bot.domain.errors import ImportProblem, ImportRejected
 from bot.i18n import N_, _, ngettext, use_language
 from bot.services import Services
-from bot.services.task_import import TaskFileRejected, import_tasks
+from bot.services.task_import import FileProblem, TaskFileRejected, import_tasks
 from bot.vocabulary import task_kind_word
 
 # A bad line of a call list file, in the chat's words (the same catalog entries).
@@ -27,6 +27,54 @@ CALL_PROBLEMS = {
     "task": N_("no open call task has this number"),
     "csv": N_("line {line}: a cell is over 128 KB, or the line is not valid CSV"),
 }
+
+
+# A task file's problems (bot.services.task_import.FileProblem kinds), in words.
+FILE_PROBLEMS = {
+    "size": N_("file larger than 1 MB"),
+    "encoding": N_("not UTF-8 text"),
+    "csv": N_("a cell is over 128 KB, or the line is not valid CSV"),
+    "yaml": N_("not valid YAML"),
+    "yaml_list": N_("expected a list of tasks under 'tasks:'"),
+    "file_type": N_("expected a .csv, .yaml or .yml file"),
+    "empty": N_("no tasks in the file"),
+    "column": N_("unknown column '{name}'"),
+    "kind": N_("kind must be one of {kinds}"),
+    "whole_number": N_("{column} must be a whole number"),
+    "number": N_("{column} must be a number"),
+    "moment": N_("{column} must be a date and time, e.g. 2026-12-05 18:30 or 05/12 18h30"),
+    "team": N_("no team named '{name}'"),
+    "skills": N_("skills must be among {skills}"),
+    "availability": N_("availability must be among {slots}"),
+    "duplicate": N_("same kind, team and title as line {line}"),
+    # The task rules' codes (TaskError), as a file's line breaks them.
+    "task.title": N_("title is missing or longer than 200 characters"),
+    "task.instructions": N_("instructions longer than 3000 characters"),
+    "task.quota": N_("quota must be at least 1"),
+    "task.numbers": N_("per_volunteer_cap must be at least 1 and points not negative"),
+    "task.link": N_("link must start with https://"),
+    "task.share_link": N_("a share task needs a link (https://…)"),
+    "task.radius": N_("radius_km needs latitude and longitude"),
+    "task.closes": N_("closes_at must come after opens_at"),
+    "task.closes_before_start": N_("closes_at must come after starts_at"),
+}
+
+
+def describe_file_problem(problem: FileProblem) -> str:
+    """A task file's problem with its line ('line 3: …'), in the current language."""
+    if problem.kind == "other":
+        message = str(problem.data.get("text", ""))
+    elif problem.kind in FILE_PROBLEMS:
+        values = {
+            key: ", ".join(value) if isinstance(value, tuple) else value
+            for key, value in problem.data.items()
+        }
+        message = _(FILE_PROBLEMS[problem.kind]).format(**values)
+    else:
+        message = problem.kind.removeprefix("task.")
+    if not problem.line:
+        return message
+    return _("line {line}: {problem}").format(line=problem.line, problem=message)
 
 
 def describe_call_problem(problem: ImportProblem) -> str:
@@ -60,7 +108,7 @@ async def _import_tasks(services: Services, file: Path, content: bytes) -> int:
     except TaskFileRejected as exc:
         print(_("Nothing imported from {file}:").format(file=file), file=sys.stderr)
         for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+            print(f"  {describe_file_problem(problem)}", file=sys.stderr)
         return 1
     outcomes = {
         "added": _("added"),

@@ -13,6 +13,7 @@ import pytest
 from bot.i18n import use_language
 from bot.services import Services
 from bot.services.task_import import TaskFileRejected, import_tasks
+from bot.task_cli import describe_file_problem
 from tests.fakes.clock import FakeClock
 from tests.task_factories import team
 
@@ -67,7 +68,7 @@ async def test_a_csv_with_errors_imports_nothing_and_names_every_line(services: 
     with pytest.raises(TaskFileRejected) as rejected, use_language("en"):
         await import_tasks(services.tasks, "tasks.csv", content)
     with use_language("en"):
-        problems = [str(p) for p in rejected.value.problems]
+        problems = [describe_file_problem(p) for p in rejected.value.problems]
     assert problems == [
         "line 3: kind must be one of share, canvass, call, text, event, custom",
         "line 4: title is missing or longer than 200 characters",
@@ -88,7 +89,9 @@ async def test_a_yaml_with_errors_imports_nothing(services: Services) -> None:
     with pytest.raises(TaskFileRejected) as rejected, use_language("en"):
         await import_tasks(services.tasks, "t.yaml", content)
     with use_language("en"):
-        assert [str(p) for p in rejected.value.problems] == ["line 4: unknown column 'colour'"]
+        assert [describe_file_problem(p) for p in rejected.value.problems] == [
+            "line 4: unknown column 'colour'"
+        ]
     for bad, message in (
         (b"tasks: [unclosed\n", "not valid YAML"),
         (b"hello: world\n", "expected a list of tasks under 'tasks:'"),
@@ -96,7 +99,8 @@ async def test_a_yaml_with_errors_imports_nothing(services: Services) -> None:
     ):
         with pytest.raises(TaskFileRejected) as rejected, use_language("en"):
             await import_tasks(services.tasks, "t.yml", bad)
-        assert message in str(rejected.value)  # written when it was raised, in English
+        with use_language("en"):  # worded by the command line's presenter, in English
+            assert message in "\n".join(map(describe_file_problem, rejected.value.problems))
     with pytest.raises(TaskFileRejected):
         await import_tasks(services.tasks, "t.txt", b"kind,title\n")
     assert await services.tasks.tasks.progress(None, include_closed=True) == []

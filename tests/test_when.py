@@ -282,6 +282,7 @@ async def test_a_volunteer_in_london_is_told_the_time_with_their_zone(
 
 async def test_an_imported_task_closing_before_it_starts_is_refused(services: Services) -> None:
     from bot.services.task_import import TaskFileRejected, import_tasks
+    from bot.task_cli import describe_file_problem
 
     content = (
         "kind,title,starts_at,closes_at,latitude,longitude\n"
@@ -290,5 +291,5 @@ async def test_an_imported_task_closing_before_it_starts_is_refused(services: Se
     with pytest.raises(TaskFileRejected) as rejected, use_language("en"):
         await import_tasks(services.tasks, "tasks.csv", content.encode())
     with use_language("en"):
-        problems = [str(p) for p in rejected.value.problems]
+        problems = [describe_file_problem(p) for p in rejected.value.problems]
     assert problems == ["line 2: closes_at must come after starts_at"]

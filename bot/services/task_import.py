@@ -10,29 +10,18 @@ import csv
 import io
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
 import yaml
 
+from bot.domain.errors import Invalid
 from bot.domain.tasks import KINDS, TARGET_KINDS, Task, TaskDraft
-from bot.i18n import N_, _
 from bot.services.tasks import TaskError, TaskService
 from bot.when import read_moment
 
 MAX_FILE_BYTES = 1_000_000
-TASK_ERRORS = {
-    "title": N_("title is missing or longer than 200 characters"),
-    "instructions": N_("instructions longer than 3000 characters"),
-    "quota": N_("quota must be at least 1"),
-    "numbers": N_("per_volunteer_cap must be at least 1 and points not negative"),
-    "link": N_("link must start with https://"),
-    "share_link": N_("a share task needs a link (https://…)"),
-    "radius": N_("radius_km needs latitude and longitude"),
-    "closes": N_("closes_at must come after opens_at"),
-    "closes_before_start": N_("closes_at must come after starts_at"),
-}
 # File column → target kind; values separated by commas (or a YAML list).
 TARGET_COLUMNS = {
     "teams": "team",
@@ -59,31 +48,36 @@ _TRANSLATION = re.compile(r"^instructions_([a-z]{2})$")
 
 @dataclass(frozen=True, slots=True)
 class FileProblem:
-    line: int
-    message: str
+    """What is wrong with a task file, and on which line (0: the whole file).
 
-    def __str__(self) -> str:
-        if not self.line:
-            return self.message
-        return _("line {line}: {problem}").format(line=self.line, problem=self.message)
+    `kind` says what, in code; `data` holds what the words need (the column, the value).
+    The kinds: size, encoding, csv, yaml, yaml_list, file_type, empty (the file);
+    column, kind, whole_number, number, moment, team, skills, availability, duplicate,
+    other (a field); task.CODE (a rule of bot.services.tasks, TaskError's code).
+    The command line's presenter (bot/task_cli.py) words them.
+    """
+
+    line: int
+    kind: str
+    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 class TaskFileRejected(ValueError):
     """Nothing was imported; `problems` lists every line to fix."""
 
     def __init__(self, problems: list[FileProblem]) -> None:
-        super().__init__("\n".join(map(str, problems)))
+        super().__init__(", ".join(f"line {p.line}: {p.kind}" for p in problems))
         self.problems = problems
 
 
 def read_records(name: str, content: bytes) -> list[tuple[int, dict[str, Any]]]:
     """(line, record) pairs from a .csv, .yaml or .yml file."""
     if len(content) > MAX_FILE_BYTES:
-        raise TaskFileRejected([FileProblem(0, _("file larger than 1 MB"))])
+        raise TaskFileRejected([FileProblem(0, "size")])
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise TaskFileRejected([FileProblem(0, _("not UTF-8 text"))]) from None
+        raise TaskFileRejected([FileProblem(0, "encoding")]) from None
     if name.lower().endswith(".csv"):
         reader = csv.DictReader(io.StringIO(text))
         records = []
@@ -93,8 +87,7 @@ def read_records(name: str, content: bytes) -> list[tuple[int, dict[str, Any]]]:
                     records.append((reader.line_num, {k: v for k, v in row.items() if k}))
         except csv.Error:
             # A cell over csv.field_size_limit() (128 KB) or a line the csv module cannot read.
-            problem = _("a cell is over 128 KB, or the line is not valid CSV")
-            raise TaskFileRejected([FileProblem(reader.reader.line_num, problem)]) from None
+            raise TaskFileRejected([FileProblem(reader.reader.line_num, "csv")]) from None
         return records
     if name.lower().endswith((".yaml", ".yml")):
         try:
@@ -103,10 +96,10 @@ def read_records(name: str, content: bytes) -> list[tuple[int, dict[str, Any]]]:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else 0
-            raise TaskFileRejected([FileProblem(line, _("not valid YAML"))]) from None
+            raise TaskFileRejected([FileProblem(line, "yaml")]) from None
         items = data.get("tasks") if isinstance(data, dict) else data
         if not isinstance(items, list):
-            raise TaskFileRejected([FileProblem(1, _("expected a list of tasks under 'tasks:'"))])
+            raise TaskFileRejected([FileProblem(1, "yaml_list")])
         nodes = root.value if root is not None and root.tag.endswith(":seq") else []
         if root is not None and root.tag.endswith(":map"):
             nodes = next((v.value for k, v in root.value if k.value == "tasks"), [])
@@ -115,7 +108,7 @@ def read_records(name: str, content: bytes) -> list[tuple[int, dict[str, Any]]]:
             (lines[i] if i < len(lines) else 0, item if isinstance(item, dict) else {})
             for i, item in enumerate(items)
         ]
-    raise TaskFileRejected([FileProblem(0, _("expected a .csv, .yaml or .yml file"))])
+    raise TaskFileRejected([FileProblem(0, "file_type")])
 
 
 def _text(value: Any) -> str:
@@ -132,13 +125,13 @@ def _moment(value: str, tz: tzinfo, now: datetime) -> datetime:
 def to_draft(
     record: Mapping[str, Any], teams: Mapping[str, int], tz: tzinfo, now: datetime
 ) -> TaskDraft:
-    """One record as a draft; ValueError with a readable message if a field is wrong."""
+    """One record as a draft; Invalid (a FileProblem's kind and data) if a field is wrong."""
     unknown = [k for k in record if k not in KNOWN and not _TRANSLATION.match(k)]
     if unknown:
-        raise ValueError(_("unknown column '{name}'").format(name=unknown[0]))
+        raise Invalid("column", name=unknown[0])
     kind = _text(record.get("kind"))
     if kind not in KINDS:
-        raise ValueError(_("kind must be one of {kinds}").format(kinds=", ".join(KINDS)))
+        raise Invalid("kind", kinds=KINDS)
     values: dict[str, Any] = {"kind": kind, "title": ""}
     for column in TEXT_COLUMNS:
         if _text(record.get(column)):
@@ -148,25 +141,19 @@ def to_draft(
             try:
                 values[column] = int(_text(record[column]))
             except ValueError:
-                raise ValueError(
-                    _("{column} must be a whole number").format(column=column)
-                ) from None
+                raise Invalid("whole_number", column=column) from None
     for column in FLOAT_COLUMNS:
         if _text(record.get(column)):
             try:
                 values[column] = float(_text(record[column]).replace(",", "."))
             except ValueError:
-                raise ValueError(_("{column} must be a number").format(column=column)) from None
+                raise Invalid("number", column=column) from None
     for column in TIME_COLUMNS:
         if _text(record.get(column)):
             try:
                 values[column] = _moment(_text(record[column]), tz, now)
             except ValueError:
-                raise ValueError(
-                    _(
-                        "{column} must be a date and time, e.g. 2026-12-05 18:30 or 05/12 18h30"
-                    ).format(column=column)
-                ) from None
+                raise Invalid("moment", column=column) from None
     if _text(record.get("proof_wanted")).lower() in ("1", "yes", "true", "oui"):
         values["proof_wanted"] = True
     targets: dict[str, tuple[str, ...]] = {}
@@ -179,17 +166,17 @@ def to_draft(
         if column == "teams":
             missing = [t for t in found if t.lower() not in teams]
             if missing:
-                raise ValueError(_("no team named '{name}'").format(name=missing[0]))
+                raise Invalid("team", name=missing[0])
             found = tuple(str(teams[t.lower()]) for t in found)
         if kind_of_target == "skill" and any(s not in SKILLS for s in found):
-            raise ValueError(_("skills must be among {skills}").format(skills=", ".join(SKILLS)))
+            raise Invalid("skills", skills=SKILLS)
         if kind_of_target == "availability" and any(s not in SLOTS for s in found):
-            raise ValueError(_("availability must be among {slots}").format(slots=", ".join(SLOTS)))
+            raise Invalid("availability", slots=SLOTS)
         targets[kind_of_target] = found
     owner = _text(record.get("team"))
     if owner:
         if owner.lower() not in teams:
-            raise ValueError(_("no team named '{name}'").format(name=owner))
+            raise Invalid("team", name=owner)
         values["team_id"] = teams[owner.lower()]
     translations = {
         m[1]: _text(v) for k, v in record.items() if (m := _TRANSLATION.match(k)) and _text(v)
@@ -216,23 +203,22 @@ async def import_tasks(service: TaskService, name: str, content: bytes) -> list[
         try:
             draft = service.validate(to_draft(record, teams, tz, service.clock.now()))
         except TaskError as exc:
-            problems.append(FileProblem(line, _(TASK_ERRORS.get(exc.code, exc.code))))
+            problems.append(FileProblem(line, f"task.{exc.code}"))
+            continue
+        except Invalid as exc:
+            problems.append(FileProblem(line, exc.kind, exc.data))
             continue
         except (ValueError, TypeError) as exc:
-            problems.append(FileProblem(line, str(exc)))
+            problems.append(FileProblem(line, "other", {"text": str(exc)}))
             continue
         key = (draft.kind, draft.team_id, draft.title.casefold())
         if key in keys:
-            problems.append(
-                FileProblem(
-                    line, _("same kind, team and title as line {line}").format(line=keys[key])
-                )
-            )
+            problems.append(FileProblem(line, "duplicate", {"line": keys[key]}))
             continue
         keys[key] = line
         drafts.append(draft)
     if not records:
-        problems.append(FileProblem(0, _("no tasks in the file")))
+        problems.append(FileProblem(0, "empty"))
     if problems:
         raise TaskFileRejected(problems)
     return await service.import_many(drafts)
