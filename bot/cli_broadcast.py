@@ -6,12 +6,13 @@ import argparse
 import sys
 from datetime import datetime
 
+from bot.broadcast_text import audience_in_words, refusal
 from bot.clock import Clock
 from bot.config import Settings
 from bot.core import open_core
 from bot.i18n import _, format_datetime, ngettext, use_language
 from bot.services import Services
-from bot.services.broadcasts import BroadcastError, audience_in_words
+from bot.services.broadcasts import BroadcastError
 from bot.services.people import Actor
 from bot.text import to_plain
 from bot.when import read_moment
@@ -61,7 +62,7 @@ async def _queue(
     try:
         audience, count = await services.broadcasts.audience(Actor.system(), " ".join(args.to))
         if count == 0:
-            raise BroadcastError(
+            return _refused(
                 _("Nobody matches “{audience}” right now. Try other filters.").format(
                     audience=audience_in_words(audience)
                 )
@@ -76,8 +77,7 @@ async def _queue(
             paid=args.paid,
         )
     except BroadcastError as exc:
-        print(_("Broadcast refused: {reason}").format(reason=to_plain(str(exc))), file=sys.stderr)
-        return 2
+        return _refused(refusal(exc))
     when = format_datetime(broadcast.send_at, settings.timezone)
     print(
         ngettext(
@@ -89,3 +89,9 @@ async def _queue(
         ).format(id=broadcast.id, when=when, audience=audience_in_words(audience), n=count)
     )
     return 0
+
+
+def _refused(reason: str) -> int:
+    """Say why nothing was queued (exit status 2)."""
+    print(_("Broadcast refused: {reason}").format(reason=to_plain(reason)), file=sys.stderr)
+    return 2

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from bot.alert_text import AlertText
+from bot.broadcast_text import BroadcastText
 from bot.clock import Clock
 from bot.config import Settings
 from bot.messaging import Messengers
@@ -48,6 +49,7 @@ async def open_core(
             db,
             alert_words=AlertText(settings),
             privacy_words=PrivacyText(),
+            broadcast_words=BroadcastText(settings),
             messengers=messengers,
             wake_sender=wake_sender,
         )

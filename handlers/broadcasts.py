@@ -6,8 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.broadcast_text import (
+    audience_in_words,
+    audience_syntax,
+    button_row,
+    figures_line,
+    refusal,
+)
 from bot.config import LANGUAGES
-from bot.domain.broadcasts import Broadcast
+from bot.domain.broadcasts import Audience, Broadcast
 from bot.i18n import (
     N_,
     _,
@@ -21,10 +28,8 @@ from bot.messaging import Choice, Outbound, choices
 from bot.payloads import BroadcastCancel, BroadcastStep, BroadcastTeam, BroadcastVariant
 from bot.router import Reply, Request, Router, expired
 from bot.services.broadcasts import (
-    MAX_BUTTONS,
+    AudienceChoices,
     BroadcastError,
-    audience_in_words,
-    audience_syntax,
     check_markup,
     parse_audience,
 )
@@ -77,26 +82,30 @@ async def on_step(request: Request) -> Reply:
         if step == "text":
             check_markup(text)
             await request.goto("buttons", body=text)
-            return _ask_buttons(0, request.services.broadcasts.task_button is not None)
+            return _ask_buttons(0, request.services.broadcasts.task_to_offer is not None)
         if step == "buttons":
             buttons = list(request.conversation.data.get("buttons", []))
-            buttons.append(list(await request.services.broadcasts.button(request.actor, text)))
+            added = await request.services.broadcasts.button(
+                request.actor, text, added=len(buttons)
+            )
+            buttons.append(list(button_row(added)))
             await request.goto("buttons", buttons=buttons)
-            if len(buttons) >= MAX_BUTTONS:
-                return await _ask_audience(request)
-            return _ask_buttons(len(buttons), request.services.broadcasts.task_button is not None)
+            if added.then is not None:  # the last button allowed: on to the audience
+                return await _ask_audience(request, added.then)
+            return _ask_buttons(len(buttons), request.services.broadcasts.task_to_offer is not None)
         if step == "audience":
-            return await _take_audience(request, text)
+            audience, count = await request.services.broadcasts.audience(request.actor, text)
+            return await _take_audience(request, audience, count)
         if step == "variant":
             check_markup(text)
             variants = dict(request.conversation.data.get("variants", {}))
             variants[request.conversation.data["variant"]] = text
             await request.goto("confirm", variants=variants)
-            return await _preview(request)
+            return await _preview_again(request)
         if step == "when":
             return await _take_when(request, text)
     except BroadcastError as exc:
-        return Outbound(str(exc))
+        return Outbound(refusal(exc))
     return Outbound(
         worded(
             _("Tap one of the buttons above, or /cancel."),
@@ -122,16 +131,15 @@ def _ask_buttons(added: int, tasks: bool) -> Outbound:
     return Outbound(text, choices=choices(BroadcastStep("audience").button(label)), answer="text")
 
 
-async def _ask_audience(request: Request) -> Outbound:
+async def _ask_audience(request: Request, offered: AudienceChoices | None = None) -> Outbound:
     await request.goto("audience")
     actor = request.actor
-    services = request.services
-    _audience, everyone = await services.broadcasts.audience(actor, "all")
+    offered = offered or await request.services.broadcasts.audience_choices(actor)
     label = _("Everyone ({n})") if actor.team_scope() is None else _("All my teams ({n})")
-    rows: list[Choice] = [BroadcastStep("all").button(label.format(n=everyone))]
-    teams = await services.broadcasts.teams(actor)
+    rows: list[Choice] = [BroadcastStep("all").button(label.format(n=offered.everyone))]
     rows += [
-        BroadcastTeam("team", team_id).button(name) for team_id, name in teams[:MAX_TEAM_BUTTONS]
+        BroadcastTeam("team", team_id).button(name)
+        for team_id, name in offered.teams[:MAX_TEAM_BUTTONS]
     ]
     return Outbound(
         worded(
@@ -152,8 +160,8 @@ async def _ask_audience(request: Request) -> Outbound:
     )
 
 
-async def _take_audience(request: Request, text: str) -> Reply:
-    audience, count = await request.services.broadcasts.audience(request.actor, text)
+async def _take_audience(request: Request, audience: Audience, count: int) -> Reply:
+    """The audience typed or tapped, already counted: on to the preview, unless nobody."""
     if count == 0:
         return Outbound(
             _("Nobody matches “{audience}” right now. Try other filters.").format(
@@ -161,10 +169,18 @@ async def _take_audience(request: Request, text: str) -> Reply:
             )
         )
     await request.goto("confirm", audience=audience.describe(), count=count)
-    return await _preview(request)
+    return _preview(request, audience, count)
 
 
-async def _preview(request: Request) -> list[Outbound]:
+async def _preview_again(request: Request) -> list[Outbound]:
+    """The preview after a change, with the audience counted again."""
+    assert request.conversation is not None
+    typed = request.conversation.data["audience"] or "all"
+    audience, count = await request.services.broadcasts.audience(request.actor, typed)
+    return _preview(request, audience, count)
+
+
+def _preview(request: Request, audience: Audience, count: int) -> list[Outbound]:
     """The message exactly as volunteers will see it, then the summary and the choices."""
     assert request.conversation is not None
     data = request.conversation.data
@@ -174,7 +190,6 @@ async def _preview(request: Request) -> list[Outbound]:
     for language, body in data.get("variants", {}).items():
         shown.append(Outbound(f"<i>{esc(language_in_words(language).capitalize())}</i>"))
         shown.append(services.broadcasts.render(body, buttons))
-    audience, count = await services.broadcasts.audience(request.actor, data["audience"] or "all")
     lines = [
         _("☝️ Preview, exactly as volunteers will see it."),
         ngettext(
@@ -245,13 +260,11 @@ def parse_local_time(text: str, now: datetime, zone: Any) -> datetime | None:
 async def _create(request: Request, send_at: datetime | None) -> Reply:
     assert request.conversation is not None
     data = request.conversation.data
-    broadcasts = request.services.broadcasts
-    audience, count = await broadcasts.audience(request.actor, data["audience"] or "all")
-    broadcast = await broadcasts.create(
+    broadcast, count = await request.services.broadcasts.submit(
         request.actor,
+        data["audience"],
         language=data.get("language") or current_language(),
         body=data["body"],
-        audience=audience,
         variants=data.get("variants", {}),
         buttons=_buttons(data),
         send_at=send_at,
@@ -260,7 +273,6 @@ async def _create(request: Request, send_at: datetime | None) -> Reply:
     )
     await request.finish()
     if send_at is None:
-        await broadcasts.start_due()
         return Outbound(
             ngettext(
                 "Broadcast #{id} is on its way to {n} volunteer. I will keep one message "
@@ -299,13 +311,13 @@ async def on_choice(request: Request) -> Reply:
         if action == "audience" and step == "buttons":
             return await _ask_audience(request)
         if action == "all" and step == "audience":
-            return await _take_audience(request, "all")
+            audience, count = await request.services.broadcasts.audience(request.actor, "all")
+            return await _take_audience(request, audience, count)
         if isinstance(tap, BroadcastTeam) and step == "audience":
-            teams = dict(await request.services.broadcasts.teams(request.actor))
-            name = teams.get(tap.team)
-            if name is None:
+            chosen = await request.services.broadcasts.team_audience(request.actor, tap.team)
+            if chosen is None:
                 return expired()
-            return await _take_audience(request, _quoted("team", name))
+            return await _take_audience(request, *chosen)
         if step != "confirm":
             return expired()
         if action == "now":
@@ -321,10 +333,10 @@ async def on_choice(request: Request) -> Reply:
             )
         if action == "urgent":
             await request.goto("confirm", urgent=not conversation.data.get("urgent"))
-            return await _preview(request)
+            return await _preview_again(request)
         if action == "paid" and request.services.settings.paid_broadcast:
             await request.goto("confirm", paid=not conversation.data.get("paid"))
-            return await _preview(request)
+            return await _preview_again(request)
         if isinstance(tap, BroadcastVariant) and tap.language in LANGUAGES:
             await request.goto("variant", variant=tap.language)
             return Outbound(
@@ -337,7 +349,7 @@ async def on_choice(request: Request) -> Reply:
             await request.finish()
             return Outbound(_("Broadcast cancelled. Nothing was sent."))
     except BroadcastError as exc:
-        return Outbound(str(exc))
+        return Outbound(refusal(exc))
     return expired()
 
 
@@ -345,34 +357,26 @@ def _buttons(data: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
     return tuple((b[0], b[1], b[2] if len(b) > 2 else "") for b in data.get("buttons", []))
 
 
-def _quoted(key: str, value: str) -> str:
-    return f'{key}:"{value}"' if " " in value else f"{key}:{value}"
-
-
 # -- /broadcasts ----------------------------------------------------------------------------
 
 
 async def cmd_broadcasts(request: Request) -> Reply:
     """Lists recent and scheduled broadcasts with their figures, with Cancel buttons."""
-    broadcasts = request.services.broadcasts
-    recent = await broadcasts.recent(request.actor)
+    recent = await request.services.broadcasts.recent(request.actor)
     if not recent:
         return Outbound(_("No broadcast yet. /broadcast starts one."))
     lines = [_("<b>Recent broadcasts</b>")]
     buttons: list[Choice] = []
     zone = request.services.settings.timezone
-    for item in recent:
+    for item, figures in recent:
         lines.append("")
         lines.append(_describe(item, zone))
+        if item.status == "sending" or (item.status in ("done", "cancelled") and item.recipients):
+            lines.append(figures_line(figures))
         if item.status in ("scheduled", "sending"):
-            figures = await broadcasts.figures(item)
-            if item.status == "sending":
-                lines.append(broadcasts.figures_line(figures))
             buttons.append(
                 BroadcastCancel("cancel", item.id).button(_("Cancel #{id}").format(id=item.id))
             )
-        elif item.status in ("done", "cancelled") and item.recipients:
-            lines.append(broadcasts.figures_line(await broadcasts.figures(item)))
     return Outbound("\n".join(lines), choices=choices(*buttons))
 
 

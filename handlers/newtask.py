@@ -9,6 +9,7 @@ import re
 from datetime import tzinfo
 from typing import Any
 
+from bot.broadcast_text import describe_radius, refusal
 from bot.clock import from_iso, to_iso
 from bot.domain.errors import TaskError
 from bot.domain.tasks import KINDS, TaskDraft, preview_of
@@ -17,7 +18,7 @@ from bot.messaging import Answer, Outbound, choices
 from bot.payloads import NewTask
 from bot.places import Place, parse_radius, places
 from bot.router import Reply, Request, Router, expired
-from bot.services.broadcasts import BroadcastError, area_known, describe_radius, radius_around
+from bot.services.broadcasts import BroadcastError, area_known, radius_around
 from bot.services.people import ORGANIZER
 from bot.services.tasks import parse_moment
 from bot.text import clean, esc
@@ -416,7 +417,7 @@ async def _take_radius(request: Request, km: float, name: str) -> Reply:
     try:
         code, latitude, longitude, radius = radius_around(name, str(km))
     except BroadcastError as problem:
-        return Outbound(str(problem))
+        return Outbound(refusal(problem))
     await request.goto("area", latitude=latitude, longitude=longitude, radius=radius)
     assert request.conversation is not None
     reach = await request.services.tasks.reach(_draft(request.conversation.data))

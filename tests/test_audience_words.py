@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.broadcast_text import refusal
 from bot.i18n import use_language
 from bot.router import FloodGate
 from bot.services import Services
@@ -77,10 +78,14 @@ async def test_the_wizard_takes_the_words_it_shows_in_both_languages(
     assert (await audience(organizer, "tous"))[1] == 2
     with use_language("en"), pytest.raises(BroadcastError) as refused:
         await audience(organizer, "team:Nord")
-    assert "Your teams: Lyon 3e." in str(refused.value)  # an organizer sees only theirs
+    with use_language("en"):  # an organizer sees only theirs
+        assert "Your teams: Lyon 3e." in refusal(refused.value)
     with use_language("en"), pytest.raises(BroadcastError) as refused:
         await audience(organizer, "skill:juggling")
-    assert "The skills are: sharing, canvassing, calls, texts, events." in str(refused.value)
+    with use_language("en"):
+        assert "The skills are: sharing, canvassing, calls, texts, events." in refusal(
+            refused.value
+        )
 
 
 def test_an_unquoted_team_name_stops_where_no_known_team_goes_on() -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from bot.domain.tasks import Task
 from bot.messaging import Outbound
+from bot.payloads import TaskCard
 from bot.router import FloodGate
 from bot.services import Services
 from tests.broadcast_factories import seed, team_of
@@ -200,12 +202,15 @@ async def test_admin_reaches_everyone_and_french_organizer_sees_french(
 async def test_a_task_from_the_queue_becomes_a_button_volunteers_can_tap(
     services: Services, chat: Callable[..., Chat]
 ) -> None:
+    from tests.task_factories import task
+
     await _campaign(services)
+    offered = await task(services, "custom", title="Take it")
 
-    async def task_button(actor: object, task_id: int) -> tuple[str, str] | None:
-        return ("✋ Take it", f"task:accept:{task_id}") if task_id == 5 else None
+    async def task_to_offer(actor: object, task_id: int) -> Task | None:
+        return offered if task_id == 5 else None
 
-    services.broadcasts.task_button = task_button
+    services.broadcasts.task_to_offer = task_to_offer
     c = chat("200", language="en")
     await c.send("/broadcast")
     await c.send("Flyers needed at the market")
@@ -216,10 +221,10 @@ async def test_a_task_from_the_queue_becomes_a_button_volunteers_can_tap(
     assert "Button added" in c.last_text
     await c.tap("Continue")
     preview, _summary = await c.tap("All my teams")
-    assert preview.choices[0][0].data == "task:accept:5"
+    assert preview.choices[0][0].data == TaskCard("acc", offered.id).pack()
     await c.tap("Send now")
     row = await services.db.fetch_value("SELECT payload FROM outbox LIMIT 1")
-    assert Outbound.from_json(row).choices[0][0].data == "task:accept:5"
+    assert Outbound.from_json(row).choices[0][0].data == TaskCard("acc", offered.id).pack()
 
 
 async def test_a_real_task_button_in_a_broadcast_is_accepted_by_the_volunteer_who_taps_it(

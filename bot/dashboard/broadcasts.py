@@ -7,10 +7,11 @@ from datetime import datetime
 
 from aiohttp import web
 
+from bot.broadcast_text import audience_in_words, audience_syntax, refusal
 from bot.dashboard.html import csrf_field, e, layout, notice, post_button
 from bot.dashboard.server import check_csrf, html, see_other, services_of, signed
 from bot.i18n import N_, _, format_datetime, format_number, ngettext
-from bot.services.broadcasts import BroadcastError, audience_in_words, audience_syntax
+from bot.services.broadcasts import BroadcastError
 from bot.services.people import NotAllowed
 
 STATUS_LABELS = {
@@ -27,7 +28,7 @@ async def _audience_words(request: web.Request, text: str) -> tuple[str, bool]:
     try:
         audience, count = await services_of(request).broadcasts.audience(who.actor, text or "all")
     except BroadcastError as problem:
-        return str(problem), False
+        return refusal(problem), False
     described = audience_in_words(audience) or _("everyone")
     people = ngettext("{n} volunteer", "{n} volunteers", count).format(n=format_number(count))
     return f"{people} — {described}", True
@@ -86,8 +87,7 @@ async def _board(request: web.Request) -> str:
     service = services_of(request).broadcasts
     zone = services_of(request).settings.timezone
     cards = []
-    for broadcast in await service.recent(who.actor, 10):
-        figures = await service.figures(broadcast)
+    for broadcast, figures in await service.recent(who.actor, 10):
         reached = figures.sent + figures.failed + figures.blocked + figures.uncertain
         bar = (
             f'<progress max="{broadcast.recipients}" value="{reached}"></progress>'
@@ -136,18 +136,13 @@ async def send(request: web.Request) -> web.Response:
         except ValueError:
             return await broadcasts_page(request, _("This date cannot be read."))
     try:
-        audience, _count = await services.broadcasts.audience(who.actor, form.get("audience", ""))
-        broadcast = await services.broadcasts.create(
-            who.actor,
-            language=who.language,
-            body=text,
-            audience=audience,
-            send_at=send_at,
+        broadcast, _count = await services.broadcasts.submit(
+            who.actor, form.get("audience", ""), language=who.language, body=text, send_at=send_at
         )
-    except (BroadcastError, NotAllowed) as problem:
+    except BroadcastError as problem:
+        return await broadcasts_page(request, refusal(problem))
+    except NotAllowed as problem:
         return await broadcasts_page(request, str(problem))
-    if send_at is None:
-        await services.broadcasts.start_due()
     return see_other(f"/broadcasts#broadcast-{broadcast.id}")
 
 

@@ -13,7 +13,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.messaging import Messengers, RolesChanged
 from bot.services.alerts import AlertService, AlertWords
-from bot.services.broadcasts import BroadcastService
+from bot.services.broadcasts import BroadcastService, BroadcastWords
 from bot.services.calls import CallService
 from bot.services.chats import ChatService
 from bot.services.dashboard import DashboardService
@@ -114,13 +114,14 @@ class Services:
         *,
         alert_words: AlertWords,
         privacy_words: PrivacyWords,
+        broadcast_words: BroadcastWords,
         messengers: Messengers | None = None,
         wake_sender: Callable[[], None] | None = None,
     ) -> Services:
-        """Every service on one database and clock. `alert_words` and `privacy_words` say
-        what rapid response and the retention sweep send (presenters: services choose no
-        words); `messengers` is filled in by the bot
-        as each messenger starts; `wake_sender` is the running sender's bell, if any."""
+        """Every service on one database and clock. `alert_words`, `privacy_words` and
+        `broadcast_words` say what rapid response, the retention sweep and broadcasts send
+        (presenters: services choose no words); `messengers` is filled in by the bot as
+        each messenger starts; `wake_sender` is the running sender's bell, if any."""
         ring = wake_sender or _no_sender
 
         def bell() -> None:
@@ -183,7 +184,8 @@ class Services:
                 BroadcastRepository(db),
                 audit,
                 basics.notifier,
-                task_button=tasks.broadcast_button,
+                broadcast_words,
+                task_to_offer=tasks.task_to_offer,
             ),
             alerts=AlertService(
                 basics,

@@ -5,6 +5,10 @@ Notifier, in short steps (the sender starts on the first ones), and the sender d
 A sweep job (every few seconds) starts what is due, keeps each organizer's progress message
 up to date (one message, edited in place) and queues the delivery report at the end, all
 through the outbox. Nothing lives only in memory: a restart resumes, queueing included.
+
+This module decides who gets what and when; it chooses no words. Refusals are
+`BroadcastError`s carrying a kind and facts, worded by bot/broadcast_text.py, which the
+composition root also hands in (as `BroadcastWords`) for the progress and report lines.
 """
 
 from __future__ import annotations
@@ -15,20 +19,14 @@ import shlex
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.config import LANGUAGES, Settings
 from bot.domain.broadcasts import Audience, Broadcast, NewBroadcast
+from bot.domain.errors import Invalid
 from bot.domain.messages import Envelope, Priority
-from bot.i18n import (
-    _,
-    format_datetime,
-    format_number,
-    format_time,
-    language_in_words,
-    ngettext,
-    use_language,
-)
+from bot.domain.tasks import Task
 from bot.messaging import Choice, Outbound
 from bot.places import MAX_CHOICES, places
 from bot.quiet_hours import quiet_hours_of, quiet_until, zone
@@ -38,8 +36,8 @@ from bot.services.notifier import Notifier
 from bot.services.people import ADMIN, ORGANIZER, Actor
 from bot.storage.audit import AuditLog
 from bot.storage.broadcasts import BroadcastRepository
-from bot.text import esc, is_number
-from bot.vocabulary import plain, skill_code, skill_word, skill_words
+from bot.text import is_number
+from bot.vocabulary import plain, skill_code
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +46,84 @@ PROGRESS_EVERY = timedelta(seconds=5)
 FREE_RATE = 28.8
 PAID_RATE = 1000.0
 _AREA_RE = re.compile(r"^(?:\d{1,5}|2[AB])$", re.I)
-TaskButton = Callable[[Actor, int], Awaitable[tuple[str, str] | None]]
+# From the task queue, if any: the open task N an author may offer in a broadcast, or None.
+TaskToOffer = Callable[[Actor, int], Awaitable[Task | None]]
 
 
-class BroadcastError(ValueError):
-    """Bad input or a refusal; the message (translated) says what to do."""
+class BroadcastError(Invalid):
+    """Bad input or a refusal; `kind` says which, `data` the facts (bot/broadcast_text.py
+    words them). Kinds: markup.* (bot/services/markup.py's kinds), audience.quotes,
+    audience.skill (word), audience.word (word), radius.distance, radius.unknown (name),
+    radius.several (name, places), button.format, button.task (id), team.unknown (name,
+    teams), area.unknown (code, areas), paid.disabled, send_at.past."""
 
 
 def check_markup(text: str) -> None:
     """Raise BroadcastError unless Telegram documents every tag, attribute and entity used."""
     problem = markup_problem(text)
     if problem is not None:
-        raise BroadcastError(problem)
+        raise BroadcastError(f"markup.{problem.kind}", **problem.data)
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """Where a broadcast stands."""
+
+    recipients: int
+    sent: int
+    failed: int
+    blocked: int
+    uncertain: int
+    cancelled: int
+    remaining: int
+
+    @classmethod
+    def of(cls, recipients: int, counts: dict[str, int]) -> Figures:
+        return cls(
+            recipients,
+            counts.get("sent", 0),
+            counts.get("failed", 0),
+            counts.get("blocked", 0),
+            counts.get("uncertain", 0),
+            counts.get("cancelled", 0),
+            counts.get("pending", 0) + counts.get("sending", 0),
+        )
+
+
+class BroadcastWords(Protocol):
+    """What a broadcast's author reads about it, in the broadcast's language (a presenter:
+    bot/broadcast_text.py's `BroadcastText`)."""
+
+    def progress(
+        self, broadcast: Broadcast, figures: Figures, finish: datetime | None, ended: bool
+    ) -> str:
+        """Where it stands while sending (`finish`: when it should end, if known), or
+        that it has `ended`."""
+
+    def cancelled(self, broadcast: Broadcast, figures: Figures) -> str:
+        """Its progress message once cancelled, with the final figures."""
+
+    def report(self, broadcast: Broadcast, figures: Figures) -> str:
+        """The delivery report at the end."""
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceChoices:
+    """What the audience step offers: everyone the author may reach, and their teams."""
+
+    everyone: int
+    teams: tuple[tuple[int, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NewButton:
+    """A button an author asked for: a link (label, url), or a task to accept from the
+    message; with the audience step's choices when it was the last one allowed."""
+
+    label: str = ""
+    url: str = ""
+    task: Task | None = None
+    then: AudienceChoices | None = None
 
 
 # The keys of the audience syntax, in both languages (matched without accents or case).
@@ -74,14 +138,6 @@ _AUDIENCE_KEYS = {
 _EVERYONE = frozenset(("all", "everyone", "tous", "tout", "toutes", "tout-le-monde"))
 
 
-def audience_syntax() -> str:
-    """How to type an audience, in the reader's language, with the skills in their words."""
-    return _(
-        "all, team:NAME, area:CODE (department or postcode), skill:{skills}, lang:fr or "
-        "lang:en, active:DAYS (active in the last days)"
-    ).format(skills=skill_words())
-
-
 def parse_audience(text: str, team_names: Sequence[str] = ()) -> Audience:
     """'team:Nord area:75 skill:call lang:fr active:30' (or 'all'), in French or English
     ('équipe:Lyon 3e compétence:partage'); BroadcastError if a word is not understood.
@@ -93,7 +149,7 @@ def parse_audience(text: str, team_names: Sequence[str] = ()) -> Audience:
     try:
         words = shlex.split(text)
     except ValueError:
-        raise BroadcastError(_("Check the quotes in the audience.")) from None
+        raise BroadcastError("audience.quotes") from None
     teams: list[str] = []
     areas: list[str] = []
     skills: list[str] = []
@@ -123,20 +179,12 @@ def parse_audience(text: str, team_names: Sequence[str] = ()) -> Audience:
         elif key == "active" and is_number(value) and 1 <= int(value) <= 365:
             active = int(value)
         elif key == "skill":
-            raise BroadcastError(
-                _("I don't know the skill “{word}”. The skills are: {skills}.").format(
-                    word=esc(value[:60]), skills=esc(skill_words().replace("|", ", "))
-                )
-            )
+            raise BroadcastError("audience.skill", word=value)
         elif key == "near" and around is None:
             name, _sep, km = value.rpartition(":")
             around = radius_around(name, km)
         else:
-            raise BroadcastError(
-                _("I don't understand “{word}”. Use {syntax}.").format(
-                    word=esc(word[:60]), syntax=esc(audience_syntax())
-                )
-            )
+            raise BroadcastError("audience.word", word=word)
     return Audience(
         tuple(dict.fromkeys(teams)),
         tuple(dict.fromkeys(areas)),
@@ -172,40 +220,25 @@ def radius_around(name: str, km: str) -> tuple[str, float, float, float]:
     except ValueError:
         distance = 0.0
     if not 0 < distance <= 500:
-        raise BroadcastError(
-            _("Give the distance in km, from 1 to 500: e.g. “10 km around Villeurbanne”.")
-        )
+        raise BroadcastError("radius.distance")
     name = name.strip().strip("\"'")
     found = places().find(name).places or (
         (places().by_code[name],) if name in places().by_code else ()
     )
     located = [p for p in found if p.latitude is not None and p.longitude is not None]
     if not located:
-        raise BroadcastError(
-            _("I don't know a French commune called “{name}”.").format(name=esc(name[:60]))
-        )
+        raise BroadcastError("radius.unknown", name=name)
     if len(located) > 1:
         raise BroadcastError(
-            _("Several communes are called “{name}”: {places}. Give the postcode instead.").format(
-                name=esc(name[:60]),
-                places=", ".join(
-                    f"{esc(p.label())} {p.postcodes[0] if p.postcodes else ''}".strip()
-                    for p in located[:MAX_CHOICES]
-                ),
-            )
+            "radius.several",
+            name=name,
+            places=tuple(
+                (p.label(), p.postcodes[0] if p.postcodes else "") for p in located[:MAX_CHOICES]
+            ),
         )
     place = located[0]
     assert place.latitude is not None and place.longitude is not None
     return place.code, place.latitude, place.longitude, distance
-
-
-def describe_radius(around: tuple[str, float, float, float]) -> str:
-    """'10 km around Villeurbanne (69)', in the reader's language."""
-    code, _lat, _lon, km = around
-    place = places().by_code.get(code)
-    return _("{km} km around {place}").format(
-        km=format_number(km), place=place.label() if place else code
-    )
 
 
 def _bare(word: str) -> bool:
@@ -243,69 +276,13 @@ def area_known(code: str) -> bool:
     )
 
 
-def audience_in_words(audience: Audience) -> str:
-    """An audience as a person reads it, in their language: 'équipe Lyon 3e · secteur 69'."""
-    parts = [_("team {name}").format(name=name) for name in audience.teams]
-    parts += [_("area {code}").format(code=code) for code in audience.areas]
-    if audience.skills:
-        parts.append(
-            _("skill: {skills}").format(
-                skills=_(" or ").join(skill_word(skill) for skill in audience.skills)
-            )
-        )
-    if audience.languages:
-        parts.append(
-            _("speaking {languages}").format(
-                languages=_(" or ").join(language_in_words(lang) for lang in audience.languages)
-            )
-        )
-    if audience.active_days is not None:
-        parts.append(
-            ngettext(
-                "active in the last {n} day",
-                "active in the last {n} days",
-                audience.active_days,
-            ).format(n=audience.active_days)
-        )
-    if audience.around is not None:
-        parts.append(describe_radius(audience.around))
-    return " · ".join(parts) if parts else _("everyone")
-
-
-def parse_button(text: str) -> tuple[str, str, str]:
-    """'Label https://…' → (label, url, ""); BroadcastError if it is not that."""
+def parse_button(text: str) -> NewButton:
+    """'Label https://…' → a link button; BroadcastError if it is not that."""
     label, _sep, url = text.strip().rpartition(" ")
     label = " ".join(label.split())
     if not label or not re.match(r"^https://[^\s<>\"]+$", url) or len(label) > 64:
-        raise BroadcastError(
-            _("Send a button as its label then its https:// link, e.g. “Sign up https://…”.")
-        )
-    return label, url, ""
-
-
-@dataclass(frozen=True, slots=True)
-class Figures:
-    """Where a broadcast stands."""
-
-    recipients: int
-    sent: int
-    failed: int
-    blocked: int
-    uncertain: int
-    cancelled: int
-    remaining: int
-
-    @classmethod
-    def of(cls, recipients: int, counts: dict[str, int]) -> Figures:
-        return cls(
-            recipients,
-            counts.get("sent", 0),
-            counts.get("failed", 0),
-            counts.get("blocked", 0),
-            counts.get("uncertain", 0),
-            counts.get("cancelled", 0),
-            counts.get("pending", 0) + counts.get("sending", 0),
-        )
+        raise BroadcastError("button.format")
+    return NewButton(label, url)
 
 
 class BroadcastService:
@@ -318,17 +295,19 @@ class BroadcastService:
         repo: BroadcastRepository,
         audit: AuditLog,
         notifier: Notifier,
+        words: BroadcastWords,
         *,
-        task_button: TaskButton | None = None,
+        task_to_offer: TaskToOffer | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.repo = repo
         self.audit = audit
         self.notifier = notifier
-        # From the task queue, if any: (label, payload) of a button that lets a volunteer
-        # accept task N from the broadcast itself, or None if the author may not offer it.
-        self.task_button = task_button
+        self.words = words
+        # From the task queue, if any: task N, if the author may let volunteers accept it
+        # from the broadcast itself (a task button).
+        self.task_to_offer = task_to_offer
 
     # -- authoring ------------------------------------------------------------------------
 
@@ -343,39 +322,47 @@ class BroadcastService:
         spelled = {name.casefold(): name for _id, name in teams}
         for name in audience.teams:
             if name.casefold() not in spelled:
-                raise BroadcastError(
-                    _("There is no team “{name}” among yours. Your teams: {teams}.").format(
-                        name=esc(name),
-                        teams=esc(", ".join(spelled.values()) or _("none")),
-                    )
-                )
+                raise BroadcastError("team.unknown", name=name, teams=tuple(spelled.values()))
         for code in audience.areas:
             if not area_known(code):
                 areas = await self.repo.areas(scope)
-                raise BroadcastError(
-                    _(
-                        "There is no area “{code}”: type a department (69, 2A, 974) or the "
-                        "start of a postcode (690). Areas of your volunteers: {areas}."
-                    ).format(code=esc(code), areas=esc(", ".join(areas) or _("none")))
-                )
+                raise BroadcastError("area.unknown", code=code, areas=tuple(areas))
         audience = replace(audience, teams=tuple(spelled[n.casefold()] for n in audience.teams))
         return audience, await self.repo.count(audience, scope, self.clock.now())
 
-    async def button(self, actor: Actor, text: str) -> tuple[str, str, str]:
-        """A button from what the author typed: 'Label https://…' or 'task:N'."""
+    async def audience_choices(self, actor: Actor) -> AudienceChoices:
+        """The audience step's choices: how many the author reaches in all, their teams."""
+        actor.require(ORGANIZER)
+        scope = actor.team_scope()
+        everyone = await self.repo.count(Audience(), scope, self.clock.now())
+        return AudienceChoices(everyone, tuple(await self.repo.teams(scope)))
+
+    async def team_audience(self, actor: Actor, team_id: int) -> tuple[Audience, int] | None:
+        """One of the author's teams as the audience, with its live count; None if that
+        team is not (or no longer) theirs."""
+        actor.require(ORGANIZER)
+        scope = actor.team_scope()
+        name = dict(await self.repo.teams(scope)).get(team_id)
+        if name is None:
+            return None
+        audience = Audience(teams=(name,))
+        return audience, await self.repo.count(audience, scope, self.clock.now())
+
+    async def button(self, actor: Actor, text: str, *, added: int = 0) -> NewButton:
+        """A button from what the author typed: 'Label https://…' or 'task:N'. When it is
+        the last one allowed (`added` were there before), it comes with the audience
+        step's choices, the wizard's next question."""
         match = re.match(r"^(?:task|tâche|tache)\s*:\s*(\d{1,9})$", text.strip(), re.I)
         if match is None:
-            return parse_button(text)
-        found = await self.task_button(actor, int(match[1])) if self.task_button else None
-        if found is None:
-            raise BroadcastError(
-                _("There is no open task #{id} you can offer.").format(id=match[1])
-            )
-        return found[0], "", found[1]
-
-    async def teams(self, actor: Actor) -> list[tuple[int, str]]:
-        actor.require(ORGANIZER)
-        return await self.repo.teams(actor.team_scope())
+            button = parse_button(text)
+        else:
+            task = await self.task_to_offer(actor, int(match[1])) if self.task_to_offer else None
+            if task is None:
+                raise BroadcastError("button.task", id=match[1])
+            button = NewButton(task=task)
+        if added + 1 >= MAX_BUTTONS:
+            button = replace(button, then=await self.audience_choices(actor))
+        return button
 
     async def create(
         self,
@@ -397,12 +384,10 @@ class BroadcastService:
         for text in (variants or {}).values():
             check_markup(text)
         if paid and not self.settings.paid_broadcast:
-            raise BroadcastError(
-                _("Paid broadcasts are not enabled for this campaign (RELAIS_PAID_BROADCAST).")
-            )
+            raise BroadcastError("paid.disabled")
         now = self.clock.now()
         if send_at is not None and send_at < now - timedelta(minutes=1):
-            raise BroadcastError(_("That time is in the past. Choose a time to come."))
+            raise BroadcastError("send_at.past")
         broadcast = await self.repo.create(
             NewBroadcast(
                 language=language,
@@ -427,6 +412,19 @@ class BroadcastService:
         )
         return broadcast
 
+    async def submit(
+        self, actor: Actor, audience: str, *, start: bool = True, **draft: Any
+    ) -> tuple[Broadcast, int]:
+        """What an author sends from the chat or the dashboard: the audience as typed (or
+        stored by the wizard), checked and counted again now, the broadcast recorded
+        (`draft`: `create`'s fields) and, when it goes now and `start`, queued at once.
+        Returns it with the count its author is told."""
+        found, count = await self.audience(actor, audience or "all")
+        broadcast = await self.create(actor, audience=found, **draft)
+        if start and draft.get("send_at") is None:
+            await self.start_due()
+        return broadcast, count
+
     async def cancel(self, actor: Actor, broadcast_id: int) -> int | None:
         """Withdraw what is not sent yet; None if it cannot be cancelled (ended or not yours)."""
         broadcast = await self.repo.get(broadcast_id)
@@ -445,14 +443,7 @@ class BroadcastService:
         if not broadcast.origin_chat_id or not broadcast.progress_text:
             return
         figures = await self.figures(broadcast)
-        with use_language(broadcast.language):
-            text = "\n".join(
-                [
-                    _("📣 Broadcast #{id} cancelled.").format(id=broadcast.id),
-                    self.figures_line(figures),
-                ]
-            )
-        envelope = self._to_author(broadcast, Outbound(text))
+        envelope = self._to_author(broadcast, Outbound(self.words.cancelled(broadcast, figures)))
         if not await self.notifier.show(envelope, _progress_key(broadcast)):
             # Its progress is being sent right now: say it in a message of its own.
             await self.notifier.send([envelope])
@@ -470,10 +461,12 @@ class BroadcastService:
             dedupe_key=key or None,
         )
 
-    async def recent(self, actor: Actor, limit: int = 10) -> list[Broadcast]:
+    async def recent(self, actor: Actor, limit: int = 10) -> list[tuple[Broadcast, Figures]]:
+        """The author's latest broadcasts (everyone's, for an admin), each with where it
+        stands."""
         actor.require(ORGANIZER)
         author = None if actor.rank == ADMIN else (actor.volunteer_id or -1)
-        return await self.repo.recent(limit, author)
+        return [(item, await self.figures(item)) for item in await self.repo.recent(limit, author)]
 
     async def get(self, actor: Actor, broadcast_id: int) -> Broadcast | None:
         broadcast = await self.repo.get(broadcast_id)
@@ -562,76 +555,27 @@ class BroadcastService:
             if ended:
                 await self.repo.finish(broadcast.id, self.clock.now())
             return
-        with use_language(broadcast.language):
-            text = await self._progress_text(broadcast, figures, ended)
-            if text != broadcast.progress_text:
-                progress = self._to_author(broadcast, Outbound(text))
-                if not await self.notifier.show(progress, _progress_key(broadcast)):
-                    return  # the previous state is leaving right now: the next sweep shows it
-                await self.repo.set_progress(broadcast.id, text)
-            if ended and await self.repo.finish(broadcast.id, self.clock.now()):
-                report = Outbound(self.report_text(broadcast, figures))
-                key = f"broadcast:{broadcast.id}:report"
-                await self.notifier.send([self._to_author(broadcast, report, key)])
+        finish = None if ended else await self._expected_finish(broadcast, figures)
+        text = self.words.progress(broadcast, figures, finish, ended)
+        if text != broadcast.progress_text:
+            progress = self._to_author(broadcast, Outbound(text))
+            if not await self.notifier.show(progress, _progress_key(broadcast)):
+                return  # the previous state is leaving right now: the next sweep shows it
+            await self.repo.set_progress(broadcast.id, text)
+        if ended and await self.repo.finish(broadcast.id, self.clock.now()):
+            report = Outbound(self.words.report(broadcast, figures))
+            key = f"broadcast:{broadcast.id}:report"
+            await self.notifier.send([self._to_author(broadcast, report, key)])
 
-    async def _progress_text(self, broadcast: Broadcast, figures: Figures, ended: bool) -> str:
-        head = (
-            _("📣 Broadcast #{id} finished.") if ended else _("📣 Broadcast #{id} in progress…")
-        ).format(id=broadcast.id)
-        lines = [head, self.figures_line(figures)]
-        if not ended and figures.remaining:
-            rate = PAID_RATE if broadcast.paid else FREE_RATE
-            finish = self.clock.now() + timedelta(seconds=figures.remaining / rate)
-            held = await self.repo.last_not_before(broadcast.id)
-            if held and held > finish:
-                finish = held
-            lines.append(
-                _("Expected to finish at {time}.").format(
-                    time=format_time(finish, self.settings.timezone)
-                )
-            )
-        return "\n".join(lines)
-
-    @staticmethod
-    def figures_line(figures: Figures) -> str:
-        return _(
-            "Sent {sent} · failed {failed} · blocked {blocked} · remaining {remaining} "
-            "(of {recipients})"
-        ).format(
-            sent=format_number(figures.sent),
-            failed=format_number(figures.failed),
-            blocked=format_number(figures.blocked),
-            remaining=format_number(figures.remaining),
-            recipients=format_number(figures.recipients),
-        )
-
-    def report_text(self, broadcast: Broadcast, figures: Figures) -> str:
-        lines = [
-            _("<b>Delivery report, broadcast #{id}</b>").format(id=broadcast.id),
-            _("Recipients: {n}").format(n=format_number(figures.recipients)),
-            _("Delivered: {n}").format(n=format_number(figures.sent)),
-            _("Blocked the bot: {n}").format(n=format_number(figures.blocked)),
-            _("Failed: {n}").format(n=format_number(figures.failed)),
-        ]
-        if figures.uncertain:
-            lines.append(
-                _("Unknown (interrupted while sending, not resent): {n}").format(
-                    n=format_number(figures.uncertain)
-                )
-            )
-        if figures.cancelled:
-            lines.append(
-                _("Not sent (stopped, paused or cancelled): {n}").format(
-                    n=format_number(figures.cancelled)
-                )
-            )
-        if broadcast.started_at:
-            lines.append(
-                _("Started {when}.").format(
-                    when=format_datetime(broadcast.started_at, self.settings.timezone)
-                )
-            )
-        return "\n".join(lines)
+    async def _expected_finish(self, broadcast: Broadcast, figures: Figures) -> datetime | None:
+        """When the rest should be sent, at the lane's pace or after the quiet hours that
+        hold the last recipient; None while nothing remains (still queueing)."""
+        if not figures.remaining:
+            return None
+        rate = PAID_RATE if broadcast.paid else FREE_RATE
+        finish = self.clock.now() + timedelta(seconds=figures.remaining / rate)
+        held = await self.repo.last_not_before(broadcast.id)
+        return held if held and held > finish else finish
 
 
 def _progress_key(broadcast: Broadcast) -> str:

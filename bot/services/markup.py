@@ -8,15 +8,18 @@ b/strong, i/em, u/ins, s/strike/del, the spoiler (`<span class="tg-spoiler">` or
 characters. Formatting can wrap anything but code and pre; links, code, pre and custom emoji
 contain no other entity of their kind; quotes do not nest. A message is checked when the
 organizer writes it, so the refusal comes with a fix instead of 10,000 failed deliveries.
+The problem is told as a kind and its facts; bot/markup_text.py says what to fix.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from bot.i18n import _, characters
-from bot.text import MAX_TEXT, esc, is_number
+from bot.text import MAX_TEXT, is_number
 
 FORMATTING = frozenset(
     ["b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler"]
@@ -27,44 +30,51 @@ _ATTRIBUTE_RE = re.compile(r"""\s+([A-Za-z][A-Za-z0-9-]*)(?:\s*=\s*"([^"<>]*)")?
 _HREF_RE = re.compile(r"^(?:https?://|tg://)[^\"\s]+$")
 _LANGUAGE_RE = re.compile(r"^language-[A-Za-z0-9_+#.-]{1,32}$")
 _ENTITY_RE = re.compile(r"&(?:(lt|gt|amp|quot)|#([0-9]{1,7})|#[xX]([0-9A-Fa-f]{1,6}));")
-_ALLOWED_LIST = "<b>, <i>, <u>, <s>, <tg-spoiler>, <a href>, <code>, <pre>, <blockquote>"
+ALLOWED_LIST = "<b>, <i>, <u>, <s>, <tg-spoiler>, <a href>, <code>, <pre>, <blockquote>"
 
 
-def markup_problem(text: str) -> str | None:
-    """What to fix (translated) for Telegram to accept this message, or None."""
+@dataclass(frozen=True, slots=True)
+class MarkupProblem:
+    """Why Telegram would refuse a message: `kind` in code, `data` the facts to show.
+
+    Kinds: empty, too_long (n, max), lone_lt, tag (tag: a name), closes_nothing (tag),
+    never_closed (tag), link, spoiler, custom_emoji, code_language, attribute (tag,
+    attributes), nesting (inner, outer), ampersand, entity (entity).
+    """
+
+    kind: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+def markup_problem(text: str) -> MarkupProblem | None:
+    """What to fix for Telegram to accept this message, or None."""
     if not text.strip():
-        return _("The message is empty. Please send some text.")
+        return MarkupProblem("empty")
     problem = _tags_problem(text) or _entities_problem(text)
     if problem:
         return problem
     visible = html.unescape(_TAG_RE.sub("", text))
     if not visible.strip():  # Telegram refuses a message with nothing to show
-        return _("The message is empty. Please send some text.")
+        return MarkupProblem("empty")
     if len(visible) > MAX_TEXT:
-        return _("The message is too long ({n}; at most {max}).").format(
-            n=characters(len(visible)), max=MAX_TEXT
-        )
+        return MarkupProblem("too_long", {"n": len(visible), "max": MAX_TEXT})
     return None
 
 
-def _tags_problem(text: str) -> str | None:
+def _tags_problem(text: str) -> MarkupProblem | None:
     open_tags: list[str] = []
     pos = 0
     while (lt := text.find("<", pos)) >= 0:
         match = _TAG_RE.match(text, lt)
         if match is None:
-            return _(
-                "There is a lone “{lt}” in the message: write {entity} for the character."
-            ).format(lt=esc("<"), entity=esc("&lt;"))
+            return MarkupProblem("lone_lt")
         closing, name, attributes = match.group(1), match.group(2).lower(), match.group(3)
         pos = match.end()
         if name not in TAGS:
-            return _("The tag {tag} is not allowed. Use {allowed}.").format(
-                tag=esc(f"<{name}>"), allowed=esc(_ALLOWED_LIST)
-            )
+            return MarkupProblem("tag", {"tag": name})
         if closing:
             if attributes.strip() or not open_tags or open_tags[-1] != name:
-                return _("The tag {tag} closes nothing that is open.").format(tag=esc(f"</{name}>"))
+                return MarkupProblem("closes_nothing", {"tag": name})
             open_tags.pop()
             continue
         problem = _attributes_problem(name, attributes, open_tags) or _nesting_problem(
@@ -74,7 +84,7 @@ def _tags_problem(text: str) -> str | None:
             return problem
         open_tags.append(name)
     if open_tags:
-        return _("The tag {tag} is never closed.").format(tag=esc(f"<{open_tags[-1]}>"))
+        return MarkupProblem("never_closed", {"tag": open_tags[-1]})
     return None
 
 
@@ -92,36 +102,28 @@ def _attributes(raw: str) -> dict[str, str | None] | None:
     return found
 
 
-def _attributes_problem(name: str, raw: str, open_tags: list[str]) -> str | None:
+def _attributes_problem(name: str, raw: str, open_tags: list[str]) -> MarkupProblem | None:
     attributes = _attributes(raw)
     if name == "a":
         href = (attributes or {}).get("href")
         if attributes is None or set(attributes) != {"href"} or not _HREF_RE.match(href or ""):
-            return _("A link must be written {example}.").format(
-                example=esc('<a href="https://…">text</a>')
-            )
+            return MarkupProblem("link")
         return None
     if name == "span":
         if attributes != {"class": "tg-spoiler"}:
-            return _("A spoiler must be written {example} or {other}.").format(
-                example=esc('<span class="tg-spoiler">…</span>'),
-                other=esc("<tg-spoiler>…</tg-spoiler>"),
-            )
+            return MarkupProblem("spoiler")
         return None
     if name == "tg-emoji":
         emoji_id = (attributes or {}).get("emoji-id") or ""
         if attributes is None or set(attributes) != {"emoji-id"} or not is_number(emoji_id):
-            return _custom_emoji_example()
+            return MarkupProblem("custom_emoji")
         return None
     if name == "code" and raw.strip():
         language = (attributes or {}).get("class") or ""
         if attributes is None or set(attributes) != {"class"} or not _LANGUAGE_RE.match(language):
             return _bad_attribute(name, raw)
         if not open_tags or open_tags[-1] != "pre":
-            return _("A language can only be given to code inside {pre}: {example}.").format(
-                pre=esc("<pre>"),
-                example=esc('<pre><code class="language-python">…</code></pre>'),
-            )
+            return MarkupProblem("code_language")
         return None
     if name == "blockquote" and attributes == {"expandable": None}:
         return None
@@ -130,25 +132,15 @@ def _attributes_problem(name: str, raw: str, open_tags: list[str]) -> str | None
     return None
 
 
-def _bad_attribute(name: str, raw: str) -> str:
-    return _("The tag {tag} cannot have “{attributes}”.").format(
-        tag=esc(f"<{name}>"), attributes=esc(raw.strip()[:40])
-    )
+def _bad_attribute(name: str, raw: str) -> MarkupProblem:
+    return MarkupProblem("attribute", {"tag": name, "attributes": raw.strip()})
 
 
-def _custom_emoji_example() -> str:
-    return _("A custom emoji must be written {example}.").format(
-        example=esc('<tg-emoji emoji-id="5368324170671202286">👍</tg-emoji>')
-    )
-
-
-def _nesting_problem(name: str, open_tags: list[str]) -> str | None:
+def _nesting_problem(name: str, open_tags: list[str]) -> MarkupProblem | None:
     """Where Telegram's documentation says an entity cannot go."""
     for depth, outer in enumerate(open_tags):
         if not _may_contain(outer, name, direct=depth == len(open_tags) - 1):
-            return _("{inner} cannot be placed inside {outer}.").format(
-                inner=esc(f"<{name}>"), outer=esc(f"<{outer}>")
-            )
+            return MarkupProblem("nesting", {"inner": name, "outer": outer})
     return None
 
 
@@ -164,18 +156,14 @@ def _may_contain(outer: str, inner: str, *, direct: bool) -> bool:
     return not (outer == "blockquote" and inner == "blockquote")
 
 
-def _entities_problem(text: str) -> str | None:
+def _entities_problem(text: str) -> MarkupProblem | None:
     for amp in re.finditer("&", text):
         match = _ENTITY_RE.match(text, amp.start())
         if match is None:
-            return _("Write {entity} for the character “{amp}”.").format(
-                entity=esc("&amp;"), amp=esc("&")
-            )
+            return MarkupProblem("ampersand")
         if match.group(1):
             continue
         code = int(match.group(2)) if match.group(2) else int(match.group(3), 16)
         if not 0 < code <= 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-            return _(
-                "{entity} is not a character: write the character itself, or one of {named}."
-            ).format(entity=esc(match.group(0)), named=esc("&lt; &gt; &amp; &quot;"))
+            return MarkupProblem("entity", {"entity": match.group(0)})
     return None

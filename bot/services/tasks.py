@@ -28,7 +28,6 @@ from bot.domain.tasks import (
     TaskKind,
     TaskStatus,
 )
-from bot.payloads import TaskCard
 from bot.quiet_hours import zone
 from bot.services.people import ORGANIZER, Actor, NotAllowed
 from bot.storage.assignments import AssignmentRepository
@@ -428,8 +427,9 @@ class TaskService:
             leaderboard=tuple(await self.leaderboard()) if leaderboard else (),
         )
 
-    async def broadcast_button(self, actor: Actor, task_id: int) -> tuple[str, str] | None:
-        """A button that lets broadcast recipients accept task N, if this author may offer it.
+    async def task_to_offer(self, actor: Actor, task_id: int) -> Task | None:
+        """Open task N, if this author may let broadcast recipients accept it (a task
+        button under the message; bot/broadcast_text.py words it).
 
         The tap is an ordinary task card tap: targeting, quota and caps are checked then.
         """
@@ -439,7 +439,7 @@ class TaskService:
         scope = actor.team_scope()
         if scope is not None and task.team_id is not None and task.team_id not in scope:
             return None
-        return f"✅ {task.title}"[:60], TaskCard("acc", task.id).pack()
+        return task
 
     async def forget(self, volunteer_id: int) -> None:
         """Part of erasure (/forget): see TaskRepository.forget_volunteer."""

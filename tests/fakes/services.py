@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from bot.alert_text import AlertText
+from bot.broadcast_text import BroadcastText
 from bot.clock import Clock
 from bot.config import Settings
 from bot.privacy_text import PrivacyText
@@ -49,6 +50,7 @@ def services_on(settings: Settings, clock: Clock, db: Database, **options: Any) 
     gives them), with `db` beside them."""
     options.setdefault("alert_words", AlertText(settings))
     options.setdefault("privacy_words", PrivacyText())
+    options.setdefault("broadcast_words", BroadcastText(settings))
     built = Services.build(settings, clock, db, **options)
     return with_db(built, db)
 
