@@ -19,7 +19,7 @@ import shlex
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.clock import Clock
 from bot.config import LANGUAGES, Settings
@@ -413,15 +413,35 @@ class BroadcastService:
         return broadcast
 
     async def submit(
-        self, actor: Actor, audience: str, *, start: bool = True, **draft: Any
+        self,
+        actor: Actor,
+        audience: str,
+        *,
+        language: str,
+        body: str,
+        variants: dict[str, str] | None = None,
+        buttons: tuple[tuple[str, str, str], ...] = (),
+        send_at: datetime | None = None,
+        urgent: bool = False,
+        paid: bool = False,
     ) -> tuple[Broadcast, int]:
         """What an author sends from the chat or the dashboard: the audience as typed (or
-        stored by the wizard), checked and counted again now, the broadcast recorded
-        (`draft`: `create`'s fields) and, when it goes now and `start`, queued at once.
-        Returns it with the count its author is told."""
+        as the wizard stored it), checked and counted again now; the broadcast recorded
+        and, when it goes now, queued at once. Returns it with the count its author is
+        told."""
         found, count = await self.audience(actor, audience or "all")
-        broadcast = await self.create(actor, audience=found, **draft)
-        if start and draft.get("send_at") is None:
+        broadcast = await self.create(
+            actor,
+            language=language,
+            body=body,
+            audience=found,
+            variants=variants,
+            buttons=buttons,
+            send_at=send_at,
+            urgent=urgent,
+            paid=paid,
+        )
+        if send_at is None:
             await self.start_due()
         return broadcast, count
 
