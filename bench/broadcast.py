@@ -143,7 +143,7 @@ async def _claims(pending: int) -> dict[str, Any]:
         db = Database(database)
         async with open_core(settings, clock, db=db) as services:
             outbox = OutboxRepository(db)  # the sender's claim, timed on its own
-            repo: Any = services.broadcasts.repo
+            repo: Any = services.broadcasts._repo  # timed in place, inside the service
             # Each queueing step is one write transaction; before steps, `start` was one.
             name = "queue_step" if hasattr(repo, "queue_step") else "start"
             original = getattr(repo, name)

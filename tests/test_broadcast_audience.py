@@ -244,7 +244,7 @@ async def test_the_command_line_queues_a_broadcast_the_bot_then_sends(
     await services.broadcasts.sweep()
     queued = await _queued(services)
     assert sorted(queued) == ["300", "302"]
-    later = await services.broadcasts.repo.get(2)
+    later = await services.broadcast_repo.get(2)
     assert later is not None and later.status == "scheduled" and later.urgent
     # The time was typed in Paris time, and stored in UTC.
     assert to_iso(later.send_at) == to_iso(evening.replace(second=0, microsecond=0))
@@ -288,7 +288,7 @@ async def test_progress_is_one_message_edited_in_place_then_a_report(
     assert report[1] == "" and "Delivered: 3" in report[2] and "Blocked the bot: 1" in report[2]
     await sweep()
     assert len(delivered) == 4  # reported once
-    broadcast = await services.broadcasts.repo.get(1)
+    broadcast = await services.broadcast_repo.get(1)
     assert broadcast is not None and broadcast.status == "done"
 
 
@@ -314,7 +314,7 @@ async def test_cancelling_a_running_broadcast_withdraws_the_rest_and_says_so(
     assert delivered[-1][0] == "77" and "cancelled" in delivered[-1][1]
     assert "Sent 1" in delivered[-1][1]
     assert await services.broadcasts.cancel(admin, 1) is None  # already ended
-    statuses = await services.broadcasts.repo.counts(1)
+    statuses = await services.broadcast_repo.counts(1)
     assert statuses == {"sent": 1, "cancelled": 2}
 
 

@@ -178,9 +178,9 @@ async def test_blocked_volunteer_is_marked_unreachable_and_skipped_until_they_wr
     )
     assert unreachable is not None
     everyone = Audience()
-    assert await services.broadcasts.repo.count(everyone, None, services.clock.now()) == 1
+    assert await services.broadcast_repo.count(everyone, None, services.clock.now()) == 1
     await services.volunteers.reachable_again("telegram", "10")
-    assert await services.broadcasts.repo.count(everyone, None, services.clock.now()) == 2
+    assert await services.broadcast_repo.count(everyone, None, services.clock.now()) == 2
 
 
 async def test_chat_not_found_fails_without_retry(line: LineFactory, bot_api: FakeBotAPI) -> None:

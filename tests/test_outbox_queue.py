@@ -76,7 +76,7 @@ async def test_a_broadcast_is_queued_in_steps_each_recipient_once(
         organizer, language="fr", body="Rendez-vous", audience=parse_audience("all")
     )
     await services.broadcasts.sweep()
-    started = await services.broadcasts.repo.get(broadcast.id)
+    started = await services.broadcast_repo.get(broadcast.id)
     assert started is not None and started.status == "sending" and not started.queueing
     rows = await services.db.fetch_all(
         "SELECT chat_id FROM outbox WHERE kind = 'broadcast' ORDER BY chat_id"
@@ -85,7 +85,7 @@ async def test_a_broadcast_is_queued_in_steps_each_recipient_once(
     assert [c for c in recipients if c.startswith("30")] == [str(300 + n) for n in range(5)]
     assert started.recipients == len(recipients)
     # Queueing again (a restart mid-way) writes nobody twice.
-    again = await services.broadcasts.repo.queue_step(
+    again = await services.broadcast_repo.queue_step(
         started, parse_audience("all"), {}, "{}", services.clock.now(), lambda _tz, _qh: None
     )
     assert again is False

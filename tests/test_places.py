@@ -264,10 +264,10 @@ async def test_a_broadcast_can_target_a_radius_around_a_commune(
     for text in ("10 km autour de Villeurbanne", "within 10 km of Villeurbanne"):
         audience = parse_audience(text)
         assert audience.around is not None and audience.around[0] == "69266"
-        assert await services.broadcasts.repo.count(audience, None, services.clock.now()) == 2
+        assert await services.broadcast_repo.count(audience, None, services.clock.now()) == 2
     wide = parse_audience("60 km autour de Villeurbanne lang:fr")
     assert wide.languages == ("fr",)
-    assert await services.broadcasts.repo.count(wide, None, services.clock.now()) == 3
+    assert await services.broadcast_repo.count(wide, None, services.clock.now()) == 3
     # The stored form reads back the same.
     assert parse_audience(parse_audience("near:69100:10").describe()).around == (
         parse_audience("10 km around Villeurbanne").around

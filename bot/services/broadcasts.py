@@ -301,8 +301,8 @@ class BroadcastService:
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.repo = repo
-        self.audit = audit
+        self._repo = repo
+        self._audit = audit
         self.notifier = notifier
         self.words = words
         # From the task queue, if any: task N, if the author may let volunteers accept it
@@ -317,7 +317,7 @@ class BroadcastService:
         known ones, and team names are stored as the campaign spells them."""
         actor.require(ORGANIZER)
         scope = actor.team_scope()
-        teams = await self.repo.teams(scope)
+        teams = await self._repo.teams(scope)
         audience = parse_audience(text, [name for _id, name in teams])
         spelled = {name.casefold(): name for _id, name in teams}
         for name in audience.teams:
@@ -325,28 +325,28 @@ class BroadcastService:
                 raise BroadcastError("team.unknown", name=name, teams=tuple(spelled.values()))
         for code in audience.areas:
             if not area_known(code):
-                areas = await self.repo.areas(scope)
+                areas = await self._repo.areas(scope)
                 raise BroadcastError("area.unknown", code=code, areas=tuple(areas))
         audience = replace(audience, teams=tuple(spelled[n.casefold()] for n in audience.teams))
-        return audience, await self.repo.count(audience, scope, self.clock.now())
+        return audience, await self._repo.count(audience, scope, self.clock.now())
 
     async def audience_choices(self, actor: Actor) -> AudienceChoices:
         """The audience step's choices: how many the author reaches in all, their teams."""
         actor.require(ORGANIZER)
         scope = actor.team_scope()
-        everyone = await self.repo.count(Audience(), scope, self.clock.now())
-        return AudienceChoices(everyone, tuple(await self.repo.teams(scope)))
+        everyone = await self._repo.count(Audience(), scope, self.clock.now())
+        return AudienceChoices(everyone, tuple(await self._repo.teams(scope)))
 
     async def team_audience(self, actor: Actor, team_id: int) -> tuple[Audience, int] | None:
         """One of the author's teams as the audience, with its live count; None if that
         team is not (or no longer) theirs."""
         actor.require(ORGANIZER)
         scope = actor.team_scope()
-        name = dict(await self.repo.teams(scope)).get(team_id)
+        name = dict(await self._repo.teams(scope)).get(team_id)
         if name is None:
             return None
         audience = Audience(teams=(name,))
-        return audience, await self.repo.count(audience, scope, self.clock.now())
+        return audience, await self._repo.count(audience, scope, self.clock.now())
 
     async def button(self, actor: Actor, text: str, *, added: int = 0) -> NewButton:
         """A button from what the author typed: 'Label https://…' or 'task:N'. When it is
@@ -388,7 +388,7 @@ class BroadcastService:
         now = self.clock.now()
         if send_at is not None and send_at < now - timedelta(minutes=1):
             raise BroadcastError("send_at.past")
-        broadcast = await self.repo.create(
+        broadcast = await self._repo.create(
             NewBroadcast(
                 language=language,
                 body=body,
@@ -405,7 +405,7 @@ class BroadcastService:
             ),
             now,
         )
-        await self.audit.record(
+        await self._audit.record(
             actor.volunteer_id,
             "broadcast.create",
             f"broadcast:{broadcast.id} {audience.describe() or 'all'}",
@@ -447,12 +447,12 @@ class BroadcastService:
 
     async def cancel(self, actor: Actor, broadcast_id: int) -> int | None:
         """Withdraw what is not sent yet; None if it cannot be cancelled (ended or not yours)."""
-        broadcast = await self.repo.get(broadcast_id)
+        broadcast = await self._repo.get(broadcast_id)
         if broadcast is None or not self._may_manage(actor, broadcast):
             return None
-        withdrawn = await self.repo.cancel(broadcast_id, self.clock.now())
+        withdrawn = await self._repo.cancel(broadcast_id, self.clock.now())
         if withdrawn is not None:
-            await self.audit.record(
+            await self._audit.record(
                 actor.volunteer_id, "broadcast.cancel", f"broadcast:{broadcast_id}"
             )
             await self._close_progress(broadcast)
@@ -486,14 +486,14 @@ class BroadcastService:
         stands."""
         actor.require(ORGANIZER)
         author = None if actor.rank == ADMIN else (actor.volunteer_id or -1)
-        return [(item, await self.figures(item)) for item in await self.repo.recent(limit, author)]
+        return [(item, await self.figures(item)) for item in await self._repo.recent(limit, author)]
 
     async def get(self, actor: Actor, broadcast_id: int) -> Broadcast | None:
-        broadcast = await self.repo.get(broadcast_id)
+        broadcast = await self._repo.get(broadcast_id)
         return broadcast if broadcast and self._may_manage(actor, broadcast) else None
 
     async def figures(self, broadcast: Broadcast) -> Figures:
-        return Figures.of(broadcast.recipients, await self.repo.counts(broadcast.id))
+        return Figures.of(broadcast.recipients, await self._repo.counts(broadcast.id))
 
     @staticmethod
     def _may_manage(actor: Actor, broadcast: Broadcast) -> bool:
@@ -514,7 +514,7 @@ class BroadcastService:
     async def sweep(self) -> None:
         """Start what is due, refresh progress messages, report what has ended."""
         await self.start_due()
-        for broadcast in await self.repo.running():
+        for broadcast in await self._repo.running():
             try:
                 if broadcast.queueing:
                     # Relais stopped while writing its recipients: carry on where it was.
@@ -526,8 +526,8 @@ class BroadcastService:
     async def start_due(self) -> None:
         """Queue the recipients of every broadcast whose time has come."""
         now = self.clock.now()
-        for broadcast in await self.repo.due(now):
-            if await self.repo.start(broadcast.id, now):
+        for broadcast in await self._repo.due(now):
+            if await self._repo.start(broadcast.id, now):
                 await self._queue(broadcast)
 
     async def _queue(self, broadcast: Broadcast) -> None:
@@ -542,12 +542,12 @@ class BroadcastService:
 
         async def step() -> bool:
             now = self.clock.now()
-            return await self.repo.queue_step(
+            return await self._repo.queue_step(
                 broadcast, audience, payloads, default, now, self._hold_for(now)
             )
 
         await self.notifier.fan_out(step)
-        queued = await self.repo.get(broadcast.id)
+        queued = await self._repo.get(broadcast.id)
         if queued is not None:
             log.info("broadcast %d started for %d recipients", broadcast.id, queued.recipients)
 
@@ -566,14 +566,14 @@ class BroadcastService:
 
     async def _follow(self, broadcast_id: int) -> None:
         """Show the author where their broadcast stands; at the end, the delivery report."""
-        broadcast = await self.repo.get(broadcast_id)
+        broadcast = await self._repo.get(broadcast_id)
         if broadcast is None or broadcast.status != "sending":
             return
         figures = await self.figures(broadcast)
         ended = figures.remaining == 0 and not broadcast.queueing
         if not broadcast.origin_chat_id:
             if ended:
-                await self.repo.finish(broadcast.id, self.clock.now())
+                await self._repo.finish(broadcast.id, self.clock.now())
             return
         finish = None if ended else await self._expected_finish(broadcast, figures)
         text = self.words.progress(broadcast, figures, finish, ended)
@@ -581,8 +581,8 @@ class BroadcastService:
             progress = self._to_author(broadcast, Outbound(text))
             if not await self.notifier.show(progress, _progress_key(broadcast)):
                 return  # the previous state is leaving right now: the next sweep shows it
-            await self.repo.set_progress(broadcast.id, text)
-        if ended and await self.repo.finish(broadcast.id, self.clock.now()):
+            await self._repo.set_progress(broadcast.id, text)
+        if ended and await self._repo.finish(broadcast.id, self.clock.now()):
             report = Outbound(self.words.report(broadcast, figures))
             key = f"broadcast:{broadcast.id}:report"
             await self.notifier.send([self._to_author(broadcast, report, key)])
@@ -594,7 +594,7 @@ class BroadcastService:
             return None
         rate = PAID_RATE if broadcast.paid else FREE_RATE
         finish = self.clock.now() + timedelta(seconds=figures.remaining / rate)
-        held = await self.repo.last_not_before(broadcast.id)
+        held = await self._repo.last_not_before(broadcast.id)
         return held if held and held > finish else finish
 
 

@@ -70,12 +70,12 @@ class OfferService:
         notifier: Notifier,
     ) -> None:
         self.settings = settings
-        self.tasks = tasks
-        self.offers = offers
-        self.assignments = assignments
-        self.calls = calls
-        self.outbox = outbox
-        self.volunteers = volunteers
+        self._tasks = tasks
+        self._offers = offers
+        self._assignments = assignments
+        self._calls = calls
+        self._outbox = outbox
+        self._volunteers = volunteers
         self.notifier = notifier
 
     async def may_message(self, recipient: Recipient, now: datetime, *, offer: bool) -> bool:
@@ -87,7 +87,7 @@ class OfferService:
             return False
         if offer and not in_slot(recipient.availability, local):
             return False
-        sent_today = await self.outbox.unsolicited_since(
+        sent_today = await self._outbox.unsolicited_since(
             recipient.volunteer_id, local_day_start(now, tz)
         )
         return sent_today < self.settings.daily_offer_cap
@@ -96,7 +96,7 @@ class OfferService:
         """Offer open tasks to volunteers who fit; at most one new offer per person per round."""
         offered: set[int] = set()
         total = 0
-        for task in await self.tasks.offerable(now, TASKS_PER_ROUND):
+        for task in await self._tasks.offerable(now, TASKS_PER_ROUND):
             room = (
                 MAX_OFFERS_PER_TASK_PER_ROUND
                 if task.quota is None
@@ -106,7 +106,7 @@ class OfferService:
             )
             if room <= 0:
                 continue
-            candidates = await self.tasks.offer_candidates(task, now, room * 4)
+            candidates = await self._tasks.offer_candidates(task, now, room * 4)
             for recipient in candidates:
                 if room <= 0:
                     break
@@ -124,7 +124,7 @@ class OfferService:
         self, task: Task, recipient: Recipient, now: datetime, card: OfferCard
     ) -> None:
         tz = zone(recipient.timezone, self.settings.timezone)
-        instructions = await self.tasks.instructions(task, recipient.language)
+        instructions = await self._tasks.instructions(task, recipient.language)
         offer = card(task, instructions, tz, recipient)
         envelope = Envelope(
             kind="offer",
@@ -138,16 +138,16 @@ class OfferService:
         )
         # Queue first (idempotent by key), then remember: a crash in between re-queues nothing.
         await self._queue([envelope])
-        await self.offers.record(task.id, recipient.volunteer_id, now)
+        await self._offers.record(task.id, recipient.volunteer_id, now)
 
     async def remind_round(self, now: datetime, card: ReminderCard) -> RoundReport:
         """One reminder per accepted, unfinished assignment, in the last day before closing."""
         total = 0
-        for assignment, task in await self.tasks.needing_reminder(now + REMIND_BEFORE, now):
-            volunteer = await self.volunteers.get(assignment.volunteer_id)
+        for assignment, task in await self._tasks.needing_reminder(now + REMIND_BEFORE, now):
+            volunteer = await self._volunteers.get(assignment.volunteer_id)
             if volunteer is None or not volunteer.accepts_unsolicited(now):
                 continue
-            addresses = await self.volunteers.addresses(volunteer.id)
+            addresses = await self._volunteers.addresses(volunteer.id)
             if not addresses:
                 continue
             recipient = Recipient(
@@ -177,17 +177,17 @@ class OfferService:
                     )
                 ]
             )
-            if await self.assignments.mark_reminded(assignment.id, now):
+            if await self._assignments.mark_reminded(assignment.id, now):
                 total += 1
         return RoundReport(reminders=total)
 
     async def expire_round(self, now: datetime) -> RoundReport:
         """Close tasks whose time is up; their offers and assignments expire with them."""
         closed = 0
-        for task_id in await self.tasks.due_to_close(now):
-            await self.tasks.expire(task_id, now)
+        for task_id in await self._tasks.due_to_close(now):
+            await self._tasks.expire(task_id, now)
             closed += 1
-        await self.calls.purge_lists(now - CALL_LIST_RETENTION)
+        await self._calls.purge_lists(now - CALL_LIST_RETENTION)
         return RoundReport(expired_tasks=closed)
 
     async def _queue(self, envelopes: list[Envelope]) -> None:

@@ -17,6 +17,7 @@ from bot.privacy_text import PrivacyText
 from bot.services import Services
 from bot.storage.assignments import AssignmentRepository
 from bot.storage.audit import AuditLog
+from bot.storage.broadcasts import BroadcastRepository
 from bot.storage.calls import CallRepository
 from bot.storage.db import Database
 from bot.storage.incidents import IncidentRepository
@@ -43,6 +44,7 @@ class ServicesOnDisk(Services):
     page_repo: PageRepository
     riposte_repo: RiposteRepository
     report_repo: ReportRepository
+    broadcast_repo: BroadcastRepository
 
 
 def services_on(settings: Settings, clock: Clock, db: Database, **options: Any) -> ServicesOnDisk:
@@ -69,4 +71,5 @@ def with_db(services: Services, db: Database) -> ServicesOnDisk:
         page_repo=PageRepository(db),
         riposte_repo=RiposteRepository(db),
         report_repo=ReportRepository(db),
+        broadcast_repo=BroadcastRepository(db),
     )
