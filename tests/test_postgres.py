@@ -11,10 +11,11 @@ import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot.config import ConfigError, Settings
-from bot.storage.backend import Conflict, StorageBusy, StorageError, StorageMissing
+from bot.storage.backend import Conflict, StorageBusy, StorageError, StorageMissing, Unit
 from bot.storage.connect import database_for, is_postgres
 from bot.storage.db import Database, available_migrations
 from bot.storage.postgres import PostgresDatabase, reads, translate
@@ -292,6 +293,36 @@ async def test_a_deadlock_between_writers_asks_to_try_again_and_keeps_nothing(
     assert len(failed) == 1 and isinstance(failed[0], StorageBusy), outcomes
     kept = "second" if outcomes[1] is None else "first"
     assert await pg.fetch_value("SELECT name FROM teams") == kept
+
+
+async def test_an_update_whose_connection_dies_in_a_block_gives_it_back(pg_url: str) -> None:
+    db = PostgresDatabase(pg_url, pool_size=2)
+    await db.open()
+    await db.migrate()
+    try:
+        # More updates than the pool holds: a connection kept by a broken one would make
+        # the third wait for ever.
+        for attempt in range(3):
+            unit = Unit()
+            async with asyncio.timeout(10), db.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO teams (name, created_at) VALUES (:n, 'x')", {"n": str(attempt)}
+                )
+            pid = await db.fetch_value("SELECT pg_backend_pid()")  # the update's connection
+            with pytest.raises(Exception):  # noqa: B017 - whatever the dead connection says
+                async with asyncio.timeout(10), db.transaction() as tx:
+                    killer = await asyncpg.connect(pg_url)
+                    try:
+                        await killer.execute("SELECT pg_terminate_backend($1)", pid)
+                    finally:
+                        await killer.close()
+                    raise LookupError("a refusal caught by the service")
+            await asyncio.wait_for(unit.rollback(), 10)
+        async with asyncio.timeout(10), db.transaction() as tx:
+            await tx.execute("INSERT INTO teams (name, created_at) VALUES ('after', 'x')")
+        assert await db.fetch_value("SELECT name FROM teams") == "after"
+    finally:
+        await asyncio.wait_for(db.close(), 10)  # a connection never given back: it waits
 
 
 def test_only_statements_that_read_take_the_schemas_lock() -> None:

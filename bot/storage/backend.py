@@ -229,6 +229,14 @@ class Unit:
         self.backend = None
         self._after.clear()
 
+    async def broken(self) -> None:
+        """Called by the backend when its transaction cannot even undo a block (its
+        connection died under it): rolled back whole now, and what holds it given back."""
+        finish = self._finish
+        self.abandoned()
+        if finish is not None:
+            await finish(False)
+
     def after_commit(self, work: Callable[[], Awaitable[object] | object]) -> None:
         self._after.append(work)
 

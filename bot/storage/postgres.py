@@ -368,7 +368,8 @@ class PostgresDatabase:
             try:
                 await tx.execute(f"ROLLBACK TO SAVEPOINT {name}")
             except BaseException:
-                unit.abandoned()
+                # Without this the connection, and the writer's place, would stay taken.
+                await unit.broken()
                 raise
             if isinstance(exc, ERRORS):
                 raise _translate_error(exc) from exc
