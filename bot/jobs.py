@@ -9,7 +9,7 @@ from bot.digest_text import digest_text
 from bot.scheduler import Scheduler
 from bot.services import Services
 from bot.services.digests import WEEKLY_AT, send_due_digests
-from handlers.task_cards import offered_card, reminder_card
+from bot.task_text import offered_card, reminder_card
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from bot.router import Reply, Request, Router, expired
 from bot.services.broadcasts import BroadcastError, area_known, radius_around
 from bot.services.people import ORGANIZER
 from bot.services.tasks import parse_moment
+from bot.task_text import describe
 from bot.text import clean, esc
 from bot.vocabulary import availability_code, skill_code, skill_word, task_kind_word
 from handlers.task_admin import ask_call_list
-from handlers.task_cards import describe
 
 # The steps, in order. Each kind asks its own details between instructions and area.
 COMMON_BEFORE = ("kind", "team", "title", "instructions")

@@ -18,8 +18,8 @@ from bot.payloads import AssignmentTap, OutcomeSkip, TaskCard
 from bot.quiet_hours import zone
 from bot.router import Reply, Request, Router, expired
 from bot.services.tasks import NextTask, Person
+from bot.task_text import accepted_card, assignment_choices, describe, offer_card
 from bot.text import clean, esc
-from handlers.task_cards import accepted_card, assignment_choices, describe, offer_card
 
 # The outcome flow: the questions asked after Done, per task kind, in order.
 OUTCOME_STEPS: dict[str, tuple[str, ...]] = {

@@ -9,9 +9,9 @@ from bot.app import Relais
 from bot.domain.tasks import TaskDraft
 from bot.messaging import InboundFile
 from bot.services.people import Actor
+from bot.task_text import offered_card
 from bot.transports.signal import to_inbound as signal_inbound
 from bot.transports.telegram import file_base_url
-from handlers.task_cards import offered_card
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.clock import FakeClock
 from tests.fakes.relais import running_relais

@@ -20,9 +20,9 @@ from bot.messaging import Outbound
 from bot.services import Services
 from bot.services.people import Actor
 from bot.storage.outbox import URGENT, Envelope
+from bot.task_text import offer_card
 from bot.transports import signal as signal_transport
 from bot.transports.signal import to_inbound
-from handlers.task_cards import offer_card
 from tests.factories import make_volunteer
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.clock import FakeClock

@@ -10,7 +10,7 @@ from bot.config import Settings
 from bot.services import Services
 from bot.storage.db import Database
 from bot.storage.outbox import Delivery
-from handlers.task_cards import offered_card, reminder_card
+from bot.task_text import offered_card, reminder_card
 from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
 from tests.fakes.services import services_on

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.app import Relais
 from bot.domain.tasks import TaskDraft
 from bot.services.people import Actor
-from handlers.task_cards import offered_card
+from bot.task_text import offered_card
 from tests.fakes.bot_api import FakeBotAPI
 from tools import seed
 

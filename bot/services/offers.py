@@ -38,7 +38,7 @@ MAX_OFFERS_PER_TASK_PER_ROUND = 200
 # the rest wait for a later round (or for volunteers to ask with /task).
 TASKS_PER_ROUND = 100
 
-# The words come from the task flow's presenter (handlers/task_cards.py), which the jobs
+# The words come from the task flow's presenter (bot/task_text.py), which the jobs
 # hand in: a task offered unprompted (with its instructions in the reader's language) and
 # a reminder of an accepted one, each in the recipient's time zone, language and
 # messenger's wording (the presenter speaks the recipient's language, not this module).
