@@ -13,9 +13,15 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
+from bot.config import Settings
 from bot.messaging import Outbound
+from bot.services.broadcasts import parse_audience
 from bot.storage.outbox import BULK, Envelope, OutboxRepository
 from bot.storage.postgres import PostgresDatabase
+from tests.broadcast_factories import actor_for
+from tests.factories import make_volunteer
+from tests.fakes.clock import FakeClock
+from tests.fakes.services import services_on
 from tests.postgres import fresh_schema
 
 NOW = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
@@ -89,3 +95,61 @@ async def test_a_message_withdrawn_while_the_sender_claims_it_is_not_sent(
         await watcher.close()
     assert claimed == []
     assert await pg.fetch_value("SELECT status FROM outbox") == "cancelled"
+
+
+async def test_a_broadcast_cancelled_while_a_step_queues_it_gets_no_new_recipients(
+    pg_url: str, pg: PostgresDatabase, other: asyncpg.Connection
+) -> None:
+    settings = Settings.from_env(
+        {"DATABASE_URL": pg_url, "RELAIS_ADMINS": "telegram:1", "RELAIS_PSEUDONYM_KEY": "k"}
+    )
+    services = services_on(settings, FakeClock(), pg)
+    for n in range(5):
+        await make_volunteer(services, str(300 + n))
+    organizer = await actor_for(services, "1")
+    broadcast = await services.broadcasts.create(
+        organizer, language="fr", body="Rendez-vous", audience=parse_audience("all")
+    )
+    repo = services.broadcast_repo
+    now = services.clock.now()
+    assert await repo.start(broadcast.id, now)
+    started = await repo.get(broadcast.id)
+    assert started is not None
+    # The organizer cancels it from another process (what BroadcastRepository.cancel does)...
+    cancelling = other.transaction()
+    await cancelling.start()
+    await other.execute(
+        "UPDATE broadcasts SET status = 'cancelled' WHERE id = $1 AND status = 'sending'",
+        broadcast.id,
+    )
+    await other.execute(
+        "UPDATE outbox SET status = 'cancelled' WHERE kind = 'broadcast' AND ref_id = $1"
+        " AND status = 'pending'",
+        broadcast.id,
+    )
+    # ... while the scheduler queues its next step of recipients.
+    watcher = await asyncpg.connect(pg.url)
+    try:
+        step = asyncio.create_task(
+            repo.queue_step(started, parse_audience("all"), {}, "{}", now, lambda _t, _q: None)
+        )
+        pids = await watcher.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND pid <> $1",
+            other.get_server_pid(),
+        )
+        await asyncio.wait_for(
+            asyncio.wait(
+                [asyncio.create_task(blocked_on(watcher, p["pid"])) for p in pids],
+                return_when=asyncio.FIRST_COMPLETED,
+            ),
+            10,
+        )
+        await cancelling.commit()
+        await asyncio.wait_for(step, 10)
+    finally:
+        await watcher.close()
+    pending = await pg.fetch_value(
+        "SELECT COUNT(*) FROM outbox WHERE kind = 'broadcast' AND status = 'pending'"
+    )
+    assert pending == 0

@@ -215,9 +215,13 @@ class BroadcastRepository:
         where, params = _audience_sql(audience, broadcast.scope, now)
         stamp = to_iso(now)
         async with self.db.transaction() as tx:
+            # Read by an UPDATE that changes nothing: it holds the broadcast's row to the
+            # end, so that on PostgreSQL a cancel from another process waits for this step
+            # and then withdraws its rows too (a plain read would let the cancel pass in
+            # between, and the rows queued after it would be sent).
             state = await tx.fetch_one(
-                "SELECT queued_through, queue_end FROM broadcasts"
-                " WHERE id = :id AND status = 'sending'",
+                "UPDATE broadcasts SET queued_through = queued_through"
+                " WHERE id = :id AND status = 'sending' RETURNING queued_through, queue_end",
                 {"id": broadcast.id},
             )
             if state is None or state["queue_end"] is None:
