@@ -73,11 +73,9 @@ class World:
 
 
 @pytest_asyncio.fixture(loop_scope="module")
-async def world(browser: Any, tmp_path: Path) -> AsyncIterator[World]:
+async def world(browser: Any, database_url: str) -> AsyncIterator[World]:
     async with FakeBotAPI() as api:
-        env = telegram_env(
-            api, tmp_path / "relais.sqlite3", RELAIS_DASHBOARD_URL="http://127.0.0.1:0"
-        )
+        env = telegram_env(api, database_url, RELAIS_DASHBOARD_URL="http://127.0.0.1:0")
         async with running_relais(env, FakeClock()) as relais:
             assert relais.dashboard is not None
             context = await browser.new_context(
