@@ -325,6 +325,39 @@ async def test_an_update_whose_connection_dies_in_a_block_gives_it_back(pg_url: 
         await asyncio.wait_for(db.close(), 10)  # a connection never given back: it waits
 
 
+async def test_an_update_that_only_leaves_its_key_and_answers_waits_for_no_lock(
+    pg: PostgresDatabase,
+) -> None:
+    await pg.migrate()
+    other = PostgresDatabase(pg.url, pool_size=2)  # another process on the same schema
+    await other.open()
+    held = asyncio.Event()
+    release = asyncio.Event()
+
+    async def reading_writer() -> None:  # holds the schema's lock until released
+        async with other.transaction() as tx:
+            await tx.fetch_value("SELECT COUNT(*) FROM teams")
+            held.set()
+            await release.wait()
+
+    holder = asyncio.create_task(reading_writer())
+    try:
+        await held.wait()
+        # /help on another process: it changed nothing, and leaves its key and answers.
+        unit = Unit()
+        unit.only_writes = True
+        async with asyncio.timeout(5), pg.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO processed_updates (key, seen_at) VALUES ('tg:1', '2026-01-01')"
+            )
+        await asyncio.wait_for(unit.commit(), 5)
+    finally:
+        release.set()
+        await holder
+        await other.close()
+    assert await pg.fetch_value("SELECT key FROM processed_updates") == "tg:1"
+
+
 def test_only_statements_that_read_take_the_schemas_lock() -> None:
     blind = [
         "INSERT INTO outbox (a) VALUES (:a) ON CONFLICT (dedupe_key) DO NOTHING",

@@ -118,6 +118,8 @@ class ChatService:
             elif turn.moved or active or actor.unreachable or (answers and not in_hand):
                 # (Answers for another process's sender are written anyway: with the key,
                 # in one transaction, rather than in one of their own.)
+                if unit is not None:
+                    unit.only_writes = True
                 async with self._db.transaction() as tx:
                     queued = await self._leave(tx, turn, actor, active, answers, in_hand)
             if unit is not None:

@@ -213,6 +213,9 @@ class Unit:
         self._finish: Callable[[bool], Awaitable[None]] | None = None
         self._after: list[Callable[[], Awaitable[object] | object]] = []
         self._savepoints = 0
+        # Set by the update's last writer when all it writes is plain INSERT/UPDATE (no read
+        # decides it): PostgreSQL then takes no schema lock for it.
+        self.only_writes = False
         self._token: Token[Unit | None] | None = UNIT.set(self)
 
     def begin(self, backend: object, tx: Tx, finish: Callable[[bool], Awaitable[None]]) -> None:

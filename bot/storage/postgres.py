@@ -323,7 +323,10 @@ class PostgresDatabase:
             except BaseException:
                 self._writers.release()
                 raise
-            tx = PostgresTx(conn, lock_first=True)
+            # What the update leaves when it changed nothing (its key, answers, activity) are
+            # plain writes: they take no lock, or every update of every process would wait
+            # for every other (the lock comes with a read, if one follows).
+            tx = PostgresTx(conn, lock_first=not unit.only_writes)
 
             async def end(commit: bool) -> None:
                 try:
