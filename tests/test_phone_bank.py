@@ -213,7 +213,7 @@ async def test_call_lists_are_blanked_a_month_after_their_task_closes(
     camille = await services.calls.current_or_next(me, call.id)
     assert camille is not None
     await services.calls.record(me, camille.id, "do_not_call")
-    await services.tasks.tasks.expire(call.id, clock.now())
+    await services.task_repo.expire(call.id, clock.now())
     clock.advance(days=29)
     await services.offers.expire_round(clock.now())
     assert (await services.call_repo.get(camille.id)).name == "Camille Martin"  # type: ignore[union-attr]
@@ -247,7 +247,7 @@ async def test_erasure_gives_back_slots_and_held_contacts_and_drops_comments(
     assert await services.db.fetch_value("SELECT doors_knocked FROM outcomes") == 10
     again = await services.calls.current_or_next(other, call.id)
     assert again is not None and again.id == held.id
-    assert (await services.tasks.tasks.get(call.id)).slots_taken == 0  # type: ignore[union-attr]
+    assert (await services.task_repo.get(call.id)).slots_taken == 0  # type: ignore[union-attr]
 
 
 async def test_an_organizer_creates_a_phone_bank_and_pastes_the_list_in_the_chat(

@@ -20,6 +20,7 @@ from bot.messaging import Outbound
 from bot.services import Services
 from bot.services.people import Actor
 from bot.storage.outbox import URGENT, Envelope
+from bot.storage.tasks import TaskRepository
 from bot.task_text import offer_card
 from bot.transports import signal as signal_transport
 from bot.transports.signal import to_inbound
@@ -72,7 +73,7 @@ async def a_task(relais: Relais, kind: str = "custom", title: str = "Coller une 
 async def offer_to(relais: Relais, *uuids: str, ref: int = 1) -> None:
     """A real task card offered through the outbox, as the offer job sends it."""
     services = services_of(relais)
-    task = await services.tasks.tasks.get(1) or await a_task(relais)
+    task = await TaskRepository(relais.db).get(1) or await a_task(relais)
     card = offer_card(task, "", services.settings.timezone, offered=True)
     await services.notifier.send(
         Envelope("offer", "signal", uuid, card, ref_id=ref) for uuid in uuids

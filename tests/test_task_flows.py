@@ -220,7 +220,7 @@ async def test_stale_foreign_and_forged_taps_change_nothing(
     await ana.tap_data(done_payload)  # an old card
     assert EXPIRED_EN in ana.last_text
     assert await services.db.fetch_value("SELECT COUNT(*) FROM outcomes") == 1
-    refreshed = await services.tasks.tasks.get(open_task.id)
+    refreshed = await services.task_repo.get(open_task.id)
     assert refreshed is not None and refreshed.slots_taken == 1
 
 

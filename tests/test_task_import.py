@@ -30,12 +30,12 @@ async def test_the_example_files_import(services: Services) -> None:
     assert [t.kind for t in csv_tasks] == ["share", "canvass", "event"]
     canvass = csv_tasks[1]
     assert canvass.doors == 120 and canvass.radius_km == 5 and canvass.place == "Café du Marché"
-    assert await services.tasks.tasks.targets(canvass.id) == {
+    assert await services.task_repo.targets(canvass.id) == {
         "availability": ("weekends",),
         "department": ("75",),
         "skill": ("canvass",),
     }
-    assert await services.tasks.tasks.instructions(csv_tasks[0], "en") == (
+    assert await services.task_repo.instructions(csv_tasks[0], "en") == (
         "Share the video on your networks with the suggested message."
     )
     yaml_tasks = [
@@ -46,7 +46,7 @@ async def test_the_example_files_import(services: Services) -> None:
     ]
     assert [t.kind for t in yaml_tasks] == ["text", "call", "custom"]
     assert yaml_tasks[1].instructions.startswith("Bonjour, je m'appelle")
-    assert await services.tasks.tasks.targets(yaml_tasks[1].id) == {
+    assert await services.task_repo.targets(yaml_tasks[1].id) == {
         "department": ("93",),
         "skill": ("call",),
     }
@@ -78,7 +78,7 @@ async def test_a_csv_with_errors_imports_nothing_and_names_every_line(services: 
         "line 8: skills must be among share, canvass, call, text, events",
         "line 9: a share task needs a link (https://…)",
     ]
-    assert await services.tasks.tasks.progress(None, include_closed=True) == []
+    assert await services.task_repo.progress(None, include_closed=True) == []
 
 
 async def test_a_yaml_with_errors_imports_nothing(services: Services) -> None:
@@ -103,7 +103,7 @@ async def test_a_yaml_with_errors_imports_nothing(services: Services) -> None:
             assert message in "\n".join(map(describe_file_problem, rejected.value.problems))
     with pytest.raises(TaskFileRejected):
         await import_tasks(services.tasks, "t.txt", b"kind,title\n")
-    assert await services.tasks.tasks.progress(None, include_closed=True) == []
+    assert await services.task_repo.progress(None, include_closed=True) == []
 
 
 def test_the_command_line_imports_tasks_and_a_call_list(tmp_path: Path) -> None:

@@ -143,7 +143,7 @@ async def test_an_offer_is_a_card_the_volunteer_can_accept_in_their_language(
     ana.replies.append(offer.outbound)  # the message as it arrived
     await ana.tap("Accept")
     assert "Tap Done" in ana.last_text
-    assert (await services.tasks.tasks.progress(None))[0].accepted == 1
+    assert (await services.task_repo.progress(None))[0].accepted == 1
     assert t.id == offer.ref_id
 
 

@@ -33,7 +33,7 @@ async def test_a_volunteer_outside_the_target_never_gets_the_task(services: Serv
         assert await services.tasks.next_task(bob) is None
         with pytest.raises(ClaimRefused):
             await services.tasks.accept(bob, t.id)
-        await services.tasks.tasks.expire(t.id, services.clock.now())
+        await services.task_repo.expire(t.id, services.clock.now())
 
 
 async def test_language_availability_postcode_and_distance_targets(services: Services) -> None:
@@ -51,7 +51,7 @@ async def test_language_availability_postcode_and_distance_targets(services: Ser
         t = await task(services, **fields)
         assert await services.tasks.next_task(paris) == t
         assert await services.tasks.next_task(lyon) is None
-        await services.tasks.tasks.expire(t.id, services.clock.now())
+        await services.task_repo.expire(t.id, services.clock.now())
 
 
 async def test_reach_counts_only_active_reachable_volunteers_in_the_target(
@@ -99,7 +99,7 @@ async def test_closed_paused_unopened_and_full_tasks_are_not_offered(services: S
         opens_at=now - timedelta(days=1),
     )
     paused = await task(services, title="paused")
-    await services.tasks.tasks.set_status(paused.id, "paused", now)
+    await services.task_repo.set_status(paused.id, "paused", now)
     full = await task(services, title="full", quota=1)
     await services.tasks.accept(other, full.id)
     assert await services.tasks.next_task(me) is None
@@ -176,9 +176,9 @@ async def test_many_concurrent_claims_never_exceed_the_quota(
         for database in extra:
             await database.close()
     assert sum(results) == 5
-    refreshed = await services.tasks.tasks.get(t.id)
+    refreshed = await services.task_repo.get(t.id)
     assert refreshed is not None and refreshed.slots_taken == 5
-    progress = await services.tasks.tasks.progress(None)
+    progress = await services.task_repo.progress(None)
     assert progress[0].accepted == 5
 
 
@@ -191,7 +191,7 @@ async def test_one_volunteer_tapping_accept_many_times_at_once_gets_one_slot(
         *(services.tasks.accept(me, t.id) for _ in range(8)), return_exceptions=True
     )
     assert sum(not isinstance(r, BaseException) for r in results) == 1
-    refreshed = await services.tasks.tasks.get(t.id)
+    refreshed = await services.task_repo.get(t.id)
     assert refreshed is not None and refreshed.slots_taken == 1
 
 
@@ -224,9 +224,9 @@ async def test_organizers_create_only_within_their_teams(services: Services) -> 
 @pytest.mark.sqlite_only("reads SQLite's own query plan (EXPLAIN QUERY PLAN)")
 async def test_the_next_task_query_walks_indexes_not_whole_tables(services: Services) -> None:
     me = await volunteer(services, "99", latitude=48.85, longitude=2.35, skills=["call"])
-    fit = await services.tasks.tasks.fit(me)
+    fit = await services.task_repo.fit(me)
     assert fit is not None
-    plan = await services.tasks.tasks.next_task_plan(fit, services.clock.now())
+    plan = await services.task_repo.next_task_plan(fit, services.clock.now())
     assert any("USING INDEX tasks_queue" in step for step in plan), plan
     assert not any("TEMP B-TREE" in step for step in plan), plan  # no sort of all tasks
     lookups = [step for step in plan if "assignments" in step or "task_targets" in step]

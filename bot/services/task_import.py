@@ -18,6 +18,7 @@ import yaml
 
 from bot.domain.errors import Invalid
 from bot.domain.tasks import KINDS, TARGET_KINDS, Task, TaskDraft
+from bot.services.people import Actor
 from bot.services.tasks import TaskError, TaskService
 from bot.when import read_moment
 
@@ -194,7 +195,7 @@ async def import_tasks(service: TaskService, name: str, content: bytes) -> list[
     file already created (same kind, team and title, not closed) is updated or left as is:
     each task comes back with 'added', 'updated' or 'unchanged'."""
     records = read_records(name, content)
-    teams = {n.lower(): i for i, n in await service.tasks.teams(None)}
+    teams = {n.lower(): i for i, n in await service.teams(Actor.system())}
     tz = service.settings.timezone
     drafts: list[TaskDraft] = []
     problems: list[FileProblem] = []

@@ -143,7 +143,7 @@ class TaskService:
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.tasks = tasks
+        self._tasks = tasks
         self._assignments = assignments
         self._calls = calls
         self._audit = audit
@@ -197,7 +197,7 @@ class TaskService:
         self.check_scope(actor, draft.team_id, draft.targets.get("team", ()))
         if not actor.is_system:
             draft = replace(draft, created_by=actor.volunteer_id)
-        task = await self.tasks.create(draft, self.clock.now())
+        task = await self._tasks.create(draft, self.clock.now())
         await self.audit_action(actor, "task.create", f"task:{task.id}")
         return task
 
@@ -207,18 +207,18 @@ class TaskService:
         is. Each task comes back with 'added', 'updated' or 'unchanged'."""
         checked = [self.validate(d) for d in drafts]
         found: list[tuple[Task | None, TaskDraft]] = [
-            (await self.tasks.imported(d.kind, d.team_id, d.title), d) for d in checked
+            (await self._tasks.imported(d.kind, d.team_id, d.title), d) for d in checked
         ]
         changed = [
             (task.id, draft)
             for task, draft in found
-            if task is not None and await self.tasks.content(task.id) != draft_content(draft)
+            if task is not None and await self._tasks.content(task.id) != draft_content(draft)
         ]
         new = [draft for task, draft in found if task is None]
-        new_ids = iter(await self.tasks.import_all(new, changed, self.clock.now()))
+        new_ids = iter(await self._tasks.import_all(new, changed, self.clock.now()))
         updated = {task_id for task_id, _draft in changed}
         ids = [task.id if task is not None else next(new_ids) for task, _draft in found]
-        stored = {task.id: task for task in await self.tasks.get_many(ids)}
+        stored = {task.id: task for task in await self._tasks.get_many(ids)}
         results: list[tuple[Task, str]] = []
         for (task, _draft), task_id in zip(found, ids, strict=True):
             outcome = "added" if task is None else "updated" if task_id in updated else "unchanged"
@@ -231,7 +231,7 @@ class TaskService:
 
     async def reach(self, draft: TaskDraft) -> int:
         """How many volunteers this targeting reaches right now."""
-        return await self.tasks.reach(
+        return await self._tasks.reach(
             draft.targets,
             latitude=draft.latitude,
             longitude=draft.longitude,
@@ -242,7 +242,7 @@ class TaskService:
     async def manageable(self, actor: Actor, task_id: int) -> Task | None:
         """The task if this organizer may manage it (their team's, or any for admins)."""
         actor.require(ORGANIZER)
-        task = await self.tasks.get(task_id)
+        task = await self._tasks.get(task_id)
         if task is None:
             return None
         scope = actor.team_scope()
@@ -261,29 +261,29 @@ class TaskService:
         if status == TaskStatus.CLOSED:
             if task.status == TaskStatus.CLOSED:
                 return None
-            await self.tasks.expire(task_id, now)
-        elif not await self.tasks.set_status(task_id, status, now):
+            await self._tasks.expire(task_id, now)
+        elif not await self._tasks.set_status(task_id, status, now):
             return None
         await self.audit_action(actor, f"task.{status}", f"task:{task_id}")
-        return await self.tasks.get(task_id)
+        return await self._tasks.get(task_id)
 
     async def edit(self, actor: Actor, task_id: int, **changes: object) -> Task | None:
         task = await self.manageable(actor, task_id)
-        if task is None or not await self.tasks.edit(task_id, self.clock.now(), **changes):
+        if task is None or not await self._tasks.edit(task_id, self.clock.now(), **changes):
             return None
         await self.audit_action(actor, "task.edit", f"task:{task_id}")
-        return await self.tasks.get(task_id)
+        return await self._tasks.get(task_id)
 
     async def teams(self, actor: Actor) -> list[tuple[int, str]]:
         """Teams (id, name) an organizer may create tasks for, by name."""
         actor.require(ORGANIZER)
-        return await self.tasks.teams(actor.team_scope())
+        return await self._tasks.teams(actor.team_scope())
 
     async def overview(self, actor: Actor, limit: int | None = None) -> list[Progress]:
         """/tasks: the organizer's tasks (the newest `limit`) with their progress, and each
         phone bank's call list counts."""
         actor.require(ORGANIZER)
-        items = (await self.tasks.progress(actor.team_scope()))[:limit]
+        items = (await self._tasks.progress(actor.team_scope()))[:limit]
         lists = await self._calls.summaries(
             [item.task.id for item in items if item.task.kind == TaskKind.CALL]
         )
@@ -295,39 +295,39 @@ class TaskService:
     # -- volunteers ------------------------------------------------------------------------
 
     async def next_task(self, volunteer_id: int) -> Task | None:
-        fit = await self.tasks.fit(volunteer_id)
+        fit = await self._tasks.fit(volunteer_id)
         if fit is None:
             return None
-        found = await self.tasks.next_for(fit, self.clock.now())
+        found = await self._tasks.next_for(fit, self.clock.now())
         return found.task if found else None
 
     async def next_for(self, volunteer: Person) -> NextTask:
         """/task: the best task for a volunteer already read, with its instructions in
         their language; else when something may fit again."""
         now = self.clock.now()
-        found = await self.tasks.next_for(fit_of(volunteer), now)
+        found = await self._tasks.next_for(fit_of(volunteer), now)
         if found is not None:
             return NextTask(found)
-        return NextTask(None, await self.tasks.comes_back_at(volunteer.id, now))
+        return NextTask(None, await self._tasks.comes_back_at(volunteer.id, now))
 
     async def take(self, volunteer: Person, task_id: int, source: str = "asked") -> Claimed:
         """Accept from a card: the claim, the task after it and its instructions, in one
         transaction; ClaimRefused says why not ('target': not this volunteer's to take)."""
-        return await self.tasks.claim(task_id, fit_of(volunteer), self.clock.now(), source)
+        return await self._tasks.claim(task_id, fit_of(volunteer), self.clock.now(), source)
 
     async def accept(self, volunteer_id: int, task_id: int, source: str = "asked") -> Assignment:
         """Claim a slot; ClaimRefused('target') if the task is not for this volunteer."""
-        fit = await self.tasks.fit(volunteer_id)
+        fit = await self._tasks.fit(volunteer_id)
         if fit is None:
             raise ClaimRefused(Refusal.TARGET)
-        claimed = await self.tasks.claim(task_id, fit, self.clock.now(), source)
+        claimed = await self._tasks.claim(task_id, fit, self.clock.now(), source)
         return claimed.assignment
 
     async def skip(self, volunteer_id: int, task_id: int, later: bool) -> bool:
         """Skip for good or put off for a few hours; False if there is no such task, the
         volunteer already took it (an old card) or it was never theirs to skip (a forged
         card for another team's task writes nothing)."""
-        fit = await self.tasks.fit(volunteer_id)
+        fit = await self._tasks.fit(volunteer_id)
         return fit is not None and await self._put_aside(fit, task_id, later)
 
     async def set_aside(self, volunteer: Person, task_id: int, later: bool) -> NextTask | None:
@@ -335,27 +335,27 @@ class TaskService:
         the card was stale (see `skip`): nothing is written then."""
         now = self.clock.now()
         state, until = ("later", now + LATER) if later else ("skipped", None)
-        return await self.tasks.set_aside(fit_of(volunteer), task_id, state, now, until)
+        return await self._tasks.set_aside(fit_of(volunteer), task_id, state, now, until)
 
     async def _put_aside(self, fit: Fit, task_id: int, later: bool) -> bool:
         now = self.clock.now()
-        if not await self.tasks.skippable(fit, task_id, now):
+        if not await self._tasks.skippable(fit, task_id, now):
             return False
         if later:
-            await self.tasks.put_aside(task_id, fit.volunteer_id, "later", now, now + LATER)
+            await self._tasks.put_aside(task_id, fit.volunteer_id, "later", now, now + LATER)
         else:
-            await self.tasks.put_aside(task_id, fit.volunteer_id, "skipped", now, None)
+            await self._tasks.put_aside(task_id, fit.volunteer_id, "skipped", now, None)
         return True
 
     async def in_hand(self, volunteer_id: int, language: str) -> list[Claimed]:
         """/mytasks: accepted, unfinished tasks with their instructions, oldest first."""
-        return await self.tasks.in_hand(volunteer_id, language)
+        return await self._tasks.in_hand(volunteer_id, language)
 
     async def held(
         self, volunteer_id: int, assignment_id: int, language: str = ""
     ) -> Claimed | None:
         """The assignment with its task, if it is this volunteer's and still accepted."""
-        held = await self.tasks.held(assignment_id, language)
+        held = await self._tasks.held(assignment_id, language)
         if held is None or held.assignment.volunteer_id != volunteer_id:
             return None
         return held if held.assignment.state == AssignmentState.ACCEPTED else None
@@ -379,7 +379,7 @@ class TaskService:
         if task.kind in asked:
             return Finished(task, None)
         if task.kind == TaskKind.CALL:
-            points = await self.tasks.finish_calls(held, self.clock.now())
+            points = await self._tasks.finish_calls(held, self.clock.now())
         else:
             # Tapping "I was there" on an event is the attendance.
             outcome = Outcome(attended=True) if task.kind == TaskKind.EVENT else Outcome()
@@ -407,7 +407,7 @@ class TaskService:
     async def give_up(self, volunteer_id: int, assignment_id: int) -> bool:
         """Can't on an accepted task: it goes back to the queue (and, on a phone bank, the
         people the caller held go back to the list); False if the button was stale."""
-        return await self.tasks.give_up(assignment_id, volunteer_id, self.clock.now())
+        return await self._tasks.give_up(assignment_id, volunteer_id, self.clock.now())
 
     async def standing(
         self, volunteer_id: int, timezone: str, *, leaderboard: bool = False
@@ -433,7 +433,7 @@ class TaskService:
 
         The tap is an ordinary task card tap: targeting, quota and caps are checked then.
         """
-        task = await self.tasks.get(task_id)
+        task = await self._tasks.get(task_id)
         if task is None or task.status != TaskStatus.OPEN:
             return None
         scope = actor.team_scope()
@@ -443,7 +443,7 @@ class TaskService:
 
     async def forget(self, volunteer_id: int) -> None:
         """Part of erasure (/forget): see TaskRepository.forget_volunteer."""
-        await self.tasks.forget_volunteer(volunteer_id, self.clock.now())
+        await self._tasks.forget_volunteer(volunteer_id, self.clock.now())
 
     async def leaderboard(self) -> list[tuple[str, int]]:
         """This month's leaderboard of volunteers who opted in."""

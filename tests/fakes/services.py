@@ -25,6 +25,7 @@ from bot.storage.outbox import OutboxRepository
 from bot.storage.pages import PageRepository
 from bot.storage.reports import ReportRepository
 from bot.storage.ripostes import RiposteRepository
+from bot.storage.tasks import TaskRepository
 from bot.storage.teams import TeamRepository
 from bot.storage.volunteers import VolunteerRepository
 
@@ -45,6 +46,7 @@ class ServicesOnDisk(Services):
     riposte_repo: RiposteRepository
     report_repo: ReportRepository
     broadcast_repo: BroadcastRepository
+    task_repo: TaskRepository
 
 
 def services_on(settings: Settings, clock: Clock, db: Database, **options: Any) -> ServicesOnDisk:
@@ -72,4 +74,5 @@ def with_db(services: Services, db: Database) -> ServicesOnDisk:
         riposte_repo=RiposteRepository(db),
         report_repo=ReportRepository(db),
         broadcast_repo=BroadcastRepository(db),
+        task_repo=TaskRepository(db),
     )
