@@ -127,6 +127,9 @@ class Relais:
             scheduler = Scheduler(self.settings.timezone)
             register_jobs(scheduler, services)
             if cluster is None:
+                # Before any update comes in: what the last process left being sent goes
+                # out again, and never an answer handled here since (it is in the lane).
+                await sender.recover()
                 for transport in self.transports:
                     await transport.start()
             else:

@@ -327,12 +327,16 @@ class Router:
             # with it (where a lane takes them) the answers themselves.
             lane = self.lanes.get(inbound.channel)
             answers = _envelopes(inbound, replies) if lane is not None else []
+            # The lane takes them right after the commit, before what waited for it.
             queued = await services.chats.end(
-                turn, actor, answers, in_hand=lane is None or lane.in_hand
+                turn,
+                actor,
+                answers,
+                in_hand=lane is None or lane.in_hand,
+                hand=lane.take if lane is not None else None,
             )
             faults.point("answers-queued")
             if queued and lane is not None:
-                lane.take(queued)
                 return []
             return replies
         except Replayed:

@@ -787,6 +787,11 @@ class ChannelSender:
         for gate, moments in starts.values():
             gate.seed(moments)
 
+    def held(self) -> list[int]:
+        """The outbox rows this lane holds in memory, to send (answers handed to it)."""
+        queued = [*self._ready, *(q for _t, q in self._waiting)]
+        return [q.item.id for q in queued if isinstance(q.item, Delivery)]
+
     def reopen(self) -> None:
         """After `drain`: the lane may run again (its process took the role back)."""
         self._stopped = False
@@ -818,6 +823,7 @@ class Sender:
         # The lanes this process sends now (all of them, unless several processes share
         # the database and elected another one for some).
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._recovered = False
 
     def add(self, transport: Transport, lane: Lane) -> ChannelSender:
         sender = ChannelSender(transport, self.outbox, self.clock, lane)
@@ -829,9 +835,18 @@ class Sender:
         for lane in self.lanes.values():
             lane.wake()
 
-    async def start(self) -> None:
-        """Send every lane from this process (the only one on its database)."""
+    async def recover(self) -> None:
+        """Before any messenger brings an update (the only process on its database): rows
+        left being sent by the process before this one go out again. Done later, it would
+        also take the answers updates already handled here handed to their lane."""
         await self._recover(None)
+        self._recovered = True
+
+    async def start(self) -> None:
+        """Send every lane from this process (the only one on its database); recover first
+        if `recover` was not called."""
+        if not self._recovered:
+            await self.recover()
         for channel in self.lanes:
             self._run(channel)
 
@@ -844,8 +859,14 @@ class Sender:
         self._run(channel)
 
     async def _recover(self, channel: str | None) -> None:
+        # Never the rows a lane holds: answers this process wrote in hand, that it sends.
+        lanes = self.lanes.values() if channel is None else [self.lanes[channel]]
         recovered = await self.outbox.recover(
-            self.clock.now(), lease=timedelta(0), resend=self.resend_after_crash, channel=channel
+            self.clock.now(),
+            lease=timedelta(0),
+            resend=self.resend_after_crash,
+            channel=channel,
+            keep=[row for lane in lanes for row in lane.held()],
         )
         if recovered and self.resend_after_crash:
             log.warning(

@@ -18,16 +18,19 @@ from typing import Any
 
 import pytest
 
+from bot.domain.messages import Delivery
 from bot.messaging import Inbound, Outbound
-from bot.router import FloodGate, Router
+from bot.router import AnswerLane, FloodGate, Router
 from bot.services import Services
 from bot.storage.broadcasts import Audience
 from bot.storage.connect import is_postgres
 from bot.storage.db import Database
+from bot.storage.outbox import OutboxRepository, Settlement
 from bot.transports.signal import to_inbound
 from tests import alert_factories as make
 from tests.broadcast_factories import actor_for
 from tests.fakes.chat import Chat
+from tests.fakes.clock import FakeClock
 from tests.stored import backup_bytes, file_bytes, stored_bytes
 
 NAME = "Zoraïde-Quintessa"
@@ -428,3 +431,42 @@ async def test_an_export_streaming_during_forget_does_not_keep_the_name_on_disk(
     # The export is over: the owed checkpoint ran, nothing of her is left on disk.
     assert not db.checkpoint_owed
     assert found_in(file_bytes(db.path)) == []
+
+
+async def test_forget_leaves_nothing_in_the_answers_the_lane_had_in_hand(
+    services: Services, chat: Callable[..., Chat], db: Database
+) -> None:
+    """In the running bot an update's answers are outbox rows its lane sends: those still
+    in hand when /forget erased the person (its question), and /forget's own answers,
+    written after the erasure, keep neither the person's chat nor a message id once sent."""
+    await make.volunteer(services, TELEGRAM_ID, name=NAME)
+    telegram = chat(TELEGRAM_ID, first_name=NAME)
+    in_hand: list[Delivery] = []
+
+    def take(rows: list[Delivery]) -> None:
+        in_hand.extend(rows)
+        telegram.replies.extend(row.outbound for row in rows)
+
+    telegram.router.lanes["telegram"] = AnswerLane(take)
+    clock = services.clock
+    assert isinstance(clock, FakeClock)
+    clock.advance(hours=1)  # her activity is noted: the question is written, in hand
+    await telegram.send("/forget")
+    asked = len(in_hand)
+    assert asked >= 1  # the question, in the lane's hands (not sent yet)
+    await telegram.tap("Oui, tout effacer")
+    assert "tout ce qui vous concernait a été effacé" in telegram.last_text
+    assert len(in_hand) > asked  # the goodbye, written after the erasure
+    # The lane sends them all now, and settles them with Telegram's message ids.
+    outbox = OutboxRepository(services.db)
+    await outbox.settle_many(
+        [Settlement(row.id, "sent", message_id=f"{9000 + row.id}") for row in in_hand],
+        services.clock.now(),
+    )
+    rows = await services.db.fetch_all("SELECT chat_id, message_id, payload, status FROM outbox")
+    assert rows and all(r["status"] == "sent" for r in rows)
+    assert [r["chat_id"] for r in rows] == [""] * len(rows)
+    assert [r["message_id"] for r in rows] == [None] * len(rows)
+    # (On SQLite the file's page keeps the goodbye's chat until the next checkpoint.)
+    await db.checkpoint()
+    assert found_in(await stored_bytes(db)) == []

@@ -6,13 +6,21 @@ only its own block), reads see what the update wrote, and a rollback leaves noth
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
+import pytest
+
+from bot.clock import to_iso
+from bot.config import Settings
 from bot.messaging import Outbound
+from bot.sender import Lane, Sender
 from bot.services import Services
 from bot.services.chats import KEYS_KEPT
 from bot.storage.backend import Store, Unit, after_commit, when_committed
+from bot.storage.connect import is_postgres
 from bot.storage.outbox import REPLY, Envelope, OutboxRepository, Settlement
+from tests.stored import file_bytes
 
 SQL_ADD = "INSERT INTO processed_updates (key, seen_at) VALUES (:key, '2026-01-01T00:00:00+00:00')"
 SQL_KEYS = "SELECT key FROM processed_updates ORDER BY key"
@@ -100,3 +108,104 @@ async def test_answers_sent_are_forgotten_when_update_keys_are(services: Service
     assert await services.db.fetch_value("SELECT COUNT(*) FROM outbox") == 2
     await services.chats.tidy(now + KEYS_KEPT + timedelta(minutes=1))
     assert await services.db.fetch_value("SELECT status FROM outbox") == "pending"
+
+
+async def test_the_answers_go_to_their_lane_before_the_work_after_the_commit_which_may_fail(
+    db: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The role menu's refresh (a network call) waits for the commit; the update's answers
+    do not wait for it, and its failure does not turn a committed change into an error."""
+    unit = Unit()
+    async with db.transaction() as tx:
+        await tx.execute(SQL_ADD, {"key": "a"})
+    done: list[str] = []
+
+    def refresh_menu() -> None:
+        done.append("menu")
+        raise ConnectionError("Telegram is down")
+
+    await after_commit(refresh_menu)
+    await after_commit(lambda: done.append("checkpoint"))
+    await unit.commit(lambda: done.append("answers"))
+    assert done == ["answers", "menu", "checkpoint"]
+    assert await _keys(db) == ["a"]
+    assert "Telegram is down" in caplog.text
+
+
+class Recorder:
+    """A messenger that records what reached it."""
+
+    channel = "telegram"
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def deliver(self, chat_id: str, outbound: Outbound) -> str:
+        self.sent.append(outbound.text)
+        return str(len(self.sent))
+
+
+async def test_an_answer_handed_to_the_lane_before_the_sender_started_goes_once(
+    services: Services,
+) -> None:
+    """The bot's start: Telegram brings updates (their answers written in hand and given to
+    the lane) before the sender starts and puts back what the last process left being sent.
+    That recovery leaves this process's own answers alone: each is sent once."""
+    now = services.clock.now()
+    outbox = OutboxRepository(services.db)
+    async with services.db.transaction() as tx:
+        await tx.execute(  # left being sent by the process before (killed)
+            "INSERT INTO outbox (kind, channel, chat_id, payload, priority, paid, not_before,"
+            " created_at, status, claimed_at, attempts) VALUES ('reply', 'telegram', '41',"
+            " :payload, :priority, 0, :now, :now, 'sending', :now, 1)",
+            {
+                "payload": Outbound("Left by the last one").to_json(),
+                "priority": REPLY,
+                "now": to_iso(now),
+            },
+        )
+    sender = Sender(outbox, services.clock)
+    messenger = Recorder()
+    lane = sender.add(messenger, Lane())
+    answer = Envelope("reply", "telegram", "42", Outbound("Welcome"), priority=REPLY)
+    async with services.db.transaction() as tx:
+        rows = await OutboxRepository.add_answers(tx, [answer], now)
+    lane.take(rows)
+    await sender.start()
+    try:
+        for _ in range(200):
+            if (
+                await services.db.fetch_value("SELECT COUNT(*) FROM outbox WHERE status = 'sent'")
+                == 2
+                and len(messenger.sent) >= 2
+            ):
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)  # time for a second copy, if one were coming
+    finally:
+        await sender.stop()
+    assert sorted(messenger.sent) == ["Left by the last one", "Welcome"]
+
+
+@pytest.mark.parametrize("outcome", ["sent", "failed"])
+async def test_an_answer_keeps_no_words_once_sent(
+    services: Services, outcome: str, settings: Settings
+) -> None:
+    """A caller's call list shows contacts' names and numbers: once the answer left (or
+    never will), the outbox keeps what pacing reads, not what it said."""
+    now = services.clock.now()
+    outbox = OutboxRepository(services.db)
+    words = "Appeler Ginette Zwyrtol 06 12 34 56 78"
+    answer = Envelope("reply", "telegram", "42", Outbound(words), priority=REPLY)
+    async with services.db.transaction() as tx:
+        [row] = await OutboxRepository.add_answers(tx, [answer], now)
+    await outbox.settle_many([Settlement(row.id, outcome, message_id="7")], now)
+    stored = await services.db.fetch_one("SELECT chat_id, payload, priority, status FROM outbox")
+    assert stored is not None
+    assert (stored["chat_id"], stored["payload"], stored["status"]) == ("42", "{}", outcome)
+    assert stored["priority"] == REPLY
+    recent = await outbox.recent_sends("telegram", now - timedelta(seconds=1))
+    assert [r.chat_id for r in recent] == ["42"]
+    if not is_postgres(services.db):
+        await services.db.checkpoint()
+        assert b"Zwyrtol" not in file_bytes(settings.database_path)

@@ -15,8 +15,8 @@ it answers the same words and changes nothing.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -99,8 +99,11 @@ class ChatService:
         answers: Sequence[Envelope] = (),
         *,
         in_hand: bool = True,
+        hand: Callable[[list[Delivery]], None] | None = None,
     ) -> list[Delivery]:
         """Write what the update leaves behind with what it changed, and commit it all.
+        `hand` takes the rows written in hand right after the commit, before the work that
+        waited for it (a role menu's refresh over the network).
 
         `answers` are written too when the update writes anything (in the hands of this
         process's lane: returned, to be handed to it); an update that wrote nothing keeps
@@ -114,6 +117,8 @@ class ChatService:
         queued: list[Delivery] = []
         try:
             if unit is not None and unit.tx is not None:
+                if unit.erased:
+                    answers = _marked_erased(answers, unit.erased)
                 queued = await self._leave(unit.tx, turn, actor, active, answers, in_hand)
             elif turn.moved or active or actor.unreachable or (answers and not in_hand):
                 # (Answers for another process's sender are written anyway: with the key,
@@ -123,7 +128,9 @@ class ChatService:
                 async with self._db.transaction() as tx:
                     queued = await self._leave(tx, turn, actor, active, answers, in_hand)
             if unit is not None:
-                await unit.commit()
+                await unit.commit((lambda: hand(queued)) if hand is not None and queued else None)
+            elif hand is not None and queued:
+                hand(queued)
         except Conflict:
             # The key was noted meanwhile (another process handled the same update).
             raise Replayed(turn.key) from None
@@ -189,3 +196,16 @@ class ChatService:
         await self._answers.forget_answers_before(now - KEYS_KEPT)
         await self._boards.purge_expired(now)
         await self._db.checkpoint_if_owed()
+
+
+def _marked_erased(
+    answers: Sequence[Envelope], erased: dict[tuple[str, str], int]
+) -> list[Envelope]:
+    """Answers to a chat whose person the update erased carry who that was: once sent,
+    the outbox keeps nothing of where they went (`settle_many`)."""
+    return [
+        replace(e, volunteer_id=erased[(e.channel, e.chat_id)])
+        if e.volunteer_id is None and (e.channel, e.chat_id) in erased
+        else e
+        for e in answers
+    ]

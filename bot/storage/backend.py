@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar, Token
@@ -41,9 +42,12 @@ __all__ = [
     "Unit",
     "after_commit",
     "in_list",
+    "note_erased",
     "unit_of",
     "when_committed",
 ]
+
+log = logging.getLogger(__name__)
 
 # A row is read by column name: row["id"]. (Backends return their own row type.)
 Row: TypeAlias = Any
@@ -216,6 +220,9 @@ class Unit:
         # Set by the update's last writer when all it writes is plain INSERT/UPDATE (no read
         # decides it): PostgreSQL then takes no schema lock for it.
         self.only_writes = False
+        # Chats whose person this update erased (/forget), and who they were: its own
+        # answers to them are written after the erasure, and must not keep where they went.
+        self.erased: dict[tuple[str, str], int] = {}
         self._token: Token[Unit | None] | None = UNIT.set(self)
 
     def begin(self, backend: object, tx: Tx, finish: Callable[[bool], Awaitable[None]]) -> None:
@@ -243,18 +250,25 @@ class Unit:
     def after_commit(self, work: Callable[[], Awaitable[object] | object]) -> None:
         self._after.append(work)
 
-    async def commit(self) -> None:
-        """Commit what the update wrote (if anything), then do what waited for it."""
+    async def commit(self, then: Callable[[], None] | None = None) -> None:
+        """Commit what the update wrote (if anything), call `then` (the answers go to their
+        lane: they do not wait for what follows), then do what waited for the commit. That
+        work's failure is logged, not raised: what the update changed is committed."""
         self._close()
         finish, self._finish = self._finish, None
         self.tx = None
         if finish is not None:
             await finish(True)
+        if then is not None:
+            then()
         after, self._after = self._after, []
         for work in after:
-            done = work()
-            if inspect.isawaitable(done):
-                await done
+            try:
+                done = work()
+                if inspect.isawaitable(done):
+                    await done
+            except Exception:
+                log.exception("work after an update's commit failed (the update is committed)")
 
     async def rollback(self) -> None:
         """Forget what the update wrote (an error ended it); nothing waits for it any more."""
@@ -303,6 +317,14 @@ async def after_commit(work: Callable[[], Awaitable[object] | object]) -> None:
     done = work()
     if inspect.isawaitable(done):
         await done
+
+
+def note_erased(volunteer_id: int, chats: Iterable[tuple[str, str]]) -> None:
+    """Within an update's unit: it erased this volunteer, whose chats were these."""
+    unit = _writing_unit()
+    if unit is not None:
+        for chat in chats:
+            unit.erased[chat] = volunteer_id
 
 
 def when_committed(ring: Callable[[], None]) -> None:

@@ -62,10 +62,12 @@ _COLUMNS = (
 # Rows written by one multi-row INSERT: 11 parameters each, far below every backend's cap.
 _ROWS_PER_INSERT = 500
 
-# Who may still receive anything: nobody who used /stop or was erased, whatever the kind.
+# Who may still receive anything: nobody who used /stop or was erased, whatever the kind
+# (but the answer to /forget itself, written after the erasure and marked with who it was).
 # Broadcasts also skip volunteers paused until a moment still to come.
 _SKIP_REASON = (
-    "CASE WHEN v.status IN ('stopped', 'erased') THEN 'stopped'"
+    "CASE WHEN v.status = 'stopped' OR (v.status = 'erased' AND o.kind <> 'reply')"
+    " THEN 'stopped'"
     " WHEN o.kind = 'broadcast' AND v.status = 'paused'"
     " AND (v.paused_until IS NULL OR v.paused_until > :now) THEN 'paused'"
     " ELSE NULL END"
@@ -74,6 +76,22 @@ _SKIP_REASON = (
 # `outbox_pending` (migration 0010) holds exactly these rows in exactly this order, so each
 # step below reads only the rows it returns, however many wait behind them.
 _PENDING = "status = 'pending' AND channel = :channel"
+
+
+# A send's end. Answers ('reply') lose their words: nothing reads them once sent, and they
+# may hold someone else's data (a call list's names and numbers shown to a caller).
+_ERASED_ROW = (
+    "(chat_id = '' OR (kind = 'reply' AND volunteer_id IS NOT NULL AND EXISTS (SELECT 1"
+    " FROM volunteers v WHERE v.id = outbox.volunteer_id AND v.status = 'erased')))"
+)
+_SETTLE = (
+    "UPDATE outbox SET status = :status, sent_at = :now,"
+    f" message_id = CASE WHEN {_ERASED_ROW} THEN NULL ELSE :message_id END,"
+    f" last_error = CASE WHEN {_ERASED_ROW} THEN NULL ELSE :error END,"
+    f" chat_id = CASE WHEN {_ERASED_ROW} THEN '' ELSE chat_id END,"
+    " payload = CASE WHEN kind = 'reply' THEN '{}' ELSE payload END"
+    " WHERE id = :id AND status = 'sending'"
+)
 
 
 def _row(e: Envelope, now: datetime) -> dict[str, Any]:
@@ -348,7 +366,10 @@ class OutboxRepository:
         return picked
 
     async def settle_many(self, outcomes: Sequence[Settlement], now: datetime) -> None:
-        """Record how several sends ended, in one transaction."""
+        """Record how several sends ended, in one transaction. An answer keeps none of its
+        words once it left (or never will): only what pacing reads (chat, moment, rank); an
+        answer to someone erased meanwhile (/forget's own) keeps not even where it went, and
+        a row erasure blanked gets no message id back."""
         stamp = to_iso(now)
         retries = [
             {"until": to_iso(o.retry_at), "error": o.error[:500], "id": o.id}
@@ -374,12 +395,7 @@ class OutboxRepository:
                     retries,
                 )
             if final:
-                await tx.execute_many(
-                    "UPDATE outbox SET status = :status, sent_at = :now,"
-                    " message_id = :message_id, last_error = :error"
-                    " WHERE id = :id AND status = 'sending'",
-                    final,
-                )
+                await tx.execute_many(_SETTLE, final)
 
     async def settle(
         self,
@@ -464,6 +480,7 @@ class OutboxRepository:
         *,
         resend: bool = True,
         channel: str | None = None,
+        keep: Sequence[int] = (),
     ) -> int:
         """After a crash: rows left 'sending' may or may not have left. `resend` queues them
         again (at-least-once: a missed mobilization costs more than a rare duplicate);
@@ -474,10 +491,15 @@ class OutboxRepository:
         else:
             change = "status = 'uncertain', last_error = 'interrupted while sending'"
         sql = f"UPDATE outbox SET {change} WHERE status = 'sending' AND claimed_at <= :since"
-        params: dict[str, str] = {"since": to_iso(now - lease)}
+        params: dict[str, Any] = {"since": to_iso(now - lease)}
         if channel is not None:
             sql += " AND channel = :channel"
             params["channel"] = channel
+        if keep:
+            # Rows in this process's hands (`keep`: their lane sends them) are not lost.
+            ids, kept = in_list("keep", keep)
+            sql += f" AND id NOT IN ({ids})"
+            params.update(kept)
         async with self.db.transaction() as tx:
             return await tx.execute(sql, params)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.storage.backend import Backend, Row, Tx
+from bot.storage.backend import Backend, Row, Tx, note_erased
 from bot.storage.conversations import ConversationRepository
 from bot.storage.outbox import OutboxRepository
 from bot.storage.roles import RoleRepository
@@ -133,6 +133,8 @@ async def erase_core(tx: Tx, volunteer_id: int, now: datetime) -> None:
     chats = await VolunteerRepository.chats(tx, volunteer_id)
     await ConversationRepository.erase(tx, chats)
     await OutboxRepository.erase_volunteer(tx, volunteer_id, chats)
+    # The update's own answers to these chats, written after this, are marked as theirs.
+    note_erased(volunteer_id, chats)
     await RoleRepository.erase(tx, volunteer_id)
     await TeamRepository.erase_invites(tx, volunteer_id)
     # Last: identities go with the volunteer's personal columns.
