@@ -50,6 +50,7 @@ def mode(path: Path) -> int:
 
 async def wait_until_running(api: FakeBotAPI, user: int) -> None:
     """The bot answers: it holds the database and its lock."""
+    await api.wait_for_requests("getUpdates", api.stats.requests["getUpdates"] + 1)
     api.send_text(user, "/start", first_name="Admin", language_code="fr")
     await api.wait_for_text(user, "Bonjour", timeout=30)
 
@@ -231,8 +232,10 @@ async def test_one_relais_per_database_the_second_names_the_first(
     finally:
         first.send_signal(signal.SIGKILL)  # a crash must not leave the lock behind
         await first.wait()
+    polls = bot_api.stats.requests["getUpdates"]
     third = await start_bot(env, log)
     try:
+        await bot_api.wait_for_requests("getUpdates", polls + 1)
         bot_api.send_text(3, "/start", first_name="Cy", language_code="en")
         await bot_api.wait_for_text(3, "Hello Cy", timeout=30)
     finally:

@@ -56,6 +56,7 @@ async def test_debug_logs_hold_nothing_about_the_people_who_use_relais(
     log_path = tmp_path / "bot.log"
     process = await start_bot(env, log_path)
     try:
+        await bot_api.wait_for_requests("getUpdates", 1)  # up and polling, however slow
         bot_api.send_text(TELEGRAM_ID, "/start", first_name=NAME)
         mark = await tap(bot_api, "Français", 0)
         mark = await tap(bot_api, "J'accepte", mark)
