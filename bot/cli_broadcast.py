@@ -60,24 +60,25 @@ async def _queue(
     settings: Settings, services: Services, args: argparse.Namespace, send_at: datetime | None
 ) -> int:
     try:
-        audience, count = await services.broadcasts.audience(Actor.system(), " ".join(args.to))
-        if count == 0:
-            return _refused(
-                _("Nobody matches “{audience}” right now. Try other filters.").format(
-                    audience=audience_in_words(audience)
-                )
-            )
-        broadcast = await services.broadcasts.create(
+        submitted = await services.broadcasts.submit(
             Actor.system(),
+            " ".join(args.to),
             language=settings.language,
             body=args.text,
-            audience=audience,
             send_at=send_at,
             urgent=args.urgent,
             paid=args.paid,
+            from_command_line=True,
         )
     except BroadcastError as exc:
+        if exc.kind == "audience.nobody":
+            return _refused(
+                _("Nobody matches “{audience}” right now. Try other filters.").format(
+                    audience=audience_in_words(exc.data["audience"])
+                )
+            )
         return _refused(refusal(exc))
+    broadcast, audience, count = submitted.broadcast, submitted.audience, submitted.count
     when = format_datetime(broadcast.send_at, settings.timezone)
     print(
         ngettext(

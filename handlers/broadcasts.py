@@ -260,7 +260,7 @@ def parse_local_time(text: str, now: datetime, zone: Any) -> datetime | None:
 async def _create(request: Request, send_at: datetime | None) -> Reply:
     assert request.conversation is not None
     data = request.conversation.data
-    broadcast, count = await request.services.broadcasts.submit(
+    submitted = await request.services.broadcasts.submit(
         request.actor,
         data["audience"],
         language=data.get("language") or current_language(),
@@ -271,6 +271,7 @@ async def _create(request: Request, send_at: datetime | None) -> Reply:
         urgent=bool(data.get("urgent")),
         paid=bool(data.get("paid")),
     )
+    broadcast, count = submitted.broadcast, submitted.count
     await request.finish()
     if send_at is None:
         return Outbound(

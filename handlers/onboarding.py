@@ -15,6 +15,7 @@ from bot.i18n import N_, _, language_name, set_language, worded
 from bot.messaging import Choice, Outbound, choices
 from bot.payloads import Joining
 from bot.router import Reply, Request, Router, expired
+from bot.services.joining import Invitation
 from bot.services.teams import InviteProblem
 from bot.services.volunteers import AVAILABILITY, SKILLS, Ambiguous, Invalid, next_step
 from bot.text import esc
@@ -167,14 +168,11 @@ async def cmd_start(request: Request) -> Reply:
     volunteer = request.actor.volunteer
     if volunteer is None or volunteer.status == "erased":
         return await _start_new(request, code)
-    notes: list[Outbound] = []
-    if code:
-        # Someone still answering the questions is joining now: a recruiter gets credit.
-        joining = volunteer.status == "onboarding"
-        notes.append(await _redeem(request, volunteer, code, new_member=joining))
-    if volunteer.status == "onboarding":
+    restart = await request.services.joining.restart(volunteer, code)
+    notes = [] if restart.invitation is None else [_invitation_note(restart.invitation)]
+    back = restart.back
+    if back is None:  # still answering the questions
         return [*notes, *await _continue(request, volunteer)]
-    back = await request.services.profiles.come_back(volunteer)
     if back.needs_consent:
         await request.begin(FLOW, "consent", {"mode": "reconsent"})
         return [
@@ -233,14 +231,12 @@ async def _continue(
     return [ask(request, step, edit=edit)]
 
 
-async def _redeem(
-    request: Request, volunteer: Volunteer, code: str, *, new_member: bool
-) -> Outbound:
-    try:
-        result = await request.services.teams.redeem(volunteer, code, new_member=new_member)
-    except InviteProblem as problem:
-        return Outbound(invite_problem(problem))
-    return Outbound(redeemed_text(result))
+def _invitation_note(invitation: Invitation) -> Outbound:
+    """What an invitation code did, or why it could not be used."""
+    if invitation.redeemed is None:
+        assert invitation.problem is not None
+        return Outbound(invite_problem(invitation.problem))
+    return Outbound(redeemed_text(invitation.redeemed))
 
 
 # -- taps -----------------------------------------------------------------------------------
@@ -314,21 +310,22 @@ async def _consent(request: Request, agreed: bool) -> Reply:
             edit=True,
         )
     notice = consent_text(services.settings)
-    if volunteer is None or volunteer.status == "erased":
-        volunteer = await services.profiles.join(
-            inbound.channel,
-            inbound.user_id,
-            inbound.chat_id,
-            data["language"],
-            inbound.update_key,
-            notice,
-        )
+    joined = await services.joining.agree(
+        volunteer,
+        channel=inbound.channel,
+        user_id=inbound.user_id,
+        chat_id=inbound.chat_id,
+        language=data["language"],
+        update_key=inbound.update_key,
+        notice=notice,
+        invite=data.get("invite", ""),
+    )
     # Keep the notice they agreed to in the chat, minus its buttons.
     agreed_text = notice + "\n\n✅ " + _("You agreed.")
     replies = [Outbound(agreed_text, edit=True), Outbound(_("Thank you! A few quick questions."))]
-    if data.get("invite"):
-        replies.append(await _redeem(request, volunteer, data["invite"], new_member=True))
-    return [*replies, *await _continue(request, volunteer)]
+    if joined.invitation is not None:
+        replies.append(_invitation_note(joined.invitation))
+    return [*replies, *await _continue(request, joined.volunteer)]
 
 
 # -- typed answers --------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Mapping
 
 from bot.answers import parse_count
-from bot.domain.errors import ImportRejected
+from bot.domain.errors import Gone, ImportRejected
 from bot.domain.tasks import Progress, Task
 from bot.i18n import N_, _, ngettext, people, worded
 from bot.messaging import Answer, Choice, Outbound, choices
@@ -18,7 +18,7 @@ from bot.payloads import EditableField, TaskAdmin, TaskEditField
 from bot.router import Reply, Request, Router, expired
 from bot.services.calls import file_refusal
 from bot.services.people import ORGANIZER
-from bot.services.tasks import parse_moment
+from bot.services.tasks import CONTROLS, parse_moment
 from bot.text import clean, esc
 from bot.vocabulary import task_kind_word
 
@@ -128,24 +128,22 @@ async def on_call_list(request: Request) -> Reply:
     """Lines pasted or a CSV file sent for a call list: all added, or none and each bad line
     named."""
     assert request.conversation is not None
-    task = await request.services.tasks.manageable(
-        request.actor, int(request.conversation.data["task"])
-    )
-    if task is None or task.kind != "call":
-        await request.finish()
-        return expired()
+    task_id = int(request.conversation.data["task"])
     is_file = request.inbound.file is not None
     problems = FILE_PROBLEMS if is_file else PASTE_PROBLEMS
     content = request.text.encode()
     if is_file:
-        downloaded = await _call_list_file(request, task)
+        downloaded = await _call_list_file(request, task_id)
         if isinstance(downloaded, Outbound):
             return downloaded
         content = downloaded
     try:
         added, summary = await request.services.calls.add_list(
-            request.actor, task.id, content, header=is_file
+            request.actor, task_id, content, header=is_file
         )
+    except Gone:
+        await request.finish()
+        return expired()
     except ImportRejected as rejected:
         lines = [
             _(problems.get(p.problem, problems["empty"])).format(line=p.line, value=esc(p.value))
@@ -153,7 +151,7 @@ async def on_call_list(request: Request) -> Reply:
         ]
         return Outbound(
             _("Nothing was added. Please fix and send again:") + "\n" + "\n".join(lines),
-            choices=choices(TaskAdmin("listdone", task.id).button(_("Finished"))),
+            choices=choices(TaskAdmin("listdone", task_id).button(_("Finished"))),
         )
     return Outbound(
         worded(
@@ -170,16 +168,16 @@ async def on_call_list(request: Request) -> Reply:
         ).format(n=added)
         + "\n"
         + call_line(summary),
-        choices=choices(TaskAdmin("listdone", task.id).button(_("Finished"))),
+        choices=choices(TaskAdmin("listdone", task_id).button(_("Finished"))),
     )
 
 
-async def _call_list_file(request: Request, task: Task) -> bytes | Outbound:
+async def _call_list_file(request: Request, task_id: int) -> bytes | Outbound:
     """The bytes of a call list sent as a file, or the answer refusing it (unread if the
     messenger already says it is too big or not CSV)."""
     file = request.inbound.file
     assert file is not None
-    finished = choices(TaskAdmin("listdone", task.id).button(_("Finished")))
+    finished = choices(TaskAdmin("listdone", task_id).button(_("Finished")))
     refusal = file_refusal(file)
     if refusal == "type":
         return Outbound(
@@ -248,11 +246,12 @@ async def on_button(request: Request) -> Reply:
     assert isinstance(tap, TaskAdmin | TaskEditField)
     if not request.actor.is_organizer:
         return expired()
-    action, task_id = tap.action, tap.task
-    service = request.services.tasks
-    task = await service.manageable(request.actor, task_id)
-    if task is None or task.status == "closed":
+    action = tap.action
+    try:
+        controlled = await request.services.tasks.control(request.actor, tap.task, action)
+    except Gone:
         return expired()
+    task = controlled.task
     if action == "close":
         return Outbound(
             _("Close “{title}”? Volunteers can no longer take it; accepted ones expire.").format(
@@ -276,16 +275,12 @@ async def on_button(request: Request) -> Reply:
     if action == "listdone" and task.kind == "call":
         if request.conversation is not None and request.conversation.flow == "calllist":
             await request.finish()
-        summary = await request.services.calls.summary(task.id)
-        return Outbound(_("Call list saved.") + "\n" + call_line(summary), edit=True)
+        return Outbound(_("Call list saved.") + "\n" + call_line(controlled.calls or {}), edit=True)
     if isinstance(tap, TaskEditField):
         await request.begin("taskedit", tap.field, {"task": task.id})
         return Outbound(_(EDIT_PROMPTS[tap.field]), answer=EDIT_ANSWERS[tap.field])
-    status = {"pause": "paused", "resume": "open", "closeok": "closed"}.get(action)
+    status = CONTROLS.get(action)
     if status is None:
-        return expired()
-    updated = await service.set_status(request.actor, task.id, status)
-    if updated is None:
         return expired()
     said = {
         "paused": _("Paused: nobody is offered this task until you resume it."),
@@ -293,8 +288,8 @@ async def on_button(request: Request) -> Reply:
         "closed": _("Closed."),
     }[status]
     return Outbound(
-        said + "\n\n" + progress_line(Progress(updated, 0, 0, 0)).split("\n")[0],
-        choices=task_buttons(updated),
+        said + "\n\n" + progress_line(Progress(task, 0, 0, 0)).split("\n")[0],
+        choices=task_buttons(task),  # as the button left it
         edit=True,
     )
 

@@ -136,14 +136,14 @@ async def send(request: web.Request) -> web.Response:
         except ValueError:
             return await broadcasts_page(request, _("This date cannot be read."))
     try:
-        broadcast, _count = await services.broadcasts.submit(
+        submitted = await services.broadcasts.submit(
             who.actor, form.get("audience", ""), language=who.language, body=text, send_at=send_at
         )
     except BroadcastError as problem:
         return await broadcasts_page(request, refusal(problem))
     except NotAllowed as problem:
         return await broadcasts_page(request, str(problem))
-    return see_other(f"/broadcasts#broadcast-{broadcast.id}")
+    return see_other(f"/broadcasts#broadcast-{submitted.broadcast.id}")
 
 
 async def cancel(request: web.Request) -> web.Response:

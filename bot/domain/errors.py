@@ -37,6 +37,11 @@ class NotAVolunteer(Exception):
     """Only people who joined can do this (raise the alarm, go on duty); nothing changed."""
 
 
+class Gone(LookupError):
+    """What a button or a step was about is no longer there for this person (removed,
+    closed, or out of their scope): nothing changed; the flow says the choice expired."""
+
+
 class NothingToReport(ValueError):
     """A report holds neither a link nor enough text to act on."""
 

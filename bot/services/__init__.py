@@ -17,6 +17,7 @@ from bot.services.broadcasts import BroadcastService, BroadcastWords
 from bot.services.calls import CallService
 from bot.services.chats import ChatService
 from bot.services.dashboard import DashboardService
+from bot.services.joining import JoiningService
 from bot.services.link import LinkService
 from bot.services.notifier import Notifier
 from bot.services.offers import OfferService
@@ -90,6 +91,8 @@ class Services:
     people: PeopleService
     profiles: VolunteerService
     teams: TeamService
+    # Consent and invitations, as the joining flow asks for them (one call each).
+    joining: JoiningService
     privacy: PrivacyService
     # One volunteer on several messengers (/link).
     links: LinkService
@@ -147,6 +150,15 @@ class Services:
         links = LinkRepository(db)
         people = PeopleService(basics.admins, clock, volunteers, links, outbox)
         calls = CallService(clock, call_repository, task_repository, audit)
+        profiles = VolunteerService(settings, clock, volunteers)
+        teams = TeamService(
+            clock,
+            volunteers,
+            TeamRepository(db, clock),
+            audit,
+            basics.roles_changed,
+            basics.notifier,
+        )
         return cls(
             settings=settings,
             clock=clock,
@@ -154,15 +166,9 @@ class Services:
             messengers=basics.messengers,
             notifier=basics.notifier,
             people=people,
-            profiles=VolunteerService(settings, clock, volunteers),
-            teams=TeamService(
-                clock,
-                volunteers,
-                TeamRepository(db, clock),
-                audit,
-                basics.roles_changed,
-                basics.notifier,
-            ),
+            profiles=profiles,
+            teams=teams,
+            joining=JoiningService(profiles, teams),
             privacy=PrivacyService(settings, clock, db, volunteers, audit, privacy_words),
             links=LinkService(links, audit, clock),
             tasks=tasks,

@@ -55,7 +55,8 @@ class BroadcastError(Invalid):
     words them). Kinds: markup.* (bot/services/markup.py's kinds), audience.quotes,
     audience.skill (word), audience.word (word), radius.distance, radius.unknown (name),
     radius.several (name, places), button.format, button.task (id), team.unknown (name,
-    teams), area.unknown (code, areas), paid.disabled, send_at.past."""
+    teams), area.unknown (code, areas), audience.nobody (audience), paid.disabled,
+    send_at.past."""
 
 
 def check_markup(text: str) -> None:
@@ -105,6 +106,16 @@ class BroadcastWords(Protocol):
 
     def report(self, broadcast: Broadcast, figures: Figures) -> str:
         """The delivery report at the end."""
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """A broadcast just recorded, the audience it was sent to (as checked) and how many
+    that audience counts now (what its author is told)."""
+
+    broadcast: Broadcast
+    audience: Audience
+    count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,12 +435,16 @@ class BroadcastService:
         send_at: datetime | None = None,
         urgent: bool = False,
         paid: bool = False,
-    ) -> tuple[Broadcast, int]:
-        """What an author sends from the chat or the dashboard: the audience as typed (or
-        as the wizard stored it), checked and counted again now; the broadcast recorded
-        and, when it goes now, queued at once. Returns it with the count its author is
-        told."""
+        from_command_line: bool = False,
+    ) -> Submitted:
+        """What an author sends from the chat, the dashboard or the command line: the
+        audience as typed (or as the wizard stored it), checked and counted again now; the
+        broadcast recorded and, when it goes now, queued at once (from the command line,
+        by the running bot, and an audience nobody matches is refused: audience.nobody).
+        Returns it with its audience and the count its author is told."""
         found, count = await self.audience(actor, audience or "all")
+        if from_command_line and count == 0:
+            raise BroadcastError("audience.nobody", audience=found)
         broadcast = await self.create(
             actor,
             language=language,
@@ -441,9 +456,9 @@ class BroadcastService:
             urgent=urgent,
             paid=paid,
         )
-        if send_at is None:
+        if send_at is None and not from_command_line:
             await self.start_due()
-        return broadcast, count
+        return Submitted(broadcast, found, count)
 
     async def cancel(self, actor: Actor, broadcast_id: int) -> int | None:
         """Withdraw what is not sent yet; None if it cannot be cancelled (ended or not yours)."""

@@ -11,10 +11,10 @@ import phonenumbers
 
 from bot.clock import Clock
 from bot.domain.calls import RESULTS, Called, CallTurn, Contact, ContactRow
-from bot.domain.errors import ImportProblem, ImportRejected
+from bot.domain.errors import Gone, ImportProblem, ImportRejected
 from bot.domain.tasks import AssignmentState, Claimed, TaskKind, TaskStatus
 from bot.messaging import InboundFile
-from bot.services.people import ORGANIZER, Actor, NotAllowed
+from bot.services.people import ORGANIZER, Actor
 from bot.storage.audit import AuditLog
 from bot.storage.calls import CallRepository
 from bot.storage.tasks import TaskRepository
@@ -176,12 +176,16 @@ class CallService:
     ) -> tuple[int, dict[str, int]]:
         """An organizer adds people to call to a task in their scope, all or nothing: how
         many were added, and the list's summary after it. ImportRejected names the lines
-        to fix; NotAllowed if the task is not theirs to manage."""
+        to fix (a closed task's too); Gone if it is no longer a call task theirs to manage."""
         actor.require(ORGANIZER)
         task = await self._tasks.get(task_id)
         scope = actor.team_scope()
-        if task is not None and scope is not None and task.team_id not in scope:
-            raise NotAllowed("team")
+        if (
+            task is None
+            or task.kind != TaskKind.CALL
+            or (scope is not None and task.team_id not in scope)
+        ):
+            raise Gone(task_id)
         added = await self.import_list(task_id, content, header=header)
         await self._audit.record(actor.volunteer_id, "calls.import", f"task:{task_id}")
         return added, await self._calls.summary(task_id)

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.domain.errors import TaskError
+from bot.domain.errors import Gone, TaskError
 from bot.domain.tasks import (
     KINDS,
     Assignment,
@@ -41,6 +41,17 @@ LATER = timedelta(hours=4)
 MAX_TITLE = 200
 MAX_INSTRUCTIONS = 3000
 CONTROLLED = ("open", "paused", "closed")
+# The /tasks buttons that change a task's status, and the status each leaves it in.
+CONTROLS = {"pause": "paused", "resume": "open", "closeok": "closed"}
+
+
+@dataclass(frozen=True, slots=True)
+class Controlled:
+    """A task as an organizer's button leaves it, with its call list's counts when the
+    button asked for them."""
+
+    task: Task
+    calls: dict[str, int] | None = None
 
 
 __all__ = ["NextTask", "NotStarted", "TaskError", "TaskService"]
@@ -257,15 +268,36 @@ class TaskService:
         task = await self.manageable(actor, task_id)
         if task is None:
             return None
+        return await self._set_status(actor, task, status)
+
+    async def _set_status(self, actor: Actor, task: Task, status: str) -> Task | None:
         now = self.clock.now()
         if status == TaskStatus.CLOSED:
             if task.status == TaskStatus.CLOSED:
                 return None
-            await self._tasks.expire(task_id, now)
-        elif not await self._tasks.set_status(task_id, status, now):
+            await self._tasks.expire(task.id, now)
+        elif not await self._tasks.set_status(task.id, status, now):
             return None
-        await self.audit_action(actor, f"task.{status}", f"task:{task_id}")
-        return await self._tasks.get(task_id)
+        await self.audit_action(actor, f"task.{status}", f"task:{task.id}")
+        return await self._tasks.get(task.id)
+
+    async def control(self, actor: Actor, task_id: int, action: str) -> Controlled:
+        """/tasks: an organizer's button on one of their tasks. "pause", "resume" and
+        "closeok" change its status; "listdone" reads its call list; any other action only
+        finds the task. Gone if it is closed, out of their scope or no longer there (or the
+        status did not change)."""
+        task = await self.manageable(actor, task_id)
+        if task is None or task.status == TaskStatus.CLOSED:
+            raise Gone(task_id)
+        status = CONTROLS.get(action)
+        if status is not None:
+            updated = await self._set_status(actor, task, status)
+            if updated is None:
+                raise Gone(task_id)
+            return Controlled(updated)
+        if action == "listdone" and task.kind == TaskKind.CALL:
+            return Controlled(task, await self._calls.summary(task.id))
+        return Controlled(task)
 
     async def edit(self, actor: Actor, task_id: int, **changes: object) -> Task | None:
         task = await self.manageable(actor, task_id)
