@@ -227,6 +227,10 @@ async def _continue(
         volunteer = await request.services.profiles.finish_onboarding(volunteer)
         return [welcome(volunteer)]
     picked = sorted(volunteer.skills if step == "skills" else volunteer.availability)
+    conversation = request.conversation
+    if conversation and (conversation.flow, conversation.step) == (FLOW, step):
+        # Asked again (/start at this step): what they ticked is saved only at Done.
+        picked = conversation.data.get("picked", picked)
     await request.begin(FLOW, step, {"picked": picked})
     return [ask(request, step, edit=edit)]
 

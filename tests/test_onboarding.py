@@ -86,6 +86,28 @@ async def test_joining_in_french_in_six_steps(chat: ChatFactory, services: Servi
     assert await count(services, "conversations") == 0
 
 
+async def test_start_in_the_middle_keeps_the_skills_already_ticked(
+    chat: ChatFactory, services: Services
+) -> None:
+    zoe = chat("43", language="fr", first_name="Zoé")
+    await zoe.send("/start")
+    await zoe.tap("Français")
+    await zoe.tap("J'accepte")
+    await zoe.tap("Garder « Zoé »")
+    await zoe.send("20090")
+    await zoe.tap("Porte-à-porte")
+    await zoe.tap("Appeler")
+    await zoe.send("/start")  # lost, or curious: where was I?
+    labels = [c.label for row in zoe.last.choices for c in row]
+    assert "Qu'êtes-vous prêt·e à faire" in zoe.last_text
+    assert "✅ 🚪 Porte-à-porte" in labels
+    assert any(label.startswith("✅") and "Appeler" in label for label in labels)
+    await zoe.tap("Terminé")
+    assert "Quand êtes-vous" in zoe.last_text
+    volunteer = await services.volunteers.by_identity("telegram", "43")
+    assert volunteer is not None and volunteer.skills == {"canvass", "call"}
+
+
 async def test_joining_in_english_with_a_typed_name_and_a_place_abroad(
     chat: ChatFactory, services: Services
 ) -> None:
