@@ -30,7 +30,7 @@ from bot.storage.connect import database_for
 from bot.storage.db import StorageMissing
 from bot.storage.outbox import REPLY, Envelope, OutboxRepository
 from bot.storage.process_lock import ProcessLock
-from bot.transports import Transport
+from bot.transports import Transport, answers_taken
 from bot.transports.console import ConsoleTransport
 from bot.transports.signal import Captcha, SignalTransport
 from bot.transports.signal_client import SignalClient
@@ -229,6 +229,11 @@ class Relais:
             cluster.add("telegram sender", Duty(send_telegram, stop_sending_telegram))
         if signal_transport is not None:
             await signal_transport.start(listen=False)
+            # The same on Signal: its answers are written with what their update changed,
+            # for whichever process sends its outbox.
+            self.router.lanes["signal"] = AnswerLane(
+                lambda _rows: cluster.outbox_queued(), in_hand=False
+            )
 
             async def run_signal() -> None:
                 await sender.lead("signal")
@@ -295,7 +300,7 @@ class Relais:
             if self.cluster is None:
                 # One process: an update's answers are written with what it changed, and
                 # this lane sends them (with several, the elected sender sends the outbox).
-                router.lanes["telegram"] = AnswerLane(lane.take)
+                router.lanes["telegram"] = AnswerLane(lambda rows: answers_taken(lane.take(rows)))
         if settings.signal_cli_url:
             self.signal = self._signal_transport(services, router)
             self.transports.append(self.signal)
@@ -319,6 +324,12 @@ class Relais:
                 return await signal_lane.send(chat_id, outbound, REPLY, send=deliver)
 
             self.signal.send_reply = send_signal_reply
+            if self.cluster is None:
+                # As on Telegram: answers are written with what their update changed, and
+                # the lane sends them (numbered, then remembered on the chat's board).
+                router.lanes["signal"] = AnswerLane(
+                    lambda rows: answers_taken(signal_lane.take(rows))
+                )
         if not self.transports:
             self.console = ConsoleTransport(
                 router.dispatch,
@@ -331,6 +342,11 @@ class Relais:
             self.transports.append(self.console)
             console_lane = sender.add(self.console, Lane(per_second=50.0, per_chat_interval=0.0))
             self.console.send_reply = console_lane.send
+            # Written with what their update changed, printed by this process's lane (with
+            # several processes too: this terminal is where they are read).
+            router.lanes["console"] = AnswerLane(
+                lambda rows: answers_taken(console_lane.take(rows))
+            )
 
     def _signal_transport(self, services: Services, router: Router) -> SignalTransport:
         settings = self.settings

@@ -65,6 +65,10 @@ class Outbound:
     # A question waiting for a typed answer (see `Answer`); "" when the message asks nothing
     # typed. A message with neither choices nor an answer leaves earlier choices answerable.
     answer: Answer = ""
+    # Messengers that number choices: the letter of the list whose choice this answers and
+    # whose message a button's answer would replace; its choices are used up once this is
+    # shown (it goes with the answer through the outbox, read when it is sent).
+    retires: str = ""
 
     def to_json(self) -> str:
         """Serialize for the outbox."""
@@ -89,6 +93,8 @@ class Outbound:
         data["language"] = self.language
         if self.answer:
             data["answer"] = self.answer
+        if self.retires:
+            data["retires"] = self.retires
         return json.dumps(data, ensure_ascii=False)
 
     @classmethod
@@ -114,6 +120,7 @@ class Outbound:
             paid=bool(data.get("paid", False)),
             language=data.get("language") or current_language(),
             answer=data.get("answer", ""),
+            retires=data.get("retires", ""),
         )
 
 
@@ -163,6 +170,9 @@ class Inbound:
     # ("B" for "B2"), and whether the text stood for a choice no longer known (expired).
     offer: str = ""
     stale_choice: bool = False
+    # With several lists on screen, the line saying which list and choice a typed answer
+    # was taken for ("↪ B2 · Pause"), as the messenger saw its screen: put before the answer.
+    acted_on: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

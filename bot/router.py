@@ -295,7 +295,11 @@ class Router:
     # -- dispatch -----------------------------------------------------------------------
 
     async def dispatch(self, inbound: Inbound) -> list[Outbound]:
-        """Handle one update and return what to answer (possibly nothing)."""
+        """Handle one update and return what to answer from memory: possibly nothing, and
+        nothing when its messenger's lane took the answers, written with what it changed."""
+        return _dressed(inbound, await self._dispatch(inbound))
+
+    async def _dispatch(self, inbound: Inbound) -> list[Outbound]:
         services = self.services
         now = services.clock.now()
         set_language(pick_language(inbound.language_code, services.settings.language))
@@ -326,7 +330,7 @@ class Router:
             # Before anything is answered: what the answer says was done is on disk, and
             # with it (where a lane takes them) the answers themselves.
             lane = self.lanes.get(inbound.channel)
-            answers = _envelopes(inbound, replies) if lane is not None else []
+            answers = _envelopes(inbound, _dressed(inbound, replies)) if lane else []
             # The lane takes them right after the commit, before what waited for it.
             queued = await services.chats.end(
                 turn,
@@ -459,6 +463,21 @@ class Router:
             return Outbound(_("There is nothing to cancel."))
         await request.finish()
         return Outbound(_("Cancelled. Nothing more was saved."))
+
+
+def _dressed(inbound: Inbound, replies: list[Outbound]) -> list[Outbound]:
+    """The answers to a typed numbered choice (messengers without buttons), as its
+    messenger shows them: the first one says which list and choice it was taken for when
+    several were on screen, and names the list it uses up when an answer edits (there is
+    no message to edit: the list's numbers stop counting once the answer is shown)."""
+    if not inbound.offer or not replies:
+        return replies
+    first = replies[0]
+    if inbound.acted_on:
+        first = replace(first, text=esc(inbound.acted_on) + "\n" + first.text)
+    if any(o.edit for o in replies):
+        first = replace(first, retires=inbound.offer)
+    return [first, *replies[1:]]
 
 
 def _envelopes(inbound: Inbound, replies: list[Outbound]) -> list[Envelope]:

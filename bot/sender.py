@@ -1,7 +1,9 @@
 """The sender: one paced lane per messenger, and one order of priority on every one of them.
 
 Everything a messenger is sent goes through its lane: outbox rows (pages, offers,
-broadcasts…) and the answers to what a person just did, which wait in memory.
+broadcasts…) and the answers to what a person just did, on every messenger: written with
+what their update changed and handed to the lane (`take`), or, when it changed nothing,
+waiting in memory.
 
 One reply policy on every messenger: an answer that meets a rate limit keeps its place and
 the whole lane waits; one that meets a network failure is tried again DIRECT_ATTEMPTS times
@@ -37,6 +39,7 @@ from datetime import datetime, timedelta
 from bot.clock import Clock
 from bot.messaging import Outbound
 from bot.storage.outbox import (
+    CALL,
     REPLY,
     Delivery,
     Envelope,
@@ -300,11 +303,15 @@ class ChannelSender:
         self._claiming: asyncio.Future[list[Delivery]] | None = None
         # A page may have been queued: claim the most urgent rows at once.
         self._urgent_wanted = False
-        # The outbox had nothing due at this moment (monotonic); look again after a while.
+        # The outbox had nothing due at this moment (monotonic); look again after a while,
+        # or when a row put back after a network failure falls due (`_retry_look`).
         self._outbox_idle_at: float | None = None
+        self._retry_look: float | None = None
         self._running = False
         self._stopped = False
         self._outcomes: list[Settlement] = []
+        # Rows taken in hand (an update's answers) whose adapter waits for them to leave.
+        self._leaving: dict[int, asyncio.Future[str]] = {}
         self._flush_lock = asyncio.Lock()
         self._flusher: asyncio.Task[None] | None = None
         # With nothing due, look at the outbox this often. Several processes raise it: a
@@ -345,14 +352,30 @@ class ChannelSender:
             self.wakeup.set()
         return direct.done
 
-    def take(self, deliveries: list[Delivery]) -> None:
+    def take(self, deliveries: list[Delivery]) -> list[asyncio.Future[str]]:
         """Send outbox rows this process wrote as in hand (an update's answers, written with
-        what it changed): no claim; they go in their chat's turn, as answers from memory."""
+        what it changed): no claim; they go in their chat's turn, as answers from memory.
+        Each future ends (with the row's status) once its row left the lane's hands: sent,
+        given up, or back in the outbox to be tried again."""
+        loop = asyncio.get_running_loop()
+        taken: list[asyncio.Future[str]] = []
         for delivery in deliveries:
+            left: asyncio.Future[str] = loop.create_future()
+            taken.append(left)
+            if self._stopped:
+                left.set_result("pending")  # sent at the next start (`recover`)
+            else:
+                self._leaving[delivery.id] = left
             turn = self._last_sent.get(delivery.chat_id, 0.0)
             self._push(_Queued(delivery.priority, turn, next(self._seq), delivery))
         if deliveries:
             self.wakeup.set()
+        return taken
+
+    def _left(self, delivery_id: int, status: str) -> None:
+        left = self._leaving.pop(delivery_id, None)
+        if left is not None and not left.done():
+            left.set_result(status)
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -471,6 +494,8 @@ class ChannelSender:
                 if self._ready:
                     continue
             timeout = self._waiting[0][0] - now if self._waiting else self.idle_look
+            if self._retry_look is not None:
+                timeout = min(timeout, self._retry_look - now)
             self.wakeup.clear()
             if self._ready:
                 continue
@@ -514,11 +539,20 @@ class ChannelSender:
             return
         now = self._monotonic()
         low = self._rows_held <= self._batch // 2 and len(self._waiting) < self.lane.concurrency
-        idle = self._outbox_idle_at is not None and now - self._outbox_idle_at < self.idle_look
+        retry_due = self._retry_look is not None and now >= self._retry_look
+        idle = (
+            self._outbox_idle_at is not None
+            and now - self._outbox_idle_at < self.idle_look
+            and not retry_due
+        )
         if low and not idle:
+            if retry_due:
+                self._retry_look = None
             self._claim(below=None)
         elif self._urgent_wanted:
-            self._claim(below=REPLY)
+            # Pages, and answers queued for this lane (another process wrote them): they
+            # pass what is in hand, as answers from memory do.
+            self._claim(below=CALL)
 
     def _claim(self, below: int | None) -> None:
         self._urgent_wanted = False
@@ -694,8 +728,9 @@ class ChannelSender:
                     self._outcome(Settlement(delivery.id, status, error=error))
                 else:
                     status = "pending"
-                    backoff = min(BACKOFF_CAP_S, 2.0**delivery.attempts) * random.uniform(0.8, 1.2)
+                    backoff = _retry_after(delivery)
                     retry_at = now() + timedelta(seconds=backoff)
+                    self._look_again(backoff)
                     self._outcome(
                         Settlement(delivery.id, status, error=str(exc), retry_at=retry_at)
                     )
@@ -705,8 +740,16 @@ class ChannelSender:
             log.exception("outbox row %d could not be settled", delivery.id)
         finally:
             self._finished(delivery, before, refused)
+        if not refused:
+            self._left(delivery.id, status)
         if self.on_settled is not None:
             self.on_settled(delivery, status)
+
+    def _look_again(self, seconds: float) -> None:
+        """Look at the outbox when a row put back to be tried again falls due (however long
+        the lane would otherwise idle)."""
+        at = self._monotonic() + seconds
+        self._retry_look = at if self._retry_look is None else min(self._retry_look, at)
 
     def _outcome(self, settlement: Settlement) -> None:
         self._outcomes.append(settlement)
@@ -749,6 +792,8 @@ class ChannelSender:
         self._waiting.clear()
         self._rows_held = 0
         unsent = [q.item.id for q in queued if isinstance(q.item, Delivery)]
+        for row in unsent:
+            self._left(row, "pending")
         if unsent:
             await self.outbox.release(unsent)
         for q in queued:
@@ -797,6 +842,16 @@ class ChannelSender:
         self._stopped = False
         self._outbox_idle_at = None
         self._urgent_wanted = True
+
+
+def _retry_after(delivery: Delivery) -> float:
+    """Seconds before a row the network refused is tried again: an answer to a person as
+    one from memory would be (one reply policy), anything else with the outbox's longer
+    backoff."""
+    jitter = random.uniform(0.8, 1.2)
+    if delivery.kind == "reply":
+        return 0.5 * 2.0**delivery.attempts * jitter
+    return min(BACKOFF_CAP_S, 2.0**delivery.attempts) * jitter
 
 
 def _is_edit(item: Item) -> bool:

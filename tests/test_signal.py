@@ -80,20 +80,23 @@ async def offer_to(relais: Relais, *uuids: str, ref: int = 1) -> None:
     )
 
 
-async def outbox_statuses(relais: Relais) -> list[str]:
-    """Signal's outbox rows (on PostgreSQL, answers on Telegram are outbox rows too)."""
+async def outbox_statuses(relais: Relais, kind: str = "") -> list[str]:
+    """Signal's outbox rows, or those of one kind (answers to a step that changed something
+    are rows too, written with its change)."""
     rows = await services_of(relais).db.fetch_all(
-        "SELECT status FROM outbox WHERE channel = 'signal' ORDER BY id"
+        "SELECT status FROM outbox WHERE channel = 'signal' AND (kind = :kind OR :kind = '')"
+        " ORDER BY id",
+        {"kind": kind},
     )
     return [row["status"] for row in rows]
 
 
-async def settled_statuses(relais: Relais, timeout: float = 5.0) -> list[str]:
+async def settled_statuses(relais: Relais, timeout: float = 5.0, *, kind: str = "") -> list[str]:
     """Outbox statuses once nothing is pending or being sent any more."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        statuses = await outbox_statuses(relais)
+        statuses = await outbox_statuses(relais, kind)
         if not {"pending", "sending"} & set(statuses) or loop.time() > deadline:
             return statuses
         await asyncio.sleep(0.02)
@@ -192,7 +195,10 @@ async def test_a_task_offer_is_taken_by_number_and_done_by_word(
     # The offer's choices are used up: its numbers now say so and change nothing.
     signal_cli.send_text(ANA, "A1")
     await signal_cli.wait_for_text(ANA, "Ce choix a expiré")
-    assert await settled_statuses(signal_relais) == ["sent"]
+    assert await settled_statuses(signal_relais, kind="offer") == ["sent"]
+    # The answers to "1" and "fait" were written with what they changed, then sent once.
+    answers = await settled_statuses(signal_relais, kind="reply")
+    assert answers and set(answers) == {"sent"}
     assert (
         await services_of(signal_relais).db.fetch_value(
             "SELECT COUNT(*) FROM assignments WHERE state = 'done'"
@@ -382,13 +388,16 @@ async def test_a_reply_refused_by_a_rate_limit_comes_later_through_the_outbox(
 
 
 async def test_an_answer_the_network_keeps_refusing_comes_later_through_the_outbox(
-    signal_relais: Relais, signal_cli: FakeSignalCli
+    signal_relais: Relais, signal_cli: FakeSignalCli, clock: FakeClock
 ) -> None:
-    # The reply policy every messenger shares: a few tries from memory, then the outbox.
+    # The reply policy every messenger shares: a few tries from memory, then the outbox
+    # (with several processes, on PostgreSQL, the outbox from the start: its retries wait
+    # on the campaign's clock).
     await ana_joined(signal_relais)
     signal_cli.fail_next("network", count=3)
     signal_cli.send_text(ANA, "help")
-    await signal_cli.wait_for_text(ANA, "Voici ce que je sais faire", timeout=15)
+    async with time_passing(clock):
+        await signal_cli.wait_for_text(ANA, "Voici ce que je sais faire", timeout=15)
     helps = [m.error for m in signal_cli.sent if m.recipient == ANA]
     assert helps == ["network", "network", "network", ""]
     assert await settled_statuses(signal_relais) == ["sent"]

@@ -15,13 +15,12 @@ import os
 import re
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.clock import Clock, SystemClock
 from bot.messaging import Inbound, Outbound
-from bot.text import esc
+from bot.transports import answers_awaited
 from bot.transports.numbered import Board, BoardStore, acted_on, read, render_numbered
 
 CHANNEL = "console"
@@ -88,19 +87,16 @@ class ConsoleTransport:
         chat = self.user_id
         board = await self._board(chat)
         inbound = self._inbound(line, chat, board)
-        replies = await self.dispatch(inbound)
-        offer = board.find(tag=inbound.offer) if inbound.offer else None
-        if offer is not None and len(board.offers) > 1 and replies:
-            # Several lists on screen: say which one the answer was taken for.
-            note = esc(acted_on(offer, inbound.choice))
-            replies[0] = replace(replies[0], text=note + "\n" + replies[0].text)
-        if offer is not None and any(o.edit for o in replies):
-            await self._keep(chat, board.without(offer.tag))  # the answer replaces it
+        with answers_awaited() as taken:
+            replies = await self.dispatch(inbound)
         for outbound in replies:
             if self.send_reply is None:
                 await self.deliver(chat, outbound)
             else:
                 await self.send_reply(chat, outbound)
+        # The answers the lane took (written with what the update changed) are printed
+        # before the next prompt.
+        await taken.sent()
 
     def _switch(self, line: str) -> None:
         parts = line.split()
@@ -125,7 +121,9 @@ class ConsoleTransport:
             return Inbound(**base, text=line)
         reading = read(line, board)
         if reading.choice and reading.offer is not None:
-            return Inbound(**base, choice=reading.choice, offer=reading.offer.tag)
+            # Several lists on screen: the answer will say which one it was taken for.
+            note = acted_on(reading.offer, reading.choice) if len(board.offers) > 1 else ""
+            return Inbound(**base, choice=reading.choice, offer=reading.offer.tag, acted_on=note)
         if board.request == "location" and (match := _LOCATION_RE.match(line)):
             return Inbound(**base, location=(float(match[1]), float(match[2])))
         if board.request == "contact" and re.fullmatch(r"\+?[\d\s.-]{6,20}", line.strip()):
@@ -149,8 +147,10 @@ class ConsoleTransport:
         return board.shown(outbound, message_id, tag), message_id
 
     async def deliver(self, chat_id: str, outbound: Outbound) -> str:
-        """Print a message the system sends (broadcast, offer, alert)."""
+        """Print a message: an answer, or one the system sends (broadcast, offer, alert)."""
         board = await self._board(chat_id)
+        if outbound.retires:
+            board = board.without(outbound.retires)  # the answer replaces that list
         board, message_id = self._show(chat_id, outbound, board, incoming=chat_id == self.user_id)
         await self._keep(chat_id, board)
         return message_id

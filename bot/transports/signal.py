@@ -30,18 +30,19 @@ import random
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from bot.clock import Clock, SystemClock
 from bot.messaging import Attachment, Inbound, InboundFile, Outbound
-from bot.text import clean, clean_name, esc, split_text, to_plain
+from bot.text import clean, clean_name, split_text, to_plain
 from bot.transports import (
     PermanentFailure,
     RateLimited,
     TransientFailure,
     UncertainDelivery,
     Unreachable,
+    answers_awaited,
 )
 from bot.transports.numbered import Board, BoardStore, acted_on, read, render_numbered
 from bot.transports.signal_client import (
@@ -117,8 +118,9 @@ def to_inbound(
         "chat_id": user_id if private else GROUP_PREFIX + group_id,
         "private": private,
         "first_name": name.split(" ", 1)[0] if name else "",
+        # No `message_id`: an answer edits none of a person's messages (a list's answer
+        # uses the list up instead: `Outbound.retires`).
         "update_key": f"{envelope.get('timestamp') or data.get('timestamp')}:{user_id}",
-        "message_id": str(data.get("timestamp") or envelope.get("timestamp") or ""),
     }
     text = str(data.get("message") or "").strip()
     shown = shown or Board()
@@ -139,7 +141,9 @@ def to_inbound(
         return None  # members talking among themselves; only "/command" is for Relais
     reading = read(text, shown, _quoted(data))
     if reading.choice and reading.offer is not None:
-        return Inbound(**base, choice=reading.choice, offer=reading.offer.tag)
+        # Several lists on screen: the answer will say which one it was taken for.
+        note = acted_on(reading.offer, reading.choice) if len(shown.offers) > 1 else ""
+        return Inbound(**base, choice=reading.choice, offer=reading.offer.tag, acted_on=note)
     if _is_command(text, commands):
         return Inbound(**base, text="/" + text)
     if match := _MAP_LINK_RE.search(text):
@@ -208,6 +212,11 @@ def render(outbound: Outbound, tag: str = "") -> list[str]:
 
 def _has_choices(outbound: Outbound) -> bool:
     return any(not c.url for row in outbound.choices for c in row)
+
+
+def _retired(board: Board, outbound: Outbound) -> Board:
+    """The board once `outbound` is shown in place of the list it answers, if any."""
+    return board.without(outbound.retires) if outbound.retires else board
 
 
 _STYLES = {
@@ -555,8 +564,12 @@ class SignalTransport:
                 )
                 if inbound is None:
                     return
-                replies = await self.dispatch(inbound)
+                with answers_awaited() as taken:
+                    replies = await self.dispatch(inbound)
                 await self._reply(inbound, replies)
+                # The answers the lane took (written with what the update changed) are on
+                # screen, with their numbers, before this chat's next message is read.
+                await taken.sent()
             except Exception:
                 log.exception("Signal message could not be handled")
         if not lock.locked() and len(self._locks) > 10_000:
@@ -566,16 +579,12 @@ class SignalTransport:
         return {*self.commands(), "cancel"}
 
     async def _reply(self, inbound: Inbound, replies: list[Outbound]) -> None:
+        """Send answers kept in memory (an update that wrote nothing), each in its turn."""
         chat = inbound.chat_id
         board = await self._recall(chat) if inbound.private else Board()
-        offer = board.find(tag=inbound.offer) if inbound.offer else None
-        if offer is not None and len(board.offers) > 1 and replies:
-            # Several lists on screen: say which one the answer was taken for.
-            note = esc(acted_on(offer, inbound.choice))
-            replies = [replace(replies[0], text=note + "\n" + replies[0].text), *replies[1:]]
-        if offer is not None and any(o.edit for o in replies):
-            board = board.without(offer.tag)  # the answer replaces that message
         for outbound in replies:
+            if outbound.retires:
+                board = board.without(outbound.retires)  # the answer replaces that list
             tag = board.next_tag() if _has_choices(outbound) else ""
             try:
                 deliver = functools.partial(self._deliver, chat, outbound, remember=False, tag=tag)
@@ -678,7 +687,9 @@ class SignalTransport:
         self._paused_until = max(self._paused_until, loop.time() + seconds)
 
     async def deliver(self, chat_id: str, outbound: Outbound) -> str:
-        """Send one outbox message, translating signal-cli's answers into outbox outcomes."""
+        """Send one outbox message (an answer written with its update too), translating
+        signal-cli's answers into outbox outcomes; its numbers are lettered now, and the
+        chat's board remembers them once it is sent."""
         return await self._deliver(chat_id, outbound, remember=True)
 
     async def _deliver(
@@ -686,8 +697,9 @@ class SignalTransport:
     ) -> str:
         if chat_id in self._unregistered:
             raise Unreachable("not on Signal (unregistered)")
-        if remember and _has_choices(outbound) and not chat_id.startswith(GROUP_PREFIX):
-            tag = (await self._recall(chat_id)).next_tag()
+        remember = remember and not chat_id.startswith(GROUP_PREFIX)
+        if remember and _has_choices(outbound):
+            tag = _retired(await self._recall(chat_id), outbound).next_tag()
         try:
             message_id = await self._send(chat_id, outbound, tag)
         except Unreachable:
@@ -715,8 +727,8 @@ class SignalTransport:
             raise UncertainDelivery(str(exc)) from exc
         except SignalCliError as exc:
             raise TransientFailure(str(exc)) from exc
-        if remember and not chat_id.startswith(GROUP_PREFIX):
-            board = await self._recall(chat_id)
+        if remember:
+            board = _retired(await self._recall(chat_id), outbound)
             await self._remember(chat_id, board.shown(outbound, message_id, tag))
         return message_id
 
