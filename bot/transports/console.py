@@ -95,7 +95,9 @@ class ConsoleTransport:
             note = esc(acted_on(offer, inbound.choice))
             replies[0] = replace(replies[0], text=note + "\n" + replies[0].text)
         if offer is not None and any(o.edit for o in replies):
-            await self._keep(chat, board.without(offer.tag))  # the answer replaces it
+            # The answer replaces it, on the board as it is now: what the lane printed
+            # meanwhile (an offer, a broadcast) is on screen too.
+            await self._keep(chat, (await self._board(chat)).without(offer.tag))
         for outbound in replies:
             if self.send_reply is None:
                 await self.deliver(chat, outbound)
@@ -160,7 +162,8 @@ class ConsoleTransport:
             board = Board()
             if self.boards is not None:
                 board = Board.restored(*await self.boards.shown(CHANNEL, chat, self.clock.now()))
-            self._boards[chat] = board
+            # Another message may have been printed (and its board kept) while this read.
+            return self._boards.setdefault(chat, board)
         return self._boards[chat]
 
     async def _keep(self, chat: str, board: Board) -> None:
