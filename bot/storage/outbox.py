@@ -389,6 +389,7 @@ class OutboxRepository:
             for o in outcomes
             if o.retry_at is None
         ]
+        forgotten = False
         async with self.db.transaction() as tx:
             if retries:
                 await tx.execute_many(
@@ -397,7 +398,19 @@ class OutboxRepository:
                     retries,
                 )
             if final:
+                ids, params = in_list("id", [row["id"] for row in final])
+                forgotten = bool(
+                    await tx.fetch_value(
+                        f"SELECT EXISTS (SELECT 1 FROM outbox WHERE id IN ({ids})"
+                        f" AND status = 'sending' AND chat_id <> '' AND {_ERASED_ROW})",
+                        params,
+                    )
+                )
                 await tx.execute_many(_SETTLE, final)
+        if forgotten:
+            # The chat of someone erased (in /forget's own answers) is no longer in the
+            # row, but SQLite's log and the file's old page still hold it until folded.
+            await self.db.checkpoint()
 
     async def settle(
         self,
