@@ -477,9 +477,21 @@ async def test_delay_makes_the_client_time_out_after_delivery(api: FakeBotAPI, b
 # ---------------------------------------------------------------- rate limiting
 
 
+class StoppedClock:
+    """The server's clock, moved only by the test: how long the machine takes to make the
+    requests does not change which second they fall in."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 async def test_rate_limits_per_chat_and_global() -> None:
+    clock = StoppedClock()
     async with (
-        FakeBotAPI(limit_global_per_s=5, limit_per_chat_per_s=1) as fake,
+        FakeBotAPI(limit_global_per_s=5, limit_per_chat_per_s=1, clock=clock) as fake,
         Bot(token=TOKEN, base_url=fake.base_url) as client,
     ):
         await client.send_message(1, "un")
@@ -498,13 +510,15 @@ async def test_rate_limits_per_chat_and_global() -> None:
         await client.edit_message_text("un, modifié", chat_id=1, message_id=1)
 
         assert fake.stats.too_many_requests == 2 == fake.stats.rate_limited
-        await asyncio.sleep(1.05)
+        clock.now += 1.05
         await client.send_message(1, "deux, plus tard")
 
 
 async def test_rate_limit_sustained_load_over_http() -> None:
+    # 200 sends at once, all in the same second of the server's clock (a loaded machine may
+    # take longer than a second of wall time to make them).
     async with (
-        FakeBotAPI(limit_global_per_s=30, limit_per_chat_per_s=1) as fake,
+        FakeBotAPI(limit_global_per_s=30, limit_per_chat_per_s=1, clock=StoppedClock()) as fake,
         aiohttp.ClientSession() as session,
     ):
         url = f"{fake.base_url}{TOKEN}/sendMessage"

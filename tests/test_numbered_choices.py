@@ -6,10 +6,14 @@ numbers stood for lives in the database, so a new console (a restart) still know
 
 from __future__ import annotations
 
+import asyncio
 import io
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
 
 from bot.domain.tasks import TaskDraft
-from bot.messaging import Choice, Outbound, choices
+from bot.messaging import Choice, Inbound, Outbound, choices
 from bot.router import FloodGate, Router
 from bot.services import Services
 from bot.services.people import Actor
@@ -120,3 +124,78 @@ async def test_prompts_on_the_console_never_say_tap(router: Router, services: Se
     assert "répondez par le numéro d’un choix" in printed.lower()
     assert "Répondez « Fait »" in printed and "Pas de commentaire" in printed
     assert "ouchez" not in printed  # neither "Touchez" nor "touchez"
+
+
+async def test_a_list_shown_while_an_answer_is_handled_stays_answerable(
+    router: Router, services: Services
+) -> None:
+    """The lane prints what Relais sends on its own (an offer, a broadcast) whenever it is
+    due, also while a typed line is being handled. A list printed then is on screen: the
+    answer to that line (here the task card it edits away) must not forget it."""
+    router.flood = FloodGate(limit=1000)
+    await make_volunteer(services, "5", channel="console")
+    for title in ("Écrire à des amis", "Partager la vidéo"):
+        await services.tasks.create(Actor.system(), TaskDraft(kind="text", title=title))
+    console = Console(router, services, "5")
+    await console.type("/task")
+    assert "Voici quoi faire" in await console.type("1")  # accepted: Done, Can't
+    offered: list[str] = []
+
+    async def dispatch(inbound: Inbound) -> list[Outbound]:
+        if inbound.choice and not offered:
+            # An offer of the next task is printed while "Can't" is being handled.
+            offer = replace(inbound, choice="", offer="", text="/task", update_key="offer")
+            [card] = await router.dispatch(offer)
+            offered.append(card.text)
+            await console.console.deliver("5", card)
+        return await router.dispatch(inbound)
+
+    console.console.dispatch = dispatch
+    assert "retourne dans la file" in await console.type("2")  # Can't: its card edited
+    assert offered and "Partager la vidéo" in offered[0]
+    answer = await console.type("1")  # accept the task just offered
+    assert "a expiré" not in answer
+    assert "Partager la vidéo" in answer and "Voici quoi faire" in answer
+
+
+class SlowFirstRead:
+    """The chat's lists as kept in the database, the first read held until let go."""
+
+    def __init__(self, services: Services) -> None:
+        self.chats = services.chats
+        self.reading = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def shown(self, channel: str, chat_id: str, now: datetime) -> tuple[Any, str]:
+        found = await self.chats.shown(channel, chat_id, now)
+        if not self.reading.is_set():
+            self.reading.set()
+            await self.go.wait()
+        return found
+
+    async def keep_shown(
+        self, channel: str, chat_id: str, shown: Any, request: str, now: datetime
+    ) -> None:
+        await self.chats.keep_shown(channel, chat_id, shown, request, now)
+
+
+async def test_a_list_printed_while_the_chat_is_first_read_stays_answerable(
+    router: Router, services: Services
+) -> None:
+    """At start-up the lane prints what waited (an offer) while the first typed line reads
+    the chat's lists from the database: that older read does not hide the offer."""
+    router.flood = FloodGate(limit=1000)
+    await make_volunteer(services, "5", channel="console")
+    await services.tasks.create(Actor.system(), TaskDraft(kind="text", title="Partager"))
+    store = SlowFirstRead(services)
+    console = Console(router, services, "5")
+    console.console.boards = store
+    offer = Inbound(channel="console", user_id="5", chat_id="5", update_key="offer", text="/task")
+    [card] = await router.dispatch(offer)
+    typed = asyncio.create_task(console.type("/aide"))
+    await store.reading.wait()
+    await console.console.deliver("5", card)  # the lane prints the offer meanwhile
+    store.go.set()
+    assert "Ce que je sais faire" in await typed
+    answer = await console.type("1")  # accept the task offered
+    assert "a expiré" not in answer and "Voici quoi faire" in answer

@@ -33,10 +33,15 @@ async def start_bot(env: dict[str, str], log_path: Path) -> asyncio.subprocess.P
         )
 
 
+# Deadlines, not measures: a loaded machine (the suite's four workers beside other work)
+# makes a process slow to start, answer or stop, never wrong.
+DEADLINE = 120.0
+
+
 async def stop_bot(process: asyncio.subprocess.Process) -> int:
     if process.returncode is None:
         process.send_signal(signal.SIGTERM)
-    return await asyncio.wait_for(process.wait(), 15)
+    return await asyncio.wait_for(process.wait(), DEADLINE)
 
 
 async def test_the_bot_process_answers_admin_and_stranger_in_both_languages(
@@ -48,9 +53,9 @@ async def test_the_bot_process_answers_admin_and_stranger_in_both_languages(
     try:
         await bot_api.wait_for_requests("getUpdates", 1)  # up and polling
         bot_api.send_text(1, "/start", first_name="Admin", language_code="fr")
-        await bot_api.wait_for_text(1, "Bonjour Admin", timeout=20)
+        await bot_api.wait_for_text(1, "Bonjour Admin", timeout=DEADLINE)
         bot_api.send_text(999, "/start", first_name="Stranger", language_code="en")
-        await bot_api.wait_for_text(999, "Hello Stranger", timeout=10)
+        await bot_api.wait_for_text(999, "Hello Stranger", timeout=DEADLINE)
     finally:
         assert await stop_bot(process) == 0
     logs = log_path.read_text()
@@ -69,7 +74,7 @@ async def test_a_bad_setting_stops_with_one_line_naming_it(tmp_path: Path) -> No
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    _, stderr = await asyncio.wait_for(process.communicate(), DEADLINE)
     assert process.returncode == 2
     lines = stderr.decode().strip().splitlines()
     assert lines == [
@@ -90,7 +95,7 @@ async def test_the_console_chat_answers_typed_lines(tmp_path: Path) -> None:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    stdout, _ = await asyncio.wait_for(process.communicate(b"/start\n/as 7 en\n/help\n"), 60)
+    stdout, _ = await asyncio.wait_for(process.communicate(b"/start\n/as 7 en\n/help\n"), DEADLINE)
     text = stdout.decode()
     assert process.returncode == 0
     assert "Bonjour" in text and "Here is what I can do" in text
@@ -128,17 +133,14 @@ async def test_webhook_mode_rejects_requests_without_the_secret(
     }
     url = f"http://127.0.0.1:{port}/telegram"
     try:
-        await bot_api.wait_for(lambda call: call.method == "setWebhook", timeout=20)
+        # The webhook listens before Relais asks Telegram to use it.
+        await bot_api.wait_for(lambda call: call.method == "setWebhook", timeout=DEADLINE)
         assert bot_api.webhook_url == "https://relais.example.org/telegram"
-        async with httpx.AsyncClient() as client:
-            for _ in range(50):
-                try:
-                    wrong = await client.post(
-                        url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "no"}
-                    )
-                    break
-                except httpx.ConnectError:
-                    await asyncio.sleep(0.2)
+        # The update with the right secret is handled before it is answered.
+        async with httpx.AsyncClient(timeout=DEADLINE) as client:
+            wrong = await client.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "no"}
+            )
             assert wrong.status_code == 403
             missing = await client.post(url, json=update)
             assert missing.status_code == 403
@@ -147,6 +149,6 @@ async def test_webhook_mode_rejects_requests_without_the_secret(
                 url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
             )
             assert right.status_code == 200
-        await bot_api.wait_for_text(321, "Here is what I can do", timeout=10)
+        await bot_api.wait_for_text(321, "Here is what I can do", timeout=DEADLINE)
     finally:
         assert await stop_bot(process) == 0

@@ -21,6 +21,7 @@ from bot.storage.db import Database
 from bot.storage.reports import Scope, Window
 from bot.text import to_plain
 from tests.fakes.chat import Chat
+from tests.fakes.clock import FakeClock
 from tests.report_data import ALICE_TG, DRISS_TG, FARID_TG, build_campaign, execute
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -49,6 +50,27 @@ async def test_admin_report_in_french(campaign: Services, admin_chat: Chat) -> N
     assert "Par équipe" in text and "Évry Sud" in text and "Par secteur" in text
     # Rapid-response times: no data source registered, nothing shown.
     assert "réponse rapide" not in text.lower()
+
+
+async def test_new_volunteers_are_those_who_finished_joining(
+    campaign: Services, admin_chat: Chat, chat: Callable[..., Chat], clock: FakeClock
+) -> None:
+    zoe = chat("4242", first_name="Zoé")
+    await zoe.send("/start")
+    await zoe.tap("ob:lang:fr")
+    await zoe.tap("ob:consent:yes")  # still answering the questions
+    clock.advance(minutes=5)
+    await admin_chat.send("/report")
+    assert "Bénévoles : 8 · nouveaux : 3" in admin_chat.last_text
+    await zoe.tap("ob:name:keep")
+    await zoe.send("91000")
+    await zoe.tap("ob:skill:canvass")
+    await zoe.tap("ob:skill:done")
+    await zoe.tap("ob:avail:evenings")
+    await zoe.tap("ob:avail:done")
+    assert "Bienvenue" in zoe.last_text
+    await admin_chat.send("/report")
+    assert "Bénévoles : 8 · nouveaux : 4" in admin_chat.last_text
 
 
 async def test_organizer_report_in_english_with_period_buttons(

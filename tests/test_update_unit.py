@@ -20,6 +20,7 @@ from bot.services.chats import KEYS_KEPT
 from bot.storage.backend import Store, Unit, after_commit, when_committed
 from bot.storage.connect import is_postgres
 from bot.storage.outbox import REPLY, Envelope, OutboxRepository, Settlement
+from tests import alert_factories as make
 from tests.stored import file_bytes
 
 SQL_ADD = "INSERT INTO processed_updates (key, seen_at) VALUES (:key, '2026-01-01T00:00:00+00:00')"
@@ -209,3 +210,29 @@ async def test_an_answer_keeps_no_words_once_sent(
     if not is_postgres(services.db):
         await services.db.checkpoint()
         assert b"Zwyrtol" not in file_bytes(settings.database_path)
+
+
+@pytest.mark.parametrize("ending", ["blocked", "stopped"])
+async def test_an_answer_that_will_never_leave_keeps_no_words(
+    services: Services, ending: str
+) -> None:
+    """An answer waiting for whichever process sends (or for the network) may never leave:
+    the person blocked Relais meanwhile, or used /stop. What it said is not kept either."""
+    now = services.clock.now()
+    outbox = OutboxRepository(services.db)
+    ana = await make.volunteer(services, "42", status="active")
+    words = "Appeler Ginette Zwyrtol 06 12 34 56 78"
+    answer = Envelope(
+        "reply", "telegram", "42", Outbound(words), priority=REPLY, volunteer_id=ana.id
+    )
+    async with services.db.transaction() as tx:
+        await OutboxRepository.add_answers(tx, [answer], now, in_hand=False)
+    if ending == "blocked":
+        await services.people.blocked("telegram", "42")
+    else:
+        await services.profiles.stop(ana)
+        assert await outbox.claim("telegram", now, 10) == []  # withdrawn, not sent
+    stored = await services.db.fetch_one("SELECT chat_id, payload, status FROM outbox")
+    assert stored is not None
+    assert stored["status"] == ("blocked" if ending == "blocked" else "cancelled")
+    assert (stored["chat_id"], stored["payload"]) == ("42", "{}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 
 import pytest
@@ -16,6 +17,7 @@ import pytest
 from bot.config import ConfigError, Settings
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.relais import running_relais, telegram_env
+from tests.test_faults import hold_lock
 
 SECRET = "s3cret-token"
 
@@ -104,14 +106,76 @@ async def test_the_secret_is_checked_before_the_body_and_bodies_stay_under_1_mb(
         stream = (b"%x\r\n" % len(chunk) + chunk + b"\r\n") * 17 + b"0\r\n\r\n"
         head = _head(port, None, SECRET, chunked=True)
         assert await _exchange("127.0.0.1", port, head, stream) == 413
-        # Not an update: refused, nothing answered.
+        # Not an update: dropped (Telegram would send it again after any error), unanswered.
         junk = b'{"hello": 1}'
-        assert await _exchange("127.0.0.1", port, _head(port, len(junk), SECRET), junk) == 400
+        assert await _exchange("127.0.0.1", port, _head(port, len(junk), SECRET), junk) == 200
         assert not bot_api.messages_to(321)
         # A real update with the secret is handled.
         update = _update(5, 321, "/help")
         assert await _exchange("127.0.0.1", port, _head(port, len(update), SECRET), update) == 200
         await bot_api.wait_for_text(321, "Here is what I can do", timeout=10)
+
+
+def _post(port: int, body: bytes) -> tuple[str, int, str, bytes]:
+    return "127.0.0.1", port, _head(port, len(body), SECRET), body
+
+
+async def test_an_update_relais_cannot_read_is_dropped_not_sent_again_and_again(
+    bot_api: FakeBotAPI, database_url: str, port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram sends an update again after any answer but 2xx: one it cannot read would
+    come back forever, and each time hold its chat's later updates."""
+    no_sender = json.loads(_update(7, 321, "/help"))
+    del no_sender["message"]["from"]["id"]
+    no_chat_id = json.loads(_update(8, 321, "/help"))
+    del no_chat_id["message"]["chat"]["id"]
+    odd_tap = {"update_id": 9, "callback_query": {"id": "q1", "from": {"id": 5}, "message": 5}}
+    unreadable = [
+        b'{"update_id": 6, "message": {',  # cut off
+        json.dumps(no_sender).encode(),
+        json.dumps(no_chat_id).encode(),
+        json.dumps(odd_tap).encode(),
+        json.dumps({"update_id": 10, "message": "hello"}).encode(),
+    ]
+    async with running_relais(_env(bot_api, database_url, port)):
+        with caplog.at_level(logging.WARNING):
+            for body in unreadable:
+                assert await _exchange(*_post(port, body)) == 200
+        assert caplog.text.count("dropped") == len(unreadable)
+        # Nothing of the update in the log: only its number.
+        assert "/help" not in caplog.text and "321" not in caplog.text
+        update = _update(11, 321, "/help")
+        assert await _exchange(*_post(port, update)) == 200
+        await bot_api.wait_for_text(321, "Here is what I can do", timeout=10)
+        assert len(bot_api.messages_to(321)) == 1
+
+
+@pytest.mark.sqlite_only("SQLite's write lock held by another process")
+async def test_an_update_that_cannot_be_stored_is_refused_so_telegram_sends_it_again(
+    bot_api: FakeBotAPI, database_url: str, port: int
+) -> None:
+    blocked = json.dumps(
+        {
+            "update_id": 12,
+            "my_chat_member": {
+                "chat": {"id": 321, "type": "private", "first_name": "Web"},
+                "from": {"id": 321, "is_bot": False, "first_name": "Web"},
+                "date": 1_700_000_000,
+                "old_chat_member": {"status": "member", "user": {"id": 1, "is_bot": True}},
+                "new_chat_member": {"status": "kicked", "user": {"id": 1, "is_bot": True}},
+            },
+        }
+    ).encode()
+    async with running_relais(_env(bot_api, database_url, port)) as relais:
+        # Busy after 0.2 s rather than 10: the database is locked for as long as it takes.
+        await relais.db.writer.execute("PRAGMA busy_timeout=200")
+        locker = await hold_lock(relais.settings.database_path, 60)
+        try:
+            assert await _exchange(*_post(port, blocked)) == 500
+        finally:
+            locker.kill()
+            await locker.wait()
+        assert await _exchange(*_post(port, blocked)) == 200
 
 
 async def _refused(host: str, port: int) -> bool:

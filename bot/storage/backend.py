@@ -142,6 +142,11 @@ class Backend(Protocol):
         """Rows of a long read, without holding them all in memory."""
         ...
 
+    async def checkpoint(self) -> bool:
+        """Fold what was erased out of any log the database keeps; False if a read prevented
+        it (then `checkpoint_if_owed` does it later)."""
+        ...
+
 
 class Store(Backend, Protocol):
     """A backend with its life around it: what the bot, the core and the command line open,
@@ -162,11 +167,6 @@ class Store(Backend, Protocol):
 
     def vanished(self) -> bool:
         """Whether the database was deleted or replaced from under the open connections."""
-        ...
-
-    async def checkpoint(self) -> bool:
-        """Fold what was erased out of any log the database keeps; False if a read prevented
-        it (then `checkpoint_if_owed` does it later)."""
         ...
 
     async def checkpoint_if_owed(self) -> None:

@@ -278,9 +278,12 @@ class ReportRepository:
         end = window.until
         d1, d7, d30 = (to_iso(end - timedelta(days=n)) for n in (1, 7, 30))
         where, params = scope.where("v.id")
+        # New: came in the window and finished joining, which is what moves a volunteer
+        # out of 'onboarding' for good (an erased row keeps counting as it did before).
         row = await self.db.fetch_one(
             "SELECT COUNT(*) AS total,"
-            " COUNT(*) FILTER (WHERE created_at >= :since AND created_at < :until) AS new,"
+            " COUNT(*) FILTER (WHERE created_at >= :since AND created_at < :until"
+            " AND status <> 'onboarding') AS new,"
             " COUNT(*) FILTER (WHERE last_active_at >= :d1) AS d1,"
             " COUNT(*) FILTER (WHERE last_active_at >= :d7) AS d7,"
             " COUNT(*) FILTER (WHERE last_active_at >= :d30) AS d30,"

@@ -160,7 +160,8 @@ class ConsoleTransport:
             board = Board()
             if self.boards is not None:
                 board = Board.restored(*await self.boards.shown(CHANNEL, chat, self.clock.now()))
-            self._boards[chat] = board
+            # Another message may have been printed (and its board kept) while this read.
+            return self._boards.setdefault(chat, board)
         return self._boards[chat]
 
     async def _keep(self, chat: str, board: Board) -> None:

@@ -56,7 +56,7 @@ from bot.transports import (
     Unreachable,
 )
 from bot.transports.telegram_http import AiohttpRequest
-from bot.transports.telegram_updates import JSON, chat_of, membership, to_inbound
+from bot.transports.telegram_updates import JSON, Unreadable, read
 from bot.transports.telegram_webhook import PATH as WEBHOOK_PATH
 from bot.transports.telegram_webhook import WebhookServer
 
@@ -326,12 +326,16 @@ class TelegramTransport:
     async def _take(self, update: JSON) -> None:
         """Handle one polled update in its chat's turn; a failure is logged, never raised."""
         try:
-            await self._in_turn(update, self._on_update(update))
+            chat, blocked, inbound = read(update)
+        except Unreadable as exc:
+            _dropped(update, exc)
+            return
+        try:
+            await self._in_turn(chat, self._on_update(update, blocked, inbound))
         except Exception:
             log.exception("Telegram update %s could not be handled", update.get("update_id"))
 
-    async def _in_turn(self, update: JSON, handling: Awaitable[None]) -> None:
-        chat = chat_of(update)
+    async def _in_turn(self, chat: int, handling: Awaitable[None]) -> None:
         lock = self._chats[chat]
         async with self._slots, lock:
             await handling
@@ -343,12 +347,21 @@ class TelegramTransport:
         turn as polling would: an update the process dies handling was never acknowledged,
         and Telegram sends it again (to another process, when there are several). A tap is
         answered in the webhook's own response: the only request it costs is the edit of
-        its card."""
+        its card. An update it cannot read is dropped (answered 200): Telegram would send it
+        again and again; a failure to handle it (the database busy) raises, and the webhook
+        answers an error, so that Telegram sends it again later."""
+        try:
+            chat, blocked, inbound = read(data)
+        except Unreadable as exc:
+            _dropped(data, exc)
+            return None
         query = data.get("callback_query")
         answer = None
         if isinstance(query, dict) and "id" in query:
             answer = {"method": "answerCallbackQuery", "callback_query_id": query["id"]}
-        await self._in_turn(data, self._on_update(data, answered=answer is not None))
+        await self._in_turn(
+            chat, self._on_update(data, blocked, inbound, answered=answer is not None)
+        )
         return answer
 
     async def stop(self) -> None:
@@ -363,13 +376,18 @@ class TelegramTransport:
 
     # -- incoming -----------------------------------------------------------------------
 
-    async def _on_update(self, update: JSON, *, answered: bool = False) -> None:
-        blocked = membership(update)
+    async def _on_update(
+        self,
+        update: JSON,
+        blocked: tuple[str, bool] | None,
+        inbound: Inbound | None,
+        *,
+        answered: bool = False,
+    ) -> None:
         if blocked is not None:
             if self.on_blocked is not None:
                 await self.on_blocked(*blocked)
             return
-        inbound = to_inbound(update)
         if inbound is None:
             return
         query = update.get("callback_query")
@@ -548,6 +566,13 @@ class TelegramTransport:
             await self.app.bot.set_chat_menu_button(chat_id=int(chat_id), menu_button=button)
         except TelegramError as exc:
             log.info("a chat's menu button was not set: %s", exc)
+
+
+def _dropped(update: JSON, why: Unreadable) -> None:
+    # Its number only: the rest is what a person wrote.
+    log.warning(
+        "Telegram update %s dropped: Relais cannot read it (%s)", update.get("update_id"), why
+    )
 
 
 @contextlib.asynccontextmanager

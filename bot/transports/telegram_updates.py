@@ -15,6 +15,19 @@ CHANNEL = "telegram"
 JSON = dict[str, Any]
 
 
+class Unreadable(ValueError):
+    """An update without a field Relais reads, or with one of another shape."""
+
+
+def read(update: JSON) -> tuple[int, tuple[str, bool] | None, Inbound | None]:
+    """An update's chat, its membership change and its neutral form, read once; Unreadable
+    if a field they need is missing or of the wrong type (no retry will make it readable)."""
+    try:
+        return chat_of(update), membership(update), to_inbound(update)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise Unreadable(type(exc).__name__) from exc
+
+
 def to_inbound(update: JSON) -> Inbound | None:
     """The neutral form of a Telegram update, or None for updates Relais ignores."""
     query = update.get("callback_query")

@@ -3,7 +3,9 @@
 Checked in the order that costs an attacker the most and Relais the least: the secret
 token header first (403 before a byte of the body is read), then the size (413 if
 Content-Length or the bytes actually streamed pass 1 MB; Telegram's updates are a few KB),
-then the JSON. It listens on loopback unless told otherwise: the proxy faces the internet.
+then the JSON. What is not an update is dropped (200: Telegram sends again anything else);
+an update that could not be handled (the database busy) gets a 500, and comes back. It
+listens on loopback unless told otherwise: the proxy faces the internet.
 """
 
 from __future__ import annotations
@@ -72,8 +74,17 @@ class WebhookServer:
         except ValueError:
             update = None
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
-            return web.Response(status=400, text="not an update")
-        reply = await self.receive(update)
+            # Telegram sends again whatever is not answered 2xx: this would come back forever.
+            log.warning("a webhook request that is not an update was dropped")
+            return web.Response(text="dropped")
+        try:
+            reply = await self.receive(update)
+        except Exception:
+            # Not stored (the database busy, …): an error, so that Telegram sends it again.
+            log.exception(
+                "Telegram update %s not handled; Telegram will send it again", update["update_id"]
+            )
+            return web.Response(status=500, text="not handled")
         if reply is not None:
             return web.json_response(reply)
         return web.Response(text="ok")

@@ -173,7 +173,8 @@ class UploadedFile:
 class SentCall:
     """One request the bot made (every method but ``getUpdates``), with the answer it got.
 
-    ``timestamp`` is ``time.monotonic()`` when the request arrived; ``text`` is the ``text`` or
+    ``timestamp`` is the server's clock (``time.monotonic()`` unless it was given another)
+    when the request arrived; ``text`` is the ``text`` or
     ``caption`` parameter; ``message_id`` is the id of the message sent or edited, if any.
     """
 
@@ -373,6 +374,7 @@ class FakeBotAPI:
         limit_per_chat_per_s: float | None = None,
         limit_paid_per_s: float = 1000,
         strict: bool = True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Create a stopped server.
 
@@ -381,7 +383,10 @@ class FakeBotAPI:
         last second is answered 429 with ``retry_after=1``. Sends with
         ``allow_paid_broadcast=true`` count against ``limit_paid_per_s`` instead of the global
         limit; the per-chat limit applies to them too. ``strict`` makes leaving ``async with``
-        fail if the bot called a method this fake does not implement.
+        fail if the bot called a method this fake does not implement. ``clock`` stamps the
+        requests and moves the rate windows (a test may stop it: a loaded machine then
+        cannot spread a burst over several windows). ``on_call``, if set, sees each call as
+        it is recorded, before it is answered.
         """
         self.sent: list[SentCall] = []
         self.answered_callbacks: list[str] = []
@@ -394,6 +399,8 @@ class FakeBotAPI:
         self.stats = Stats()
         self.webhook_url: str | None = None
         self.strict = strict
+        self.clock = clock
+        self.on_call: Callable[[SentCall], None] | None = None
 
         self._limit_global = limit_global_per_s
         self._limit_chat = limit_per_chat_per_s
@@ -1008,7 +1015,7 @@ class FakeBotAPI:
     # ------------------------------------------------------------------ HTTP plumbing
 
     async def _handle(self, request: web.Request) -> web.Response:
-        received = time.monotonic()
+        received = self.clock()
         file_match = _FILE_PATH_RE.match(request.path)
         if file_match is not None and request.method == "GET":
             return self._serve_file(request, file_match)
@@ -1176,6 +1183,8 @@ class FakeBotAPI:
                 error=error,
             )
         )
+        if self.on_call is not None:
+            self.on_call(self.sent[-1])
         if self._call_waiters:
             for waiter in self._call_waiters:
                 if not waiter.done():
