@@ -24,6 +24,7 @@ from bot.services.tasks import parse_moment
 from bot.task_text import describe
 from bot.text import clean, esc
 from bot.vocabulary import availability_code, skill_code, skill_word, task_kind_word
+from bot.when_text import moment_refusal
 from handlers.task_admin import ask_call_list
 
 # The steps, in order. Each kind asks its own details between instructions and area.
@@ -353,6 +354,8 @@ async def on_text(request: Request) -> Reply:
         if skip and step == "closes":
             return await _advance(request, step, None)
         moment = parse_moment(text, _tz(request), request.now)
+        if refusal := moment_refusal(text, moment, request.now, _tz(request)):
+            return Outbound(refusal)
         if moment is None:
             return Outbound(
                 _(

@@ -77,6 +77,34 @@ async def test_broadcast_wizard(place: World, language: str) -> None:
     assert (row["body"], row["recipients"]) == ("<b>Rassemblement</b> ce soir", 2)
 
 
+@both_languages
+async def test_a_broadcast_scheduled_in_words(place: World, language: str) -> None:
+    """A delay is counted from now; a day/month that cannot exist or a date years ahead is
+    refused with the reason (the clock: Saturday 15:00 in Paris)."""
+    uid = place.user(93)
+    await make_volunteer(
+        place.services, uid, channel=place.messenger, language=language, role="admin"
+    )
+    org = place.person(uid, language)
+    await org.say("/broadcast", Expect("Nouvelle diffusion", "New broadcast"))
+    await org.say("Rassemblement", Expect("Ajouter un bouton", "Add a button"))
+    await org.choose("No button", Expect("Qui doit le recevoir", "Who should receive it"))
+    await org.choose(Expect("Tout le monde", "Everyone"), Expect("Destinataires", "Audience"))
+    await org.choose("🕒 Schedule", Expect("Quand l'envoyer", "When should it go"))
+    await org.say(
+        "12/25", Expect("« 12/25 » n’est pas une date : écrivez le jour", "“12/25” is not a date")
+    )
+    await org.say("25/12/2099", Expect("dans plus de deux ans", "more than two years from now"))
+    await org.say(
+        Expect("dans 2h", "in 2h").said(language),
+        Expect(
+            "programmée pour le samedi 28 novembre 2026 à 17:00",
+            "scheduled for Saturday, November 28, 2026 at 5:00",
+        ),
+    )
+    assert await place.services.db.fetch_value("SELECT COUNT(*) FROM broadcasts") == 1
+
+
 # -- duty -------------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from bot.domain.errors import Invalid
 from bot.domain.tasks import KINDS, TARGET_KINDS, Task, TaskDraft
 from bot.services.people import Actor
 from bot.services.tasks import TaskError, TaskService
-from bot.when import read_moment
+from bot.when import impossible_date, read_moment, too_far
 
 MAX_FILE_BYTES = 1_000_000
 # File column → target kind; values separated by commas (or a YAML list).
@@ -151,10 +151,15 @@ def to_draft(
                 raise Invalid("number", column=column) from None
     for column in TIME_COLUMNS:
         if _text(record.get(column)):
+            typed = _text(record[column])
             try:
-                values[column] = _moment(_text(record[column]), tz, now)
+                values[column] = _moment(typed, tz, now)
             except ValueError:
+                if impossible_date(typed):
+                    raise Invalid("impossible_date", column=column, value=typed) from None
                 raise Invalid("moment", column=column) from None
+            if too_far(values[column], now):
+                raise Invalid("far_moment", column=column, value=typed)
     if _text(record.get("proof_wanted")).lower() in ("1", "yes", "true", "oui"):
         values["proof_wanted"] = True
     targets: dict[str, tuple[str, ...]] = {}
