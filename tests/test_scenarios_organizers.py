@@ -5,8 +5,12 @@ going on and off duty, the report for another period (see test_scenarios.py).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from bot.services.people import Actor
 from tests.factories import make_volunteer
 from tests.scenarios import Expect, World, both_languages, place
+from tests.task_factories import task
 
 __all__ = ["place"]  # the fixture every scenario runs in, one per messenger
 
@@ -103,6 +107,32 @@ async def test_a_broadcast_scheduled_in_words(place: World, language: str) -> No
         ),
     )
     assert await place.services.db.fetch_value("SELECT COUNT(*) FROM broadcasts") == 1
+
+
+@both_languages
+async def test_a_closing_time_before_the_start_is_refused(place: World, language: str) -> None:
+    uid = place.user(94)
+    await make_volunteer(
+        place.services, uid, channel=place.messenger, language=language, role="admin"
+    )
+    now = place.services.clock.now()
+    rally = await task(
+        place.services,
+        "event",
+        title="Rally",
+        starts_at=now + timedelta(days=5),
+        closes_at=now + timedelta(days=6),
+    )
+    org = place.person(uid, language)
+    await org.say("/tasks", "Rally")
+    await org.choose("Edit", Expect("modifier", "What do you want to change"))
+    await org.choose("Closing time", Expect("Nouvelle heure de clôture", "New closing time"))
+    await org.say(
+        Expect("demain 10h", "tomorrow 10am").said(language),
+        Expect("La tâche doit se terminer après son début", "The task must close after it starts"),
+    )
+    kept = await place.services.tasks.manageable(Actor.system(), rally.id)
+    assert kept is not None and kept.closes_at == rally.closes_at
 
 
 # -- duty -------------------------------------------------------------------------------
