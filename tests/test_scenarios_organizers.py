@@ -64,6 +64,26 @@ async def test_newtask_with_a_typed_quota(place: World, language: str) -> None:
 
 
 @both_languages
+async def test_newtask_reads_a_quota_as_every_count(place: World, language: str) -> None:
+    """ "1.200" and "1 000" are counts as in every other answer; "1.2" is none."""
+    uid = place.user(95)
+    await make_volunteer(
+        place.services, uid, channel=place.messenger, language=language, role="admin"
+    )
+    org = place.person(uid, language)
+    await org.say("/newtask", Expect("De quel type", "Which kind"))
+    await org.choose("Task", Expect("Pour quelle équipe", "For which team"))
+    await org.choose("Whole campaign", Expect("Le titre de la tâche", "Title of the task"))
+    await org.say("Tractage", Expect("consignes", "Instructions"))
+    await org.say("-", Expect("départements", "départements"))
+    await org.say("-", Expect("Seulement certains bénévoles", "Only some volunteers"))
+    await org.choose("Everyone", Expect("Combien de réalisations", "How many completions"))
+    await org.say("1.2", Expect("Envoyez un nombre", "Please send a number"))
+    await org.say("1 000", Expect("Quand se termine-t-elle", "When does it close"))
+    await org.say("-", Expect("Quota : 1000", "Quota: 1000"))
+
+
+@both_languages
 async def test_broadcast_wizard(place: World, language: str) -> None:
     uid = place.user(91)
     await make_volunteer(

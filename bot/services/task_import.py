@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from bot.answers import parse_count
 from bot.domain.errors import Invalid
 from bot.domain.tasks import KINDS, TARGET_KINDS, Task, TaskDraft
 from bot.services.people import Actor
@@ -139,10 +140,11 @@ def to_draft(
             values[column] = _text(record[column])
     for column in INT_COLUMNS:
         if _text(record.get(column)):
-            try:
-                values[column] = int(_text(record[column]))
-            except ValueError:
-                raise Invalid("whole_number", column=column) from None
+            typed = _text(record[column])
+            count = parse_count(typed.removeprefix("-"))  # "1 200" as in the chat; "1.2" is none
+            if count is None:
+                raise Invalid("whole_number", column=column)
+            values[column] = -count if typed.startswith("-") else count
     for column in FLOAT_COLUMNS:
         if _text(record.get(column)):
             try:
