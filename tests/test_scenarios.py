@@ -63,6 +63,31 @@ async def test_joining(place: World, language: str) -> None:
     assert volunteer.availability == {"evenings"}
 
 
+@both_languages
+async def test_a_short_town_name_is_a_choice_and_the_place_is_said_back(
+    place: World, language: str
+) -> None:
+    uid = place.user(43)
+    ana = place.person(uid, language)
+    await ana.say("/start", "Relais")
+    await ana.choose(
+        "Français" if language == "fr" else "English",
+        Expect("Avant de commencer : vos données", "Before we start: your data"),
+    )
+    await ana.choose("✅ I agree", Expect("Étape 3 sur 6", "Step 3 of 6"))
+    await ana.say("Ana", Expect("Où êtes-vous ?", "Where are you?"))
+    await ana.say("Boulogne", Expect("Plusieurs communes", "Several communes"))
+    await ana.choose(
+        "Boulogne-Billancourt (92)",
+        Expect(
+            "📍 C’est noté : Boulogne-Billancourt (92100).",
+            "📍 Noted: Boulogne-Billancourt (92100).",
+        ),
+    )
+    volunteer = await place.services.volunteers.by_identity(place.messenger, uid)
+    assert volunteer is not None and (volunteer.commune, volunteer.department) == ("92012", "92")
+
+
 # -- tasks: accept, skip, later, done with counts -------------------------------------------
 
 
