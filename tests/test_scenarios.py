@@ -88,6 +88,26 @@ async def test_a_short_town_name_is_a_choice_and_the_place_is_said_back(
     assert volunteer is not None and (volunteer.commune, volunteer.department) == ("92012", "92")
 
 
+@both_languages
+async def test_a_gmt_offset_is_the_zone_people_mean(place: World, language: str) -> None:
+    """ "GMT+2" is two hours east of Greenwich, whatever the sign of its POSIX name."""
+    uid = place.user(44)
+    await make_volunteer(place.services, uid, channel=place.messenger, language=language)
+    ana = place.person(uid, language)
+    command = "/fuseau" if language == "fr" else "/timezone"
+    await ana.say(f"{command} GMT+2", Expect("fuseau horaire UTC+2.", "time zone UTC+2."))
+    volunteer = await place.services.volunteers.by_identity(place.messenger, uid)
+    assert volunteer is not None and volunteer.timezone == "Etc/GMT-2"
+    await ana.say(f"{command} UTC-5", Expect("fuseau horaire UTC−5.", "time zone UTC−5."))
+    await ana.say(
+        f"{command} London",
+        Expect(
+            "fuseau horaire Europe/London (actuellement UTC).",
+            "time zone Europe/London (now UTC).",
+        ),
+    )
+
+
 # -- tasks: accept, skip, later, done with counts -------------------------------------------
 
 
