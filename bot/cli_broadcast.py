@@ -16,6 +16,7 @@ from bot.services.broadcasts import BroadcastError
 from bot.services.people import Actor
 from bot.text import to_plain
 from bot.when import read_moment
+from bot.when_text import moment_refusal
 
 
 def parse_when(text: str, settings: Settings, now: datetime) -> datetime:
@@ -40,9 +41,10 @@ async def queue_broadcast(settings: Settings, clock: Clock, args: argparse.Names
                 file=sys.stderr,
             )
             return 2
-        try:
-            send_at = parse_when(args.at, settings, clock.now()) if args.at else None
-        except ValueError:
+        send_at = read_moment(args.at, clock.now(), settings.timezone) if args.at else None
+        if args.at and (why := moment_refusal(args.at, send_at, clock.now(), settings.timezone)):
+            return _refused(why)
+        if args.at and send_at is None:
             print(unreadable_time("--at", args.at), file=sys.stderr)
             return 2
         async with open_core(settings, clock) as services:

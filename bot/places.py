@@ -27,6 +27,9 @@ _IN_FRANCE_KM = 20.0
 _IN_FRANCE_KM_WIDE = {"973": 120.0, "974": 30.0, "976": 30.0}
 # Up to this many homonyms are offered as choices; beyond, the postcode narrows it down.
 MAX_CHOICES = 8
+# A commune whose name only starts with the typed one is offered from this size on
+# ("Boulogne" → Boulogne-Billancourt), or when it is bigger than the exact homonyms.
+BIG_TOWN = 5000
 
 
 class Place(NamedTuple):
@@ -54,6 +57,12 @@ class Place(NamedTuple):
             if parent is not None:
                 return f"{self.name} ({parent.name}, {self.department})"
         return f"{self.name} ({self.department})"
+
+
+def _ranked(exact: list[Place], longer: list[Place]) -> list[Place]:
+    """Live communes before former ones, then the most populated first: what a short or
+    shared name most likely means comes first."""
+    return sorted([*exact, *longer], key=lambda p: (p.kind == "d", -p.population))
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,18 +190,37 @@ class Places:
             key = match[1]
         exact = self._lookup(key)
         if exact:
-            return Found(tuple(exact))
+            return Found(tuple(_ranked(exact, self._longer_names(key, exact))))
         if match := _WITH_DEPARTMENT.match(key):
             name, department = match[1].strip(), match[2].upper()
-            narrowed = [p for p in self._lookup(name) if p.department == department]
+            named = self._lookup(name) + self._longer_names(name, [], smallest=0)
+            narrowed = [p for p in named if p.department == department]
             if narrowed:
-                return Found(tuple(narrowed))
+                return Found(tuple(_ranked(narrowed, [])))
+        if longer := self._longer_names(key, []):
+            return Found(tuple(_ranked(longer, [])))
         by_key = self.by_key
         close = difflib.get_close_matches(
             key, self._keys_by_initial.get(key[:1], []), n=4, cutoff=0.85
         )
         suggestions = [p for k in close for p in by_key[k]]
         return Found(suggestions=tuple(suggestions[:MAX_CHOICES]))
+
+    def _longer_names(self, key: str, exact: list[Place], smallest: int = BIG_TOWN) -> list[Place]:
+        """Communes whose name starts with the typed one and are bigger than every exact
+        match: "Boulogne" is also Boulogne-Billancourt, "Saint-Ouen" Saint-Ouen-sur-Seine."""
+        if len(key) < 3 or key in ("saint", "sainte"):
+            return []
+        floor = max([smallest, *(p.population for p in exact if p.kind != "d")])
+        by_key = self.by_key
+        start = key + " "
+        return [
+            p
+            for k in self._keys_by_initial.get(key[:1], [])
+            if k.startswith(start)
+            for p in by_key[k]
+            if p.kind == "c" and p.population >= floor
+        ]
 
     def _lookup(self, key: str) -> list[Place]:
         if key in self.by_key:

@@ -43,6 +43,10 @@ FILE_PROBLEMS = {
     "whole_number": N_("{column} must be a whole number"),
     "number": N_("{column} must be a number"),
     "moment": N_("{column} must be a date and time, e.g. 2026-12-05 18:30 or 05/12 18h30"),
+    "impossible_date": N_(
+        "{column}: “{value}” is not a date, write the day first, then the month, like 25/12"
+    ),
+    "far_moment": N_("{column} is more than two years ahead (“{value}”): check the date"),
     "team": N_("no team named '{name}'"),
     "skills": N_("skills must be among {skills}"),
     "availability": N_("availability must be among {slots}"),

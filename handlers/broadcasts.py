@@ -3,7 +3,7 @@ and /broadcasts (recent and scheduled broadcasts, with their figures; cancel).""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.broadcast_text import (
@@ -35,6 +35,7 @@ from bot.services.broadcasts import (
 )
 from bot.text import clean, esc, to_plain
 from bot.when import read_moment
+from bot.when_text import moment_refusal
 
 FLOW = "broadcast"
 # Steps of the wizard: what the person is asked for at each one.
@@ -240,6 +241,8 @@ def _preview(request: Request, audience: Audience, count: int) -> list[Outbound]
 async def _take_when(request: Request, text: str) -> Reply:
     settings = request.services.settings
     moment = parse_local_time(text, request.now, settings.timezone)
+    if refusal := moment_refusal(text, moment, request.now, settings.timezone):
+        return Outbound(refusal)
     if moment is None:
         return Outbound(
             _(
@@ -247,9 +250,10 @@ async def _take_when(request: Request, text: str) -> Reply:
                 "“15/12 18:30”, or 18:30 for today."
             )
         )
-    if moment <= request.now:
+    if moment <= request.now - timedelta(minutes=1):
         return Outbound(_("That time is in the past. Choose a time to come."))
-    return await _create(request, moment)
+    # "now", "maintenant", or this very minute: send it now.
+    return await _create(request, moment if moment > request.now else None)
 
 
 def parse_local_time(text: str, now: datetime, zone: Any) -> datetime | None:

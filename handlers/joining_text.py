@@ -160,3 +160,21 @@ def answer_problem(problem: Invalid) -> str:
     if problem.kind == "place.homonyms" and problem.data.get("more"):
         text += " " + _("If yours is not listed, type its postcode.")
     return text
+
+
+def where_text(volunteer: Volunteer) -> str:
+    """Where a volunteer is, as the profile shows it: 'Boulogne-Billancourt (92100)'."""
+    if volunteer.place and volunteer.department:
+        return f"{esc(volunteer.place)} ({esc(volunteer.postcode or volunteer.department)})"
+    if volunteer.postcode:
+        return f"{esc(volunteer.postcode)} ({esc(volunteer.department)})"
+    if volunteer.place:
+        return esc(volunteer.place)
+    if volunteer.latitude is not None:
+        return _("shared location")
+    return "—"
+
+
+def place_noted(volunteer: Volunteer) -> Outbound:
+    """The place just understood, said back so a wrong guess is seen at once."""
+    return Outbound(_("📍 Noted: {place}.").format(place=where_text(volunteer)))

@@ -9,6 +9,7 @@ import re
 from datetime import tzinfo
 from typing import Any
 
+from bot.answers import parse_count
 from bot.broadcast_text import describe_radius, refusal
 from bot.clock import from_iso, to_iso
 from bot.domain.errors import TaskError
@@ -24,6 +25,7 @@ from bot.services.tasks import parse_moment
 from bot.task_text import describe
 from bot.text import clean, esc
 from bot.vocabulary import availability_code, skill_code, skill_word, task_kind_word
+from bot.when_text import moment_refusal
 from handlers.task_admin import ask_call_list
 
 # The steps, in order. Each kind asks its own details between instructions and area.
@@ -345,14 +347,21 @@ async def on_text(request: Request) -> Reply:
             return await _advance(request, step, None)
         limit = {"radius": 500, "doors": 10_000, "quota": 1_000_000}[step]
         number = text.replace(",", ".")
-        if not re.match(r"^\d+(\.\d+)?$", number) or not 0 < float(number) <= limit:
+        value: Any
+        if step == "radius":  # kilometres may have decimals: "2,5"
+            ok = re.match(r"^\d+(\.\d+)?$", number) is not None
+            value = float(number) if ok else None
+        else:  # a count, read as everywhere else: "1 200", "1.200" are 1200; "1.2" is none
+            value = parse_count(text)
+        if value is None or not 0 < value <= limit:
             return Outbound(_("Please send a number (or - to skip)."))
-        value: Any = float(number) if step == "radius" else int(float(number))
         return await _advance(request, step, value)
     if step in ("starts", "closes"):
         if skip and step == "closes":
             return await _advance(request, step, None)
         moment = parse_moment(text, _tz(request), request.now)
+        if refusal := moment_refusal(text, moment, request.now, _tz(request)):
+            return Outbound(refusal)
         if moment is None:
             return Outbound(
                 _(

@@ -25,6 +25,7 @@ from handlers.joining_text import (
     answer_problem,
     consent_text,
     invite_problem,
+    place_noted,
     redeemed_text,
     welcome,
 )
@@ -393,7 +394,10 @@ async def _save(request: Request, volunteer: Volunteer, step: str, answer: Any) 
         await request.finish()
         request.actor = replace(request.actor, volunteer=volunteer)
         return await request.router.commands["profile"].handler(request)
-    return await _continue(request, volunteer, edit=step in ("skills", "availability"))
+    following = await _continue(request, volunteer, edit=step in ("skills", "availability"))
+    if step in ("where", "commune") and not isinstance(answer, tuple):
+        return [place_noted(volunteer), *following]
+    return following
 
 
 def register(router: Router) -> None:

@@ -13,7 +13,7 @@ from bot.router import Reply, Request, Router, expired
 from bot.services.volunteers import Invalid
 from bot.text import esc
 from bot.when import read_day
-from handlers.joining_text import AVAILABILITY_LABELS, SKILL_LABELS, answer_problem
+from handlers.joining_text import AVAILABILITY_LABELS, SKILL_LABELS, answer_problem, where_text
 from handlers.onboarding import FLOW, ask, member_or_prompt
 from handlers.settings import settings_choices, settings_lines
 
@@ -21,18 +21,6 @@ PAUSE_FLOW = "pause"
 # step    what the person sees                                  how they answer
 # "date"  one week / one month, or type the date to come back   a tap, or DD/MM/YYYY
 EDITABLE = ("name", "where", "skills", "availability")
-
-
-def _where(volunteer: Volunteer) -> str:
-    if volunteer.place and volunteer.department:
-        return f"{esc(volunteer.place)} ({esc(volunteer.postcode or volunteer.department)})"
-    if volunteer.postcode:
-        return f"{esc(volunteer.postcode)} ({esc(volunteer.department)})"
-    if volunteer.place:
-        return esc(volunteer.place)
-    if volunteer.latitude is not None:
-        return _("shared location")
-    return "—"
 
 
 def _status(volunteer: Volunteer, request: Request) -> str:
@@ -61,7 +49,7 @@ async def profile_card(request: Request, volunteer: Volunteer) -> Outbound:
         "<b>" + _("Your profile") + "</b>",
         _("First name: {value}").format(value=esc(volunteer.first_name)),
         _("Language: {value}").format(value=language_name(volunteer.language)),
-        _("Where: {value}").format(value=_where(volunteer)),
+        _("Where: {value}").format(value=where_text(volunteer)),
         _("Willing to: {value}").format(
             value=", ".join(_(SKILL_LABELS[c]) for c in SKILL_LABELS if c in volunteer.skills)
         ),

@@ -8,6 +8,9 @@ Steps (flow "settings", one question at a time):
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from bot.i18n import N_, _, worded
 from bot.messaging import Choice, Outbound, choices
 from bot.payloads import Setting
@@ -38,8 +41,21 @@ def quiet_text(request: Request, volunteer: Volunteer) -> str:
     return shown
 
 
+def offset_text(zone: str, now: datetime) -> str:
+    """'UTC+2', 'UTC−5', 'UTC+5:30': how far the zone is from UTC at `now`."""
+    offset = ZoneInfo(zone).utcoffset(now) or timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    if minutes == 0:
+        return "UTC"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{'+' if minutes > 0 else '−'}{hours}" + (f":{rest:02d}" if rest else "")
+
+
 def zone_text(request: Request, volunteer: Volunteer) -> str:
-    """'Europe/London', or the campaign's zone marked as such."""
+    """'Europe/London', 'UTC+2' for an offset zone (never its inverted POSIX name), or the
+    campaign's zone marked as such."""
+    if volunteer.timezone and volunteer.timezone.startswith("Etc/"):
+        return offset_text(volunteer.timezone, request.now)
     if volunteer.timezone:
         return volunteer.timezone
     return _("{zone} (the campaign's)").format(zone=request.services.settings.timezone.key)
@@ -248,7 +264,13 @@ async def _take_zone(request: Request, volunteer: Volunteer, text: str) -> Reply
     except Invalid as problem:
         return Outbound(answer_problem(problem))
     await request.finish()
-    return Outbound(_("Done: time zone {zone}.").format(zone=esc(zone_text(request, volunteer))))
+    zone = zone_text(request, volunteer)
+    offset = offset_text(volunteer.timezone or request.services.settings.timezone.key, request.now)
+    if zone == offset:
+        return Outbound(_("Done: time zone {zone}.").format(zone=esc(zone)))
+    return Outbound(
+        _("Done: time zone {zone} (now {offset}).").format(zone=esc(zone), offset=offset)
+    )
 
 
 async def on_text(request: Request) -> Reply:

@@ -10,9 +10,9 @@ import logging
 from collections.abc import Mapping
 
 from bot.answers import parse_count
-from bot.domain.errors import Gone, ImportRejected
+from bot.domain.errors import Gone, ImportRejected, TaskError
 from bot.domain.tasks import Progress, Task
-from bot.i18n import N_, _, ngettext, people, worded
+from bot.i18n import N_, _, format_datetime, ngettext, people, worded
 from bot.messaging import Answer, Choice, Outbound, choices
 from bot.payloads import EditableField, TaskAdmin, TaskEditField
 from bot.router import Reply, Request, Router, expired
@@ -21,6 +21,7 @@ from bot.services.people import ORGANIZER
 from bot.services.tasks import CONTROLS, parse_moment
 from bot.text import clean, esc
 from bot.vocabulary import task_kind_word
+from bot.when_text import moment_refusal
 
 log = logging.getLogger(__name__)
 
@@ -299,6 +300,7 @@ async def on_edit(request: Request) -> Reply:
     assert request.conversation is not None
     field, task_id = request.conversation.step, int(request.conversation.data["task"])
     text = clean(request.text)
+    zone = request.services.settings.timezone
     value: object
     if field == "title":
         if not text or len(text) > 200:
@@ -317,11 +319,24 @@ async def on_edit(request: Request) -> Reply:
             )
         value = -size if text.startswith("-") else size
     else:
-        moment = parse_moment(text, request.services.settings.timezone, request.now)
-        if moment is None or moment <= request.now:
+        moment = parse_moment(text, zone, request.now)
+        if refusal := moment_refusal(text, moment, request.now, zone):
+            return Outbound(refusal)
+        if moment is None:
             return Outbound(_("I did not understand that date. Write it like 05/12 18:30."))
+        if moment <= request.now:
+            return Outbound(_("That moment has already passed. Please send a later one."))
         value = moment
-    updated = await request.services.tasks.edit(request.actor, task_id, **{field: value})
+    try:
+        updated = await request.services.tasks.edit(request.actor, task_id, **{field: value})
+    except TaskError:
+        task = await request.services.tasks.manageable(request.actor, task_id)
+        start = format_datetime(task.starts_at, zone) if task and task.starts_at else ""
+        return Outbound(
+            _("The task must close after it starts ({start}). Please send a later moment.").format(
+                start=start
+            )
+        )
     await request.finish()
     if updated is None:
         return expired()

@@ -76,6 +76,32 @@ def test_homonyms_come_back_largest_first_and_a_misspelling_gets_suggestions() -
     assert places().find("Atlantis").places == ()
 
 
+@pytest.mark.parametrize(
+    ("typed", "offered"),
+    [
+        ("Boulogne", ["Boulogne-Billancourt (92)", "Boulogne-sur-Mer (62)"]),
+        ("Evry", ["Évry-Courcouronnes (91)", "Évry (89)"]),
+        ("Saint-Ouen", ["Saint-Ouen-sur-Seine (93)", "Saint-Ouen-l'Aumône (95)"]),
+        ("Gif", ["Gif-sur-Yvette (91)"]),
+    ],
+)
+def test_a_short_name_offers_the_bigger_towns_it_begins_and_former_communes_last(
+    typed: str, offered: list[str]
+) -> None:
+    labels = [p.label() for p in places().find(typed).places]
+    assert labels[: len(offered)] == offered
+    if typed == "Boulogne":
+        assert labels[-1] == "Boulogne (Essarts-en-Bocage, 85)"  # merged into another in 2016
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [("Saint-Ouen 93", "93070"), ("Évry (91)", "91228"), ("Boulogne 62", "62160")],
+)
+def test_a_departement_typed_with_the_name_picks_the_town(typed: str, code: str) -> None:
+    assert [p.code for p in places().find(typed).places] == [code]
+
+
 def test_a_position_resolves_to_the_commune_whose_centre_is_nearest() -> None:
     paris = places().nearest(48.8566, 2.3522)
     assert paris is not None and paris.department == "75" and paris.kind == "a"

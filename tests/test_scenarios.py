@@ -63,6 +63,51 @@ async def test_joining(place: World, language: str) -> None:
     assert volunteer.availability == {"evenings"}
 
 
+@both_languages
+async def test_a_short_town_name_is_a_choice_and_the_place_is_said_back(
+    place: World, language: str
+) -> None:
+    uid = place.user(43)
+    ana = place.person(uid, language)
+    await ana.say("/start", "Relais")
+    await ana.choose(
+        "Français" if language == "fr" else "English",
+        Expect("Avant de commencer : vos données", "Before we start: your data"),
+    )
+    await ana.choose("✅ I agree", Expect("Étape 3 sur 6", "Step 3 of 6"))
+    await ana.say("Ana", Expect("Où êtes-vous ?", "Where are you?"))
+    await ana.say("Boulogne", Expect("Plusieurs communes", "Several communes"))
+    await ana.choose(
+        "Boulogne-Billancourt (92)",
+        Expect(
+            "📍 C’est noté : Boulogne-Billancourt (92100).",
+            "📍 Noted: Boulogne-Billancourt (92100).",
+        ),
+    )
+    volunteer = await place.services.volunteers.by_identity(place.messenger, uid)
+    assert volunteer is not None and (volunteer.commune, volunteer.department) == ("92012", "92")
+
+
+@both_languages
+async def test_a_gmt_offset_is_the_zone_people_mean(place: World, language: str) -> None:
+    """ "GMT+2" is two hours east of Greenwich, whatever the sign of its POSIX name."""
+    uid = place.user(44)
+    await make_volunteer(place.services, uid, channel=place.messenger, language=language)
+    ana = place.person(uid, language)
+    command = "/fuseau" if language == "fr" else "/timezone"
+    await ana.say(f"{command} GMT+2", Expect("fuseau horaire UTC+2.", "time zone UTC+2."))
+    volunteer = await place.services.volunteers.by_identity(place.messenger, uid)
+    assert volunteer is not None and volunteer.timezone == "Etc/GMT-2"
+    await ana.say(f"{command} UTC-5", Expect("fuseau horaire UTC−5.", "time zone UTC−5."))
+    await ana.say(
+        f"{command} London",
+        Expect(
+            "fuseau horaire Europe/London (actuellement UTC).",
+            "time zone Europe/London (now UTC).",
+        ),
+    )
+
+
 # -- tasks: accept, skip, later, done with counts -------------------------------------------
 
 

@@ -5,8 +5,12 @@ going on and off duty, the report for another period (see test_scenarios.py).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from bot.services.people import Actor
 from tests.factories import make_volunteer
 from tests.scenarios import Expect, World, both_languages, place
+from tests.task_factories import task
 
 __all__ = ["place"]  # the fixture every scenario runs in, one per messenger
 
@@ -60,6 +64,26 @@ async def test_newtask_with_a_typed_quota(place: World, language: str) -> None:
 
 
 @both_languages
+async def test_newtask_reads_a_quota_as_every_count(place: World, language: str) -> None:
+    """ "1.200" and "1 000" are counts as in every other answer; "1.2" is none."""
+    uid = place.user(95)
+    await make_volunteer(
+        place.services, uid, channel=place.messenger, language=language, role="admin"
+    )
+    org = place.person(uid, language)
+    await org.say("/newtask", Expect("De quel type", "Which kind"))
+    await org.choose("Task", Expect("Pour quelle équipe", "For which team"))
+    await org.choose("Whole campaign", Expect("Le titre de la tâche", "Title of the task"))
+    await org.say("Tractage", Expect("consignes", "Instructions"))
+    await org.say("-", Expect("départements", "départements"))
+    await org.say("-", Expect("Seulement certains bénévoles", "Only some volunteers"))
+    await org.choose("Everyone", Expect("Combien de réalisations", "How many completions"))
+    await org.say("1.2", Expect("Envoyez un nombre", "Please send a number"))
+    await org.say("1 000", Expect("Quand se termine-t-elle", "When does it close"))
+    await org.say("-", Expect("Quota : 1000", "Quota: 1000"))
+
+
+@both_languages
 async def test_broadcast_wizard(place: World, language: str) -> None:
     uid = place.user(91)
     await make_volunteer(
@@ -75,6 +99,60 @@ async def test_broadcast_wizard(place: World, language: str) -> None:
     row = await place.services.db.fetch_one("SELECT body, recipients FROM broadcasts")
     assert row is not None
     assert (row["body"], row["recipients"]) == ("<b>Rassemblement</b> ce soir", 2)
+
+
+@both_languages
+async def test_a_broadcast_scheduled_in_words(place: World, language: str) -> None:
+    """A delay is counted from now; a day/month that cannot exist or a date years ahead is
+    refused with the reason (the clock: Saturday 15:00 in Paris)."""
+    uid = place.user(93)
+    await make_volunteer(
+        place.services, uid, channel=place.messenger, language=language, role="admin"
+    )
+    org = place.person(uid, language)
+    await org.say("/broadcast", Expect("Nouvelle diffusion", "New broadcast"))
+    await org.say("Rassemblement", Expect("Ajouter un bouton", "Add a button"))
+    await org.choose("No button", Expect("Qui doit le recevoir", "Who should receive it"))
+    await org.choose(Expect("Tout le monde", "Everyone"), Expect("Destinataires", "Audience"))
+    await org.choose("🕒 Schedule", Expect("Quand l'envoyer", "When should it go"))
+    await org.say(
+        "12/25", Expect("« 12/25 » n’est pas une date : écrivez le jour", "“12/25” is not a date")
+    )
+    await org.say("25/12/2099", Expect("dans plus de deux ans", "more than two years from now"))
+    await org.say(
+        Expect("dans 2h", "in 2h").said(language),
+        Expect(
+            "programmée pour le samedi 28 novembre 2026 à 17:00",
+            "scheduled for Saturday, November 28, 2026 at 5:00",
+        ),
+    )
+    assert await place.services.db.fetch_value("SELECT COUNT(*) FROM broadcasts") == 1
+
+
+@both_languages
+async def test_a_closing_time_before_the_start_is_refused(place: World, language: str) -> None:
+    uid = place.user(94)
+    await make_volunteer(
+        place.services, uid, channel=place.messenger, language=language, role="admin"
+    )
+    now = place.services.clock.now()
+    rally = await task(
+        place.services,
+        "event",
+        title="Rally",
+        starts_at=now + timedelta(days=5),
+        closes_at=now + timedelta(days=6),
+    )
+    org = place.person(uid, language)
+    await org.say("/tasks", "Rally")
+    await org.choose("Edit", Expect("modifier", "What do you want to change"))
+    await org.choose("Closing time", Expect("Nouvelle heure de clôture", "New closing time"))
+    await org.say(
+        Expect("demain 10h", "tomorrow 10am").said(language),
+        Expect("La tâche doit se terminer après son début", "The task must close after it starts"),
+    )
+    kept = await place.services.tasks.manageable(Actor.system(), rally.id)
+    assert kept is not None and kept.closes_at == rally.closes_at
 
 
 # -- duty -------------------------------------------------------------------------------

@@ -99,8 +99,10 @@ async def test_canvass_from_wizard_with_a_meeting_point_only_reaches_people_near
     await admin_chat.send("5")
     await admin_chat.send("Rue de la Harpe")
     await admin_chat.send("120")
-    await admin_chat.send("hier soir")
+    await admin_chat.send("la semaine des quatre jeudis")
     assert "05/12 18:30" in admin_chat.last_text
+    await admin_chat.send("hier soir")
+    assert "Ce moment est déjà passé" in admin_chat.last_text
     await admin_chat.send("05/12 10:00")
     await admin_chat.send("75")
     await admin_chat.tap("Tout le monde")

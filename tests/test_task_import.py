@@ -229,3 +229,15 @@ def test_importing_the_same_file_again_updates_or_skips_and_says_so(tmp_path: Pa
             (1, 50),
             (2, 5),
         ]
+
+
+async def test_counts_in_a_file_read_as_in_the_chat(services: Services) -> None:
+    content = "kind,title,quota,doors\ncanvass,Porte-à-porte,1 000,1.200\ncustom,Tracts,1.2,\n"
+    with pytest.raises(TaskFileRejected) as rejected, use_language("en"):
+        await import_tasks(services.tasks, "tasks.csv", content.encode())
+    with use_language("en"):
+        problems = [describe_file_problem(p) for p in rejected.value.problems]
+    assert problems == ["line 3: quota must be a whole number"]
+    content = "kind,title,quota,doors\ncanvass,Porte-à-porte,1 000,1.200\n"
+    [(task, _state)] = await import_tasks(services.tasks, "tasks.csv", content.encode())
+    assert (task.quota, task.doors) == (1000, 1200)

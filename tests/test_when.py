@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from bot.clock import from_iso
 from bot.i18n import format_date, format_datetime, format_time, use_language
 from bot.services import Services
-from bot.when import read_day, read_moment
+from bot.when import impossible_date, read_day, read_moment, read_span
 from tests.factories import make_volunteer
 from tests.fakes.chat import Chat
 from tests.fakes.clock import FakeClock
@@ -76,6 +76,73 @@ def test_what_people_type_in_french_and_english(clock: FakeClock) -> None:
             minute,
             0,
         ), text
+
+
+def test_a_delay_is_counted_from_now_not_read_as_a_clock_time(clock: FakeClock) -> None:
+    now = noon(clock)
+    for text, minutes in {
+        "dans 2h": 120,
+        "in 2h": 120,
+        "dans 1h30": 90,
+        "in 1h 30": 90,
+        "in 90 minutes": 90,
+        "dans 45 min": 45,
+        "dans 2 heures": 120,
+        "in 2 hours": 120,
+    }.items():
+        assert read_moment(text, now, PARIS) == now + timedelta(minutes=minutes), text
+
+
+def test_parts_of_the_day_spans_and_today_s_weekday(clock: FakeClock) -> None:
+    now = noon(clock)
+    today = now.astimezone(PARIS).date()
+    tomorrow = today + timedelta(days=1)
+    cases = {
+        "ce soir": (today, 19, 0),
+        "tonight": (today, 19, 0),
+        "8 p.m.": (today, 20, 0),
+        "8pm": (today, 20, 0),
+        "tomorrow 8 p.m.": (tomorrow, 20, 0),
+        "demain matin": (tomorrow, 9, 0),
+        "tomorrow morning": (tomorrow, 9, 0),
+        "demain soir": (tomorrow, 19, 0),
+        "8h du soir": (today, 20, 0),
+    }
+    for text, (day, hour, minute) in cases.items():
+        moment = local(read_moment(text, now, PARIS))
+        assert (moment.date(), moment.hour, moment.minute) == (day, hour, minute), text
+    for text in ("maintenant", "now"):
+        assert read_moment(text, now, PARIS) == now, text
+    # Early on the day named, the day named is today while its time is to come.
+    early = now.replace(hour=now.hour - 5)
+    names = (WEEKDAYS_FR, WEEKDAYS_EN)
+    for name, hour in ((names[0][today.weekday()], "10h"), (names[1][today.weekday()], "10am")):
+        moment = local(read_moment(f"{name} {hour}", early, PARIS))
+        assert (moment.date(), moment.hour) == (today, 10), name
+        later = local(read_moment(f"{name} 6h", early, PARIS))
+        assert later.date() == today + timedelta(days=7), name
+    start = read_span(f"{WEEKDAYS_FR[tomorrow.weekday()]} 18h-20h", now, PARIS)
+    assert start is not None and start[1] is not None
+    assert (local(start[0]).date(), local(start[0]).hour, local(start[1]).hour) == (
+        tomorrow,
+        18,
+        20,
+    )
+    moment = local(read_moment(f"{WEEKDAYS_FR[tomorrow.weekday()]} de 18h à 20h", now, PARIS))
+    assert (moment.date(), moment.hour) == (tomorrow, 18)
+
+
+def test_impossible_days_are_none_and_two_digit_years_are_this_century(
+    clock: FakeClock,
+) -> None:
+    now = noon(clock)
+    for text in ("12/25", "32/12", "1/13", "31/04", "12/25 18h", "2026-13-01"):
+        assert read_moment(text, now, PARIS) is None, text
+    assert impossible_date("12/25") == "12/25"
+    assert impossible_date("25/12") is None
+    next_year = now.astimezone(PARIS).year + 1
+    moment = local(read_moment(f"25/12/{next_year % 100:02d}", now, PARIS))
+    assert (moment.year, moment.month, moment.day) == (next_year, 12, 25)
 
 
 def test_nonsense_and_impossible_dates_are_none(clock: FakeClock) -> None:
@@ -139,7 +206,7 @@ async def test_newtask_reads_samedi_10h_and_refuses_a_close_before_the_start(
     await org.send("samedi 9h")
     assert "La tâche doit se terminer après son début (samedi" in org.last_text
     assert "à 10:00)" in org.last_text
-    await org.send("samedi 18h")
+    await org.send("samedi prochain 18h")  # "samedi 18h" is today: 18:00 is still to come
     assert "Aperçu" in org.last_text
     await org.tap("nt:preview:publish")
     row = await services.db.fetch_one("SELECT starts_at, closes_at FROM tasks")
@@ -215,6 +282,25 @@ async def test_a_broadcast_is_scheduled_for_tomorrow_8pm(
     assert ":00:00" not in org.texts()  # no seconds anywhere
 
 
+@pytest.mark.parametrize(
+    ("language", "now", "answer"), [("fr", "maintenant", "en route"), ("en", "now", "on its way")]
+)
+async def test_a_broadcast_for_now_goes_now(
+    chat: ChatFactory, services: Services, language: str, now: str, answer: str
+) -> None:
+    await make_volunteer(services, "321", role="admin", language=language)
+    org = chat("321", language=language)
+    await org.send("/broadcast")
+    await org.send("Rally")
+    await org.tap("bc:audience")
+    await org.tap("bc:all")
+    await org.tap("bc:schedule")
+    await org.send(now)
+    assert answer in org.last_text
+    row = await services.db.fetch_one("SELECT send_at FROM broadcasts")
+    assert row is not None
+
+
 async def test_the_command_line_at_reads_words_too(services: Services, clock: FakeClock) -> None:
     await make_volunteer(services, "330")
     process = await asyncio.create_subprocess_exec(
@@ -245,6 +331,63 @@ async def test_the_command_line_at_reads_words_too(services: Services, clock: Fa
     assert row is not None
     moment = local(from_iso(row["send_at"]))
     assert moment.date() == noon(clock).astimezone(PARIS).date() + timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("at", "said"),
+    [
+        ("12/25", "« 12/25 » n’est pas une date"),
+        ("25/12/2099", "dans plus de deux ans"),
+        ("32/12", "« 32/12 » n’est pas une date"),
+    ],
+)
+async def test_the_command_line_refuses_a_day_that_cannot_be_and_years_ahead(
+    services: Services, clock: FakeClock, at: str, said: str
+) -> None:
+    await make_volunteer(services, "331")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "--now",
+        noon(clock).isoformat(),
+        "broadcast",
+        "--text",
+        "Hi",
+        "--to",
+        "all",
+        "--at",
+        at,
+        env={
+            "DATABASE_URL": url_of(services.settings),
+            "RELAIS_LANGUAGE": "fr",
+            "PATH": "/bin",
+        },
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _out, err = await process.communicate()
+    assert process.returncode == 2
+    assert said in err.decode()
+    assert await services.db.fetch_value("SELECT COUNT(*) FROM broadcasts") == 0
+
+
+async def test_tasks_import_refuses_a_day_that_cannot_be_and_years_ahead(
+    services: Services,
+) -> None:
+    from bot.services.task_import import TaskFileRejected, import_tasks
+    from bot.task_cli import describe_file_problem
+
+    content = "kind,title,starts_at\nevent,Far,12/25\nevent,Farther,25/12/2099\n"
+    with pytest.raises(TaskFileRejected) as rejected:
+        await import_tasks(services.tasks, "tasks.csv", content.encode())
+    with use_language("en"):
+        problems = [describe_file_problem(p) for p in rejected.value.problems]
+    assert problems == [
+        "line 2: starts_at: “12/25” is not a date, write the day first, then the month, like 25/12",
+        "line 3: starts_at is more than two years ahead (“25/12/2099”): check the date",
+    ]
+    assert await services.db.fetch_value("SELECT COUNT(*) FROM tasks") == 0
 
 
 @pytest.mark.parametrize("text", ["demain 20h", "saturday 10am"])

@@ -16,11 +16,12 @@ from typing import Any
 
 import yaml
 
+from bot.answers import parse_count
 from bot.domain.errors import Invalid
 from bot.domain.tasks import KINDS, TARGET_KINDS, Task, TaskDraft
 from bot.services.people import Actor
 from bot.services.tasks import TaskError, TaskService
-from bot.when import read_moment
+from bot.when import impossible_date, read_moment, too_far
 
 MAX_FILE_BYTES = 1_000_000
 # File column → target kind; values separated by commas (or a YAML list).
@@ -139,10 +140,11 @@ def to_draft(
             values[column] = _text(record[column])
     for column in INT_COLUMNS:
         if _text(record.get(column)):
-            try:
-                values[column] = int(_text(record[column]))
-            except ValueError:
-                raise Invalid("whole_number", column=column) from None
+            typed = _text(record[column])
+            count = parse_count(typed.removeprefix("-"))  # "1 200" as in the chat; "1.2" is none
+            if count is None:
+                raise Invalid("whole_number", column=column)
+            values[column] = -count if typed.startswith("-") else count
     for column in FLOAT_COLUMNS:
         if _text(record.get(column)):
             try:
@@ -151,10 +153,15 @@ def to_draft(
                 raise Invalid("number", column=column) from None
     for column in TIME_COLUMNS:
         if _text(record.get(column)):
+            typed = _text(record[column])
             try:
-                values[column] = _moment(_text(record[column]), tz, now)
+                values[column] = _moment(typed, tz, now)
             except ValueError:
+                if impossible_date(typed):
+                    raise Invalid("impossible_date", column=column, value=typed) from None
                 raise Invalid("moment", column=column) from None
+            if too_far(values[column], now):
+                raise Invalid("far_moment", column=column, value=typed)
     if _text(record.get("proof_wanted")).lower() in ("1", "yes", "true", "oui"):
         values["proof_wanted"] = True
     targets: dict[str, tuple[str, ...]] = {}

@@ -165,9 +165,21 @@ def parse_quiet_hours(text: str) -> str | None:
     return f"{h1:02d}:{m1:02d}-{h2:02d}:{m2:02d}"
 
 
+# "GMT+2", "UTC-5", "+2": an offset as people write it (east of Greenwich is +).
+_OFFSET = re.compile(r"^(?:gmt|utc)?\s*([+-])\s*(\d{1,2})(?:[:h]00)?$")
+
+
 def find_zone(name: str) -> str | None:
     """An IANA time zone by its name or its city, accents and case ignored ('london',
-    'Montréal' → 'America/Montreal'); None if there is none."""
+    'Montréal' → 'America/Montreal'), or a whole-hour offset ('GMT+2' → Etc/GMT-2, whose
+    POSIX sign is the other way round); None if there is none."""
+    if offset := _OFFSET.match(clean(name).casefold()):
+        sign, hours = offset[1], int(offset[2])
+        if hours == 0:
+            return "Etc/UTC"
+        if hours > (12 if sign == "-" else 14):
+            return None
+        return f"Etc/GMT{'-' if sign == '+' else '+'}{hours}"
     wanted = plain(clean(name)).replace(" ", "_")
     if not wanted:
         return None
