@@ -18,7 +18,7 @@ import pytest
 
 from bot.messaging import Inbound, Outbound
 from bot.services import Services
-from bot.transports.telegram import TelegramTransport
+from bot.transports.telegram import CONCURRENT, TelegramTransport
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.relais import TOKEN, telegram_env
 from tests.test_crash_answers import count_rows
@@ -109,6 +109,24 @@ async def test_a_stuck_chat_does_not_hold_back_three_hundred_others(
     expected = [f"Bonjour {STUCK}, first"] + [f"Bonjour {STUCK}, then {n}" for n in range(QUEUED)]
     assert answers == expected
     await _until(lambda: _none_kept(services))  # forgotten once handled
+
+
+async def test_one_chats_long_queue_does_not_take_the_slots_other_chats_need(
+    polling: tuple[TelegramTransport, Stuck], bot_api: FakeBotAPI
+) -> None:
+    """More updates queued in one chat than Relais handles at once (CONCURRENT): they wait
+    for their chat's turn, not for a slot, and every other chat is answered meanwhile."""
+    _transport, stuck = polling
+    api = bot_api
+    api.send_text(STUCK, "first")
+    for n in range(CONCURRENT + 50):
+        api.send_text(STUCK, f"then {n}")
+    for chat in OTHERS:
+        api.send_text(chat, "hello")
+    await _until(lambda: all(_answered(api, chat, "hello") for chat in OTHERS))
+    assert not api.messages_to(STUCK)
+    stuck.released.set()
+    await _until(lambda: _answered(api, STUCK, f"then {CONCURRENT + 49}"))
 
 
 async def test_updates_numbered_afresh_by_telegram_are_not_taken_for_old_ones(

@@ -423,7 +423,9 @@ class TelegramTransport:
     async def _in_turn(self, update: JSON, handling: Awaitable[None]) -> None:
         chat = chat_of(update)
         lock = self._chats[chat]
-        async with self._slots, lock:
+        # The chat's turn first, then a slot: a chat with a queue of its own updates waits
+        # for its turn without holding slots that other chats need.
+        async with lock, self._slots:
             await handling
         if not lock.locked() and len(self._chats) > 10_000:
             self._chats.pop(chat, None)
