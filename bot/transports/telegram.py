@@ -78,6 +78,9 @@ RECHECK_SECONDS = 0.2
 # An update in hand this long (a slow handler, or behind its chat's own queue) is kept in
 # the database and acknowledged, so that it no longer holds back every other chat's.
 KEEP_AFTER_SECONDS = 2.0
+# A tap's spinner in webhook mode: answered in the webhook's response when the update is
+# handled within this, else by a request of its own (its chat is busy).
+ANSWER_TAP_WITHIN = 0.5
 
 Dispatch = Callable[[Inbound], Awaitable[list[Outbound]]]
 MenuSource = Callable[[str], list[tuple[str, str]]]
@@ -434,14 +437,25 @@ class TelegramTransport:
         """Handle an update the webhook received before answering Telegram, in its chat's
         turn as polling would: an update the process dies handling was never acknowledged,
         and Telegram sends it again (to another process, when there are several). A tap is
-        answered in the webhook's own response: the only request it costs is the edit of
-        its card."""
+        answered in the webhook's own response, where the only request it costs is the edit
+        of its card; when its chat is busy (its earlier updates, or a slow one) the spinner
+        does not wait for it: the tap is answered at once by a request of its own."""
         query = data.get("callback_query")
-        answer = None
-        if isinstance(query, dict) and "id" in query:
-            answer = {"method": "answerCallbackQuery", "callback_query_id": query["id"]}
-        await self._in_turn(data, self._on_update(data, answered=answer is not None))
-        return answer
+        if not isinstance(query, dict) or "id" not in query:
+            await self._in_turn(data, self._on_update(data))
+            return None
+        busy = self._chats[chat_of(data)].locked()
+        handling = asyncio.ensure_future(self._in_turn(data, self._on_update(data, answered=True)))
+        done = set() if busy else (await asyncio.wait({handling}, timeout=ANSWER_TAP_WITHIN))[0]
+        if handling in done:
+            handling.result()
+            return {"method": "answerCallbackQuery", "callback_query_id": query["id"]}
+        try:
+            await self._call("answerCallbackQuery", {"callback_query_id": query["id"]})
+        except TelegramError as exc:
+            log.info("callback query could not be answered: %s", exc)
+        await handling
+        return None
 
     async def stop(self) -> None:
         if self.webhook is not None:
