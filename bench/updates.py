@@ -18,7 +18,15 @@ it arrives (a message for a text, the callback answer for a tap). Figures: a bur
 at once: updates handled per second) and a steady offered rate (latency from the update
 being queued to its first answer, p50 and p99).
 
-`python -m bench.updates --only relais-help,relais-lifted` measures only those runs.
+For each Relais run it also says where the work goes, per update handled: the CPU of the
+event loop's thread, of SQLite's threads and of the others (bench/_counts.py), the hops to
+SQLite's threads, the SQL statements and write transactions, and the requests to the Bot
+API. Hops and statements are counted in a second, smaller burst (counting costs a little);
+the rates and CPU figures come from the first, uncounted.
+
+`python -m bench.updates --only relais-help,relais-lifted` measures only those runs;
+`--users 500 --burst 1000 --steady-seconds 3` a smaller campaign (a quick look, not the
+published figures).
 """
 
 from __future__ import annotations
@@ -97,8 +105,9 @@ async def _start(kind: str, api: FakeBotAPI, workdir: Path) -> asyncio.subproces
     if kind.startswith("relais"):
         database = workdir / "bench.sqlite3"
         _seed(database)
-        args = [sys.executable, "-m", "bot"]
+        args = [sys.executable, "-m", "bench._counts"]
         env |= {**telegram_env(api, database), "RELAIS_LOG_LEVEL": "WARNING"}
+        env["RELAIS_COUNTS"] = str(workdir / "counts.json")
         if kind != "relais":
             env["RELAIS_TELEGRAM_RATE"] = LIFTED
     elif kind == "aiogram":
@@ -236,11 +245,41 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _counts(workdir: Path) -> dict[str, Any]:
+    """What bench/_counts.py last wrote about the Relais process (nothing for the others)."""
+    try:
+        return dict(json.loads((workdir / "counts.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return {}
+
+
+async def _settled_counts(
+    process: asyncio.subprocess.Process, workdir: Path, kind: str = "relais"
+) -> dict[str, Any]:
+    """Ask the Relais process for its counts (bench/_counts.py), and wait for them."""
+    if not kind.startswith("relais"):
+        return {}
+    before = _counts(workdir).get("written", 0)
+    process.send_signal(signal.SIGUSR2)
+    for _ in range(250):
+        await asyncio.sleep(0.02)
+        counts = _counts(workdir)
+        if counts.get("written", 0) > before:
+            return counts
+    return {}
+
+
+def _bot_api_calls(api: FakeBotAPI) -> int:
+    return sum(n for method, n in api.stats.requests.items() if method != "getUpdates")
+
+
 async def _measure(kind: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
         async with FakeBotAPI(strict=False) as api:
-            process = await _start(kind, api, Path(tmp))
+            process = await _start(kind, api, workdir)
             people = People(kind, api)
+            where: dict[str, float] = {}
             try:
                 for n in range(USERS):  # everyone's first /task (or echo): the warm-up
                     people.act(FIRST_USER + n)
@@ -249,18 +288,55 @@ async def _measure(kind: str) -> dict[str, Any]:
                 if cards < USERS * 0.9:
                     raise RuntimeError(f"{kind}: only {cards} of {USERS} got a task card")
                 await asyncio.sleep(11)  # let Relais' per-person flood window pass
+                before = await _settled_counts(process, workdir, kind)
                 used = _cpu_seconds(process.pid)
+                calls, polls = _bot_api_calls(api), api.stats.requests["getUpdates"]
                 burst = await _burst(people)
                 await asyncio.sleep(1)  # the edits that follow the last answers
                 # The bot's CPU per update handled: it holds on a loaded machine, where
                 # rates and latencies do not.
                 burst["cpu_ms"] = round((_cpu_seconds(process.pid) - used) * 1000 / BURST, 2)
+                after = await _settled_counts(process, workdir, kind)
+                where["requests"] = (_bot_api_calls(api) - calls) / BURST
+                where["polls"] = (api.stats.requests["getUpdates"] - polls) / BURST
+                if before and after:
+                    for thread in ("loop", "sqlite"):
+                        spent = after["cpu"][thread] - before["cpu"][thread]
+                        where[f"cpu_{thread}_ms"] = spent * 1000 / BURST
+                    # The rest of the process: aiohttp's resolver, the logging thread…
+                    where["cpu_other_ms"] = max(
+                        0.0, burst["cpu_ms"] - where["cpu_loop_ms"] - where["cpu_sqlite_ms"]
+                    )
                 await asyncio.sleep(10)
                 steady = await _steady(people)
+                if kind.startswith("relais"):
+                    await asyncio.sleep(11)
+                    where |= await _counted_burst(people, process, workdir)
             finally:
                 process.send_signal(signal.SIGTERM)
                 await asyncio.wait_for(process.wait(), 30)
-    return {"cards": cards, "burst": burst, "steady": steady}
+    return {"cards": cards, "burst": burst, "steady": steady, "where": where}
+
+
+async def _counted_burst(
+    people: People, process: asyncio.subprocess.Process, workdir: Path
+) -> dict[str, float]:
+    """Hops to SQLite, statements and write transactions per update, in a burst of their own
+    (counting them costs the bot a little: the first burst's figures are without it)."""
+    process.send_signal(signal.SIGUSR1)
+    before = await _settled_counts(process, workdir)
+    size = min(BURST, USERS)
+    people.latencies.clear()
+    for n in range(size):
+        people.act(FIRST_USER + n)
+    handled = await _until_handled(people, size, 180)
+    await asyncio.sleep(1)
+    after = await _settled_counts(process, workdir)
+    if not before or not after or not handled:
+        return {}
+    return {
+        name: (after[name] - before[name]) / handled for name in ("hops", "statements", "begins")
+    }
 
 
 async def main(kinds: tuple[str, ...] = KINDS) -> dict[str, object]:
@@ -290,6 +366,36 @@ async def main(kinds: tuple[str, ...] = KINDS) -> dict[str, object]:
                 "unit": "ms",
             }
         )
+    for kind, f in figures.items():
+        where = f.get("where", {})
+        if "cpu_loop_ms" in where:
+            results.append(
+                {
+                    "metric": f"{LABELS[kind]}: CPU per update, event loop / SQLite / others",
+                    "value": " / ".join(
+                        f"{where[f'cpu_{thread}_ms']:.2f}" for thread in ("loop", "sqlite", "other")
+                    ),
+                    "unit": "ms",
+                }
+            )
+        if "hops" in where:
+            results.append(
+                {
+                    "metric": f"{LABELS[kind]}: per update, hops to SQLite / SQL statements / "
+                    "write transactions",
+                    "value": f"{where['hops']:.1f} / {where['statements']:.1f} / "
+                    f"{where['begins']:.2f}",
+                    "unit": "",
+                }
+            )
+        if "requests" in where:
+            results.append(
+                {
+                    "metric": f"{LABELS[kind]}: Bot API requests per update (getUpdates apart)",
+                    "value": f"{where['requests']:.2f} (+ {where['polls']:.2f})",
+                    "unit": "",
+                }
+            )
     targets = (
         ("relais", "Relais: /task + tap, burst", "burst", "rate", ">= 1000"),
         ("relais", f"Relais: p99 at {STEADY_RATE}/s offered", "steady", "p99", "< 100"),
@@ -317,11 +423,19 @@ async def main(kinds: tuple[str, ...] = KINDS) -> dict[str, object]:
                 "met": value >= bound if target.startswith(">=") else value < bound,
             }
         )
+    gaps = " ".join(
+        _gap(kind, figures[kind], float(target.split()[1]))
+        for kind, _metric, _part, key, target in targets
+        if kind in figures and key == "rate" and kind != "relais"
+    )
     cards = figures.get("relais", figures.get("relais-lifted", {})).get("cards", "?")
     return {
         "title": "Update handling",
         "command": "python -m bench.updates"
-        + ("" if kinds == KINDS else f" --only {','.join(kinds)}"),
+        + ("" if kinds == KINDS else f" --only {','.join(kinds)}")
+        + ("" if USERS == 2000 else f" --users {USERS}")
+        + ("" if BURST == 3000 else f" --burst {BURST}")
+        + ("" if STEADY_SECONDS == 10 else f" --steady-seconds {STEADY_SECONDS}"),
         "results": results,
         "notes": f"{USERS} seeded volunteers, {TASKS} open tasks; Relais' people alternate "
         f"/task and a tap on Later ({cards} of {USERS} were shown a card in the "
@@ -333,8 +447,38 @@ async def main(kinds: tuple[str, ...] = KINDS) -> dict[str, object]:
         "limits), which bounds this flow; the echo bots answer unpaced. 'Pace lifted': "
         f"RELAIS_TELEGRAM_RATE={LIFTED}, one a second per chat kept. CPU per update: the "
         "bot process's user + system time over the burst (from /proc) ÷ updates in it."
+        + " Where the work goes: each thread's CPU over the burst (bench/_counts.py, from "
+        "the threads' CPU clocks) ÷ updates; hops to SQLite, statements and write "
+        "transactions counted in a second burst of their own; requests at the fake Bot API."
+        + (f" {gaps}" if gaps else "")
         + (f" Not measured: {', '.join(missing)}." if missing else ""),
     }
+
+
+def _gap(kind: str, figures: dict[str, Any], target: float) -> str:
+    """What a rate target asks of each update, and where the measured update spends it."""
+    rate, cpu = figures["burst"]["rate"], figures["burst"]["cpu_ms"]
+    where = figures.get("where", {})
+    name = {"relais-help": "/help", "relais-lifted": "/task + tap"}.get(kind, kind)
+    if rate >= target:
+        return f"{name}: {rate:g}/s meets {target:g}/s."
+    text = (
+        f"{name}: {target:g}/s needs at most {1000 / target:.2f} ms of the event loop per "
+        f"update; Relais spends {cpu:.2f} ms of CPU"
+    )
+    if "cpu_loop_ms" in where:
+        text += (
+            f", {where['cpu_loop_ms']:.2f} on the event loop's thread and "
+            f"{where['cpu_sqlite_ms']:.2f} on SQLite's"
+        )
+    if "hops" in where:
+        text += (
+            f", in {where['hops']:.1f} hops to SQLite ({where['statements']:.1f} statements, "
+            f"{where['begins']:.2f} write transactions)"
+        )
+    if "requests" in where:
+        text += f" and {where['requests']:.2f} Bot API requests"
+    return text + "."
 
 
 def run(kinds: tuple[str, ...] = KINDS) -> dict[str, object]:
@@ -344,7 +488,12 @@ def run(kinds: tuple[str, ...] = KINDS) -> dict[str, object]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--only", default="", help="comma-separated runs: " + ", ".join(KINDS))
-    only = tuple(k for k in parser.parse_args().only.split(",") if k)
+    parser.add_argument("--users", type=int, default=USERS, help="seeded volunteers")
+    parser.add_argument("--burst", type=int, default=BURST, help="updates in the burst")
+    parser.add_argument("--steady-seconds", type=int, default=STEADY_SECONDS)
+    options = parser.parse_args()
+    USERS, BURST, STEADY_SECONDS = options.users, options.burst, options.steady_seconds
+    only = tuple(k for k in options.only.split(",") if k)
     unknown = [k for k in only if k not in KINDS]
     if unknown:
         parser.error(f"unknown runs: {', '.join(unknown)}")

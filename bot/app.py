@@ -290,6 +290,8 @@ class Relais:
             self.telegram = TelegramTransport(
                 settings, router.dispatch, on_blocked=self._blocked_handler(services)
             )
+            # Polled updates in hand too long are kept there, then acknowledged.
+            self.telegram.inbox = services.chats.inbox("telegram", services.clock.now)
             self.transports.append(self.telegram)
             messengers.serve("telegram", download=self.telegram.download)
             pace = Lane(paid_per_second=float(settings.paid_broadcast_rate))

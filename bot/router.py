@@ -312,6 +312,7 @@ class Router:
             ):
                 inbound = replace(inbound, update_key=tagged)
             key = f"{inbound.channel}:{inbound.update_key}" if inbound.update_key else ""
+            await faults.stall(inbound.chat_id)
             turn = await services.chats.begin(
                 key, inbound.channel, inbound.chat_id, now, private=inbound.private
             )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.i18n import N_, _
+import functools
+
+from bot.i18n import N_, _, current_language
 from bot.messaging import Outbound
 from bot.router import Reply, Request, Router
 from bot.services.people import ADMIN, ORGANIZER
@@ -10,8 +12,17 @@ from bot.services.people import ADMIN, ORGANIZER
 
 async def cmd_help(request: Request) -> Reply:
     """Lists the commands this person's role allows, each with one line of explanation."""
-    router = request.router
-    rank = request.actor.rank
+    # Linking is in the menu only when two messengers run; whoever already linked accounts
+    # still uses /link to choose where messages arrive.
+    linked = request.actor.accounts > 1
+    return Outbound(_help_text(request.router, current_language(), request.actor.rank, linked))
+
+
+@functools.lru_cache(maxsize=64)
+def _help_text(router: Router, language: str, rank: str, linked: bool) -> str:
+    """The list, the same for everyone of one rank and language: made once, not for each
+    /help (the router's commands do not change once registered)."""
+    del language  # the cache's key: the words below are in the current language
     lines = [_("Here is what I can do:"), ""]
     sections: list[tuple[str | None, str]] = [(None, _("For everyone"))]
     if rank in (ORGANIZER, ADMIN):
@@ -20,11 +31,8 @@ async def cmd_help(request: Request) -> Reply:
         sections.append((ADMIN, _("For admins")))
     shown = router.menu(rank)
     link = router.commands.get("link")
-    if link and link not in shown and request.actor.volunteer:
-        # Linking is in the menu only when two messengers run; whoever already linked
-        # accounts still uses /link to choose where messages arrive.
-        if len(await request.services.links.identities(request.actor)) > 1:
-            shown.append(link)
+    if link and link not in shown and linked:
+        shown.append(link)
     for section_rank, title in sections:
         commands = [c for c in shown if _section(c.rank) == section_rank]
         if not commands:
@@ -36,7 +44,7 @@ async def cmd_help(request: Request) -> Reply:
     lines.append(
         _("/{cancel} stops whatever is in progress.").format(cancel=router.shown_name("cancel"))
     )
-    return Outbound("\n".join(lines).strip())
+    return "\n".join(lines).strip()
 
 
 def _section(rank: str) -> str | None:

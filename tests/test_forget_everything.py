@@ -369,6 +369,9 @@ PERSONAL_BEYOND_SCENARIO = {
     "volunteers.quiet_hours": "E erase_core, S profile",
     "consents.update_key": "a keyed tag, never a number (E erase_core NULLs it, S consents)",
     "conversations.data": "E erase_core deletes the row, S conversation_in_progress",
+    # An update Telegram sent, kept while its chat's earlier ones are handled (seconds):
+    # deleted once handled, which is before that chat's /forget is.
+    "kept_updates.payload": "deleted once handled, before the same chat's /forget",
     "numbered_choices.choices": "E numbered part deletes the row, S numbered_choices",
     "outcomes.comment": "E erase_tasks NULLs it, S tasks",
     "outcomes.proof": "E erase_tasks NULLs it, S tasks",

@@ -1,17 +1,23 @@
 """A tap on Telegram costs as few requests as Telegram allows: the card is edited in place
-with the next step, and in webhook mode the tap is answered in the webhook's response."""
+with the next step, and in webhook mode the tap is answered in the webhook's response (by a
+request of its own at once when its chat is busy: the spinner never waits for the chat)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from dataclasses import replace
 
 import aiohttp
 
 from bot.app import Relais
 from bot.domain.tasks import TaskDraft
+from bot.messaging import Inbound, Outbound
+from bot.services import Services
 from bot.services.people import Actor
+from bot.transports.telegram import TelegramTransport
 from tests.fakes.bot_api import FakeBotAPI, SentCall
-from tests.fakes.relais import running_relais, telegram_env
+from tests.fakes.relais import TOKEN, running_relais, telegram_env
 from tests.test_task_telegram import button
 from tests.test_webhook import SECRET, _free_port
 from tools import seed
@@ -116,3 +122,56 @@ async def test_in_webhook_mode_a_tap_is_answered_in_the_webhook_response(
             assert response.status == 200
         await bot_api.wait_for_text(ANA, "Here is what I can do", since=since)
         assert _calls(bot_api, since) == ["editMessageText", "sendMessage"]
+
+
+async def test_in_webhook_mode_a_tap_in_a_busy_chat_is_answered_at_once(
+    bot_api: FakeBotAPI, services: Services
+) -> None:
+    """The chat's earlier update is still being handled: the tap's spinner stops at once
+    (a request of its own), and the tap is handled in its turn, after that update."""
+    released = asyncio.Event()
+    handled: list[str] = []
+
+    async def dispatch(inbound: Inbound) -> list[Outbound]:
+        if inbound.text == "/slow":
+            await released.wait()
+        handled.append(inbound.text or inbound.choice)
+        return []
+
+    port = _free_port()
+    settings = replace(
+        services.settings,
+        telegram_token=type(services.settings.telegram_token)(TOKEN),
+        telegram_api_base_url=bot_api.base_url,
+        webhook_url="https://relais.example.org",
+        webhook_secret=type(services.settings.webhook_secret)(SECRET),
+        port=port,
+    )
+    transport = TelegramTransport(settings, dispatch)
+    await transport.start()
+    url = f"http://127.0.0.1:{port}/telegram"
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+
+    async def post(update: dict[str, object]) -> str:
+        async with http.post(url, json=update) as response:
+            assert response.status == 200
+            return await response.text()
+
+    card = SentCall("sendMessage", {}, ANA, "A card", None, 0.0, 7, TOKEN)
+    try:
+        async with aiohttp.ClientSession(headers=headers) as http:
+            slow = asyncio.create_task(post(_text_update(1, "/slow")))
+            while not transport._chats[ANA].locked():  # its chat's turn is taken
+                await asyncio.sleep(0.01)
+            tap = asyncio.create_task(post(_tap_update(2, card, "later")))
+            await bot_api.wait_for(lambda c: c.method == "answerCallbackQuery", 10)
+            assert handled == [] and not tap.done()  # the spinner stopped; the tap waits
+            released.set()
+            assert await tap == "ok"  # answered already, by a request of its own
+            await slow
+        assert handled == ["/slow", "later"]
+        answers = [c for c in bot_api.sent if c.method == "answerCallbackQuery"]
+        assert [c.params["callback_query_id"] for c in answers] == ["tap-1"]
+    finally:
+        released.set()
+        await transport.stop()

@@ -14,6 +14,7 @@ it answers the same words and changes nothing.
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,6 +25,7 @@ from bot.domain.conversation import Conversation
 from bot.domain.messages import Delivery, Envelope
 from bot.storage.backend import Conflict, Store, Tx, Unit
 from bot.storage.conversations import ChatState, ConversationRepository, UpdateLog
+from bot.storage.kept_updates import KeptUpdates
 from bot.storage.numbered import ShownChoicesRepository
 from bot.storage.outbox import OutboxRepository
 from bot.storage.volunteers import VolunteerRepository
@@ -77,6 +79,7 @@ class ChatService:
         self._conversations = ConversationRepository(db)
         self._updates = UpdateLog(db)
         self._answers = OutboxRepository(db)
+        self._kept = KeptUpdates(db)
         # Numbered lists shown on Signal and the console, so "2" maps back to a choice.
         self._boards = boards
         self._recent: OrderedDict[str, None] = OrderedDict()
@@ -175,6 +178,13 @@ class ChatService:
         if len(self._recent) > RECENT_KEYS:
             self._recent.popitem(last=False)
 
+    # -- updates acknowledged before they are handled ------------------------------------
+
+    def inbox(self, channel: str, now: Callable[[], datetime]) -> Inbox:
+        """Where a messenger's transport keeps the updates it acknowledges before handling
+        them (a slow one must not hold back every other chat's)."""
+        return Inbox(self._kept, channel, now)
+
     # -- numbered choices, for messengers without buttons (the transports' BoardStore) ------
 
     async def shown(self, channel: str, chat_id: str, now: datetime) -> tuple[Any, str]:
@@ -196,6 +206,30 @@ class ChatService:
         await self._answers.forget_answers_before(now - KEYS_KEPT)
         await self._boards.purge_expired(now)
         await self._db.checkpoint_if_owed()
+
+
+class Inbox:
+    """One messenger's kept updates, as the JSON it sent: kept before they are
+    acknowledged, handled again at the next start if the process dies first (a second
+    handling of one that was is a replay, dropped), forgotten once handled."""
+
+    def __init__(self, kept: KeptUpdates, channel: str, now: Callable[[], datetime]) -> None:
+        self._kept = kept
+        self._channel = channel
+        self._now = now
+
+    async def keep(self, updates: Sequence[dict[str, Any]]) -> list[int]:
+        """Keep these updates durably; what names each of them until it is handled."""
+        payloads = [json.dumps(update, ensure_ascii=False) for update in updates]
+        return await self._kept.keep(self._channel, payloads, self._now())
+
+    async def kept(self) -> list[tuple[int, dict[str, Any]]]:
+        """The updates a process kept and did not handle, in the order they came."""
+        return [(row, json.loads(payload)) for row, payload in await self._kept.kept(self._channel)]
+
+    async def handled(self, rows: Sequence[int]) -> None:
+        """These kept updates were handled: forget them."""
+        await self._kept.drop(rows)
 
 
 def _marked_erased(

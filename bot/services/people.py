@@ -32,6 +32,8 @@ class Actor:
     is_admin: bool
     # This identity was marked unreachable (blocked the bot); writing to us undoes it.
     unreachable: bool = False
+    # How many messenger accounts the volunteer has (several once linked with /link).
+    accounts: int = 0
 
     @property
     def volunteer_id(self) -> int | None:
@@ -114,11 +116,11 @@ class PeopleService:
         self._outbox = outbox
 
     async def actor(self, identity: Identity, chat_id: str) -> Actor:
-        volunteer, unreachable, roles = await self._volunteers.actor_at(
+        volunteer, unreachable, roles, accounts = await self._volunteers.actor_at(
             identity.channel, identity.user_id
         )
         is_admin = identity in self.admins or any(r.role == ADMIN for r in roles)
-        return Actor(identity, chat_id, volunteer, roles, is_admin, unreachable)
+        return Actor(identity, chat_id, volunteer, roles, is_admin, unreachable, accounts)
 
     async def known_as(self, identity: Identity) -> Volunteer | None:
         """The volunteer behind a messenger identity, if they joined."""

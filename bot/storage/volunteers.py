@@ -132,26 +132,29 @@ class VolunteerRepository:
 
     async def actor_at(
         self, channel: str, user_id: str
-    ) -> tuple[Volunteer | None, bool, tuple[Role, ...]]:
+    ) -> tuple[Volunteer | None, bool, tuple[Role, ...], int]:
         """Who writes from an identity, in one round trip: the volunteer, whether that
-        identity is marked unreachable, and their roles (by role, then team)."""
+        identity is marked unreachable, their roles (by role, then team) and how many
+        messenger accounts they have."""
         held = self.db.dialect.joined("r.role || ':' || COALESCE(CAST(r.team_id AS TEXT), '')", ",")
         row = await self.db.fetch_one(
             "SELECT v.*, i.unreachable_at AS identity_unreachable_at,"
             f" (SELECT {held} FROM (SELECT role, team_id FROM roles"
-            " WHERE volunteer_id = v.id ORDER BY role, team_id) r) AS held_roles"
+            " WHERE volunteer_id = v.id ORDER BY role, team_id) r) AS held_roles,"
+            " (SELECT COUNT(*) FROM identities o WHERE o.volunteer_id = v.id) AS accounts"
             " FROM volunteers v JOIN identities i ON i.volunteer_id = v.id"
             " WHERE i.channel = :channel AND i.user_id = :user",
             {"channel": channel, "user": user_id},
         )
         if row is None:
-            return None, False, ()
+            return None, False, (), 0
         roles = []
         for part in (row["held_roles"] or "").split(","):
             if part:
                 role, _sep, team = part.partition(":")
                 roles.append(Role(role, int(team) if team else None))
-        return volunteer_from_row(row), row["identity_unreachable_at"] is not None, tuple(roles)
+        unreachable = row["identity_unreachable_at"] is not None
+        return volunteer_from_row(row), unreachable, tuple(roles), int(row["accounts"])
 
     async def get(self, volunteer_id: int) -> Volunteer | None:
         row = await self.db.fetch_one(

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import (
     BotCommand,
@@ -76,9 +75,25 @@ CONCURRENT = 128
 # While only updates still in hand come back from a poll, poll again after this at most
 # (Telegram sends at most 100 from the oldest not acknowledged: a slow one holds the rest).
 RECHECK_SECONDS = 0.2
+# An update in hand this long (a slow handler, or behind its chat's own queue) is kept in
+# the database and acknowledged, so that it no longer holds back every other chat's.
+KEEP_AFTER_SECONDS = 2.0
+# A tap's spinner in webhook mode: answered in the webhook's response when the update is
+# handled within this, else by a request of its own (its chat is busy).
+ANSWER_TAP_WITHIN = 0.5
 
 Dispatch = Callable[[Inbound], Awaitable[list[Outbound]]]
 MenuSource = Callable[[str], list[tuple[str, str]]]
+
+
+class Inbox(Protocol):
+    """Where updates acknowledged before they are handled are kept (bot/services/chats.py)."""
+
+    async def keep(self, updates: Sequence[JSON]) -> list[int]: ...
+
+    async def kept(self) -> list[tuple[int, JSON]]: ...
+
+    async def handled(self, rows: Sequence[int]) -> None: ...
 
 
 def file_base_url(api_base_url: str) -> str | None:
@@ -198,8 +213,15 @@ class TelegramTransport:
         self._handling: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._offset = 0  # the update_id after the newest one taken
-        # Updates taken and not yet handled (they hold the acknowledged offset back).
-        self._in_flight: set[int] = set()
+        # Updates taken and not yet handled, by update_id: when each was taken, and the
+        # update (they hold the acknowledged offset back, unless kept in the inbox).
+        self._in_flight: dict[int, tuple[float, JSON]] = {}
+        # Set by the app: where updates in hand too long are kept, to be acknowledged. None
+        # (tests of rendering): they hold the offset until they are handled.
+        self.inbox: Inbox | None = None
+        self.keep_after = KEEP_AFTER_SECONDS
+        # Updates in hand that are kept in the inbox (acknowledged): update_id → its row.
+        self._kept: dict[int, int] = {}
         self._room = asyncio.Event()
         self._room_at = 0
 
@@ -250,11 +272,18 @@ class TelegramTransport:
             await self.start_polling()
 
     async def start_polling(self) -> None:
-        """Ask Telegram for updates from this process (nothing to do with a webhook)."""
+        """Ask Telegram for updates from this process (nothing to do with a webhook); first,
+        the updates a process kept and did not handle (it was killed), in their order."""
         if self.settings.webhook_url or self._poller is not None:
             return
         # Polling and a webhook exclude each other: a webhook left set would refuse polls.
         await self.app.bot.delete_webhook(drop_pending_updates=False)
+        if self.inbox is not None:
+            kept = await self.inbox.kept()
+            if kept:
+                log.info("handling %d Telegram updates kept by the last process", len(kept))
+            for row, update in kept:
+                self._start(self._take_kept(row, update))
         self._poller = asyncio.create_task(self._poll_forever(), name="telegram-polling")
         log.info("Telegram polling as @%s", self.bot_username)
 
@@ -278,7 +307,9 @@ class TelegramTransport:
     async def _poll_forever(self) -> None:
         url = f"{self.app.bot.base_url}/getUpdates"
         pause = 0.0
+        loop = asyncio.get_running_loop()
         while True:
+            await self._keep_slow_ones(loop.time())
             params: JSON = {"timeout": POLL_SECONDS, "allowed_updates": ALLOWED_UPDATES}
             offset = self._acknowledged()
             if offset:
@@ -293,17 +324,22 @@ class TelegramTransport:
                 continue
             pause = 0.0
             fresh = 0
+            now = loop.time()
             for update in updates:
                 update_id = int(update["update_id"])
-                if update_id in self._in_flight or update_id < self._offset:
+                if update_id in self._in_flight:
                     continue  # still being handled: Telegram keeps it until it is done
+                if update_id < self._offset:
+                    if not offset or update_id >= offset:
+                        continue  # handled, come back while an older one is in hand
+                    # Below the offset asked for: Telegram numbers updates afresh from a
+                    # random id after a week without any. A new sequence, not a replay.
+                    log.info("Telegram numbers its updates afresh from %d", update_id)
+                    self._offset = update_id
                 fresh += 1
                 self._offset = max(self._offset, update_id + 1)
-                self._in_flight.add(update_id)
-                task = asyncio.create_task(self._take(update))
-                self._handling.add(task)
-                task.add_done_callback(self._handling.discard)
-                task.add_done_callback(functools.partial(self._handled, update_id))
+                self._in_flight[update_id] = (now, update)
+                self._start(self._take(update_id, update))
             if updates and not fresh:
                 # Only updates still in hand came back: wait until half of them are done (or
                 # a moment, for new ones) rather than fetch the same ones again at once.
@@ -312,32 +348,94 @@ class TelegramTransport:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._room.wait(), RECHECK_SECONDS)
 
+    def _start(self, handling: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(handling)
+        self._handling.add(task)
+        task.add_done_callback(self._handling.discard)
+
     def _acknowledged(self) -> int:
-        """The offset to poll with: every update below it is handled. An update in hand is
-        not acknowledged until it is: killed meanwhile, Relais gets it again at its next
-        start (what it changed and what it answered are written together, or not at all)."""
-        return min(self._in_flight, default=self._offset)
+        """The offset to poll with: every update below it is handled, or kept. An update in
+        hand is not acknowledged until it is: killed meanwhile, Relais gets it again at its
+        next start (what it changed and what it answered are written together, or not at
+        all). One in hand for long is kept in the inbox first (`_keep_slow_ones`)."""
+        return min(
+            (update_id for update_id in self._in_flight if update_id not in self._kept),
+            default=self._offset,
+        )
 
-    def _handled(self, update_id: int, _task: object = None) -> None:
-        self._in_flight.discard(update_id)
-        if len(self._in_flight) <= self._room_at:
-            self._room.set()
-
-    async def _take(self, update: JSON) -> None:
-        """Handle one polled update in its chat's turn; a failure is logged, never raised."""
-        try:
-            chat, blocked, inbound = read(update)
-        except Unreadable as exc:
-            _dropped(update, exc)
+    async def _keep_slow_ones(self, now: float) -> None:
+        """Keep the updates in hand for longer than `keep_after` in the inbox, so that the
+        offset moves past them: Telegram sends at most 100 updates from the offset, and one
+        chat's slow update (or its own long queue) would hold back every other chat's."""
+        if self.inbox is None:
+            return
+        slow = [
+            (update_id, update)
+            for update_id, (taken, update) in self._in_flight.items()
+            if update_id not in self._kept and now - taken >= self.keep_after
+        ]
+        if not slow:
             return
         try:
+            rows = await self.inbox.keep([update for _id, update in slow])
+        except Exception:
+            # Still in hand, and still holding the offset: nothing is lost, only slower.
+            log.exception("Telegram updates in hand could not be kept")
+            return
+        done = []
+        for (update_id, _update), row in zip(slow, rows, strict=True):
+            if update_id in self._in_flight:
+                self._kept[update_id] = row
+            else:
+                done.append(row)  # handled meanwhile
+        if done:
+            await self._forget_kept(done)
+
+    async def _forget_kept(self, rows: list[int]) -> None:
+        assert self.inbox is not None
+        try:
+            await self.inbox.handled(rows)
+        except Exception:
+            # Handled again at the next start: a replay, which changes nothing.
+            log.exception("kept Telegram updates could not be forgotten")
+
+    async def _take(self, update_id: int, update: JSON) -> None:
+        """Handle one polled update in its chat's turn; a failure is logged, never raised."""
+        try:
+            try:
+                chat, blocked, inbound = read(update)
+            except Unreadable as exc:
+                _dropped(update, exc)
+            else:
+                await self._in_turn(chat, self._on_update(update, blocked, inbound))
+        except Exception:
+            log.exception("Telegram update %s could not be handled", update_id)
+        finally:
+            # Out of hand and, if it was kept, forgotten: no await in between, so that a
+            # keeping under way sees one or the other.
+            self._in_flight.pop(update_id, None)
+            if len(self._in_flight) <= self._room_at:
+                self._room.set()
+            row = self._kept.pop(update_id, None)
+        if row is not None:
+            await self._forget_kept([row])
+
+    async def _take_kept(self, row: int, update: JSON) -> None:
+        """Handle an update the last process kept and did not handle, then forget it."""
+        try:
+            chat, blocked, inbound = read(update)
             await self._in_turn(chat, self._on_update(update, blocked, inbound))
+        except Unreadable as exc:
+            _dropped(update, exc)
         except Exception:
             log.exception("Telegram update %s could not be handled", update.get("update_id"))
+        await self._forget_kept([row])
 
     async def _in_turn(self, chat: int, handling: Awaitable[None]) -> None:
         lock = self._chats[chat]
-        async with self._slots, lock:
+        # The chat's turn first, then a slot: a chat with a queue of its own updates waits
+        # for its turn without holding slots that other chats need.
+        async with lock, self._slots:
             await handling
         if not lock.locked() and len(self._chats) > 10_000:
             self._chats.pop(chat, None)
@@ -346,23 +444,35 @@ class TelegramTransport:
         """Handle an update the webhook received before answering Telegram, in its chat's
         turn as polling would: an update the process dies handling was never acknowledged,
         and Telegram sends it again (to another process, when there are several). A tap is
-        answered in the webhook's own response: the only request it costs is the edit of
-        its card. An update it cannot read is dropped (answered 200): Telegram would send it
-        again and again; a failure to handle it (the database busy) raises, and the webhook
-        answers an error, so that Telegram sends it again later."""
+        answered in the webhook's own response, where the only request it costs is the edit
+        of its card; when its chat is busy (its earlier updates, or a slow one) the spinner
+        does not wait for it: the tap is answered at once by a request of its own. An update
+        it cannot read is dropped (answered 200): Telegram would send it again and again; a
+        failure to handle it (the database busy) raises, and the webhook answers an error,
+        so that Telegram sends it again later."""
         try:
             chat, blocked, inbound = read(data)
         except Unreadable as exc:
             _dropped(data, exc)
             return None
         query = data.get("callback_query")
-        answer = None
-        if isinstance(query, dict) and "id" in query:
-            answer = {"method": "answerCallbackQuery", "callback_query_id": query["id"]}
-        await self._in_turn(
-            chat, self._on_update(data, blocked, inbound, answered=answer is not None)
+        if not isinstance(query, dict) or "id" not in query:
+            await self._in_turn(chat, self._on_update(data, blocked, inbound))
+            return None
+        busy = self._chats[chat].locked()
+        handling = asyncio.ensure_future(
+            self._in_turn(chat, self._on_update(data, blocked, inbound, answered=True))
         )
-        return answer
+        done = set() if busy else (await asyncio.wait({handling}, timeout=ANSWER_TAP_WITHIN))[0]
+        if handling in done:
+            handling.result()
+            return {"method": "answerCallbackQuery", "callback_query_id": query["id"]}
+        try:
+            await self._call("answerCallbackQuery", {"callback_query_id": query["id"]})
+        except TelegramError as exc:
+            log.info("callback query could not be answered: %s", exc)
+        await handling
+        return None
 
     async def stop(self) -> None:
         if self.webhook is not None:

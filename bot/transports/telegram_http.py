@@ -56,6 +56,10 @@ class AiohttpRequest(BaseRequest):
         self._write_timeout = write_timeout
         self._connect_timeout = connect_timeout
         self._media_write_timeout = media_write_timeout
+        # The same for every `call` (made once: building one costs more than it seems).
+        self._call_timeout = aiohttp.ClientTimeout(
+            total=None, connect=connect_timeout, sock_read=read_timeout
+        )
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -84,10 +88,7 @@ class AiohttpRequest(BaseRequest):
         # A ready payload: aiohttp's look-up of a payload type for raw bytes costs more
         # than the encoding.
         body = BytesPayload(json.dumps(params, ensure_ascii=False).encode(), content_type=_JSON)
-        timeout = aiohttp.ClientTimeout(
-            total=None, connect=self._connect_timeout, sock_read=self._read_timeout
-        )
-        code, payload = await self._exchange("POST", url, body, None, timeout)
+        code, payload = await self._exchange("POST", url, body, None, self._call_timeout)
         if 200 <= code <= 299:
             return self.parse_json_payload(payload)["result"]
         raise _error(code, payload)

@@ -414,6 +414,8 @@ class FakeBotAPI:
 
         self._pending: deque[JSONDict] = deque()  # sorted by update_id
         self._next_update_id = 1
+        # After `number_afresh`: offsets from here up belong to the old numbering.
+        self._old_numbering_from: int | None = None
         self._next_callback = 0
         self._file_seq = 0
         self._issued_callbacks: set[str] = set()
@@ -877,6 +879,15 @@ class FakeBotAPI:
         self._wake_poller("update")
         return update_id
 
+    def number_afresh(self, first_id: int) -> None:
+        """Number the next updates from ``first_id``, lower than before, as Telegram does
+        (from a random id) after a week without updates. Nothing may be pending. As there,
+        an offset of the old numbering confirms none of the new updates."""
+        assert not self._pending, "Telegram numbers afresh only after a week without updates"
+        assert first_id < self._next_update_id
+        self._old_numbering_from = self._next_update_id
+        self._next_update_id = first_id
+
     @property
     def pending_updates(self) -> list[JSONDict]:
         """Updates queued and not yet confirmed by the bot."""
@@ -1233,6 +1244,8 @@ class FakeBotAPI:
         if isinstance(allowed, list):
             # As on Telegram the setting sticks; an empty list restores the default set.
             self._allowed_updates = frozenset(map(str, allowed)) if allowed else None
+        if self._old_numbering_from is not None and offset >= self._old_numbering_from:
+            offset = 0  # confirms nothing of the new numbering
         if offset > 0:
             while self._pending and self._pending[0]["update_id"] < offset:
                 self._pending.popleft()
