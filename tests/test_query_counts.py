@@ -114,11 +114,11 @@ async def test_help_changes_nothing_and_writes_nothing(
 # /task: the chat's state, the person with their roles, and one read of what the step
 # shows (were 4 on SQLite, with the roles apart, and 8 on PostgreSQL, where asyncpg reset
 # the connection after every read); /help only the first two (the person comes with how
-# many messenger accounts they linked, which /help asked for apart: 3). A tap that writes: two reads, then its one
-# transaction, answers included — on SQLite BEGIN rides with the first statement, and the
-# update's key, flow step and activity with the answers' INSERT, COMMIT is one more (were 8,
-# with the answers not written); PostgreSQL sends one statement at a time: BEGIN with the
-# schema's lock, each statement, COMMIT (were 13).
+# many messenger accounts they linked, which /help asked for apart: 3). A tap that writes:
+# two reads, then its one transaction, answers included — on SQLite BEGIN rides with the
+# first statement, and the update's key, flow step and activity with the answers' INSERT,
+# COMMIT is one more (were 8, with the answers not written); PostgreSQL sends one statement
+# at a time: BEGIN with the schema's lock, each statement, COMMIT (were 13).
 HELP_TRIPS = 2
 TASK_TRIPS = 3
 LATER_TRIPS = {"sqlite": 6, "postgresql": 8}
