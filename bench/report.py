@@ -45,7 +45,7 @@ from bot.services.reports import ReportService  # noqa: E402
 from bot.storage import bulk  # noqa: E402
 from bot.storage.audit import AuditLog  # noqa: E402
 from bot.storage.connect import database_for  # noqa: E402
-from bot.storage.db import Database  # noqa: E402
+from bot.storage.db import Database, available_migrations  # noqa: E402
 from bot.storage.postgres import PostgresDatabase  # noqa: E402
 from bot.storage.reports import TASK_KINDS  # noqa: E402
 from bot.storage.volunteers import Role  # noqa: E402
@@ -384,7 +384,8 @@ def _export_in_fresh_process(path: Path, url: str = "") -> dict[str, object]:
 # The campaign on PostgreSQL is built once and kept on the server as a template database,
 # named after what decides its rows (the scale, this file's generator): each run measures a
 # fresh copy of it (seconds), and a change to either builds anew. Migrations newer than the
-# kept campaign are applied to it first, as they would be to a campaign's database.
+# kept campaign are applied to the copy, as they would be to a campaign's database; one it
+# holds that this Relais does not have (or has other SQL under its number) builds anew.
 TEMPLATE_PREFIX = "relais_bench_report_"
 
 
@@ -429,20 +430,27 @@ async def _load_into(path: Path, url: str) -> None:
         await target.close()
 
 
+def _migrations() -> dict[str, str]:
+    """Each PostgreSQL migration of this Relais: its number, a digest of its SQL."""
+    return {
+        str(number): hashlib.sha256(sql.encode()).hexdigest()[:16]
+        for number, sql in available_migrations("postgresql")
+    }
+
+
 async def _template(server: str, scale: float, path: Path) -> tuple[str, float | None]:
-    """The kept campaign's database on `server` (built now if missing: then the seconds it
-    took), older builds dropped."""
+    """The kept campaign's database on `server` (built now if missing, or if it holds a
+    migration this Relais does not have: then the seconds it took), older builds dropped.
+    Its comment says which migrations it holds."""
     name = _template_name(scale)
     admin = await asyncpg.connect(f"{server}/postgres")
     try:
-        if await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            kept = PostgresDatabase(f"{server}/{name}")
-            await kept.open()
-            try:
-                if await kept.migrate():
-                    await kept.pool.execute("VACUUM ANALYZE")
-            finally:
-                await kept.close()
+        held = await admin.fetchval(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+            name,
+        )
+        known = _migrations()
+        if held and all(known.get(n) == digest for n, digest in json.loads(held).items()):
             return name, None
         for (old,) in await admin.fetch(
             "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", _template_scale(scale)
@@ -457,6 +465,8 @@ async def _template(server: str, scale: float, path: Path) -> tuple[str, float |
         try:
             await _load_into(path, f"{server}/{building}")
             await admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+            comment = json.dumps(known).replace("'", "''")
+            await admin.execute(f"COMMENT ON DATABASE \"{name}\" IS '{comment}'")
         except BaseException:
             await admin.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
             raise
@@ -466,13 +476,22 @@ async def _template(server: str, scale: float, path: Path) -> tuple[str, float |
 
 
 async def _on_postgresql(path: Path, server: str, scale: float) -> tuple[dict[str, object], str]:
-    """Measure on a fresh copy of the kept campaign (the report writes its audit line)."""
+    """Measure on a fresh copy of the kept campaign (the report writes its audit line),
+    migrated first to this Relais' newest migration (the kept one stays as it was built)."""
     template, built_s = await _template(server, scale, path)
     copy = f"relais_bench_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(f"{server}/postgres")
     try:
         await admin.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{template}" STRATEGY FILE_COPY')
         url = f"{server}/{copy}"
+        target = PostgresDatabase(url)
+        await target.open()
+        try:
+            migrated = await target.migrate()
+            if migrated:
+                await target.pool.execute("ANALYZE")
+        finally:
+            await target.close()
         figures = await measure(path, url)
         figures.update(await asyncio.to_thread(_export_in_fresh_process, path, url))
     finally:
@@ -482,6 +501,8 @@ async def _on_postgresql(path: Path, server: str, scale: float) -> tuple[dict[st
         how = f"the campaign kept on the server ({template}) reused"
     else:
         how = f"built in SQLite and loaded with COPY in {built_s:.0f} s, kept as {template}"
+    if migrated:
+        how += f", migrations {', '.join(f'{n:04d}' for n in migrated)} applied to its copy"
     return figures, how
 
 
