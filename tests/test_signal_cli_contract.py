@@ -8,7 +8,9 @@ adapter makes (`send`, `getAttachment`) for an account the daemon does not hold.
 check runs on the real daemon and on the fake in the same state (no account), with the
 same assertions, so the fake cannot drift from signal-cli. Then Relais itself starts on
 both and says in one line that its Signal account is not registered, and how to fix it;
-on the fake holding the account it says nothing of the sort.
+on the fake holding the account it says nothing of the sort. Relais starts on a SQLite
+file and on PostgreSQL (tests/postgres.py), where it runs as one of several processes: the
+Signal reader is then an elected role, and it says the same.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -207,12 +208,12 @@ def registration_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 async def test_relais_says_at_start_that_its_signal_account_is_not_registered(
-    daemon: Daemon, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    daemon: Daemon, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     env = {
         "SIGNAL_CLI_URL": daemon.url,
         "SIGNAL_ACCOUNT": NOT_HELD,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'relais.sqlite3'}",
+        "DATABASE_URL": database_url,
         "RELAIS_PSEUDONYM_KEY": "test-key",
     }
     caplog.set_level(logging.INFO)
@@ -231,10 +232,10 @@ async def test_relais_says_at_start_that_its_signal_account_is_not_registered(
 
 
 async def test_relais_on_a_daemon_holding_its_account_says_it_is_ready(
-    signal_cli: FakeSignalCli, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    signal_cli: FakeSignalCli, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="bot.transports.signal")
-    async with running_relais(signal_env(signal_cli, tmp_path / "relais.sqlite3")) as relais:
+    async with running_relais(signal_env(signal_cli, database_url)) as relais:
         assert relais.signal is not None
         await asyncio.wait_for(relais.signal.connected.wait(), 5)
         assert relais.signal.registered is True
@@ -248,10 +249,10 @@ async def test_relais_on_a_daemon_holding_its_account_says_it_is_ready(
 
 
 async def test_relais_without_signal_account_on_a_daemon_holding_several_says_so(
-    signal_cli: FakeSignalCli, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    signal_cli: FakeSignalCli, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     signal_cli.accounts = [ACCOUNT, "+33611112222"]
-    env = {**signal_env(signal_cli, tmp_path / "relais.sqlite3"), "SIGNAL_ACCOUNT": ""}
+    env = {**signal_env(signal_cli, database_url), "SIGNAL_ACCOUNT": ""}
     async with running_relais(env) as relais:
         assert relais.signal is not None and relais.signal.registered is False
     (line,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]

@@ -14,6 +14,8 @@ from bot.storage.connect import database_for
 from bot.storage.db import Database
 from bot.storage.tasks import TaskRepository
 from tests.fakes.clock import FakeClock
+from tests.fakes.services import services_on
+from tests.postgres import fresh_schema
 from tests.task_factories import task, team, volunteer
 
 
@@ -231,6 +233,50 @@ async def test_the_next_task_query_walks_indexes_not_whole_tables(services: Serv
     assert not any("TEMP B-TREE" in step for step in plan), plan  # no sort of all tasks
     lookups = [step for step in plan if "assignments" in step or "task_targets" in step]
     assert lookups and all("INDEX" in step for step in lookups), plan
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> object:
+    yield from fresh_schema(request)
+
+
+async def test_the_next_task_on_postgresql_finds_targeted_tasks_through_their_index(
+    pg_url: str, clock: FakeClock
+) -> None:
+    """With thousands of open tasks, each aimed at a department, PostgreSQL gathers the
+    tasks aimed at this volunteer's values through task_targets(kind, value, task_id)
+    (migration 0014) instead of reading every task's targets: the /task query the
+    repository runs, planned on analysed tables."""
+    settings = Settings.from_env({"DATABASE_URL": pg_url, "RELAIS_PSEUDONYM_KEY": "k"})
+    db = database_for(settings.database_path, settings.database_url)
+    await db.open()
+    try:
+        await db.migrate()
+        services = services_on(settings, clock, db)
+        me = await volunteer(services, "99", department="59", skills=["call"])
+        departments = [f"{n:02d}" for n in range(1, 96)]
+        drafts = [
+            TaskDraft(
+                kind="call",
+                title=f"Appels {n}",
+                priority=n % 3,
+                targets={"department": (departments[n % len(departments)],), "skill": ("call",)},
+            )
+            for n in range(3000)
+        ]
+        await services.task_repo.create_many(drafts, clock.now())
+        async with db.transaction() as tx:
+            await tx.execute("ANALYZE task_targets")
+            await tx.execute("ANALYZE tasks")
+        fit = await services.task_repo.fit(me)
+        assert fit is not None
+        found = await services.task_repo.next_for(fit, clock.now())
+        assert found is not None and found.task.title.startswith("Appels")
+        plan = "\n".join(await services.task_repo.next_task_plan(fit, clock.now()))
+        assert "task_targets_by_value on task_targets" in plan, plan
+        assert "Seq Scan on task_targets" not in plan, plan
+    finally:
+        await db.close()
 
 
 async def test_a_timed_task_goes_to_people_free_at_that_time(services: Services) -> None:

@@ -77,6 +77,11 @@ class Dialect(Protocol):
         the dialect takes one (SQLite's index hint); '' where the planner alone decides."""
         ...
 
+    def explain(self, sql: str) -> str:
+        """A statement whose rows are `sql`'s query plan, one step per row, in the row's
+        last column (a guard for indexes: tests assert on the plan)."""
+        ...
+
 
 class Tx(Protocol):
     """Statements inside one write transaction."""

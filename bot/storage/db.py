@@ -73,6 +73,9 @@ class SQLiteDialect:
     def indexed_by(self, index: str) -> str:
         return f"INDEXED BY {index}"
 
+    def explain(self, sql: str) -> str:
+        return f"EXPLAIN QUERY PLAN {sql}"
+
 
 DIALECT = SQLiteDialect()
 

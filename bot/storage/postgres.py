@@ -217,6 +217,9 @@ class PostgresDialect:
     def indexed_by(self, index: str) -> str:
         return ""  # PostgreSQL's planner takes no hints
 
+    def explain(self, sql: str) -> str:
+        return f"EXPLAIN {sql}"
+
 
 DIALECT = PostgresDialect()
 

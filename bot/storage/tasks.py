@@ -457,11 +457,7 @@ class TaskRepository:
         same priority to pick the nearest.
         """
         where, params = _fit_clause(fit, now)
-        first = await reader.fetch_one(
-            f"SELECT t.*, {_TRANSLATED} FROM tasks t{self._hint('tasks_queue')} WHERE {where}"
-            " ORDER BY t.priority DESC, t.id LIMIT 1",
-            params,
-        )
+        first = await reader.fetch_one(self._first_fit(where), params)
         if first is None:
             return None
         best = _view(first)
@@ -510,15 +506,19 @@ class TaskRepository:
         hint = self.db.dialect.indexed_by(index)
         return f" {hint}" if hint else ""
 
-    async def next_task_plan(self, fit: Fit, now: datetime) -> list[str]:
-        """SQLite's plan for the first next-task query (a guard for its indexes)."""
-        where, params = _fit_clause(fit, now)
-        rows = await self.db.fetch_all(
-            f"EXPLAIN QUERY PLAN SELECT t.* FROM tasks t{self._hint('tasks_queue')} WHERE {where}"
-            " ORDER BY t.priority DESC, t.id LIMIT 1",
-            params,
+    def _first_fit(self, where: str) -> str:
+        """The next task's first query: the queue walked in priority order to the first fit."""
+        return (
+            f"SELECT t.*, {_TRANSLATED} FROM tasks t{self._hint('tasks_queue')} WHERE {where}"
+            " ORDER BY t.priority DESC, t.id LIMIT 1"
         )
-        return [str(r["detail"]) for r in rows]
+
+    async def next_task_plan(self, fit: Fit, now: datetime) -> list[str]:
+        """The database's plan for the next task's first query, as `next_for` runs it (a
+        guard for its indexes), one step a line."""
+        where, params = _fit_clause(fit, now)
+        rows = await self.db.fetch_all(self.db.dialect.explain(self._first_fit(where)), params)
+        return [str(row[-1]) for row in rows]
 
     async def comes_back_at(self, volunteer_id: int, now: datetime) -> datetime | None:
         """When something may fit again: a task opening, or one put off coming back."""
