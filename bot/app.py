@@ -42,8 +42,8 @@ SIGNAL_INTERACTIVE_RATE = 2.0
 
 # How often the bot checks that its database file is still there (deleted or moved away).
 DATABASE_CHECK_SECONDS = 2.0
-# Several processes: a NOTIFY wakes the sender when rows are queued; it looks by itself
-# this often only for rows due later (retries, the end of quiet hours).
+# Several processes: a NOTIFY (the outbox's trigger) wakes the sender when rows are queued;
+# it looks by itself this often only for rows due later (retries, the end of quiet hours).
 NOTIFIED_IDLE_LOOK_S = 15.0
 
 

@@ -13,8 +13,10 @@ A process that cannot reach the database within a few seconds gives up its roles
 silent session after the keepalive settings below, so a machine that vanishes without
 closing its sockets frees its roles in about ten seconds.
 
-The same connection LISTENs on `relais_outbox`: whoever queues outbox rows NOTIFYs, and the
-process that sends that lane wakes at once instead of polling. Two updates of one chat are
+The same connection LISTENs on `relais_outbox`: the server NOTIFYs it when a transaction that
+queued outbox rows commits (a trigger, migration 0016: no statement of its own, and rows
+queued from the command line wake the sender too), and the process that sends that lane
+wakes at once instead of polling. Two updates of one chat are
 never handled at the same time: each update takes a session-level advisory lock keyed by
 its chat (`chat_turn`), on a connection of its own, released when its answers are queued.
 
@@ -104,8 +106,6 @@ class Cluster:
         self._turns: Any = None
         self._scope = ""
         self._elector: asyncio.Task[None] | None = None
-        self._notify: asyncio.Task[None] | None = None
-        self._notify_again = False
 
     def add(self, role: str, duty: Duty) -> None:
         """A role this process may take (before `start`)."""
@@ -130,7 +130,11 @@ class Cluster:
             if self._connection is None:
                 await self._connect()
             self._turns = await asyncpg.create_pool(
-                self.url, min_size=1, max_size=self.turns, server_settings=KEEPALIVES
+                self.url,
+                min_size=1,
+                max_size=self.turns,
+                server_settings=KEEPALIVES,
+                reset=_nothing_to_reset,
             )
         except asyncpg.TooManyConnectionsError as exc:
             raise no_connection_left(self.url, exc) from None
@@ -151,9 +155,6 @@ class Cluster:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._elector
             self._elector = None
-        if self._notify is not None:
-            with contextlib.suppress(Exception):
-                await self._notify
         await self._give_up_all()
         await self._disconnect()
         if self._turns is not None:
@@ -267,29 +268,9 @@ class Cluster:
     # -- waking the sender ------------------------------------------------------------
 
     def outbox_queued(self) -> None:
-        """Rows were committed to the outbox: wake whichever process sends them."""
+        """Rows were committed to the outbox here: wake this process's sender at once (the
+        server tells every process, this one too, through the trigger's NOTIFY)."""
         self.on_outbox_queued()
-        if self._notify is not None and not self._notify.done():
-            self._notify_again = True  # one more NOTIFY after this one covers them all
-            return
-        self._notify = asyncio.create_task(self._send_notify())
-
-    async def _send_notify(self) -> None:
-        while True:
-            self._notify_again = False
-            connection = self._connection
-            if connection is None:
-                return  # the sender's regular look catches these rows
-            try:
-                async with self._talk:
-                    await asyncio.wait_for(
-                        connection.execute(f"NOTIFY {NOTIFY_CHANNEL}"), CONNECTION_TIMEOUT_S
-                    )
-            except Exception as exc:
-                log.info("could not announce queued messages: %s", exc)
-                return
-            if not self._notify_again:
-                return
 
     def _on_notify(self, *_args: object) -> None:
         self.on_outbox_queued()
@@ -320,3 +301,10 @@ class Cluster:
                 except BaseException:
                     connection.terminate()
                     raise
+
+
+async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
+    """A turn's connection goes back to the pool as it is: it ran nothing but its lock and
+    unlock (one that may still hold a lock is closed instead, see `chat_turn`). asyncpg's
+    default reset (unlock all, close cursors, unlisten, reset settings) cost one more round
+    trip and transaction per update."""

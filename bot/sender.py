@@ -589,6 +589,10 @@ class ChannelSender:
             self._push(_Queued(delivery.priority, 0.0, next(self._seq), delivery))
         if batch:
             self.wakeup.set()
+        if self._urgent_wanted:
+            # Something was queued while this claim ran (a page committed after it read):
+            # fetch it now, while this batch waits for its slot, not after one has gone.
+            self._maybe_claim()
 
     # -- each chat's turn -----------------------------------------------------------------
 

@@ -109,3 +109,34 @@ async def round_trips(db: Database) -> AsyncIterator[list[str]]:
 
                 patch.setattr(conn, "_execute", counted_hop)
         yield seen
+
+
+@asynccontextmanager
+async def server_calls() -> AsyncIterator[list[tuple[str, bool]]]:
+    """Every call on every PostgreSQL connection of this process inside the block (the
+    storage pool's, a cluster's chat turns, its role connection): what ran, and whether it
+    began a transaction of its own (the connection was in none: an autocommit statement or
+    a BEGIN). Each is a round trip; each transaction costs the server its start and end, and
+    one that wrote waits for the disk at its commit."""
+    import asyncpg
+
+    seen: list[tuple[str, bool]] = []
+
+    def counted(method: Any) -> Any:
+        def call(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+            seen.append((" ".join(str(query).split()), not self.is_in_transaction()))
+            return method(self, query, *args, **kwargs)
+
+        return call
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
+            method = getattr(asyncpg.connection.Connection, name)
+            patch.setattr(asyncpg.connection.Connection, name, counted(method))
+        yield seen
+
+
+def durable_commits(calls: list[tuple[str, bool]]) -> int:
+    """Transactions that wrote and so wait for the disk at their commit: the COMMITs (a
+    standalone NOTIFY, which the server also writes to its log, counted as one too)."""
+    return sum(1 for sql, _began in calls if sql.upper().startswith(("COMMIT", "NOTIFY")))

@@ -8,13 +8,16 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from bot.cluster import Cluster, Duty
+from bot.messaging import Outbound
 from bot.storage.backend import StorageError
+from bot.storage.outbox import Envelope, OutboxRepository
 from bot.storage.postgres import PostgresDatabase
 from tests.postgresql import postgresql_url
 
@@ -202,14 +205,20 @@ async def test_queued_messages_wake_every_process_by_notify(postgresql_url: str)
     first, second = Cluster(postgresql_url), Cluster(postgresql_url)
     woken = asyncio.Event()
     second.on_outbox_queued = woken.set
+    db = PostgresDatabase(postgresql_url)
+    await db.open()
+    await db.migrate()
     await first.start()
     await second.start()
     try:
-        first.outbox_queued()  # what the Notifier calls after committing rows
+        # Rows queued anywhere (a worker, the command line) wake every process at commit.
+        envelope = Envelope("broadcast", "telegram", "42", Outbound("Rendez-vous samedi"))
+        await OutboxRepository(db).add([envelope], datetime.now(UTC))
         await asyncio.wait_for(woken.wait(), 30)
     finally:
         await first.stop()
         await second.stop()
+        await db.close()
 
 
 async def test_a_worker_without_a_connection_left_says_which_settings_to_lower(

@@ -67,7 +67,7 @@ async def test_a_broadcast_reaches_everyone_when_its_sender_is_killed_midway(
     (second,) = await deployment.start(1)
     assert first.holds("telegram sender")
     # A broadcast's rows, queued as its fan-out queues them (from a third process: the
-    # sender wakes on the NOTIFY).
+    # sender wakes on the NOTIFY their commit sends).
     await queue_broadcast(deployment.env["DATABASE_URL"], chats, TEXT)
 
     def delivered() -> Counter[int]:

@@ -7,14 +7,22 @@ which statements ran.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
 
-from bot.router import AnswerLane, FloodGate
+import handlers
+from bot.cluster import Cluster
+from bot.config import Settings
+from bot.router import AnswerLane, FloodGate, Router
 from bot.services import Services
+from bot.storage.postgres import PostgresDatabase
 from tests.fakes.chat import Chat
-from tests.query_count import round_trips, statements
+from tests.fakes.clock import FakeClock
+from tests.fakes.services import services_on
+from tests.postgres import fresh_schema
+from tests.query_count import durable_commits, round_trips, server_calls, statements
 from tests.task_factories import task, volunteer
 
 # Today's ceilings, per step (statements, transaction control included). The Accept tap's
@@ -240,3 +248,59 @@ async def test_every_messenger_answers_at_the_same_cost(
         {"channel": channel},
     )
     assert answers == 2  # Later's and Accept's, written with what they changed
+
+
+# Several processes, as the webhook handles a /task (PostgreSQL only, counted at the
+# server's door: every connection of the process, the chat's turn included): the turn's
+# lock and unlock, the three reads, and the update's one transaction (BEGIN, the update's
+# key, the answer, COMMIT), the outbox's trigger waking the sender at its commit. Were 11
+# round trips and 8 transactions, 2 of them waiting for the disk: the pool reset the
+# turn's connection (one more round trip and transaction), and a NOTIFY of its own
+# followed the commit.
+WEBHOOK_TASK_TRIPS = 9
+WEBHOOK_TASK_TRANSACTIONS = 6
+WEBHOOK_TASK_DURABLE_COMMITS = 1
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> object:
+    yield from fresh_schema(request)
+
+
+async def test_a_task_asked_at_the_webhook_of_several_processes(
+    pg_url: str, clock: FakeClock
+) -> None:
+    settings = Settings.from_env(
+        {"DATABASE_URL": pg_url, "RELAIS_ADMINS": "telegram:1", "RELAIS_PSEUDONYM_KEY": "k"}
+    )
+    db = PostgresDatabase(pg_url)
+    await db.open()
+    await db.migrate()
+    cluster = Cluster(pg_url)
+    try:
+        services = services_on(settings, clock, db)
+        router = Router(services)
+        handlers.register(router)
+        router.flood = FloodGate(limit=1000)
+        await volunteer(services, "230", language="en", skills=["share"])
+        await task(services, kind="share", title="Share the clip", link="https://example.org/c")
+        await cluster.connect()
+        woken: list[int] = []
+        cluster.on_outbox_queued = lambda: woken.append(1)
+        ana = Chat(router, user_id="230", language="en")
+        router.lanes["telegram"] = AnswerLane(lambda _rows: cluster.outbox_queued(), in_hand=False)
+        async with server_calls() as calls:
+            async with cluster.chat_turn("telegram", "230"):
+                await ana.send("/task")
+            await asyncio.sleep(0)  # anything the update left running starts now
+        queued = await db.fetch_value("SELECT COUNT(*) FROM outbox WHERE chat_id = '230'")
+        assert queued == 1 and woken, "the answer waits in the outbox, the sender woken"
+        report = "\n".join(f"  {'new ' if began else '    '}{sql[:120]}" for sql, began in calls)
+        transactions = sum(1 for _sql, began in calls if began)
+        print("round trips, transactions, durable:", len(calls), transactions)
+        assert len(calls) <= WEBHOOK_TASK_TRIPS, f"/task at the webhook:\n{report}"
+        assert transactions <= WEBHOOK_TASK_TRANSACTIONS, f"/task at the webhook:\n{report}"
+        assert durable_commits(calls) == WEBHOOK_TASK_DURABLE_COMMITS, report
+    finally:
+        await cluster.stop()
+        await db.close()

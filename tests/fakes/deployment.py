@@ -19,7 +19,6 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from bot.cluster import NOTIFY_CHANNEL
 from bot.messaging import Outbound
 from bot.storage.connect import database_for
 from bot.storage.outbox import URGENT_BROADCAST, Envelope, OutboxRepository
@@ -216,7 +215,7 @@ class Deployment:
 
 
 async def queue_broadcast(url: str, chats: list[int], text: str) -> None:
-    """A broadcast's rows, as its fan-out queues them, then the NOTIFY that wakes the sender."""
+    """A broadcast's rows, as its fan-out queues them (their commit wakes the sender)."""
     db = database_for(Path("unused.sqlite3"), url)
     await db.open()
     try:
@@ -227,8 +226,3 @@ async def queue_broadcast(url: str, chats: list[int], text: str) -> None:
         await OutboxRepository(db).add(envelopes, datetime.now(UTC))
     finally:
         await db.close()
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(f"NOTIFY {NOTIFY_CHANNEL}")
-    finally:
-        await connection.close()

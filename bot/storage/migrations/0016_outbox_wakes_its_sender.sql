@@ -1,0 +1,3 @@
+-- Several processes share a PostgreSQL database: there, queued outbox rows wake the
+-- process that sends them (migrations/postgresql/0016). One process on SQLite wakes its
+-- own sender in memory: nothing changes here.

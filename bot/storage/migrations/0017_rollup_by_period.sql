@@ -1,0 +1,2 @@
+-- PostgreSQL reads the roll-up's day rows through an index of its own
+-- (migrations/postgresql/0017). SQLite walks the roll-up's key well enough: nothing here.
