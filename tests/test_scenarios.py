@@ -229,6 +229,30 @@ async def test_raising_the_alarm_on_a_pasted_link(place: World, language: str) -
     assert await place.services.db.fetch_value("SELECT COUNT(*) FROM incidents") == 1
 
 
+async def test_an_alarm_comment_that_starts_with_a_command_word_is_the_comment(
+    place: World,
+) -> None:
+    """ "Stop à cette intox…" is a comment on Signal too, not /stop: the alarm is raised and
+    the volunteer stays; a command that takes words ("alerte …") is text mid-flow too."""
+    uid = place.user(131)
+    await make_volunteer(place.services, uid, channel=place.messenger, language="fr")
+    ana = place.person(uid, "fr")
+    comments = [
+        "Stop à cette intox qui tourne depuis ce matin",
+        "Alerte : ce post est repris partout",
+    ]
+    for number, comment in enumerate(comments, start=1):
+        await ana.say("/alerte", "Envoyez-moi le lien")
+        await ana.say(f"https://x.com/Opposant/status/18625123456789012{number:02d}", "commentaire")
+        await ana.say(comment, "Merci")
+    stored = await place.services.db.fetch_all(
+        "SELECT comment FROM incident_reports ORDER BY incident_id"
+    )
+    assert [row["comment"] for row in stored] == comments
+    volunteer = await place.services.volunteers.by_identity(place.messenger, uid)
+    assert volunteer is not None and volunteer.status == "active"
+
+
 # -- linking: one volunteer on Telegram and Signal -------------------------------------------
 
 

@@ -5,9 +5,10 @@ and the reply "2" (the newest message), "B2", the choice's own word, or any numb
 while quoting the message comes back as that choice's payload (bot/transports/numbered.py).
 What each chat has on screen is kept in memory and in the database (`numbered_choices`),
 so a restart between the question and the answer changes nothing. Commands work with or
-without the slash in private chats ("help" is /help); in groups only "/help" counts, so
-that conversation among members does not wake the bot. Requests for a location or a
-phone number become text: "48.85, 2.35", a map link or a typed number are read as the
+without the slash in private chats ("help" is /help, "lier abcd" is /link abcd; a sentence
+starting with a command's name, "Stop à la réforme !", is text); in groups only "/help"
+counts, so that conversation among members does not wake the bot. Requests for a location
+or a phone number become text: "48.85, 2.35", a map link or a typed number are read as the
 answer. Bold, italic and code become Signal text styles; files go as attachments; a
 message the system keeps up to date (`edit_message_id`) is edited in place while Signal
 apps still accept edits.
@@ -79,6 +80,8 @@ _MAP_LINK_RE = re.compile(
     re.IGNORECASE,
 )
 _PHONE_RE = re.compile(r"^\+?[\d\s.()-]{6,20}$")
+# What may follow a command word typed alone ("Stop !", "aide ?").
+_TRAILING = " \t\n!?.…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +147,8 @@ def to_inbound(
         # Several lists on screen: the answer will say which one it was taken for.
         note = acted_on(reading.offer, reading.choice) if len(shown.offers) > 1 else ""
         return Inbound(**base, choice=reading.choice, offer=reading.offer.tag, acted_on=note)
-    if _is_command(text, commands):
-        return Inbound(**base, text="/" + text)
+    if command := _as_command(text, commands):
+        return Inbound(**base, text=command, worded=True)
     if match := _MAP_LINK_RE.search(text):
         return Inbound(**base, location=(float(match[1]), float(match[2])))
     if shown.request == "location" and (match := _COORDS_RE.match(text)):
@@ -181,11 +184,20 @@ def _attachment(data: dict[str, Any]) -> InboundFile | None:
     return None
 
 
-def _is_command(text: str, commands: Iterable[str]) -> bool:
-    """A private message starting with a command word ("aide", "tâche") is that command."""
-    word = text.split(maxsplit=1)[0].casefold() if text else ""
-    plain = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
-    return bool(word) and plain in set(commands)
+def _as_command(text: str, commands: Iterable[str]) -> str:
+    """A private message starting with a command word, given its slash ("aide" and "Aide !"
+    are "/aide", "lier abcd" is "/lier abcd"), or "". The router keeps it a command only
+    alone, or with the words a command takes outside a flow."""
+    parts = text.split(maxsplit=1)
+    word, rest = (parts[0], parts[1] if len(parts) > 1 else "") if parts else ("", "")
+    if not rest.strip(_TRAILING):
+        word, rest = word.rstrip(_TRAILING), ""  # "Stop !" is the word alone
+    plain = "".join(
+        c for c in unicodedata.normalize("NFKD", word.casefold()) if not unicodedata.combining(c)
+    )
+    if not plain or plain not in set(commands):
+        return ""
+    return "/" + text if rest else "/" + word
 
 
 def _shared_phone(data: dict[str, Any]) -> str:
