@@ -87,6 +87,9 @@ class ConsoleTransport:
         chat = self.user_id
         board = await self._board(chat)
         inbound = self._inbound(line, chat, board)
+        # Whatever they typed, the question waiting (if any) had its turn.
+        board = board.heard()
+        await self._keep(chat, board)
         with answers_awaited() as taken:
             replies = await self.dispatch(inbound)
         for outbound in replies:
@@ -135,7 +138,7 @@ class ConsoleTransport:
     ) -> tuple[Board, str]:
         """Print one message; the board once it is on screen, and the message's id."""
         tag = board.next_tag() if any(not c.url for row in outbound.choices for c in row) else ""
-        text, _payloads = render_numbered(outbound, tag)
+        text, _payloads = render_numbered(outbound, tag, aside=board.aside(outbound))
         if outbound.attachment:
             self.files_dir.mkdir(parents=True, exist_ok=True)
             path = self.files_dir / outbound.attachment.filename

@@ -216,9 +216,10 @@ def _digits(text: str) -> str:
 # -- outgoing ---------------------------------------------------------------------------
 
 
-def render(outbound: Outbound, tag: str = "") -> list[str]:
-    """The texts to send (long ones cut at line breaks), the choices numbered after `tag`."""
-    text, _payloads = render_numbered(outbound, tag)
+def render(outbound: Outbound, tag: str = "", *, aside: bool = False) -> list[str]:
+    """The texts to send (long ones cut at line breaks), the choices numbered after `tag`
+    (`aside`: answered by letter, a question waiting above)."""
+    text, _payloads = render_numbered(outbound, tag, aside=aside)
     return split_text(text, MAX_TEXT)
 
 
@@ -576,6 +577,9 @@ class SignalTransport:
                 )
                 if inbound is None:
                     return
+                if inbound.private:
+                    # Whatever they wrote, the question waiting (if any) had its turn.
+                    await self._remember(chat, shown.heard())
                 with answers_awaited() as taken:
                     replies = await self.dispatch(inbound)
                 await self._reply(inbound, replies)
@@ -634,12 +638,14 @@ class SignalTransport:
 
     # -- outgoing -----------------------------------------------------------------------
 
-    async def _send(self, chat_id: str, outbound: Outbound, tag: str = "") -> str:
+    async def _send(
+        self, chat_id: str, outbound: Outbound, tag: str = "", *, aside: bool = False
+    ) -> str:
         """Send one Outbound; raises RateLimited, _CaptchaRequired or SignalCliError."""
         remaining = self._paused_until - asyncio.get_running_loop().time()
         if remaining > 0:
             raise RateLimited(remaining, "Signal sends are paused")
-        texts = render(outbound, tag)
+        texts = render(outbound, tag, aside=aside)
         body, styles = text_styles(outbound.text)
         if len(texts) > 1 or not texts[0].startswith(body):
             styles = []  # offsets would not hold once the text is cut
@@ -709,11 +715,13 @@ class SignalTransport:
     ) -> str:
         if chat_id in self._unregistered:
             raise Unreachable("not on Signal (unregistered)")
+        aside = False
         remember = remember and not chat_id.startswith(GROUP_PREFIX)
         if remember and _has_choices(outbound):
-            tag = _retired(await self._recall(chat_id), outbound).next_tag()
+            board = _retired(await self._recall(chat_id), outbound)
+            tag, aside = board.next_tag(), board.aside(outbound)
         try:
-            message_id = await self._send(chat_id, outbound, tag)
+            message_id = await self._send(chat_id, outbound, tag, aside=aside)
         except Unreachable:
             self._unregistered.add(chat_id)
             raise
