@@ -175,6 +175,21 @@ async def test_a_broadcast_that_starts_with_a_command_word_is_its_text(place: Wo
     assert volunteer is not None and volunteer.status == "active"
 
 
+async def test_a_broadcast_that_gives_a_map_link_keeps_it_in_its_text(place: World) -> None:
+    """A map link is a position only where Relais asks where someone is."""
+    uid = place.user(94)
+    await make_volunteer(place.services, uid, channel=place.messenger, language="fr", role="admin")
+    org = place.person(uid, "fr")
+    await org.say("/broadcast", "Nouvelle diffusion")
+    body = "Rassemblement samedi 10h ici : https://maps.google.com/?q=45.7578,4.8320"
+    # Before, on Signal: "Répondez par un texte, ou /cancel." and the message was lost.
+    await org.say(body, "Ajouter un bouton")
+    await org.choose("No button", "Qui doit le recevoir")
+    await org.choose(Expect("Tout le monde", "Everyone"), "Destinataires")
+    await org.choose("✅ Send now", "est en route")
+    assert await place.services.db.fetch_value("SELECT body FROM broadcasts") == body
+
+
 # -- duty -------------------------------------------------------------------------------
 
 

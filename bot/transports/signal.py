@@ -149,7 +149,9 @@ def to_inbound(
         return Inbound(**base, choice=reading.choice, offer=reading.offer.tag, acted_on=note)
     if command := _as_command(text, commands):
         return Inbound(**base, text=command, worded=True)
-    if match := _MAP_LINK_RE.search(text):
+    if shown.request == "location" and (match := _MAP_LINK_RE.search(text)):
+        # A map link is a position only where one is asked; elsewhere it is text (a
+        # broadcast giving the meeting point, an alert comment).
         return Inbound(**base, location=(float(match[1]), float(match[2])))
     if shown.request == "location" and (match := _COORDS_RE.match(text)):
         latitude, longitude = (float(v.replace(",", ".")) for v in (match[1], match[2]))
