@@ -240,3 +240,14 @@ def test_a_question_with_its_own_list_keeps_the_numbers_when_a_page_comes() -> N
     assert read("1", paged).choice == "o:p" and read("B2", paged).choice == "i:no:1"
     assert Board.restored(paged.stored()) == paged
     assert read("2", paged.heard().shown(Outbound("🚨 Alerte", page), "3")).choice == "i:no:1"
+
+
+async def test_astreinte_on_the_console_is_relais_duty_not_the_consoles_as(
+    router: Router, services: Services
+) -> None:
+    router.flood = FloodGate(limit=1000)
+    await make_volunteer(services, "1", channel="console", role="admin")
+    console = Console(router, services)
+    # Before: "— usage: /as <numeric id> [fr|en]", and Relais never saw the command.
+    assert "Vous êtes de permanence" in await console.type("/astreinte on")
+    assert "you are now user 42" in await console.type("/as 42")

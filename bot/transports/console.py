@@ -81,7 +81,8 @@ class ConsoleTransport:
         """Turn one typed line into an update and print the answers."""
         if not line.strip():
             return
-        if line.startswith("/as"):
+        if line.split(maxsplit=1)[0] == "/as":
+            # The console's own command, the word exactly: /astreinte is Relais's /duty.
             self._switch(line)
             return
         chat = self.user_id
