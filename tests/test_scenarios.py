@@ -195,6 +195,25 @@ async def test_profile_name_change(place: World, language: str) -> None:
     assert volunteer is not None and volunteer.first_name == "Zoé"
 
 
+async def test_coordinates_typed_the_french_way_are_a_position(place: World) -> None:
+    """Where a place is asked, "48,8566, 2,3522" is a position on every messenger (before:
+    a town abroad on Telegram and the console), and "0, 0" is refused."""
+    uid = place.user(101)
+    await make_volunteer(place.services, uid, channel=place.messenger, language="fr")
+    ana = place.person(uid, "fr")
+    await ana.say("/profil", "Votre profil")
+    await ana.choose("📍 Where", "Où êtes-vous")
+    await ana.say("0, 0", "Cette position semble erronée")
+    await ana.say("48,8566, 2,3522", "Votre profil")
+    volunteer = await place.services.volunteers.by_identity(place.messenger, uid)
+    assert volunteer is not None
+    assert (volunteer.department, volunteer.latitude, volunteer.longitude) == (
+        "75",
+        48.8566,
+        2.3522,
+    )
+
+
 # -- phone bank, alert ---------------------------------------------------------------
 
 
