@@ -178,6 +178,9 @@ class SlowFirstRead:
     ) -> None:
         await self.chats.keep_shown(channel, chat_id, shown, request, now)
 
+    def erased(self, channel: str, chat_id: str) -> bool:
+        return self.chats.erased(channel, chat_id)
+
 
 async def test_a_list_printed_while_the_chat_is_first_read_stays_answerable(
     router: Router, services: Services

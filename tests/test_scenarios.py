@@ -178,6 +178,24 @@ async def test_forget_erases_after_a_confirmation(place: World, language: str) -
     assert await place.services.volunteers.by_identity(place.messenger, uid) is None
 
 
+async def test_after_forget_nothing_of_the_persons_lists_remains(place: World) -> None:
+    """On Signal and the console the lists on screen quote the person (their name, their
+    ticks): /forget leaves none of them, in the database or in the messenger's memory."""
+    uid = place.user(81)
+    await make_volunteer(place.services, uid, channel=place.messenger, language="fr")
+    ana = place.person(uid, "fr")
+    await ana.say("/profil", "Votre profil")
+    await ana.say("/oublier", "Tout effacer")
+    await ana.choose("🗑 Yes, erase everything", "tout ce qui vous concernait a été effacé")
+    if place.messenger != "telegram":
+        # Before: "1" still picked the profile's first choice from the lists kept.
+        await ana.say("1", "Ce choix a expiré")
+    lists = await place.services.db.fetch_value(
+        "SELECT COUNT(*) FROM numbered_choices WHERE chat_id = :chat", {"chat": uid}
+    )
+    assert lists == 0
+
+
 # -- profile ------------------------------------------------------------------------
 
 

@@ -169,6 +169,10 @@ class ConsoleTransport:
         return self._boards[chat]
 
     async def _keep(self, chat: str, board: Board) -> None:
+        if self.boards is not None and self.boards.erased(CHANNEL, chat):
+            # They were just erased (/forget): their lists (their name, their ticks) go.
+            self._boards.pop(chat, None)
+            return
         if self._boards.get(chat) == board:
             return
         self._boards[chat] = board

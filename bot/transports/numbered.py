@@ -35,6 +35,11 @@ class BoardStore(Protocol):
         self, channel: str, chat_id: str, shown: Any, request: str, now: datetime
     ) -> None: ...
 
+    def erased(self, channel: str, chat_id: str) -> bool:
+        """Whether this chat's person was just erased (/forget): the adapter keeps nothing
+        of their screen either."""
+        ...
+
 
 # How many messages with choices stay answerable in one chat.
 LIVE_OFFERS = 6

@@ -633,6 +633,10 @@ class SignalTransport:
     async def _remember(self, chat: str, shown: Board) -> None:
         if chat.startswith(GROUP_PREFIX):
             return
+        if self.shown.erased(CHANNEL, chat):
+            # They were just erased (/forget): their lists (their name, their ticks) go.
+            self._memory.pop(chat, None)
+            return
         if self._memory.get(chat) == shown:
             return  # nothing changed on screen: no write
         self._memory[chat] = shown
