@@ -173,6 +173,10 @@ class Inbound:
     # With several lists on screen, the line saying which list and choice a typed answer
     # was taken for ("↪ B2 · Pause"), as the messenger saw its screen: put before the answer.
     acted_on: str = ""
+    # A command typed as a word, without its slash (Signal: "aide"): given its slash in
+    # `text`, it stays a command only alone or with the words that command takes, outside a
+    # flow (the router decides; "Stop à la réforme !" is text).
+    worded: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -98,6 +98,9 @@ class Command:
     # The language whose menu and /help show this name ("" for all): /alerte in French,
     # /alert in English; both work for everyone.
     language: str = ""
+    # Reads the words typed after it ("/pause 2 weeks"): only such a command typed as a
+    # word ("pause 2 weeks") is taken with more words after it.
+    arguments: bool = False
 
 
 @dataclass(slots=True)
@@ -229,11 +232,14 @@ class Router:
         description: str = "",
         menu: bool = True,
         language: str = "",
+        arguments: bool = False,
     ) -> None:
         """Route `/name` to `handler` for people of at least `rank`."""
         if name in self.commands:
             raise ValueError(f"command /{name} registered twice")
-        self.commands[name] = Command(name, handler, rank, personal, description, menu, language)
+        self.commands[name] = Command(
+            name, handler, rank, personal, description, menu, language, arguments
+        )
 
     def choice(self, kinds: type[Payload] | Sequence[type[Payload]], handler: Handler) -> None:
         """Route taps on buttons of these declared kinds (bot/payloads.py) to `handler`."""
@@ -396,6 +402,10 @@ class Router:
             return Outbound(
                 _("That message is too long (over 4096 characters). Please send a shorter one.")
             )
+        if inbound.worded and not self._worded_command(request):
+            # A sentence that starts with a command's name: the text it is.
+            inbound = replace(inbound, text=inbound.text.removeprefix("/"), worded=False)
+            request.inbound = inbound
         typed = inbound.command
         command = self.command_name(typed) if typed else ""
         if command == "cancel":
@@ -458,6 +468,17 @@ class Router:
                 _("Hello! I am Relais, the campaign's volunteer bot. To join, send /start.")
             )
         return Outbound(_("I didn't understand that. Send /help to see what I can do."))
+
+    def _worded_command(self, request: Request) -> bool:
+        """Whether a command typed without its slash is that command: alone always ("aide",
+        "stop"); followed by more words only where the command reads them and no flow waits
+        for an answer ("lier abcd" is /link, "Stop à la réforme !" and, mid-flow, "Alerte
+        Nord" are texts)."""
+        inbound = request.inbound
+        if not inbound.args:
+            return True
+        spec = self.commands.get(self.command_name(inbound.command))
+        return spec is not None and spec.arguments and request.conversation is None
 
     async def _cancel(self, request: Request) -> Reply:
         if request.conversation is None:

@@ -218,8 +218,8 @@ def _subject_from(data: dict[str, object]) -> Subject | None:
 
 def register(router: Router) -> None:
     description = N_("Raise the alarm about a post attacking the campaign")
-    router.command("alerte", cmd_alert, description=description, language="fr")
-    router.command("alert", cmd_alert, description=description, language="en")
+    router.command("alerte", cmd_alert, description=description, language="fr", arguments=True)
+    router.command("alert", cmd_alert, description=description, language="en", arguments=True)
     router.flow(FLOW, on_step)
     router.choice([AlarmStep, AlarmNotify], on_choice)
     router.fallback(on_pasted_post)

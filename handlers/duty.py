@@ -169,6 +169,9 @@ def register(router: Router) -> None:
         cmd_duty,
         rank="organizer",
         description=N_("Who is on duty for alerts; go on or off duty"),
+        arguments=True,
     )
-    router.command("comms", cmd_comms, rank="admin", description=N_("Who is on the comms team"))
+    router.command(
+        "comms", cmd_comms, rank="admin", description=N_("Who is on the comms team"), arguments=True
+    )
     router.choice(DutyTap, on_choice)

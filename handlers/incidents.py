@@ -170,5 +170,6 @@ def register(router: Router) -> None:
         cmd_incidents,
         rank="organizer",
         description=N_("Alerts and ripostes, with how fast they were answered"),
+        arguments=True,
     )
     router.choice(IncidentTap, on_choice)

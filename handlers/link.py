@@ -121,6 +121,10 @@ def register(router: Router) -> None:
     # In the menu only where there is something to link: Telegram and Signal both running.
     both = bool(settings.telegram_token and settings.signal_cli_url)
     router.command(
-        "link", cmd_link, description=N_("Link your Telegram and Signal accounts"), menu=both
+        "link",
+        cmd_link,
+        description=N_("Link your Telegram and Signal accounts"),
+        menu=both,
+        arguments=True,
     )
     router.choice(PreferMessenger, on_prefer)

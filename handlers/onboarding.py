@@ -401,6 +401,8 @@ async def _save(request: Request, volunteer: Volunteer, step: str, answer: Any) 
 
 
 def register(router: Router) -> None:
-    router.command("start", cmd_start, description=N_("Join the campaign or resume"))
+    router.command(
+        "start", cmd_start, description=N_("Join the campaign or resume"), arguments=True
+    )
     router.choice(Joining, on_tap)
     router.flow(FLOW, on_text)

@@ -240,7 +240,7 @@ async def cmd_stop(request: Request) -> Reply:
 def register(router: Router) -> None:
     router.command("profile", cmd_profile, description=N_("See and change your profile"))
     router.command("language", cmd_language, description=N_("Change language"))
-    router.command("pause", cmd_pause, description=N_("Take a break"))
+    router.command("pause", cmd_pause, description=N_("Take a break"), arguments=True)
     router.command("resume", cmd_resume, description=N_("Come back after a break"))
     router.command("stop", cmd_stop, description=N_("No more messages you did not ask for"))
     router.choice(ProfileField, on_profile_tap)

@@ -276,13 +276,25 @@ async def _set_digest(request: Request, on: bool, edit: bool = False) -> Outboun
 
 def register(router: Router) -> None:
     router.command(
-        "report", cmd_report, rank=ORGANIZER, description=N_("How the campaign is moving")
+        "report",
+        cmd_report,
+        rank=ORGANIZER,
+        description=N_("How the campaign is moving"),
+        arguments=True,
     )
     router.command(
-        "export", cmd_export, rank=ORGANIZER, description=N_("Export volunteers, tasks… as CSV")
+        "export",
+        cmd_export,
+        rank=ORGANIZER,
+        description=N_("Export volunteers, tasks… as CSV"),
+        arguments=True,
     )
     router.command(
-        "digest", cmd_digest, rank=ORGANIZER, description=N_("Daily and weekly digests on or off")
+        "digest",
+        cmd_digest,
+        rank=ORGANIZER,
+        description=N_("Daily and weekly digests on or off"),
+        arguments=True,
     )
     router.choice([ReportView, ReportChart], tap_report)
     router.choice(Export, tap_export)

@@ -189,6 +189,7 @@ def register(router: Router) -> None:
         cmd_riposte,
         rank="organizer",
         description=N_("Call the rapid-response ring to share the campaign's answer"),
+        arguments=True,
     )
     router.flow(FLOW, on_step)
     router.choice(RiposteStep, on_flow_choice)

@@ -307,11 +307,16 @@ async def on_tap(request: Request) -> Reply:
 
 
 def register(router: Router) -> None:
-    router.command("ring", cmd_ring, description=N_("Join or leave the rapid-response ring"))
     router.command(
-        "leaderboard", cmd_leaderboard, description=N_("Appear on the leaderboard or not")
+        "ring", cmd_ring, description=N_("Join or leave the rapid-response ring"), arguments=True
     )
-    router.command("quiet", cmd_quiet, description=N_("Your quiet hours"))
-    router.command("timezone", cmd_timezone, description=N_("Your time zone"))
+    router.command(
+        "leaderboard",
+        cmd_leaderboard,
+        description=N_("Appear on the leaderboard or not"),
+        arguments=True,
+    )
+    router.command("quiet", cmd_quiet, description=N_("Your quiet hours"), arguments=True)
+    router.command("timezone", cmd_timezone, description=N_("Your time zone"), arguments=True)
     router.choice(Setting, on_tap)
     router.flow(FLOW, on_text)

@@ -305,8 +305,12 @@ def register(router: Router) -> None:
         "invite", cmd_invite, description=N_("Your link to bring friends (organizers: team links)")
     )
     router.command("teams", cmd_teams, rank=ORGANIZER, description=N_("List, create, rename teams"))
-    router.command("promote", cmd_promote, rank=ADMIN, description=N_("Give someone a role"))
-    router.command("demote", cmd_demote, rank=ADMIN, description=N_("Take a role away"))
+    router.command(
+        "promote", cmd_promote, rank=ADMIN, description=N_("Give someone a role"), arguments=True
+    )
+    router.command(
+        "demote", cmd_demote, rank=ADMIN, description=N_("Take a role away"), arguments=True
+    )
     router.command("audit", cmd_audit, rank=ADMIN, description=N_("Who read or changed data"))
     router.choice([TeamRename, TeamNew], on_team_tap)
     router.choice([InviteRecruit, InviteTeam], on_invite_tap)

@@ -87,4 +87,5 @@ def register(router: Router) -> None:
         cmd_volunteers,
         rank=ORGANIZER,
         description=N_("Counts and list of your volunteers"),
+        arguments=True,
     )

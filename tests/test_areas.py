@@ -94,3 +94,14 @@ def test_impossible_coordinates_are_refused() -> None:
             parse_location(91.0, 0.0)
         assert "postcode instead" in answer_problem(refused.value)
     assert parse_location(-21.1151, 55.5364)["latitude"] == -21.1151
+
+
+def test_coordinates_typed_the_french_way_are_a_position_and_bare_numbers_no_town() -> None:
+    paris = parse_place("48,8566, 2,3522")  # before: a "town abroad" named 48,8566
+    assert (paris["department"], paris["latitude"], paris["longitude"]) == ("75", 48.8566, 2.3522)
+    assert parse_place("48,8566; 2,3522") == paris == parse_place("48.8566, 2.3522")
+    for typed in ("0, 0", "0.0, 0.0", "48, 2"):
+        with pytest.raises(Invalid) as refused:
+            parse_place(typed)
+        assert refused.value.kind == "location.impossible", typed
+    assert parse_place("London, United Kingdom")["place"] == "London, United Kingdom"

@@ -74,3 +74,31 @@ async def test_the_cancel_alias_stops_a_flow(services: Services, chat: Callable[
     await ana.send("/pause")
     await ana.send("/annuler")
     assert "Annulé" in ana.last_text
+
+
+async def test_a_command_typed_without_its_slash_is_that_command_only_alone_or_with_its_words(
+    services: Services, chat: Callable[..., Chat]
+) -> None:
+    """Signal reads "aide" as /aide: a sentence that merely starts with a command's name is
+    text, and while a flow waits for an answer only the command word alone is a command."""
+    await make_volunteer(services, "100")
+    ana = chat("100")
+
+    async def status() -> str:
+        volunteer = await services.volunteers.by_identity("telegram", "100")
+        assert volunteer is not None
+        return volunteer.status
+
+    await ana.send("/Stop à la réforme !", worded=True)  # /stop reads no words after it
+    assert ana.last_text.startswith("Je n'ai pas compris.")
+    assert await status() == "active"
+    await ana.send("/pause", worded=True)
+    assert "Pour combien de temps" in ana.last_text
+    await ana.send("/alerte https://x.com/Opposant/status/1862512345678901234", worded=True)
+    assert ana.last_text.startswith("Je n'ai pas compris cette date")  # the flow's text
+    await ana.send("/annuler", worded=True)
+    assert ana.last_text.startswith("Annulé")
+    await ana.send("/pause dans 3 semaines", worded=True)  # no flow: /pause with its words
+    assert ana.last_text.startswith("Bonne pause !")
+    await ana.send("/Stop", worded=True)
+    assert await status() == "stopped"

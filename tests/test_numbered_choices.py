@@ -178,6 +178,9 @@ class SlowFirstRead:
     ) -> None:
         await self.chats.keep_shown(channel, chat_id, shown, request, now)
 
+    def erased(self, channel: str, chat_id: str) -> bool:
+        return self.chats.erased(channel, chat_id)
+
 
 async def test_a_list_printed_while_the_chat_is_first_read_stays_answerable(
     router: Router, services: Services
@@ -199,3 +202,55 @@ async def test_a_list_printed_while_the_chat_is_first_read_stays_answerable(
     assert "Ce que je sais faire" in await typed
     answer = await console.type("1")  # accept the task offered
     assert "a expiré" not in answer and "Voici quoi faire" in answer
+
+
+async def test_a_list_sent_while_a_question_waits_leaves_the_numbers_to_the_question(
+    services: Services,
+) -> None:
+    """On the console as on Signal: an offer or a page that comes while a count is asked
+    is answered by its letter; "2" stays the count."""
+    typed: list[Inbound] = []
+
+    async def dispatch(inbound: Inbound) -> list[Outbound]:
+        typed.append(inbound)
+        return []
+
+    out = io.StringIO()
+    console = ConsoleTransport(
+        dispatch, "fr", stdout=out, boards=services.chats, clock=services.clock
+    )
+    await console.deliver("1", Outbound("Combien de portes ?", answer="number"))
+    offer = choices([Choice("✅ Accepter", "t:accept:7"), Choice("Passer", "t:skip:7")])
+    await console.deliver("1", Outbound("Nouvelle tâche", offer))
+    assert "A1. ✅ Accepter" in out.getvalue()
+    assert "répondez par sa lettre et son numéro, par exemple A1" in out.getvalue()
+    assert "(répondez par un numéro)" not in out.getvalue()
+    await console.handle_line("2")
+    assert (typed[-1].text, typed[-1].choice) == ("2", "")  # before: "t:skip:7"
+    await console.handle_line("A2")
+    assert typed[-1].choice == "t:skip:7"
+    # Once they answered, a new list takes the bare numbers again.
+    await console.deliver("1", Outbound("Autre tâche", offer))
+    await console.handle_line("1")
+    assert typed[-1].choice == "t:accept:7"
+
+
+def test_a_question_with_its_own_list_keeps_the_numbers_when_a_page_comes() -> None:
+    own = choices(Choice("Sans preuve", "o:p"))
+    page = choices([Choice("✋ Je m'en occupe", "i:take:1"), Choice("Pas pertinent", "i:no:1")])
+    asked = Board().shown(Outbound("Preuve ?", own, answer="text"), "1")
+    paged = asked.shown(Outbound("🚨 Alerte", page), "2")
+    assert read("1", paged).choice == "o:p" and read("B2", paged).choice == "i:no:1"
+    assert Board.restored(paged.stored()) == paged
+    assert read("2", paged.heard().shown(Outbound("🚨 Alerte", page), "3")).choice == "i:no:1"
+
+
+async def test_astreinte_on_the_console_is_relais_duty_not_the_consoles_as(
+    router: Router, services: Services
+) -> None:
+    router.flood = FloodGate(limit=1000)
+    await make_volunteer(services, "1", channel="console", role="admin")
+    console = Console(router, services)
+    # Before: "— usage: /as <numeric id> [fr|en]", and Relais never saw the command.
+    assert "Vous êtes de permanence" in await console.type("/astreinte on")
+    assert "you are now user 42" in await console.type("/as 42")

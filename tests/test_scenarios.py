@@ -178,6 +178,24 @@ async def test_forget_erases_after_a_confirmation(place: World, language: str) -
     assert await place.services.volunteers.by_identity(place.messenger, uid) is None
 
 
+async def test_after_forget_nothing_of_the_persons_lists_remains(place: World) -> None:
+    """On Signal and the console the lists on screen quote the person (their name, their
+    ticks): /forget leaves none of them, in the database or in the messenger's memory."""
+    uid = place.user(81)
+    await make_volunteer(place.services, uid, channel=place.messenger, language="fr")
+    ana = place.person(uid, "fr")
+    await ana.say("/profil", "Votre profil")
+    await ana.say("/oublier", "Tout effacer")
+    await ana.choose("🗑 Yes, erase everything", "tout ce qui vous concernait a été effacé")
+    if place.messenger != "telegram":
+        # Before: "1" still picked the profile's first choice from the lists kept.
+        await ana.say("1", "Ce choix a expiré")
+    lists = await place.services.db.fetch_value(
+        "SELECT COUNT(*) FROM numbered_choices WHERE chat_id = :chat", {"chat": uid}
+    )
+    assert lists == 0
+
+
 # -- profile ------------------------------------------------------------------------
 
 
@@ -193,6 +211,25 @@ async def test_profile_name_change(place: World, language: str) -> None:
     await ana.say("Zoé", "Zoé")
     volunteer = await place.services.volunteers.by_identity(place.messenger, uid)
     assert volunteer is not None and volunteer.first_name == "Zoé"
+
+
+async def test_coordinates_typed_the_french_way_are_a_position(place: World) -> None:
+    """Where a place is asked, "48,8566, 2,3522" is a position on every messenger (before:
+    a town abroad on Telegram and the console), and "0, 0" is refused."""
+    uid = place.user(101)
+    await make_volunteer(place.services, uid, channel=place.messenger, language="fr")
+    ana = place.person(uid, "fr")
+    await ana.say("/profil", "Votre profil")
+    await ana.choose("📍 Where", "Où êtes-vous")
+    await ana.say("0, 0", "Cette position semble erronée")
+    await ana.say("48,8566, 2,3522", "Votre profil")
+    volunteer = await place.services.volunteers.by_identity(place.messenger, uid)
+    assert volunteer is not None
+    assert (volunteer.department, volunteer.latitude, volunteer.longitude) == (
+        "75",
+        48.8566,
+        2.3522,
+    )
 
 
 # -- phone bank, alert ---------------------------------------------------------------
@@ -227,6 +264,30 @@ async def test_raising_the_alarm_on_a_pasted_link(place: World, language: str) -
     await ana.choose("🚨 Raise the alarm", Expect("Bien reçu", "Got it"))
     await ana.choose("🚨 Send without comment", Expect("Merci", "Thank you"))
     assert await place.services.db.fetch_value("SELECT COUNT(*) FROM incidents") == 1
+
+
+async def test_an_alarm_comment_that_starts_with_a_command_word_is_the_comment(
+    place: World,
+) -> None:
+    """ "Stop à cette intox…" is a comment on Signal too, not /stop: the alarm is raised and
+    the volunteer stays; a command that takes words ("alerte …") is text mid-flow too."""
+    uid = place.user(131)
+    await make_volunteer(place.services, uid, channel=place.messenger, language="fr")
+    ana = place.person(uid, "fr")
+    comments = [
+        "Stop à cette intox qui tourne depuis ce matin",
+        "Alerte : ce post est repris partout",
+    ]
+    for number, comment in enumerate(comments, start=1):
+        await ana.say("/alerte", "Envoyez-moi le lien")
+        await ana.say(f"https://x.com/Opposant/status/18625123456789012{number:02d}", "commentaire")
+        await ana.say(comment, "Merci")
+    stored = await place.services.db.fetch_all(
+        "SELECT comment FROM incident_reports ORDER BY incident_id"
+    )
+    assert [row["comment"] for row in stored] == comments
+    volunteer = await place.services.volunteers.by_identity(place.messenger, uid)
+    assert volunteer is not None and volunteer.status == "active"
 
 
 # -- linking: one volunteer on Telegram and Signal -------------------------------------------

@@ -155,6 +155,41 @@ async def test_a_closing_time_before_the_start_is_refused(place: World, language
     assert kept is not None and kept.closes_at == rally.closes_at
 
 
+async def test_a_broadcast_that_starts_with_a_command_word_is_its_text(place: World) -> None:
+    """On Signal a command works without its slash ("stop"), but a message that merely
+    starts with a command's name is the broadcast, as on Telegram and the console."""
+    uid = place.user(96)
+    await make_volunteer(place.services, uid, channel=place.messenger, language="fr", role="admin")
+    org = place.person(uid, "fr")
+    bodies = [
+        "Stop à la réforme ! Rendez-vous samedi 10h place Bellecour",
+        "Aide aux devoirs samedi : on cherche des bénévoles",
+        "Help us canvass on Saturday",
+        "Pause café à 16h devant la mairie",
+    ]
+    for body in bodies:
+        await org.say("/broadcast", "Nouvelle diffusion")
+        await org.say(body, "Ajouter un bouton")
+        await org.say("/cancel", "Annulé")
+    volunteer = await place.services.volunteers.by_identity(place.messenger, uid)
+    assert volunteer is not None and volunteer.status == "active"
+
+
+async def test_a_broadcast_that_gives_a_map_link_keeps_it_in_its_text(place: World) -> None:
+    """A map link is a position only where Relais asks where someone is."""
+    uid = place.user(94)
+    await make_volunteer(place.services, uid, channel=place.messenger, language="fr", role="admin")
+    org = place.person(uid, "fr")
+    await org.say("/broadcast", "Nouvelle diffusion")
+    body = "Rassemblement samedi 10h ici : https://maps.google.com/?q=45.7578,4.8320"
+    # Before, on Signal: "Répondez par un texte, ou /cancel." and the message was lost.
+    await org.say(body, "Ajouter un bouton")
+    await org.choose("No button", "Qui doit le recevoir")
+    await org.choose(Expect("Tout le monde", "Everyone"), "Destinataires")
+    await org.choose("✅ Send now", "est en route")
+    assert await place.services.db.fetch_value("SELECT body FROM broadcasts") == body
+
+
 # -- duty -------------------------------------------------------------------------------
 
 

@@ -241,6 +241,38 @@ async def test_a_count_is_the_number_typed_never_a_position_in_a_list(
     assert reached == 3
 
 
+async def test_a_page_that_comes_while_a_count_is_asked_leaves_the_number_to_the_count(
+    signal_relais: Relais, signal_cli: FakeSignalCli
+) -> None:
+    """Léa types a riposte's target when a page arrives: "2" is still her target, and the
+    page's choices are answered by their letter, as the page itself says."""
+    services = services_of(signal_relais)
+    await make_volunteer(services, BOB, channel="signal", first_name="Léa", role="comms")
+    await ana_joined(signal_relais)
+    for typed, answer in [
+        ("/duty on", "permanence"),
+        ("/riposte", "lien"),
+        ("https://example.org/reponse", "texte"),
+        ("Partagez notre réponse", "Combien de militants"),
+    ]:
+        since = len(signal_cli.sent)
+        signal_cli.send_text(BOB, typed)
+        await signal_cli.wait_for_text(BOB, answer, since=since)
+    signal_cli.send_text(ANA, "/alerte https://x.com/Opposant/status/1862512345678901234 vite")
+    page = await signal_cli.wait_for_text(BOB, "Alerte n° 1")
+    assert "(une question plus haut attend encore votre réponse" in page.message
+    assert "(répondez par un numéro)" not in page.message
+    tag = page.message.split("1. ✋", 1)[0][-1]
+    signal_cli.send_text(BOB, "2")
+    # Before: "↪ B2 · 🚫 Pas pertinent", the incident dismissed and the riposte still waiting.
+    await signal_cli.wait_for_text(BOB, "Objectif : 2")
+    assert await services.db.fetch_value("SELECT status FROM incidents") == "new"
+    since = len(signal_cli.sent)
+    signal_cli.send_text(BOB, f"{tag}1")
+    await signal_cli.wait_for_text(BOB, f"↪ {tag}1 · ✋ Je m'en occupe", since=since)
+    assert await services.db.fetch_value("SELECT status FROM incidents") == "taken"
+
+
 async def test_each_card_on_screen_is_answered_by_letter_or_by_quoting_it(
     signal_relais: Relais, signal_cli: FakeSignalCli
 ) -> None:

@@ -114,6 +114,16 @@ def test_a_command_word_gets_its_slash_but_other_text_does_not() -> None:
     env["dataMessage"]["message"] = "linking is great"
     inbound = to_inbound(env, commands={"link"})
     assert inbound is not None and inbound.command == "" and inbound.text == "linking is great"
+    env["dataMessage"]["message"] = "STOP !"
+    inbound = to_inbound(env, commands={"stop"})
+    assert inbound is not None and (inbound.command, inbound.args) == ("stop", "")
+    # The router decides whether more words make it a command or a sentence (test_command_words).
+    env["dataMessage"]["message"] = "Stop, à la réforme"
+    inbound = to_inbound(env, commands={"stop"})
+    assert inbound is not None and inbound.command == "" and inbound.text == "Stop, à la réforme"
+    env["dataMessage"]["message"] = "Stop à la réforme"
+    inbound = to_inbound(env, commands={"stop"})
+    assert inbound is not None and inbound.worded and inbound.text == "/Stop à la réforme"
 
 
 def test_a_shown_choice_wins_over_a_command_word() -> None:

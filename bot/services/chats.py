@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,8 @@ ACTIVITY_GRANULARITY = timedelta(minutes=10)
 KEYS_KEPT = timedelta(days=2)
 # Keys of recent updates remembered in memory, so a replay in the same run costs no read.
 RECENT_KEYS = 10_000
+# Chats whose person an update just erased, remembered until their next update.
+ERASED_CHATS = 1_000
 
 
 class Replayed(Exception):
@@ -83,6 +85,9 @@ class ChatService:
         # Numbered lists shown on Signal and the console, so "2" maps back to a choice.
         self._boards = boards
         self._recent: OrderedDict[str, None] = OrderedDict()
+        # Chats whose person an update erased (/forget): their answers are still shown, and
+        # what those leave on screen is kept by neither the database nor the messenger.
+        self._erased: OrderedDict[tuple[str, str], None] = OrderedDict()
 
     async def begin(
         self, key: str, channel: str, chat_id: str, now: datetime, *, private: bool
@@ -93,6 +98,7 @@ class ChatService:
         seen, conversation = await self._state.read(key, channel, chat_id, now, flow=private)
         if seen:
             raise Replayed(key)
+        self._erased.pop((channel, chat_id), None)  # what comes now is kept again
         return Turn(key, channel, chat_id, now, conversation, unit=Unit())
 
     async def end(
@@ -122,6 +128,8 @@ class ChatService:
             if unit is not None and unit.tx is not None:
                 if unit.erased:
                     answers = _marked_erased(answers, unit.erased)
+                    # Before the commit: its answers go out right after it.
+                    self._note_erased(unit.erased)
                 queued = await self._leave(unit.tx, turn, actor, active, answers, in_hand)
             elif turn.moved or active or actor.unreachable or (answers and not in_hand):
                 # (Answers for another process's sender are written anyway: with the key,
@@ -171,6 +179,12 @@ class ChatService:
         else:
             ConversationRepository.put(tx, turn.channel, turn.chat_id, turn.conversation, turn.now)
 
+    def _note_erased(self, chats: Iterable[tuple[str, str]]) -> None:
+        for chat in chats:
+            self._erased[chat] = None
+        while len(self._erased) > ERASED_CHATS:
+            self._erased.popitem(last=False)
+
     def _remember(self, key: str) -> None:
         if not key:
             return
@@ -194,8 +208,16 @@ class ChatService:
     async def keep_shown(
         self, channel: str, chat_id: str, shown: Any, request: str, now: datetime
     ) -> None:
-        """Remember what a chat now has on screen (nothing shown and no request forgets it)."""
+        """Remember what a chat now has on screen (nothing shown and no request forgets it);
+        nothing for a chat whose person was just erased."""
+        if self.erased(channel, chat_id):
+            return  # the erasure deleted it; the answer to /forget does not write it back
         await self._boards.put(channel, chat_id, shown, request, now)
+
+    def erased(self, channel: str, chat_id: str) -> bool:
+        """Whether an update just erased this chat's person (/forget), until the chat's next
+        update: nothing of what their screen shows may be kept."""
+        return (channel, chat_id) in self._erased
 
     async def tidy(self, now: datetime) -> None:
         """Forget expired flows and numbered lists, update keys older than Telegram keeps

@@ -54,7 +54,8 @@ class Ambiguous(Invalid):
 _POSTCODE_AND_NAME = re.compile(
     r"^(?:(?P<code>\d{5})\s+(?P<name>\D.*)|(?P<name2>\D.*?)\s+(?P<code2>\d{5}))$"
 )
-_COORDINATES = re.compile(r"^(-?\d{1,2}[.,]\d+)\s*[; ]\s*(-?\d{1,3}[.,]\d+)$")
+# The French way too: decimal commas, the two numbers apart by a space, ";" or ", ".
+_COORDINATES = re.compile(r"^(-?\d{1,2}[.,]\d+)\s*(?:[; ]|,\s)\s*(-?\d{1,3}[.,]\d+)$")
 _COORDINATES_DOT = re.compile(r"^(-?\d{1,2}\.\d+)\s*[,; ]\s*(-?\d{1,3}\.\d+)$")
 
 
@@ -102,6 +103,9 @@ def parse_place(text: str) -> dict[str, Any]:
             more=len(found.places) > MAX_CHOICES,
         )
     town, comma, country = place.rpartition(",")
+    if comma and not _has_letters(town) and not _has_letters(country):
+        # "0, 0", "48, 2": numbers, not a town and its country; no position either.
+        raise Invalid("location.impossible")
     if comma and town.strip() and country.strip():
         # Abroad: the town and its country, as typed.
         return {
@@ -115,6 +119,10 @@ def parse_place(text: str) -> dict[str, Any]:
     if found.suggestions:
         raise Ambiguous("place.suggestions", found.suggestions, name=place)
     raise Invalid("place.unknown", name=place)
+
+
+def _has_letters(text: str) -> bool:
+    return any(c.isalpha() for c in text)
 
 
 def _postcode_columns(text: str) -> dict[str, Any]:
@@ -141,6 +149,8 @@ def parse_location(latitude: float, longitude: float) -> dict[str, Any]:
     France), else the coordinates alone."""
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         raise Invalid("location.impossible")
+    if latitude == 0 and longitude == 0:
+        raise Invalid("location.impossible")  # the sea off Africa: a position not found
     nearest = places().nearest(latitude, longitude)
     columns: dict[str, Any] = (
         place_columns(nearest)

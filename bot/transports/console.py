@@ -81,12 +81,16 @@ class ConsoleTransport:
         """Turn one typed line into an update and print the answers."""
         if not line.strip():
             return
-        if line.startswith("/as"):
+        if line.split(maxsplit=1)[0] == "/as":
+            # The console's own command, the word exactly: /astreinte is Relais's /duty.
             self._switch(line)
             return
         chat = self.user_id
         board = await self._board(chat)
         inbound = self._inbound(line, chat, board)
+        # Whatever they typed, the question waiting (if any) had its turn.
+        board = board.heard()
+        await self._keep(chat, board)
         with answers_awaited() as taken:
             replies = await self.dispatch(inbound)
         for outbound in replies:
@@ -135,7 +139,7 @@ class ConsoleTransport:
     ) -> tuple[Board, str]:
         """Print one message; the board once it is on screen, and the message's id."""
         tag = board.next_tag() if any(not c.url for row in outbound.choices for c in row) else ""
-        text, _payloads = render_numbered(outbound, tag)
+        text, _payloads = render_numbered(outbound, tag, aside=board.aside(outbound))
         if outbound.attachment:
             self.files_dir.mkdir(parents=True, exist_ok=True)
             path = self.files_dir / outbound.attachment.filename
@@ -165,6 +169,10 @@ class ConsoleTransport:
         return self._boards[chat]
 
     async def _keep(self, chat: str, board: Board) -> None:
+        if self.boards is not None and self.boards.erased(CHANNEL, chat):
+            # They were just erased (/forget): their lists (their name, their ticks) go.
+            self._boards.pop(chat, None)
+            return
         if self._boards.get(chat) == board:
             return
         self._boards[chat] = board

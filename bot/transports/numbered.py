@@ -35,6 +35,11 @@ class BoardStore(Protocol):
         self, channel: str, chat_id: str, shown: Any, request: str, now: datetime
     ) -> None: ...
 
+    def erased(self, channel: str, chat_id: str) -> bool:
+        """Whether this chat's person was just erased (/forget): the adapter keeps nothing
+        of their screen either."""
+        ...
+
 
 # How many messages with choices stay answerable in one chat.
 LIVE_OFFERS = 6
@@ -63,6 +68,10 @@ class Board:
     # False once a question without choices followed the newest list: a bare number then
     # answers that question, not the list.
     current: bool = True
+    # A question (`answer`, `request`) asked and not yet answered: a list Relais sends on its
+    # own meanwhile (a page, an offer) is reached by its letter only ("C2"), and a bare
+    # number still answers the question.
+    waiting: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.offers or self.answer or self.request)
@@ -81,19 +90,40 @@ class Board:
 
     def shown(self, outbound: Outbound, message_id: str, tag: str = "") -> Board:
         """The board once `outbound` is on screen. A message with choices adds an offer; a
-        question without them changes what is typed; anything else leaves it as it is."""
+        question without them changes what is typed; anything else leaves it as it is.
+        While a question waits for its answer, a list that is no question adds its offer
+        behind the question's: bare numbers still answer the question."""
         payloads = tuple(c.data for row in outbound.choices for c in row if not c.url)
+        asks = bool(outbound.answer or outbound.request)
         if payloads:
             offer = Offer(
                 tag or self.next_tag(), message_id, payloads, tuple(choice_labels(outbound))
             )
             kept = tuple(o for o in self.offers if o.tag != offer.tag)[-(LIVE_OFFERS - 1) :]
-            return Board((*kept, offer), outbound.answer, outbound.request or "")
-        if outbound.answer or outbound.request:
+            if self.aside(outbound):
+                # The question's own list stays the newest: its numbers are the bare ones.
+                offers = (*kept[:-1], offer, kept[-1]) if self.current and kept else (*kept, offer)
+                return replace(self, offers=offers)
+            return Board((*kept, offer), outbound.answer, outbound.request or "", waiting=asks)
+        if asks:
             return replace(
-                self, answer=outbound.answer, request=outbound.request or "", current=False
+                self,
+                answer=outbound.answer,
+                request=outbound.request or "",
+                current=False,
+                waiting=True,
             )
         return self
+
+    def aside(self, outbound: Outbound) -> bool:
+        """Whether `outbound`'s choices come while a question waits for its answer (a page,
+        an offer): reached by their letter only, the question keeps the bare numbers."""
+        return self.waiting and not (outbound.answer or outbound.request)
+
+    def heard(self) -> Board:
+        """The board once the person wrote or chose something: the question waiting is
+        answered (or left), and what comes next may take the bare numbers again."""
+        return replace(self, waiting=False) if self.waiting else self
 
     def stored(self) -> dict[str, Any]:
         """The board as the database keeps it (JSON), without the pending request."""
@@ -107,7 +137,8 @@ class Board:
         ]
         if not offers and not self.answer:
             return {}
-        return {"offers": offers, "answer": self.answer, "current": self.current}
+        kept = {"offers": offers, "answer": self.answer, "current": self.current}
+        return {**kept, "waiting": True} if self.waiting else kept
 
     @classmethod
     def restored(cls, stored: Any, request: str = "") -> Board:
@@ -127,7 +158,7 @@ class Board:
             for o in stored.get("offers", [])
         )
         answer, current = str(stored.get("answer", "")), bool(stored.get("current", True))
-        return cls(offers, answer, request, current)
+        return cls(offers, answer, request, current, bool(stored.get("waiting", False)))
 
     def without(self, tag: str) -> Board:
         """The board once the message `tag` is replaced (its button's answer edits it)."""
@@ -192,14 +223,17 @@ def _looks_like_a_choice(answer: str) -> bool:
     return answer.isdigit() and len(answer) <= 2
 
 
-def render_numbered(outbound: Outbound, tag: str = "") -> tuple[str, list[str]]:
+def render_numbered(
+    outbound: Outbound, tag: str = "", *, aside: bool = False
+) -> tuple[str, list[str]]:
     """Plain text with the choices numbered (after `tag`), and the payloads in order; the
-    hints in the reader's language."""
+    hints in the reader's language. `aside`: a question waits for its answer, so these
+    choices are answered with their letter ("C1"), and the hint says so."""
     with use_language(outbound.language):
-        return _render(outbound, tag)
+        return _render(outbound, tag, aside)
 
 
-def _render(outbound: Outbound, tag: str) -> tuple[str, list[str]]:
+def _render(outbound: Outbound, tag: str, aside: bool = False) -> tuple[str, list[str]]:
     text = to_plain(outbound.text)
     payloads: list[str] = []
     lines: list[str] = []
@@ -212,7 +246,12 @@ def _render(outbound: Outbound, tag: str) -> tuple[str, list[str]]:
             lines.append(f"{tag}{len(payloads)}. {choice.label}")
     if lines:
         text = f"{text}\n\n" + "\n".join(lines) if text else "\n".join(lines)
-        if payloads:
+        if payloads and aside and tag:
+            text += "\n" + _(
+                "(a question above still waits for your answer: for this list, reply with "
+                "its letter and number, e.g. {code})"
+            ).format(code=f"{tag}1")
+        elif payloads:
             text += "\n" + _("(reply with a number)")
     if outbound.request == "location":
         text += "\n" + _("(send your location, or type a town or postcode)")

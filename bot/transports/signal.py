@@ -5,9 +5,10 @@ and the reply "2" (the newest message), "B2", the choice's own word, or any numb
 while quoting the message comes back as that choice's payload (bot/transports/numbered.py).
 What each chat has on screen is kept in memory and in the database (`numbered_choices`),
 so a restart between the question and the answer changes nothing. Commands work with or
-without the slash in private chats ("help" is /help); in groups only "/help" counts, so
-that conversation among members does not wake the bot. Requests for a location or a
-phone number become text: "48.85, 2.35", a map link or a typed number are read as the
+without the slash in private chats ("help" is /help, "lier abcd" is /link abcd; a sentence
+starting with a command's name, "Stop à la réforme !", is text); in groups only "/help"
+counts, so that conversation among members does not wake the bot. Requests for a location
+or a phone number become text: "48.85, 2.35", a map link or a typed number are read as the
 answer. Bold, italic and code become Signal text styles; files go as attachments; a
 message the system keeps up to date (`edit_message_id`) is edited in place while Signal
 apps still accept edits.
@@ -79,6 +80,8 @@ _MAP_LINK_RE = re.compile(
     re.IGNORECASE,
 )
 _PHONE_RE = re.compile(r"^\+?[\d\s.()-]{6,20}$")
+# What may follow a command word typed alone ("Stop !", "aide ?").
+_TRAILING = " \t\n!?.…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,9 +147,11 @@ def to_inbound(
         # Several lists on screen: the answer will say which one it was taken for.
         note = acted_on(reading.offer, reading.choice) if len(shown.offers) > 1 else ""
         return Inbound(**base, choice=reading.choice, offer=reading.offer.tag, acted_on=note)
-    if _is_command(text, commands):
-        return Inbound(**base, text="/" + text)
-    if match := _MAP_LINK_RE.search(text):
+    if command := _as_command(text, commands):
+        return Inbound(**base, text=command, worded=True)
+    if shown.request == "location" and (match := _MAP_LINK_RE.search(text)):
+        # A map link is a position only where one is asked; elsewhere it is text (a
+        # broadcast giving the meeting point, an alert comment).
         return Inbound(**base, location=(float(match[1]), float(match[2])))
     if shown.request == "location" and (match := _COORDS_RE.match(text)):
         latitude, longitude = (float(v.replace(",", ".")) for v in (match[1], match[2]))
@@ -181,11 +186,20 @@ def _attachment(data: dict[str, Any]) -> InboundFile | None:
     return None
 
 
-def _is_command(text: str, commands: Iterable[str]) -> bool:
-    """A private message starting with a command word ("aide", "tâche") is that command."""
-    word = text.split(maxsplit=1)[0].casefold() if text else ""
-    plain = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
-    return bool(word) and plain in set(commands)
+def _as_command(text: str, commands: Iterable[str]) -> str:
+    """A private message starting with a command word, given its slash ("aide" and "Aide !"
+    are "/aide", "lier abcd" is "/lier abcd"), or "". The router keeps it a command only
+    alone, or with the words a command takes outside a flow."""
+    parts = text.split(maxsplit=1)
+    word, rest = (parts[0], parts[1] if len(parts) > 1 else "") if parts else ("", "")
+    if not rest.strip(_TRAILING):
+        word, rest = word.rstrip(_TRAILING), ""  # "Stop !" is the word alone
+    plain = "".join(
+        c for c in unicodedata.normalize("NFKD", word.casefold()) if not unicodedata.combining(c)
+    )
+    if not plain or plain not in set(commands):
+        return ""
+    return "/" + text if rest else "/" + word
 
 
 def _shared_phone(data: dict[str, Any]) -> str:
@@ -204,9 +218,10 @@ def _digits(text: str) -> str:
 # -- outgoing ---------------------------------------------------------------------------
 
 
-def render(outbound: Outbound, tag: str = "") -> list[str]:
-    """The texts to send (long ones cut at line breaks), the choices numbered after `tag`."""
-    text, _payloads = render_numbered(outbound, tag)
+def render(outbound: Outbound, tag: str = "", *, aside: bool = False) -> list[str]:
+    """The texts to send (long ones cut at line breaks), the choices numbered after `tag`
+    (`aside`: answered by letter, a question waiting above)."""
+    text, _payloads = render_numbered(outbound, tag, aside=aside)
     return split_text(text, MAX_TEXT)
 
 
@@ -564,6 +579,9 @@ class SignalTransport:
                 )
                 if inbound is None:
                     return
+                if inbound.private:
+                    # Whatever they wrote, the question waiting (if any) had its turn.
+                    await self._remember(chat, shown.heard())
                 with answers_awaited() as taken:
                     replies = await self.dispatch(inbound)
                 await self._reply(inbound, replies)
@@ -615,6 +633,10 @@ class SignalTransport:
     async def _remember(self, chat: str, shown: Board) -> None:
         if chat.startswith(GROUP_PREFIX):
             return
+        if self.shown.erased(CHANNEL, chat):
+            # They were just erased (/forget): their lists (their name, their ticks) go.
+            self._memory.pop(chat, None)
+            return
         if self._memory.get(chat) == shown:
             return  # nothing changed on screen: no write
         self._memory[chat] = shown
@@ -622,12 +644,14 @@ class SignalTransport:
 
     # -- outgoing -----------------------------------------------------------------------
 
-    async def _send(self, chat_id: str, outbound: Outbound, tag: str = "") -> str:
+    async def _send(
+        self, chat_id: str, outbound: Outbound, tag: str = "", *, aside: bool = False
+    ) -> str:
         """Send one Outbound; raises RateLimited, _CaptchaRequired or SignalCliError."""
         remaining = self._paused_until - asyncio.get_running_loop().time()
         if remaining > 0:
             raise RateLimited(remaining, "Signal sends are paused")
-        texts = render(outbound, tag)
+        texts = render(outbound, tag, aside=aside)
         body, styles = text_styles(outbound.text)
         if len(texts) > 1 or not texts[0].startswith(body):
             styles = []  # offsets would not hold once the text is cut
@@ -697,11 +721,13 @@ class SignalTransport:
     ) -> str:
         if chat_id in self._unregistered:
             raise Unreachable("not on Signal (unregistered)")
+        aside = False
         remember = remember and not chat_id.startswith(GROUP_PREFIX)
         if remember and _has_choices(outbound):
-            tag = _retired(await self._recall(chat_id), outbound).next_tag()
+            board = _retired(await self._recall(chat_id), outbound)
+            tag, aside = board.next_tag(), board.aside(outbound)
         try:
-            message_id = await self._send(chat_id, outbound, tag)
+            message_id = await self._send(chat_id, outbound, tag, aside=aside)
         except Unreachable:
             self._unregistered.add(chat_id)
             raise
