@@ -310,11 +310,14 @@ async def _privacy(
 
 
 async def _comms(settings: Settings, clock: Clock, action: str, who: str) -> int:
-    from bot.comms_text import comms_answer, parse_identity
+    from bot.comms_text import comms_answer, parse_member
 
-    identity = parse_identity(who, "telegram")
+    identity = parse_member(who, "telegram")
     if action != "list" and identity is None:
-        print(_("Expected telegram:<numeric id> or signal:<number>."), file=sys.stderr)
+        print(
+            _("Expected #<volunteer number>, telegram:<numeric id> or signal:<number>."),
+            file=sys.stderr,
+        )
         return 2
     async with open_core(settings, clock) as services:
         alerts = services.alerts
@@ -323,9 +326,9 @@ async def _comms(settings: Settings, clock: Clock, action: str, who: str) -> int
             return 0
         assert identity is not None
         if action == "add":
-            result = await alerts.grant_comms(Actor.system(), identity.channel, identity.user_id)
+            result = await alerts.grant_comms(Actor.system(), identity)
         else:
-            result = await alerts.revoke_comms(Actor.system(), identity.channel, identity.user_id)
+            result = await alerts.revoke_comms(Actor.system(), identity)
         print(comms_answer(identity, result))
         return 1 if result.result == "unknown" else 0
 

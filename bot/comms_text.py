@@ -16,9 +16,12 @@ def messenger(channel: str) -> str:
     return MESSENGERS.get(channel, channel)
 
 
-def comms_answer(identity: Identity, change: CommsChange) -> str:
+def comms_answer(identity: Identity | int, change: CommsChange) -> str:
     """What changed on the comms team, naming the person (plain text)."""
+    if change.result == "unknown" and isinstance(identity, int):
+        return _("No volunteer has the number {number}.").format(number=identity)
     if change.result == "unknown":
+        assert isinstance(identity, Identity)
         return _("Nobody with the {messenger} id {id} has joined Relais yet.").format(
             messenger=messenger(identity.channel), id=identity.user_id
         )
@@ -32,8 +35,20 @@ def comms_answer(identity: Identity, change: CommsChange) -> str:
         _("{name} (volunteer #{id})").format(name=change.first_name, id=change.volunteer_id)
         if change.volunteer_id is not None
         else messenger(identity.channel)
+        if isinstance(identity, Identity)
+        else f"#{identity}"
     )
     return messages[change.result].format(who=who)
+
+
+def parse_member(text: str, default_channel: str) -> Identity | int | None:
+    """'#12' (the volunteer number directories show), a phone number '+33…' (a Signal
+    account), or a messenger id as parse_identity reads it; None if it is none of these."""
+    if match := re.fullmatch(r"#(\d{1,11})", text):
+        return int(match[1])
+    if re.fullmatch(r"\+\d{6,15}", text):
+        return Identity("signal", text)
+    return parse_identity(text, default_channel)
 
 
 def parse_identity(text: str, default_channel: str) -> Identity | None:

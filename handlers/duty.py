@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.comms_text import comms_answer, parse_identity
+from bot.comms_text import comms_answer, parse_member
 from bot.domain.errors import NotAVolunteer
 from bot.i18n import N_, _, format_time
 from bot.messaging import Outbound, choices
@@ -146,20 +146,21 @@ async def cmd_comms(request: Request) -> Reply:
         return Outbound(_("Comms team: {names}").format(names=names) + "\n\n" + comms_help())
     if len(args) != 2 or args[0] not in ("add", "remove"):
         return Outbound(comms_help())
-    identity = parse_identity(args[1], request.inbound.channel)
-    if identity is None:
+    who = parse_member(args[1], request.inbound.channel)
+    if who is None:
         return Outbound(comms_help())
     if args[0] == "add":
-        result = await alerts.grant_comms(request.actor, identity.channel, identity.user_id)
+        result = await alerts.grant_comms(request.actor, who)
     else:
-        result = await alerts.revoke_comms(request.actor, identity.channel, identity.user_id)
-    return Outbound(esc(comms_answer(identity, result)))
+        result = await alerts.revoke_comms(request.actor, who)
+    return Outbound(esc(comms_answer(who, result)))
 
 
 def comms_help() -> str:
     return _(
-        "/comms add 123456789 — put someone on the comms team (their numeric Telegram id)\n"
-        "/comms remove 123456789 — take them off"
+        "/comms add #12 — put a volunteer on the comms team (their number, shown by "
+        "/volunteers; or their phone number on Signal)\n"
+        "/comms remove #12 — take them off"
     )
 
 

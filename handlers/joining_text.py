@@ -110,6 +110,10 @@ def invite_problem(problem: InviteProblem) -> str:
 # escaped and a `limit` counted in characters.
 ANSWER_PROBLEMS: dict[str, str | tuple[str, str]] = {
     "name.missing": N_("Please type your first name."),
+    "name.number": N_(
+        "“{typed}” is not a first name, nor one of the choices below. Please type your "
+        "first name in letters."
+    ),
     "name.too_long": N_("That name is too long (over {limit}). Please type a shorter one."),
     "place.missing": N_("Please type your town or postcode, or share your location."),
     "place.too_long": N_("That is too long (over {limit}). Please type a shorter one."),

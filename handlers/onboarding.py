@@ -86,7 +86,8 @@ def ask(request: Request, step: str, *, edit: bool = False) -> Outbound:
             choices=choices(
                 [
                     Joining("consent", "yes").button(_("✅ I agree")),
-                    Joining("consent", "no").button(_("No, thanks")),
+                    # Only "no" decides: "Merci !" typed on Signal must not pick it.
+                    Joining("consent", "no").button(_("❌ No")),
                 ]
             ),
             edit=edit,

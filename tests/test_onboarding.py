@@ -41,7 +41,7 @@ async def test_refusing_consent_stores_nothing_and_says_goodbye(
     await zoe.tap("Français")
     assert "Avant de commencer : vos données" in zoe.last_text
     assert "730 jours" in zoe.last_text and "/forget" in zoe.last_text
-    await zoe.tap("Non, merci")
+    await zoe.tap("❌ Non")
     assert "rien n'a été enregistré sur vous" in zoe.last_text
     assert await count(services, "volunteers") == 0
     assert await count(services, "identities") == 0
@@ -313,7 +313,7 @@ async def test_a_new_consent_text_is_asked_again_and_kept_in_the_history(
     assert ana.last_text.startswith("Bon retour, Ana !")
 
     await bo.send("/start")
-    await bo.tap("No, thanks")
+    await bo.tap("❌ No")
     assert "I will not send you anything more. Send /forget" in bo.last_text
     refused = await services.volunteers.by_identity("telegram", "81")
     assert refused is not None and refused.status == "stopped"

@@ -108,6 +108,37 @@ async def test_a_gmt_offset_is_the_zone_people_mean(place: World, language: str)
     )
 
 
+@both_languages
+async def test_a_thank_you_at_the_consent_question_asks_again(place: World, language: str) -> None:
+    """Only a clear no declines: "Merci !" (a word of "Non, merci" once) is asked again."""
+    uid = place.user(46)
+    ana = place.person(uid, language)
+    await ana.say("/start", "Relais")
+    await ana.choose(
+        "Français" if language == "fr" else "English",
+        Expect("Avant de commencer : vos données", "Before we start: your data"),
+    )
+    await ana.say(Expect("Merci !", "Thanks!").said(language), Expect("Répondez", "Please answer"))
+    assert await place.services.volunteers.by_identity(place.messenger, uid) is None
+    await ana.choose("✅ I agree", Expect("Étape 3 sur 6", "Step 3 of 6"))
+
+
+@both_languages
+async def test_a_number_that_is_no_choice_is_not_a_first_name(place: World, language: str) -> None:
+    uid = place.user(47)
+    ana = place.person(uid, language)
+    await ana.say("/start", "Relais")
+    await ana.choose(
+        "Français" if language == "fr" else "English",
+        Expect("Avant de commencer : vos données", "Before we start: your data"),
+    )
+    await ana.choose("✅ I agree", Expect("Étape 3 sur 6", "Step 3 of 6"))
+    await ana.say("7", Expect("« 7 » n’est pas un prénom", "“7” is not a first name"))
+    await ana.say("Ana", Expect("Où êtes-vous ?", "Where are you?"))
+    volunteer = await place.services.volunteers.by_identity(place.messenger, uid)
+    assert volunteer is not None and volunteer.first_name == "Ana"
+
+
 # -- tasks: accept, skip, later, done with counts -------------------------------------------
 
 

@@ -190,6 +190,30 @@ async def test_a_broadcast_that_gives_a_map_link_keeps_it_in_its_text(place: Wor
     assert await place.services.db.fetch_value("SELECT body FROM broadcasts") == body
 
 
+@both_languages
+async def test_an_admin_puts_a_volunteer_on_the_comms_team_by_their_number(
+    place: World, language: str
+) -> None:
+    """On Signal a volunteer is known by a UUID nobody sees: the number /volunteers shows
+    is what an admin types."""
+    uid = place.user(96)
+    await make_volunteer(
+        place.services, uid, channel=place.messenger, language=language, role="admin"
+    )
+    lea = await make_volunteer(place.services, place.user(97), channel=place.messenger)
+    admin = place.person(uid, language)
+    await admin.say(
+        f"/comms add #{lea.id}",
+        Expect(
+            "fait maintenant partie de l'équipe communication",
+            "is now on the comms team",
+        ),
+    )
+    await admin.say("/comms add #9999", Expect("le numéro 9999", "the number 9999"))
+    await admin.say("/comms", Expect("Équipe communication : ", "Comms team: "))
+    await admin.say(f"/comms remove #{lea.id}", Expect("ne fait plus partie", "no longer on"))
+
+
 # -- duty -------------------------------------------------------------------------------
 
 

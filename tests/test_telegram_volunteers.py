@@ -95,7 +95,7 @@ async def test_refusing_consent_in_english_leaves_no_trace(
     api, me = bot_api, 5151
     await say(api, me, "/start", "Hello Inès! I am Relais", "en")
     await tap(api, me, "English", "Do you agree?", "en")
-    await tap(api, me, "No, thanks", "nothing about you was saved", "en")
+    await tap(api, me, "❌ No", "nothing about you was saved", "en")
     db = telegram_relais.services.db
     for table in ("volunteers", "identities", "consents", "conversations"):
         assert await db.fetch_value(f"SELECT COUNT(*) FROM {table}") == 0, table

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.config import QuietHours
+from bot.config import Identity, QuietHours
 from bot.domain.duty import DutySlot, DutyState
 from bot.domain.errors import NotAVolunteer, NothingToReport
 from bot.domain.incidents import (
@@ -34,6 +34,7 @@ from bot.domain.incidents import (
 )
 from bot.domain.messages import DeliveryStatus
 from bot.domain.ripostes import Call, CallAnswer, Riposte
+from bot.domain.volunteers import Volunteer
 from bot.links import display_url, find_links, link_key
 from bot.messaging import Outbound
 from bot.quiet_hours import quiet_hours_of, quiet_until, zone
@@ -560,11 +561,12 @@ class AlertService:
 
     # -- the comms role -------------------------------------------------------------------
 
-    async def grant_comms(self, actor: Actor, channel: str, user_id: str) -> CommsChange:
-        """Give someone the comms role: 'granted', 'already' or 'unknown' (never joined)."""
+    async def grant_comms(self, actor: Actor, who: Identity | int) -> CommsChange:
+        """Give someone (a messenger id, or a volunteer number as directories show it) the
+        comms role: 'granted', 'already' or 'unknown' (never joined)."""
         if not actor.is_admin:
             raise NotAllowed("admin")
-        volunteer = await self.services.volunteers.by_identity(channel, user_id)
+        volunteer = await self._member(who)
         if volunteer is None or volunteer.status == "erased":
             return CommsChange("unknown")
         by = actor.volunteer_id
@@ -575,11 +577,11 @@ class AlertService:
             callback(volunteer.id)
         return CommsChange("granted", volunteer.id, volunteer.first_name)
 
-    async def revoke_comms(self, actor: Actor, channel: str, user_id: str) -> CommsChange:
+    async def revoke_comms(self, actor: Actor, who: Identity | int) -> CommsChange:
         """Take the comms role away (and their duty): 'revoked', 'absent' or 'unknown'."""
         if not actor.is_admin:
             raise NotAllowed("admin")
-        volunteer = await self.services.volunteers.by_identity(channel, user_id)
+        volunteer = await self._member(who)
         if volunteer is None:
             return CommsChange("unknown")
         if not await self.services.volunteers.revoke_role(volunteer.id, "comms", None):
@@ -589,6 +591,11 @@ class AlertService:
         for callback in self.services.roles_changed:
             callback(volunteer.id)
         return CommsChange("revoked", volunteer.id, volunteer.first_name)
+
+    async def _member(self, who: Identity | int) -> Volunteer | None:
+        if isinstance(who, int):
+            return await self.services.volunteers.get(who)
+        return await self.services.volunteers.by_identity(who.channel, who.user_id)
 
     async def comms_team(self) -> list[str]:
         ids = await self._page_log.role_holders("comms")

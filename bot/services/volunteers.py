@@ -32,6 +32,9 @@ def consent_fingerprint(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+_NOT_A_NAME = re.compile(r"[\d\s.,;:#+()/-]+")
+
+
 def parse_name(text: str) -> str:
     """A first name as stored: cleaned; raises Invalid if empty or too long."""
     name = clean_name(text)
@@ -39,6 +42,9 @@ def parse_name(text: str) -> str:
         raise Invalid("name.missing")
     if len(name) > MAX_NAME:
         raise Invalid("name.too_long", limit=MAX_NAME)
+    if _NOT_A_NAME.fullmatch(name):
+        # "2" typed where the list has no choice 2: a number, not a first name.
+        raise Invalid("name.number", typed=name)
     return name
 
 
