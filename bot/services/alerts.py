@@ -39,6 +39,7 @@ from bot.links import display_url, find_links, link_key
 from bot.messaging import Outbound
 from bot.quiet_hours import quiet_hours_of, quiet_until, zone
 from bot.services.people import Actor, NotAllowed
+from bot.services.teams import announce_roles_changed
 from bot.storage import rapid_response as _rapid_response  # noqa: F401  (its /forget part)
 from bot.storage.backend import Backend
 from bot.storage.duty import DutyRepository
@@ -573,8 +574,7 @@ class AlertService:
         if not await self.services.volunteers.grant_role(volunteer.id, "comms", None, by):
             return CommsChange("already", volunteer.id, volunteer.first_name)
         await self.services.audit.record(by, "role.grant.comms", str(volunteer.id))
-        for callback in self.services.roles_changed:
-            callback(volunteer.id)
+        await announce_roles_changed(self.services.roles_changed, volunteer.id)
         return CommsChange("granted", volunteer.id, volunteer.first_name)
 
     async def revoke_comms(self, actor: Actor, who: Identity | int) -> CommsChange:
@@ -588,8 +588,7 @@ class AlertService:
             return CommsChange("absent", volunteer.id, volunteer.first_name)
         await self._duty.leave(volunteer.id)
         await self.services.audit.record(actor.volunteer_id, "role.revoke.comms", str(volunteer.id))
-        for callback in self.services.roles_changed:
-            callback(volunteer.id)
+        await announce_roles_changed(self.services.roles_changed, volunteer.id)
         return CommsChange("revoked", volunteer.id, volunteer.first_name)
 
     async def _member(self, who: Identity | int) -> Volunteer | None:

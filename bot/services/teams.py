@@ -7,7 +7,7 @@ import inspect
 import logging
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -20,7 +20,7 @@ from bot.domain.volunteers import (
     Role,
     Volunteer,
 )
-from bot.messaging import Outbound
+from bot.messaging import Outbound, RolesChanged
 from bot.services.areas import department_of
 from bot.services.notifier import Notifier
 from bot.services.people import ADMIN, ORGANIZER, Actor, NotAllowed
@@ -151,7 +151,7 @@ class TeamService:
         volunteers: VolunteerRepository,
         teams: TeamRepository,
         audit: AuditLog,
-        roles_changed: list[Callable[[int], object]],
+        roles_changed: list[RolesChanged],
         notifier: Notifier,
     ) -> None:
         self._notifier = notifier
@@ -421,14 +421,20 @@ class TeamService:
         return changed
 
     async def _roles_changed(self, volunteer_id: int) -> None:
-        # The hooks call messengers (a command menu): after the update's transaction.
-        await after_commit(lambda: self._tell_roles_changed(volunteer_id))
+        await announce_roles_changed(self.roles_changed, volunteer_id)
 
-    async def _tell_roles_changed(self, volunteer_id: int) -> None:
-        for hook in self.roles_changed:
+
+async def announce_roles_changed(hooks: Sequence[RolesChanged], volunteer_id: int) -> None:
+    """That person's command menu is refreshed on their messengers."""
+    # The hooks call messengers: after the update's transaction, each awaited in turn.
+
+    async def tell() -> None:
+        for hook in hooks:
             try:
                 result = hook(volunteer_id)
                 if inspect.isawaitable(result):
                     await result
             except Exception:
                 log.exception("roles_changed hook failed for volunteer %s", volunteer_id)
+
+    await after_commit(tell)
