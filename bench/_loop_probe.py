@@ -11,7 +11,6 @@ machine lengthens a block's wall time by taking the core away; it adds no CPU ti
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 import threading
@@ -19,6 +18,8 @@ import time
 import traceback
 from collections.abc import Coroutine
 from typing import Any
+
+from bench._counts import thread_cpu, write_json
 
 BEAT_S = 0.002
 # A block longer than this is recorded with the stack that held the loop.
@@ -80,10 +81,7 @@ class Probe:
             "blocks": self.blocks,
             "statements": self.statements,
         }
-        tmp = self.path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as out:
-            json.dump(data, out)
-        os.replace(tmp, self.path)
+        write_json(self.path, data)
 
 
 def _time_statements(probe: Probe) -> None:
@@ -95,8 +93,8 @@ def _time_statements(probe: Probe) -> None:
     original = db._on_thread
 
     async def timed(conn: Any, work: Any, sql: str, params: Any) -> Any:
-        clock = time.pthread_getcpuclockid(conn._thread.ident)
-        began, cpu = time.monotonic(), time.clock_gettime(clock)
+        ident = conn._thread.ident
+        began, cpu = time.monotonic(), thread_cpu(ident) or 0.0
         try:
             return await original(conn, work, sql, params)
         finally:
@@ -105,7 +103,7 @@ def _time_statements(probe: Probe) -> None:
                 probe.statements.append(
                     {
                         "ms": round(took * 1000, 1),
-                        "cpu_ms": round((time.clock_gettime(clock) - cpu) * 1000, 1),
+                        "cpu_ms": round(((thread_cpu(ident) or cpu) - cpu) * 1000, 1),
                         "at": round(time.monotonic(), 3),
                         "sql": sql[:160],
                     }

@@ -16,7 +16,11 @@ which shows what handling an update costs.
 What is counted is updates handled: an update is handled when the bot's first answer to
 it arrives (a message for a text, the callback answer for a tap). Figures: a burst (all
 at once: updates handled per second) and a steady offered rate (latency from the update
-being queued to its first answer, p50 and p99).
+being queued to its first answer, p50 and p99). During the steady run the updates waiting
+(offered, not yet answered) are counted every SAMPLE_S: with the burst's rate, the flow's
+most in the same run, they say why a p99 is what it is (a queue growing all along when more
+is offered than the flow takes; otherwise the slowest updates' wait before the bot fetched
+them and their time in the bot).
 
 For each Relais run it also says where the work goes, per update handled: the CPU of the
 event loop's thread, of SQLite's threads and of the others (bench/_counts.py), the hops to
@@ -48,6 +52,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import _counts as counts  # noqa: E402
 from tests.fakes.bot_api import FakeBotAPI  # noqa: E402
 from tests.fakes.relais import telegram_env  # noqa: E402
 
@@ -56,6 +61,8 @@ TASKS = 1000
 FIRST_USER = 10_000
 STEADY_RATE = 300
 STEADY_SECONDS = 10
+# The steady run notes how many updates wait this often.
+SAMPLE_S = 0.25
 BURST = 3000
 AIOGRAM = ROOT / "bench" / ".venv-aiogram"
 KINDS = ("ptb-httpx", "ptb-aiohttp", "aiogram", "relais", "relais-help", "relais-lifted")
@@ -136,30 +143,50 @@ class People:
         self.kind = kind
         self.api = api
         self.asked: set[int] = set()
-        self.texts: dict[int, deque[float]] = defaultdict(deque)  # chat -> queued times
-        self.taps: dict[str, float] = {}  # callback query id -> queued time
+        # chat -> (queued at, update id); callback query id -> (queued at, update id)
+        self.texts: dict[int, deque[tuple[float, int]]] = defaultdict(deque)
+        self.taps: dict[str, tuple[float, int]] = {}
         self.seen = 0  # how many of api.sent were read
         self.latencies: list[float] = []
+        # Of each latency, the part before the bot fetched the update (getUpdates) and the
+        # part after, in the bot (ms).
+        self.splits: list[tuple[float, float]] = []
         self.last_answer = 0.0
+        self.fetched_at: dict[int, float] = {}  # update id -> first handed to the bot
+        self._last_id = 0
+        queue, take = api.enqueue_raw, api._take
+
+        def enqueue(update: dict[str, Any]) -> int:
+            self._last_id = queue(update)
+            return self._last_id
+
+        def taken(limit: int) -> list[dict[str, Any]]:
+            # The fake's getUpdates hands these to the bot: the end of their wait at
+            # Telegram (an update stays queued, and may be handed again, until confirmed).
+            updates = take(limit)
+            now = time.monotonic()
+            for update in updates:
+                self.fetched_at.setdefault(int(update["update_id"]), now)
+            return updates
+
+        api.enqueue_raw = enqueue  # type: ignore[method-assign]
+        api._take = taken  # type: ignore[method-assign]
 
     def act(self, user: int) -> None:
         now = time.monotonic()
         if not self.kind.startswith("relais"):
-            self.texts[user].append(now)
-            self.api.send_text(user, "echo", language_code="en")
+            self.texts[user].append((now, self.api.send_text(user, "echo", language_code="en")))
             return
         if self.kind == "relais-help":
-            self.texts[user].append(now)
-            self.api.send_text(user, "/help", language_code="en")
+            self.texts[user].append((now, self.api.send_text(user, "/help", language_code="en")))
             return
         if user in self.asked and (later := self._later_button(user)):
             self.asked.discard(user)
             query = self.api.tap(user, later, message_id=self._card(user), language_code="en")
-            self.taps[query] = now
+            self.taps[query] = (now, self._last_id)
             return
         self.asked.add(user)
-        self.texts[user].append(now)
-        self.api.send_text(user, "/task", language_code="en")
+        self.texts[user].append((now, self.api.send_text(user, "/task", language_code="en")))
 
     def cards(self) -> int:
         """People whose last message from the bot is a task card with a Later button."""
@@ -176,7 +203,10 @@ class People:
             else:
                 continue
             if queued is not None:
-                self.latencies.append((call.timestamp - queued) * 1000)
+                at, update_id = queued
+                self.latencies.append((call.timestamp - at) * 1000)
+                fetched = self.fetched_at.get(update_id, at)
+                self.splits.append(((fetched - at) * 1000, (call.timestamp - fetched) * 1000))
                 self.last_answer = max(self.last_answer, call.timestamp)
         self.seen = len(self.api.sent)
         return len(self.latencies)
@@ -216,23 +246,59 @@ async def _burst(people: People) -> dict[str, float]:
     return {"handled": handled, "rate": round(handled / (people.last_answer - start), 1)}
 
 
-async def _steady(people: People) -> dict[str, float]:
+async def _steady(people: People) -> dict[str, Any]:
+    """STEADY_RATE updates a second for STEADY_SECONDS: latencies, and how many updates
+    were waiting (offered, not yet answered) every SAMPLE_S while they were offered."""
     people.latencies.clear()
+    people.splits.clear()
+    people.read_answers()
     total = STEADY_RATE * STEADY_SECONDS
+    samples: list[tuple[float, int, int]] = []  # (seconds in, offered, answered)
+    each_s: list[int] = []  # updates waiting at the end of each second
     start = time.monotonic()
     for n in range(total):
         # Yield even when behind: the fake Bot API runs on this loop, and a driver that
         # catches up without yielding holds back the bot's getUpdates and answers, and
         # counts its own backlog as the bot's latency.
         await asyncio.sleep(max(0.0, start + n / STEADY_RATE - time.monotonic()))
+        now = time.monotonic() - start
+        if not samples or now >= samples[-1][0] + SAMPLE_S:
+            samples.append((now, n, people.read_answers()))
+            if now >= len(each_s) + 1:
+                each_s.append(n - samples[-1][2])
         people.act(FIRST_USER + (n * 7) % USERS)
+    offered_for = time.monotonic() - start
+    samples.append((offered_for, total, people.read_answers()))
     await _until_handled(people, total, 120)
-    latencies = sorted(people.latencies)
+    order = sorted(range(len(people.latencies)), key=people.latencies.__getitem__)
+    latencies = [people.latencies[i] for i in order]
+    p99_at = max(0, int(len(latencies) * 0.99) - 1)
+    # The split of the slowest 1 %: before the bot fetched them, and in the bot.
+    slowest = [people.splits[i] for i in order[p99_at:]] or [(0.0, 0.0)]
     return {
         "handled": len(latencies),
         "p50": round(statistics.median(latencies), 1),
-        "p99": round(latencies[max(0, int(len(latencies) * 0.99) - 1)], 1),
+        "p99": round(latencies[p99_at], 1),
+        "offered_rate": round(total / offered_for, 1),
+        "answered_rate": round(_slope([(t, a) for t, _o, a in samples]), 1),
+        "backlog_growth": round(_slope([(t, o - a) for t, o, a in samples]), 1),
+        "backlog_end": samples[-1][1] - samples[-1][2],
+        "backlog_each_s": [*each_s, samples[-1][1] - samples[-1][2]][:STEADY_SECONDS],
+        "slowest_before_fetch_ms": round(statistics.mean(w for w, _b in slowest), 1),
+        "slowest_in_bot_ms": round(statistics.mean(b for _w, b in slowest), 1),
     }
+
+
+def _slope(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope (per second) of (seconds, value) points."""
+    if len(points) < 2:
+        return 0.0
+    mean_t = statistics.mean(t for t, _v in points)
+    mean_v = statistics.mean(v for _t, v in points)
+    spread = sum((t - mean_t) ** 2 for t, _v in points)
+    if not spread:
+        return 0.0
+    return sum((t - mean_t) * (v - mean_v) for t, v in points) / spread
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -245,28 +311,13 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _counts(workdir: Path) -> dict[str, Any]:
-    """What bench/_counts.py last wrote about the Relais process (nothing for the others)."""
-    try:
-        return dict(json.loads((workdir / "counts.json").read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return {}
-
-
 async def _settled_counts(
     process: asyncio.subprocess.Process, workdir: Path, kind: str = "relais"
 ) -> dict[str, Any]:
     """Ask the Relais process for its counts (bench/_counts.py), and wait for them."""
     if not kind.startswith("relais"):
         return {}
-    before = _counts(workdir).get("written", 0)
-    process.send_signal(signal.SIGUSR2)
-    for _ in range(250):
-        await asyncio.sleep(0.02)
-        counts = _counts(workdir)
-        if counts.get("written", 0) > before:
-            return counts
-    return {}
+    return await counts.ask(process, workdir / "counts.json")
 
 
 def _bot_api_calls(api: FakeBotAPI) -> int:
@@ -366,6 +417,17 @@ async def main(kinds: tuple[str, ...] = KINDS) -> dict[str, object]:
                 "unit": "ms",
             }
         )
+        steady = f["steady"]
+        results.append(
+            {
+                "metric": f"{LABELS[kind]}: at {STEADY_RATE}/s offered, updates waiting at "
+                "each second (offered, not yet answered)",
+                "value": ", ".join(map(str, steady["backlog_each_s"]))
+                + f" (growth {steady['backlog_growth']:g}/s; offered {steady['offered_rate']:g}/s,"
+                f" answered {steady['answered_rate']:g}/s)",
+                "unit": "",
+            }
+        )
     for kind, f in figures.items():
         where = f.get("where", {})
         if "cpu_loop_ms" in where:
@@ -428,6 +490,11 @@ async def main(kinds: tuple[str, ...] = KINDS) -> dict[str, object]:
         for kind, _metric, _part, key, target in targets
         if kind in figures and key == "rate" and kind != "relais"
     )
+    causes = " ".join(
+        _latency_cause(kind, figures[kind], float(target.split()[1]))
+        for kind, _metric, _part, key, target in targets
+        if kind in figures and key == "p99"
+    )
     cards = figures.get("relais", figures.get("relais-lifted", {})).get("cards", "?")
     return {
         "title": "Update handling",
@@ -450,7 +517,11 @@ async def main(kinds: tuple[str, ...] = KINDS) -> dict[str, object]:
         + " Where the work goes: each thread's CPU over the burst (bench/_counts.py, from "
         "the threads' CPU clocks) ÷ updates; hops to SQLite, statements and write "
         "transactions counted in a second burst of their own; requests at the fake Bot API."
+        + f" Updates waiting: offered minus answered, counted every {SAMPLE_S} s of the steady "
+        "run (growth: its least-squares slope); before fetch: from the update's queueing at "
+        "the fake Bot API to the getUpdates that first handed it to the bot."
         + (f" {gaps}" if gaps else "")
+        + (f" {causes}" if causes else "")
         + (f" Not measured: {', '.join(missing)}." if missing else ""),
     }
 
@@ -479,6 +550,44 @@ def _gap(kind: str, figures: dict[str, Any], target: float) -> str:
     if "requests" in where:
         text += f" and {where['requests']:.2f} Bot API requests"
     return text + "."
+
+
+def _latency_cause(kind: str, figures: dict[str, Any], target_ms: float) -> str:
+    """Why the p99 at the offered rate is what it is, from the same run: the flow's rate
+    (its burst) against the rate offered, how the updates waiting grew, and where the
+    slowest waited."""
+    steady, burst = figures["steady"], figures["burst"]
+    name = {"relais": "/task + tap", "relais-lifted": "/task + tap, pace lifted"}.get(kind, kind)
+    p99, offered, capacity = steady["p99"], steady["offered_rate"], burst["rate"]
+    head = f"{name}: p99 {p99:g} ms at {offered:g}/s offered"
+    if p99 < target_ms:
+        return f"{head} meets {target_ms:g} ms."
+    growth, waiting = steady["backlog_growth"], steady["backlog_end"]
+    split = (
+        f"the slowest 1 % waited {steady['slowest_before_fetch_ms']:g} ms before the bot "
+        f"fetched them and {steady['slowest_in_bot_ms']:g} ms in the bot, from fetch to "
+        "first answer"
+    )
+    grew = (
+        f"the updates waiting grew by {growth:g}/s for the whole {STEADY_SECONDS} s, to "
+        f"{waiting} when the offering stopped ({waiting / capacity:.1f} s of work at "
+        f"{capacity:g}/s), so the p99 is queueing time ({split})."
+    )
+    if offered > capacity:
+        # More offered than the flow can take: a queue that grows as long as the offering.
+        return (
+            f"{head}, above the {capacity:g}/s this flow sustains (its burst in this run; "
+            f"{steady['answered_rate']:g}/s answered while offered): {grew}"
+        )
+    if growth > offered * 0.02:
+        return (
+            f"{head}, below the {capacity:g}/s of its burst in this run, yet only "
+            f"{steady['answered_rate']:g}/s answered while offered: {grew}"
+        )
+    return (
+        f"{head}, below the {capacity:g}/s this flow sustains (its burst in this run), the "
+        f"updates waiting flat ({growth:g}/s, {waiting} at the end): {split}."
+    )
 
 
 def run(kinds: tuple[str, ...] = KINDS) -> dict[str, object]:
