@@ -14,7 +14,7 @@ from bot.broadcast_text import (
     refusal,
 )
 from bot.config import LANGUAGES
-from bot.domain.broadcasts import Audience, Broadcast
+from bot.domain.broadcasts import Broadcast
 from bot.i18n import (
     N_,
     _,
@@ -30,6 +30,7 @@ from bot.router import Reply, Request, Router, expired
 from bot.services.broadcasts import (
     AudienceChoices,
     BroadcastError,
+    Preview,
     check_markup,
     parse_audience,
 )
@@ -95,8 +96,7 @@ async def on_step(request: Request) -> Reply:
                 return await _ask_audience(request, added.then)
             return _ask_buttons(len(buttons), request.services.broadcasts.task_to_offer is not None)
         if step == "audience":
-            audience, count = await request.services.broadcasts.audience(request.actor, text)
-            return await _take_audience(request, audience, count)
+            return await _take_audience(request, await _previewed(request, audience=text))
         if step == "variant":
             check_markup(text)
             variants = dict(request.conversation.data.get("variants", {}))
@@ -161,8 +161,29 @@ async def _ask_audience(request: Request, offered: AudienceChoices | None = None
     )
 
 
-async def _take_audience(request: Request, audience: Audience, count: int) -> Reply:
-    """The audience typed or tapped, already counted: on to the preview, unless nobody."""
+async def _previewed(
+    request: Request, *, audience: str = "all", team: int | None = None
+) -> Preview | None:
+    """The draft's preview for this audience (typed, stored, or one of the author's teams),
+    counted now: one call."""
+    assert request.conversation is not None
+    data = request.conversation.data
+    return await request.services.broadcasts.preview(
+        request.actor,
+        body=data["body"],
+        variants=data.get("variants", {}),
+        buttons=_buttons(data),
+        audience=audience,
+        team=team,
+    )
+
+
+async def _take_audience(request: Request, preview: Preview | None) -> Reply:
+    """The audience typed or tapped, already counted: on to the preview, unless nobody (or
+    a team that is no longer the author's)."""
+    if preview is None:
+        return expired()
+    audience, count = preview.audience, preview.count
     if count == 0:
         return Outbound(
             _("Nobody matches “{audience}” right now. Try other filters.").format(
@@ -170,27 +191,28 @@ async def _take_audience(request: Request, audience: Audience, count: int) -> Re
             )
         )
     await request.goto("confirm", audience=audience.describe(), count=count)
-    return _preview(request, audience, count)
+    return _preview(request, preview)
 
 
 async def _preview_again(request: Request) -> list[Outbound]:
     """The preview after a change, with the audience counted again."""
     assert request.conversation is not None
-    typed = request.conversation.data["audience"] or "all"
-    audience, count = await request.services.broadcasts.audience(request.actor, typed)
-    return _preview(request, audience, count)
+    preview = await _previewed(request, audience=request.conversation.data["audience"] or "all")
+    assert preview is not None  # a typed or stored audience is refused, never None
+    return _preview(request, preview)
 
 
-def _preview(request: Request, audience: Audience, count: int) -> list[Outbound]:
+def _preview(request: Request, preview: Preview) -> list[Outbound]:
     """The message exactly as volunteers will see it, then the summary and the choices."""
     assert request.conversation is not None
     data = request.conversation.data
     services = request.services
-    buttons = _buttons(data)
-    shown = [services.broadcasts.render(data["body"], buttons)]
-    for language, body in data.get("variants", {}).items():
-        shown.append(Outbound(f"<i>{esc(language_in_words(language).capitalize())}</i>"))
-        shown.append(services.broadcasts.render(body, buttons))
+    audience, count = preview.audience, preview.count
+    shown: list[Outbound] = []
+    for language, message in preview.messages:
+        if language:
+            shown.append(Outbound(f"<i>{esc(language_in_words(language).capitalize())}</i>"))
+        shown.append(message)
     lines = [
         _("☝️ Preview, exactly as volunteers will see it."),
         ngettext(
@@ -316,13 +338,9 @@ async def on_choice(request: Request) -> Reply:
         if action == "audience" and step == "buttons":
             return await _ask_audience(request)
         if action == "all" and step == "audience":
-            audience, count = await request.services.broadcasts.audience(request.actor, "all")
-            return await _take_audience(request, audience, count)
+            return await _take_audience(request, await _previewed(request))
         if isinstance(tap, BroadcastTeam) and step == "audience":
-            chosen = await request.services.broadcasts.team_audience(request.actor, tap.team)
-            if chosen is None:
-                return expired()
-            return await _take_audience(request, *chosen)
+            return await _take_audience(request, await _previewed(request, team=tap.team))
         if step != "confirm":
             return expired()
         if action == "now":

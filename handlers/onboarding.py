@@ -15,7 +15,7 @@ from bot.i18n import N_, _, language_name, set_language, worded
 from bot.messaging import Choice, Outbound, choices
 from bot.payloads import Joining
 from bot.router import Reply, Request, Router, expired
-from bot.services.joining import Invitation
+from bot.services.joining import Answer, Invitation
 from bot.services.teams import InviteProblem
 from bot.services.volunteers import AVAILABILITY, SKILLS, Ambiguous, Invalid, next_step
 from bot.text import esc
@@ -29,6 +29,7 @@ from handlers.joining_text import (
     redeemed_text,
     welcome,
 )
+from handlers.profile_text import profile_card
 
 FLOW = "onboarding"
 # step            what the person sees                              how they answer
@@ -174,7 +175,8 @@ async def cmd_start(request: Request) -> Reply:
     notes = [] if restart.invitation is None else [_invitation_note(restart.invitation)]
     back = restart.back
     if back is None:  # still answering the questions
-        return [*notes, *await _continue(request, volunteer)]
+        assert restart.volunteer is not None
+        return [*notes, *await _continue(request, restart.volunteer)]
     if back.needs_consent:
         await request.begin(FLOW, "consent", {"mode": "reconsent"})
         return [
@@ -222,11 +224,11 @@ def _messenger_language(request: Request) -> str:
 async def _continue(
     request: Request, volunteer: Volunteer, *, edit: bool = False
 ) -> list[Outbound]:
-    """Ask the first unanswered question, or finish with the welcome."""
+    """Ask the first unanswered question, or finish with the welcome (the service made
+    them active with their last answer)."""
     step = next_step(volunteer)
     if step is None:
         await request.finish()
-        volunteer = await request.services.profiles.finish_onboarding(volunteer)
         return [welcome(volunteer)]
     picked = sorted(volunteer.skills if step == "skills" else volunteer.availability)
     conversation = request.conversation
@@ -349,7 +351,7 @@ async def on_text(request: Request) -> Reply:
     if step == "name" and volunteer is not None and inbound.text:
         return await _save(request, volunteer, "name", inbound.text)
     if step == "where" and volunteer is not None and (inbound.text or inbound.location):
-        answer: Any = inbound.location if inbound.location else inbound.text
+        answer: Answer = inbound.location if inbound.location else inbound.text
         return await _save(request, volunteer, "where", answer)
     return [
         Outbound(
@@ -362,22 +364,14 @@ async def on_text(request: Request) -> Reply:
     ]
 
 
-async def _save(request: Request, volunteer: Volunteer, step: str, answer: Any) -> Reply:
+async def _save(request: Request, volunteer: Volunteer, step: str, answer: Answer) -> Reply:
     """Store one answer, then go on: next question, the welcome, or back to the profile."""
-    profiles = request.services.profiles
+    assert request.conversation is not None
+    from_profile = request.conversation.data.get("mode") == "profile"
     try:
-        if step == "name":
-            volunteer = await profiles.set_name(volunteer, answer)
-        elif step == "where" and isinstance(answer, tuple):
-            volunteer = await profiles.set_location(volunteer, *answer)
-        elif step == "where":
-            volunteer = await profiles.set_place(volunteer, answer)
-        elif step == "commune":
-            volunteer = await profiles.set_commune(volunteer, answer)
-        elif step == "skills":
-            volunteer = await profiles.set_skills(volunteer, answer)
-        else:
-            volunteer = await profiles.set_availability(volunteer, answer)
+        answered = await request.services.joining.answer(
+            volunteer, step, answer, from_profile=from_profile
+        )
     except Ambiguous as problem:
         # Homonyms: one button per commune; the tap is checked against this list.
         await request.goto(step, candidates=[place.code for place in problem.places])
@@ -390,11 +384,11 @@ async def _save(request: Request, volunteer: Volunteer, step: str, answer: Any) 
         if step in ("skills", "availability"):
             return [reply]
         return [reply, ask(request, "where" if step == "commune" else step)]
-    assert request.conversation is not None
-    if request.conversation.data.get("mode") == "profile":
+    volunteer = answered.volunteer
+    if answered.membership is not None:
         await request.finish()
         request.actor = replace(request.actor, volunteer=volunteer)
-        return await request.router.commands["profile"].handler(request)
+        return profile_card(request, volunteer, answered.membership)
     following = await _continue(request, volunteer, edit=step in ("skills", "availability"))
     if step in ("where", "commune") and not isinstance(answer, tuple):
         return [place_noted(volunteer), *following]

@@ -11,11 +11,10 @@ from bot.messaging import Outbound, choices
 from bot.payloads import Language, PauseSpan, ProfileField
 from bot.router import Reply, Request, Router, expired
 from bot.services.volunteers import Invalid
-from bot.text import esc
 from bot.when import read_day
-from handlers.joining_text import AVAILABILITY_LABELS, SKILL_LABELS, answer_problem, where_text
+from handlers.joining_text import answer_problem
 from handlers.onboarding import FLOW, ask, member_or_prompt
-from handlers.settings import settings_choices, settings_lines
+from handlers.profile_text import profile_card
 
 PAUSE_FLOW = "pause"
 # step    what the person sees                                  how they answer
@@ -23,70 +22,12 @@ PAUSE_FLOW = "pause"
 EDITABLE = ("name", "where", "skills", "availability")
 
 
-def _status(volunteer: Volunteer, request: Request) -> str:
-    if volunteer.status == "paused" and volunteer.paused_until:
-        zone = request.services.settings.timezone
-        return _("on a break until {date}").format(date=format_date(volunteer.paused_until, zone))
-    if volunteer.status == "stopped":
-        return _("stopped: no messages you did not ask for")
-    return _("active")
-
-
-async def profile_card(request: Request, volunteer: Volunteer) -> Outbound:
-    """Everything on the profile, with a button to change each answer."""
-    membership = await request.services.teams.membership(volunteer)
-    teams, roles, team_names = membership.teams, membership.roles, membership.team_names
-    role_lines = [
-        _("organizer of {team}").format(team=esc(team_names.get(r.team_id or 0, "?")))
-        if r.role == "organizer"
-        else _("admin")
-        if r.role == "admin"
-        else _("comms on duty")
-        for r in roles
-    ]
-    recruits = membership.recruits
-    lines = [
-        "<b>" + _("Your profile") + "</b>",
-        _("First name: {value}").format(value=esc(volunteer.first_name)),
-        _("Language: {value}").format(value=language_name(volunteer.language)),
-        _("Where: {value}").format(value=where_text(volunteer)),
-        _("Willing to: {value}").format(
-            value=", ".join(_(SKILL_LABELS[c]) for c in SKILL_LABELS if c in volunteer.skills)
-        ),
-        _("Available: {value}").format(
-            value=", ".join(
-                _(AVAILABILITY_LABELS[c])
-                for c in AVAILABILITY_LABELS
-                if c in volunteer.availability
-            )
-        ),
-        _("Status: {value}").format(value=_status(volunteer, request)),
-        _("Teams: {value}").format(value=", ".join(esc(t.name) for t in teams) or "—"),
-    ]
-    if role_lines:
-        lines.append(_("Roles: {value}").format(value=", ".join(role_lines)))
-    lines.append(_("Friends who joined through your link: {count}").format(count=recruits))
-    lines += settings_lines(request, volunteer)
-    return Outbound(
-        "\n".join(lines),
-        choices=choices(
-            [ProfileField("name").button(_("✏️ Name")), ProfileField("where").button(_("📍 Where"))],
-            [
-                ProfileField("skills").button(_("🛠 What")),
-                ProfileField("availability").button(_("🕘 When")),
-            ],
-            ProfileField("language").button(_("🌐 Language")),
-            *settings_choices(volunteer),
-        ),
-    )
-
-
 async def cmd_profile(request: Request) -> Reply:
     """Shows the volunteer's whole profile with buttons to change each answer."""
     volunteer = await member_or_prompt(request)
     if isinstance(volunteer, Outbound):
         return volunteer
-    return await profile_card(request, volunteer)
+    return profile_card(request, volunteer, await request.services.teams.membership(volunteer))
 
 
 async def on_profile_tap(request: Request) -> Reply:

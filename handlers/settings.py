@@ -8,91 +8,19 @@ Steps (flow "settings", one question at a time):
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
-
 from bot.i18n import N_, _, worded
-from bot.messaging import Choice, Outbound, choices
+from bot.messaging import Outbound, choices
 from bot.payloads import Setting
-from bot.quiet_hours import quiet_hours_of
 from bot.router import Reply, Request, Router, expired
 from bot.services.volunteers import Invalid, Volunteer
 from bot.text import clean, esc
 from handlers.joining_text import answer_problem
 from handlers.onboarding import member_or_prompt
+from handlers.profile_text import offset_text, quiet_text, settings_choices, zone_text
 
 FLOW = "settings"
 ON = frozenset(("on", "yes", "oui", "join", "rejoindre", "in"))
 OFF = frozenset(("off", "no", "non", "leave", "quitter", "out"))
-
-
-# -- what is shown ----------------------------------------------------------------------------
-
-
-def quiet_text(request: Request, volunteer: Volunteer) -> str:
-    """'21:00–09:00 (the campaign's)', '22:00–07:00', or 'none'."""
-    campaign = request.services.settings.quiet_hours
-    hours = quiet_hours_of(volunteer.quiet_hours, campaign)
-    if hours is None:
-        return _("none")
-    shown = f"{hours.start:%H:%M}–{hours.end:%H:%M}"
-    if volunteer.quiet_hours is None:
-        return _("{hours} (the campaign's)").format(hours=shown)
-    return shown
-
-
-def offset_text(zone: str, now: datetime) -> str:
-    """'UTC+2', 'UTC−5', 'UTC+5:30': how far the zone is from UTC at `now`."""
-    offset = ZoneInfo(zone).utcoffset(now) or timedelta(0)
-    minutes = int(offset.total_seconds()) // 60
-    if minutes == 0:
-        return "UTC"
-    hours, rest = divmod(abs(minutes), 60)
-    return f"UTC{'+' if minutes > 0 else '−'}{hours}" + (f":{rest:02d}" if rest else "")
-
-
-def zone_text(request: Request, volunteer: Volunteer) -> str:
-    """'Europe/London', 'UTC+2' for an offset zone (never its inverted POSIX name), or the
-    campaign's zone marked as such."""
-    if volunteer.timezone and volunteer.timezone.startswith("Etc/"):
-        return offset_text(volunteer.timezone, request.now)
-    if volunteer.timezone:
-        return volunteer.timezone
-    return _("{zone} (the campaign's)").format(zone=request.services.settings.timezone.key)
-
-
-def settings_lines(request: Request, volunteer: Volunteer) -> list[str]:
-    """The four settings as lines of the profile card."""
-    return [
-        _("Rapid-response ring: {value}").format(
-            value=_("yes, call me when a post must be answered fast")
-            if volunteer.rapid_response
-            else _("no")
-        ),
-        _("Leaderboard: {value}").format(
-            value=_("my first name is shown") if volunteer.leaderboard else _("hidden")
-        ),
-        _("Quiet hours: {value}").format(value=esc(quiet_text(request, volunteer))),
-        _("Time zone: {value}").format(value=esc(zone_text(request, volunteer))),
-    ]
-
-
-def settings_choices(volunteer: Volunteer) -> list[list[Choice]]:
-    """Buttons under the profile: switch the ring and the leaderboard, change the hours."""
-    return [
-        [
-            Setting("ring", "off" if volunteer.rapid_response else "on").button(
-                _("⚡ Leave the ring") if volunteer.rapid_response else _("⚡ Join the ring")
-            ),
-            Setting("board", "off" if volunteer.leaderboard else "on").button(
-                _("🏆 Hide me") if volunteer.leaderboard else _("🏆 Show me")
-            ),
-        ],
-        [
-            Setting("ask", "quiet").button(_("🌙 Quiet hours")),
-            Setting("ask", "zone").button(_("🌍 Time zone")),
-        ],
-    ]
 
 
 # -- the ring and the leaderboard ---------------------------------------------------------------

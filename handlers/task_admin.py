@@ -329,9 +329,9 @@ async def on_edit(request: Request) -> Reply:
         value = moment
     try:
         updated = await request.services.tasks.edit(request.actor, task_id, **{field: value})
-    except TaskError:
-        task = await request.services.tasks.manageable(request.actor, task_id)
-        start = format_datetime(task.starts_at, zone) if task and task.starts_at else ""
+    except TaskError as problem:
+        starts_at = problem.data.get("starts_at")
+        start = format_datetime(starts_at, zone) if starts_at else ""
         return Outbound(
             _("The task must close after it starts ({start}). Please send a later moment.").format(
                 start=start

@@ -47,11 +47,13 @@ class NothingToReport(ValueError):
 
 
 class TaskError(ValueError):
-    """A task as described cannot be stored; `code` says why (for a translated answer)."""
+    """A task as described cannot be stored; `code` says why (for a translated answer),
+    `data` the facts the answer may name (e.g. `starts_at` for "closes_before_start")."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, **data: Any) -> None:
         super().__init__(code)
         self.code = code
+        self.data = data
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,6 +127,17 @@ class AudienceChoices:
 
 
 @dataclass(frozen=True, slots=True)
+class Preview:
+    """What the wizard shows before anything is sent: the audience and how many it reaches
+    now, and the message with its versions in other languages, each exactly as volunteers
+    get it ((language, message): the author's own first, its language "")."""
+
+    audience: Audience
+    count: int
+    messages: tuple[tuple[str, Outbound], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class NewButton:
     """A button an author asked for: a link (label, url), or a task to accept from the
     message; with the audience step's choices when it was the last one allowed."""
@@ -358,6 +369,30 @@ class BroadcastService:
             return None
         audience = Audience(teams=(name,))
         return audience, await self._repo.count(audience, scope, self.clock.now())
+
+    async def preview(
+        self,
+        actor: Actor,
+        *,
+        body: str,
+        variants: dict[str, str],
+        buttons: tuple[tuple[str, str, str], ...],
+        audience: str = "all",
+        team: int | None = None,
+    ) -> Preview | None:
+        """The wizard's preview: the audience as typed (or as the wizard stored it), or one
+        of the author's teams (`team`), checked and counted now, with the message and its
+        `variants` as volunteers get them. None if `team` is not (or no longer) theirs;
+        an audience refused raises BroadcastError, as `audience` does."""
+        if team is None:
+            found, count = await self.audience(actor, audience)
+        elif (chosen := await self.team_audience(actor, team)) is not None:
+            found, count = chosen
+        else:
+            return None
+        messages = [("", self.render(body, buttons))]
+        messages += [(language, self.render(text, buttons)) for language, text in variants.items()]
+        return Preview(found, count, tuple(messages))
 
     async def button(self, actor: Actor, text: str, *, added: int = 0) -> NewButton:
         """A button from what the author typed: 'Label https://…' or 'task:N'. When it is

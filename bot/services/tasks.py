@@ -301,12 +301,13 @@ class TaskService:
 
     async def edit(self, actor: Actor, task_id: int, **changes: object) -> Task | None:
         """The task with `changes` saved; None if it is gone or out of scope. TaskError
-        "closes_before_start" (nothing saved) for a closing time not after its start."""
+        "closes_before_start" (nothing saved, its `starts_at` said) for a closing time not
+        after its start."""
         task = await self.manageable(actor, task_id)
         closes = changes.get("closes_at")
         if task is not None and isinstance(closes, datetime) and task.starts_at is not None:
             if closes <= task.starts_at:
-                raise TaskError("closes_before_start")
+                raise TaskError("closes_before_start", starts_at=task.starts_at)
         if task is None or not await self._tasks.edit(task_id, self.clock.now(), **changes):
             return None
         await self.audit_action(actor, "task.edit", f"task:{task_id}")
