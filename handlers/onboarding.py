@@ -94,7 +94,7 @@ def ask(request: Request, step: str, *, edit: bool = False) -> Outbound:
             edit=edit,
         )
     if step == "name":
-        suggestion = request.inbound.first_name.strip()
+        suggestion = _name_to_keep(request)
         text = header + _("What first name should the team call you?")
         buttons: tuple[tuple[Choice, ...], ...] = ()
         if suggestion:
@@ -273,7 +273,7 @@ async def on_tap(request: Request) -> Reply:
     if kind == "place" and step == "where" and value in data.get("candidates", []):
         return await _save(request, volunteer, "commune", value)
     if kind == "name" and step == "name" and value == "keep":
-        return await _save(request, volunteer, "name", request.inbound.first_name)
+        return await _save(request, volunteer, "name", _name_to_keep(request))
     if (kind, step) in (("skill", "skills"), ("avail", "availability")):
         codes = SKILLS if step == "skills" else AVAILABILITY
         if value == "done":
@@ -283,6 +283,17 @@ async def on_tap(request: Request) -> Reply:
             await request.goto(step, picked=sorted(picked))
             return ask(request, step, edit=True)
     return expired()
+
+
+def _name_to_keep(request: Request) -> str:
+    """The name "Keep" offers: the one the team knows when a profile is edited, the
+    messenger's name while joining."""
+    volunteer = request.actor.volunteer
+    conversation = request.conversation
+    editing = conversation is not None and conversation.data.get("mode") == "profile"
+    if editing and volunteer is not None and volunteer.first_name:
+        return volunteer.first_name
+    return request.inbound.first_name.strip()
 
 
 async def _consent(request: Request, agreed: bool) -> Reply:

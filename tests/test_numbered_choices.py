@@ -77,6 +77,17 @@ async def test_a_count_is_typed_and_an_old_list_says_it_expired_after_a_restart(
     assert "a expiré" in await again.type("Z9")
 
 
+async def test_keep_typed_at_a_profile_s_name_question_keeps_the_current_name(
+    router: Router, services: Services
+) -> None:
+    await make_volunteer(services, "5", channel="console", first_name="Jean-Pierre")
+    console = Console(router, services, "5")
+    await console.type("/profil")
+    asked = await console.type("1")  # ✏️ Prénom
+    assert "Garder « Jean-Pierre »" in asked
+    assert "Prénom : Jean-Pierre" in await console.type("1")
+
+
 def test_reading_a_line_against_what_is_on_screen() -> None:
     older = Offer("A", "10", ("t:a", "t:b"), ("Pause", "Modifier"))
     newer = Offer("B", "11", ("t:c", "t:d"), ("Pause", "Clore"))

@@ -155,3 +155,23 @@ async def test_a_paused_member_hears_about_it_at_start(
     still = await services.volunteers.get(volunteer.id)
     assert still is not None and still.status == "paused"  # /start does not end a break
     assert not still.accepts_unsolicited(clock.now())
+
+
+async def test_keep_at_the_name_question_keeps_the_name_the_team_knows(
+    chat: ChatFactory, services: Services
+) -> None:
+    """Editing a profile, "Keep" offers the current name, not the messenger's account name
+    (typed on the console: tests/test_numbered_choices.py)."""
+    await make_volunteer(services, "100", first_name="Jean-Pierre")
+    await make_volunteer(services, "101", first_name="Bob", language="en")
+    ana = chat("100", language="fr", first_name="User100")
+    await ana.send("/profile")
+    await ana.tap("Prénom")
+    assert [c.label for row in ana.last.choices for c in row] == ["Garder « Jean-Pierre »"]
+    await ana.tap("Garder")
+    assert "Prénom : Jean-Pierre" in ana.last_text
+    bob = chat("101", language="en", first_name="User101")
+    await bob.send("/profile")
+    await bob.tap("Name")
+    await bob.tap("Keep")
+    assert "First name: Bob" in bob.last_text
