@@ -376,7 +376,12 @@ class OutboxRepository:
         retries = [
             {"until": to_iso(o.retry_at), "error": o.error[:500], "id": o.id}
             for o in outcomes
-            if o.retry_at is not None
+            if o.retry_at is not None and o.tried
+        ]
+        behind = [
+            {"until": to_iso(o.retry_at), "id": o.id}
+            for o in outcomes
+            if o.retry_at is not None and not o.tried
         ]
         final = [
             {
@@ -396,6 +401,12 @@ class OutboxRepository:
                     "UPDATE outbox SET status = 'pending', not_before = :until,"
                     " last_error = :error WHERE id = :id AND status = 'sending'",
                     retries,
+                )
+            if behind:
+                await tx.execute_many(
+                    "UPDATE outbox SET status = 'pending', not_before = :until,"
+                    " attempts = attempts - 1 WHERE id = :id AND status = 'sending'",
+                    behind,
                 )
             if final:
                 ids, params = in_list("id", [row["id"] for row in final])
