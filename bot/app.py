@@ -164,6 +164,10 @@ class Relais:
             finally:
                 log.info("Relais is stopping")
                 watchdog.cancel()
+                if self.telegram is not None:
+                    # No more updates taken; those in hand get a few seconds, and what is
+                    # unfinished then (a stuck chat) is kept for the next start.
+                    await self.telegram.stop_polling()
                 if cluster is not None:
                     await cluster.stop()  # roles handed over, messages in hand put back
                 scheduler.stop()

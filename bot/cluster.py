@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import logging
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +66,9 @@ KEEPALIVES = {
 # pool keeps 8 writers.
 TURN_CONNECTIONS = 8
 STORAGE_POOL = 10  # the storage pool's size, for the start's connection count
+# At a stop, how long the election may take to end its round (a statement, or a reconnection
+# at most 2 × CONNECTION_TIMEOUT_S) before the stop goes on without it.
+ELECTION_ENDS_S = CONNECTION_TIMEOUT_S * 3
 
 
 @dataclass(slots=True)
@@ -106,6 +109,7 @@ class Cluster:
         self._turns: Any = None
         self._scope = ""
         self._elector: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def add(self, role: str, duty: Duty) -> None:
         """A role this process may take (before `start`)."""
@@ -149,18 +153,23 @@ class Cluster:
 
     async def stop(self) -> None:
         """Give up every role (messages in hand go back to the outbox), then disconnect:
-        the server frees the locks and another process takes over within a second."""
-        if self._elector is not None:
-            self._elector.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._elector
-            self._elector = None
+        the server frees the locks and another process takes over within a second. Bounded
+        when the server is gone: nothing here waits long on a connection that never
+        answers."""
+        self._stopping = True
+        elector, self._elector = self._elector, None
+        if elector is not None:
+            elector.cancel()
+            # Python 3.11's wait_for loses a cancellation that comes as its statement ends;
+            # the election then ends at its next round (`_stopping`), within a few seconds.
+            await asyncio.wait({elector}, timeout=ELECTION_ENDS_S)
+            if not elector.done():
+                log.warning("the election did not end; stopping without it")
         await self._give_up_all()
         await self._disconnect()
-        if self._turns is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._turns.close(), CONNECTION_TIMEOUT_S)
-            self._turns = None
+        turns, self._turns = self._turns, None
+        if turns is not None:
+            await _within(turns.close(), turns.terminate)
 
     async def _check_room(self) -> None:
         """Warn at start when the server cannot give this worker every connection it may
@@ -195,15 +204,12 @@ class Cluster:
     async def _disconnect(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
-            try:
-                await asyncio.wait_for(connection.close(), CONNECTION_TIMEOUT_S)
-            except Exception:
-                connection.terminate()
+            await _within(connection.close(), connection.terminate)
 
     # -- election ---------------------------------------------------------------------
 
     async def _elect_forever(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.try_every)
             try:
                 if self._connection is None or self._connection.is_closed():
@@ -301,6 +307,23 @@ class Cluster:
                 except BaseException:
                     connection.terminate()
                     raise
+
+
+async def _within(closing: Coroutine[Any, Any, None], terminate: Callable[[], None]) -> None:
+    """Close a connection (or pool) politely within CONNECTION_TIMEOUT_S, else cut it: a
+    server that is gone never answers a goodbye. Never waits on the polite close once the
+    time is up (wait_for would, until its cancellation ends)."""
+    task = asyncio.ensure_future(closing)
+    task.add_done_callback(_ignore_outcome)
+    await asyncio.wait({task}, timeout=CONNECTION_TIMEOUT_S)
+    if not task.done() or task.cancelled() or task.exception() is not None:
+        task.cancel()
+        terminate()
+
+
+def _ignore_outcome(task: asyncio.Future[None]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: a failed goodbye is no news
 
 
 async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:

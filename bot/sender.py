@@ -13,7 +13,9 @@ slot the lane sends the most urgent message whose chat may receive one (outbox.P
 REPLY, CALL, NORMAL, URGENT_BROADCAST, BULK; first come first within a rank), so a page waits
 behind nothing but another page, and a person's answer behind nothing but pages. A 429
 pauses the whole lane for the time asked and the message keeps its place: nothing is
-dropped, and one chat's messages leave in the order they were queued.
+dropped, and one chat's messages leave in the order they were queued. An outbox row that
+meets a network failure goes back to the outbox to be tried later, and its chat's later
+rows go back behind it (`_refuse`): a chat never reads the next question before the thanks.
 
 Crash safety: rows are claimed (pending → sending) in small batches just ahead of sending,
 and outcomes are written in short batches just after. After a kill -9 the rows still
@@ -70,6 +72,8 @@ FLUSH_EVERY_S = 0.05
 IDLE_LOOK_S = 1.0
 # A message whose turn is further than this waits so that a more urgent one can pass it.
 SLOT_PATIENCE_S = 0.05
+# A chat's row deferred behind one the network refused falls due this long after it.
+BEHIND = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +249,17 @@ class Direct:
 Item = Delivery | Direct
 
 
+@dataclass(slots=True)
+class _Refused:
+    """A chat whose outbox rows met a network failure and went back to the outbox: until
+    they come back, its later rows (as urgent as them or less) wait there too, after them,
+    so that the chat reads its messages in the order they were written."""
+
+    rows: set[int]
+    priority: int  # the most urgent of them
+    until: datetime  # when they are due again (on the outbox's clock)
+
+
 @dataclass(order=True, slots=True)
 class _Queued:
     priority: int
@@ -310,6 +325,9 @@ class ChannelSender:
         self._running = False
         self._stopped = False
         self._outcomes: list[Settlement] = []
+        # Chats whose rows the network refused, waiting in the outbox: chat → what waits.
+        self._refused: dict[str, _Refused] = {}
+        self._claimed_at: datetime | None = None
         # Rows taken in hand (an update's answers) whose adapter waits for them to leave.
         self._leaving: dict[int, asyncio.Future[str]] = {}
         self._flush_lock = asyncio.Lock()
@@ -367,7 +385,9 @@ class ChannelSender:
             else:
                 self._leaving[delivery.id] = left
             turn = self._last_sent.get(delivery.chat_id, 0.0)
-            self._push(_Queued(delivery.priority, turn, next(self._seq), delivery))
+            queued = _Queued(delivery.priority, turn, next(self._seq), delivery)
+            if self._admitted(queued, claimed_at=None):
+                self._push(queued)
         if deliveries:
             self.wakeup.set()
         return taken
@@ -556,10 +576,11 @@ class ChannelSender:
 
     def _claim(self, below: int | None) -> None:
         self._urgent_wanted = False
+        self._claimed_at = self.clock.now()
         self._claiming = asyncio.ensure_future(
             self.outbox.claim(
                 self.transport.channel,
-                self.clock.now(),
+                self._claimed_at,
                 self._batch,
                 self.quiet_until,
                 below=below,
@@ -586,13 +607,84 @@ class ChannelSender:
         elif full:
             self._outbox_idle_at = self._monotonic()
         for delivery in batch:
-            self._push(_Queued(delivery.priority, 0.0, next(self._seq), delivery))
+            queued = _Queued(delivery.priority, 0.0, next(self._seq), delivery)
+            if self._admitted(queued, claimed_at=self._claimed_at):
+                self._push(queued)
         if batch:
             self.wakeup.set()
         if self._urgent_wanted:
             # Something was queued while this claim ran (a page committed after it read):
             # fetch it now, while this batch waits for its slot, not after one has gone.
             self._maybe_claim()
+
+    # -- a chat's rows behind one the network refused -------------------------------------
+
+    def _admitted(self, queued: _Queued, claimed_at: datetime | None) -> bool:
+        """Whether a row joins the queue, or waits in the outbox behind its chat's rows
+        that the network refused (after them: due a moment later). `claimed_at`: the row
+        came from a claim made at that moment (None: taken in hand)."""
+        delivery = queued.item
+        assert isinstance(delivery, Delivery)
+        refused = self._refused.get(delivery.chat_id)
+        if refused is None or queued.priority < refused.priority:
+            return True  # nothing waits, or it is more urgent: it would go first anyway
+        if delivery.id in refused.rows:
+            refused.rows.discard(delivery.id)  # back from the outbox: it goes first
+            if not refused.rows:
+                del self._refused[delivery.chat_id]
+            return True
+        if claimed_at is not None and claimed_at >= refused.until:
+            # The claim came after they fell due, and brought a later row without them:
+            # they left the queue meanwhile (withdrawn, the chat blocked).
+            del self._refused[delivery.chat_id]
+            return True
+        self._defer(delivery, refused.until)
+        return False
+
+    def _refuse(self, delivery: Delivery, until: datetime) -> None:
+        """`delivery` met a network failure and goes back to the outbox until `until`: the
+        rows of its chat in hand (as urgent or less) go back too, behind it."""
+        chat_id = delivery.chat_id
+        refused = self._refused.get(chat_id)
+        if refused is None:
+            if len(self._refused) >= 10_000:
+                self._forget_old_refusals()
+            refused = self._refused[chat_id] = _Refused(set(), delivery.priority, until)
+        refused.rows.add(delivery.id)
+        refused.priority = min(refused.priority, delivery.priority)
+        refused.until = max(refused.until, until)
+
+        def behind(queued: _Queued) -> bool:
+            item = queued.item
+            return (
+                isinstance(item, Delivery)
+                and item.chat_id == chat_id
+                and queued.priority >= refused.priority
+            )
+
+        held = [q for q in self._ready if behind(q)]
+        if held:
+            self._ready = [q for q in self._ready if not behind(q)]
+            heapq.heapify(self._ready)
+        waiting = [q for _at, q in self._waiting if behind(q)]
+        if waiting:
+            self._waiting = [w for w in self._waiting if not behind(w[1])]
+            heapq.heapify(self._waiting)
+        for queued in [*held, *waiting]:
+            assert isinstance(queued.item, Delivery)
+            self._rows_held -= 1
+            self._defer(queued.item, refused.until)
+
+    def _defer(self, delivery: Delivery, until: datetime) -> None:
+        """Back to the outbox, unsent, due just after the rows it waits for."""
+        self._outcome(Settlement(delivery.id, "pending", retry_at=until + BEHIND, tried=False))
+        self._left(delivery.id, "pending")
+
+    def _forget_old_refusals(self) -> None:
+        """Refusals whose rows never came back (withdrawn) and no later row came to end."""
+        old = self.clock.now() - timedelta(hours=1)
+        for chat_id in [c for c, r in self._refused.items() if r.until < old]:
+            del self._refused[chat_id]
 
     # -- each chat's turn -----------------------------------------------------------------
 
@@ -738,6 +830,7 @@ class ChannelSender:
                     self._outcome(
                         Settlement(delivery.id, status, error=str(exc), retry_at=retry_at)
                     )
+                    self._refuse(delivery, retry_at)
             else:
                 self._outcome(Settlement(delivery.id, "sent", message_id=message_id))
         except Exception:
@@ -846,6 +939,8 @@ class ChannelSender:
         self._stopped = False
         self._outbox_idle_at = None
         self._urgent_wanted = True
+        # Another process may have sent them meanwhile: the outbox's order stands.
+        self._refused.clear()
 
 
 def _retry_after(delivery: Delivery) -> float:

@@ -17,7 +17,14 @@ from bot.payloads import Joining
 from bot.router import Reply, Request, Router, expired
 from bot.services.joining import Answer, Invitation
 from bot.services.teams import InviteProblem
-from bot.services.volunteers import AVAILABILITY, SKILLS, Ambiguous, Invalid, next_step
+from bot.services.volunteers import (
+    AVAILABILITY,
+    SKILLS,
+    Agreement,
+    Ambiguous,
+    Invalid,
+    next_step,
+)
 from bot.text import esc
 from handlers.joining_text import (
     AVAILABILITY_LABELS,
@@ -329,16 +336,15 @@ async def _consent(request: Request, agreed: bool) -> Reply:
             edit=True,
         )
     notice = consent_text(services.settings)
-    joined = await services.joining.agree(
-        volunteer,
-        channel=inbound.channel,
-        user_id=inbound.user_id,
-        chat_id=inbound.chat_id,
-        language=data["language"],
-        update_key=inbound.update_key,
-        notice=notice,
-        invite=data.get("invite", ""),
+    agreement = Agreement(
+        inbound.channel,
+        inbound.user_id,
+        inbound.chat_id,
+        data["language"],
+        inbound.update_key,
+        notice,
     )
+    joined = await services.joining.agree(volunteer, agreement, data.get("invite", ""))
     # Keep the notice they agreed to in the chat, minus its buttons.
     agreed_text = notice + "\n\n✅ " + _("You agreed.")
     replies = [Outbound(agreed_text, edit=True), Outbound(_("Thank you! A few quick questions."))]

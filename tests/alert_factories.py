@@ -90,6 +90,8 @@ async def outbox(services: Services, kind: str | None = None) -> list[dict[str, 
 async def deliver_all(services: Services, first_message_id: int = 500) -> None:
     """Pretend the sender sent everything pending (so later edits find a message id)."""
     rows = await services.db.fetch_all("SELECT id FROM outbox WHERE status = 'pending'")
+    async with services.db.transaction() as tx:  # in the sender's hands, as a claim does
+        await tx.execute("UPDATE outbox SET status = 'sending' WHERE status = 'pending'")
     for offset, row in enumerate(rows):
         await services.outbox.settle(
             row["id"], "sent", services.clock.now(), message_id=str(first_message_id + offset)

@@ -62,6 +62,10 @@ async def _to_authors(services: Services) -> list[Any]:
         "SELECT id, channel, chat_id, payload FROM outbox WHERE kind = 'progress'"
         " AND status = 'pending' ORDER BY id"
     )
+    async with services.db.transaction() as tx:  # in the sender's hands, as a claim does
+        await tx.execute(
+            "UPDATE outbox SET status = 'sending' WHERE kind = 'progress' AND status = 'pending'"
+        )
     for row in rows:
         edited = Outbound.from_json(row["payload"]).edit_message_id
         await services.outbox.settle(

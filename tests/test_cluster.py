@@ -152,6 +152,90 @@ async def test_a_process_that_loses_the_database_gives_up_its_roles_at_once(
         await second.stop()
 
 
+async def test_a_process_whose_server_is_gone_stops_at_once(postgresql_url: str) -> None:
+    """Every connection of a process is cut and the server lets none in again (the database
+    is going away): stopping it must not wait on the dead ones (a test once hung 300 s)."""
+    said: list[str] = []
+    cluster = Cluster(postgresql_url, try_every=0.1)
+    for role in ROLES:
+
+        async def take(role: str = role) -> None:
+            said.append(f"took {role}")
+
+        async def give_up(role: str = role) -> None:
+            said.append(f"gave up {role}")
+
+        cluster.add(role, Duty(take, give_up))
+    await cluster.start()
+    name = postgresql_url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(postgresql_url.rsplit("/", 1)[0] + "/postgres")
+    turn_taken, cut = asyncio.Event(), asyncio.Event()
+
+    async def update_in_hand() -> None:  # an update holding its chat's turn meanwhile
+        async with cluster.chat_turn("telegram", "42"):
+            turn_taken.set()
+            await cut.wait()
+
+    handling = asyncio.create_task(update_in_hand())
+    try:
+        await asyncio.wait_for(turn_taken.wait(), 30)
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+        await asyncio.wait_for(until(lambda: not cluster.held), 60)
+        cut.set()
+        await asyncio.wait_for(cluster.stop(), 60)
+        assert sorted(said) == sorted(
+            [f"took {r}" for r in ROLES] + [f"gave up {r}" for r in ROLES]
+        )
+    finally:
+        cut.set()
+        await asyncio.gather(handling, return_exceptions=True)
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await admin.close()
+
+
+async def test_a_stop_that_comes_as_an_election_round_ends_still_stops(
+    postgresql_url: str,
+) -> None:
+    """The stop's cancellation reaches the election just as its statement's answer came
+    back: Python 3.11's wait_for then returns the answer and drops the cancellation (a
+    test once hung 300 s in `stop`, under load). The election ends all the same."""
+    cluster = Cluster(postgresql_url, try_every=0.05)
+
+    async def nothing() -> None:
+        pass
+
+    cluster.add("scheduler", Duty(nothing, nothing))
+    await cluster.start()
+    stopping: list[asyncio.Future[None]] = []
+
+    class StopAsItAnswers:
+        """The role connection, whose next answer comes with the stop."""
+
+        def __init__(self, connection: asyncpg.Connection) -> None:
+            self.connection = connection
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.connection, name)
+
+        async def fetch(self, *args: object) -> object:
+            rows = await self.connection.fetch(*args)
+            if not stopping:  # the stop comes now, while the answer is on its way back
+                stopping.append(asyncio.ensure_future(cluster.stop()))
+                await asyncio.sleep(0)
+            return rows
+
+    cluster._connection = StopAsItAnswers(cluster._connection)
+    await asyncio.wait_for(until(lambda: bool(stopping)), 30)
+    # A deadline, not a measure (wait_for would cancel the stop, and a stop that
+    # swallows its cancellation would pass).
+    done, _ = await asyncio.wait(stopping, timeout=60)
+    assert done, "the stop never ended: the election went on"
+    assert not cluster.held
+
+
 async def until(condition: Callable[[], bool]) -> None:
     while not condition():
         await asyncio.sleep(0.05)

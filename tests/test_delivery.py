@@ -18,7 +18,7 @@ from bot.sender import Lane, Sender
 from bot.services import Services
 from bot.storage.broadcasts import Audience
 from bot.storage.db import Database
-from bot.storage.outbox import BULK, CALL, PAGE, URGENT, URGENT_BROADCAST, Envelope
+from bot.storage.outbox import BULK, CALL, PAGE, REPLY, URGENT, URGENT_BROADCAST, Envelope
 from bot.transports.telegram import TelegramTransport
 from bot.transports.telegram_http import AiohttpRequest
 from tests.broadcast_factories import seed
@@ -416,3 +416,61 @@ async def test_stopped_volunteers_get_nothing_even_when_already_queued(
     statuses = await sender.wait_settled(2)
     assert statuses == {"10": "cancelled", "11": "sent"}
     assert [c.chat_id for c in _sends(bot_api)] == [11]
+
+
+def _answers(chat: str, *texts: str) -> list[Envelope]:
+    return [Envelope("reply", "telegram", chat, Outbound(t), priority=REPLY) for t in texts]
+
+
+async def _until_all_sent(line: Line, clock: FakeClock, count: int) -> None:
+    """Move time on (past each backoff) until `count` rows were sent."""
+    for _tick in range(100):
+        sent = await line.services.db.fetch_value(
+            "SELECT COUNT(*) FROM outbox WHERE status = 'sent'"
+        )
+        if sent == count:
+            return
+        clock.advance(seconds=5)
+        line.sender.wake()
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not all sent: {await line.statuses()}")
+
+
+def _received(api: FakeBotAPI, chat: int) -> list[str]:
+    return [c.text for c in _sends(api) if c.ok and c.chat_id == chat]
+
+
+async def test_a_chats_next_message_waits_for_one_the_network_refused(
+    line: LineFactory, bot_api: FakeBotAPI, services: Services, clock: FakeClock
+) -> None:
+    """A chat once got the next question before the thanks for its last answer: the thanks
+    met a network failure and went back to the outbox, the question (claimed with it) went
+    ahead. The chat's later messages now wait for it; other chats do not."""
+    bot_api.fail_next("sendMessage", 502, chat_id=10)
+    now = services.clock.now()
+    await services.outbox.add(_answers("10", "Thanks!", "Your first name?"), now)
+    await services.outbox.add(_answers("11", "Welcome"), now)
+    sender = await line(Lane(per_second=20, per_chat_interval=0.05))
+    await bot_api.wait_for(lambda c: c.method == "sendMessage" and c.status == 502)
+    await bot_api.wait_for_text(11, "Welcome")  # another chat does not wait
+    await _until_all_sent(sender, clock, 3)
+    assert _received(bot_api, 10) == ["Thanks!", "Your first name?"]
+
+
+async def test_an_answer_in_hand_waits_for_its_chats_earlier_one_the_network_refused(
+    line: LineFactory, bot_api: FakeBotAPI, services: Services, clock: FakeClock
+) -> None:
+    """The same with answers written by the chat's updates and handed to the lane."""
+    bot_api.fail_next("sendMessage", 502, chat_id=10)
+    sender = await line(Lane(per_second=20, per_chat_interval=0.05))
+    now = services.clock.now()
+    async with services.db.transaction() as tx:
+        thanks = await services.outbox.add_answers(tx, _answers("10", "Thanks!"), now)
+    sender.lane.take(thanks)
+    await bot_api.wait_for(lambda c: c.method == "sendMessage" and c.status == 502)
+    async with services.db.transaction() as tx:
+        question = await services.outbox.add_answers(tx, _answers("10", "Your first name?"), now)
+    left = sender.lane.take(question)
+    await asyncio.wait_for(asyncio.gather(*left), 30)
+    await _until_all_sent(sender, clock, 2)
+    assert _received(bot_api, 10) == ["Thanks!", "Your first name?"]

@@ -11,7 +11,7 @@ from bot.messaging import Outbound
 from bot.services import Services
 from bot.services.broadcasts import parse_audience
 from bot.storage import broadcasts as broadcast_storage
-from bot.storage.outbox import BULK, NORMAL, PAGE, Envelope
+from bot.storage.outbox import BULK, NORMAL, PAGE, Envelope, Settlement
 from tests.broadcast_factories import actor_for
 from tests.factories import make_volunteer
 from tests.fakes.clock import FakeClock
@@ -135,3 +135,22 @@ async def test_a_broadcast_started_in_quiet_hours_waits_for_the_morning(
     # Only the organizer's progress message leaves now.
     taken = await services.outbox.claim("telegram", clock.now(), 10)
     assert [d.kind for d in taken] == ["progress"]
+
+
+async def test_an_answer_settled_alone_keeps_no_words_as_one_settled_in_a_batch(
+    services: Services,
+) -> None:
+    """Sent answers keep none of their words, however their end is recorded."""
+    outbox, now = services.outbox, services.clock.now()
+    await outbox.add(
+        [
+            Envelope("reply", "telegram", chat, Outbound(f"Your number is 06 1{chat}"))
+            for chat in ("100", "101")
+        ],
+        now,
+    )
+    alone, batched = await outbox.claim("telegram", now, 2)
+    await outbox.settle(alone.id, "sent", now, message_id="7")
+    await outbox.settle_many([Settlement(batched.id, "sent", message_id="8")], now)
+    rows = await services.db.fetch_all("SELECT status, payload FROM outbox ORDER BY id")
+    assert [(r["status"], r["payload"]) for r in rows] == [("sent", "{}"), ("sent", "{}")]

@@ -140,30 +140,42 @@ def _answers_to_lane(person: Chat) -> None:
     )
 
 
-async def test_round_trips_per_update(services: Services, chat: Callable[..., Chat]) -> None:
-    await volunteer(services, "220", language="en", skills=["share"])
+Steps = dict[str, tuple[list[str], list[str]]]
+
+
+async def _help_task_later_accept(
+    services: Services, chat: Callable[..., Chat], user: str, channel: str = "telegram"
+) -> Steps:
+    """A volunteer asks for /help, then a /task, puts it off and accepts the next one: each
+    step's round trips and statements (answers to a lane, as in the running bot)."""
+    await volunteer(services, user, channel=channel, language="en", skills=["share"])
     await task(services, kind="share", title="Share the clip", link="https://example.org/c")
     await task(services, kind="share", title="Share the poster", link="https://example.org/p")
-    ana = chat("220", language="en")
+    ana = chat(user, language="en", channel=channel)
     ana.router.flood = FloodGate(limit=1000)
     _answers_to_lane(ana)
-    async with statements(services.db) as help_sql, round_trips(services.db) as helped:
-        await ana.send("/help")
-    async with statements(services.db) as task_sql, round_trips(services.db) as asked:
-        await ana.send("/task")
-    async with statements(services.db) as later_sql, round_trips(services.db) as later:
-        await ana.tap("Later")
-    assert "Share the" in ana.last_text
-    async with statements(services.db) as accept_sql, round_trips(services.db) as accepted:
-        await ana.tap("Accept")
+    steps: Steps = {}
+    for name, step in (
+        ("help", lambda: ana.send("/help")),
+        ("task", lambda: ana.send("/task")),
+        ("later", lambda: ana.tap("Later")),
+        ("accept", lambda: ana.tap("Accept")),
+    ):
+        async with statements(services.db) as sql, round_trips(services.db) as trips:
+            await step()
+        steps[name] = (trips, sql)
+        if name == "later":
+            assert "Share the" in ana.last_text
     assert "Done" in " ".join(c.label for row in ana.last.choices for c in row)
-    figures = {
-        "help": (len(helped), len(help_sql), _writes(help_sql)),
-        "task": (len(asked), len(task_sql), _writes(task_sql)),
-        "later": (len(later), len(later_sql), _writes(later_sql)),
-        "accept": (len(accepted), len(accept_sql), _writes(accept_sql)),
-    }
-    print("round trips, statements, write transactions:", figures)
+    figures = {name: (len(trips), len(sql), _writes(sql)) for name, (trips, sql) in steps.items()}
+    print(channel, "round trips, statements, write transactions:", figures)
+    return steps
+
+
+async def test_round_trips_per_update(services: Services, chat: Callable[..., Chat]) -> None:
+    steps = await _help_task_later_accept(services, chat, "220")
+    (helped, help_sql), (asked, task_sql) = steps["help"], steps["task"]
+    (later, later_sql), (accepted, accept_sql) = steps["later"], steps["accept"]
     backend = services.db.dialect.name
     assert len(helped) <= HELP_TRIPS, f"/help:\n{_report(helped)}"
     assert len(asked) <= TASK_TRIPS, f"/task:\n{_report(asked)}"
@@ -213,28 +225,9 @@ async def test_round_trips_per_update_with_several_processes(
 async def test_every_messenger_answers_at_the_same_cost(
     services: Services, chat: Callable[..., Chat], channel: str
 ) -> None:
-    await volunteer(services, "230", channel=channel, language="en", skills=["share"])
-    await task(services, kind="share", title="Share the clip", link="https://example.org/c")
-    await task(services, kind="share", title="Share the poster", link="https://example.org/p")
-    ana = chat("230", language="en", channel=channel)
-    ana.router.flood = FloodGate(limit=1000)
-    _answers_to_lane(ana)
-    async with statements(services.db) as help_sql, round_trips(services.db) as helped:
-        await ana.send("/help")
-    async with statements(services.db) as task_sql, round_trips(services.db) as asked:
-        await ana.send("/task")
-    async with statements(services.db) as later_sql, round_trips(services.db) as later:
-        await ana.tap("Later")
-    async with statements(services.db) as accept_sql, round_trips(services.db) as accepted:
-        await ana.tap("Accept")
-    assert "Done" in " ".join(c.label for row in ana.last.choices for c in row)
-    figures = {
-        "help": (len(helped), len(help_sql), _writes(help_sql)),
-        "task": (len(asked), len(task_sql), _writes(task_sql)),
-        "later": (len(later), len(later_sql), _writes(later_sql)),
-        "accept": (len(accepted), len(accept_sql), _writes(accept_sql)),
-    }
-    print(channel, "round trips, statements, write transactions:", figures)
+    steps = await _help_task_later_accept(services, chat, "230", channel)
+    (helped, help_sql), (asked, task_sql) = steps["help"], steps["task"]
+    (later, later_sql), (accepted, accept_sql) = steps["later"], steps["accept"]
     backend = services.db.dialect.name
     assert len(help_sql) <= HELP and len(task_sql) <= TASK_REQUEST
     assert len(later_sql) <= LATER_TAP, f"Later:\n{_report(later_sql)}"

@@ -75,13 +75,16 @@ class RecentSend:
 
 @dataclass(frozen=True, slots=True)
 class Settlement:
-    """How one send ended; `retry_at` (UTC) puts the row back in the queue (pending)."""
+    """How one send ended; `retry_at` (UTC) puts the row back in the queue (pending).
+    Not `tried`: it never left, it waits behind an earlier message to its chat (the attempt
+    its claim counted is given back)."""
 
     id: int
     status: str
     message_id: str = ""
     error: str = ""
     retry_at: datetime | None = None
+    tried: bool = True
 
 
 @dataclass(frozen=True, slots=True)

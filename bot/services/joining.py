@@ -12,7 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.services.teams import InviteProblem, Membership, Redeemed, TeamService
-from bot.services.volunteers import Invalid, Return, Volunteer, VolunteerService, next_step
+from bot.services.volunteers import (
+    Agreement,
+    Invalid,
+    Return,
+    Volunteer,
+    VolunteerService,
+    next_step,
+)
 
 # An answer as the flow took it: a typed name or place, a shared location (latitude,
 # longitude), a commune's code picked among homonyms, or the codes ticked.
@@ -65,23 +72,12 @@ class JoiningService:
         self._teams = teams
 
     async def agree(
-        self,
-        volunteer: Volunteer | None,
-        *,
-        channel: str,
-        user_id: str,
-        chat_id: str,
-        language: str,
-        update_key: str,
-        notice: str,
-        invite: str = "",
+        self, volunteer: Volunteer | None, agreement: Agreement, invite: str = ""
     ) -> Joined:
-        """Record the consent to `notice` (the text they were shown): the volunteer is
-        created unless they are known already; then their invitation, if any, is used."""
+        """Record the consent to the notice they were shown: the volunteer is created
+        unless they are known already; then their invitation, if any, is used."""
         if volunteer is None or volunteer.status == "erased":
-            volunteer = await self._profiles.join(
-                channel, user_id, chat_id, language, update_key, notice
-            )
+            volunteer = await self._profiles.join(agreement)
         invitation = await self._use(volunteer, invite, new_member=True) if invite else None
         return Joined(await self._finished(volunteer), invitation)
 

@@ -221,6 +221,19 @@ def next_step(volunteer: Volunteer) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Agreement:
+    """Someone agreeing to the privacy notice: who, in which chat and language, by which
+    update, and `notice`, the exact text they were shown."""
+
+    channel: str
+    user_id: str
+    chat_id: str
+    language: str
+    update_key: str
+    notice: str
+
+
+@dataclass(frozen=True, slots=True)
 class Return:
     """A member who sends /start again: as they are now, whether they must read the privacy
     notice again first, and whether their messages were switched back on."""
@@ -238,23 +251,16 @@ class VolunteerService:
         self._clock = clock
         self._volunteers = volunteers
 
-    async def join(
-        self,
-        channel: str,
-        user_id: str,
-        chat_id: str,
-        language: str,
-        update_key: str,
-        notice: str,
-    ) -> Volunteer:
-        """Create the volunteer with the consent they just gave to `notice`, the exact
-        text they were shown (in `language`): its fingerprint is kept with the consent."""
+    async def join(self, agreement: Agreement) -> Volunteer:
+        """Create the volunteer with the consent they just gave to the notice they were
+        shown: its fingerprint is kept with the consent."""
+        a = agreement
         return await self._volunteers.join(
-            channel,
-            user_id,
-            chat_id,
-            language,
-            (CONSENT_VERSION, consent_fingerprint(notice), update_key),
+            a.channel,
+            a.user_id,
+            a.chat_id,
+            a.language,
+            (CONSENT_VERSION, consent_fingerprint(a.notice), a.update_key),
         )
 
     async def reconsent(

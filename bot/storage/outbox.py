@@ -376,7 +376,12 @@ class OutboxRepository:
         retries = [
             {"until": to_iso(o.retry_at), "error": o.error[:500], "id": o.id}
             for o in outcomes
-            if o.retry_at is not None
+            if o.retry_at is not None and o.tried
+        ]
+        behind = [
+            {"until": to_iso(o.retry_at), "id": o.id}
+            for o in outcomes
+            if o.retry_at is not None and not o.tried
         ]
         final = [
             {
@@ -396,6 +401,12 @@ class OutboxRepository:
                     "UPDATE outbox SET status = 'pending', not_before = :until,"
                     " last_error = :error WHERE id = :id AND status = 'sending'",
                     retries,
+                )
+            if behind:
+                await tx.execute_many(
+                    "UPDATE outbox SET status = 'pending', not_before = :until,"
+                    " attempts = attempts - 1 WHERE id = :id AND status = 'sending'",
+                    behind,
                 )
             if final:
                 ids, params = in_list("id", [row["id"] for row in final])
@@ -422,26 +433,9 @@ class OutboxRepository:
         error: str = "",
         retry_at: datetime | None = None,
     ) -> None:
-        """Record how a send ended; `retry_at` puts the row back in the queue."""
-        async with self.db.transaction() as tx:
-            if retry_at is not None:
-                await tx.execute(
-                    "UPDATE outbox SET status = 'pending', not_before = :until,"
-                    " last_error = :error WHERE id = :id",
-                    {"until": to_iso(retry_at), "error": error[:500], "id": delivery_id},
-                )
-            else:
-                await tx.execute(
-                    "UPDATE outbox SET status = :status, sent_at = :now,"
-                    " message_id = :message_id, last_error = :error WHERE id = :id",
-                    {
-                        "status": status,
-                        "now": to_iso(now),
-                        "message_id": message_id or None,
-                        "error": error[:500] or None,
-                        "id": delivery_id,
-                    },
-                )
+        """Record how one send ended (as `settle_many` does); `retry_at` puts the row back
+        in the queue."""
+        await self.settle_many([Settlement(delivery_id, status, message_id, error, retry_at)], now)
 
     async def release(self, delivery_ids: Sequence[int]) -> int:
         """Claimed rows that never left (clean shutdown): back to pending, attempt not counted."""

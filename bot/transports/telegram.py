@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
+import math
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
+from functools import partial
 from typing import Any, Protocol
 
 from telegram import (
@@ -55,7 +57,7 @@ from bot.transports import (
     Unreachable,
 )
 from bot.transports.telegram_http import AiohttpRequest
-from bot.transports.telegram_updates import JSON, Unreadable, read
+from bot.transports.telegram_updates import JSON, Unreadable, chat_of, read
 from bot.transports.telegram_webhook import PATH as WEBHOOK_PATH
 from bot.transports.telegram_webhook import WebhookServer
 
@@ -78,6 +80,13 @@ RECHECK_SECONDS = 0.2
 # An update in hand this long (a slow handler, or behind its chat's own queue) is kept in
 # the database and acknowledged, so that it no longer holds back every other chat's.
 KEEP_AFTER_SECONDS = 2.0
+# At most this many updates of one chat are kept at a time (a stuck chat whose person keeps
+# writing): far beyond what a person types while waiting (the flood gate lets 15 through in
+# ten seconds). Its further updates are dropped, and logged by their number.
+KEPT_PER_CHAT = 50
+# On a stop, updates in hand get this long to end; those still unfinished (a stuck chat)
+# are kept, and handled at the next start.
+STOP_GRACE_SECONDS = 5.0
 # A tap's spinner in webhook mode: answered in the webhook's response when the update is
 # handled within this, else by a request of its own (its chat is busy).
 ANSWER_TAP_WITHIN = 0.5
@@ -222,6 +231,15 @@ class TelegramTransport:
         self.keep_after = KEEP_AFTER_SECONDS
         # Updates in hand that are kept in the inbox (acknowledged): update_id → its row.
         self._kept: dict[int, int] = {}
+        # How many updates of each chat are kept (in this process's hands).
+        self._kept_per_chat: Counter[int] = Counter()
+        # Held while updates are being kept (those in `_being_kept`): one of them whose
+        # answers are about to go out waits, so that it is never kept after it was answered.
+        self._keeping = asyncio.Lock()
+        self._being_kept: set[int] = set()
+        # The task handling each polled update in hand (dropped ones are cancelled).
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self.stop_grace = STOP_GRACE_SECONDS
         self._room = asyncio.Event()
         self._room_at = 0
 
@@ -283,25 +301,43 @@ class TelegramTransport:
             if kept:
                 log.info("handling %d Telegram updates kept by the last process", len(kept))
             for row, update in kept:
+                self._kept_per_chat[_chat_or_zero(update)] += 1
                 self._start(self._take_kept(row, update))
         self._poller = asyncio.create_task(self._poll_forever(), name="telegram-polling")
         log.info("Telegram polling as @%s", self.bot_username)
 
     async def stop_polling(self) -> None:
-        """Stop asking for updates (another process polls from now on): the updates taken
-        are handled, then acknowledged, so that Telegram does not send them again."""
+        """Stop asking for updates (another process polls from now on, or this one stops):
+        the updates taken get `stop_grace` seconds to be handled; those still unfinished (a
+        stuck chat) are kept in the inbox and handled at the next start. Then they are all
+        acknowledged, so that Telegram does not send them again."""
         poller, self._poller = self._poller, None
         if poller is None:
             return
         poller.cancel()
         await asyncio.gather(poller, return_exceptions=True)
         if self._handling:
-            await asyncio.gather(*self._handling, return_exceptions=True)
-        if self._offset:
+            await asyncio.wait(self._handling, timeout=self.stop_grace)
+        if self._handling:
+            await self._keep_slow_ones(math.inf)
+            # Unless it could not be kept, an update still in hand is not acknowledged.
+            offset = self._acknowledged()
+            unfinished = list(self._handling)
+            log.warning(
+                "Relais stops with %d Telegram updates unfinished; kept: %d",
+                len(unfinished),
+                len(self._kept),
+            )
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*unfinished, return_exceptions=True)
+        else:
+            offset = self._offset
+        if offset:
             with contextlib.suppress(TelegramError):
                 await self._poll_http.call(
                     f"{self.app.bot.base_url}/getUpdates",
-                    {"offset": self._offset, "timeout": 0, "allowed_updates": ALLOWED_UPDATES},
+                    {"offset": offset, "timeout": 0, "allowed_updates": ALLOWED_UPDATES},
                 )
 
     async def _poll_forever(self) -> None:
@@ -339,7 +375,7 @@ class TelegramTransport:
                 fresh += 1
                 self._offset = max(self._offset, update_id + 1)
                 self._in_flight[update_id] = (now, update)
-                self._start(self._take(update_id, update))
+                self._tasks[update_id] = self._start(self._take(update_id, update))
             if updates and not fresh:
                 # Only updates still in hand came back: wait until half of them are done (or
                 # a moment, for new ones) rather than fetch the same ones again at once.
@@ -348,10 +384,11 @@ class TelegramTransport:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._room.wait(), RECHECK_SECONDS)
 
-    def _start(self, handling: Coroutine[Any, Any, None]) -> None:
+    def _start(self, handling: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(handling)
         self._handling.add(task)
         task.add_done_callback(self._handling.discard)
+        return task
 
     def _acknowledged(self) -> int:
         """The offset to poll with: every update below it is handled, or kept. An update in
@@ -366,77 +403,152 @@ class TelegramTransport:
     async def _keep_slow_ones(self, now: float) -> None:
         """Keep the updates in hand for longer than `keep_after` in the inbox, so that the
         offset moves past them: Telegram sends at most 100 updates from the offset, and one
-        chat's slow update (or its own long queue) would hold back every other chat's."""
+        chat's slow update (or its own long queue) would hold back every other chat's. A
+        chat with KEPT_PER_CHAT updates kept already gets no more: the others are dropped."""
         if self.inbox is None:
             return
-        slow = [
-            (update_id, update)
-            for update_id, (taken, update) in self._in_flight.items()
-            if update_id not in self._kept and now - taken >= self.keep_after
-        ]
+        slow: list[tuple[int, JSON, int]] = []
+        dropped: list[int] = []
+        for update_id, (taken, update) in self._in_flight.items():
+            if update_id in self._kept or now - taken < self.keep_after:
+                continue
+            chat = _chat_or_zero(update)
+            if chat and self._kept_per_chat[chat] >= KEPT_PER_CHAT:
+                dropped.append(update_id)
+                continue
+            self._kept_per_chat[chat] += 1
+            slow.append((update_id, update, chat))
+        if dropped:
+            self._drop(dropped)
         if not slow:
             return
-        try:
-            rows = await self.inbox.keep([update for _id, update in slow])
-        except Exception:
-            # Still in hand, and still holding the offset: nothing is lost, only slower.
-            log.exception("Telegram updates in hand could not be kept")
-            return
-        done = []
-        for (update_id, _update), row in zip(slow, rows, strict=True):
-            if update_id in self._in_flight:
-                self._kept[update_id] = row
-            else:
-                done.append(row)  # handled meanwhile
+        async with self._keeping:
+            self._being_kept = {update_id for update_id, _update, _chat in slow}
+            try:
+                rows = await self.inbox.keep([update for _id, update, _chat in slow])
+            except Exception:
+                # Still in hand, and still holding the offset: nothing is lost, only slower.
+                log.exception("Telegram updates in hand could not be kept")
+                self._kept_per_chat.subtract(chat for _id, _update, chat in slow)
+                return
+            finally:
+                self._being_kept = set()
+            done = []
+            for (update_id, _update, chat), row in zip(slow, rows, strict=True):
+                if update_id in self._in_flight:
+                    self._kept[update_id] = row
+                else:
+                    done.append(row)  # handled meanwhile
+                    self._no_longer_kept(chat)
         if done:
             await self._forget_kept(done)
 
-    async def _forget_kept(self, rows: list[int]) -> None:
+    def _drop(self, update_ids: list[int]) -> None:
+        """Updates of a chat that has too many kept already: never handled (a person
+        typing into a stuck chat; nothing of theirs is lost that a later message lacks)."""
+        for update_id in update_ids:
+            self._in_flight.pop(update_id, None)
+            task = self._tasks.pop(update_id, None)
+            if task is not None:
+                task.cancel()
+        # Their numbers only: the rest is what a person wrote.
+        log.warning(
+            "Telegram updates %s dropped: their chat has %d updates kept already",
+            ", ".join(map(str, update_ids)),
+            KEPT_PER_CHAT,
+        )
+
+    async def _forget_kept(self, rows: list[int]) -> bool:
+        """Delete kept updates that were handled; False (logged) if the database refused."""
         assert self.inbox is not None
         try:
             await self.inbox.handled(rows)
         except Exception:
             # Handled again at the next start: a replay, which changes nothing.
             log.exception("kept Telegram updates could not be forgotten")
+            return False
+        return True
+
+    def _out_of_hand(self, update_id: int, chat: int) -> int | None:
+        """An update leaves this process's hands (no await: a keeping under way sees it in
+        hand or not at all); its kept row, if it was kept, to be forgotten."""
+        self._in_flight.pop(update_id, None)
+        self._tasks.pop(update_id, None)
+        if len(self._in_flight) <= self._room_at:
+            self._room.set()
+        row = self._kept.pop(update_id, None)
+        if row is not None:
+            self._no_longer_kept(chat)
+        return row
+
+    def _no_longer_kept(self, chat: int) -> None:
+        self._kept_per_chat[chat] -= 1
+        if self._kept_per_chat[chat] <= 0:
+            del self._kept_per_chat[chat]
+
+    async def _answering(self, update_id: int, chat: int) -> bool:
+        """Its answers go out now: out of hand first, and its kept row forgotten first, so
+        that a kill from here on never has it handled (answered) again at the next start.
+        False if that row could not be forgotten: it is answered at the next start."""
+        if update_id in self._being_kept:
+            async with self._keeping:  # the keeping under way ends first
+                pass
+        row = self._out_of_hand(update_id, chat)
+        return row is None or await self._forget_kept([row])
 
     async def _take(self, update_id: int, update: JSON) -> None:
-        """Handle one polled update in its chat's turn; a failure is logged, never raised."""
+        """Handle one polled update in its chat's turn; a failure is logged, never raised.
+        Cancelled (dropped, or unfinished at a stop), it stays kept if it was."""
+        chat = _chat_or_zero(update)
         try:
             try:
                 chat, blocked, inbound = read(update)
             except Unreadable as exc:
                 _dropped(update, exc)
             else:
-                await self._in_turn(chat, self._on_update(update, blocked, inbound))
+                answering = partial(self._answering, update_id, chat)
+                await self._in_turn(
+                    chat, self._on_update(update, blocked, inbound, before_answers=answering)
+                )
         except Exception:
             log.exception("Telegram update %s could not be handled", update_id)
         finally:
-            # Out of hand and, if it was kept, forgotten: no await in between, so that a
-            # keeping under way sees one or the other.
-            self._in_flight.pop(update_id, None)
-            if len(self._in_flight) <= self._room_at:
-                self._room.set()
-            row = self._kept.pop(update_id, None)
+            row = self._out_of_hand(update_id, chat)
         if row is not None:
             await self._forget_kept([row])
 
     async def _take_kept(self, row: int, update: JSON) -> None:
-        """Handle an update the last process kept and did not handle, then forget it."""
+        """Handle an update the last process kept and did not handle; it is forgotten
+        before it is answered (at most once), or once handled."""
+        chat = _chat_or_zero(update)
+        forgotten: list[bool] = []
+
+        async def forget_first() -> bool:
+            forgotten.append(await self._forget_kept([row]))
+            return forgotten[0]
+
         try:
             chat, blocked, inbound = read(update)
-            await self._in_turn(chat, self._on_update(update, blocked, inbound))
+            await self._in_turn(
+                chat, self._on_update(update, blocked, inbound, before_answers=forget_first)
+            )
         except Unreadable as exc:
             _dropped(update, exc)
         except Exception:
             log.exception("Telegram update %s could not be handled", update.get("update_id"))
-        await self._forget_kept([row])
+        self._no_longer_kept(chat)
+        if not forgotten:
+            await self._forget_kept([row])
 
-    async def _in_turn(self, chat: int, handling: Awaitable[None]) -> None:
+    async def _in_turn(self, chat: int, handling: Coroutine[Any, Any, None]) -> None:
         lock = self._chats[chat]
         # The chat's turn first, then a slot: a chat with a queue of its own updates waits
         # for its turn without holding slots that other chats need.
-        async with lock, self._slots:
-            await handling
+        try:
+            async with lock, self._slots:
+                await handling
+        finally:
+            handling.close()  # cancelled before its turn (dropped, or stopping): never run
         if not lock.locked() and len(self._chats) > 10_000:
             self._chats.pop(chat, None)
 
@@ -493,7 +605,10 @@ class TelegramTransport:
         inbound: Inbound | None,
         *,
         answered: bool = False,
+        before_answers: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
+        """Handle one update and send its answers; `before_answers` runs first, and when
+        it says False they are not sent (the update is handled again at the next start)."""
         if blocked is not None:
             if self.on_blocked is not None:
                 await self.on_blocked(*blocked)
@@ -509,6 +624,9 @@ class TelegramTransport:
                 log.info("callback query could not be answered: %s", exc)
         async with self.turn(inbound.chat_id):
             replies = await self.dispatch(inbound)
+            if before_answers is not None and not await before_answers():
+                log.warning("Telegram update %s is answered at the next start", update["update_id"])
+                return
             for outbound in replies:
                 await self._reply(inbound, outbound)
 
@@ -676,6 +794,14 @@ class TelegramTransport:
             await self.app.bot.set_chat_menu_button(chat_id=int(chat_id), menu_button=button)
         except TelegramError as exc:
             log.info("a chat's menu button was not set: %s", exc)
+
+
+def _chat_or_zero(update: JSON) -> int:
+    """The chat of an update, 0 if it cannot be read."""
+    try:
+        return chat_of(update)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return 0
 
 
 def _dropped(update: JSON, why: Unreadable) -> None:
