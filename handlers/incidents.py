@@ -15,7 +15,7 @@ from bot.alert_text import (
     taken_buttons,
 )
 from bot.domain.incidents import IncidentStatus
-from bot.i18n import N_, _, format_time, ngettext
+from bot.i18n import N_, _, format_time, ngettext, worded
 from bot.messaging import Choice, Outbound
 from bot.payloads import IncidentTap
 from bot.router import Reply, Request, Router, expired
@@ -74,9 +74,15 @@ async def _after_answer(request: Request, outcome: Outcome, action: str) -> Repl
     if action == "take":
         lines += [
             "",
-            _(
-                "✋ You took it. The others paged can see it. Answer the post, then tap "
-                "Handled. Need volunteers to share the campaign's answer? Tap Riposte."
+            worded(
+                _(
+                    "✋ You took it. The others paged can see it. Answer the post, then tap "
+                    "Handled. Need volunteers to share the campaign's answer? Tap Riposte."
+                ),
+                _(
+                    "✋ You took it. The others paged can see it. Answer the post, then answer "
+                    "Handled. Need volunteers to share the campaign's answer? Answer Riposte."
+                ),
             ),
         ]
         return Outbound("\n".join(lines), taken_buttons(incident.id), edit=True)

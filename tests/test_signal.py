@@ -269,8 +269,10 @@ async def test_a_page_that_comes_while_a_count_is_asked_leaves_the_number_to_the
     assert await services.db.fetch_value("SELECT status FROM incidents") == "new"
     since = len(signal_cli.sent)
     signal_cli.send_text(BOB, f"{tag}1")
-    await signal_cli.wait_for_text(BOB, f"↪ {tag}1 · ✋ Je m'en occupe", since=since)
+    taken = await signal_cli.wait_for_text(BOB, f"↪ {tag}1 · ✋ Je m'en occupe", since=since)
     assert await services.db.fetch_value("SELECT status FROM incidents") == "taken"
+    # No button to touch on Signal: the next steps are answered by their names or numbers.
+    assert "puis répondez « Traitée »" in taken.message and "ouchez" not in taken.message
 
 
 async def test_each_card_on_screen_is_answered_by_letter_or_by_quoting_it(
