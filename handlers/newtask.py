@@ -9,7 +9,7 @@ import re
 from datetime import tzinfo
 from typing import Any
 
-from bot.answers import parse_count
+from bot.answers import parse_count, parse_distance
 from bot.broadcast_text import describe_radius, refusal
 from bot.clock import from_iso, to_iso
 from bot.domain.errors import TaskError
@@ -346,11 +346,9 @@ async def on_text(request: Request) -> Reply:
         if skip:
             return await _advance(request, step, None)
         limit = {"radius": 500, "doors": 10_000, "quota": 1_000_000}[step]
-        number = text.replace(",", ".")
         value: Any
-        if step == "radius":  # kilometres may have decimals: "2,5"
-            ok = re.match(r"^\d+(\.\d+)?$", number) is not None
-            value = float(number) if ok else None
+        if step == "radius":  # kilometres may have decimals and their unit: "2,5", "5 km"
+            value = parse_distance(text)
         else:  # a count, read as everywhere else: "1 200", "1.200" are 1200; "1.2" is none
             value = parse_count(text)
         if value is None or not 0 < value <= limit:

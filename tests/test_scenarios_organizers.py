@@ -84,6 +84,41 @@ async def test_newtask_reads_a_quota_as_every_count(place: World, language: str)
 
 
 @both_languages
+async def test_newtask_reads_a_distance_and_a_count_with_their_units(
+    place: World, language: str
+) -> None:
+    """The question says "km" and "doors": "5 km" and "200 portes" are answers."""
+    uid = place.user(93)
+    await make_volunteer(
+        place.services, uid, channel=place.messenger, language=language, role="admin"
+    )
+    org = place.person(uid, language)
+    await org.say("/newtask", Expect("De quel type", "Which kind"))
+    await org.choose("Canvassing", Expect("Pour quelle équipe", "For which team"))
+    await org.choose("Whole campaign", Expect("Le titre de la tâche", "Title of the task"))
+    await org.say("Porte-à-porte Gratte-Ciel", Expect("consignes", "Instructions"))
+    await org.say("-", Expect("point de rendez-vous", "meeting point"))
+    await org.say("Villeurbanne", Expect("combien de km", "how many km"))
+    await org.say("5 km", Expect("Quelles rues", "Which streets"))
+    await org.say("-", Expect("Combien de portes", "How many doors"))
+    await org.say(
+        Expect("200 portes", "200 doors").said(language),
+        Expect("Quand commence-t-elle", "When does it start"),
+    )
+    await org.say(
+        Expect("samedi 10h", "saturday 10am").said(language),
+        Expect("départements", "départements"),
+    )
+    await org.say("-", Expect("Seulement certains bénévoles", "Only some volunteers"))
+    await org.choose("Everyone", Expect("Combien de réalisations", "How many completions"))
+    await org.say("-", Expect("Quand se termine-t-elle", "When does it close"))
+    await org.say("-", "Porte-à-porte Gratte-Ciel")  # the preview
+    await org.choose("Publish", Expect("Publiée : tâche n°1", "Published: task #1"))
+    row = await place.services.db.fetch_one("SELECT radius_km, doors FROM tasks")
+    assert row is not None and (row["radius_km"], row["doors"]) == (5.0, 200)
+
+
+@both_languages
 async def test_broadcast_wizard(place: World, language: str) -> None:
     uid = place.user(91)
     await make_volunteer(

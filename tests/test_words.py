@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.answers import parse_count, parse_distance
 from bot.audit_text import action_in_words
 from bot.i18n import use_language
 from bot.messaging import Choice, Outbound, choices
@@ -170,3 +171,23 @@ def test_audit_entries_read_as_sentences_without_codes() -> None:
         assert action_in_words("export", "volunteers: 1 rows, all teams") == (
             "a exporté bénévoles : 1 ligne, toutes les équipes"
         )
+
+
+def test_a_count_or_a_distance_is_read_with_the_unit_the_question_named() -> None:
+    assert [parse_count(t) for t in ("200", "1 200", "200 portes", "12 people", "1.200 doors")] == [
+        200,
+        1200,
+        200,
+        12,
+        1200,
+    ]
+    # Not a count: a decimal, words only, two numbers, a unit glued to the number.
+    assert [parse_count(t) for t in ("1.2", "deux", "2 ou 3", "5e", "200 portes !")] == [None] * 5
+    assert [parse_distance(t) for t in ("5", "2,5", "5 km", "10 kilomètres", "5km")] == [
+        5.0,
+        2.5,
+        5.0,
+        10.0,
+        5.0,
+    ]
+    assert [parse_distance(t) for t in ("km", "5 miles", "-1", "cinq")] == [None] * 4
