@@ -247,3 +247,24 @@ async def test_report_for_another_period(place: World, language: str) -> None:
         "/rapport" if language == "fr" else "/report", Expect("Cette semaine", "This week")
     )
     await org.choose("This month", Expect("Ce mois-ci", "This month"))
+
+
+@both_languages
+async def test_a_broadcast_time_typed_as_now_is_sent_now(place: World, language: str) -> None:
+    """ "maintenant" at the sending-time question is a time, read by the date parser: before,
+    on Signal and the console, it picked "✅ Send now" of the preview above (one word of its
+    label) and the answer was "this choice has expired"."""
+    uid = place.user(98)
+    await make_volunteer(
+        place.services, uid, channel=place.messenger, language=language, role="admin"
+    )
+    org = place.person(uid, language)
+    await org.say("/broadcast", Expect("Nouvelle diffusion", "New broadcast"))
+    await org.say("Rassemblement", Expect("Ajouter un bouton", "Add a button"))
+    await org.choose("No button", Expect("Qui doit le recevoir", "Who should receive it"))
+    await org.choose(Expect("Tout le monde", "Everyone"), Expect("Destinataires", "Audience"))
+    await org.choose("🕒 Schedule", Expect("Quand l'envoyer", "When should it go"))
+    await org.say(
+        Expect("maintenant", "now").said(language), Expect("est en route", "is on its way")
+    )
+    assert await place.services.db.fetch_value("SELECT COUNT(*) FROM broadcasts") == 1
