@@ -297,11 +297,10 @@ def resolve_numbered(
 
 
 # Words too small to name a choice on their own, whatever label they are in.
-_SMALL_WORDS = frozenset(
-    "a au aux avec ce d de des du en et j je l la le les m ma me mes mon n ne ou par pas "
-    "pour s sa se ses son sur t ta te tes ton un une y "
-    "an and as at by for i in it me my of on or our the to with you your".split()
-)
+_SMALL = """a au aux avec ce d de des du en et j je l la le les m ma me mes mon n ne ou par
+pas pour s sa se ses son sur t ta te tes ton un une y
+an and as at by for i in it me my of on or our the to with you your"""
+_SMALL_WORDS = frozenset(_SMALL.split())
 
 
 def _words(text: str) -> str:
