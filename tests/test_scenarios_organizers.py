@@ -214,6 +214,41 @@ async def test_an_admin_puts_a_volunteer_on_the_comms_team_by_their_number(
     await admin.say(f"/comms remove #{lea.id}", Expect("ne fait plus partie", "no longer on"))
 
 
+@both_languages
+async def test_promote_offers_the_comms_team(place: World, language: str) -> None:
+    """/promote offers the comms team beside organizer and admin (before: only /comms add
+    gave it): tapped on Telegram, typed as its number or its word on Signal and the console.
+    The person is told, in their language."""
+    uid = place.user(99)
+    await make_volunteer(
+        place.services, uid, channel=place.messenger, language=language, role="admin"
+    )
+    lea = await make_volunteer(
+        place.services, place.user(100), channel=place.messenger, first_name="Léa"
+    )
+    admin = place.person(uid, language)
+    await admin.say(f"/promote {lea.id}", Expect("Quel rôle pour", "Which role for"))
+    await admin.choose(
+        "Comms team (alerts, duty)",
+        Expect(f"C'est fait : #{lea.id} a le nouveau rôle.", f"Done: #{lea.id} has the new role."),
+    )
+    assert "Léa" in await admin.say("/comms", Expect("Équipe communication", "Comms team"))
+    told = await place.services.db.fetch_value(
+        "SELECT payload FROM outbox WHERE chat_id = :chat", {"chat": place.user(100)}
+    )
+    assert "/duty vous met de permanence" in str(told)  # Léa's language: French
+    if place.messenger != "telegram":
+        bob = await make_volunteer(
+            place.services, place.user(101), channel=place.messenger, first_name="Bob"
+        )
+        await admin.say(f"/promote {bob.id}", Expect("Quel rôle pour", "Which role for"))
+        await admin.say(
+            Expect("communication", "comms").said(language),
+            Expect(f"C'est fait : #{bob.id}", f"Done: #{bob.id}"),
+        )
+        assert "Bob" in await admin.say("/comms", Expect("Équipe communication", "Comms team"))
+
+
 # -- duty -------------------------------------------------------------------------------
 
 

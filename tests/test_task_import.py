@@ -256,9 +256,7 @@ async def test_a_closing_time_already_past_is_refused_with_its_line(
     """The clock says Saturday 28 November 2026: a task closing on the 20th is refused, and
     nothing of the file is imported (before, the line was accepted)."""
     content = (
-        b"kind,title,closes_at\n"
-        b"custom,Coming,2026-12-20 20:00\n"
-        b"custom,Gone,2026-11-20 20:00\n"
+        b"kind,title,closes_at\ncustom,Coming,2026-12-20 20:00\ncustom,Gone,2026-11-20 20:00\n"
     )
     with pytest.raises(TaskFileRejected) as rejected:
         await import_tasks(services.tasks, "tasks.csv", content)

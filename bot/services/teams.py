@@ -3,8 +3,6 @@ written to the audit log."""
 
 from __future__ import annotations
 
-import inspect
-import logging
 import re
 import secrets
 from collections.abc import Callable
@@ -23,16 +21,13 @@ from bot.domain.volunteers import (
 from bot.messaging import Outbound
 from bot.services.areas import department_of
 from bot.services.notifier import Notifier
-from bot.services.people import ADMIN, ORGANIZER, Actor, NotAllowed
+from bot.services.people import ADMIN, ORGANIZER, Actor, NotAllowed, roles_changed
 from bot.services.volunteers import AVAILABILITY, SKILLS, Invalid
 from bot.storage.audit import AuditLog
-from bot.storage.backend import after_commit
 from bot.storage.teams import Invite, NameTaken, Team, TeamRepository
 from bot.storage.volunteers import VolunteerRepository
 from bot.text import clean_name
 from bot.vocabulary import availability_code, skill_code
-
-log = logging.getLogger(__name__)
 
 # The message telling someone about their new role, in their language (chosen by the flow).
 RoleNotice = Callable[[Volunteer, Team | None], Outbound]
@@ -421,14 +416,4 @@ class TeamService:
         return changed
 
     async def _roles_changed(self, volunteer_id: int) -> None:
-        # The hooks call messengers (a command menu): after the update's transaction.
-        await after_commit(lambda: self._tell_roles_changed(volunteer_id))
-
-    async def _tell_roles_changed(self, volunteer_id: int) -> None:
-        for hook in self.roles_changed:
-            try:
-                result = hook(volunteer_id)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:
-                log.exception("roles_changed hook failed for volunteer %s", volunteer_id)
+        await roles_changed(self.roles_changed, volunteer_id)
