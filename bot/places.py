@@ -61,8 +61,20 @@ class Place(NamedTuple):
 
 def _ranked(exact: list[Place], longer: list[Place]) -> list[Place]:
     """Live communes before former ones, then the most populated first: what a short or
-    shared name most likely means comes first."""
-    return sorted([*exact, *longer], key=lambda p: (p.kind == "d", -p.population))
+    shared name most likely means comes first. The live communes named exactly as typed are
+    all among the first MAX_CHOICES offered: the bigger towns whose name only begins with it
+    fill the room they leave ("Villeneuve" offers the six Villeneuve and the two biggest
+    Villeneuve-*, not eight Villeneuve-*)."""
+    everything = sorted([*exact, *longer], key=_likeliest)
+    named = [p for p in everything if p in exact and p.kind != "d"][:MAX_CHOICES]
+    room = MAX_CHOICES - len(named)
+    others = [p for p in everything if p not in named]
+    offered = sorted([*named, *others[:room]], key=_likeliest)
+    return offered + others[room:]
+
+
+def _likeliest(place: Place) -> tuple[bool, int]:
+    return place.kind == "d", -place.population
 
 
 @dataclass(frozen=True, slots=True)

@@ -283,6 +283,22 @@ async def test_whole_numbers_at_the_place_question_are_no_position(
     assert (volunteer.latitude, volunteer.longitude) == (48.8566, 2.3522)
 
 
+@both_languages
+async def test_a_plain_villeneuve_is_offered_among_the_bigger_villeneuve_towns(
+    place: World, language: str
+) -> None:
+    uid = place.user(103)
+    await make_volunteer(place.services, uid, channel=place.messenger, language=language)
+    ana = place.person(uid, language)
+    await ana.say("/profil", Expect("Votre profil", "Your profile"))
+    await ana.choose("📍 Where", Expect("Où êtes-vous", "Where are you"))
+    await ana.say("Villeneuve", Expect("Plusieurs communes", "Several communes"))
+    # Before: only eight Villeneuve-* were offered, none of the six plain Villeneuve.
+    await ana.choose("Villeneuve (12)", Expect("Votre profil", "Your profile"))
+    volunteer = await place.services.volunteers.by_identity(place.messenger, uid)
+    assert volunteer is not None and volunteer.department == "12"
+
+
 # -- phone bank, alert ---------------------------------------------------------------
 
 
