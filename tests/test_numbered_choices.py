@@ -279,3 +279,18 @@ def test_a_typed_word_picks_a_choice_only_when_it_clearly_names_it() -> None:
     # A small word names nothing, even in one label only.
     small = Board((Offer("D", "23", ("a", "b"), ("Plus de détails", "Fermer")),))
     assert read("de", small) == Reading() and read("détails", small).choice == "a"
+
+
+async def test_an_erasure_from_the_command_line_leaves_none_of_their_lists_on_the_console(
+    router: Router, services: Services
+) -> None:
+    """As on Signal: the console forgets the lists it kept for someone erased outside the
+    chat (`python -m bot forget`, the retention job), as /forget in the chat does."""
+    router.flood = FloodGate(limit=1000)
+    ana = await make_volunteer(services, "6", channel="console")
+    console = Console(router, services, "6")
+    services.messengers.watch_erasures(console.console.forget)  # as bot/app.py does
+    assert "A1." in await console.type("/profil")
+    await services.privacy.erase_at_command_line(ana.id)
+    assert "6" not in console.console._boards
+    assert "a expiré" in await console.type("1")

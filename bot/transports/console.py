@@ -14,7 +14,7 @@ import itertools
 import os
 import re
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -158,6 +158,12 @@ class ConsoleTransport:
         board, message_id = self._show(chat_id, outbound, board, incoming=chat_id == self.user_id)
         await self._keep(chat_id, board)
         return message_id
+
+    def forget(self, chats: Sequence[tuple[str, str]]) -> None:
+        """Someone was erased (in the chat or not): nothing of their screen is kept."""
+        for channel, chat in chats:
+            if channel == CHANNEL:
+                self._boards.pop(chat, None)
 
     async def _board(self, chat: str) -> Board:
         if chat not in self._boards:

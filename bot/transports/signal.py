@@ -30,7 +30,7 @@ import mimetypes
 import random
 import re
 import unicodedata
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -619,6 +619,13 @@ class SignalTransport:
             await self._remember(chat, board)
 
     # -- choices memory -----------------------------------------------------------------
+
+    def forget(self, chats: Sequence[tuple[str, str]]) -> None:
+        """Someone was erased (in the chat, from the command line, by the retention job):
+        the lists kept for their chats (their name, their ticks) go."""
+        for channel, chat in chats:
+            if channel == CHANNEL:
+                self._memory.pop(chat, None)
 
     async def _recall(self, chat: str) -> Board:
         if chat not in self._memory:
