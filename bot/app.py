@@ -311,6 +311,7 @@ class Relais:
             self.signal = self._signal_transport(services, router)
             self.transports.append(self.signal)
             messengers.serve("signal", download=self.signal.download)
+            messengers.watch_erasures(self.signal.forget)
             # One at a time, slowly: Signal's limits are unpublished and it bans bursts. Pages
             # and answers to people keep a pace of their own, ahead of the outbox's.
             rate = settings.signal_rate
@@ -346,6 +347,7 @@ class Relais:
                 clock=self.clock,
             )
             self.transports.append(self.console)
+            messengers.watch_erasures(self.console.forget)
             console_lane = sender.add(self.console, Lane(per_second=50.0, per_chat_interval=0.0))
             self.console.send_reply = console_lane.send
             # Written with what their update changed, printed by this process's lane (with

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -225,6 +225,8 @@ class UncertainDelivery(DeliveryError):
 Download = Callable[[InboundFile], Awaitable[bytes]]
 InviteLink = Callable[[str], str]
 RolesChanged = Callable[[int], object]
+# Called with the (channel, chat id) of every chat of someone just erased.
+ChatsErased = Callable[[Sequence[tuple[str, str]]], object]
 
 
 class Messengers:
@@ -241,6 +243,9 @@ class Messengers:
         self._invite_links: dict[str, InviteLink] = {}
         # Called with a volunteer's id when their roles change (a list other services share).
         self.role_watchers: list[RolesChanged] = []
+        # Called with the chats of someone erased, in the chat or not (the command line, the
+        # retention job): a messenger forgets what it kept of their screen.
+        self.erasure_watchers: list[ChatsErased] = []
 
     def serve(
         self,
@@ -261,6 +266,9 @@ class Messengers:
 
     def watch_roles(self, callback: RolesChanged) -> None:
         self.role_watchers.append(callback)
+
+    def watch_erasures(self, callback: ChatsErased) -> None:
+        self.erasure_watchers.append(callback)
 
     def downloader(self, channel: str) -> Download | None:
         """How to fetch the bytes of a file sent on `channel`; None if it cannot."""

@@ -319,10 +319,10 @@ class InviteTeam(Payload):
 
 @dataclass(frozen=True)
 class Promote(Payload):
-    """/promote: the role to give (team 0 for admin)."""
+    """/promote: the role to give (team 0 for admin and the comms team)."""
 
     prefix: ClassVar[str] = "pr"
-    role: Literal["org", "admin"]
+    role: Literal["org", "admin", "comms"]
     volunteer: int
     team: int
 

@@ -61,8 +61,20 @@ class Place(NamedTuple):
 
 def _ranked(exact: list[Place], longer: list[Place]) -> list[Place]:
     """Live communes before former ones, then the most populated first: what a short or
-    shared name most likely means comes first."""
-    return sorted([*exact, *longer], key=lambda p: (p.kind == "d", -p.population))
+    shared name most likely means comes first. The live communes named exactly as typed are
+    all among the first MAX_CHOICES offered: the bigger towns whose name only begins with it
+    fill the room they leave ("Villeneuve" offers the six Villeneuve and the two biggest
+    Villeneuve-*, not eight Villeneuve-*)."""
+    everything = sorted([*exact, *longer], key=_likeliest)
+    named = [p for p in everything if p in exact and p.kind != "d"][:MAX_CHOICES]
+    room = MAX_CHOICES - len(named)
+    others = [p for p in everything if p not in named]
+    offered = sorted([*named, *others[:room]], key=_likeliest)
+    return offered + others[room:]
+
+
+def _likeliest(place: Place) -> tuple[bool, int]:
+    return place.kind == "d", -place.population
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +290,33 @@ def profile_columns(place: Place) -> dict[str, object]:
         "longitude": place.longitude,
         "commune": place.code,
     }
+
+
+# A position typed as latitude, longitude: "48.85, 2.35", "48.8566;2.3522", and the French
+# way too, decimal commas with the two numbers apart by a space, ";" or ", " ("48,85 2,35").
+# Whole numbers ("48 2", "0, 0") are no position: a postcode typed with a space, a slip.
+_COORDINATES = re.compile(r"^(-?\d{1,2}[.,]\d+)\s*(?:[; ]|,\s)\s*(-?\d{1,3}[.,]\d+)$")
+_COORDINATES_DOT = re.compile(r"^(-?\d{1,2}\.\d+)\s*[,; ]\s*(-?\d{1,3}\.\d+)$")
+
+
+def typed_coordinates(text: str) -> tuple[float, float] | None:
+    """'48.85, 2.35' → (48.85, 2.35); None if the text is not written as a position."""
+    match = _COORDINATES_DOT.match(text.strip()) or _COORDINATES.match(text.strip())
+    if match is None:
+        return None
+    return float(match[1].replace(",", ".")), float(match[2].replace(",", "."))
+
+
+def typed_position(text: str) -> tuple[float, float] | None:
+    """A position typed where one is asked, if it can be one on Earth: written with
+    decimals, in range, and not 0, 0 (the sea off Africa: a position not found)."""
+    position = typed_coordinates(text)
+    if position is None:
+        return None
+    latitude, longitude = position
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180) or position == (0, 0):
+        return None
+    return position
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

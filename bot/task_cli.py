@@ -47,6 +47,7 @@ FILE_PROBLEMS = {
         "{column}: “{value}” is not a date, write the day first, then the month, like 25/12"
     ),
     "far_moment": N_("{column} is more than two years ahead (“{value}”): check the date"),
+    "past_moment": N_("{column} “{value}” has already passed: a task must close later than now"),
     "team": N_("no team named '{name}'"),
     "skills": N_("skills must be among {skills}"),
     "availability": N_("availability must be among {slots}"),

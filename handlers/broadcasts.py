@@ -352,7 +352,8 @@ async def on_choice(request: Request) -> Reply:
                 _("When should it go? Send a date and time like {example} ({zone} time).").format(
                     example=_("tomorrow 6:30 pm"),
                     zone=str(zone),
-                )
+                ),
+                answer="date",
             )
         if action == "urgent":
             await request.goto("confirm", urgent=not conversation.data.get("urgent"))

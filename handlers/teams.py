@@ -183,6 +183,7 @@ async def cmd_promote(request: Request) -> Reply:
         Promote("org", target.id, t.id).button(_("Organizer of {team}").format(team=t.name[:40]))
         for t in teams
     ]
+    rows.append(Promote("comms", target.id, 0).button(_("Comms team (alerts, duty)")))
     rows.append(Promote("admin", target.id, 0).button(_("Admin (everything)")))
     return Outbound(
         _("Which role for #{number} {name}?").format(number=target.id, name=esc(target.first_name)),
@@ -197,9 +198,17 @@ async def on_promote_tap(request: Request) -> Reply:
         return expired()
     volunteer_id, role, team_id = parsed
     try:
-        changed = await request.services.teams.promote(
-            request.actor, volunteer_id, role, team_id, notice=_new_role
-        )
+        if role == "comms":  # the comms team's own rule, as /comms add gives it
+            granted = await request.services.alerts.grant_comms(
+                request.actor, volunteer_id, notice=_on_comms_team
+            )
+            if granted.result == "unknown":
+                return expired()
+            changed = granted.result == "granted"
+        else:
+            changed = await request.services.teams.promote(
+                request.actor, volunteer_id, role, team_id, notice=_new_role
+            )
     except NotAllowed:
         return expired()
     text = (
@@ -216,6 +225,17 @@ def _new_role(volunteer: Volunteer, team: Team | None) -> Outbound:
         else:
             text = _("You are now an admin of Relais. Send /help to see your commands.")
         return Outbound(text.format(team=esc(team.name) if team else ""))
+
+
+def _on_comms_team(volunteer: Volunteer) -> Outbound:
+    """What the person put on the comms team reads, in their language."""
+    with use_language(volunteer.language):
+        return Outbound(
+            _(
+                "You are now on the comms team: urgent alerts reach you, and /duty puts you on "
+                "duty. Send /help to see your commands."
+            )
+        )
 
 
 async def cmd_demote(request: Request) -> Reply:
@@ -236,7 +256,7 @@ async def cmd_demote(request: Request) -> Reply:
             if r.role == ORGANIZER
             else _("Admin (everything)")
             if r.role == ADMIN
-            else r.role
+            else _("Comms team (alerts, duty)")
         )
         for r in roles
         if r.role in (ORGANIZER, ADMIN, "comms")
@@ -256,7 +276,13 @@ async def on_demote_tap(request: Request) -> Reply:
         return expired()
     volunteer_id, role, team_id = parsed
     try:
-        changed = await request.services.teams.demote(request.actor, volunteer_id, role, team_id)
+        if role == "comms":  # off the comms team as /comms remove does it: off duty too
+            revoked = await request.services.alerts.revoke_comms(request.actor, volunteer_id)
+            changed = revoked.result == "revoked"
+        else:
+            changed = await request.services.teams.demote(
+                request.actor, volunteer_id, role, team_id
+            )
     except NotAllowed:
         return expired()
     if not changed:

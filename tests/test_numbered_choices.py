@@ -18,7 +18,7 @@ from bot.router import FloodGate, Router
 from bot.services import Services
 from bot.services.people import Actor
 from bot.transports.console import ConsoleTransport
-from bot.transports.numbered import Board, Offer, read
+from bot.transports.numbered import Board, Offer, Reading, read
 from tests.factories import make_volunteer
 
 
@@ -265,3 +265,43 @@ async def test_astreinte_on_the_console_is_relais_duty_not_the_consoles_as(
     # Before: "— usage: /as <numeric id> [fr|en]", and Relais never saw the command.
     assert "Vous êtes de permanence" in await console.type("/astreinte on")
     assert "you are now user 42" in await console.type("/as 42")
+
+
+def test_a_typed_word_picks_a_choice_only_when_it_clearly_names_it() -> None:
+    preview = Offer(
+        "C",
+        "20",
+        ("b:now", "b:schedule", "b:abort"),
+        ("✅ Envoyer maintenant", "🕒 Programmer", "Annuler"),
+    )
+    board = Board((preview,))
+    assert read("maintenant", board).choice == "b:now"  # one label has it: that choice
+    assert read("programmer", board).choice == "b:schedule"
+    # A question without choices came after the list: the word is its answer, not a choice.
+    asked = board.shown(Outbound("Quand l'envoyer ?", answer="date"), "21")
+    assert read("maintenant", asked) == read("now", asked) == Reading()
+    assert read("C1", asked).choice == "b:now"  # its letter and number still reach it
+    # A question taking text beside its choices: a whole label only.
+    titled = board.shown(
+        Outbound("Titre ?", choices=choices(Choice("Sans titre", "o:none")), answer="text"), "22"
+    )
+    assert read("sans titre", titled).choice == "o:none"
+    assert read("titre", titled) == Reading()
+    # A small word names nothing, even in one label only.
+    small = Board((Offer("D", "23", ("a", "b"), ("Plus de détails", "Fermer")),))
+    assert read("de", small) == Reading() and read("détails", small).choice == "a"
+
+
+async def test_an_erasure_from_the_command_line_leaves_none_of_their_lists_on_the_console(
+    router: Router, services: Services
+) -> None:
+    """As on Signal: the console forgets the lists it kept for someone erased outside the
+    chat (`python -m bot forget`, the retention job), as /forget in the chat does."""
+    router.flood = FloodGate(limit=1000)
+    ana = await make_volunteer(services, "6", channel="console")
+    console = Console(router, services, "6")
+    services.messengers.watch_erasures(console.console.forget)  # as bot/app.py does
+    assert "A1." in await console.type("/profil")
+    await services.privacy.erase_at_command_line(ana.id)
+    assert "6" not in console.console._boards
+    assert "a expiré" in await console.type("1")

@@ -13,7 +13,7 @@ import pytest
 
 from bot.app import Relais
 from bot.broadcast_text import refusal
-from bot.places import parse_radius, places
+from bot.places import MAX_CHOICES, parse_radius, places
 from bot.services import Services
 from bot.services.broadcasts import BroadcastError, parse_audience
 from bot.services.volunteers import parse_place
@@ -92,6 +92,20 @@ def test_a_short_name_offers_the_bigger_towns_it_begins_and_former_communes_last
     assert labels[: len(offered)] == offered
     if typed == "Boulogne":
         assert labels[-1] == "Boulogne (Essarts-en-Bocage, 85)"  # merged into another in 2016
+
+
+def test_the_communes_named_exactly_as_typed_are_all_offered() -> None:
+    """Six communes are called Villeneuve; eleven bigger ones only begin with it. Before, the
+    eight biggest of those filled the choices and no plain Villeneuve was offered."""
+    offered = [p.label() for p in places().find("Villeneuve").places[:MAX_CHOICES]]
+    plain = ["Villeneuve (04)", "Villeneuve (12)", "Villeneuve (01)", "Villeneuve (33)"]
+    assert offered == [
+        "Villeneuve-d'Ascq (59)",
+        "Villeneuve-Saint-Georges (94)",
+        *plain,
+        "Villeneuve (63)",
+        "Villeneuve (09)",
+    ]
 
 
 @pytest.mark.parametrize(

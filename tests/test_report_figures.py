@@ -285,3 +285,26 @@ async def test_upgrading_a_database_with_activity_backfills_the_rollup(tmp_path:
         assert (week.work.done, week.work.doors_knocked) == (5, 65)
     finally:
         await db.close()
+
+
+async def test_people_still_joining_are_members_of_no_area_and_no_team(
+    campaign: Services,
+) -> None:
+    """Someone who opened the chat today and stopped at the name question (through a team's
+    link) is no member yet: before, the area breakdown counted them in the area nobody can
+    name ("inconnu"), and the team breakdown in the team."""
+    async with campaign.db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO volunteers (id, status, language, created_at, last_active_at)"
+            " VALUES (8, 'onboarding', 'fr', :now, :now)",
+            {"now": "2026-11-28T13:00:00.000000Z"},
+        )
+        await tx.execute(
+            "INSERT INTO team_members (team_id, volunteer_id, joined_at) VALUES (:team, 8, :now)",
+            {"team": EVRY, "now": "2026-11-28T13:00:00.000000Z"},
+        )
+    f = (await campaign.reports.report(ADMIN, "campaign")).figures
+    assert (f.people.new, f.people.onboarding) == (7, 1)
+    areas = {a.key: a for a in f.areas}
+    assert areas[""] == Breakdown("", 1, 0, 1, 30, 9, 0)
+    assert f.teams[0] == Breakdown("Évry Sud", 4, 2, 7, 95, 27, 1)

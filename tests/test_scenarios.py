@@ -263,6 +263,42 @@ async def test_coordinates_typed_the_french_way_are_a_position(place: World) -> 
     )
 
 
+@both_languages
+async def test_whole_numbers_at_the_place_question_are_no_position(
+    place: World, language: str
+) -> None:
+    """ "48 2" is no position (before, on Signal and the console: a point near Orléans was
+    stored); it is read as a postcode typed with a space, and refused with what to type."""
+    uid = place.user(102)
+    await make_volunteer(place.services, uid, channel=place.messenger, language=language)
+    ana = place.person(uid, language)
+    await ana.say("/profil", Expect("Votre profil", "Your profile"))
+    await ana.choose("📍 Where", Expect("Où êtes-vous", "Where are you"))
+    await ana.say(
+        "48 2", Expect("482 n'est pas un code postal français", "482 is not a French postcode")
+    )
+    await ana.say("48.8566 2.3522", Expect("Votre profil", "Your profile"))
+    volunteer = await place.services.volunteers.by_identity(place.messenger, uid)
+    assert volunteer is not None
+    assert (volunteer.latitude, volunteer.longitude) == (48.8566, 2.3522)
+
+
+@both_languages
+async def test_a_plain_villeneuve_is_offered_among_the_bigger_villeneuve_towns(
+    place: World, language: str
+) -> None:
+    uid = place.user(103)
+    await make_volunteer(place.services, uid, channel=place.messenger, language=language)
+    ana = place.person(uid, language)
+    await ana.say("/profil", Expect("Votre profil", "Your profile"))
+    await ana.choose("📍 Where", Expect("Où êtes-vous", "Where are you"))
+    await ana.say("Villeneuve", Expect("Plusieurs communes", "Several communes"))
+    # Before: only eight Villeneuve-* were offered, none of the six plain Villeneuve.
+    await ana.choose("Villeneuve (12)", Expect("Votre profil", "Your profile"))
+    volunteer = await place.services.volunteers.by_identity(place.messenger, uid)
+    assert volunteer is not None and volunteer.department == "12"
+
+
 # -- phone bank, alert ---------------------------------------------------------------
 
 

@@ -249,6 +249,41 @@ async def test_an_admin_puts_a_volunteer_on_the_comms_team_by_their_number(
     await admin.say(f"/comms remove #{lea.id}", Expect("ne fait plus partie", "no longer on"))
 
 
+@both_languages
+async def test_promote_offers_the_comms_team(place: World, language: str) -> None:
+    """/promote offers the comms team beside organizer and admin (before: only /comms add
+    gave it): tapped on Telegram, typed as its number or its word on Signal and the console.
+    The person is told, in their language."""
+    uid = place.user(99)
+    await make_volunteer(
+        place.services, uid, channel=place.messenger, language=language, role="admin"
+    )
+    lea = await make_volunteer(
+        place.services, place.user(100), channel=place.messenger, first_name="Léa"
+    )
+    admin = place.person(uid, language)
+    await admin.say(f"/promote {lea.id}", Expect("Quel rôle pour", "Which role for"))
+    await admin.choose(
+        "Comms team (alerts, duty)",
+        Expect(f"C'est fait : #{lea.id} a le nouveau rôle.", f"Done: #{lea.id} has the new role."),
+    )
+    assert "Léa" in await admin.say("/comms", Expect("Équipe communication", "Comms team"))
+    told = await place.services.db.fetch_value(
+        "SELECT payload FROM outbox WHERE chat_id = :chat", {"chat": place.user(100)}
+    )
+    assert "/duty vous met de permanence" in str(told)  # Léa's language: French
+    if place.messenger != "telegram":
+        bob = await make_volunteer(
+            place.services, place.user(101), channel=place.messenger, first_name="Bob"
+        )
+        await admin.say(f"/promote {bob.id}", Expect("Quel rôle pour", "Which role for"))
+        await admin.say(
+            Expect("communication", "comms").said(language),
+            Expect(f"C'est fait : #{bob.id}", f"Done: #{bob.id}"),
+        )
+        assert "Bob" in await admin.say("/comms", Expect("Équipe communication", "Comms team"))
+
+
 # -- duty -------------------------------------------------------------------------------
 
 
@@ -282,3 +317,24 @@ async def test_report_for_another_period(place: World, language: str) -> None:
         "/rapport" if language == "fr" else "/report", Expect("Cette semaine", "This week")
     )
     await org.choose("This month", Expect("Ce mois-ci", "This month"))
+
+
+@both_languages
+async def test_a_broadcast_time_typed_as_now_is_sent_now(place: World, language: str) -> None:
+    """ "maintenant" at the sending-time question is a time, read by the date parser: before,
+    on Signal and the console, it picked "✅ Send now" of the preview above (one word of its
+    label) and the answer was "this choice has expired"."""
+    uid = place.user(98)
+    await make_volunteer(
+        place.services, uid, channel=place.messenger, language=language, role="admin"
+    )
+    org = place.person(uid, language)
+    await org.say("/broadcast", Expect("Nouvelle diffusion", "New broadcast"))
+    await org.say("Rassemblement", Expect("Ajouter un bouton", "Add a button"))
+    await org.choose("No button", Expect("Qui doit le recevoir", "Who should receive it"))
+    await org.choose(Expect("Tout le monde", "Everyone"), Expect("Destinataires", "Audience"))
+    await org.choose("🕒 Schedule", Expect("Quand l'envoyer", "When should it go"))
+    await org.say(
+        Expect("maintenant", "now").said(language), Expect("est en route", "is on its way")
+    )
+    assert await place.services.db.fetch_value("SELECT COUNT(*) FROM broadcasts") == 1

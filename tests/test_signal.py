@@ -333,6 +333,37 @@ async def test_a_number_with_nothing_on_screen_says_the_choice_expired(
     await signal_cli.wait_for_text(ANA, "Ce choix a expiré. Rien n'a été modifié.")
 
 
+@pytest.mark.parametrize("erasure", ["command line", "retention"])
+async def test_an_erasure_outside_the_chat_leaves_none_of_their_lists_in_memory(
+    signal_relais: Relais, signal_cli: FakeSignalCli, erasure: str
+) -> None:
+    """`python -m bot forget` (here run in the bot's process) and the retention job erase
+    outside any update of the chat: the adapter forgets the lists it kept for that chat
+    (they quote the person) as /forget in the chat does. Before, "1" still picked the
+    profile's first choice from memory."""
+    await ana_joined(signal_relais)
+    signal_cli.send_text(ANA, "profile")
+    await signal_cli.wait_for_text(ANA, "Votre profil")
+    adapter = signal_relais.signal
+    assert adapter is not None
+    for _ in range(500):  # the list is remembered once signal-cli has taken it
+        if ANA in adapter._memory and adapter._memory[ANA].offers:
+            break
+        await asyncio.sleep(0.01)
+    assert adapter._memory[ANA].offers
+    services = services_of(signal_relais)
+    volunteer = await services.volunteers.by_identity("signal", ANA)
+    assert volunteer is not None
+    if erasure == "command line":
+        await services.privacy.erase_at_command_line(volunteer.id)
+    else:
+        await services.privacy.erase(volunteer.id, checkpoint=False)
+    assert ANA not in adapter._memory
+    since = len(signal_cli.sent)
+    signal_cli.send_text(ANA, "1")
+    await signal_cli.wait_for_text(ANA, "Ce choix a expiré", since=since)
+
+
 # -- requests and files -----------------------------------------------------------------
 
 

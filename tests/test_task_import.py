@@ -241,3 +241,26 @@ async def test_counts_in_a_file_read_as_in_the_chat(services: Services) -> None:
     content = "kind,title,quota,doors\ncanvass,Porte-à-porte,1 000,1.200\n"
     [(task, _state)] = await import_tasks(services.tasks, "tasks.csv", content.encode())
     assert (task.quota, task.doors) == (1000, 1200)
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", "line 3: closes_at “2026-11-20 20:00” has already passed: a task must close later"),
+        ("fr", "ligne 3 : closes_at « 2026-11-20 20:00 » est déjà passé : une tâche doit se"),
+    ],
+)
+async def test_a_closing_time_already_past_is_refused_with_its_line(
+    services: Services, language: str, said: str
+) -> None:
+    """The clock says Saturday 28 November 2026: a task closing on the 20th is refused, and
+    nothing of the file is imported (before, the line was accepted)."""
+    content = (
+        b"kind,title,closes_at\ncustom,Coming,2026-12-20 20:00\ncustom,Gone,2026-11-20 20:00\n"
+    )
+    with pytest.raises(TaskFileRejected) as rejected:
+        await import_tasks(services.tasks, "tasks.csv", content)
+    with use_language(language):
+        problems = [describe_file_problem(p) for p in rejected.value.problems]
+    assert len(problems) == 1 and problems[0].startswith(said), problems
+    assert await services.task_repo.progress(None, include_closed=True) == []

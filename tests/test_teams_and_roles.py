@@ -199,3 +199,24 @@ async def test_organizer_commands_in_a_group_are_refused(
     for command in ("/volunteers", "/teams", "/invite", "/mydata", "/forget", "/profile"):
         await group.send(command)
         assert group.last_text == "Écrivez-moi en message privé pour cela.", command
+
+
+async def test_admin_puts_someone_on_the_comms_team_and_takes_them_off(
+    chat: ChatFactory, admin_chat: Chat, services: Services
+) -> None:
+    """/promote offers the comms team and /demote names it in words (before: "comms"), and
+    taking it away ends their duty as /comms remove does; the menu is refreshed each time."""
+    changed: list[int] = []
+    services.messengers.watch_roles(changed.append)
+    volunteer = await make_volunteer(services, "360", first_name="Léa")
+    await admin_chat.send(f"/promote {volunteer.id}")
+    await admin_chat.tap("Équipe communication (alertes, permanence)")
+    assert admin_chat.last_text == f"C'est fait : #{volunteer.id} a le nouveau rôle."
+    assert changed == [volunteer.id]
+    await chat("360", language="fr").send("/duty on")
+    assert await services.db.fetch_value("SELECT COUNT(*) FROM duty WHERE state = 'on'") == 1
+    await admin_chat.send(f"/demote {volunteer.id}")
+    await admin_chat.tap("Équipe communication (alertes, permanence)")
+    assert admin_chat.last_text == f"C'est fait : #{volunteer.id} n'a plus ce rôle."
+    assert changed == [volunteer.id, volunteer.id]
+    assert await services.db.fetch_value("SELECT COUNT(*) FROM duty WHERE state = 'on'") == 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -38,8 +38,7 @@ from bot.domain.volunteers import Volunteer
 from bot.links import display_url, find_links, link_key
 from bot.messaging import Outbound
 from bot.quiet_hours import quiet_hours_of, quiet_until, zone
-from bot.services.people import Actor, NotAllowed
-from bot.services.teams import announce_roles_changed
+from bot.services.people import Actor, NotAllowed, roles_changed
 from bot.storage import rapid_response as _rapid_response  # noqa: F401  (its /forget part)
 from bot.storage.backend import Backend
 from bot.storage.duty import DutyRepository
@@ -562,9 +561,16 @@ class AlertService:
 
     # -- the comms role -------------------------------------------------------------------
 
-    async def grant_comms(self, actor: Actor, who: Identity | int) -> CommsChange:
+    async def grant_comms(
+        self,
+        actor: Actor,
+        who: Identity | int,
+        *,
+        notice: Callable[[Volunteer], Outbound] | None = None,
+    ) -> CommsChange:
         """Give someone (a messenger id, or a volunteer number as directories show it) the
-        comms role: 'granted', 'already' or 'unknown' (never joined)."""
+        comms role: 'granted', 'already' or 'unknown' (never joined). When it is new and
+        `notice` is given, the person is told on their preferred messenger, in its words."""
         if not actor.is_admin:
             raise NotAllowed("admin")
         volunteer = await self._member(who)
@@ -574,7 +580,15 @@ class AlertService:
         if not await self.services.volunteers.grant_role(volunteer.id, "comms", None, by):
             return CommsChange("already", volunteer.id, volunteer.first_name)
         await self.services.audit.record(by, "role.grant.comms", str(volunteer.id))
-        await announce_roles_changed(self.services.roles_changed, volunteer.id)
+        await roles_changed(self.services.roles_changed, volunteer.id)
+        addresses = await self.services.volunteers.addresses(volunteer.id)
+        if notice is not None and addresses:
+            await self.services.notifier.notice(
+                addresses[0].channel,
+                addresses[0].chat_id,
+                notice(volunteer),
+                volunteer_id=volunteer.id,
+            )
         return CommsChange("granted", volunteer.id, volunteer.first_name)
 
     async def revoke_comms(self, actor: Actor, who: Identity | int) -> CommsChange:
@@ -588,7 +602,7 @@ class AlertService:
             return CommsChange("absent", volunteer.id, volunteer.first_name)
         await self._duty.leave(volunteer.id)
         await self.services.audit.record(actor.volunteer_id, "role.revoke.comms", str(volunteer.id))
-        await announce_roles_changed(self.services.roles_changed, volunteer.id)
+        await roles_changed(self.services.roles_changed, volunteer.id)
         return CommsChange("revoked", volunteer.id, volunteer.first_name)
 
     async def _member(self, who: Identity | int) -> Volunteer | None:

@@ -2,19 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import inspect
+import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.config import Identity
+from bot.messaging import RolesChanged
+from bot.storage.backend import after_commit
 from bot.storage.link import LinkRepository
 from bot.storage.outbox import OutboxRepository
 from bot.storage.volunteers import Address, Role, Volunteer, VolunteerRepository
+
+log = logging.getLogger(__name__)
 
 VOLUNTEER, ORGANIZER, ADMIN = "volunteer", "organizer", "admin"
 RANK = {VOLUNTEER: 0, ORGANIZER: 1, ADMIN: 2}
 # Who acts when Relais itself or the admin command line does something.
 SYSTEM = Identity("system", "relais")
+
+
+async def roles_changed(hooks: Iterable[RolesChanged], volunteer_id: int) -> None:
+    """Tell the messengers someone's roles changed (a command menu to refresh), once the
+    update's transaction is committed: the hooks call messengers, and may be coroutines."""
+
+    async def tell() -> None:
+        for hook in hooks:
+            try:
+                result = hook(volunteer_id)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("roles_changed hook failed for volunteer %s", volunteer_id)
+
+    await after_commit(tell)
 
 
 class NotAllowed(Exception):

@@ -19,17 +19,17 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
 from bot.clock import Clock, to_iso
 from bot.config import Settings
 from bot.domain.messages import Envelope, Priority
-from bot.messaging import Inbound, Outbound
+from bot.messaging import ChatsErased, Inbound, Outbound
 from bot.services.reports import pseudonym_key
 from bot.storage.audit import AuditLog
-from bot.storage.backend import Backend, Store, Tx
+from bot.storage.backend import Backend, Store, Tx, after_commit
 from bot.storage.conversations import UpdateLog
 from bot.storage.personal_data import (
     erase_core,
@@ -64,8 +64,12 @@ class PrivacyService:
         volunteers: VolunteerRepository,
         audit: AuditLog,
         words: PrivacyWords,
+        erasure_watchers: Sequence[ChatsErased] = (),
     ) -> None:
         self._settings = settings
+        # The running messengers, told of each erasure: they forget what they kept in memory
+        # of those chats (Signal's and the console's numbered lists quote the person).
+        self._erasure_watchers = erasure_watchers
         self._clock = clock
         self._db = db
         self._volunteers = volunteers
@@ -129,10 +133,20 @@ class PrivacyService:
             await UpdateLog.erase_signal_keys(tx, await self._key_endings(tx, volunteer_id))
             for part in personal_data_parts():
                 await part.erase(tx, volunteer_id, now)
-            await erase_core(tx, volunteer_id, now)
+            chats = await erase_core(tx, volunteer_id, now)
+        # In the chat (/forget) once the update commits; from the command line or the
+        # retention job at once.
+        await after_commit(lambda: self._tell_erased(chats))
         if checkpoint:
             await self._db.checkpoint()
         log.info("volunteer %s erased", volunteer_id)
+
+    def _tell_erased(self, chats: Sequence[tuple[str, str]]) -> None:
+        for watcher in self._erasure_watchers:
+            try:
+                watcher(chats)
+            except Exception:
+                log.exception("erasure watcher failed")
 
     async def on_file(self, volunteer_id: int) -> bool:
         """Whether Relais holds anything about volunteer #id (not erased already)."""

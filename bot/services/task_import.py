@@ -162,6 +162,8 @@ def to_draft(
                 raise Invalid("moment", column=column) from None
             if too_far(values[column], now):
                 raise Invalid("far_moment", column=column, value=typed)
+            if column == "closes_at" and values[column] <= now:
+                raise Invalid("past_moment", column=column, value=typed)
     if _text(record.get("proof_wanted")).lower() in ("1", "yes", "true", "oui"):
         values["proof_wanted"] = True
     targets: dict[str, tuple[str, ...]] = {}

@@ -3,11 +3,9 @@ written to the audit log."""
 
 from __future__ import annotations
 
-import inspect
-import logging
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -23,16 +21,13 @@ from bot.domain.volunteers import (
 from bot.messaging import Outbound, RolesChanged
 from bot.services.areas import department_of
 from bot.services.notifier import Notifier
-from bot.services.people import ADMIN, ORGANIZER, Actor, NotAllowed
+from bot.services.people import ADMIN, ORGANIZER, Actor, NotAllowed, roles_changed
 from bot.services.volunteers import AVAILABILITY, SKILLS, Invalid
 from bot.storage.audit import AuditLog
-from bot.storage.backend import after_commit
 from bot.storage.teams import Invite, NameTaken, Team, TeamRepository
 from bot.storage.volunteers import VolunteerRepository
 from bot.text import clean_name
 from bot.vocabulary import availability_code, skill_code
-
-log = logging.getLogger(__name__)
 
 # The message telling someone about their new role, in their language (chosen by the flow).
 RoleNotice = Callable[[Volunteer, Team | None], Outbound]
@@ -421,20 +416,4 @@ class TeamService:
         return changed
 
     async def _roles_changed(self, volunteer_id: int) -> None:
-        await announce_roles_changed(self.roles_changed, volunteer_id)
-
-
-async def announce_roles_changed(hooks: Sequence[RolesChanged], volunteer_id: int) -> None:
-    """That person's command menu is refreshed on their messengers."""
-    # The hooks call messengers: after the update's transaction, each awaited in turn.
-
-    async def tell() -> None:
-        for hook in hooks:
-            try:
-                result = hook(volunteer_id)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:
-                log.exception("roles_changed hook failed for volunteer %s", volunteer_id)
-
-    await after_commit(tell)
+        await roles_changed(self.roles_changed, volunteer_id)

@@ -12,7 +12,7 @@ from zoneinfo import available_timezones
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.errors import Invalid as Invalid  # refused answers: `kind`, no words
-from bot.places import MAX_CHOICES, Place, normalize, places, profile_columns
+from bot.places import MAX_CHOICES, Place, normalize, places, profile_columns, typed_coordinates
 from bot.services.areas import looks_like_postcode, parse_postcode
 from bot.storage.volunteers import Volunteer as Volunteer  # what handlers are given
 from bot.storage.volunteers import VolunteerRepository
@@ -56,26 +56,14 @@ class Ambiguous(Invalid):
         self.places = places
 
 
-# "48.85, 2.35", "48,85 2,35", "48.8566;2.3522": a position typed as latitude, longitude.
 _POSTCODE_AND_NAME = re.compile(
     r"^(?:(?P<code>\d{5})\s+(?P<name>\D.*)|(?P<name2>\D.*?)\s+(?P<code2>\d{5}))$"
 )
-# The French way too: decimal commas, the two numbers apart by a space, ";" or ", ".
-_COORDINATES = re.compile(r"^(-?\d{1,2}[.,]\d+)\s*(?:[; ]|,\s)\s*(-?\d{1,3}[.,]\d+)$")
-_COORDINATES_DOT = re.compile(r"^(-?\d{1,2}\.\d+)\s*[,; ]\s*(-?\d{1,3}\.\d+)$")
 
 
 def place_columns(place: Place) -> dict[str, Any]:
     """Profile columns for a French commune (see bot.places.profile_columns)."""
     return dict(profile_columns(place))
-
-
-def typed_coordinates(text: str) -> tuple[float, float] | None:
-    """'48.85, 2.35' → (48.85, 2.35); None if the text is not a position."""
-    match = _COORDINATES_DOT.match(text) or _COORDINATES.match(text)
-    if match is None:
-        return None
-    return float(match[1].replace(",", ".")), float(match[2].replace(",", "."))
 
 
 def parse_place(text: str) -> dict[str, Any]:

@@ -126,9 +126,9 @@ async def export_core(db: Backend, volunteer_id: int) -> dict[str, Any]:
     }
 
 
-async def erase_core(tx: Tx, volunteer_id: int, now: datetime) -> None:
+async def erase_core(tx: Tx, volunteer_id: int, now: datetime) -> list[tuple[str, str]]:
     """Erase a volunteer's personal data from the foundation tables, inside `tx`: each
-    table's owner erases its own rows."""
+    table's owner erases its own rows. Returns the (channel, chat id) of their chats."""
     # Conversations and outbox rows are keyed by chat, so find the chats first.
     chats = await VolunteerRepository.chats(tx, volunteer_id)
     await ConversationRepository.erase(tx, chats)
@@ -139,3 +139,4 @@ async def erase_core(tx: Tx, volunteer_id: int, now: datetime) -> None:
     await TeamRepository.erase_invites(tx, volunteer_id)
     # Last: identities go with the volunteer's personal columns.
     await VolunteerRepository.erase(tx, volunteer_id, now)
+    return chats

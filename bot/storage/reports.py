@@ -343,7 +343,7 @@ class ReportRepository:
             " JOIN (SELECT tm.team_id, COUNT(*) AS members,"
             " COUNT(*) FILTER (WHERE v.last_active_at >= :recent) AS active"
             " FROM team_members tm JOIN volunteers v ON v.id = tm.volunteer_id"
-            " GROUP BY tm.team_id) m ON m.team_id = t.id"
+            " WHERE v.status <> 'onboarding' GROUP BY tm.team_id) m ON m.team_id = t.id"
             " LEFT JOIN (SELECT unit, SUM(done) AS done, SUM(doors_knocked) AS doors,"
             " SUM(conversations) AS conv, SUM(calls) AS calls FROM report_rollup"
             " WHERE axis = 'team' AND " + period + " GROUP BY unit) w"
@@ -353,7 +353,8 @@ class ReportRepository:
         return _ordered(rows)
 
     async def _area_breakdown(self, scope: Scope, window: Window) -> tuple[Breakdown, ...]:
-        """Each area (département) of the scope: members, active in 7 days, work."""
+        """Each area (département) of the scope: members, active in 7 days, work. People still
+        joining are no members yet (in no area, no team)."""
         period, period_params = _period(window)
         recent = to_iso(window.until - timedelta(days=7))
         area_where, area_params = "", dict[str, Any]()
@@ -366,7 +367,9 @@ class ReportRepository:
             " COALESCE(w.calls, 0) AS calls"
             " FROM (SELECT COALESCE(v.department, '') AS key, COUNT(*) AS members,"
             " COUNT(*) FILTER (WHERE v.last_active_at >= :recent) AS active FROM volunteers v"
-            " WHERE 1 = 1" + area_where + " GROUP BY COALESCE(v.department, '')) m"
+            " WHERE v.status <> 'onboarding'"
+            + area_where
+            + " GROUP BY COALESCE(v.department, '')) m"
             " LEFT JOIN (SELECT unit, SUM(done) AS done, SUM(doors_knocked) AS doors,"
             " SUM(conversations) AS conv, SUM(calls) AS calls FROM report_rollup"
             " WHERE axis = 'area' AND " + period + " GROUP BY unit) w"

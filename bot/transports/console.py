@@ -14,17 +14,17 @@ import itertools
 import os
 import re
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.clock import Clock, SystemClock
 from bot.messaging import Inbound, Outbound
+from bot.places import typed_position
 from bot.transports import answers_awaited
 from bot.transports.numbered import Board, BoardStore, acted_on, read, render_numbered
 
 CHANNEL = "console"
-_LOCATION_RE = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*[, ]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
 
 
 class ConsoleTransport:
@@ -128,8 +128,8 @@ class ConsoleTransport:
             # Several lists on screen: the answer will say which one it was taken for.
             note = acted_on(reading.offer, reading.choice) if len(board.offers) > 1 else ""
             return Inbound(**base, choice=reading.choice, offer=reading.offer.tag, acted_on=note)
-        if board.request == "location" and (match := _LOCATION_RE.match(line)):
-            return Inbound(**base, location=(float(match[1]), float(match[2])))
+        if board.request == "location" and (position := typed_position(line)):
+            return Inbound(**base, location=position)
         if board.request == "contact" and re.fullmatch(r"\+?[\d\s.-]{6,20}", line.strip()):
             return Inbound(**base, contact_phone=line.strip())
         return Inbound(**base, text=line, stale_choice=reading.stale)
@@ -158,6 +158,12 @@ class ConsoleTransport:
         board, message_id = self._show(chat_id, outbound, board, incoming=chat_id == self.user_id)
         await self._keep(chat_id, board)
         return message_id
+
+    def forget(self, chats: Sequence[tuple[str, str]]) -> None:
+        """Someone was erased (in the chat or not): nothing of their screen is kept."""
+        for channel, chat in chats:
+            if channel == CHANNEL:
+                self._boards.pop(chat, None)
 
     async def _board(self, chat: str) -> Board:
         if chat not in self._boards:

@@ -212,11 +212,15 @@ def read(text: str, board: Board, quoted: str = "") -> Reading:
             return Reading(stale=len(answer) <= 2 and not board.answer)
         choice = resolve_numbered(answer, list(newest.payloads), list(newest.labels))
         return Reading(choice, newest) if choice else Reading()
-    if newest is not None:
-        choice = resolve_numbered(text, list(newest.payloads), list(newest.labels))
-        if choice:
-            return Reading(choice, newest)
-    return Reading()
+    if newest is None or (board.answer and not board.current):
+        # A question without choices followed the lists: what is typed is its answer (a
+        # date, a name), even a word of an older label ("maintenant", "Envoyer maintenant").
+        return Reading()
+    # A question that takes typed text as well as its choices gets a choice's whole label
+    # only: one word of it may well be the answer.
+    payloads, labels = list(newest.payloads), list(newest.labels)
+    choice = resolve_numbered(text, payloads, labels, whole=bool(board.answer))
+    return Reading(choice, newest) if choice else Reading()
 
 
 def _looks_like_a_choice(answer: str) -> bool:
@@ -266,12 +270,15 @@ def acted_on(offer: Offer, choice: str) -> str:
     return f"↪ {offer.tag}{index + 1} · {offer.labels[index] if offer.labels else ''}".rstrip()
 
 
-def resolve_numbered(text: str, payloads: list[str], labels: list[str] | None = None) -> str:
+def resolve_numbered(
+    text: str, payloads: list[str], labels: list[str] | None = None, *, whole: bool = False
+) -> str:
     """The payload a reply like '2' (or the choice's own word) stands for, or ''.
 
     '2', '2.', '#2' and the keycap emoji 2️⃣ are the second choice. A word matches a choice
-    whose whole label it is ('accept' for '✅ Accept'), or failing that the one label that
-    contains it as a word; case, accents, emoji and punctuation are ignored.
+    whose whole label it is ('accept' for '✅ Accept'), or failing that (unless `whole`) the
+    one label that contains it as a distinctive word: one no other label has, and no small
+    word like "de" or "the". Case, accents, emoji and punctuation are ignored.
     """
     answer = _words(text.replace("\ufe0f", "").replace("\u20e3", ""))
     if answer.isdigit() and answer.isascii():
@@ -283,11 +290,17 @@ def resolve_numbered(text: str, payloads: list[str], labels: list[str] | None = 
     for words, payload in pairs:
         if words and answer == words:
             return payload
-    if " " not in answer:
-        found = [payload for words, payload in pairs if answer in words.split()]
-        if len(found) == 1:
-            return found[0]
-    return ""
+    if whole or " " in answer or answer in _SMALL_WORDS:
+        return ""
+    found = [payload for words, payload in pairs if answer in words.split()]
+    return found[0] if len(found) == 1 else ""
+
+
+# Words too small to name a choice on their own, whatever label they are in.
+_SMALL = """a au aux avec ce d de des du en et j je l la le les m ma me mes mon n ne ou par
+pas pour s sa se ses son sur t ta te tes ton un une y
+an and as at by for i in it me my of on or our the to with you your"""
+_SMALL_WORDS = frozenset(_SMALL.split())
 
 
 def _words(text: str) -> str:

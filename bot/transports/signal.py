@@ -30,12 +30,13 @@ import mimetypes
 import random
 import re
 import unicodedata
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bot.clock import Clock, SystemClock
 from bot.messaging import Attachment, Inbound, InboundFile, Outbound
+from bot.places import typed_position
 from bot.text import clean, clean_name, split_text, to_plain
 from bot.transports import (
     PermanentFailure,
@@ -74,7 +75,6 @@ CAPTCHA_URL = "https://signalcaptchas.org/challenge/generate.html"
 EDIT_WINDOW_MS = 23 * 3600 * 1000
 
 Dispatch = Callable[[Inbound], Awaitable[list[Outbound]]]
-_COORDS_RE = re.compile(r"^\s*(-?\d{1,2}(?:[.,]\d+)?)\s*[,; ]\s*(-?\d{1,3}(?:[.,]\d+)?)\s*$")
 _MAP_LINK_RE = re.compile(
     r"https?://\S*?[?&](?:q|ll|query)=(?:loc:)?(-?\d{1,2}\.\d+)(?:,|%2C)\s*(-?\d{1,3}\.\d+)",
     re.IGNORECASE,
@@ -153,10 +153,8 @@ def to_inbound(
         # A map link is a position only where one is asked; elsewhere it is text (a
         # broadcast giving the meeting point, an alert comment).
         return Inbound(**base, location=(float(match[1]), float(match[2])))
-    if shown.request == "location" and (match := _COORDS_RE.match(text)):
-        latitude, longitude = (float(v.replace(",", ".")) for v in (match[1], match[2]))
-        if -90 <= latitude <= 90 and -180 <= longitude <= 180:
-            return Inbound(**base, location=(latitude, longitude))
+    if shown.request == "location" and (position := typed_position(text)):
+        return Inbound(**base, location=position)
     if shown.request == "contact" and _PHONE_RE.match(text) and len(_digits(text)) >= 6:
         return Inbound(**base, contact_phone=text)
     return Inbound(**base, text=text, stale_choice=reading.stale)
@@ -621,6 +619,13 @@ class SignalTransport:
             await self._remember(chat, board)
 
     # -- choices memory -----------------------------------------------------------------
+
+    def forget(self, chats: Sequence[tuple[str, str]]) -> None:
+        """Someone was erased (in the chat, from the command line, by the retention job):
+        the lists kept for their chats (their name, their ticks) go."""
+        for channel, chat in chats:
+            if channel == CHANNEL:
+                self._memory.pop(chat, None)
 
     async def _recall(self, chat: str) -> Board:
         if chat not in self._memory:
