@@ -6,6 +6,7 @@ data says mode "profile" and the answer leads back to the profile card.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -26,6 +27,7 @@ from bot.services.volunteers import (
     next_step,
 )
 from bot.text import esc
+from bot.vocabulary import availability_code, skill_code
 from handlers.joining_text import (
     AVAILABILITY_LABELS,
     SKILL_LABELS,
@@ -370,6 +372,11 @@ async def on_text(request: Request) -> Reply:
     if step == "where" and volunteer is not None and (inbound.text or inbound.location):
         answer: Answer = inbound.location if inbound.location else inbound.text
         return await _save(request, volunteer, "where", answer)
+    if step in ("skills", "availability") and (named := _named(step, inbound.text)):
+        # "week-end", "soirs, week-end", "canvassing" in the French flow: ticked as if tapped.
+        picked = set(conversation.data.get("picked", [])) ^ named
+        await request.goto(step, picked=sorted(picked))
+        return ask(request, step)
     return [
         Outbound(
             worded(
@@ -379,6 +386,15 @@ async def on_text(request: Request) -> Reply:
         ),
         ask(request, step),
     ]
+
+
+def _named(step: str, text: str) -> set[str]:
+    """The skills or times a typed answer names, in French or English; none unless every
+    part of it names one."""
+    read = skill_code if step == "skills" else availability_code
+    parts = [part for part in re.split(r"[,;/+]|\s(?:et|and)\s", text) if part.strip()]
+    codes = [read(part) for part in parts]
+    return {code for code in codes if code} if codes and all(codes) else set()
 
 
 async def _save(request: Request, volunteer: Volunteer, step: str, answer: Answer) -> Reply:

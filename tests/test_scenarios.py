@@ -64,6 +64,36 @@ async def test_joining(place: World, language: str) -> None:
 
 
 @both_languages
+async def test_joining_with_skills_and_times_typed_in_either_language(
+    place: World, language: str
+) -> None:
+    """Words typed instead of numbers or taps tick choices, in French or English whatever
+    the person's language: "week-end" and "canvassing" in French, "porte-à-porte" in English."""
+    uid = place.user(43)
+    ana = place.person(uid, language)
+    await ana.say("/start", "Relais")
+    await ana.choose(
+        "Français" if language == "fr" else "English",
+        Expect("Avant de commencer : vos données", "Before we start: your data"),
+    )
+    await ana.choose("✅ I agree", Expect("Étape 3 sur 6", "Step 3 of 6"))
+    await ana.say("Ana", Expect("Où êtes-vous ?", "Where are you?"))
+    await ana.say("75011", Expect("Qu'êtes-vous prêt·e à faire", "What are you willing to do"))
+    typed = "canvassing, appels" if language == "fr" else "porte-à-porte and calls"
+    await ana.say(typed, Expect("Qu'êtes-vous prêt·e à faire", "What are you willing to do"))
+    refusal = Expect("Répondez avec les boutons", "Please answer with the buttons")
+    if place.messenger != "telegram":
+        refusal = Expect("Répondez par le numéro", "Please answer with the number")
+    await ana.say("n'importe quoi", refusal)
+    await ana.choose("Done ▶", Expect("Quand êtes-vous", "When are you usually available"))
+    await ana.say("week-end", Expect("Quand êtes-vous", "When are you usually available"))
+    await ana.choose("Done ▶", Expect("Bienvenue dans l'équipe, Ana", "Welcome to the team, Ana"))
+    volunteer = await place.services.volunteers.by_identity(place.messenger, uid)
+    assert volunteer is not None
+    assert volunteer.skills == {"canvass", "call"} and volunteer.availability == {"weekends"}
+
+
+@both_languages
 async def test_a_short_town_name_is_a_choice_and_the_place_is_said_back(
     place: World, language: str
 ) -> None:
