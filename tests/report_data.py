@@ -124,37 +124,22 @@ BROADCAST_ROWS = [
 NOW_ISO = "2026-11-28T14:00:00.000000Z"
 
 
-async def build_campaign(db: Database) -> None:
-    """Insert the whole hand-built campaign."""
+async def build_campaign(db: Database, *, joined_at: bool = True) -> None:
+    """Insert the whole hand-built campaign. Each volunteer joined the day they came
+    (volunteer 4 too, erased since); `joined_at=False` leaves the column out, as a database
+    older than migration 0018 holds them."""
+    columns = ("id", "status", "first_name", "department", "postcode", "created_at")
+    columns += ("joined_at",) if joined_at else ()
+    columns += ("last_active_at", "skills", "availability", "digest", "language")
     await bulk.insert(
         db,
         "volunteers",
-        (
-            "id",
-            "status",
-            "first_name",
-            "department",
-            "postcode",
-            "created_at",
-            "last_active_at",
-            "skills",
-            "availability",
-            "digest",
-            "language",
-        ),
+        columns,
         [
             (
-                i,
-                st,
-                name,
-                dep,
-                pc,
-                created,
-                LAST_ACTIVE[i],
-                skills,
-                "evenings" if name else "",
-                dg,
-                "fr",
+                (i, st, name, dep, pc, created)
+                + ((created,) if joined_at else ())
+                + (LAST_ACTIVE[i], skills, "evenings" if name else "", dg, "fr")
             )
             for i, st, name, dep, pc, created, skills, dg in VOLUNTEERS
         ],

@@ -72,6 +72,7 @@ async def test_mydata_sends_everything_stored(
     assert document["profile"]["place"] == PLACE
     assert document["profile"]["skills"] == ["call"]
     assert document["profile"]["availability"] == ["evenings"]
+    assert document["profile"]["joined_at"] == "2026-11-28T14:00:00.000000Z"  # kept by /forget
     assert document["messenger_accounts"][0]["user_id"] == USER_ID
     consent = document["consents"][0]
     assert consent["text_version"] and consent["given_at"] and consent["update_key"]
@@ -131,6 +132,9 @@ async def test_forget_erases_and_nothing_readable_remains_in_the_file(
     row = await services.volunteers.get(volunteer.id)
     assert row is not None and row.status == "erased"
     assert (row.first_name, row.place, row.postcode, row.skills) == ("", "", "", frozenset())
+    # When she joined is no one's identity, and the campaign's figures count it.
+    joined = "SELECT joined_at FROM volunteers WHERE id = :id"
+    assert await services.db.fetch_value(joined, {"id": volunteer.id}) is not None
     assert await services.volunteers.by_identity("telegram", USER_ID) is None
     statuses = await services.db.fetch_all("SELECT status, payload, chat_id FROM outbox")
     assert [tuple(r) for r in statuses] == [("cancelled", "{}", "")]

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.i18n import use_language
+from bot.jobs import retention
 from bot.report_text import render
 from bot.services import Services
 from bot.services.reports import (
@@ -69,8 +70,67 @@ async def test_new_volunteers_are_those_who_finished_joining(
     await zoe.tap("ob:avail:evenings")
     await zoe.tap("ob:avail:done")
     assert "Bienvenue" in zoe.last_text
+    clock.advance(minutes=1)  # a period ends now: what happens at that instant is after it
     await admin_chat.send("/report")
     assert "Bénévoles : 8 · nouveaux : 4" in admin_chat.last_text
+
+
+async def test_someone_who_gave_up_joining_and_erased_everything_is_not_new(
+    campaign: Services, admin_chat: Chat, chat: Callable[..., Chat], clock: FakeClock
+) -> None:
+    """Erasure turns every row to 'erased', joined or not: before, Zoé, who stopped at the
+    name question and sent /forget, became a new volunteer of the week."""
+    zoe = chat("4242", first_name="Zoé")
+    await zoe.send("/start")
+    await zoe.tap("ob:lang:fr")
+    await zoe.tap("ob:consent:yes")
+    await zoe.send("/forget")
+    await zoe.tap("Oui, tout effacer")
+    assert "effacé" in zoe.last_text
+    clock.advance(minutes=5)
+    await admin_chat.send("/report")
+    assert "nouveaux : 3" in admin_chat.last_text
+    assert "inconnu — membres 1 ·" in admin_chat.last_text  # volunteer 4 only
+
+
+async def test_someone_who_gave_up_joining_and_was_purged_is_not_new(
+    campaign: Services, admin_chat: Chat, chat: Callable[..., Chat], clock: FakeClock
+) -> None:
+    """The retention job erases a joining abandoned for a month: it is no new volunteer of
+    the campaign either (seven joined, volunteer 4 erased since, and still counted)."""
+    zoe = chat("4242", first_name="Zoé")
+    await zoe.send("/start")
+    await zoe.tap("ob:lang:fr")
+    await zoe.tap("ob:consent:yes")
+    clock.advance(days=31)
+    await retention(campaign)
+    last = "SELECT status FROM volunteers WHERE id = (SELECT MAX(id) FROM volunteers)"
+    assert await campaign.db.fetch_value(last) == "erased"
+    await admin_chat.send("/report campagne")
+    assert "nouveaux : 7" in admin_chat.last_text
+    assert "inconnu — membres 1 ·" in admin_chat.last_text
+
+
+async def test_someone_who_joined_then_erased_everything_still_counts_as_new(
+    campaign: Services, admin_chat: Chat, chat: Callable[..., Chat], clock: FakeClock
+) -> None:
+    zoe = chat("4242", first_name="Zoé")
+    await zoe.send("/start")
+    await zoe.tap("ob:lang:fr")
+    await zoe.tap("ob:consent:yes")
+    await zoe.tap("ob:name:keep")
+    await zoe.send("91000")
+    await zoe.tap("ob:skill:canvass")
+    await zoe.tap("ob:skill:done")
+    await zoe.tap("ob:avail:evenings")
+    await zoe.tap("ob:avail:done")
+    assert "Bienvenue" in zoe.last_text
+    clock.advance(minutes=5)
+    await zoe.send("/forget")
+    await zoe.tap("Oui, tout effacer")
+    await admin_chat.send("/report")
+    assert "nouveaux : 4" in admin_chat.last_text
+    assert "effacés : 2" in admin_chat.last_text
 
 
 async def test_organizer_report_in_english_with_period_buttons(

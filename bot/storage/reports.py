@@ -14,6 +14,8 @@ Rules every figure follows (the README's "Reports" section says the same to orga
   `per_volunteer_cap` count, so a double tap on Done adds nothing.
 - Erased volunteers keep their row with status 'erased': they count in every aggregate,
   and exports never show anything that identifies them.
+- New volunteers: those who finished joining in the period (volunteers.joined_at, which
+  erasure keeps); only they are members of a team or an area in the breakdowns.
 """
 
 from __future__ import annotations
@@ -278,12 +280,11 @@ class ReportRepository:
         end = window.until
         d1, d7, d30 = (to_iso(end - timedelta(days=n)) for n in (1, 7, 30))
         where, params = scope.where("v.id")
-        # New: came in the window and finished joining, which is what moves a volunteer
-        # out of 'onboarding' for good (an erased row keeps counting as it did before).
+        # New: finished joining in the window (joined_at, kept by erasure: someone who
+        # stopped at the first questions and was erased never joined, and is not new).
         row = await self.db.fetch_one(
             "SELECT COUNT(*) AS total,"
-            " COUNT(*) FILTER (WHERE created_at >= :since AND created_at < :until"
-            " AND status <> 'onboarding') AS new,"
+            " COUNT(*) FILTER (WHERE joined_at >= :since AND joined_at < :until) AS new,"
             " COUNT(*) FILTER (WHERE last_active_at >= :d1) AS d1,"
             " COUNT(*) FILTER (WHERE last_active_at >= :d7) AS d7,"
             " COUNT(*) FILTER (WHERE last_active_at >= :d30) AS d30,"
@@ -343,7 +344,7 @@ class ReportRepository:
             " JOIN (SELECT tm.team_id, COUNT(*) AS members,"
             " COUNT(*) FILTER (WHERE v.last_active_at >= :recent) AS active"
             " FROM team_members tm JOIN volunteers v ON v.id = tm.volunteer_id"
-            " WHERE v.status <> 'onboarding' GROUP BY tm.team_id) m ON m.team_id = t.id"
+            " WHERE v.joined_at IS NOT NULL GROUP BY tm.team_id) m ON m.team_id = t.id"
             " LEFT JOIN (SELECT unit, SUM(done) AS done, SUM(doors_knocked) AS doors,"
             " SUM(conversations) AS conv, SUM(calls) AS calls FROM report_rollup"
             " WHERE axis = 'team' AND " + period + " GROUP BY unit) w"
@@ -353,8 +354,9 @@ class ReportRepository:
         return _ordered(rows)
 
     async def _area_breakdown(self, scope: Scope, window: Window) -> tuple[Breakdown, ...]:
-        """Each area (département) of the scope: members, active in 7 days, work. People still
-        joining are no members yet (in no area, no team)."""
+        """Each area (département) of the scope: members, active in 7 days, work. Members
+        are those who finished joining: people still joining, or who gave up and were
+        erased, are in no area and no team."""
         period, period_params = _period(window)
         recent = to_iso(window.until - timedelta(days=7))
         area_where, area_params = "", dict[str, Any]()
@@ -367,7 +369,7 @@ class ReportRepository:
             " COALESCE(w.calls, 0) AS calls"
             " FROM (SELECT COALESCE(v.department, '') AS key, COUNT(*) AS members,"
             " COUNT(*) FILTER (WHERE v.last_active_at >= :recent) AS active FROM volunteers v"
-            " WHERE v.status <> 'onboarding'"
+            " WHERE v.joined_at IS NOT NULL"
             + area_where
             + " GROUP BY COALESCE(v.department, '')) m"
             " LEFT JOIN (SELECT unit, SUM(done) AS done, SUM(doors_knocked) AS doors,"

@@ -305,16 +305,19 @@ class VolunteerRepository:
     async def set_status(
         self, volunteer_id: int, status: str, paused_until: datetime | None = None
     ) -> Volunteer:
-        """Onboarding done, paused, resumed, stopped; never used to erase."""
+        """Onboarding done (which dates their joining, kept after erasure for the
+        campaign's figures), paused, resumed, stopped; never used to erase."""
         if status not in ("active", "paused", "stopped"):
             raise ValueError(status)
         async with self.db.transaction() as tx:
             row = await tx.fetch_one(
-                "UPDATE volunteers SET status = :status, paused_until = :until"
+                "UPDATE volunteers SET status = :status, paused_until = :until,"
+                " joined_at = CASE WHEN status = 'onboarding' THEN :now ELSE joined_at END"
                 " WHERE id = :id AND status != 'erased' RETURNING *",
                 {
                     "status": str(status),
                     "until": to_iso(paused_until) if paused_until else None,
+                    "now": to_iso(self.clock.now()),
                     "id": volunteer_id,
                 },
             )
@@ -614,9 +617,9 @@ class VolunteerRepository:
     @staticmethod
     async def erase(tx: Tx, volunteer_id: int, now: datetime) -> None:
         """Remove a volunteer's identities and personal columns; keep the row (status
-        'erased') so counts in reports do not change, and the proof of consent (version,
-        text fingerprint, dates) without the message it came in: older Signal keys held
-        the sender's number."""
+        'erased', with created_at and joined_at: dates, not who they are) so counts in
+        reports do not change, and the proof of consent (version, text fingerprint, dates)
+        without the message it came in: older Signal keys held the sender's number."""
         moment = to_iso(now)
         params = {"id": volunteer_id, "now": moment}
         await tx.execute("DELETE FROM identities WHERE volunteer_id = :id", params)
@@ -639,7 +642,8 @@ class VolunteerRepository:
         return from_iso(value) if value else None
 
 
-# Personal columns of `volunteers`, NULLed (or reset) by erasure.
+# Personal columns of `volunteers`, NULLed (or reset) by erasure. Kept: status, language,
+# created_at, joined_at (when they finished joining: the campaign's figures count it).
 _ERASED_COLUMNS = (
     "first_name = NULL, postcode = NULL, department = NULL, place = NULL, latitude = NULL,"
     " commune = NULL,"
