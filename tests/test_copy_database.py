@@ -72,6 +72,10 @@ def test_a_campaign_moves_to_postgresql_verified_and_carries_on_there(
 ) -> None:
     before = counts(campaign)
     assert before["volunteers"] == 400 and before["report_rollup"] > 0
+    joined_sql = "SELECT joined_at FROM volunteers ORDER BY id"
+    with sqlite3.connect(campaign) as conn:
+        joined = [row[0] for row in conn.execute(joined_sql)]
+    assert all(joined)  # when each joined (migration 0018) moves with them
 
     copied = bot(f"sqlite:///{campaign}", "copy-database", "--to", pg_url)
     assert copied.returncode == 0, copied.stderr
@@ -91,6 +95,7 @@ def test_a_campaign_moves_to_postgresql_verified_and_carries_on_there(
         try:
             for table, rows in before.items():
                 assert await db.fetch_value(f'SELECT COUNT(*) FROM "{table}"') == rows, table
+            assert [row[0] for row in await db.fetch_all(joined_sql)] == joined
             # New rows get ids after the copied ones, and the roll-up triggers are back on.
             top = await db.fetch_value("SELECT MAX(id) FROM volunteers")
             async with db.transaction() as tx:

@@ -54,10 +54,10 @@ async def add_volunteer(
         volunteer_id = await tx.insert_returning_id(
             "INSERT INTO volunteers (status, first_name, language, postcode, department,"
             " latitude, longitude, skills, availability, timezone, quiet_hours, paused_until,"
-            " leaderboard, created_at, last_active_at)"
+            " leaderboard, created_at, joined_at, last_active_at)"
             " VALUES (:status, :first_name, :language, :postcode, :department, :latitude,"
             " :longitude, :skills, :availability, :timezone, :quiet_hours, :paused_until,"
-            " :leaderboard, :now, :now)",
+            " :leaderboard, :now, :joined, :now)",
             {
                 "status": status,
                 "first_name": first_name or None,
@@ -73,6 +73,7 @@ async def add_volunteer(
                 "paused_until": to_iso(paused_until) if paused_until else None,
                 "leaderboard": int(leaderboard),
                 "now": stamp,
+                "joined": None if status == "onboarding" else stamp,
             },
         )
         await tx.execute(
@@ -127,9 +128,9 @@ async def bulk_load(
         )
         await tx.execute_many(
             "INSERT INTO volunteers (id, status, language, department, latitude, longitude,"
-            " skills, availability, created_at, last_active_at)"
+            " skills, availability, created_at, joined_at, last_active_at)"
             " VALUES (:id, 'active', :language, :department, :latitude, :longitude, :skills,"
-            " 'evenings', :now, :now)",
+            " 'evenings', :now, :now, :now)",
             [
                 {
                     "id": v,
@@ -322,6 +323,7 @@ def synthetic_campaign(
                 "availability",
                 "rapid_response",
                 "created_at",
+                "joined_at",
                 "last_active_at",
             ),
             (
@@ -335,6 +337,7 @@ def synthetic_campaign(
                     ",".join(rng.sample(SKILL_CODES, rng.randint(1, 3))),
                     ",".join(rng.sample(SLOT_CODES, rng.randint(1, 2))),
                     int(rng.random() < 0.2),
+                    joined[v],
                     joined[v],
                     max(joined[v], moment()),
                 )
@@ -558,9 +561,10 @@ async def add_volunteers(
             for person in batch:
                 volunteer_id = await tx.insert_returning_id(
                     "INSERT INTO volunteers (status, first_name, language, postcode, department,"
-                    " skills, timezone, quiet_hours, paused_until, created_at, last_active_at)"
-                    " VALUES (:status, :first_name, :language, :postcode, :department, :skills,"
-                    " :timezone, :quiet_hours, :paused_until, :now, :active)",
+                    " skills, timezone, quiet_hours, paused_until, created_at, joined_at,"
+                    " last_active_at) VALUES (:status, :first_name, :language, :postcode,"
+                    " :department, :skills, :timezone, :quiet_hours, :paused_until, :now,"
+                    " :joined, :active)",
                     {
                         "status": person.status,
                         "first_name": person.first_name or None,
@@ -572,6 +576,7 @@ async def add_volunteers(
                         "quiet_hours": person.quiet_hours,
                         "paused_until": person.paused_until,
                         "now": stamp,
+                        "joined": None if person.status == "onboarding" else stamp,
                         "active": to_iso(person.last_active_at or now),
                     },
                 )

@@ -132,8 +132,8 @@ class Deployment:
             async with connection.transaction():
                 ids = await connection.fetch(
                     "INSERT INTO volunteers (status, first_name, language, quiet_hours,"
-                    " created_at, last_active_at)"
-                    " SELECT 'active', 'P' || n, 'en', '', $2, $2 FROM generate_series(1, $1) n"
+                    " created_at, joined_at, last_active_at)"
+                    " SELECT 'active', 'P' || n, 'en', '', $2, $2, $2 FROM generate_series(1, $1) n"
                     " RETURNING id",
                     count,
                     stamp,
