@@ -264,6 +264,16 @@ async def test_admin_volunteers_export_has_more_fields(
     rows = read_csv(admin_chat.last.attachment.content)
     assert rows[0][-2:] == ["language", "last_active"]
     assert len(rows) == 1 + 6  # everyone but the erased volunteer
+    # "joined" is when they finished joining: empty for someone still answering questions.
+    async with campaign.db.transaction() as tx:
+        await tx.execute(
+            "UPDATE volunteers SET status = 'onboarding', joined_at = NULL WHERE id = 2"
+        )
+    await admin_chat.send("/export volunteers")
+    assert admin_chat.last.attachment is not None
+    rows = read_csv(admin_chat.last.attachment.content)
+    joined = {row[1]: row[rows[0].index("joined")] for row in rows[1:]}
+    assert joined.pop("Bruno") == "" and all(len(day) == 10 for day in joined.values())
 
 
 async def test_outcomes_export_keeps_erased_rows_anonymous(

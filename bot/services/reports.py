@@ -339,7 +339,7 @@ class ReportService:
                     r["availability"].replace(",", " "),
                     r["status"],
                     r["teams"] or "",
-                    self._day(r["created_at"]),
+                    self._day(r["joined_at"]),  # empty while still joining
                 ]
                 if actor.is_admin:
                     row += [r["language"], self._day(r["last_active_at"])]

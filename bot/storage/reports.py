@@ -428,7 +428,7 @@ class ReportRepository:
         names = self.db.dialect.joined("names.name", "|")
         return self.db.stream(
             "SELECT v.id, v.first_name, v.postcode, v.department, v.skills, v.availability,"
-            " v.status, v.language, v.created_at, v.last_active_at,"
+            " v.status, v.language, v.joined_at, v.last_active_at,"
             f" (SELECT {names} FROM (SELECT t.name FROM team_members tm"
             " JOIN teams t ON t.id = tm.team_id WHERE tm.volunteer_id = v.id ORDER BY t.name)"
             " AS names) AS teams FROM volunteers v WHERE v.status <> 'erased'"
