@@ -21,9 +21,28 @@ from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.clock import FakeClock
 from tests.fakes.relais import running_relais, telegram_env
 from tests.fakes.signal_cli import FakeSignalCli, signal_env
-from tests.scenarios import Expect, SignalPerson, TelegramPerson, World, both_languages, place
+from tests.scenarios import (
+    Expect,
+    Person,
+    SignalPerson,
+    TelegramPerson,
+    World,
+    both_languages,
+    place,
+)
 
 __all__ = ["place"]  # the fixture every scenario runs in, one per messenger
+
+
+async def to_where(ana: Person, language: str) -> str:
+    """/start, the language, consent and the name "Ana": the question "Where are you?"."""
+    await ana.say("/start", "Relais")
+    await ana.choose(
+        "Français" if language == "fr" else "English",
+        Expect("Avant de commencer : vos données", "Before we start: your data"),
+    )
+    await ana.choose("✅ I agree", Expect("Étape 3 sur 6", "Step 3 of 6"))
+    return await ana.say("Ana", Expect("Où êtes-vous ?", "Where are you?"))
 
 
 # -- joining -------------------------------------------------------------------------------
@@ -34,13 +53,7 @@ async def test_joining(place: World, language: str) -> None:
     uid = place.user(42)
     ana = place.person(uid, language)
     # Signal tells nothing of a person's language: the campaign's is spoken until picked.
-    await ana.say("/start", "Relais")
-    await ana.choose(
-        "Français" if language == "fr" else "English",
-        Expect("Avant de commencer : vos données", "Before we start: your data"),
-    )
-    await ana.choose("✅ I agree", Expect("Étape 3 sur 6", "Step 3 of 6"))
-    where = await ana.say("Ana", Expect("Où êtes-vous ?", "Where are you?"))
+    where = await to_where(ana, language)
     if place.messenger != "telegram":
         assert "bouton" not in where and "button" not in where  # there is none to tap
     await ana.say("75011", Expect("Qu'êtes-vous prêt·e à faire", "What are you willing to do"))
@@ -71,13 +84,7 @@ async def test_joining_with_skills_and_times_typed_in_either_language(
     the person's language: "week-end" and "canvassing" in French, "porte-à-porte" in English."""
     uid = place.user(43)
     ana = place.person(uid, language)
-    await ana.say("/start", "Relais")
-    await ana.choose(
-        "Français" if language == "fr" else "English",
-        Expect("Avant de commencer : vos données", "Before we start: your data"),
-    )
-    await ana.choose("✅ I agree", Expect("Étape 3 sur 6", "Step 3 of 6"))
-    await ana.say("Ana", Expect("Où êtes-vous ?", "Where are you?"))
+    await to_where(ana, language)
     await ana.say("75011", Expect("Qu'êtes-vous prêt·e à faire", "What are you willing to do"))
     typed = "canvassing, appels" if language == "fr" else "porte-à-porte and calls"
     await ana.say(typed, Expect("Qu'êtes-vous prêt·e à faire", "What are you willing to do"))
@@ -99,13 +106,7 @@ async def test_a_short_town_name_is_a_choice_and_the_place_is_said_back(
 ) -> None:
     uid = place.user(43)
     ana = place.person(uid, language)
-    await ana.say("/start", "Relais")
-    await ana.choose(
-        "Français" if language == "fr" else "English",
-        Expect("Avant de commencer : vos données", "Before we start: your data"),
-    )
-    await ana.choose("✅ I agree", Expect("Étape 3 sur 6", "Step 3 of 6"))
-    await ana.say("Ana", Expect("Où êtes-vous ?", "Where are you?"))
+    await to_where(ana, language)
     await ana.say("Boulogne", Expect("Plusieurs communes", "Several communes"))
     await ana.choose(
         "Boulogne-Billancourt (92)",

@@ -9,10 +9,19 @@ from datetime import timedelta
 
 from bot.services.people import Actor
 from tests.factories import make_volunteer
-from tests.scenarios import Expect, World, both_languages, place
+from tests.scenarios import Expect, Person, World, both_languages, place
 from tests.task_factories import task
 
 __all__ = ["place"]  # the fixture every scenario runs in, one per messenger
+
+
+async def to_schedule(org: Person) -> None:
+    """A broadcast "Rassemblement" to everyone, at its question "When should it go?"."""
+    await org.say("/broadcast", Expect("Nouvelle diffusion", "New broadcast"))
+    await org.say("Rassemblement", Expect("Ajouter un bouton", "Add a button"))
+    await org.choose("No button", Expect("Qui doit le recevoir", "Who should receive it"))
+    await org.choose(Expect("Tout le monde", "Everyone"), Expect("Destinataires", "Audience"))
+    await org.choose("🕒 Schedule", Expect("Quand l'envoyer", "When should it go"))
 
 
 # -- riposte: the target is typed ------------------------------------------------------------
@@ -145,11 +154,7 @@ async def test_a_broadcast_scheduled_in_words(place: World, language: str) -> No
         place.services, uid, channel=place.messenger, language=language, role="admin"
     )
     org = place.person(uid, language)
-    await org.say("/broadcast", Expect("Nouvelle diffusion", "New broadcast"))
-    await org.say("Rassemblement", Expect("Ajouter un bouton", "Add a button"))
-    await org.choose("No button", Expect("Qui doit le recevoir", "Who should receive it"))
-    await org.choose(Expect("Tout le monde", "Everyone"), Expect("Destinataires", "Audience"))
-    await org.choose("🕒 Schedule", Expect("Quand l'envoyer", "When should it go"))
+    await to_schedule(org)
     await org.say(
         "12/25", Expect("« 12/25 » n’est pas une date : écrivez le jour", "“12/25” is not a date")
     )
@@ -329,11 +334,7 @@ async def test_a_broadcast_time_typed_as_now_is_sent_now(place: World, language:
         place.services, uid, channel=place.messenger, language=language, role="admin"
     )
     org = place.person(uid, language)
-    await org.say("/broadcast", Expect("Nouvelle diffusion", "New broadcast"))
-    await org.say("Rassemblement", Expect("Ajouter un bouton", "Add a button"))
-    await org.choose("No button", Expect("Qui doit le recevoir", "Who should receive it"))
-    await org.choose(Expect("Tout le monde", "Everyone"), Expect("Destinataires", "Audience"))
-    await org.choose("🕒 Schedule", Expect("Quand l'envoyer", "When should it go"))
+    await to_schedule(org)
     await org.say(
         Expect("maintenant", "now").said(language), Expect("est en route", "is on its way")
     )
