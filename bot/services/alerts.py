@@ -185,6 +185,20 @@ def subject_of(text: str, urls: Iterable[str] = ()) -> Subject:
     return Subject(f"text:{digest}", "", text[:MAX_SUMMARY])
 
 
+def typed_report(text: str, urls: Iterable[str] = ()) -> tuple[Subject, str]:
+    """A report the person typed ("/alerte <link> urgent !!"): the post its link points to,
+    and the words typed beside the link, which are the reporter's comment, kept as typed.
+    Without a link, the text is the post itself and there is no comment."""
+    subject = subject_of(text, urls)
+    if not subject.url:
+        return subject, ""
+    words = clean(text)
+    for link in find_links(words):
+        words = words.replace(link, " ")
+    comment = " ".join(words.split()).lstrip(" .,;:-—").rstrip(" ,;:-—")
+    return Subject(subject.key, subject.url, ""), comment
+
+
 def quiet_now(
     recipient: Recipient, default: QuietHours | None, campaign_zone: ZoneInfo, now: datetime
 ) -> bool:
