@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.messaging import Outbound
 from bot.services.people import Actor
 from tests.factories import make_volunteer
-from tests.scenarios import Expect, World, both_languages, place
+from tests.scenarios import Expect, World, both_languages, place, translated
 from tests.task_factories import task
 
 __all__ = ["place"]  # the fixture every scenario runs in, one per messenger
@@ -282,6 +283,55 @@ async def test_promote_offers_the_comms_team(place: World, language: str) -> Non
             Expect(f"C'est fait : #{bob.id}", f"Done: #{bob.id}"),
         )
         assert "Bob" in await admin.say("/comms", Expect("Équipe communication", "Comms team"))
+
+
+@both_languages
+async def test_demote_tells_the_person_what_they_no_longer_are(place: World, language: str) -> None:
+    """A promotion tells the person; a demotion does too (before: nothing), in their own
+    language, through the outbox: organizer of a team, admin, comms team."""
+    uid = place.user(102)
+    await make_volunteer(
+        place.services, uid, channel=place.messenger, language=language, role="admin"
+    )
+    other = "en" if language == "fr" else "fr"
+    lea = await make_volunteer(
+        place.services,
+        place.user(103),
+        channel=place.messenger,
+        first_name="Léa",
+        language=other,
+        teams=("Lyon",),
+        team_role="organizer",
+        role="admin",
+    )
+    await place.services.volunteers.grant_role(lea.id, "comms", None, None)
+    admin = place.person(uid, language)
+    roles = {
+        "Organizer of {team}": Expect(
+            "Vous n'êtes plus organisateur de Lyon.",
+            "You are no longer an organizer of Lyon.",
+        ),
+        "Admin (everything)": Expect(
+            "Vous n'êtes plus admin de Relais.", "You are no longer an admin of Relais."
+        ),
+        "Comms team (alerts, duty)": Expect(
+            "Vous ne faites plus partie de l'équipe communication",
+            "You are no longer on the comms team",
+        ),
+    }
+    for label, notice in roles.items():
+        await admin.say(f"/demote {lea.id}", Expect("Quel rôle", "Which role"))
+        shown = translated(label, language).format(team="Lyon")
+        await admin.choose(
+            shown, Expect(f"C'est fait : #{lea.id} n'a plus", f"Done: #{lea.id} lost this role")
+        )
+        told = await place.services.db.fetch_value(
+            "SELECT payload FROM outbox WHERE chat_id = :chat ORDER BY id DESC LIMIT 1",
+            {"chat": place.user(103)},
+        )
+        assert told is not None, label
+        assert notice.said(other) in Outbound.from_json(str(told)).text
+    assert await place.services.volunteers.roles(lea.id) == ()
 
 
 # -- duty -------------------------------------------------------------------------------
