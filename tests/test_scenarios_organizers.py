@@ -138,6 +138,50 @@ async def test_broadcast_wizard(place: World, language: str) -> None:
 
 
 @both_languages
+async def test_a_broadcast_written_in_the_other_language(place: World, language: str) -> None:
+    """The main text is not always in the author's language: the preview says which it is
+    in and lets them change it; the version then offered is in the author's own language,
+    and each volunteer gets the text in theirs."""
+    uid = place.user(93)
+    await make_volunteer(
+        place.services, uid, channel=place.messenger, language=language, role="admin"
+    )
+    other = "en" if language == "fr" else "fr"
+    await make_volunteer(place.services, place.user(94), channel=place.messenger, language=other)
+    await make_volunteer(place.services, place.user(95), channel=place.messenger, language=language)
+    texts = {"fr": "Rassemblement ce soir", "en": "Rally tonight"}
+    org = place.person(uid, language)
+    await org.say("/broadcast", Expect("Nouvelle diffusion", "New broadcast"))
+    await org.say(texts[other], Expect("Ajouter un bouton", "Add a button"))
+    await org.choose("No button", Expect("Qui doit le recevoir", "Who should receive it"))
+    in_words = {"fr": Expect("français", "French"), "en": Expect("anglais", "English")}
+    mine, theirs = in_words[language].said(language), in_words[other].said(language)
+    main = Expect("Texte principal en : {}.", "Main text in: {}.").said(language)
+    await org.choose(Expect("Tout le monde", "Everyone"), main.format(mine))
+    await org.choose(
+        Expect("Le texte principal est en ", "The main text is in ").said(language) + theirs,
+        main.format(theirs),
+    )
+    # Offered now (before, the only version offered was in the language of the text itself).
+    await org.choose(
+        Expect("Ajouter une version en ", "Add a version in ").said(language) + mine,
+        Expect("Envoyez le message en", "Send the message in"),
+    )
+    await org.say(texts[language], main.format(theirs))
+    await org.choose("✅ Send now", Expect("est en route vers 3", "is on its way to 3"))
+    row = await place.services.db.fetch_one("SELECT language, body, variants FROM broadcasts")
+    assert row is not None
+    assert (row["language"], row["body"]) == (other, texts[other])
+    assert texts[language] in row["variants"] and texts[other] not in row["variants"]
+    for user, wanted in ((place.user(94), other), (place.user(95), language)):
+        payload = await place.services.db.fetch_value(
+            "SELECT payload FROM outbox WHERE kind = 'broadcast' AND chat_id = :chat",
+            {"chat": user},
+        )
+        assert texts[wanted] in Outbound.from_json(str(payload)).text
+
+
+@both_languages
 async def test_a_broadcast_scheduled_in_words(place: World, language: str) -> None:
     """A delay is counted from now; a day/month that cannot exist or a date years ahead is
     refused with the reason (the clock: Saturday 15:00 in Paris)."""
