@@ -359,10 +359,10 @@ class BroadcastTeam(Payload):
 
 @dataclass(frozen=True)
 class BroadcastVariant(Payload):
-    """/broadcast wizard: add a version in this language."""
+    """/broadcast wizard: add a version in this language, or say the main text is in it."""
 
     prefix: ClassVar[str] = "bc"
-    action: Literal["variant"]
+    action: Literal["variant", "main"]
     language: str
 
 

@@ -9,21 +9,22 @@ from bot.links import find_links
 from bot.messaging import Outbound, choices
 from bot.payloads import AlarmNotify, AlarmStep
 from bot.router import Reply, Request, Router, expired
-from bot.services.alerts import MAX_OPENED_PER_HOUR, Subject
+from bot.services.alerts import MAX_OPENED_PER_HOUR, Subject, typed_report
 from bot.services.alerts import subject_of as find_subject
 from bot.text import clean, esc
 
 FLOW = "alert"
 # Steps of the alert flow: what Relais waits for in each.
 STEPS = {
-    "link": "the link to the post, or the post forwarded",
+    "link": "the link to the post (words typed beside it are the comment), or the post forwarded",
     "offer": "a pasted or forwarded post: raise the alarm about it, or not",
     "comment": "an optional comment, then the report goes",
 }
 
 
 async def cmd_alert(request: Request) -> Reply:
-    """Asks for the post (or takes the link given), then for an optional comment."""
+    """Asks for the post (or takes the link given, and the words beside it as the comment),
+    then for an optional comment if none came with the link."""
     if request.actor.volunteer is None:
         return join_first()
     args = request.inbound.args
@@ -33,14 +34,11 @@ async def cmd_alert(request: Request) -> Reply:
             _("🚨 What did you see? Send me the link to the post, or forward the post to me.")
         )
     try:
-        subject = find_subject(args, request.inbound.extra.get("urls", ()))
+        # /alerte <link> <comment>: the words beside the link are the reporter's comment.
+        subject, comment = typed_report(args, request.inbound.extra.get("urls", ()))
     except NothingToReport:
         await request.begin(FLOW, "link")
         return need_link()
-    comment = ""
-    if subject.url:
-        # /alerte <link> <comment>: the words after the link are the reporter's comment.
-        comment, subject = subject.summary, Subject(subject.key, subject.url, "")
     if comment:
         return await raise_alarm(request, subject, comment)
     await request.begin(FLOW, "comment", _subject_data(subject))
@@ -64,9 +62,16 @@ async def on_step(request: Request) -> Reply:
         await request.finish()
         return Outbound(_("All right, nothing was sent."))
     try:
-        subject = find_subject(inbound.text, urls)
+        if conversation.step == "link" and not inbound.forwarded:
+            # Typed after /alerte: the words beside the link are the reporter's comment.
+            subject, comment = typed_report(inbound.text, urls)
+        else:
+            # A forwarded or pasted post's words say what it is about: the comment comes next.
+            subject, comment = find_subject(inbound.text, urls), ""
     except NothingToReport:
         return need_link()
+    if comment:
+        return await raise_alarm(request, subject, comment)
     await request.goto("comment", **_subject_data(subject))
     return ask_comment(subject)
 

@@ -45,7 +45,7 @@ STEPS = {
     "buttons": "a link button 'Label https://…', a task button 'task:N', or Continue",
     "audience": "filters typed (team:, area:, skill:, lang:, active:) or a tapped choice",
     "variant": "the message in another language",
-    "confirm": "send now, schedule, urgent, paid, add a language, cancel",
+    "confirm": "send now, schedule, urgent, paid, the main text's language, add a language, cancel",
     "when": "the date and time to send at",
 }
 MAX_TEAM_BUTTONS = 6
@@ -220,6 +220,7 @@ def _preview(request: Request, preview: Preview) -> list[Outbound]:
             "Audience: {audience} — {n} volunteers right now.",
             count,
         ).format(audience=esc(audience_in_words(audience)), n=count),
+        _("Main text in: {language}.").format(language=language_in_words(_main_language(data))),
         _("Urgent: yes — sent even during quiet hours.")
         if data.get("urgent")
         else _("Urgent: no — held until the end of each volunteer's quiet hours."),
@@ -236,13 +237,20 @@ def _preview(request: Request, preview: Preview) -> list[Outbound]:
             BroadcastStep("schedule").button(_("🕒 Schedule")),
         ],
     ]
-    own = data.get("language") or current_language()
-    missing = [lang for lang in LANGUAGES if lang != own and lang not in data.get("variants", {})]
+    main = _main_language(data)
+    missing = [lang for lang in LANGUAGES if lang != main and lang not in data.get("variants", {})]
     rows += [
         BroadcastVariant("variant", lang).button(
             _("Add a version in {language}").format(language=language_in_words(lang))
         )
         for lang in missing
+    ]
+    rows += [
+        BroadcastVariant("main", lang).button(
+            _("The main text is in {language}").format(language=language_in_words(lang))
+        )
+        for lang in LANGUAGES
+        if lang != main
     ]
     rows.append(
         BroadcastStep("urgent").button(
@@ -289,7 +297,7 @@ async def _create(request: Request, send_at: datetime | None) -> Reply:
     submitted = await request.services.broadcasts.submit(
         request.actor,
         data["audience"],
-        language=data.get("language") or current_language(),
+        language=_main_language(data),
         body=data["body"],
         variants=data.get("variants", {}),
         buttons=_buttons(data),
@@ -361,6 +369,11 @@ async def on_choice(request: Request) -> Reply:
         if action == "paid" and request.services.settings.paid_broadcast:
             await request.goto("confirm", paid=not conversation.data.get("paid"))
             return await _preview_again(request)
+        if isinstance(tap, BroadcastVariant) and tap.action == "main":
+            if tap.language not in LANGUAGES or tap.language == _main_language(conversation.data):
+                return expired()
+            await request.goto("confirm", **_main_in(conversation.data, tap.language))
+            return await _preview_again(request)
         if isinstance(tap, BroadcastVariant) and tap.language in LANGUAGES:
             await request.goto("variant", variant=tap.language)
             return Outbound(
@@ -375,6 +388,22 @@ async def on_choice(request: Request) -> Reply:
     except BroadcastError as exc:
         return Outbound(refusal(exc))
     return expired()
+
+
+def _main_language(data: dict[str, Any]) -> str:
+    """The language of the main text: the author's, unless they said otherwise."""
+    return str(data.get("language") or current_language())
+
+
+def _main_in(data: dict[str, Any], language: str) -> dict[str, Any]:
+    """The draft with its main text in `language`: a version already written in it becomes
+    the main text, and the main text the version in its language; otherwise the main text
+    is simply said to be in `language` (the author wrote it in that language)."""
+    variants = dict(data.get("variants", {}))
+    body = data["body"]
+    if language in variants:
+        variants[_main_language(data)], body = body, variants.pop(language)
+    return {"language": language, "body": body, "variants": variants}
 
 
 def _buttons(data: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:

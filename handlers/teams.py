@@ -277,17 +277,40 @@ async def on_demote_tap(request: Request) -> Reply:
     volunteer_id, role, team_id = parsed
     try:
         if role == "comms":  # off the comms team as /comms remove does it: off duty too
-            revoked = await request.services.alerts.revoke_comms(request.actor, volunteer_id)
+            revoked = await request.services.alerts.revoke_comms(
+                request.actor, volunteer_id, notice=_off_comms_team
+            )
             changed = revoked.result == "revoked"
         else:
             changed = await request.services.teams.demote(
-                request.actor, volunteer_id, role, team_id
+                request.actor, volunteer_id, role, team_id, notice=_lost_role
             )
     except NotAllowed:
         return expired()
     if not changed:
         return expired()
     return Outbound(_("Done: #{number} lost this role.").format(number=volunteer_id), edit=True)
+
+
+def _lost_role(volunteer: Volunteer, team: Team | None) -> Outbound:
+    """What the demoted person reads, in their language."""
+    with use_language(volunteer.language):
+        if team is not None:
+            return Outbound(
+                _("You are no longer an organizer of {team}.").format(team=esc(team.name))
+            )
+        return Outbound(_("You are no longer an admin of Relais."))
+
+
+def _off_comms_team(volunteer: Volunteer) -> Outbound:
+    """What the person taken off the comms team reads, in their language."""
+    with use_language(volunteer.language):
+        return Outbound(
+            _(
+                "You are no longer on the comms team: urgent alerts no longer reach you, and "
+                "you are off duty."
+            )
+        )
 
 
 def _role(tap: Promote | Demote) -> tuple[int, str, int | None] | None:

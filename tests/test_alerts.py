@@ -42,7 +42,7 @@ async def test_a_volunteer_raises_the_alarm_in_french_and_duty_is_paged_at_once(
     ana = chat("42")
     await ana.send("/alerte")
     assert "Envoyez-moi le lien" in ana.last_text
-    await ana.send(f"Regardez {TWEET}?s=20")
+    await ana.send(f"{TWEET}?s=20")
     assert "x.com/i/status/1862512345678901234" in ana.last_text
     await ana.send("Vieille photo sortie de son contexte, déjà 2000 partages")
     assert "Merci" in ana.last_text and "alerte n° 1" in ana.last_text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -78,6 +79,37 @@ async def test_organizer_writes_previews_and_sends_to_their_team(
     assert await _outbox(services) == [
         ("300", "<b>Rassemblement</b> ce soir à 19 h"),
         ("301", "<b>Rassemblement</b> ce soir à 19 h"),
+    ]
+
+
+async def test_the_main_text_becomes_the_version_already_written_in_its_language(
+    services: Services, chat: Callable[..., Chat]
+) -> None:
+    """Saying the main text is in French when a French version exists swaps them: the French
+    text is the main one, the English text its English version; nothing typed is lost."""
+    await _campaign(services)
+    c = chat("200", language="en")
+    await c.send("/broadcast")
+    await c.send("Rally tonight")
+    await c.tap("No button")
+    await c.tap("Nord")
+    assert "Main text in: English." in c.last_text
+    await c.tap("Add a version in French")
+    await c.send("Rassemblement ce soir")
+    await c.tap("The main text is in French")
+    assert "Main text in: French." in c.last_text
+    labels = [choice.label for row in c.last.choices for choice in row]
+    assert "Add a version in French" not in labels and "Add a version in English" not in labels
+    assert "The main text is in English" in labels
+    await c.tap("Send now")
+    row = await services.db.fetch_one("SELECT language, body, variants FROM broadcasts")
+    assert row is not None
+    assert (row["language"], row["body"]) == ("fr", "Rassemblement ce soir")
+    assert json.loads(row["variants"]) == {"en": "Rally tonight"}
+    assert await _outbox(services) == [
+        ("200", "Rally tonight"),  # the English-speaking author is on the team too
+        ("300", "Rassemblement ce soir"),
+        ("301", "Rassemblement ce soir"),
     ]
 
 

@@ -15,7 +15,9 @@ import re
 from pathlib import Path
 
 from bot.domain.tasks import TaskDraft
+from bot.messaging import Outbound
 from bot.services.people import Actor
+from tests.alert_factories import comms
 from tests.factories import make_volunteer
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.clock import FakeClock
@@ -386,6 +388,39 @@ async def test_an_alarm_comment_that_starts_with_a_command_word_is_the_comment(
     assert [row["comment"] for row in stored] == comments
     volunteer = await place.services.volunteers.by_identity(place.messenger, uid)
     assert volunteer is not None and volunteer.status == "active"
+
+
+@both_languages
+async def test_the_words_typed_beside_the_alarm_link_are_the_comment(
+    place: World, language: str
+) -> None:
+    """ "/alert <link> urgent!!", or /alert then "<link> urgent!!": the words beside the link
+    are the comment, as typed; Relais does not ask for one again, and the page to the comms
+    team shows them among what reporters said, not as what the post says."""
+    uid = place.user(132)
+    await make_volunteer(place.services, uid, channel=place.messenger, language=language)
+    await comms(place.services, place.user(133), name="Léa", language=language)
+    ana = place.person(uid, language)
+    command = "/alerte" if language == "fr" else "/alert"
+    asked = Expect("Ajoutez un commentaire", "Add a comment").said(language)
+    thanks = Expect("Merci", "Thank you")
+    answer = await ana.say(f"{command} https://x.com/foo/status/123 urgent!!", thanks)
+    assert asked not in answer
+    await ana.say(command, Expect("Envoyez-moi le lien", "Send me the link"))
+    answer = await ana.say("https://x.com/bar/status/456 : vu 3 fois ce matin !", thanks)
+    assert asked not in answer
+    stored = await place.services.db.fetch_all(
+        "SELECT comment FROM incident_reports ORDER BY incident_id"
+    )
+    assert [row["comment"] for row in stored] == ["urgent!!", "vu 3 fois ce matin !"]
+    summaries = await place.services.db.fetch_all("SELECT summary FROM incidents")
+    assert [row["summary"] for row in summaries] == ["", ""]
+    pages = await place.services.db.fetch_all(
+        "SELECT payload FROM outbox WHERE kind = 'alert' ORDER BY id"
+    )
+    said = Expect("Ce qu'en disent les militants :", "What reporters said:").said(language)
+    for row, comment in zip(pages, ["urgent!!", "vu 3 fois ce matin !"], strict=True):
+        assert f"{said}\n• {comment}" in Outbound.from_json(str(row["payload"])).text
 
 
 # -- linking: one volunteer on Telegram and Signal -------------------------------------------

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.messaging import Outbound
 from bot.services.people import Actor
 from tests.factories import make_volunteer
-from tests.scenarios import Expect, Person, World, both_languages, place
+from tests.scenarios import Expect, Person, World, both_languages, place, translated
 from tests.task_factories import task
 
 __all__ = ["place"]  # the fixture every scenario runs in, one per messenger
@@ -143,6 +144,50 @@ async def test_broadcast_wizard(place: World, language: str) -> None:
     row = await place.services.db.fetch_one("SELECT body, recipients FROM broadcasts")
     assert row is not None
     assert (row["body"], row["recipients"]) == ("<b>Rassemblement</b> ce soir", 2)
+
+
+@both_languages
+async def test_a_broadcast_written_in_the_other_language(place: World, language: str) -> None:
+    """The main text is not always in the author's language: the preview says which it is
+    in and lets them change it; the version then offered is in the author's own language,
+    and each volunteer gets the text in theirs."""
+    uid = place.user(93)
+    await make_volunteer(
+        place.services, uid, channel=place.messenger, language=language, role="admin"
+    )
+    other = "en" if language == "fr" else "fr"
+    await make_volunteer(place.services, place.user(94), channel=place.messenger, language=other)
+    await make_volunteer(place.services, place.user(95), channel=place.messenger, language=language)
+    texts = {"fr": "Rassemblement ce soir", "en": "Rally tonight"}
+    org = place.person(uid, language)
+    await org.say("/broadcast", Expect("Nouvelle diffusion", "New broadcast"))
+    await org.say(texts[other], Expect("Ajouter un bouton", "Add a button"))
+    await org.choose("No button", Expect("Qui doit le recevoir", "Who should receive it"))
+    in_words = {"fr": Expect("français", "French"), "en": Expect("anglais", "English")}
+    mine, theirs = in_words[language].said(language), in_words[other].said(language)
+    main = Expect("Texte principal en : {}.", "Main text in: {}.").said(language)
+    await org.choose(Expect("Tout le monde", "Everyone"), main.format(mine))
+    await org.choose(
+        Expect("Le texte principal est en ", "The main text is in ").said(language) + theirs,
+        main.format(theirs),
+    )
+    # Offered now (before, the only version offered was in the language of the text itself).
+    await org.choose(
+        Expect("Ajouter une version en ", "Add a version in ").said(language) + mine,
+        Expect("Envoyez le message en", "Send the message in"),
+    )
+    await org.say(texts[language], main.format(theirs))
+    await org.choose("✅ Send now", Expect("est en route vers 3", "is on its way to 3"))
+    row = await place.services.db.fetch_one("SELECT language, body, variants FROM broadcasts")
+    assert row is not None
+    assert (row["language"], row["body"]) == (other, texts[other])
+    assert texts[language] in row["variants"] and texts[other] not in row["variants"]
+    for user, wanted in ((place.user(94), other), (place.user(95), language)):
+        payload = await place.services.db.fetch_value(
+            "SELECT payload FROM outbox WHERE kind = 'broadcast' AND chat_id = :chat",
+            {"chat": user},
+        )
+        assert texts[wanted] in Outbound.from_json(str(payload)).text
 
 
 @both_languages
@@ -287,6 +332,55 @@ async def test_promote_offers_the_comms_team(place: World, language: str) -> Non
             Expect(f"C'est fait : #{bob.id}", f"Done: #{bob.id}"),
         )
         assert "Bob" in await admin.say("/comms", Expect("Équipe communication", "Comms team"))
+
+
+@both_languages
+async def test_demote_tells_the_person_what_they_no_longer_are(place: World, language: str) -> None:
+    """A promotion tells the person; a demotion does too (before: nothing), in their own
+    language, through the outbox: organizer of a team, admin, comms team."""
+    uid = place.user(102)
+    await make_volunteer(
+        place.services, uid, channel=place.messenger, language=language, role="admin"
+    )
+    other = "en" if language == "fr" else "fr"
+    lea = await make_volunteer(
+        place.services,
+        place.user(103),
+        channel=place.messenger,
+        first_name="Léa",
+        language=other,
+        teams=("Lyon",),
+        team_role="organizer",
+        role="admin",
+    )
+    await place.services.volunteers.grant_role(lea.id, "comms", None, None)
+    admin = place.person(uid, language)
+    roles = {
+        "Organizer of {team}": Expect(
+            "Vous n'êtes plus organisateur de Lyon.",
+            "You are no longer an organizer of Lyon.",
+        ),
+        "Admin (everything)": Expect(
+            "Vous n'êtes plus admin de Relais.", "You are no longer an admin of Relais."
+        ),
+        "Comms team (alerts, duty)": Expect(
+            "Vous ne faites plus partie de l'équipe communication",
+            "You are no longer on the comms team",
+        ),
+    }
+    for label, notice in roles.items():
+        await admin.say(f"/demote {lea.id}", Expect("Quel rôle", "Which role"))
+        shown = translated(label, language).format(team="Lyon")
+        await admin.choose(
+            shown, Expect(f"C'est fait : #{lea.id} n'a plus", f"Done: #{lea.id} lost this role")
+        )
+        told = await place.services.db.fetch_value(
+            "SELECT payload FROM outbox WHERE chat_id = :chat ORDER BY id DESC LIMIT 1",
+            {"chat": place.user(103)},
+        )
+        assert told is not None, label
+        assert notice.said(other) in Outbound.from_json(str(told)).text
+    assert await place.services.volunteers.roles(lea.id) == ()
 
 
 # -- duty -------------------------------------------------------------------------------

@@ -185,6 +185,20 @@ def subject_of(text: str, urls: Iterable[str] = ()) -> Subject:
     return Subject(f"text:{digest}", "", text[:MAX_SUMMARY])
 
 
+def typed_report(text: str, urls: Iterable[str] = ()) -> tuple[Subject, str]:
+    """A report the person typed ("/alerte <link> urgent !!"): the post its link points to,
+    and the words typed beside the link, which are the reporter's comment, kept as typed.
+    Without a link, the text is the post itself and there is no comment."""
+    subject = subject_of(text, urls)
+    if not subject.url:
+        return subject, ""
+    words = clean(text)
+    for link in find_links(words):
+        words = words.replace(link, " ")
+    comment = " ".join(words.split()).lstrip(" .,;:-—").rstrip(" ,;:-—")
+    return Subject(subject.key, subject.url, ""), comment
+
+
 def quiet_now(
     recipient: Recipient, default: QuietHours | None, campaign_zone: ZoneInfo, now: datetime
 ) -> bool:
@@ -581,18 +595,19 @@ class AlertService:
             return CommsChange("already", volunteer.id, volunteer.first_name)
         await self.services.audit.record(by, "role.grant.comms", str(volunteer.id))
         await roles_changed(self.services.roles_changed, volunteer.id)
-        addresses = await self.services.volunteers.addresses(volunteer.id)
-        if notice is not None and addresses:
-            await self.services.notifier.notice(
-                addresses[0].channel,
-                addresses[0].chat_id,
-                notice(volunteer),
-                volunteer_id=volunteer.id,
-            )
+        if notice is not None:
+            await self._tell(volunteer, notice)
         return CommsChange("granted", volunteer.id, volunteer.first_name)
 
-    async def revoke_comms(self, actor: Actor, who: Identity | int) -> CommsChange:
-        """Take the comms role away (and their duty): 'revoked', 'absent' or 'unknown'."""
+    async def revoke_comms(
+        self,
+        actor: Actor,
+        who: Identity | int,
+        *,
+        notice: Callable[[Volunteer], Outbound] | None = None,
+    ) -> CommsChange:
+        """Take the comms role away (and their duty): 'revoked', 'absent' or 'unknown'. When
+        they had it and `notice` is given, the person is told as `grant_comms` tells them."""
         if not actor.is_admin:
             raise NotAllowed("admin")
         volunteer = await self._member(who)
@@ -603,7 +618,20 @@ class AlertService:
         await self._duty.leave(volunteer.id)
         await self.services.audit.record(actor.volunteer_id, "role.revoke.comms", str(volunteer.id))
         await roles_changed(self.services.roles_changed, volunteer.id)
+        if notice is not None:
+            await self._tell(volunteer, notice)
         return CommsChange("revoked", volunteer.id, volunteer.first_name)
+
+    async def _tell(self, volunteer: Volunteer, notice: Callable[[Volunteer], Outbound]) -> None:
+        """A change of their role, queued for the person on their preferred messenger."""
+        addresses = await self.services.volunteers.addresses(volunteer.id)
+        if addresses:
+            await self.services.notifier.notice(
+                addresses[0].channel,
+                addresses[0].chat_id,
+                notice(volunteer),
+                volunteer_id=volunteer.id,
+            )
 
     async def _member(self, who: Identity | int) -> Volunteer | None:
         if isinstance(who, int):

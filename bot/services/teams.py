@@ -405,7 +405,17 @@ class TeamService:
             address.channel, address.chat_id, notice(volunteer, team), volunteer_id=volunteer_id
         )
 
-    async def demote(self, actor: Actor, volunteer_id: int, role: str, team_id: int | None) -> bool:
+    async def demote(
+        self,
+        actor: Actor,
+        volunteer_id: int,
+        role: str,
+        team_id: int | None,
+        *,
+        notice: RoleNotice | None = None,
+    ) -> bool:
+        """Take a role away (audited); when they had it and `notice` is given, the person is
+        told as a promotion tells them, in the words `notice` chooses."""
         actor.require(ADMIN)
         changed = await self._volunteers.revoke_role(volunteer_id, role, team_id)
         await self._audit.record(
@@ -413,6 +423,8 @@ class TeamService:
         )
         if changed:
             await self._roles_changed(volunteer_id)
+            if notice is not None:
+                await self._tell(volunteer_id, team_id, notice)
         return changed
 
     async def _roles_changed(self, volunteer_id: int) -> None:
