@@ -558,7 +558,9 @@ class ChannelSender:
         if self._claiming is not None or self._stopped:
             return
         now = self._monotonic()
-        low = self._rows_held <= self._batch // 2 and len(self._waiting) < self.lane.concurrency
+        # A batch kept in reserve: a claim waits for the writer behind the outcomes being
+        # written (the paid pace ran dry 1,564 times in 209 s with half a batch of reserve).
+        low = self._rows_held <= self._batch and len(self._waiting) < self.lane.concurrency
         retry_due = self._retry_look is not None and now >= self._retry_look
         idle = (
             self._outbox_idle_at is not None
