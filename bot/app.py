@@ -232,12 +232,11 @@ class Relais:
 
             cluster.add("telegram sender", Duty(send_telegram, stop_sending_telegram))
         if signal_transport is not None:
+            # Signal's answers stay in this process's lane (bot/app.py `_wire`): one role
+            # reads its event stream and sends its outbox, so the process that read a
+            # message is the one that sends its answers, and it reads the chat's next
+            # message once they are on screen (numbered, the board remembered).
             await signal_transport.start(listen=False)
-            # The same on Signal: its answers are written with what their update changed,
-            # for whichever process sends its outbox.
-            self.router.lanes["signal"] = AnswerLane(
-                lambda _rows: cluster.outbox_queued(), in_hand=False
-            )
 
             async def run_signal() -> None:
                 await sender.lead("signal")
@@ -331,12 +330,10 @@ class Relais:
                 return await signal_lane.send(chat_id, outbound, REPLY, send=deliver)
 
             self.signal.send_reply = send_signal_reply
-            if self.cluster is None:
-                # As on Telegram: answers are written with what their update changed, and
-                # the lane sends them (numbered, then remembered on the chat's board).
-                router.lanes["signal"] = AnswerLane(
-                    lambda rows: answers_taken(signal_lane.take(rows))
-                )
+            # As on Telegram: answers are written with what their update changed, and the
+            # lane sends them (numbered, then remembered on the chat's board). With several
+            # processes too: the one reading Signal's events is the one sending its outbox.
+            router.lanes["signal"] = AnswerLane(lambda rows: answers_taken(signal_lane.take(rows)))
         if not self.transports:
             self.console = ConsoleTransport(
                 router.dispatch,
